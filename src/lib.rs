@@ -1,0 +1,11 @@
+//! gridatlas: the boundary backbone of urban grid management (网格化管理).
+//!
+//! Pipeline: GeoJSON ([`geo_io`]) → [`model::FeatureSet`] → validation → stored generation →
+//! [`atlas::Atlas`] (in-memory index) → lookups. [`synth`] generates a realistic demo district.
+//! See docs/architecture.md for the whole picture.
+
+pub mod atlas;
+pub mod geo_io;
+pub mod geometry;
+pub mod model;
+pub mod synth;

@@ -1,0 +1,5 @@
+//! The `gridatlas` command line.
+
+fn main() {
+    println!("gridatlas");
+}
