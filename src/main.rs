@@ -1,5 +1,35 @@
-//! The `gridatlas` command line.
+//! The `gridatlas` command line: one subcommand per task, each implemented in its module.
 
-fn main() {
-    println!("gridatlas");
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gridatlas",
+    version,
+    about = "Boundary backbone of urban grid management (网格化管理)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Who owns a point (or every point of a CSV)? Prints the placement as JSON.
+    Lookup(gridatlas::atlas::cli::LookupArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Lookup(args) => gridatlas::atlas::cli::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -14,9 +14,20 @@ fn code(set: &FeatureSet, id: Option<u32>) -> Option<&str> {
 
 fn atlases() -> Vec<(Atlas, support::Lattice)> {
     let mut v = Vec::new();
-    for (k, jitter, seed, cell) in [(3, 0.35, 7, None), (3, 0.0, 1, None), (2, 0.2, 3, Some(40.0)), (4, 0.4, 9, Some(500.0))] {
+    for (k, jitter, seed, cell) in [
+        (3, 0.35, 7, None),
+        (3, 0.0, 1, None),
+        (2, 0.2, 3, Some(40.0)),
+        (4, 0.4, 9, Some(500.0)),
+    ] {
         let (set, lat) = tiling(k, jitter, seed);
-        let atlas = Atlas::build_with(set, AtlasOptions { cell_m: cell, ..Default::default() });
+        let atlas = Atlas::build_with(
+            set,
+            AtlasOptions {
+                cell_m: cell,
+                ..Default::default()
+            },
+        );
         v.push((atlas, lat));
     }
     v
@@ -66,24 +77,49 @@ fn shared_edges_and_vertices_have_exactly_one_owner() {
                 if lat.jitter == 0.0 {
                     // Exactly on a horizontal and on a vertical edge.
                     let (a, b, c) = (lat.vertex(i, j), lat.vertex(i + 1, j), lat.vertex(i, j + 1));
-                    points.push(geo::Coord { x: (a.x + b.x) / 2.0, y: a.y });
-                    points.push(geo::Coord { x: a.x, y: (a.y + c.y) / 2.0 });
+                    points.push(geo::Coord {
+                        x: (a.x + b.x) / 2.0,
+                        y: a.y,
+                    });
+                    points.push(geo::Coord {
+                        x: a.x,
+                        y: (a.y + c.y) / 2.0,
+                    });
                 }
             }
         }
         for p in points {
-            for layers in [&[Layer::District][..], &[Layer::Street], &Layer::GRIDS, &[Layer::Block]] {
+            for layers in [
+                &[Layer::District][..],
+                &[Layer::Street],
+                &Layer::GRIDS,
+                &[Layer::Block],
+            ] {
                 let owners = set
                     .features()
                     .iter()
                     .filter(|f| layers.contains(&f.layer))
-                    .filter(|f| gridatlas::geometry::pip::contains(f.geometry.as_area().expect("area"), p.x, p.y))
+                    .filter(|f| {
+                        gridatlas::geometry::pip::contains(
+                            f.geometry.as_area().expect("area"),
+                            p.x,
+                            p.y,
+                        )
+                    })
                     .count();
                 assert_eq!(owners, 1, "{layers:?} at {p:?}");
             }
             let placement = atlas.lookup(p.x, p.y);
             assert_eq!(placement.fallback, Fallback::None, "{p:?}");
-            assert_eq!([placement.district, placement.street, placement.grid, placement.block], brute_force_locate(set, p.x, p.y));
+            assert_eq!(
+                [
+                    placement.district,
+                    placement.street,
+                    placement.grid,
+                    placement.block
+                ],
+                brute_force_locate(set, p.x, p.y)
+            );
         }
     }
 }
@@ -98,19 +134,37 @@ fn holes_and_multipolygons_are_honoured() {
         ((a.x + c.x) / 2.0, (a.y + c.y) / 2.0)
     };
     let (x, y) = centre(1, 1);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B00h"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B00h")
+    );
     let (x, y) = centre(0, 0);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B00"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B00")
+    );
     // Block B11 of grid G00 covers cells [3,6)×[3,6): west column and the north-east 1×2 patch
     // are one multipolygon block, the L between them another.
     let (x, y) = centre(3, 4);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B11"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B11")
+    );
     let (x, y) = centre(5, 5);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B11"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B11")
+    );
     let (x, y) = centre(4, 4);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B11r"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B11r")
+    );
     let (x, y) = centre(5, 3);
-    assert_eq!(code(atlas.features(), atlas.lookup(x, y).block), Some("S00G00B11r"));
+    assert_eq!(
+        code(atlas.features(), atlas.lookup(x, y).block),
+        Some("S00G00B11r")
+    );
 }
 
 #[test]
@@ -142,10 +196,19 @@ fn a_point_in_a_gap_falls_back_to_the_nearest_block_then_to_the_grid() {
 fn outside_the_district_is_outside() {
     let (set, lat) = tiling(3, 0.3, 2);
     let atlas = Atlas::build(set);
-    for (x, y) in [(lat.lon0 - 0.01, lat.lat0), (0.0, 0.0), (f64::NAN, 30.0), (121.0, f64::INFINITY), (200.0, 100.0)] {
+    for (x, y) in [
+        (lat.lon0 - 0.01, lat.lat0),
+        (0.0, 0.0),
+        (f64::NAN, 30.0),
+        (121.0, f64::INFINITY),
+        (200.0, 100.0),
+    ] {
         let p = atlas.lookup(x, y);
         assert_eq!(p.fallback, Fallback::Outside, "({x}, {y})");
-        assert_eq!((p.district, p.street, p.grid, p.block), (None, None, None, None));
+        assert_eq!(
+            (p.district, p.street, p.grid, p.block),
+            (None, None, None, None)
+        );
     }
 }
 
@@ -160,7 +223,11 @@ fn road_segments_within_the_radius_are_listed_with_distance() {
     let p = atlas.lookup(x, y_road + 20.0 / m_per_deg_lat);
     assert_eq!(p.roads.len(), 1);
     assert_eq!(atlas.feature(p.roads[0].feature).code, "S00G00R");
-    assert!((p.roads[0].distance_m - 20.0).abs() < 0.05, "{}", p.roads[0].distance_m);
+    assert!(
+        (p.roads[0].distance_m - 20.0).abs() < 0.05,
+        "{}",
+        p.roads[0].distance_m
+    );
     let p = atlas.lookup(x, y_road + 35.0 / m_per_deg_lat);
     assert!(p.roads.is_empty());
     let json = atlas.placement_json(x, y_road, &atlas.lookup(x, y_road));

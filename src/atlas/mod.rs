@@ -31,6 +31,7 @@
 //! - **Road segments** within `road_radius_m` (default 30 m) are listed nearest first, with their
 //!   distance in metres (local metric frame, see [`crate::geometry::measure::LocalFrame`]).
 
+pub mod cli;
 pub mod raster;
 
 use crate::geometry::measure::LocalFrame;
@@ -223,7 +224,10 @@ impl Atlas {
         for (u, unit) in set.management_units.iter().enumerate() {
             for g in &unit.grids {
                 if let Some(i) = set.index_of(g) {
-                    units_by_grid.entry(i as FeatureId).or_default().push(u as u32);
+                    units_by_grid
+                        .entry(i as FeatureId)
+                        .or_default()
+                        .push(u as u32);
                 }
             }
         }
@@ -301,14 +305,17 @@ impl Atlas {
             let frame = LocalFrame::new(lon, lat);
             let finite = lon.is_finite() && lat.is_finite();
             if grid.is_none() && finite {
-                if let Some((g, d)) = self.nearest(2, &frame, lon, lat, opts.nearest_radius_m, None) {
+                if let Some((g, d)) = self.nearest(2, &frame, lon, lat, opts.nearest_radius_m, None)
+                {
                     grid = Some(g);
                     distance_m = Some(d);
                     fallback = Fallback::Nearest;
                 }
             }
             if let Some(g) = grid.filter(|_| finite) {
-                if let Some((b, d)) = self.nearest(3, &frame, lon, lat, opts.nearest_radius_m, Some(g)) {
+                if let Some((b, d)) =
+                    self.nearest(3, &frame, lon, lat, opts.nearest_radius_m, Some(g))
+                {
                     block = Some(b);
                     distance_m = Some(distance_m.map_or(d, |x: f64| x.max(d)));
                     fallback = Fallback::Nearest;
@@ -326,7 +333,8 @@ impl Atlas {
                 };
             }
         }
-        let roads = if opts.road_radius_m > 0.0 && self.may_have_roads(lon, lat, opts.road_radius_m) {
+        let roads = if opts.road_radius_m > 0.0 && self.may_have_roads(lon, lat, opts.road_radius_m)
+        {
             self.roads_near(lon, lat, opts.road_radius_m)
         } else {
             Vec::new()
@@ -361,14 +369,23 @@ impl Atlas {
     /// Road segments within `radius_m` of the point, nearest first.
     pub fn roads_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<RoadHit> {
         let frame = LocalFrame::new(lon, lat);
-        let (rx, ry) = (radius_m / frame.m_per_deg_lon, radius_m / frame.m_per_deg_lat);
+        let (rx, ry) = (
+            radius_m / frame.m_per_deg_lon,
+            radius_m / frame.m_per_deg_lat,
+        );
         let env = AABB::from_corners([lon - rx, lat - ry], [lon + rx, lat + ry]);
         let mut best: Vec<RoadHit> = Vec::new();
         for piece in self.roads.locate_in_envelope_intersecting(&env) {
             let l = piece.geom();
             let d = frame.distance_to_segment(
-                Coord { x: l.from[0], y: l.from[1] },
-                Coord { x: l.to[0], y: l.to[1] },
+                Coord {
+                    x: l.from[0],
+                    y: l.from[1],
+                },
+                Coord {
+                    x: l.to[0],
+                    y: l.to[1],
+                },
             );
             if d > radius_m {
                 continue;
@@ -381,7 +398,11 @@ impl Atlas {
                 }),
             }
         }
-        best.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.feature.cmp(&b.feature)));
+        best.sort_by(|a, b| {
+            a.distance_m
+                .total_cmp(&b.distance_m)
+                .then(a.feature.cmp(&b.feature))
+        });
         best
     }
 
@@ -396,7 +417,10 @@ impl Atlas {
         radius_m: f64,
         parent: Option<FeatureId>,
     ) -> Option<(FeatureId, f64)> {
-        let (rx, ry) = (radius_m / frame.m_per_deg_lon, radius_m / frame.m_per_deg_lat);
+        let (rx, ry) = (
+            radius_m / frame.m_per_deg_lon,
+            radius_m / frame.m_per_deg_lat,
+        );
         let env = AABB::from_corners([lon - rx, lat - ry], [lon + rx, lat + ry]);
         let parent_code = parent.map(|p| self.feature(p).code.as_str());
         let mut best: Option<(FeatureId, f64)> = None;
@@ -415,7 +439,10 @@ impl Atlas {
     }
 
     /// Management units serving a grid.
-    pub fn units_of_grid(&self, grid: FeatureId) -> impl Iterator<Item = &crate::model::ManagementUnit> {
+    pub fn units_of_grid(
+        &self,
+        grid: FeatureId,
+    ) -> impl Iterator<Item = &crate::model::ManagementUnit> {
         self.units_by_grid
             .get(&grid)
             .into_iter()
@@ -486,10 +513,19 @@ impl Atlas {
     /// the feature set's attributes and people.
     pub fn index_heap_bytes(&self) -> usize {
         let rtree_entry = std::mem::size_of::<GeomWithData<Rectangle<[f64; 2]>, u32>>() + 8;
-        let line_entry = std::mem::size_of::<GeomWithData<rstar::primitives::Line<[f64; 2]>, u32>>() + 8;
+        let line_entry =
+            std::mem::size_of::<GeomWithData<rstar::primitives::Line<[f64; 2]>, u32>>() + 8;
         self.raster.heap_bytes()
-            + self.slot_feature.iter().map(|v| v.capacity() * 4).sum::<usize>()
-            + self.boxes.iter().map(|t| t.size() * rtree_entry).sum::<usize>()
+            + self
+                .slot_feature
+                .iter()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>()
+            + self
+                .boxes
+                .iter()
+                .map(|t| t.size() * rtree_entry)
+                .sum::<usize>()
             + self.roads.size() * line_entry
             + self.near_road.capacity() * 8
     }
@@ -529,13 +565,28 @@ fn near_road_bits(raster: &Raster, roads: &LineTree, radius_m: f64) -> Vec<u64> 
         let l = piece.geom();
         let frame = LocalFrame::new(l.from[0], l.from[1]);
         // Widen by the radius plus 1 % against the variation of the frame across the segment.
-        let (rx, ry) = (1.01 * radius_m / frame.m_per_deg_lon, 1.01 * radius_m / frame.m_per_deg_lat);
-        let r = Rect::new(
-            Coord { x: l.from[0].min(l.to[0]) - rx, y: l.from[1].min(l.to[1]) - ry },
-            Coord { x: l.from[0].max(l.to[0]) + rx, y: l.from[1].max(l.to[1]) + ry },
+        let (rx, ry) = (
+            1.01 * radius_m / frame.m_per_deg_lon,
+            1.01 * radius_m / frame.m_per_deg_lat,
         );
-        let (r0, r1) = (g.row_f(r.min().y).max(0.0), g.row_f(r.max().y).min(f64::from(g.nrows) - 1.0));
-        let (c0, c1) = (g.col_f(r.min().x).max(0.0), g.col_f(r.max().x).min(f64::from(g.ncols) - 1.0));
+        let r = Rect::new(
+            Coord {
+                x: l.from[0].min(l.to[0]) - rx,
+                y: l.from[1].min(l.to[1]) - ry,
+            },
+            Coord {
+                x: l.from[0].max(l.to[0]) + rx,
+                y: l.from[1].max(l.to[1]) + ry,
+            },
+        );
+        let (r0, r1) = (
+            g.row_f(r.min().y).max(0.0),
+            g.row_f(r.max().y).min(f64::from(g.nrows) - 1.0),
+        );
+        let (c0, c1) = (
+            g.col_f(r.min().x).max(0.0),
+            g.col_f(r.max().x).min(f64::from(g.ncols) - 1.0),
+        );
         if r1 < r0 || c1 < c0 {
             continue;
         }

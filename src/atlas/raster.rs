@@ -47,8 +47,12 @@ impl Grid {
         // A margin of one cell so that every vertex is strictly inside the raster.
         let x0 = bbox.min().x - dx;
         let y0 = bbox.min().y - dy;
-        let ncols = (((bbox.max().x - x0) / dx).floor() as u32).saturating_add(2).max(1);
-        let nrows = (((bbox.max().y - y0) / dy).floor() as u32).saturating_add(2).max(1);
+        let ncols = (((bbox.max().x - x0) / dx).floor() as u32)
+            .saturating_add(2)
+            .max(1);
+        let nrows = (((bbox.max().y - y0) / dy).floor() as u32)
+            .saturating_add(2)
+            .max(1);
         Grid {
             x0,
             y0,
@@ -301,7 +305,10 @@ impl PolyStore {
             return false;
         }
         let t = (self.band_table[k] + rr) as usize;
-        let (s, e) = (self.band_ranges[t] as usize, self.band_ranges[t + 1] as usize);
+        let (s, e) = (
+            self.band_ranges[t] as usize,
+            self.band_ranges[t + 1] as usize,
+        );
         let mut inside = false;
         for &ei in &self.band_edges[s..e] {
             let (a, b) = self.edge(ei);
@@ -313,7 +320,11 @@ impl PolyStore {
     }
 
     /// Distance in metres from `frame`'s origin to the boundary of polygon `k`.
-    pub fn boundary_distance_m(&self, k: usize, frame: &crate::geometry::measure::LocalFrame) -> f64 {
+    pub fn boundary_distance_m(
+        &self,
+        k: usize,
+        frame: &crate::geometry::measure::LocalFrame,
+    ) -> f64 {
         self.edges(k)
             .map(|e| {
                 let (a, b) = self.edge(e);
@@ -328,7 +339,8 @@ impl PolyStore {
             + self.poly_verts.capacity() * 8
             + self.ring_starts.capacity() * 4
             + self.poly_rings.capacity() * 8
-            + (self.band_row0.capacity() + self.band_rows.capacity() + self.band_table.capacity()) * 4
+            + (self.band_row0.capacity() + self.band_rows.capacity() + self.band_table.capacity())
+                * 4
             + self.band_ranges.capacity() * 4
             + self.band_edges.capacity() * 4
             + self.bboxes.capacity() * 32
@@ -380,7 +392,10 @@ impl Raster {
                 });
             }
         }
-        let bbox = bbox.unwrap_or(Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }));
+        let bbox = bbox.unwrap_or(Rect::new(
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 0.0, y: 0.0 },
+        ));
         let grid = Grid::covering(bbox, cell_m);
         for s in stores.iter_mut() {
             s.build_bands(&grid);
