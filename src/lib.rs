@@ -7,5 +7,6 @@
 pub mod atlas;
 pub mod geo_io;
 pub mod geometry;
+pub mod http;
 pub mod model;
 pub mod synth;

@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Who owns a point (or every point of a CSV)? Prints the placement as JSON.
     Lookup(gridatlas::atlas::cli::LookupArgs),
+    /// Serve the API and the web map (127.0.0.1:8080 by default).
+    Serve(gridatlas::http::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Lookup(args) => gridatlas::atlas::cli::run(args),
+        Command::Serve(args) => gridatlas::http::serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
