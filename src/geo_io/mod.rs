@@ -9,5 +9,8 @@
 pub mod read;
 pub mod write;
 
-pub use read::{Problem, ReadError, read, read_path, read_slice};
+pub use read::{
+    Problem, ReadError, ReadOptions, read, read_path, read_path_with, read_slice, read_slice_with,
+    read_with,
+};
 pub use write::{feature_to_json, write, write_path};
