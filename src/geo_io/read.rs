@@ -839,19 +839,19 @@ fn check_feature(c: &mut Ctx, raw: RawFeature) -> (Meta, Option<Feature>) {
     // Properties.
     let props = match raw.properties {
         Some(Value::Object(m)) => m,
-        None | Some(Value::Null) => {
+        other => {
+            let found = match &other {
+                None => "missing",
+                Some(v) => type_name(v),
+            };
             c.problem(
                 ".properties",
-                "missing properties (an object with at least layer, code and name)".into(),
+                format!(
+                    "properties is {found}; expected an object with at least layer, code and name"
+                ),
             );
-            Map::new()
-        }
-        Some(v) => {
-            c.problem(
-                ".properties",
-                format!("properties is {}, expected an object", type_name(&v)),
-            );
-            Map::new()
+            check_geometry(c, raw.geometry, None);
+            return (meta, None);
         }
     };
     let (mut layer_v, mut code_v, mut name_v, mut parent_v, mut kind_v, mut people_v) =
