@@ -22,7 +22,7 @@ use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon, Winding};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -1120,7 +1120,7 @@ fn check_geometry(c: &mut Ctx, g: Option<RawGeometry>, layer: Option<Layer>) -> 
         c.problem(".geometry.coordinates", "missing coordinates".into());
         return None;
     };
-    let mut path = String::from(".geometry.coordinates");
+    let mut path = CoordPath(Vec::new());
     let before = c.problems.len() + c.dropped;
     let geometry = match ty {
         GeomType::Polygon => {
@@ -1150,52 +1150,59 @@ fn check_geometry(c: &mut Ctx, g: Option<RawGeometry>, layer: Option<Layer>) -> 
 fn list<T>(
     c: &mut Ctx,
     node: &Node,
-    path: &mut String,
+    path: &mut CoordPath,
     what: &str,
     min: usize,
-    mut item: impl FnMut(&mut Ctx, &Node, &mut String) -> Option<T>,
+    mut item: impl FnMut(&mut Ctx, &Node, &mut CoordPath) -> Option<T>,
 ) -> Option<Vec<T>> {
     let items = expect_list(c, node, path, what)?;
     let mut ok = true;
     if items.len() < min {
-        c.problem(path, format!("empty: expected {what}"));
+        c.problem(&path.to_string(), format!("empty: expected {what}"));
         ok = false;
     }
     let mut out = Vec::with_capacity(items.len());
-    let len = path.len();
     for (i, n) in items.iter().enumerate() {
-        let _ = write!(path, "[{i}]");
+        path.0.push(i);
         match item(c, n, path) {
             Some(v) => out.push(v),
             None => ok = false,
         }
-        path.truncate(len);
+        path.0.pop();
     }
     ok.then_some(out)
 }
 
-fn expect_list<'n>(c: &mut Ctx, node: &'n Node, path: &str, what: &str) -> Option<&'n [Node]> {
+fn expect_list<'n>(
+    c: &mut Ctx,
+    node: &'n Node,
+    path: &CoordPath,
+    what: &str,
+) -> Option<&'n [Node]> {
     match node {
         Node::List(items) => Some(items),
         Node::Pos(_) => {
             c.problem(
-                path,
+                &path.to_string(),
                 format!("expected {what}, found a single position (a level of [ ] missing?)"),
             );
             None
         }
         Node::Num(_) => {
-            c.problem(path, format!("expected {what}, found a number"));
+            c.problem(
+                &path.to_string(),
+                format!("expected {what}, found a number"),
+            );
             None
         }
         Node::Other(t) => {
-            c.problem(path, format!("expected {what}, found {t}"));
+            c.problem(&path.to_string(), format!("expected {what}, found {t}"));
             None
         }
     }
 }
 
-fn polygon(c: &mut Ctx, node: &Node, path: &mut String) -> Option<Polygon<f64>> {
+fn polygon(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<Polygon<f64>> {
     let rings = list(c, node, path, "an array of rings", 1, ring)?;
     let mut rings = rings.into_iter();
     let mut exterior = rings.next()?;
@@ -1209,11 +1216,10 @@ fn polygon(c: &mut Ctx, node: &Node, path: &mut String) -> Option<Polygon<f64>> 
     Some(Polygon::new(exterior, holes))
 }
 
-fn ring(c: &mut Ctx, node: &Node, path: &mut String) -> Option<LineString<f64>> {
+fn ring(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<LineString<f64>> {
     let coords = positions(c, node, path, "a ring (an array of positions)")?;
     if coords.len() < 4 {
-        c.problem(
-            path,
+        c.problem(&path.to_string(),
             format!(
                 "ring has {} position(s); a ring needs at least 4 (three corners and the first repeated at the end)",
                 coords.len()
@@ -1223,8 +1229,7 @@ fn ring(c: &mut Ctx, node: &Node, path: &mut String) -> Option<LineString<f64>> 
     }
     let (first, last) = (coords[0], coords[coords.len() - 1]);
     if first != last {
-        c.problem(
-            path,
+        c.problem(&path.to_string(),
             format!(
                 "ring is not closed: the last position [{}, {}] differs from the first [{}, {}]; repeat the first position at the end",
                 last.x, last.y, first.x, first.y
@@ -1235,11 +1240,11 @@ fn ring(c: &mut Ctx, node: &Node, path: &mut String) -> Option<LineString<f64>> 
     Some(LineString(coords))
 }
 
-fn line(c: &mut Ctx, node: &Node, path: &mut String) -> Option<LineString<f64>> {
+fn line(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<LineString<f64>> {
     let coords = positions(c, node, path, "a line string (an array of positions)")?;
     if coords.len() < 2 {
         c.problem(
-            path,
+            &path.to_string(),
             format!(
                 "line string has {} position(s); it needs at least 2",
                 coords.len()
@@ -1250,42 +1255,44 @@ fn line(c: &mut Ctx, node: &Node, path: &mut String) -> Option<LineString<f64>> 
     Some(LineString(coords))
 }
 
-fn positions(c: &mut Ctx, node: &Node, path: &mut String, what: &str) -> Option<Vec<Coord<f64>>> {
+fn positions(
+    c: &mut Ctx,
+    node: &Node,
+    path: &mut CoordPath,
+    what: &str,
+) -> Option<Vec<Coord<f64>>> {
     let items = expect_list(c, node, path, what)?;
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
-    let len = path.len();
     for (i, n) in items.iter().enumerate() {
-        let _ = write!(path, "[{i}]");
+        path.0.push(i);
         match position(c, n, path) {
             Some(p) => out.push(p),
             None => ok = false,
         }
-        path.truncate(len);
+        path.0.pop();
     }
     ok.then_some(out)
 }
 
-fn position(c: &mut Ctx, node: &Node, path: &mut String) -> Option<Coord<f64>> {
+fn position(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<Coord<f64>> {
     let p = match node {
         Node::Pos(p) => p,
         Node::List(_) => {
-            c.problem(
-                path,
+            c.problem(&path.to_string(),
                 "expected a position [longitude, latitude], found an array of arrays (a level of [ ] too many?)".into(),
             );
             return None;
         }
         Node::Num(_) => {
-            c.problem(
-                path,
+            c.problem(&path.to_string(),
                 "expected a position [longitude, latitude], found a number (a level of [ ] missing?)".into(),
             );
             return None;
         }
         Node::Other(t) => {
             c.problem(
-                path,
+                &path.to_string(),
                 format!("expected a position [longitude, latitude], found {t}"),
             );
             return None;
@@ -1300,7 +1307,7 @@ fn position(c: &mut Ctx, node: &Node, path: &mut String) -> Option<Coord<f64>> {
     }
     if p.len < 2 {
         c.problem(
-            path,
+            &path.to_string(),
             "position has 1 number; expected [longitude, latitude]".into(),
         );
         return None;
@@ -1331,6 +1338,19 @@ fn position(c: &mut Ctx, node: &Node, path: &mut String) -> Option<Coord<f64>> {
         );
     }
     None
+}
+
+/// Index path inside `coordinates`, formatted only when a problem is reported.
+struct CoordPath(Vec<usize>);
+
+impl fmt::Display for CoordPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(".geometry.coordinates")?;
+        for i in &self.0 {
+            write!(f, "[{i}]")?;
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
