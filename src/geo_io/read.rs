@@ -1325,13 +1325,19 @@ fn position(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<Coord<f64>
     } else {
         ""
     };
-    if !lon_ok {
+    if !lon_ok && !lat_ok {
+        c.problem(
+            &path.to_string(),
+            format!(
+                "position [{x}, {y}] is not a longitude in [-180, 180] and a latitude in [-90, 90]{hint}"
+            ),
+        );
+    } else if !lon_ok {
         c.problem(
             &format!("{path}[0]"),
             format!("longitude {x} is outside [-180, 180]{hint}"),
         );
-    }
-    if !lat_ok {
+    } else {
         c.problem(
             &format!("{path}[1]"),
             format!("latitude {y} is outside [-90, 90]{hint}"),
