@@ -1088,3 +1088,21 @@ proptest! {
         prop_assert_eq!(coordinate_bits(&back), coordinate_bits(&set));
     }
 }
+
+#[test]
+fn docs_example_reads() {
+    let doc = include_str!("../docs/geojson-format.md");
+    let example = doc.split("## Example").nth(1).expect("example section");
+    let json = example
+        .split("```json")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("json block");
+    let set = read_slice(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.len(), 7);
+    assert_eq!(set.management_units.len(), 1);
+    assert_eq!(
+        set.get("310116101001").map(|g| &g.attributes["households"]),
+        Some(&json!(1200))
+    );
+}
