@@ -135,14 +135,24 @@ pub fn read_path_with(path: &Path, opts: &ReadOptions) -> Result<FeatureSet, Rea
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn read_buffered<R: BufRead>(mut input: R, opts: &ReadOptions) -> Result<FeatureSet, ReadError> {
-    // Skip a UTF-8 byte order mark (written by some Windows GIS tools).
-    let mut head = Vec::with_capacity(3);
-    while head.len() < 3 {
+    // Skip a UTF-8 byte order mark (written by some Windows GIS tools). The parser reads straight
+    // from `input` (a BufReader reads byte by byte fastest); only when the first read returned
+    // fewer than 3 bytes that could start a mark are they collected and chained in front.
+    let buf = input.fill_buf()?;
+    if buf.starts_with(BOM) {
+        input.consume(BOM.len());
+        return run(serde_json::Deserializer::from_reader(input), opts);
+    }
+    if buf.len() >= BOM.len() || !BOM.starts_with(buf) || buf.is_empty() {
+        return run(serde_json::Deserializer::from_reader(input), opts);
+    }
+    let mut head = Vec::with_capacity(BOM.len());
+    while head.len() < BOM.len() {
         let buf = input.fill_buf()?;
         if buf.is_empty() {
             break;
         }
-        let n = buf.len().min(3 - head.len());
+        let n = buf.len().min(BOM.len() - head.len());
         head.extend_from_slice(&buf[..n]);
         input.consume(n);
     }
@@ -1808,7 +1818,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_> {
                 match n {
                     Node::Num(v) if p.len == 1 => p.y = v,
                     Node::Num(_) => {}
-                    _ if p.bad == 0 => p.bad = p.len + 1,
+                    _ if p.bad == 0 => p.bad = p.len.saturating_add(1),
                     _ => {}
                 }
                 p.len = p.len.saturating_add(1);
@@ -1886,6 +1896,34 @@ mod tests {
         input.extend_from_slice(fc(&street("1")).as_bytes());
         assert_eq!(read(&input[..]).expect("valid").len(), 1);
         assert_eq!(read_slice(&input).expect("valid").len(), 1);
+    }
+
+    /// A reader that returns one byte per call, as a slow network stream may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(out)) => {
+                    *out = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped_from_a_trickling_reader() {
+        let mut input = BOM.to_vec();
+        input.extend_from_slice(fc(&street("1")).as_bytes());
+        assert_eq!(read(Trickle(&input)).expect("valid").len(), 1);
+        assert_eq!(read(Trickle(&input[3..])).expect("valid").len(), 1);
+        assert!(matches!(
+            read(Trickle(b"\xEF\xBB")),
+            Err(ReadError::Syntax { .. })
+        ));
     }
 
     #[test]
