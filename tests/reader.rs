@@ -1106,3 +1106,68 @@ fn docs_example_reads() {
         Some(&json!(1200))
     );
 }
+
+#[test]
+fn rejects_foreign_crs_on_a_geometry() {
+    let mut fs = territory();
+    fs[1]["geometry"]["crs"] = json!({"type": "name", "properties": {"name": "EPSG:3857"}});
+    let p = problems_of(&collection(fs));
+    assert_problem(
+        &p,
+        1,
+        Some("S"),
+        "features[1].geometry.crs",
+        &["EPSG:3857", "convert"],
+    );
+}
+
+#[test]
+fn rejects_members_given_twice() {
+    let input =
+        collection(territory()).replacen("\"geometry\":{", "\"geometry\":null,\"geometry\":{", 1);
+    let p = problems_of(&input);
+    assert_problem(
+        &p,
+        0,
+        Some("D"),
+        "features[0].geometry",
+        &["more than once"],
+    );
+}
+
+#[test]
+fn rejects_features_that_are_not_an_array() {
+    let p = problems_of(r#"{"type":"FeatureCollection","features":{"a":1}}"#);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].path, "features");
+    assert!(p[0].message.contains("expected an array"), "{p:?}");
+}
+
+#[test]
+fn empty_collection_is_an_empty_set() {
+    let set = read_slice(br#"{"type":"FeatureCollection","features":[]}"#).expect("valid");
+    assert!(set.is_empty());
+}
+
+#[test]
+fn limits_refuse_large_input() {
+    use gridatlas::geo_io::{ReadOptions, read_with};
+    let opts = ReadOptions {
+        max_positions_per_feature: Some(4),
+        ..ReadOptions::default()
+    };
+    // The district's square has 5 positions (plus its ring and polygon arrays).
+    match read_with(collection(territory()).as_bytes(), &opts) {
+        Err(ReadError::TooLarge(p)) => {
+            assert_eq!(p.path, "features[0].geometry.coordinates");
+            assert!(p.message.contains("more than 4 positions"), "{p}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let opts = ReadOptions {
+        max_features: Some(5),
+        max_positions_per_feature: Some(10),
+        ..ReadOptions::default()
+    };
+    assert!(read_with(collection(territory()).as_bytes(), &opts).is_ok());
+}
