@@ -1288,6 +1288,13 @@ fn positions(
 fn position(c: &mut Ctx, node: &Node, path: &mut CoordPath) -> Option<Coord<f64>> {
     let p = match node {
         Node::Pos(p) => p,
+        Node::List(items) if items.is_empty() => {
+            c.problem(
+                &path.to_string(),
+                "position is empty; expected [longitude, latitude]".into(),
+            );
+            return None;
+        }
         Node::List(_) => {
             c.problem(&path.to_string(),
                 "expected a position [longitude, latitude], found an array of arrays (a level of [ ] too many?)".into(),
@@ -1952,6 +1959,16 @@ mod tests {
             r#"{"type":"Polygon","coordinates":[[[0,0],[1,"x"],[1,1],[0,1],[0,0]]]}"#,
         )));
         assert_eq!(p[0].path, "features[0].geometry.coordinates[0][1][1]");
+    }
+
+    #[test]
+    fn empty_position() {
+        let p = problems(&fc(&feature(
+            r#""layer":"road_segment","code":"1","name":"S","parent":"x""#,
+            r#"{"type":"LineString","coordinates":[[0,0],[]]}"#,
+        )));
+        assert_eq!(p[0].path, "features[0].geometry.coordinates[1]");
+        assert!(p[0].message.contains("position is empty"), "{p:?}");
     }
 
     #[test]
