@@ -1,0 +1,295 @@
+//! Splitting a set of mesh cells into contiguous regions: components, spread-out seeds, and
+//! region growing (multi-source Dijkstra with noisy costs and per-region weights adjusted until
+//! the sizes approach their targets). A region only grows through cells it has claimed, so every
+//! region is connected.
+
+use super::mesh::Mesh;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Marker for "no label".
+pub const NONE: u32 = u32::MAX;
+
+/// A box-sized map from cell to local index, reset after every use.
+pub struct Scratch {
+    local: Vec<u32>,
+}
+
+impl Scratch {
+    /// A scratch map for `mesh`.
+    pub fn new(mesh: &Mesh) -> Self {
+        Scratch {
+            local: vec![NONE; mesh.len()],
+        }
+    }
+
+    fn set(&mut self, cells: &[u32]) {
+        for (i, &c) in cells.iter().enumerate() {
+            self.local[c as usize] = i as u32;
+        }
+    }
+
+    fn clear(&mut self, cells: &[u32]) {
+        for &c in cells {
+            self.local[c as usize] = NONE;
+        }
+    }
+}
+
+/// Connected components of `cells`, largest first (ties: first cell order).
+pub fn components(mesh: &Mesh, scratch: &mut Scratch, cells: &[u32]) -> Vec<Vec<u32>> {
+    scratch.set(cells);
+    let mut seen = vec![false; cells.len()];
+    let mut out = Vec::new();
+    let mut queue = VecDeque::new();
+    for s in 0..cells.len() {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        queue.push_back(s);
+        let mut comp = Vec::new();
+        while let Some(i) = queue.pop_front() {
+            comp.push(cells[i]);
+            for nb in mesh.neighbours(cells[i] as usize).into_iter().flatten() {
+                let j = scratch.local[nb];
+                if j != NONE && !seen[j as usize] {
+                    seen[j as usize] = true;
+                    queue.push_back(j as usize);
+                }
+            }
+        }
+        out.push(comp);
+    }
+    scratch.clear(cells);
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out
+}
+
+/// `k` seeds spread over the connected set `cells` by farthest-point sampling in hops.
+pub fn spread_seeds(
+    mesh: &Mesh,
+    scratch: &mut Scratch,
+    cells: &[u32],
+    k: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<u32> {
+    let k = k.min(cells.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    scratch.set(cells);
+    let mut dist = vec![u32::MAX; cells.len()];
+    let mut seeds = Vec::with_capacity(k);
+    let mut next = rng.random_range(0..cells.len());
+    let mut queue = VecDeque::new();
+    loop {
+        seeds.push(cells[next]);
+        dist[next] = 0;
+        queue.push_back(next);
+        while let Some(i) = queue.pop_front() {
+            let di = dist[i] + 1;
+            for nb in mesh.neighbours(cells[i] as usize).into_iter().flatten() {
+                let j = scratch.local[nb];
+                if j != NONE && dist[j as usize] > di {
+                    dist[j as usize] = di;
+                    queue.push_back(j as usize);
+                }
+            }
+        }
+        if seeds.len() == k {
+            break;
+        }
+        // Farthest cell, with a little jitter so that seeds do not line up on the boundary.
+        let mut best = (f64::MIN, 0usize);
+        for (i, &d) in dist.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            let score = d as f64
+                * (0.8 + 0.2 * super::mesh::unit(super::mesh::mix(cells[i] as u64 ^ 0xA5A5)));
+            if score > best.0 {
+                best = (score, i);
+            }
+        }
+        if best.0 <= 0.0 {
+            break;
+        }
+        next = best.1;
+    }
+    scratch.clear(cells);
+    seeds
+}
+
+#[derive(PartialEq)]
+struct Item {
+    cost: f64,
+    local: u32,
+    label: u32,
+}
+impl Eq for Item {}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.cost
+            .total_cmp(&self.cost)
+            .then_with(|| o.local.cmp(&self.local))
+            .then_with(|| o.label.cmp(&self.label))
+    }
+}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Grows one region per seed over `cells`, with sizes near `targets` (relative weights).
+/// `cost[cell]` is the cost of entering a cell. Returns the region of every cell of `cells`.
+/// Cells not reachable from any seed get [`NONE`].
+pub fn grow(
+    mesh: &Mesh,
+    scratch: &mut Scratch,
+    cells: &[u32],
+    seeds: &[u32],
+    targets: &[f64],
+    cost: &[f32],
+    iterations: usize,
+) -> Vec<u32> {
+    let k = seeds.len();
+    let mut labels = vec![NONE; cells.len()];
+    if k == 0 {
+        return labels;
+    }
+    scratch.set(cells);
+    let total: f64 = targets.iter().sum();
+    let want: Vec<f64> = targets
+        .iter()
+        .map(|t| t / total * cells.len() as f64)
+        .collect();
+    let mut w = vec![1.0f64; k];
+    let mut heap = BinaryHeap::new();
+    for it in 0..iterations.max(1) {
+        labels.iter_mut().for_each(|l| *l = NONE);
+        heap.clear();
+        for (r, &s) in seeds.iter().enumerate() {
+            let li = scratch.local[s as usize];
+            if li != NONE {
+                heap.push(Item {
+                    cost: 0.0,
+                    local: li,
+                    label: r as u32,
+                });
+            }
+        }
+        while let Some(Item {
+            cost: c,
+            local,
+            label,
+        }) = heap.pop()
+        {
+            if labels[local as usize] != NONE {
+                continue;
+            }
+            labels[local as usize] = label;
+            let cell = cells[local as usize] as usize;
+            for nb in mesh.neighbours(cell).into_iter().flatten() {
+                let j = scratch.local[nb];
+                if j != NONE && labels[j as usize] == NONE {
+                    let step = (cost[cell] + cost[nb]) as f64 * 0.5 / w[label as usize];
+                    heap.push(Item {
+                        cost: c + step,
+                        local: j,
+                        label,
+                    });
+                }
+            }
+        }
+        if it + 1 == iterations {
+            break;
+        }
+        let mut count = vec![0usize; k];
+        for &l in &labels {
+            if l != NONE {
+                count[l as usize] += 1;
+            }
+        }
+        for r in 0..k {
+            let f = (want[r] / count[r].max(1) as f64).sqrt().clamp(0.6, 1.6);
+            w[r] *= f;
+        }
+    }
+    scratch.clear(cells);
+    labels
+}
+
+/// A shortest path of adjacent cells inside `cells` from `from` to `to`, where entering a cell
+/// costs `step(cell)`. `None` when `to` cannot be reached.
+pub fn path(
+    mesh: &Mesh,
+    scratch: &mut Scratch,
+    cells: &[u32],
+    from: u32,
+    to: u32,
+    step: &dyn Fn(u32) -> f64,
+) -> Option<Vec<u32>> {
+    scratch.set(cells);
+    let n = cells.len();
+    let mut dist = vec![f64::INFINITY; n];
+    let mut prev = vec![NONE; n];
+    let mut heap = BinaryHeap::new();
+    let (s, t) = (scratch.local[from as usize], scratch.local[to as usize]);
+    let mut found = false;
+    if s != NONE && t != NONE {
+        dist[s as usize] = 0.0;
+        heap.push(Item {
+            cost: 0.0,
+            local: s,
+            label: 0,
+        });
+        while let Some(Item { cost: c, local, .. }) = heap.pop() {
+            if c > dist[local as usize] {
+                continue;
+            }
+            if local == t {
+                found = true;
+                break;
+            }
+            for nb in mesh
+                .neighbours(cells[local as usize] as usize)
+                .into_iter()
+                .flatten()
+            {
+                let j = scratch.local[nb];
+                if j == NONE {
+                    continue;
+                }
+                let nc = c + step(nb as u32);
+                if nc < dist[j as usize] {
+                    dist[j as usize] = nc;
+                    prev[j as usize] = local;
+                    heap.push(Item {
+                        cost: nc,
+                        local: j,
+                        label: 0,
+                    });
+                }
+            }
+        }
+    }
+    scratch.clear(cells);
+    if !found {
+        return None;
+    }
+    let mut out = vec![to];
+    let mut cur = t;
+    while cur != s {
+        cur = prev[cur as usize];
+        if cur == NONE {
+            return None;
+        }
+        out.push(cells[cur as usize]);
+    }
+    out.reverse();
+    Some(out)
+}
