@@ -265,7 +265,7 @@ pub fn simplify(
                 ((b.x - a.x) * m_per_deg.0).hypot((b.y - a.y) * m_per_deg.1)
             })
             .sum();
-        let eps_m = (0.12 * length).clamp(eps_m.min(8.0), eps_m);
+        let eps_m = (0.1 * length).clamp(eps_m.min(6.0), eps_m);
         let min_interior = if closed { 3 } else { 1 };
         let mut out = vec![vs[0]];
         let mut removed: Vec<u32> = Vec::new();

@@ -33,30 +33,35 @@ pub const ORIGIN: (f64, f64) = (121.21, 30.83);
 /// Half-width of a street-grid corridor (centre distance to the road), in metres.
 const BAND_M: f64 = 0.75 * CELL_M;
 
-/// The district outline, lon/lat, counter-clockwise from the west.
-const OUTLINE: [(f64, f64); 22] = [
-    (120.935, 30.865),
-    (120.96, 30.92),
-    (121.02, 30.945),
-    (121.09, 30.94),
-    (121.14, 30.955),
-    (121.21, 30.945),
-    (121.28, 30.955),
-    (121.34, 30.93),
-    (121.40, 30.90),
-    (121.44, 30.865),
-    (121.465, 30.82),
-    (121.455, 30.78),
-    (121.41, 30.755),
+/// The district outline, lon/lat, clockwise from the west: the north border with Songjiang, the
+/// east border with Fengxian, the coast of Hangzhou Bay, the west border with Zhejiang (≈660 km²
+/// before noise; the real district has ≈586 km²).
+const OUTLINE: [(f64, f64); 25] = [
+    (120.955, 30.87),
+    (120.975, 30.905),
+    (121.03, 30.915),
+    (121.09, 30.9),
+    (121.15, 30.915),
+    (121.2, 30.91),
+    (121.25, 30.9),
+    (121.31, 30.9),
+    (121.34, 30.88),
+    (121.36, 30.85),
+    (121.4, 30.83),
+    (121.44, 30.815),
+    (121.455, 30.795),
+    (121.44, 30.775),
+    (121.4, 30.76),
     (121.36, 30.712),
-    (121.31, 30.695),
-    (121.26, 30.697),
-    (121.20, 30.71),
-    (121.14, 30.722),
-    (121.08, 30.743),
-    (121.03, 30.77),
-    (120.99, 30.80),
-    (120.95, 30.83),
+    (121.31, 30.7),
+    (121.27, 30.707),
+    (121.24, 30.73),
+    (121.2, 30.775),
+    (121.15, 30.77),
+    (121.1, 30.765),
+    (121.06, 30.79),
+    (121.01, 30.825),
+    (120.97, 30.845),
 ];
 
 /// A grid (any of the three layers).
@@ -169,6 +174,7 @@ fn dist2(a: (f64, f64), b: (f64, f64)) -> f64 {
 impl Layout {
     /// Builds the layout of a district at `scale`.
     pub fn build(seed: u64, scale: f64, rng: &mut ChaCha8Rng) -> anyhow::Result<Layout> {
+        let mut t = std::time::Instant::now();
         let mut div = divisions::jinshan()?;
         let extra_streets = ((scale - 1.0) * div.streets.len() as f64).round().max(0.0) as usize;
         divisions::add_generated(&mut div, extra_streets, rng)?;
@@ -236,6 +242,7 @@ impl Layout {
         }
         anyhow::ensure!(!inside.is_empty(), "empty district");
 
+        super::phase("layout: outline", &mut t);
         // Cell costs: smooth noise at two scales plus jitter.
         let cost: Vec<f32> = (0..n)
             .map(|c| {
@@ -309,11 +316,12 @@ impl Layout {
             s.centre = Some([ll.x, ll.y]);
         }
         let sizes: Vec<f64> = div.streets.iter().map(|s| s.size).collect();
-        let lab = partition::grow(&mesh, &mut scratch, &inside, &centres, &sizes, &cost, 8);
+        let lab = partition::grow(&mesh, &mut scratch, &inside, &centres, &sizes, &cost, 4);
         let mut street = vec![NONE; n];
         for (i, &c) in inside.iter().enumerate() {
             street[c as usize] = lab[i];
         }
+        super::phase("layout: streets", &mut t);
         let mut street_cells: Vec<Vec<u32>> = vec![Vec::new(); div.streets.len()];
         for &c in &inside {
             if street[c as usize] != NONE {
@@ -476,6 +484,7 @@ impl Layout {
             }
         }
 
+        super::phase("layout: street grids", &mut t);
         // 4. Extended grids.
         let cell_area = lay.mesh.d * lay.mesh.d * 3f64.sqrt() / 2.0;
         for (s, cells) in street_cells.iter().enumerate() {
@@ -515,13 +524,13 @@ impl Layout {
                 let (lo, hi) = match kind {
                     Kind::IndustrialPark => (0.8, 2.0),
                     Kind::Factory => (0.15, 0.6),
-                    Kind::Campus => (0.05, 0.2),
+                    Kind::Campus => (0.08, 0.25),
                     Kind::BusinessDistrict => (0.1, 0.3),
-                    Kind::Institution => (0.03, 0.1),
+                    Kind::Institution => (0.05, 0.15),
                     _ => (0.05, 0.3),
                 };
                 let target = (rng.random_range(lo..hi) * 1e6 / cell_area).round() as usize;
-                let target = target.min(cells.len() / 8).max(4);
+                let target = target.min(cells.len() / 8).max(8);
                 let free =
                     |lay: &Layout, c: usize| lay.grid[c] == NONE && lay.street[c] == s as u32;
                 let mut seed_cell = None;
@@ -568,7 +577,7 @@ impl Layout {
                         }
                     }
                 }
-                if got.len() < 4 {
+                if got.len() < 8 {
                     for c in got {
                         lay.grid[c] = NONE;
                     }
@@ -592,11 +601,13 @@ impl Layout {
             }
         }
 
+        super::phase("layout: extended grids", &mut t);
         // 5. Resident grids.
         for (s, cells) in street_cells.iter().enumerate() {
             lay.resident_grids(s, cells, &mut scratch, &cost, rng)?;
         }
 
+        super::phase("layout: resident grids", &mut t);
         // 6. Blocks.
         lay.finish_codes();
         let per_grid = lay.cells_per_grid(&inside);
@@ -613,7 +624,7 @@ impl Layout {
             };
             let seeds = partition::spread_seeds(&lay.mesh, &mut scratch, cells, k, rng);
             let targets = vec![1.0; seeds.len()];
-            let lab = partition::grow(&lay.mesh, &mut scratch, cells, &seeds, &targets, &cost, 3);
+            let lab = partition::grow(&lay.mesh, &mut scratch, cells, &seeds, &targets, &cost, 2);
             let base = lay.blocks.len() as u32;
             let mut counts = vec![0u32; seeds.len()];
             for (i, &c) in cells.iter().enumerate() {
@@ -631,6 +642,7 @@ impl Layout {
             }
         }
 
+        super::phase("layout: blocks", &mut t);
         // 7. Road paths in large street-grid blocks.
         let mut block_cells: Vec<Vec<u32>> = vec![Vec::new(); lay.blocks.len()];
         for &c in &inside {
@@ -787,7 +799,7 @@ impl Layout {
                         }
                     })
                     .collect();
-                let lab = partition::grow(&self.mesh, scratch, comp, &sd, &tg, cost, 5);
+                let lab = partition::grow(&self.mesh, scratch, comp, &sd, &tg, cost, 3);
                 for (ci, &c) in comp.iter().enumerate() {
                     if lab[ci] != NONE {
                         self.grid[c as usize] = grid_of_seed[idx[lab[ci] as usize]];

@@ -125,6 +125,14 @@ pub fn synth(opts: &SynthOptions) -> (FeatureSet, Truth) {
     }
 }
 
+/// Prints the time since `t` for a phase when `GRIDATLAS_SYNTH_TIMING` is set (profiling aid).
+pub(crate) fn phase(name: &str, t: &mut std::time::Instant) {
+    if std::env::var_os("GRIDATLAS_SYNTH_TIMING").is_some() {
+        eprintln!("synth: {name}: {:.2} s", t.elapsed().as_secs_f64());
+    }
+    *t = std::time::Instant::now();
+}
+
 fn sub_rng(seed: u64, stage: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(mesh::mix(seed ^ mesh::mix(stage)))
 }
@@ -136,8 +144,10 @@ pub fn try_synth(opts: &SynthOptions) -> anyhow::Result<(FeatureSet, Truth)> {
         "scale must be between 1 and {MAX_SCALE}, got {}",
         opts.scale
     );
+    let mut t = std::time::Instant::now();
     let mut rng = sub_rng(opts.seed, 1);
     let mut lay = Layout::build(opts.seed, opts.scale, &mut rng)?;
+    phase("layout", &mut t);
     let inside: Vec<u32> = (0..lay.mesh.len() as u32)
         .filter(|&c| lay.street[c as usize] != NONE)
         .collect();
@@ -161,12 +171,16 @@ pub fn try_synth(opts: &SynthOptions) -> anyhow::Result<(FeatureSet, Truth)> {
         y: d.point[1],
     }));
     let mut arr = boundary::arrangement(&lay);
+    phase("arrangement", &mut t);
     let mpd = (lay.mesh.frame.m_per_deg_lon, lay.mesh.frame.m_per_deg_lat);
     boundary::simplify(&mut arr, &protected, SIMPLIFY_M, mpd);
+    phase("simplify", &mut t);
     let district = boundary::polygons(&arr, 1, &|a| [if a[0] != NONE { 0 } else { NONE }, NONE]);
     let streets = boundary::polygons(&arr, lay.div.streets.len(), &|a| [a[0], NONE]);
     let grids = boundary::polygons(&arr, lay.grids.len(), &|a| [a[1], NONE]);
     let mut blocks = boundary::polygons(&arr, lay.blocks.len(), &|a| [a[2], a[3]]);
+
+    phase("polygons", &mut t);
 
     // Dirty mode, part 2: geometry edits.
     if opts.dirty > 0 {
@@ -187,6 +201,7 @@ pub fn try_synth(opts: &SynthOptions) -> anyhow::Result<(FeatureSet, Truth)> {
     }
 
     let set = features(&lay, district, streets, grids, blocks, opts.seed)?;
+    phase("features", &mut t);
     Ok((set, truth))
 }
 

@@ -125,7 +125,7 @@ pub fn spread_seeds(
 
 #[derive(PartialEq)]
 struct Item {
-    cost: f64,
+    cost: f32,
     local: u32,
     label: u32,
 }
@@ -167,14 +167,19 @@ pub fn grow(
         .iter()
         .map(|t| t / total * cells.len() as f64)
         .collect();
-    let mut w = vec![1.0f64; k];
+    // A region's area grows with the square of its weight: start from √target.
+    let mean = total / k as f64;
+    let mut w: Vec<f32> = targets.iter().map(|t| (t / mean).sqrt() as f32).collect();
     let mut heap = BinaryHeap::new();
+    let mut best = vec![f32::INFINITY; cells.len()];
     for it in 0..iterations.max(1) {
         labels.iter_mut().for_each(|l| *l = NONE);
+        best.iter_mut().for_each(|b| *b = f32::INFINITY);
         heap.clear();
         for (r, &s) in seeds.iter().enumerate() {
             let li = scratch.local[s as usize];
             if li != NONE {
+                best[li as usize] = 0.0;
                 heap.push(Item {
                     cost: 0.0,
                     local: li,
@@ -196,7 +201,11 @@ pub fn grow(
             for nb in mesh.neighbours(cell).into_iter().flatten() {
                 let j = scratch.local[nb];
                 if j != NONE && labels[j as usize] == NONE {
-                    let step = (cost[cell] + cost[nb]) as f64 * 0.5 / w[label as usize];
+                    let step = (cost[cell] + cost[nb]) * 0.5 / w[label as usize];
+                    if c + step >= best[j as usize] {
+                        continue;
+                    }
+                    best[j as usize] = c + step;
                     heap.push(Item {
                         cost: c + step,
                         local: j,
@@ -216,7 +225,7 @@ pub fn grow(
         }
         for r in 0..k {
             let f = (want[r] / count[r].max(1) as f64).sqrt().clamp(0.6, 1.6);
-            w[r] *= f;
+            w[r] *= f as f32;
         }
     }
     scratch.clear(cells);
@@ -235,7 +244,7 @@ pub fn path(
 ) -> Option<Vec<u32>> {
     scratch.set(cells);
     let n = cells.len();
-    let mut dist = vec![f64::INFINITY; n];
+    let mut dist = vec![f32::INFINITY; n];
     let mut prev = vec![NONE; n];
     let mut heap = BinaryHeap::new();
     let (s, t) = (scratch.local[from as usize], scratch.local[to as usize]);
@@ -264,7 +273,7 @@ pub fn path(
                 if j == NONE {
                     continue;
                 }
-                let nc = c + step(nb as u32);
+                let nc = c + step(nb as u32) as f32;
                 if nc < dist[j as usize] {
                     dist[j as usize] = nc;
                     prev[j as usize] = local;
