@@ -295,6 +295,55 @@ fn rings_are_simple_and_polygons_are_detailed() {
 }
 
 #[test]
+fn every_area_is_valid_by_geo() {
+    use geo::Validation;
+    let (set, _) = clean();
+    for f in set.features().iter().filter(|f| f.layer.is_area()) {
+        assert!(
+            area(f).is_valid(),
+            "{} is not valid: {:?}",
+            f.code,
+            area(f).check_validation()
+        );
+    }
+    let (dirty_set, truth) = dirty();
+    for d in truth
+        .defects
+        .iter()
+        .filter(|d| d.kind == DefectKind::SelfIntersection)
+    {
+        let b = dirty_set.get(&d.codes[0]).expect("block");
+        assert!(!area(b).is_valid(), "{} should be invalid", b.code);
+    }
+}
+
+#[test]
+fn committed_fixtures_match_the_generator() {
+    // Regenerate with:
+    //   cargo run --release --example synth -- --seed 1 --out fixtures/demo-district.geojson
+    //   cargo run --release --example synth -- --seed 1 --dirty 3 \
+    //     --truth fixtures/demo-dirty.truth.json --out fixtures/demo-dirty.geojson
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let read =
+        |name: &str| std::fs::read(root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        read("demo-district.geojson") == bytes(&clean().0),
+        "fixtures/demo-district.geojson is stale"
+    );
+    assert!(
+        read("demo-dirty.geojson") == bytes(&dirty().0),
+        "fixtures/demo-dirty.geojson is stale"
+    );
+    let truth: Truth = serde_json::from_slice(&read("demo-dirty.truth.json")).expect("truth json");
+    // serde_json's default float parsing may be one ulp off: compare points with a tolerance.
+    assert_eq!(truth.defects.len(), dirty().1.defects.len());
+    for (a, b) in truth.defects.iter().zip(&dirty().1.defects) {
+        assert_eq!((a.kind, &a.codes), (b.kind, &b.codes));
+        assert!((a.point[0] - b.point[0]).abs() < 1e-12 && (a.point[1] - b.point[1]).abs() < 1e-12);
+    }
+}
+
+#[test]
 fn road_segments_lie_in_their_blocks() {
     let (set, _) = clean();
     let segs: Vec<&Feature> = set.layer(Layer::RoadSegment).collect();
