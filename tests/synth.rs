@@ -118,7 +118,35 @@ fn real_divisions_are_all_there() {
     ] {
         assert!(ext.iter().any(|f| f.kind == Some(k)), "{k}");
     }
-    assert!(set.management_units.len() > 20);
+    // 城管 units serve 3–6 neighbouring grids of one street (a few more where leftovers joined).
+    let city: Vec<_> = set
+        .management_units
+        .iter()
+        .filter(|u| u.kind == gridatlas::model::ManagementUnitKind::CityManagement)
+        .collect();
+    assert!(city.len() > 40);
+    let typical = city
+        .iter()
+        .filter(|u| (3..=6).contains(&u.grids.len()))
+        .count();
+    assert!(
+        typical * 10 >= city.len() * 8,
+        "{typical} of {} units have 3–6 grids",
+        city.len()
+    );
+    for u in &city {
+        let streets: std::collections::BTreeSet<_> = u
+            .grids
+            .iter()
+            .map(|g| set.get(g).and_then(|f| f.parent.clone()))
+            .collect();
+        assert_eq!(streets.len(), 1, "{} spans streets", u.code);
+    }
+    assert!(
+        set.management_units
+            .iter()
+            .any(|u| u.kind == gridatlas::model::ManagementUnitKind::MarketSupervision)
+    );
 }
 
 #[test]

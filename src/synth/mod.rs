@@ -360,6 +360,18 @@ fn features(
         }
         out.push(f);
     }
+    let road_lines: Vec<Vec<Coord<f64>>> = lay
+        .paths
+        .iter()
+        .map(|p| {
+            let pts: Vec<Coord<f64>> = p
+                .cells
+                .iter()
+                .map(|&c| lay.mesh.centre_lonlat(c as usize))
+                .collect();
+            straighten(&pts, &blocks[p.block as usize])
+        })
+        .collect();
     let mut border: Vec<Option<MultiPolygon<f64>>> = blocks.into_iter().map(Some).collect();
     let mut blocks_of_grid: Vec<Vec<usize>> = vec![Vec::new(); lay.grids.len()];
     for (b, info) in lay.blocks.iter().enumerate() {
@@ -393,15 +405,11 @@ fn features(
         }
     }
     let mut seg_no: BTreeMap<u32, u32> = BTreeMap::new();
-    for p in &lay.paths {
+    for (pi, p) in lay.paths.iter().enumerate() {
         let info = &lay.blocks[p.block as usize];
         let n = seg_no.entry(p.block).or_default();
         *n += 1;
-        let line: Vec<Coord<f64>> = p
-            .cells
-            .iter()
-            .map(|&c| lay.mesh.centre_lonlat(c as usize))
-            .collect();
+        let line = road_lines[pi].clone();
         let road = &lay.roads[p.road as usize].name;
         let mut f = Feature {
             layer: Layer::RoadSegment,
@@ -423,6 +431,58 @@ fn features(
     }
     let units = management_units(lay, &mut rng);
     FeatureSet::new(out, units).map_err(|f| anyhow::anyhow!("duplicate code {}", f.code))
+}
+
+fn orient(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>) -> f64 {
+    robust::orient2d(
+        robust::Coord { x: a.x, y: a.y },
+        robust::Coord { x: b.x, y: b.y },
+        robust::Coord { x: c.x, y: c.y },
+    )
+}
+
+/// Whether the closed segments `a b` and `c d` have a point in common.
+fn segments_touch(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) -> bool {
+    let (d1, d2, d3, d4) = (
+        orient(a, b, c),
+        orient(a, b, d),
+        orient(c, d, a),
+        orient(c, d, b),
+    );
+    if d1 * d2 < 0.0 && d3 * d4 < 0.0 {
+        return true;
+    }
+    let on = |p: Coord<f64>, q: Coord<f64>, r: Coord<f64>| {
+        orient(p, q, r) == 0.0
+            && r.x >= p.x.min(q.x)
+            && r.x <= p.x.max(q.x)
+            && r.y >= p.y.min(q.y)
+            && r.y <= p.y.max(q.y)
+    };
+    on(a, b, c) || on(a, b, d) || on(c, d, a) || on(c, d, b)
+}
+
+/// Drops vertices of a road path (cell centres strictly inside `area`) while the shortcut touches
+/// no ring of `area`: the line stays inside, with its end points unchanged.
+fn straighten(pts: &[Coord<f64>], area: &MultiPolygon<f64>) -> Vec<Coord<f64>> {
+    let clear = |a: Coord<f64>, b: Coord<f64>| {
+        area.0.iter().all(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .all(|r| r.0.windows(2).all(|e| !segments_touch(a, b, e[0], e[1])))
+        })
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pts.len() {
+        out.push(pts[i]);
+        let mut j = i + 1;
+        while j + 1 < pts.len() && clear(pts[i], pts[j + 1]) {
+            j += 1;
+        }
+        i = j;
+    }
+    out
 }
 
 /// 城管 units of 3–6 neighbouring resident/street grids, and one market-supervision unit per
@@ -455,7 +515,7 @@ fn management_units(lay: &Layout, rng: &mut ChaCha8Rng) -> Vec<ManagementUnit> {
             .collect();
         gs.sort_by(|&a, &b| lay.grids[a as usize].code.cmp(&lay.grids[b as usize].code));
         let mut taken: BTreeSet<u32> = BTreeSet::new();
-        let mut n = 0;
+        let mut groups: Vec<Vec<u32>> = Vec::new();
         for &g in &gs {
             if taken.contains(&g) {
                 continue;
@@ -474,11 +534,39 @@ fn management_units(lay: &Layout, rng: &mut ChaCha8Rng) -> Vec<ManagementUnit> {
                 }
                 i += 1;
             }
-            n += 1;
-            let code = format!("{}C{:02}", st.code, n);
+            groups.push(members);
+        }
+        // Groups left with fewer than 3 grids join the smallest neighbouring group.
+        let mut done: Vec<Vec<u32>> = Vec::new();
+        while let Some(small) = groups.iter().position(|m| m.len() < 3) {
+            let target = (0..groups.len())
+                .filter(|&o| {
+                    o != small
+                        && groups[small]
+                            .iter()
+                            .any(|&a| groups[o].iter().any(|&b| adj.contains(&(a, b))))
+                })
+                .min_by_key(|&o| (groups[o].len(), o));
+            match target {
+                Some(o) => {
+                    let moved = std::mem::take(&mut groups[small]);
+                    groups[o].extend(moved);
+                    groups.remove(small);
+                }
+                None => {
+                    // Isolated: keep it as it is.
+                    let g = groups.remove(small);
+                    done.push(g);
+                }
+            }
+        }
+        done.extend(groups);
+        done.sort_by_key(|m| lay.grids[m[0] as usize].code.clone());
+        for (n, members) in done.into_iter().enumerate() {
+            let code = format!("{}C{:02}", st.code, n + 1);
             units.push(ManagementUnit {
                 code: code.clone(),
-                name: format!("{}城管第{}管理单元", st.short(), n),
+                name: format!("{}城管第{}管理单元", st.short(), n + 1),
                 kind: ManagementUnitKind::CityManagement,
                 grids: members
                     .iter()
