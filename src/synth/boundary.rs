@@ -429,3 +429,37 @@ pub fn signed_area(r: &LineString<f64>) -> f64 {
         .map(|w| (w[0].x - o.x) * (w[1].y - o.y) - (w[1].x - o.x) * (w[0].y - o.y))
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_triangle_includes_its_boundary() {
+        let c = |x: f64, y: f64| Coord { x, y };
+        let (u, v, w) = (c(0.0, 0.0), c(1.0, 2.0), c(2.0, 0.0));
+        assert!(in_closed_triangle(u, v, w, c(1.0, 0.5)));
+        assert!(
+            in_closed_triangle(u, v, w, c(1.0, 0.0)),
+            "on the shortcut u–w"
+        );
+        assert!(!in_closed_triangle(u, v, w, c(1.0, -0.1)));
+        assert!(!in_closed_triangle(u, v, w, c(3.0, 0.0)));
+        // Degenerate (collinear) triangle: only points on the segment count.
+        let (u, v, w) = (c(0.0, 0.0), c(1.0, 0.0), c(2.0, 0.0));
+        assert!(in_closed_triangle(u, v, w, c(1.5, 0.0)));
+        assert!(!in_closed_triangle(u, v, w, c(1.5, 0.1)));
+    }
+
+    #[test]
+    fn signed_area_is_positive_counter_clockwise() {
+        let ring = LineString::from(vec![
+            (0.0, 0.0),
+            (1.0, 0.0),
+            (1.0, 1.0),
+            (0.0, 1.0),
+            (0.0, 0.0),
+        ]);
+        assert!(signed_area(&ring) > 0.0);
+    }
+}

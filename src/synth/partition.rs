@@ -302,3 +302,51 @@ pub fn path(
     out.reverse();
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::measure::LocalFrame;
+    use rand::SeedableRng;
+
+    #[test]
+    fn grown_regions_are_connected_cover_everything_and_follow_targets() {
+        let mesh = Mesh::new(
+            LocalFrame::new(121.2, 30.8),
+            60.0,
+            [0.0, 0.0, 3000.0, 2000.0],
+            1,
+            3,
+        );
+        let mut scratch = Scratch::new(&mesh);
+        let cells: Vec<u32> = (0..mesh.len() as u32).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let seeds = spread_seeds(&mesh, &mut scratch, &cells, 5, &mut rng);
+        assert_eq!(seeds.len(), 5);
+        let targets = [1.0, 1.0, 2.0, 2.0, 4.0];
+        let cost: Vec<f32> = (0..mesh.len())
+            .map(|c| 0.5 + (c % 7) as f32 / 7.0)
+            .collect();
+        let lab = grow(&mesh, &mut scratch, &cells, &seeds, &targets, &cost, 4);
+        assert!(lab.iter().all(|&l| l != NONE));
+        for r in 0..5u32 {
+            let mine: Vec<u32> = cells
+                .iter()
+                .zip(&lab)
+                .filter(|&(_, &l)| l == r)
+                .map(|(&c, _)| c)
+                .collect();
+            assert_eq!(
+                components(&mesh, &mut scratch, &mine).len(),
+                1,
+                "region {r}"
+            );
+            let want = targets[r as usize] / 10.0 * cells.len() as f64;
+            let got = mine.len() as f64;
+            assert!(
+                got > 0.5 * want && got < 1.5 * want,
+                "region {r}: {got} cells, want {want}"
+            );
+        }
+    }
+}
