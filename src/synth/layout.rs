@@ -316,7 +316,7 @@ impl Layout {
             s.centre = Some([ll.x, ll.y]);
         }
         let sizes: Vec<f64> = div.streets.iter().map(|s| s.size).collect();
-        let lab = partition::grow(&mesh, &mut scratch, &inside, &centres, &sizes, &cost, 4);
+        let lab = partition::grow(&mesh, &mut scratch, &inside, &centres, &sizes, &cost, 3);
         let mut street = vec![NONE; n];
         for (i, &c) in inside.iter().enumerate() {
             street[c as usize] = lab[i];

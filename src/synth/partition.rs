@@ -170,47 +170,53 @@ pub fn grow(
     // A region's area grows with the square of its weight: start from √target.
     let mean = total / k as f64;
     let mut w: Vec<f32> = targets.iter().map(|t| (t / mean).sqrt() as f32).collect();
-    let mut heap = BinaryHeap::new();
-    let mut best = vec![f32::INFINITY; cells.len()];
+    // Dial's algorithm: integer costs (1/32 of a unit step), a circular array of buckets.
+    const Q: f32 = 32.0;
+    let max_cost = cells.iter().map(|&c| cost[c as usize]).fold(0f32, f32::max);
+    let mut buckets: Vec<Vec<(u32, u32)>> = Vec::new();
+    let mut best = vec![u32::MAX; cells.len()];
     for it in 0..iterations.max(1) {
         labels.iter_mut().for_each(|l| *l = NONE);
-        best.iter_mut().for_each(|b| *b = f32::INFINITY);
-        heap.clear();
+        best.iter_mut().for_each(|b| *b = u32::MAX);
+        let w_min = w.iter().copied().fold(f32::MAX, f32::min).max(1e-3);
+        let nb_buckets = (max_cost / w_min * Q).ceil() as usize + 2;
+        buckets.iter_mut().for_each(Vec::clear);
+        buckets.resize_with(nb_buckets.max(buckets.len()), Vec::new);
+        let nbk = buckets.len();
+        let mut pending = 0usize;
         for (r, &s) in seeds.iter().enumerate() {
             let li = scratch.local[s as usize];
             if li != NONE {
-                best[li as usize] = 0.0;
-                heap.push(Item {
-                    cost: 0.0,
-                    local: li,
-                    label: r as u32,
-                });
+                best[li as usize] = 0;
+                buckets[0].push((li, r as u32));
+                pending += 1;
             }
         }
-        while let Some(Item {
-            cost: c,
-            local,
-            label,
-        }) = heap.pop()
-        {
-            if labels[local as usize] != NONE {
+        let mut d: u32 = 0;
+        while pending > 0 {
+            let slot = d as usize % nbk;
+            let Some((local, label)) = buckets[slot].pop() else {
+                d += 1;
+                continue;
+            };
+            pending -= 1;
+            if labels[local as usize] != NONE || best[local as usize] < d {
                 continue;
             }
             labels[local as usize] = label;
             let cell = cells[local as usize] as usize;
+            let wl = w[label as usize];
             for nb in mesh.neighbours(cell).into_iter().flatten() {
                 let j = scratch.local[nb];
                 if j != NONE && labels[j as usize] == NONE {
-                    let step = (cost[cell] + cost[nb]) * 0.5 / w[label as usize];
-                    if c + step >= best[j as usize] {
+                    let step = (((cost[cell] + cost[nb]) * 0.5 / wl * Q).round() as u32).max(1);
+                    let nd = d + step;
+                    if nd >= best[j as usize] {
                         continue;
                     }
-                    best[j as usize] = c + step;
-                    heap.push(Item {
-                        cost: c + step,
-                        local: j,
-                        label,
-                    });
+                    best[j as usize] = nd;
+                    buckets[nd as usize % nbk].push((j, label));
+                    pending += 1;
                 }
             }
         }
