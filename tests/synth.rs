@@ -546,3 +546,53 @@ fn scale_20_is_a_city() {
         set.position_count()
     );
 }
+
+#[test]
+fn another_seed_with_generated_streets_tiles_exactly_too() {
+    use geo::Validation;
+    let (set, _) = synth(&SynthOptions {
+        seed: 5,
+        scale: 1.6,
+        dirty: 0,
+    });
+    let streets: Vec<&Feature> = set.layer(Layer::Street).collect();
+    assert_eq!(streets.len(), 11 + 7);
+    for s in &streets {
+        assert_eq!(s.code.len(), 9);
+        assert!(s.code.starts_with("310116"));
+        let n: u32 = s.code[6..].parse().expect("digits");
+        let kind = match n {
+            1..=99 => Kind::Subdistrict,
+            100..=199 => Kind::Town,
+            400..=599 => Kind::Zone,
+            _ => panic!("{} out of range", s.code),
+        };
+        assert_eq!(s.kind, Some(kind), "{}", s.code);
+    }
+    for g in set.layer(Layer::ResidentGrid) {
+        let parent = g.parent.as_deref().expect("parent");
+        assert!(
+            g.code.len() == 12 && g.code.starts_with(parent),
+            "{}",
+            g.code
+        );
+        let n: u32 = g.code[9..].parse().expect("digits");
+        let kind = if (1..=199).contains(&n) {
+            Kind::Residents
+        } else {
+            Kind::Villagers
+        };
+        assert!(n <= 399);
+        assert_eq!(g.kind, Some(kind), "{}", g.code);
+    }
+    check_tiling(&set, set.district().expect("district"), &[Layer::Street]);
+    for s in &streets {
+        check_tiling(&set, s, &Layer::GRIDS);
+    }
+    for g in set.features().iter().filter(|f| f.layer.is_grid()) {
+        check_tiling(&set, g, &[Layer::Block]);
+    }
+    for f in set.features().iter().filter(|f| f.layer.is_area()) {
+        assert!(area(f).is_valid(), "{}", f.code);
+    }
+}
