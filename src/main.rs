@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Who owns a point (or every point of a CSV)? Prints the placement as JSON.
     Lookup(gridatlas::atlas::cli::LookupArgs),
+    /// Generate a deterministic demo district (GeoJSON on stdout or --out).
+    Synth(gridatlas::synth::cli::SynthArgs),
     /// Serve the API and the web map (127.0.0.1:8080 by default).
     Serve(gridatlas::http::serve::ServeArgs),
 }
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lookup(args) => gridatlas::atlas::cli::run(args),
         Command::Serve(args) => gridatlas::http::serve::run(args),
+        Command::Synth(args) => gridatlas::synth::cli::run_cli(args).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

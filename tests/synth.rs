@@ -348,8 +348,8 @@ fn every_area_is_valid_by_geo() {
 #[test]
 fn committed_fixtures_match_the_generator() {
     // Regenerate with:
-    //   cargo run --release --example synth -- --seed 1 --out fixtures/demo-district.geojson
-    //   cargo run --release --example synth -- --seed 1 --dirty 3 \
+    //   cargo run --release -- synth --seed 1 --out fixtures/demo-district.geojson
+    //   cargo run --release -- synth --seed 1 --dirty 3 \
     //     --truth fixtures/demo-dirty.truth.json --out fixtures/demo-dirty.geojson
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let read =
