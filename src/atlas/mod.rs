@@ -237,7 +237,10 @@ impl Atlas {
         let mut children: HashMap<FeatureId, Vec<FeatureId>> = HashMap::new();
         for (i, f) in set.features().iter().enumerate() {
             if let Some(p) = f.parent.as_deref().and_then(|p| set.index_of(p)) {
-                children.entry(p as FeatureId).or_default().push(i as FeatureId);
+                children
+                    .entry(p as FeatureId)
+                    .or_default()
+                    .push(i as FeatureId);
             }
         }
         Atlas {
@@ -581,20 +584,33 @@ impl Atlas {
             .map(|t| {
                 let e = t.root().envelope();
                 Rect::new(
-                    Coord { x: e.lower()[0], y: e.lower()[1] },
-                    Coord { x: e.upper()[0], y: e.upper()[1] },
+                    Coord {
+                        x: e.lower()[0],
+                        y: e.lower()[1],
+                    },
+                    Coord {
+                        x: e.upper()[0],
+                        y: e.upper()[1],
+                    },
                 )
             })
             .reduce(|a, b| {
                 Rect::new(
-                    Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                    Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                    Coord {
+                        x: a.min().x.min(b.min().x),
+                        y: a.min().y.min(b.min().y),
+                    },
+                    Coord {
+                        x: a.max().x.max(b.max().x),
+                        y: a.max().y.max(b.max().y),
+                    },
                 )
             })
     }
 
     /// Features matching a search, in file order: `q` matches a code prefix or any part of the
-    /// name (case-insensitive; Chinese included); `layer` and `parent` filter. Returns the total
+    /// name or of a string attribute such as `committee` (case-insensitive; Chinese included);
+    /// `layer` and `parent` filter. Returns the total
     /// number of matches and the page `offset..offset + limit`.
     pub fn search(
         &self,
@@ -604,7 +620,10 @@ impl Atlas {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<FeatureId>) {
-        let q = q.map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let q = q
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
         let mut total = 0;
         let mut page = Vec::new();
         // Exact code matches first, then the rest in file order.
@@ -613,7 +632,11 @@ impl Atlas {
             layer.is_none_or(|l| f.layer == l)
                 && parent.is_none_or(|p| f.parent.as_deref() == Some(p))
                 && q.as_deref().is_none_or(|q| {
-                    f.code.to_lowercase().starts_with(q) || f.name.to_lowercase().contains(q)
+                    f.code.to_lowercase().starts_with(q)
+                        || f.name.to_lowercase().contains(q)
+                        || f.attributes
+                            .values()
+                            .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(q)))
                 })
         };
         let order = exact
