@@ -8,4 +8,5 @@ pub mod atlas;
 pub mod geo_io;
 pub mod geometry;
 pub mod model;
+pub mod store;
 pub mod synth;
