@@ -1,11 +1,15 @@
-//! The `gridatlas` command line.
+//! The `gridatlas` command line: one subcommand per task, each implemented in its module.
 
 use clap::{Parser, Subcommand};
-use gridatlas::store::cli;
+use gridatlas::store::cli as store_cli;
+use std::process::ExitCode;
 
-/// gridatlas: validated, versioned grid boundaries (网格化管理) and fast point lookups.
 #[derive(Debug, Parser)]
-#[command(name = "gridatlas", version, about)]
+#[command(
+    name = "gridatlas",
+    version,
+    about = "Boundary backbone of urban grid management (网格化管理)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,40 +17,46 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Who owns a point (or every point of a CSV)? Prints the placement as JSON.
+    Lookup(gridatlas::atlas::cli::LookupArgs),
     /// Store a GeoJSON file as a draft, with its validation report.
-    Import(cli::ImportArgs),
+    Import(store_cli::ImportArgs),
     /// Publish a draft as the next generation.
-    Publish(cli::PublishArgs),
+    Publish(store_cli::PublishArgs),
     /// List published generations: who, when, what changed.
-    Generations(cli::GenerationsArgs),
+    Generations(store_cli::GenerationsArgs),
     /// List stored drafts.
-    Drafts(cli::DraftsArgs),
-    /// List the areas that changed between two generations.
-    Diff(cli::DiffArgs),
+    Drafts(store_cli::DraftsArgs),
+    /// List the areas that changed between two generations, with the area that changed hands.
+    Diff(store_cli::DiffArgs),
     /// Write a generation as GeoJSON to standard output.
-    Export(cli::ExportArgs),
+    Export(store_cli::ExportArgs),
     /// Apply pending database migrations.
-    Migrate(cli::MigrateArgs),
-    /// Print one JSON line per newly published generation.
-    Watch(cli::WatchArgs),
+    Migrate(store_cli::MigrateArgs),
+    /// Print one JSON line per newly published generation (any process on the same database).
+    Watch(store_cli::WatchArgs),
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = match &cli.command {
-        Command::Import(a) => cli::import(a, &mut out),
-        Command::Publish(a) => cli::publish(a, &mut out),
-        Command::Generations(a) => cli::generations(a, &mut out),
-        Command::Drafts(a) => cli::drafts(a, &mut out),
-        Command::Diff(a) => cli::diff(a, &mut out),
-        Command::Export(a) => cli::export(a, &mut out),
-        Command::Migrate(a) => cli::migrate(a, &mut out),
-        Command::Watch(a) => cli::watch(a, &mut out),
+    let result = match cli.command {
+        Command::Lookup(args) => gridatlas::atlas::cli::run(args),
+        Command::Import(a) => store_cli::import(&a, &mut out).map(|()| 0),
+        Command::Publish(a) => store_cli::publish(&a, &mut out).map(|()| 0),
+        Command::Generations(a) => store_cli::generations(&a, &mut out).map(|()| 0),
+        Command::Drafts(a) => store_cli::drafts(&a, &mut out).map(|()| 0),
+        Command::Diff(a) => store_cli::diff(&a, &mut out).map(|()| 0),
+        Command::Export(a) => store_cli::export(&a, &mut out).map(|()| 0),
+        Command::Migrate(a) => store_cli::migrate(&a, &mut out).map(|()| 0),
+        Command::Watch(a) => store_cli::watch(&a, &mut out).map(|()| 0),
     };
-    if let Err(e) = result {
-        eprintln!("gridatlas: {e:#}");
-        std::process::exit(cli::exit_code(&e));
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(store_cli::exit_code(&e))
+        }
     }
 }

@@ -124,6 +124,10 @@ pub struct WatchArgs {
     /// Exit after this many generations (default: run until killed).
     #[arg(long)]
     pub count: Option<usize>,
+    /// Also report generations newer than this one that already exist (default: only those
+    /// published after the watch starts).
+    #[arg(long)]
+    pub after: Option<GenerationNo>,
     /// Database.
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -301,12 +305,20 @@ pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Runs `watch`: one JSON line per new generation, flushed at once.
+/// Runs `watch`: one JSON line per new generation on `out`, flushed at once. A line
+/// `watching: current generation N` goes to standard error once the watcher listens.
 pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
     let mut seen = 0usize;
     let mut failure: Option<std::io::Error> = None;
-    store.watch(&mut |g| {
+    store.watch(args.after, &mut |event| {
+        let g = match event {
+            super::WatchEvent::Ready { current } => {
+                eprintln!("watching: current generation {current}");
+                return true;
+            }
+            super::WatchEvent::Published(g) => g,
+        };
         let line = serde_json::json!({
             "generation": g.number,
             "created_at": g.created_at,
@@ -326,10 +338,10 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Exit status for a command's error: 2 for a refused or conflicting publish, 1 otherwise.
-pub fn exit_code(e: &anyhow::Error) -> i32 {
+/// Exit status for a command's error: 3 for a refused or conflicting publish, 2 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<StoreError>() {
-        Some(StoreError::PublishRefused { .. } | StoreError::Conflict(_)) => 2,
-        _ => 1,
+        Some(StoreError::PublishRefused { .. } | StoreError::Conflict(_)) => 3,
+        _ => 2,
     }
 }

@@ -7,7 +7,7 @@
 // Formatting: `rustfmt --edition 2024 src/store/common.rs` (cargo fmt does not see included files).
 
 use super::convert::{self, Columns};
-use super::{DraftId, DraftInfo, GenerationNo, LayerChanges, NewDraft, Token};
+use super::{DraftId, DraftInfo, GenerationInfo, GenerationNo, LayerChanges, NewDraft, Token};
 use crate::model::{Feature, FeatureSet, Layer};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -594,8 +594,12 @@ impl super::Store for Db {
         Ok(())
     }
 
-    fn watch(&self, on_new: &mut dyn FnMut(GenerationInfo) -> bool) -> StoreResult<()> {
-        self.watch_impl(on_new)
+    fn watch(
+        &self,
+        after: Option<GenerationNo>,
+        on_event: &mut dyn FnMut(super::WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        self.watch_impl(after, on_event)
     }
 }
 

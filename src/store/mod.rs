@@ -349,10 +349,28 @@ pub trait Store: Send + Sync {
     /// Revokes a token.
     fn revoke_token(&self, id: i64) -> StoreResult<()>;
 
-    /// Blocks, calling `on_new` with each generation published after the call starts (by this or
-    /// any other process), until `on_new` returns false. PostgreSQL: LISTEN/NOTIFY, delivered
-    /// within milliseconds; SQLite: the generation table is polled every 500 ms.
-    fn watch(&self, on_new: &mut dyn FnMut(GenerationInfo) -> bool) -> StoreResult<()>;
+    /// Blocks, reporting generations as they are published (by this or any other process) until
+    /// `on_event` returns false. First comes [`WatchEvent::Ready`] once the watcher listens, then
+    /// [`WatchEvent::Published`] for every generation newer than `after` (default: the current
+    /// one at that moment), in order. PostgreSQL: LISTEN/NOTIFY, delivered within milliseconds;
+    /// SQLite: the generation table is polled every 500 ms.
+    fn watch(
+        &self,
+        after: Option<GenerationNo>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()>;
+}
+
+/// What [`Store::watch`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    /// The watcher is listening; `current` is the newest generation at that moment.
+    Ready {
+        /// Newest generation (0: none).
+        current: GenerationNo,
+    },
+    /// A generation newer than the last one reported.
+    Published(GenerationInfo),
 }
 
 /// Where a database URL points.

@@ -5,7 +5,7 @@
 //! tools. Publishes are serialised with a transaction-scoped advisory lock and announced with
 //! `NOTIFY gridatlas_generation, '<n>'`, delivered to listeners when the transaction commits.
 
-use super::{Backend, GenerationInfo, NOTIFY_CHANNEL, StoreError, StoreResult, redact_url};
+use super::{Backend, NOTIFY_CHANNEL, StoreError, StoreResult, WatchEvent, redact_url};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::sql_types::Text;
@@ -93,24 +93,33 @@ impl PgStore {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 
-    fn watch_impl(&self, on_new: &mut dyn FnMut(GenerationInfo) -> bool) -> StoreResult<()> {
+    fn watch_impl(
+        &self,
+        after: Option<i32>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()> {
         let mut conn = establish(&self.url)?;
         diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}"))
             .execute(&mut conn)
             .map_err(db_err)?;
-        let mut last = current_number(&mut conn)?;
-        let mut checked = Instant::now();
+        let current = current_number(&mut conn)?;
+        if !on_event(WatchEvent::Ready { current }) {
+            return Ok(());
+        }
+        let mut last = after.unwrap_or(current);
+        // Look once right away: generations newer than `after` may exist already.
+        let mut checked: Option<Instant> = None;
         loop {
             let mut notified = false;
             for n in conn.notifications_iter() {
                 n.map_err(db_err)?;
                 notified = true;
             }
-            if notified || checked.elapsed() >= FALLBACK_POLL {
-                checked = Instant::now();
+            if notified || checked.is_none_or(|t| t.elapsed() >= FALLBACK_POLL) {
+                checked = Some(Instant::now());
                 for g in generations_after(&mut conn, last)? {
                     last = g.number;
-                    if !on_new(g) {
+                    if !on_event(WatchEvent::Published(g)) {
                         return Ok(());
                     }
                 }

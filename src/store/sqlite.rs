@@ -4,7 +4,7 @@
 //! header, or that is shorter than its header says, is reported as [`StoreError::Corrupt`];
 //! damage that SQLite finds later ("database disk image is malformed") is reported the same way.
 
-use super::{Backend, GenerationInfo, StoreError, StoreResult};
+use super::{Backend, StoreError, StoreResult, WatchEvent};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -174,20 +174,32 @@ impl SqliteStore {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 
-    fn watch_impl(&self, on_new: &mut dyn FnMut(GenerationInfo) -> bool) -> StoreResult<()> {
-        let mut last = {
+    fn watch_impl(
+        &self,
+        after: Option<i32>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        let current = {
             let mut conn = self.conn()?;
             current_number(&mut conn)?
         };
+        if !on_event(WatchEvent::Ready { current }) {
+            return Ok(());
+        }
+        let mut last = after.unwrap_or(current);
+        let mut first = true;
         loop {
-            std::thread::sleep(POLL);
+            if !first {
+                std::thread::sleep(POLL);
+            }
+            first = false;
             let new = {
                 let mut conn = self.conn()?;
                 generations_after(&mut conn, last)?
             };
             for g in new {
                 last = g.number;
-                if !on_new(g) {
+                if !on_event(WatchEvent::Published(g)) {
                     return Ok(());
                 }
             }
