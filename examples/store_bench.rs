@@ -160,7 +160,9 @@ fn main() -> anyhow::Result<()> {
                 })
             );
         }
-        _ => anyhow::bail!("usage: store_bench data STREETS GRIDS BLOCKS VERTICES | startup DATABASE"),
+        _ => anyhow::bail!(
+            "usage: store_bench data STREETS GRIDS BLOCKS VERTICES | startup DATABASE"
+        ),
     }
     Ok(())
 }

@@ -310,7 +310,11 @@ fn draft_publish_load_is_identical(db: &TestDb) {
     let store = db.open();
     assert_eq!(store.load_generation(1).expect("load"), canonical(&set));
     assert_eq!(
-        store.get_draft(id).expect("draft").info.published_generation,
+        store
+            .get_draft(id)
+            .expect("draft")
+            .info
+            .published_generation,
         Some(1)
     );
     // A draft is published at most once.
@@ -340,7 +344,11 @@ fn publish_refused_with_errors_allowed_with_reason(db: &TestDb) {
     ));
     assert!(store.current_generation().expect("current").is_none());
     let g = store
-        .publish(id, "admin", Some("gap accepted until the survey of 2026-12"))
+        .publish(
+            id,
+            "admin",
+            Some("gap accepted until the survey of 2026-12"),
+        )
         .expect("override");
     assert_eq!(g.number, 1);
     let listed = store.generations().expect("generations");
@@ -374,7 +382,7 @@ fn partial_draft_replaces_only_its_streets(db: &TestDb) {
         .expect("draft");
 
     let whole = store.draft_as_whole(id).expect("whole");
-    let expected = draft_as_whole(&v1, &upload, Some(&[s1.clone()])).expect("merge");
+    let expected = draft_as_whole(&v1, &upload, Some(std::slice::from_ref(&s1))).expect("merge");
     assert_eq!(canonical(&whole), canonical(&expected));
     assert!(whole.get(&gone).is_none());
     assert_eq!(whole.len(), v1.len() - 1);
@@ -429,7 +437,10 @@ fn generations_list_change_counts(db: &TestDb) {
     assert_eq!(c2[&Layer::Block].changed, 1);
     assert_eq!(c2[&Layer::Block].removed, 0);
     assert_eq!(
-        store.current_generation().expect("current").map(|g| g.number),
+        store
+            .current_generation()
+            .expect("current")
+            .map(|g| g.number),
         Some(2)
     );
 
@@ -448,7 +459,10 @@ fn generations_list_change_counts(db: &TestDb) {
     let text = String::from_utf8(out).expect("utf8");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[1].contains("bob") && lines[1].contains("block +4 -0 ~1"), "{text}");
+    assert!(
+        lines[1].contains("bob") && lines[1].contains("block +4 -0 ~1"),
+        "{text}"
+    );
 }
 
 fn generation_at_timestamp(db: &TestDb) {
@@ -523,7 +537,10 @@ fn diff_reports_area_changed_hands(db: &TestDb) {
     assert_eq!(d1.change, ChangeKind::Changed);
     assert_eq!(d1.fields, vec!["geometry"]);
     let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b.max(1.0) + 0.01;
-    assert!(close(d1.gained_m2.expect("area"), strip), "{d1:?} vs {strip}");
+    assert!(
+        close(d1.gained_m2.expect("area"), strip),
+        "{d1:?} vs {strip}"
+    );
     assert!(close(d1.lost_m2.expect("area"), 0.0));
     let d2 = by_code(&b2);
     assert!(close(d2.lost_m2.expect("area"), strip), "{d2:?}");
@@ -532,7 +549,13 @@ fn diff_reports_area_changed_hands(db: &TestDb) {
     assert_eq!(d3.change, ChangeKind::Removed);
     assert!(close(
         d3.lost_m2.expect("area"),
-        area_m2(v1.get(&removed_code).expect("f").geometry.as_area().expect("area"))
+        area_m2(
+            v1.get(&removed_code)
+                .expect("f")
+                .geometry
+                .as_area()
+                .expect("area")
+        )
     ));
     assert!(strip > 1000.0, "the strip is a real area: {strip} m²");
 
@@ -556,7 +579,11 @@ fn diff_reports_area_changed_hands(db: &TestDb) {
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
     assert_eq!(lines.len(), 3);
-    assert!(lines.iter().all(|l| l["changed_hands_m2"].as_f64().is_some()));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["changed_hands_m2"].as_f64().is_some())
+    );
 }
 
 fn export_import_round_trip_is_identical(db: &TestDb) {
@@ -634,7 +661,10 @@ fn concurrent_publish_conflicts(db: &TestDb) {
         .count();
     assert_eq!((ok.len(), conflicts), (1, 1), "{results:?}");
     assert_eq!(
-        store.current_generation().expect("current").map(|g| g.number),
+        store
+            .current_generation()
+            .expect("current")
+            .map(|g| g.number),
         Some(2)
     );
     // The loser is stale: it was made on generation 1.
@@ -744,7 +774,11 @@ fn kill_9_during_publish_leaves_old_or_new(db: &TestDb) {
             outcomes.0 += 1;
         } else {
             assert_eq!(g, current + 1, "round {i}");
-            assert_eq!(loaded, canonical(next), "round {i}: new generation complete");
+            assert_eq!(
+                loaded,
+                canonical(next),
+                "round {i}: new generation complete"
+            );
             assert_eq!(draft.info.published_generation, Some(g));
             // The previous generation is still readable, unchanged.
             assert_eq!(store.load_generation(current).expect("old"), current_set);
@@ -820,7 +854,11 @@ fn corrupt_or_truncated_sqlite_file_is_a_clear_error() {
     }
     let path = std::path::PathBuf::from(&db.url);
     let bytes = std::fs::read(&path).expect("read db");
-    assert!(bytes.len() > 16 * 4096, "a real database: {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 16 * 4096,
+        "a real database: {} bytes",
+        bytes.len()
+    );
 
     let expect_corrupt = |what: &str| {
         match store::open(&db.url) {
