@@ -100,7 +100,13 @@ fn check_header(path: &Path) -> StoreResult<()> {
     let pages = u64::from(u32::from_be_bytes([
         header[28], header[29], header[30], header[31],
     ]));
-    if change_counter == valid_for && pages > 0 && meta.len() < pages * page_size {
+    // With a non-empty WAL, a checkpoint cut short by a crash may have written the new header
+    // before the pages it counts; SQLite redoes it from the WAL, so the size says nothing then.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_has_frames = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    if !wal_has_frames && change_counter == valid_for && pages > 0 && meta.len() < pages * page_size
+    {
         return Err(corrupt(
             path,
             format!(
