@@ -9,4 +9,5 @@ pub mod geo_io;
 pub mod geometry;
 pub mod http;
 pub mod model;
+pub mod store;
 pub mod synth;
