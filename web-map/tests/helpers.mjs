@@ -1,0 +1,80 @@
+// Shared set-up for the browser tests: the server under test, Debian's Chromium through
+// playwright-core, screenshots into artifacts/.
+import { chromium } from 'playwright-core';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BASE = (process.env.GRIDATLAS_URL || 'http://127.0.0.1:8077').replace(/\/$/, '');
+export const ARTIFACTS = resolve(process.env.ARTIFACTS_DIR || join(REPO, 'artifacts'));
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export function chromiumPath() {
+  for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (p && existsSync(p)) return p;
+  throw new Error('Chromium not found: apt-get install -y chromium, or set CHROMIUM');
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+}
+
+/** A page on the map, waited until the map is idle; returns { page, ms } with the time to first idle. */
+export async function openMap(browser, { lang = 'zh', query = '', viewport = { width: 1440, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport, locale: lang === 'en' ? 'en-GB' : 'zh-CN' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const t0 = Date.now();
+  await page.goto(`${BASE}/${query}`);
+  await page.waitForFunction(() => document.body.dataset.mapReady === '1', null, { timeout: 30000 });
+  const ms = Date.now() - t0;
+  return { page, context, ms, errors };
+}
+
+/** Waits for the map to finish loading and rendering after a camera move. */
+export async function waitIdle(page) {
+  await page.evaluate(() => new Promise((ok) => {
+    const m = window.gridatlas.map;
+    if (m.loaded() && !m.isMoving() && m.areTilesLoaded()) { setTimeout(ok, 50); return; }
+    m.once('idle', () => ok());
+  }));
+}
+
+export async function getJSON(path, opts = {}) {
+  const res = await fetch(BASE + path, opts);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A point inside a polygon: the middle of the widest run across its middle latitude. */
+export function interiorPoint(geometry) {
+  const poly = geometry.type === 'Polygon' ? geometry.coordinates : geometry.coordinates[0];
+  const ys = poly[0].map((c) => c[1]);
+  const y = (Math.min(...ys) + Math.max(...ys)) / 2 + 1e-9;
+  const xs = [];
+  for (const ring of poly) for (let i = 1; i < ring.length; i++) {
+    const [x1, y1] = ring[i - 1], [x2, y2] = ring[i];
+    if ((y1 > y) !== (y2 > y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
+  }
+  xs.sort((a, b) => a - b);
+  let best = [xs[0], xs[1]];
+  for (let i = 0; i + 1 < xs.length; i += 2) if (xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
+  return [(best[0] + best[1]) / 2, y];
+}
+
+/** The demo district's fixture file when the repository has one (else null: use the API). */
+export function demoFixture() {
+  for (const p of [process.env.GRIDATLAS_FIXTURE, join(REPO, 'fixtures/demo-district.geojson')]) {
+    if (p && existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
+  }
+  return null;
+}
