@@ -678,7 +678,7 @@ function renderFindings() {
     b.addEventListener('click', () => {
       const i = Number(b.dataset.zoom);
       const bb = bboxOfGeometry(feats[i].geometry);
-      if (bb) state.map.fitBounds([[bb[0], bb[1]], [bb[2], bb[3]]], { padding: 120, maxZoom: 18, duration: 600 });
+      if (bb) state.map.fitBounds([[bb[0], bb[1]], [bb[2], bb[3]]], { padding: 160, maxZoom: 16.5, duration: 600 });
       state.map.setFilter('finding-selected', ['==', ['get', 'idx'], i]);
     });
   }

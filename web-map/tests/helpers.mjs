@@ -31,13 +31,15 @@ export async function openMap(browser, { lang = 'zh', query = '', viewport = { w
   const context = await browser.newContext({ viewport, locale: lang === 'en' ? 'en-GB' : 'zh-CN' });
   const page = await context.newPage();
   const errors = [];
+  const tiles = [];
+  context.on('request', (r) => { if (/\/tiles\/\d+\/\d+\/\d+/.test(r.url())) tiles.push(r.url()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   const t0 = Date.now();
   await page.goto(`${BASE}/${query}`);
   await page.waitForFunction(() => document.body.dataset.mapReady === '1', null, { timeout: 30000 });
   const ms = Date.now() - t0;
-  return { page, context, ms, errors };
+  return { page, context, ms, errors, tiles };
 }
 
 /** Waits for the map to finish loading and rendering after a camera move. */
@@ -77,4 +79,61 @@ export function demoFixture() {
     if (p && existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
   }
   return null;
+}
+
+/** WGS84 → GCJ-02 (the public algorithm), for entering shifted coordinates in the tests. */
+export function wgsToGcj(lon, lat) {
+  const A = 6378245.0, EE = 0.00669342162296594323;
+  const x = lon - 105, y = lat - 35;
+  let dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+  dLat += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+  dLat += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+  dLat += (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3;
+  let dLon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+  dLon += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+  dLon += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+  dLon += (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3;
+  const rad = (lat / 180) * Math.PI;
+  let m = Math.sin(rad); m = 1 - EE * m * m; const sm = Math.sqrt(m);
+  return [lon + (dLon * 180) / ((A / sm) * Math.cos(rad) * Math.PI), lat + (dLat * 180) / (((A * (1 - EE)) / (m * sm)) * Math.PI)];
+}
+
+/**
+ * A known block of the demo district with its block head: from the fixture file when there is
+ * one, else from the API. Returns { code, name, parent, head, point:[lon,lat] }.
+ */
+export async function knownBlock() {
+  const fx = demoFixture();
+  if (fx) {
+    const f = fx.features.find((x) => x.properties?.layer === 'block' && (x.properties.people || []).some((p) => p.role === 'block_head')
+      && /^(Multi)?Polygon$/.test(x.geometry?.type));
+    if (f) {
+      const head = f.properties.people.find((p) => p.role === 'block_head');
+      return { code: f.properties.code, name: f.properties.name, parent: f.properties.parent, head, point: interiorPoint(f.geometry) };
+    }
+  }
+  const list = await getJSON('/api/v1/areas?layer=block&limit=50');
+  for (const it of list.items) {
+    const a = await getJSON(`/api/v1/areas/${encodeURIComponent(it.code)}?geometry=1`);
+    const head = (a.people || []).find((p) => p.role === 'block_head');
+    if (head && a.geometry) return { code: a.code, name: a.name, parent: a.parent, head, point: interiorPoint(a.geometry) };
+  }
+  throw new Error('no block with a block head in the demo district');
+}
+
+/** Centres the map on a point at a zoom and waits until it is rendered. */
+export async function jumpTo(page, [lon, lat], zoom) {
+  await page.evaluate(({ lon, lat, zoom }) => window.gridatlas.map.jumpTo({ center: [lon, lat], zoom }), { lon, lat, zoom });
+  await waitIdle(page);
+}
+
+/** Clicks the map canvas where a lon/lat is drawn. */
+export async function clickMapAt(page, [lon, lat]) {
+  const { x, y } = await page.evaluate(({ lon, lat }) => {
+    const m = window.gridatlas.map;
+    const p = m.project([lon, lat]);
+    const r = m.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, { lon, lat });
+  await page.mouse.click(x, y);
 }
