@@ -83,6 +83,7 @@ function buildStyle(config, tilejson) {
     },
     findings: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     'street-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
@@ -143,16 +144,16 @@ function buildStyle(config, tilejson) {
     { id: 'finding-invalid', type: 'circle', source: 'findings-points',
       paint: { 'circle-radius': 6, 'circle-color': '#111111', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
     // labels (glyphs are drawn locally by MapLibre: no glyph server needed)
-    { id: 'block-number', type: 'symbol', ...src('block'), minzoom: 14.5,
-      layout: { 'text-field': BLOCK_NUMBER, 'text-font': labelFont, 'text-size': 12, 'symbol-placement': 'point', 'text-allow-overlap': false },
+    { id: 'block-number', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'block'], minzoom: 14.5,
+      layout: { 'text-field': BLOCK_NUMBER, 'text-font': labelFont, 'text-size': 13, 'symbol-placement': 'point', 'text-allow-overlap': false },
       paint: { 'text-color': '#2b3138', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
-    { id: 'block-name', type: 'symbol', ...src('block'), minzoom: 16,
+    { id: 'block-name', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'block'], minzoom: 16,
       layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11, 'text-offset': [0, 1.3], 'text-max-width': 8 },
       paint: { 'text-color': '#4a5563', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } },
     { id: 'road_segment-label', type: 'symbol', ...src('road_segment'), minzoom: 15,
       layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11.5, 'symbol-placement': 'line' },
       paint: { 'text-color': '#a3251c', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
-    { id: 'grid-label', type: 'symbol', source: 'atlas', 'source-layer': 'resident_grid', minzoom: 12.5,
+    { id: 'grid-label', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'resident_grid'], minzoom: 12.5,
       layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 12.5, 11, 16, 14], 'text-max-width': 7, 'text-padding': 6 },
       paint: { 'text-color': '#7a3b0c', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
     { id: 'street-label', type: 'symbol', source: 'street-labels', maxzoom: 13,
@@ -164,7 +165,7 @@ function buildStyle(config, tilejson) {
   );
   // extra grid labels for street/extended grids share the resident style but another colour
   for (const l of ['street_grid', 'extended_grid']) {
-    layers.push({ id: `${l}-label`, type: 'symbol', source: 'atlas', 'source-layer': l, minzoom: 13,
+    layers.push({ id: `${l}-label`, type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], l], minzoom: 13,
       layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11.5, 'text-max-width': 7, 'text-padding': 6 },
       paint: { 'text-color': l === 'street_grid' ? '#1c5c9e' : '#5b3496', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } });
     TOGGLES.labels.push(`${l}-label`);
@@ -241,6 +242,11 @@ async function main() {
   loadStreetLabels(map);
 
   map.on('click', (e) => onMapClick(e.lngLat));
+  // One label per area in view, recomputed when the view settles (not on every frame).
+  let labelTimer = null;
+  const scheduleLabels = () => { clearTimeout(labelTimer); labelTimer = setTimeout(() => updateAreaLabels(map), 120); };
+  map.on('moveend', scheduleLabels);
+  map.on('sourcedata', (e) => { if (e.sourceId === 'atlas' && e.tile) scheduleLabels(); });
   // Pointer cursor over areas: only on mousemove with a cheap check, no re-render.
   let hoverPending = false;
   map.on('mousemove', (e) => {
@@ -266,12 +272,87 @@ async function main() {
   if (qs.get('area')) map.once('load', () => flyToArea(qs.get('area')));
 }
 
+// Vector tiles cut polygons at tile edges, and a symbol layer on them repeats a label in every
+// tile an area touches. Instead: gather the pieces of each area in the loaded tiles, and put one
+// label point per area (the centre of its pieces' extent when inside, else inside its largest piece).
+function updateAreaLabels(map) {
+  const z = map.getZoom();
+  const layers = [];
+  if (z >= 12.5) layers.push(...GRID_LAYERS);
+  if (z >= 14.5) layers.push('block');
+  const out = [];
+  for (const sl of layers) {
+    const groups = new Map();
+    for (const f of map.querySourceFeatures('atlas', { sourceLayer: sl })) {
+      const code = f.properties.code;
+      if (code == null) continue;
+      let g = groups.get(code);
+      if (!g) groups.set(code, (g = { props: f.properties, polys: [] }));
+      const geom = f.geometry;
+      if (geom.type === 'Polygon') g.polys.push(geom.coordinates);
+      else if (geom.type === 'MultiPolygon') g.polys.push(...geom.coordinates);
+    }
+    for (const { props, polys } of groups.values()) {
+      const p = labelPointOf(polys);
+      if (p) out.push({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: { ...props, layer: sl } });
+    }
+  }
+  map.getSource('area-labels')?.setData({ type: 'FeatureCollection', features: out });
+}
+
+function inPoly(pt, poly) {
+  let inside = false;
+  for (const ring of poly) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > pt[1]) !== (yj > pt[1]) && pt[0] < ((xj - xi) * (pt[1] - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+function labelPointOf(polys) {
+  if (!polys.length) return null;
+  let b = [Infinity, Infinity, -Infinity, -Infinity];
+  let largest = null, largestArea = -1;
+  for (const poly of polys) {
+    let pb = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of poly[0]) pb = [Math.min(pb[0], x), Math.min(pb[1], y), Math.max(pb[2], x), Math.max(pb[3], y)];
+    b = [Math.min(b[0], pb[0]), Math.min(b[1], pb[1]), Math.max(b[2], pb[2]), Math.max(b[3], pb[3])];
+    const a = (pb[2] - pb[0]) * (pb[3] - pb[1]);
+    if (a > largestArea) { largestArea = a; largest = poly; }
+  }
+  const c = [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  if (polys.some((poly) => inPoly(c, poly))) return c;
+  return scanPoint(largest);
+}
+
+// Middle of the widest horizontal run across the middle latitude of a polygon.
+function scanPoint(poly) {
+  const ys = poly[0].map((c) => c[1]);
+  const y = (Math.min(...ys) + Math.max(...ys)) / 2 + 1e-9;
+  const xs = [];
+  for (const ring of poly) {
+    for (let i = 1; i < ring.length; i++) {
+      const [x1, y1] = ring[i - 1], [x2, y2] = ring[i];
+      if ((y1 > y) !== (y2 > y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
+    }
+  }
+  xs.sort((p, q) => p - q);
+  let best = null;
+  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
+  return best ? [(best[0] + best[1]) / 2, y] : null;
+}
+
 // One label point per street (a polygon label in vector tiles repeats in every tile it touches).
 async function loadStreetLabels(map) {
   try {
-    const res = await api.areasOfLayer('street', 500);
-    const features = await Promise.all((res.items || []).map(async (a) => {
-      const p = await interiorPoint(a).catch(() => null);
+    const res = await api.areasOfLayer('street', 1000);
+    const items = res.items || [];
+    // exact interior points for a district's few streets; bbox centres for a whole city's many
+    const exact = items.length <= 40;
+    const features = await Promise.all(items.map(async (a) => {
+      const p = exact ? await interiorPoint(a).catch(() => null) : null;
       const b = a.bbox;
       const c = p || (b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : null);
       return c && { type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { code: a.code, name: a.name } };
@@ -413,21 +494,8 @@ async function interiorPoint(a) {
   const full = a.geometry ? a : await api.area(a.code, true);
   const g = full.geometry;
   if (!g) return null;
-  const poly = g.type === 'Polygon' ? g.coordinates : g.type === 'MultiPolygon' ? g.coordinates[0] : null;
-  if (!poly) return null;
-  const ys = poly[0].map((c) => c[1]);
-  const y = (Math.min(...ys) + Math.max(...ys)) / 2 + 1e-9;
-  const xs = [];
-  for (const ring of poly) {
-    for (let i = 1; i < ring.length; i++) {
-      const [x1, y1] = ring[i - 1], [x2, y2] = ring[i];
-      if ((y1 > y) !== (y2 > y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
-    }
-  }
-  xs.sort((p, q) => p - q);
-  let best = null;
-  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
-  return best ? [(best[0] + best[1]) / 2, y] : null;
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  return polys.length ? labelPointOf(polys) : null;
 }
 
 function highlight(blockCode, grid) {
