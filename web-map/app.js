@@ -203,6 +203,7 @@ async function main() {
   });
   setupTabs();
 
+  performance.mark('gridatlas:start');
   let config, tilejson;
   try {
     [config, tilejson] = await Promise.all([api.config(), api.tilejson()]);
@@ -210,6 +211,7 @@ async function main() {
     $('#map-status').textContent = t('card.error', { msg: e.message });
     return;
   }
+  performance.mark('gridatlas:config');
   state.config = config;
   $('#district-name').textContent = config.district?.name ?? '';
   document.title = `${config.district?.name ?? ''} · ${t('app.title')}`;
@@ -232,7 +234,9 @@ async function main() {
     if (e.id === 'hatch-red' && !map.hasImage('hatch-red')) map.addImage('hatch-red', hatchImage('#d92d20'));
   });
   map.once('load', () => { if (!map.hasImage('hatch-red')) map.addImage('hatch-red', hatchImage('#d92d20')); });
+  map.once('load', () => performance.mark('gridatlas:load'));
   map.once('idle', () => {
+    performance.mark('gridatlas:idle');
     state.firstIdleAt = performance.now();
     document.body.dataset.mapReady = '1';
   });
@@ -297,8 +301,13 @@ function updateAreaLabels(map) {
       if (p) out.push({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: { ...props, layer: sl } });
     }
   }
+  // skip the update (a worker round-trip and a repaint) when the same areas are labelled
+  const sig = `${layers.length}:${out.map((f) => f.properties.code).join(',')}`;
+  if (sig === lastLabelSig) return;
+  lastLabelSig = sig;
   map.getSource('area-labels')?.setData({ type: 'FeatureCollection', features: out });
 }
+let lastLabelSig = '0:';
 
 function inPoly(pt, poly) {
   let inside = false;
@@ -444,7 +453,7 @@ function setupSearch() {
       if (my !== seq) return;
       items = res.items || [];
       list.innerHTML = items.length
-        ? items.map((it, i) => `<li data-i="${i}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
+        ? items.map((it, i) => `<li data-i="${i}" data-code="${esc(it.code)}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
           + (res.total > items.length ? `<li class="total">${esc(t('search.total', { n: res.total }))}</li>` : '')
         : `<li class="empty">${esc(t('search.none'))}</li>`;
       list.hidden = false;
@@ -465,7 +474,7 @@ function setupSearch() {
 }
 
 function chooseResult(item) {
-  for (const li of document.querySelectorAll('#search-results li')) li.classList.toggle('active', Number(li.dataset.i) === undefined);
+  for (const li of document.querySelectorAll('#search-results li[data-i]')) li.classList.toggle('active', li.dataset.code === item.code);
   flyToArea(item.code, item);
 }
 
