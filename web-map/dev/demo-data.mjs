@@ -11,12 +11,16 @@ function rng(seed) {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296);
 }
 
+let BLOCKS_PER_GRID = [3, 2];
 const rect = (x0, y0, x1, y1) => ({
   type: 'Polygon',
   coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]],
 });
 
-export function makeDemo(divisionsPath) {
+// scale > 1: the district repeated in a mosaic (codes suffixed), with 16 blocks per grid
+// instead of 6, so that scale 20 gives about 100,000 blocks (like `gridatlas synth --scale 20`).
+export function makeDemo(divisionsPath, scale = 1) {
+  if (scale > 1) return mosaic(divisionsPath, scale);
   const div = JSON.parse(readFileSync(divisionsPath, 'utf8'));
   const r = rng(7);
   const person = (role, code, i) => {
@@ -56,7 +60,7 @@ export function makeDemo(divisionsPath) {
         person('enforcement_officer', g.code, 4), person('assistant', g.code, 5), person('volunteer', g.code, 6)];
       features.push({ type: 'Feature', geometry: rect(gx, gy, gx1, gy + gh),
         properties: { layer: g.layer, code: g.code, name: g.name, ...(g.kind ? { kind: g.kind } : {}), parent: st.code, people } });
-      const bc = 3, br = 2, bw = (gx1 - gx) / bc, bh = gh / br;
+      const [bc, br] = BLOCKS_PER_GRID; const bw = (gx1 - gx) / bc, bh = gh / br;
       for (let b = 0; b < bc * br; b++) {
         const bx = gx + (b % bc) * bw, by = gy + gh - Math.floor(b / bc) * bh - bh;
         const code = g.code + String(b + 1).padStart(3, '0');
@@ -71,5 +75,30 @@ export function makeDemo(divisionsPath) {
       }
     });
   });
+  return { type: 'FeatureCollection', features };
+}
+
+function mosaic(divisionsPath, scale) {
+  BLOCKS_PER_GRID = [4, 4];
+  const one = makeDemo(divisionsPath, 1);
+  BLOCKS_PER_GRID = [3, 2];
+  const n = Math.round(scale);
+  const cols = Math.ceil(Math.sqrt(n));
+  const features = [];
+  const shift = (c, dx, dy) => (typeof c[0] === 'number' ? [c[0] + dx, c[1] + dy] : c.map((x) => shift(x, dx, dy)));
+  for (let k = 0; k < n; k++) {
+    const dx = (k % cols) * 0.40, dy = -Math.floor(k / cols) * 0.26;
+    const sfx = k === 0 ? '' : `-${k}`;
+    for (const f of one.features) {
+      if (f.properties.layer === 'district' && k > 0) continue;
+      const p = { ...f.properties, code: f.properties.code + sfx };
+      if (p.parent && p.layer !== 'street') p.parent = p.parent + sfx;
+      features.push({ type: 'Feature', geometry: { type: f.geometry.type, coordinates: shift(f.geometry.coordinates, dx, dy) }, properties: p });
+    }
+  }
+  // the district covers the whole mosaic
+  const d = features.find((f) => f.properties.layer === 'district');
+  const rows = Math.ceil(n / cols);
+  d.geometry = { type: 'Polygon', coordinates: [[[121.02, 30.94 - rows * 0.26 + 0.02], [121.02 + cols * 0.40 - 0.02, 30.94 - rows * 0.26 + 0.02], [121.02 + cols * 0.40 - 0.02, 30.94], [121.02, 30.94], [121.02, 30.94 - rows * 0.26 + 0.02]]] };
   return { type: 'FeatureCollection', features };
 }

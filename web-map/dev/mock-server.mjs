@@ -11,7 +11,7 @@ import { encodeTile, tileBounds } from './mvt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const data = makeDemo(resolve(root, '../fixtures/jinshan-divisions.json'));
+const data = makeDemo(resolve(root, '../fixtures/jinshan-divisions.json'), Number(process.env.MOCK_SCALE || 1));
 let generation = 1;
 const LAYERS = ['district', 'street', 'resident_grid', 'street_grid', 'extended_grid', 'block', 'road_segment'];
 const GRID_LAYERS = ['resident_grid', 'street_grid', 'extended_grid'];
