@@ -25,7 +25,7 @@ const GRID_LAYERS = ['resident_grid', 'street_grid', 'extended_grid'];
 
 // Map-layer ids belonging to each toggle in the panel.
 const TOGGLES = {
-  street: ['street-line', 'street-casing'],
+  street: ['street-line', 'street-casing', 'street-fill'],
   resident_grid: ['resident_grid-fill', 'resident_grid-line'],
   street_grid: ['street_grid-fill', 'street_grid-line'],
   extended_grid: ['extended_grid-fill', 'extended_grid-line'],
@@ -69,7 +69,7 @@ function extColor() {
 const BLOCK_NUMBER = ['to-string', ['coalesce', ['get', 'seq'],
   ['to-number', ['slice', ['to-string', ['get', 'code']], ['max', 0, ['-', ['length', ['to-string', ['get', 'code']]], 3]]], 0]]];
 
-function buildStyle(config, tilejson) {
+function buildStyle(config, tilejson, streets = []) {
   const tiles = (tilejson.tiles || ['/api/v1/tiles/{z}/{x}/{y}.mvt'])
     .map((u) => new URL(u, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}'));
   const sources = {
@@ -82,7 +82,9 @@ function buildStyle(config, tilejson) {
       promoteId: 'code',
     },
     findings: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
-    'street-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    // first street labels at the centres of the streets' extents (refined from tiles later)
+    'street-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: streets.filter((a) => a.bbox).map((a) => ({
+      type: 'Feature', geometry: { type: 'Point', coordinates: [(a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2] }, properties: { code: a.code, name: a.name } })) } },
     'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
@@ -95,6 +97,10 @@ function buildStyle(config, tilejson) {
   const labelFont = ['Noto Sans Regular'];
   layers.push(
     { id: 'district-fill', type: 'fill', ...src('district'), paint: { 'fill-color': '#ffffff', 'fill-opacity': config.basemap_url ? 0 : 0.9 } },
+    // a light tint per kind of street, visible before the grids appear (z11)
+    { id: 'street-fill', type: 'fill', ...src('street'), maxzoom: 12,
+      paint: { 'fill-color': ['match', ['get', 'kind'], 'subdistrict', '#e9eef6', 'zone', '#ebf3ea', '#f7f0e4'],
+        'fill-opacity': config.basemap_url ? 0.35 : ['interpolate', ['linear'], ['zoom'], 10.5, 0.9, 12, 0] } },
     { id: 'resident_grid-fill', type: 'fill', ...src('resident_grid'), minzoom: 11,
       paint: { 'fill-color': gridFillColor(), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.28, 16, 0.16] } },
     { id: 'street_grid-fill', type: 'fill', ...src('street_grid'), minzoom: 11,
@@ -204,9 +210,9 @@ async function main() {
   setupTabs();
 
   performance.mark('gridatlas:start');
-  let config, tilejson;
+  let config, tilejson, streets;
   try {
-    [config, tilejson] = await Promise.all([api.config(), api.tilejson()]);
+    [config, tilejson, streets] = await Promise.all([api.config(), api.tilejson(), api.areasOfLayer('street', 1000).catch(() => null)]);
   } catch (e) {
     $('#map-status').textContent = t('card.error', { msg: e.message });
     return;
@@ -219,7 +225,7 @@ async function main() {
 
   const map = new maplibregl.Map({
     container: 'map',
-    style: buildStyle(config, tilejson),
+    style: buildStyle(config, tilejson, streets?.items || []),
     bounds: config.bbox,
     fitBoundsOptions: { padding: 30 },
     maxZoom: 19,
@@ -243,12 +249,17 @@ async function main() {
   renderStatus();
 
   if (config.basemap_url && !/\{z\}/.test(config.basemap_url)) addVectorBasemap(map, config.basemap_url);
-  loadStreetLabels(map);
 
   map.on('click', (e) => onMapClick(e.lngLat));
   // One label per area in view, recomputed when the view settles (not on every frame).
   let labelTimer = null;
-  const scheduleLabels = () => { clearTimeout(labelTimer); labelTimer = setTimeout(() => updateAreaLabels(map), 120); };
+  // (not before the first render is complete: it would only delay it)
+  const scheduleLabels = () => {
+    if (!state.firstIdleAt) return;
+    clearTimeout(labelTimer);
+    labelTimer = setTimeout(() => updateAreaLabels(map), 120);
+  };
+  map.once('idle', () => setTimeout(scheduleLabels, 0));
   map.on('moveend', scheduleLabels);
   map.on('sourcedata', (e) => { if (e.sourceId === 'atlas' && e.tile) scheduleLabels(); });
   // Pointer cursor over areas: only on mousemove with a cheap check, no re-render.
@@ -282,6 +293,7 @@ async function main() {
 function updateAreaLabels(map) {
   const z = map.getZoom();
   const layers = [];
+  if (z < 13) layers.push('street');
   if (z >= 12.5) layers.push(...GRID_LAYERS);
   if (z >= 14.5) layers.push('block');
   const out = [];
@@ -301,13 +313,21 @@ function updateAreaLabels(map) {
       if (p) out.push({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: { ...props, layer: sl } });
     }
   }
-  // skip the update (a worker round-trip and a repaint) when the same areas are labelled
-  const sig = `${layers.length}:${out.map((f) => f.properties.code).join(',')}`;
-  if (sig === lastLabelSig) return;
-  lastLabelSig = sig;
-  map.getSource('area-labels')?.setData({ type: 'FeatureCollection', features: out });
+  const streetsOut = out.filter((f) => f.properties.layer === 'street');
+  const areasOut = out.filter((f) => f.properties.layer !== 'street');
+  // skip an update (a worker round-trip and a repaint) when the same areas are labelled
+  const sig = (fs) => fs.map((f) => `${f.properties.code}@${f.geometry.coordinates.map((c) => c.toFixed(4))}`).join(',');
+  const ss = sig(streetsOut), as = `${layers.join()}:${sig(areasOut)}`;
+  if (streetsOut.length && ss !== lastLabelSig.streets) {
+    lastLabelSig.streets = ss;
+    map.getSource('street-labels')?.setData({ type: 'FeatureCollection', features: streetsOut });
+  }
+  if (as !== lastLabelSig.areas) {
+    lastLabelSig.areas = as;
+    map.getSource('area-labels')?.setData({ type: 'FeatureCollection', features: areasOut });
+  }
 }
-let lastLabelSig = '0:';
+const lastLabelSig = { streets: '', areas: '' };
 
 function inPoly(pt, poly) {
   let inside = false;
@@ -351,26 +371,6 @@ function scanPoint(poly) {
   let best = null;
   for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
   return best ? [(best[0] + best[1]) / 2, y] : null;
-}
-
-// One label point per street (a polygon label in vector tiles repeats in every tile it touches).
-async function loadStreetLabels(map) {
-  try {
-    const res = await api.areasOfLayer('street', 1000);
-    const items = res.items || [];
-    // exact interior points for a district's few streets; bbox centres for a whole city's many
-    const exact = items.length <= 40;
-    const features = await Promise.all(items.map(async (a) => {
-      const p = exact ? await interiorPoint(a).catch(() => null) : null;
-      const b = a.bbox;
-      const c = p || (b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : null);
-      return c && { type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { code: a.code, name: a.name } };
-    }));
-    const set = () => map.getSource('street-labels').setData({ type: 'FeatureCollection', features: features.filter(Boolean) });
-    if (map.getSource('street-labels')) set(); else map.once('load', set);
-  } catch (e) {
-    console.warn('street labels:', e.message);
-  }
 }
 
 function renderStatus() {
