@@ -87,6 +87,7 @@ function buildStyle(config, tilejson, streets = []) {
       type: 'Feature', geometry: { type: 'Point', coordinates: [(a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2] }, properties: { code: a.code, name: a.name } })) } },
     'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    draft: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
   if (config.basemap_url && /\{z\}/.test(config.basemap_url)) {
@@ -130,6 +131,9 @@ function buildStyle(config, tilejson, streets = []) {
       paint: { 'line-color': COLORS.highlight, 'line-width': 3.5 } },
     { id: 'selected-line', type: 'line', source: 'atlas', 'source-layer': 'block', filter: ['==', ['get', 'code'], ''],
       paint: { 'line-color': COLORS.highlight, 'line-width': 3 } },
+    // the uploaded draft's boundaries, over the published ones
+    { id: 'draft-line', type: 'line', source: 'draft', filter: ['!=', ['geometry-type'], 'Point'],
+      paint: { 'line-color': '#101828', 'line-width': ['match', ['get', 'layer'], 'block', 1, 'road_segment', 2, 1.8], 'line-opacity': 0.75, 'line-dasharray': [1, 1] } },
     // validation findings
     { id: 'finding-gap', type: 'fill', source: 'findings', filter: ['==', ['get', 'rule'], 'gap'],
       paint: { 'fill-pattern': 'hatch-red', 'fill-opacity': 0.9 } },
@@ -198,6 +202,11 @@ function hatchImage(color) {
 // ---------------------------------------------------------------- start
 
 async function main() {
+  const board = new URLSearchParams(location.search).get('board');
+  if (board) {
+    location.replace(`board.html?grid=${encodeURIComponent(board)}`);
+    return;
+  }
   applyI18n();
   $('#lang-toggle').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
   document.addEventListener('langchange', () => {
@@ -282,7 +291,6 @@ async function main() {
 
   // Deep links: ?lon=&lat=&crs= opens the card; ?area=CODE flies to an area; ?board=CODE opens the board.
   const qs = new URLSearchParams(location.search);
-  if (qs.get('board')) location.replace(`board.html?grid=${encodeURIComponent(qs.get('board'))}`);
   if (qs.get('lon') && qs.get('lat')) map.once('load', () => lookupAndShow(Number(qs.get('lon')), Number(qs.get('lat')), qs.get('crs') || 'wgs84', true));
   if (qs.get('area')) map.once('load', () => flyToArea(qs.get('area')));
 }
@@ -660,6 +668,7 @@ function setupPlanner() {
       });
       state.draft = res;
       state.draftSummary = res.summary;
+      showDraftOutline(file);
       const report = await api.report(res.id);
       state.findings = (report.features || []).map((f, i) => ({ ...f, properties: { ...f.properties, idx: i } }));
       drawFindings();
@@ -688,6 +697,15 @@ function setupPlanner() {
       setStatus(t('planner.failed', { msg: e.message }), 'error');
     }
   });
+}
+
+// Draws the uploaded file's boundaries (dashed) so the findings can be read against them.
+async function showDraftOutline(file) {
+  if (file.size > 64 * 1024 * 1024) return;
+  try {
+    const fc = JSON.parse(await file.text());
+    if (fc?.type === 'FeatureCollection') state.map.getSource('draft').setData(fc);
+  } catch { /* the server has already said what is wrong with the file */ }
 }
 
 function refreshTiles(generation) {

@@ -115,6 +115,35 @@ function findings(fc) {
           message: { zh: `责任块 ${feats[i].properties.code} 与 ${feats[j].properties.code} 重叠`, en: `Blocks ${feats[i].properties.code} and ${feats[j].properties.code} overlap` }, area_m2: Math.round((x1 - x0) * (y1 - y0) * 1.2e10), fix: null } });
     }
   }
+  // gaps: blocks of the current data missing from an uploaded grid; containment: a block
+  // sticking out of its grid's extent; invalid geometry: a ring with fewer than 4 positions
+  const up = new Map(fc.features.map((f) => [f.properties?.code, f]));
+  for (const f of fc.features) {
+    const pr = f.properties || {};
+    if (!GRID_LAYERS.includes(pr.layer)) continue;
+    for (const cur of data.features) {
+      if (cur.properties.parent === pr.code && cur.properties.layer === 'block' && !up.has(cur.properties.code)) {
+        out.push({ type: 'Feature', geometry: cur.geometry, properties: { rule: 'gap', severity: 'error', codes: [pr.code],
+          message: { zh: `网格 ${pr.code} 内有未划入责任块的区域`, en: `Part of grid ${pr.code} is in no block` }, area_m2: null, fix: null } });
+      }
+    }
+  }
+  for (const f of feats) {
+    const grid = up.get(f.properties.parent) || byCode.get(f.properties.parent);
+    if (!grid) continue;
+    const g = bboxOf(grid.geometry), b = f.bbox;
+    if (b[0] < g[0] - 1e-9 || b[1] < g[1] - 1e-9 || b[2] > g[2] + 1e-9 || b[3] > g[3] + 1e-9) {
+      out.push({ type: 'Feature', geometry: f.geometry, properties: { rule: 'containment', severity: 'error', codes: [f.properties.code, grid.properties.code],
+        message: { zh: `责任块 ${f.properties.code} 超出所属网格`, en: `Block ${f.properties.code} lies partly outside its grid` }, area_m2: null, fix: null } });
+    }
+  }
+  for (const f of fc.features) {
+    const g = f.geometry;
+    if (g?.type === 'Polygon' && g.coordinates.some((r) => r.length < 4)) {
+      out.push({ type: 'Feature', geometry: { type: 'Point', coordinates: g.coordinates[0][0] }, properties: { rule: 'invalid_geometry', severity: 'error', codes: [f.properties.code],
+        message: { zh: `${f.properties.code} 的边界环少于 4 个点`, en: `A ring of ${f.properties.code} has fewer than 4 positions` }, area_m2: null, fix: null } });
+    }
+  }
   return { type: 'FeatureCollection', features: out };
 }
 

@@ -125,9 +125,10 @@ test('a dirty upload shows its findings on the map and in the list, as many as g
   const drawn = await page.evaluate(() => window.gridatlas.map.queryRenderedFeatures({
     layers: ['finding-gap', 'finding-gap-line', 'finding-overlap', 'finding-sliver', 'finding-containment', 'finding-other', 'finding-invalid'] }).length);
   assert.ok(drawn > 0, 'findings are drawn on the map');
-  await page.locator('#findings-list [data-zoom]').first().click();
-  await waitIdle(page);
   await page.screenshot({ path: join(ARTIFACTS, 'planner-findings.png') });
+  await page.locator('#findings-list [data-zoom]').first().click();
+  await page.waitForTimeout(700);
+  await waitIdle(page);
   await context.close();
 });
 
