@@ -31,7 +31,7 @@ const TOGGLES = {
   extended_grid: ['extended_grid-fill', 'extended_grid-line'],
   block: ['block-line', 'block-number'],
   road_segment: ['road_segment-line', 'road_segment-label'],
-  labels: ['street-label', 'grid-label', 'block-name', 'road_segment-label', 'district-label'],
+  labels: ['street-label', 'grid-label', 'block-number', 'block-name', 'road_segment-label', 'district-label'],
   basemap: ['basemap'],
 };
 
@@ -471,10 +471,27 @@ function setupSearch() {
     }
   };
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });
+  let cursor = -1;
+  const mark = () => {
+    for (const li of list.querySelectorAll('li[data-i]')) li.classList.toggle('active', Number(li.dataset.i) === cursor);
+    list.querySelector('li.active')?.scrollIntoView({ block: 'nearest' });
+  };
   input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(timer); run().then(() => items[0] && chooseResult(items[0])); }
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (!items.length) return;
+      e.preventDefault();
+      cursor = (cursor + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+      mark();
+    }
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      clearTimeout(timer);
+      if (cursor >= 0 && items[cursor]) chooseResult(items[cursor]);
+      else run().then(() => items[0] && chooseResult(items[0]));
+    }
     if (e.key === 'Escape') { list.hidden = true; }
   });
+  input.addEventListener('input', () => { cursor = -1; });
   list.addEventListener('click', (e) => {
     const li = e.target.closest('li[data-i]');
     if (li) chooseResult(items[Number(li.dataset.i)]);

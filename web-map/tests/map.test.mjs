@@ -72,6 +72,15 @@ test('switching a layer off hides it', async () => {
   await page.locator('input[data-layer="block"]').check();
   await waitIdle(page);
   assert.ok(await count() > 0);
+  // the labels switch hides every name and number, and showing them again keeps the others' state
+  const vis = (id) => page.evaluate((i) => window.gridatlas.map.getLayoutProperty(i, 'visibility') ?? 'visible', id);
+  await page.locator('input[data-layer="labels"]').uncheck();
+  assert.equal(await vis('block-number'), 'none');
+  assert.equal(await vis('grid-label'), 'none');
+  await page.locator('input[data-layer="resident_grid"]').uncheck();
+  await page.locator('input[data-layer="labels"]').check();
+  assert.equal(await vis('block-number'), 'visible');
+  assert.equal(await vis('grid-label'), 'none', 'resident grid labels stay off with their layer');
   await context.close();
 });
 
@@ -79,9 +88,10 @@ test('search a committee by its Chinese name and fly to it', async () => {
   // a residents' committee's grid of the demo district: names from the committed divisions fixture
   const div = JSON.parse(readFileSync(join(REPO, 'fixtures/jinshan-divisions.json'), 'utf8'));
   const street = div.streets.find((s) => s.code === '310116101') || div.streets[0];
-  let committee = street.committees[0];
+  const committee = street.committees[0];
   const res = await getJSON(`/api/v1/areas?q=${encodeURIComponent(committee.name)}&limit=20`);
-  let hit = res.items.find((i) => i.name === committee.name);
+  // the committee's grid: same code, or a name containing the committee's name
+  const hit = res.items.find((i) => i.code === committee.code) || res.items.find((i) => i.name.includes(committee.name));
   assert.ok(hit, `the API finds ${committee.name}`);
   const { page, context } = await openMap(browser);
   await page.locator('#search').fill(committee.name);
