@@ -384,7 +384,7 @@ function scanPoint(poly) {
 function renderStatus() {
   const c = state.config;
   if (!c) return;
-  $('#generation').textContent = t('status.generation', { g: c.generation });
+  $('#generation').textContent = c.generation != null ? t('status.generation', { g: c.generation }) : '';
   $('#map-status').textContent = c.basemap_url ? `${c.district?.name ?? ''}` : t('status.offline_basemap');
 }
 
