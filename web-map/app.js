@@ -65,9 +65,11 @@ function gridFillColor() {
 function extColor() {
   return ['match', ['get', 'kind'], EXT_GREEN_KINDS, COLORS.extGreen, COLORS.extPurple];
 }
-// The block's number: `seq` when the server sends one, else the code's last 3 digits.
-const BLOCK_NUMBER = ['to-string', ['coalesce', ['get', 'seq'],
-  ['to-number', ['slice', ['to-string', ['get', 'code']], ['max', 0, ['-', ['length', ['to-string', ['get', 'code']]], 3]]], 0]]];
+// The block's number: `seq` when the server sends one, else the number the code ends with
+// (310116001002B01 → 1, 310116101001003 → 3): the last 3, 2 or 1 characters that are a number.
+const CODE = ['to-string', ['get', 'code']];
+const tail = (n) => ['slice', CODE, ['max', 0, ['-', ['length', CODE], n]]];
+const BLOCK_NUMBER = ['to-string', ['coalesce', ['get', 'seq'], ['to-number', tail(3), tail(2), tail(1), 0]]];
 
 function buildStyle(config, tilejson, streets = []) {
   const tiles = (tilejson.tiles || ['/api/v1/tiles/{z}/{x}/{y}.mvt'])
@@ -457,7 +459,9 @@ function setupSearch() {
     if (!q) { list.hidden = true; list.innerHTML = ''; return; }
     const my = ++seq;
     try {
-      const res = await api.search(q, 12);
+      let res = await api.search(q, 12);
+      // "三村居委会" (the committee) finds "三村居委网格" (its grid): retry without the trailing 会
+      if (!res.items?.length && /[居村]委会$/.test(q)) res = await api.search(q.slice(0, -1), 12);
       if (my !== seq) return;
       items = res.items || [];
       list.innerHTML = items.length

@@ -51,7 +51,8 @@ async function load() {
 function blockNumber(b, i) {
   const seq = Number(b.seq ?? b.attributes?.seq);
   if (Number.isFinite(seq) && seq > 0) return seq;
-  const tail = Number(String(b.code).slice(-3));
+  const m = String(b.code).match(/(\d{1,3})$/);
+  const tail = m ? Number(m[1]) : NaN;
   return Number.isFinite(tail) && tail > 0 ? tail : i + 1;
 }
 

@@ -11,7 +11,10 @@ import { encodeTile, tileBounds } from './mvt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const data = makeDemo(resolve(root, '../fixtures/jinshan-divisions.json'), Number(process.env.MOCK_SCALE || 1));
+// MOCK_DATA=file.geojson serves a feature file (e.g. fixtures/demo-district.geojson) instead
+const data = process.env.MOCK_DATA ? JSON.parse(readFileSync(process.env.MOCK_DATA, 'utf8'))
+  : makeDemo(resolve(root, '../fixtures/jinshan-divisions.json'), Number(process.env.MOCK_SCALE || 1));
+const UNITS = data.management_units || [];
 let generation = 1;
 const LAYERS = ['district', 'street', 'resident_grid', 'street_grid', 'extended_grid', 'block', 'road_segment'];
 const GRID_LAYERS = ['resident_grid', 'street_grid', 'extended_grid'];
@@ -76,7 +79,8 @@ function lookup(lon, lat, crs) {
     district: district ? area(district) : null, street: street ? area(street) : null,
     grid: grid ? area(grid) : null, block: block ? area(block, false) : null,
     block_head: block?.properties.people?.[0] ?? null,
-    management_units: grid ? [{ code: 'MU-' + grid.properties.parent + '-1', name: '城管执法管理单元一', kind: 'city_management', grids: [grid.properties.code], people: [] }] : [],
+    management_units: !grid ? [] : UNITS.length ? UNITS.filter((u) => u.grids.includes(grid.properties.code))
+      : [{ code: 'MU-' + grid.properties.parent + '-1', name: '城管执法管理单元一', kind: 'city_management', grids: [grid.properties.code], people: [] }],
     road_segments: roads, fallback: district ? null : 'outside', distance_m: null, generation,
   };
 }
@@ -153,11 +157,11 @@ const server = http.createServer(async (req, res) => {
   try {
     if (p === '/readyz') return json(res, 200, { ready: true });
     if (p === '/api/v1/config') {
-      const d = byCode.get('310116');
-      return json(res, 200, { district: { code: '310116', name: d.properties.name }, bbox: d.bbox, center: [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2], basemap_url: process.env.BASEMAP_URL || null, generation });
+      const d = data.features.find((f) => f.properties.layer === 'district');
+      return json(res, 200, { district: { code: d.properties.code, name: d.properties.name }, bbox: d.bbox, center: [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2], basemap_url: process.env.BASEMAP_URL || null, generation });
     }
     if (p === '/api/v1/tiles.json') {
-      return json(res, 200, { tilejson: '3.0.0', tiles: ['/api/v1/tiles/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16, bounds: byCode.get('310116').bbox,
+      return json(res, 200, { tilejson: '3.0.0', tiles: ['/api/v1/tiles/{z}/{x}/{y}.mvt'], minzoom: 0, maxzoom: 16, bounds: data.features.find((f) => f.properties.layer === 'district').bbox,
         vector_layers: LAYERS.map((id) => ({ id, fields: { code: 'String', name: 'String', layer: 'String', kind: 'String', parent: 'String' } })) });
     }
     let m;

@@ -89,16 +89,15 @@ test('search a committee by its Chinese name and fly to it', async () => {
   const div = JSON.parse(readFileSync(join(REPO, 'fixtures/jinshan-divisions.json'), 'utf8'));
   const street = div.streets.find((s) => s.code === '310116101') || div.streets[0];
   const committee = street.committees[0];
-  const res = await getJSON(`/api/v1/areas?q=${encodeURIComponent(committee.name)}&limit=20`);
-  // the committee's grid: same code, or a name containing the committee's name
-  const hit = res.items.find((i) => i.code === committee.code) || res.items.find((i) => i.name.includes(committee.name));
-  assert.ok(hit, `the API finds ${committee.name}`);
+  // the committee's grid has the committee's code (resident grid = committee, 12 digits)
+  const hit = await getJSON(`/api/v1/areas/${committee.code}`);
   const { page, context } = await openMap(browser);
   await page.locator('#search').fill(committee.name);
-  const item = page.locator('#search-results li', { hasText: committee.name }).first();
+  const item = page.locator(`#search-results li[data-code="${committee.code}"]`).first();
   await item.waitFor({ timeout: 5000 });
   await item.click();
-  await page.waitForFunction((name) => (document.querySelector('#card-grid')?.textContent || '').includes(name), committee.name, { timeout: 10000 });
+  await page.waitForFunction((code) => (document.querySelector('#card-grid')?.textContent || '').includes(code), committee.code, { timeout: 10000 });
+  assert.match(await page.locator('#card-grid').textContent(), new RegExp(hit.name));
   await waitIdle(page);
   const center = await page.evaluate(() => window.gridatlas.map.getCenter().toArray());
   const b = hit.bbox;
