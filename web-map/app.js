@@ -154,7 +154,8 @@ function buildStyle(config, tilejson, streets = []) {
     { id: 'finding-selected', type: 'line', source: 'findings', filter: ['==', ['get', 'idx'], -1],
       paint: { 'line-color': '#101828', 'line-width': 3 } },
     { id: 'finding-invalid', type: 'circle', source: 'findings-points',
-      paint: { 'circle-radius': 6, 'circle-color': '#111111', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
+      paint: { 'circle-radius': 6, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+        'circle-color': ['match', ['get', 'rule'], 'gap', '#d92d20', 'overlap', '#f79009', 'sliver', '#d61f9a', 'containment', '#7a3fc2', '#111111'] } },
     // labels (glyphs are drawn locally by MapLibre: no glyph server needed)
     { id: 'block-number', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'block'], minzoom: 14.5,
       layout: { 'text-field': BLOCK_NUMBER, 'text-font': labelFont, 'text-size': 13, 'symbol-placement': 'point', 'text-allow-overlap': false },
@@ -786,9 +787,13 @@ function renderFindings() {
   const lang = getLang();
   $('#findings-list').innerHTML = feats.map((f, i) => {
     const p = f.properties;
-    const msg = typeof p.message === 'object' ? (p.message?.[lang] ?? p.message?.zh ?? '') : (p.message ?? '');
+    // message as {zh, en} (the API's report) or message_zh / message_en (gridatlas validate's GeoJSON)
+    const msg = (typeof p.message === 'object' && p.message ? (p.message[lang] ?? p.message.zh) : p.message)
+      ?? p[`message_${lang}`] ?? p.message_zh ?? '';
+    const fixText = (typeof p.fix === 'object' && p.fix ? (p.fix.message?.[lang] ?? p.fix.message?.zh ?? p.fix[lang]) : null)
+      ?? p[`fix_${lang}`] ?? p.fix_zh ?? '';
     const area = p.area_m2 != null ? ` · ${Math.round(p.area_m2).toLocaleString()} m²` : '';
-    return `<li data-i="${i}"><span class="f-sym f-${esc(p.rule)}"></span><div><div class="f-msg">${esc(msg)}</div><div class="f-meta">${esc(label('rule', p.rule))} · ${esc(label('severity', p.severity))}${esc(area)}${(p.codes || []).length ? ` · ${esc(p.codes.join(', '))}` : ''}</div></div>${f.geometry ? `<button class="btn small" type="button" data-zoom="${i}">${esc(t('planner.zoom'))}</button>` : '<span></span>'}</li>`;
+    return `<li data-i="${i}"><span class="f-sym f-${esc(p.rule)}"></span><div><div class="f-msg">${esc(msg)}</div>${fixText ? `<div class="f-fix">${esc(fixText)}</div>` : ''}<div class="f-meta">${esc(label('rule', p.rule))} · ${esc(label('severity', p.severity))}${esc(area)}${(p.codes || []).length ? ` · ${esc(p.codes.join(', '))}` : ''}</div></div>${f.geometry ? `<button class="btn small" type="button" data-zoom="${i}">${esc(t('planner.zoom'))}</button>` : '<span></span>'}</li>`;
   }).join('');
   for (const b of document.querySelectorAll('#findings-list [data-zoom]')) {
     b.addEventListener('click', () => {
