@@ -785,7 +785,8 @@ function renderFindings() {
     <div class="rules">${Object.entries(byRule).map(([k, n]) => `<span class="badge"><i class="swatch mini f-${esc(k)}"></i>${esc(label('rule', k))} ${n}</span>`).join('')}</div>
     <div class="f-meta" style="margin-top:6px" id="findings-count" data-count="${feats.length}">${esc(feats.length ? t('planner.findings', { n: feats.length }) : t('planner.no_findings'))}</div>`;
   const lang = getLang();
-  $('#findings-list').innerHTML = feats.map((f, i) => {
+  const LIST_MAX = 500; // the map draws every finding; the list shows the first 500
+  $('#findings-list').innerHTML = feats.slice(0, LIST_MAX).map((f, i) => {
     const p = f.properties;
     // message as {zh, en} (the API's report) or message_zh / message_en (gridatlas validate's GeoJSON)
     const msg = (typeof p.message === 'object' && p.message ? (p.message[lang] ?? p.message.zh) : p.message)
@@ -794,7 +795,7 @@ function renderFindings() {
       ?? p[`fix_${lang}`] ?? p.fix_zh ?? '';
     const area = p.area_m2 != null ? ` · ${Math.round(p.area_m2).toLocaleString()} m²` : '';
     return `<li data-i="${i}"><span class="f-sym f-${esc(p.rule)}"></span><div><div class="f-msg">${esc(msg)}</div>${fixText ? `<div class="f-fix">${esc(fixText)}</div>` : ''}<div class="f-meta">${esc(label('rule', p.rule))} · ${esc(label('severity', p.severity))}${esc(area)}${(p.codes || []).length ? ` · ${esc(p.codes.join(', '))}` : ''}</div></div>${f.geometry ? `<button class="btn small" type="button" data-zoom="${i}">${esc(t('planner.zoom'))}</button>` : '<span></span>'}</li>`;
-  }).join('');
+  }).join('') + (feats.length > LIST_MAX ? `<li class="more">${esc(t('planner.more', { n: feats.length - LIST_MAX }))}</li>` : '');
   for (const b of document.querySelectorAll('#findings-list [data-zoom]')) {
     b.addEventListener('click', () => {
       const i = Number(b.dataset.zoom);
