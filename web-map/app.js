@@ -220,6 +220,9 @@ async function main() {
     renderIntakePlace();
   });
   setupTabs();
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('#card').hidden && !e.target.closest?.('input, select, textarea')) closeCard();
+  });
 
   performance.mark('gridatlas:start');
   let config, tilejson, streets;
