@@ -306,6 +306,7 @@ const LANG_KEY = 'gridatlas.lang';
 let lang = initialLang();
 
 function initialLang() {
+  if (typeof location === 'undefined') return 'zh'; // imported outside a browser (tests)
   const q = new URLSearchParams(location.search).get('lang');
   if (q === 'en' || q === 'zh') return q;
   try {
