@@ -34,12 +34,15 @@ export async function openMap(browser, { lang = 'zh', query = '', viewport = { w
   const tiles = [];
   context.on('request', (r) => { if (/\/tiles\/\d+\/\d+\/\d+/.test(r.url())) tiles.push(r.url()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // HTTP errors are collected by URL (the console only says "Failed to load resource")
+  const failed = [];
+  page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text()); });
   const t0 = Date.now();
   await page.goto(`${BASE}/${query}`);
   await page.waitForFunction(() => document.body.dataset.mapReady === '1', null, { timeout: 30000 });
   const ms = Date.now() - t0;
-  return { page, context, ms, errors, tiles };
+  return { page, context, ms, errors, tiles, failed };
 }
 
 /** Waits for the map to finish loading and rendering after a camera move. */
