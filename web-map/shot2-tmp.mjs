@@ -1,0 +1,10 @@
+import { launch, openMap, waitIdle } from './tests/helpers.mjs';
+const b = await launch();
+const { page } = await openMap(b, { query: '?lang=en' });
+await page.locator('#search').fill('朱泾');
+await page.locator('#search-results li').first().waitFor();
+await page.screenshot({ path: '/tmp/shots/en-search.png' });
+await page.locator('#search-results li').nth(1).click();
+await page.waitForTimeout(1500); await waitIdle(page);
+await page.screenshot({ path: '/tmp/shots/en-fly.png' });
+await b.close();
