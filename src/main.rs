@@ -21,6 +21,8 @@ enum Command {
     Lookup(gridatlas::atlas::cli::LookupArgs),
     /// Generate a deterministic demo district (GeoJSON on stdout or --out).
     Synth(gridatlas::synth::cli::SynthArgs),
+    /// Create, list or revoke API tokens.
+    Token(gridatlas::http::auth::TokenArgs),
     /// Serve the API and the web map (127.0.0.1:8080 by default).
     Serve(gridatlas::http::serve::ServeArgs),
     /// Store a GeoJSON file as a draft, with its validation report.
@@ -43,11 +45,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Not locked for the whole run: the server logs from many threads.
+    let mut out = std::io::stdout();
     let result = match cli.command {
         Command::Lookup(args) => gridatlas::atlas::cli::run(args),
         Command::Serve(args) => gridatlas::http::serve::run(args),
+        Command::Token(args) => gridatlas::http::auth::run(args, &mut out).map(|()| 0),
         Command::Synth(args) => gridatlas::synth::cli::run_cli(args).map(|()| 0),
         Command::Import(a) => store_cli::import(&a, &mut out).map(|()| 0),
         Command::Publish(a) => store_cli::publish(&a, &mut out).map(|()| 0),

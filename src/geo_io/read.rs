@@ -88,6 +88,9 @@ pub struct ReadOptions {
     /// Most problems listed for one feature; the rest are counted in one summary problem.
     /// Default 20 (a feature in the wrong CRS would otherwise give one problem per position).
     pub max_problems_per_feature: usize,
+    /// Codes outside the file that a `parent` may name, with their layers: when a planner uploads
+    /// one street, its parent (the district) is in the current generation, not in the file.
+    pub known_parents: Option<std::sync::Arc<HashMap<String, Layer>>>,
 }
 
 impl Default for ReadOptions {
@@ -96,6 +99,7 @@ impl Default for ReadOptions {
             max_features: None,
             max_positions_per_feature: None,
             max_problems_per_feature: 20,
+            known_parents: None,
         }
     }
 }
@@ -295,8 +299,21 @@ impl<'o> State<'o> {
                 continue; // reported while streaming
             }
             let path = format!("features[{i}].properties.parent");
+            let known = self
+                .opts
+                .known_parents
+                .as_ref()
+                .and_then(|k| k.get(parent))
+                .copied();
             let message = match self.codes.get(parent) {
-                None => format!("unknown parent {parent}: no feature has this code"),
+                None => match known {
+                    Some(pl) if layer.parent_layers().contains(&pl) => continue,
+                    Some(pl) => format!(
+                        "parent {parent} is a {pl} in the current generation; a {layer}'s parent must be {}",
+                        one_of(layer.parent_layers().iter().map(|l| l.as_str()), "or")
+                    ),
+                    None => format!("unknown parent {parent}: no feature has this code"),
+                },
                 Some(&j) if j == i => "a feature cannot be its own parent".to_string(),
                 Some(&j) => match self.metas[j].layer {
                     Some(pl) if !layer.parent_layers().contains(&pl) => format!(

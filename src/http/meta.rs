@@ -20,6 +20,11 @@ use utoipa::OpenApi;
         super::areas::children,
         super::tiles::tile,
         super::tiles::tilejson,
+        super::drafts::create,
+        super::drafts::report,
+        super::drafts::publish,
+        super::drafts::generations,
+        super::drafts::diff,
         config,
         healthz,
         readyz,
@@ -30,6 +35,7 @@ use utoipa::OpenApi;
         (name = "lookup", description = "Who owns a point"),
         (name = "areas", description = "Streets, grids, blocks, road segments"),
         (name = "tiles", description = "Mapbox Vector Tiles"),
+        (name = "drafts", description = "Uploads, validation reports, publishing, generations"),
         (name = "meta", description = "Health, metrics, configuration"),
     )
 )]

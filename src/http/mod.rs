@@ -6,6 +6,8 @@
 //! in a new one atomically and a lookup in flight keeps the one it started with.
 
 pub mod areas;
+pub mod auth;
+pub mod drafts;
 pub mod error;
 pub mod lookup;
 pub mod meta;
@@ -14,6 +16,7 @@ pub mod tiles;
 pub mod web;
 
 use crate::atlas::Atlas;
+use crate::store::Store;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -66,18 +69,67 @@ struct Inner {
     atlas: ArcSwap<Atlas>,
     config: ServeConfig,
     metrics: PrometheusHandle,
+    store: Option<Arc<dyn Store>>,
+    /// Serialises rebuilds so two reloads never race to swap an older atlas in.
+    reload: std::sync::Mutex<()>,
 }
 
 impl AppState {
     /// State serving `atlas`.
     pub fn new(atlas: Atlas, config: ServeConfig) -> AppState {
+        AppState::with_store(atlas, config, None)
+    }
+
+    /// State serving `atlas`, with a store for drafts, generations and tokens.
+    pub fn with_store(
+        atlas: Atlas,
+        config: ServeConfig,
+        store: Option<Arc<dyn Store>>,
+    ) -> AppState {
+        if let Some(g) = atlas.generation() {
+            metrics::gauge!("gridatlas_generation").set(g as f64);
+        }
         AppState {
             inner: Arc::new(Inner {
                 atlas: ArcSwap::from_pointee(atlas),
                 config,
                 metrics: metrics_handle(),
+                store,
+                reload: std::sync::Mutex::new(()),
             }),
         }
+    }
+
+    /// The store, or 503 when the server runs without one (`--data`).
+    pub fn store(&self) -> Result<Arc<dyn Store>, ApiError> {
+        self.inner
+            .store
+            .clone()
+            .ok_or_else(|| ApiError::unavailable("this server serves a file (--data) and has no store: drafts, generations and tokens are unavailable"))
+    }
+
+    /// Loads generation `n` from the store and swaps its atlas in, unless a newer one is live.
+    /// Blocking: call from a blocking thread.
+    pub fn reload_from_store(&self, n: i32) -> anyhow::Result<()> {
+        let store = self.store().map_err(|e| anyhow::anyhow!(e.detail))?;
+        let _guard = self
+            .inner
+            .reload
+            .lock()
+            .map_err(|_| anyhow::anyhow!("reload lock poisoned"))?;
+        if self.atlas().generation().is_some_and(|g| g >= i64::from(n)) {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let set = store.load_generation(n)?;
+        let atlas = Atlas::build(set).with_generation(i64::from(n));
+        self.swap_atlas(atlas);
+        tracing::info!(
+            generation = n,
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "new generation served"
+        );
+        Ok(())
     }
 
     /// The live atlas (a cheap snapshot; hold it for the whole request).
@@ -158,6 +210,11 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{code}/children", get(areas::children))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/drafts", axum::routing::post(drafts::create))
+        .route("/drafts/{id}/report", get(drafts::report))
+        .route("/drafts/{id}/publish", axum::routing::post(drafts::publish))
+        .route("/generations", get(drafts::generations))
+        .route("/generations/{a}/diff/{b}", get(drafts::diff))
         .route("/config", get(meta::config))
         .route("/openapi.json", get(meta::openapi));
     let timeout = state.config().request_timeout;

@@ -2,9 +2,11 @@
 
 use super::{AppState, ServeConfig, router};
 use crate::atlas::Atlas;
+use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `gridatlas serve`.
@@ -13,9 +15,14 @@ pub struct ServeArgs {
     /// Address to listen on. Only loopback unless you say otherwise.
     #[arg(long, env = "GRIDATLAS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Serve this GeoJSON feature file (read-only) instead of the store's current generation.
-    #[arg(long)]
+    /// Serve this GeoJSON feature file (read-only, no store) instead of the store's current
+    /// generation.
+    #[arg(long, conflicts_with = "database")]
     pub data: Option<PathBuf>,
+    /// The store: a SQLite file (created if missing) or `postgres://…`. An empty store gets the
+    /// demo district (金山区) as generation 1 on first start.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database: Option<String>,
     /// Largest request body in MB (uploads, batch lookups).
     #[arg(long, default_value_t = 200)]
     pub max_body_mb: usize,
@@ -59,20 +66,43 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .try_init();
-    let path = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("fixtures/demo-district.geojson"));
     let t = std::time::Instant::now();
-    let set =
-        crate::geo_io::read_path(&path).with_context(|| format!("reading {}", path.display()))?;
-    let atlas = Atlas::build(set).with_generation(1);
+    let (state, watch) = match &args.data {
+        Some(path) => {
+            let set = crate::geo_io::read_path(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            (AppState::new(Atlas::build(set), args.config()), None)
+        }
+        None => {
+            let url = args
+                .database
+                .clone()
+                .unwrap_or_else(|| crate::store::DEFAULT_DATABASE.to_owned());
+            let store: Arc<dyn Store> = Arc::from(
+                crate::store::open(&url)
+                    .with_context(|| format!("opening {}", crate::store::redact_url(&url)))?,
+            );
+            let current = match store.current_generation()? {
+                Some(g) => g.number,
+                None => bootstrap_demo(store.as_ref())?,
+            };
+            let set = store.load_generation(current)?;
+            let atlas = Atlas::build(set).with_generation(i64::from(current));
+            (
+                AppState::with_store(atlas, args.config(), Some(store)),
+                Some(current),
+            )
+        }
+    };
     tracing::info!(
-        features = atlas.features().len(),
+        features = state.atlas().features().len(),
+        generation = state.atlas().generation(),
         elapsed_ms = t.elapsed().as_millis() as u64,
         "atlas ready"
     );
-    let state = AppState::new(atlas, args.config());
+    if let Some(current) = watch {
+        spawn_watcher(state.clone(), current);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -89,6 +119,50 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         anyhow::Ok(())
     })?;
     Ok(0)
+}
+
+/// The demo district, embedded so that a fresh store needs nothing else.
+const DEMO: &[u8] = include_bytes!("../../fixtures/demo-district.geojson");
+
+/// Imports and publishes the demo district into an empty store; returns its generation.
+fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
+    tracing::info!("empty store: loading the demo district (金山区) as generation 1");
+    let set = crate::geo_io::read_slice(DEMO).context("reading the embedded demo district")?;
+    let (report, errors) = crate::store::cli::validate_for_draft(&set);
+    let id = store.create_draft(crate::store::NewDraft {
+        features: &set,
+        covered_streets: None,
+        report,
+        error_count: errors,
+        created_by: "gridatlas (demo district)",
+    })?;
+    let g = store.publish(id, "gridatlas (demo district)", None)?;
+    Ok(g.number)
+}
+
+/// Follows publishes by any process on the same store (LISTEN/NOTIFY on PostgreSQL, polling on
+/// SQLite) and swaps each new generation in.
+fn spawn_watcher(state: AppState, after: i32) {
+    let spawned = std::thread::Builder::new().name("generation-watch".into()).spawn(move || {
+        loop {
+            let Ok(store) = state.store() else { return };
+            let result = store.watch(Some(after.max(state.atlas().generation().map_or(0, |g| g as i32))), &mut |event| {
+                if let crate::store::WatchEvent::Published(info) = event {
+                    if let Err(e) = state.reload_from_store(info.number) {
+                        tracing::error!(error = %e, generation = info.number, "reloading a new generation failed");
+                    }
+                }
+                true
+            });
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "generation watch failed; retrying in 1 s");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the generation watcher");
+    }
 }
 
 async fn shutdown() {

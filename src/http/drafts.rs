@@ -1,0 +1,386 @@
+//! Drafts and generations: `POST /api/v1/drafts`, `GET /api/v1/drafts/{id}/report`,
+//! `POST /api/v1/drafts/{id}/publish`, `GET /api/v1/generations`,
+//! `GET /api/v1/generations/{a}/diff/{b}`.
+//!
+//! An upload is read with the streaming reader's limits, scoped to the caller's streets, merged
+//! into the current generation ("the current generation with these streets replaced"),
+//! validated as a whole and stored as a draft. Publishing makes it generation N+1 in one
+//! transaction and swaps the new atlas in.
+
+use super::AppState;
+use super::auth::{self, Role};
+use super::error::{ApiError, ApiResult};
+use crate::geo_io::{self, ReadError, ReadOptions};
+use crate::model::{FeatureSet, Layer};
+use crate::store::{self, NewDraft, StoreError};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(what) => ApiError::not_found(what),
+        StoreError::Conflict(what) => ApiError::conflict(what),
+        StoreError::PublishRefused { errors } => ApiError::conflict(format!(
+            "the draft's validation report has {errors} error(s); fix them, or publish with an admin token and an `override_reason`"
+        ))
+        .with_extra(json!({"errors": errors})),
+        StoreError::InvalidDraft(what) => ApiError::unprocessable(what),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Counts of a report's findings per severity and rule.
+pub fn summary(report: &Value) -> Value {
+    let mut errors = 0;
+    let mut warnings = 0;
+    let mut by_rule: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for f in report["findings"].as_array().into_iter().flatten() {
+        let sev = f["severity"].as_str().unwrap_or("error").to_owned();
+        if sev == "error" {
+            errors += 1;
+        } else {
+            warnings += 1;
+        }
+        *by_rule
+            .entry(f["rule"].as_str().unwrap_or("?").to_owned())
+            .or_default()
+            .entry(sev)
+            .or_default() += 1;
+    }
+    json!({"errors": errors, "warnings": warnings, "by_rule": by_rule})
+}
+
+/// `POST /api/v1/drafts`: upload a GeoJSON feature file as a draft (planner or admin token).
+#[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts",
+    params(("streets" = Option<String>, Query, description = "Comma-separated street codes the draft replaces (default: the streets the upload touches; a file with the district replaces everything)")),
+    request_body(content = Object, content_type = "application/geo+json", description = "A FeatureCollection in the gridatlas feature format"),
+    responses(
+        (status = 201, description = "`{id, base_generation, features, streets, summary: {errors, warnings, by_rule}}`", body = Object),
+        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
+        (status = 403, description = "Streets outside the token's scope (named)", content_type = "application/problem+json"),
+        (status = 413, description = "Body or feature too large", content_type = "application/problem+json"),
+        (status = 415, description = "Not GeoJSON", content_type = "application/problem+json"),
+        (status = 422, description = "Invalid features: every problem listed with feature index, code and JSON path", content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let Query(q) = q?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(ctype.starts_with("application/geo+json") || ctype.starts_with("application/json")) {
+        return Err(ApiError::unsupported_media_type(format!(
+            "upload GeoJSON as application/geo+json (or application/json), not {:?}",
+            if ctype.is_empty() { "(none)" } else { ctype }
+        )));
+    }
+    let body = body?;
+    let known: HashMap<String, Layer> = state
+        .atlas()
+        .features()
+        .features()
+        .iter()
+        .map(|f| (f.code.clone(), f.layer))
+        .collect();
+    let opts = ReadOptions {
+        max_positions_per_feature: Some(state.config().max_positions_per_feature),
+        known_parents: Some(std::sync::Arc::new(known)),
+        ..ReadOptions::default()
+    };
+    let set = match geo_io::read_slice_with(&body, &opts) {
+        Ok(set) => set,
+        Err(ReadError::Syntax {
+            line,
+            column,
+            message,
+        }) => {
+            return Err(ApiError::bad_request(format!(
+                "malformed JSON at line {line}, column {column}: {message}"
+            )));
+        }
+        Err(ReadError::TooLarge(p)) => return Err(ApiError::too_large(p.to_string())),
+        Err(ReadError::Invalid(problems)) => {
+            let first = problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return Err(ApiError::unprocessable(format!(
+                "{} problem(s) in the upload; first: {first}",
+                problems.len()
+            ))
+            .with_extra(json!({"problems": problems.iter().take(1000).collect::<Vec<_>>()})));
+        }
+        Err(ReadError::Io(e)) => {
+            return Err(ApiError::bad_request(format!("reading the body: {e}")));
+        }
+    };
+    // Which streets the draft replaces.
+    let covered: Option<Vec<String>> = match q.get("streets") {
+        Some(s) => Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        None if set.district().is_some() => None,
+        None => {
+            let streets: BTreeSet<String> = store::street_of_features(&set)
+                .values()
+                .map(|s| (*s).to_owned())
+                .collect();
+            Some(streets.into_iter().collect())
+        }
+    };
+    match &covered {
+        None if !caller.is_admin() => {
+            return Err(ApiError::forbidden(
+                "a file with the district feature replaces the whole territory; only an admin token may upload it (planners upload their streets)",
+            ));
+        }
+        None => {}
+        Some(streets) => caller.check_streets(streets.iter().map(String::as_str))?,
+    }
+    // Features outside any covered street (e.g. an orphan grid) must also be in scope.
+    if let Some(streets) = &covered {
+        let of = store::street_of_features(&set);
+        let stray: Vec<&str> = set
+            .features()
+            .iter()
+            .filter(|f| f.layer != Layer::District)
+            .filter_map(|f| of.get(f.code.as_str()))
+            .filter(|s| !streets.iter().any(|c| c == *s))
+            .copied()
+            .collect();
+        if !stray.is_empty() {
+            caller.check_streets(stray)?;
+        }
+    }
+    let store = state.store()?;
+    let by = caller.name();
+    let (id, base, report, nfeat) = blocking(move || {
+        let base = store.current_generation().map_err(store_error)?;
+        let base_set = match &base {
+            Some(g) => store.load_generation(g.number).map_err(store_error)?,
+            None => FeatureSet::default(),
+        };
+        let whole =
+            store::draft_as_whole(&base_set, &set, covered.as_deref()).map_err(store_error)?;
+        let (report, errors) = crate::store::cli::validate_for_draft(&whole);
+        let id = store
+            .create_draft(NewDraft {
+                features: &set,
+                covered_streets: covered.clone(),
+                report: report.clone(),
+                error_count: errors,
+                created_by: &by,
+            })
+            .map_err(store_error)?;
+        Ok((
+            id,
+            base.map_or(0, |g| g.number),
+            report,
+            (set.len(), covered),
+        ))
+    })
+    .await?;
+    let body = json!({
+        "id": id,
+        "base_generation": base,
+        "features": nfeat.0,
+        "streets": nfeat.1,
+        "summary": summary(&report),
+        "report": format!("/api/v1/drafts/{id}/report"),
+    });
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/drafts/{id}"))],
+        Json(body),
+    )
+        .into_response())
+}
+
+fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
+    let Path(s) = p?;
+    s.parse()
+        .map_err(|_| ApiError::invalid_parameter("id", format!("{s:?} is not a draft id")))
+}
+
+/// `GET /api/v1/drafts/{id}/report[?format=geojson]`: the validation report (JSON), or its
+/// findings as a GeoJSON FeatureCollection a map can draw.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}/report", tag = "drafts",
+    params(("id" = i64, Path), ("format" = Option<String>, Query, description = "json (default) | geojson")),
+    responses((status = 200, description = "The report", body = Object), (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
+pub async fn report(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let id = draft_id(id)?;
+    let Query(q) = q?;
+    let store = state.store()?;
+    let draft = blocking(move || store.get_draft(id).map_err(store_error)).await?;
+    let report = draft.info.report;
+    match q.get("format").map(String::as_str) {
+        None | Some("json") => Ok(Json(json!({
+            "draft": id,
+            "error_count": draft.info.error_count,
+            "summary": summary(&report),
+            "report": report,
+        }))
+        .into_response()),
+        Some("geojson") => {
+            let features: Vec<Value> = report["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| !f["location"].is_null())
+                .map(|f| {
+                    let mut props = f.clone();
+                    if let Value::Object(o) = &mut props {
+                        o.remove("location");
+                    }
+                    json!({"type": "Feature", "geometry": f["location"], "properties": props})
+                })
+                .collect();
+            Ok((
+                [(header::CONTENT_TYPE, "application/geo+json")],
+                Json(json!({"type": "FeatureCollection", "features": features})),
+            )
+                .into_response())
+        }
+        Some(other) => Err(ApiError::invalid_parameter(
+            "format",
+            format!("{other:?}: expected json or geojson"),
+        )),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    #[serde(default)]
+    override_reason: Option<String>,
+}
+
+/// `POST /api/v1/drafts/{id}/publish`: make the draft generation N+1 and serve it.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/publish", tag = "drafts",
+    params(("id" = i64, Path)),
+    request_body(content = Object, description = "Optional `{\"override_reason\": \"…\"}` (admin only) to publish over validation errors"),
+    responses(
+        (status = 200, description = "`{generation, …}` — the new generation, now served", body = Object),
+        (status = 403, description = "Outside the token's streets, or an override by a non-admin", content_type = "application/problem+json"),
+        (status = 404, description = "Unknown draft", content_type = "application/problem+json"),
+        (status = 409, description = "Refused (validation errors) or conflicting (already published, or the generation moved)", content_type = "application/problem+json"),
+    ))]
+pub async fn publish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let id = draft_id(id)?;
+    let body = body?;
+    let req: PublishBody = if body.iter().all(u8::is_ascii_whitespace) {
+        PublishBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::unprocessable(format!(
+                "body: {e} (expected {{\"override_reason\": \"…\"}})"
+            ))
+        })?
+    };
+    let reason = req.override_reason.filter(|r| !r.trim().is_empty());
+    if reason.is_some() && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only an admin token may publish over validation errors (`override_reason`)",
+        ));
+    }
+    let store = state.store()?;
+    let st = store.clone();
+    let info = blocking(move || st.get_draft(id).map(|d| d.info).map_err(store_error)).await?;
+    match &info.covered_streets {
+        Some(streets) => caller.check_streets(streets.iter().map(String::as_str))?,
+        None if !caller.is_admin() => {
+            return Err(ApiError::forbidden(
+                "a whole-territory draft can only be published by an admin",
+            ));
+        }
+        None => {}
+    }
+    let by = caller.name();
+    let st2 = state.clone();
+    let generation = blocking(move || {
+        let g = store
+            .publish(id, &by, reason.as_deref())
+            .map_err(store_error)?;
+        st2.reload_from_store(g.number)
+            .map_err(ApiError::internal)?;
+        Ok(g)
+    })
+    .await?;
+    Ok(Json(
+        json!({"generation": generation.number, "info": generation}),
+    ))
+}
+
+/// `GET /api/v1/generations`: every published generation, newest last.
+#[utoipa::path(get, path = "/api/v1/generations", tag = "drafts", responses((status = 200, description = "`{items: [{number, created_at, created_by, override_reason, changes, …}]}`", body = Object)))]
+pub async fn generations(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let store = state.store()?;
+    let list = blocking(move || store.generations().map_err(store_error)).await?;
+    Ok(Json(
+        json!({"items": list, "current": state.atlas().generation()}),
+    ))
+}
+
+/// `GET /api/v1/generations/{a}/diff/{b}`: areas that changed, with the area that changed hands.
+#[utoipa::path(get, path = "/api/v1/generations/{a}/diff/{b}", tag = "drafts",
+    params(("a" = i32, Path), ("b" = i32, Path)),
+    responses((status = 200, description = "`{items: [{layer, code, name, change, fields, gained_m2, lost_m2, changed_hands_m2}]}`", body = Object),
+              (status = 404, description = "Unknown generation", content_type = "application/problem+json")))]
+pub async fn diff(
+    State(state): State<AppState>,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path((a, b)) = p?;
+    let a: i32 = a.parse().map_err(|_| {
+        ApiError::invalid_parameter("a", format!("{a:?} is not a generation number"))
+    })?;
+    let b: i32 = b.parse().map_err(|_| {
+        ApiError::invalid_parameter("b", format!("{b:?} is not a generation number"))
+    })?;
+    let store = state.store()?;
+    let changes = blocking(move || store.diff(a, b).map_err(store_error)).await?;
+    let items: Vec<Value> = changes
+        .iter()
+        .map(|c| {
+            let mut v = json!(c);
+            v["changed_hands_m2"] = json!((c.changed_hands_m2() * 10.0).round() / 10.0);
+            v
+        })
+        .collect();
+    Ok(Json(json!({"from": a, "to": b, "items": items})))
+}
