@@ -507,3 +507,242 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
     assert_eq!(index.status(), 200);
     assert!(index.text().await.expect("html").contains("<html"));
 }
+
+/// A server on a fresh SQLite store holding the demo district as generation 1, and a token maker.
+async fn start_with_store(
+    dir: &tempfile::TempDir,
+) -> (Server, std::sync::Arc<dyn gridatlas::store::Store>) {
+    let url = dir.path().join("g.db").to_string_lossy().into_owned();
+    let store: std::sync::Arc<dyn gridatlas::store::Store> =
+        std::sync::Arc::from(gridatlas::store::open(&url).expect("store"));
+    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    let set = store.load_generation(n).expect("load");
+    let state = AppState::with_store(
+        Atlas::build(set).with_generation(i64::from(n)),
+        ServeConfig::default(),
+        Some(store.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    (
+        Server {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+        },
+        store,
+    )
+}
+
+fn token(store: &dyn gridatlas::store::Store, role: &str, streets: &[&str]) -> String {
+    let secret = gridatlas::http::auth::new_secret();
+    let streets: Vec<String> = streets.iter().map(|s| (*s).to_owned()).collect();
+    store.create_token(role, &streets, &secret).expect("token");
+    secret
+}
+
+/// The features of one street (and everything under it) from the demo district, as GeoJSON.
+fn street_upload(street: &str, rename: Option<(&str, &str)>) -> String {
+    let set = demo();
+    let of = gridatlas::store::street_of_features(set);
+    let features: Vec<Value> = set
+        .features()
+        .iter()
+        .filter(|f| of.get(f.code.as_str()) == Some(&street))
+        .map(|f| {
+            let mut v = gridatlas::geo_io::feature_to_json(f);
+            if let Some((code, name)) = rename {
+                if f.code == code {
+                    v["properties"]["name"] = json!(name);
+                }
+            }
+            v
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "features": features}).to_string()
+}
+
+#[tokio::test]
+async fn drafts_need_tokens_scoped_to_their_streets() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (s, store) = start_with_store(&dir).await;
+    let planner = token(store.as_ref(), "planner", &["310116101"]);
+    let intake = token(store.as_ref(), "intake", &[]);
+    let post = |auth: Option<String>, ctype: &str, body: String| {
+        let mut r = s
+            .client
+            .post(format!("{}/api/v1/drafts", s.base))
+            .header("content-type", ctype)
+            .body(body);
+        if let Some(a) = auth {
+            r = r.header("authorization", format!("Bearer {a}"));
+        }
+        r.send()
+    };
+    let good = street_upload("310116101", Some(("310116101009", "改名测试")));
+    problem(
+        post(None, "application/geo+json", good.clone())
+            .await
+            .expect("post"),
+        401,
+    )
+    .await;
+    problem(
+        post(Some("nope".into()), "application/geo+json", good.clone())
+            .await
+            .expect("post"),
+        401,
+    )
+    .await;
+    problem(
+        post(Some(intake), "application/geo+json", good.clone())
+            .await
+            .expect("post"),
+        403,
+    )
+    .await;
+    let v = problem(
+        post(
+            Some(planner.clone()),
+            "application/geo+json",
+            street_upload("310116102", None),
+        )
+        .await
+        .expect("post"),
+        403,
+    )
+    .await;
+    assert_eq!(v["streets"], json!(["310116102"]), "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("310116102"))
+    );
+    problem(
+        post(Some(planner.clone()), "text/plain", good.clone())
+            .await
+            .expect("post"),
+        415,
+    )
+    .await;
+    problem(
+        post(
+            Some(planner.clone()),
+            "application/geo+json",
+            "{\"type\": \"FeatureCollection\", \"features\": [".into(),
+        )
+        .await
+        .expect("post"),
+        400,
+    )
+    .await;
+    let bad = good.replacen("\"layer\":\"block\"", "\"layer\":\"blok\"", 1);
+    let v = problem(
+        post(Some(planner.clone()), "application/geo+json", bad)
+            .await
+            .expect("post"),
+        422,
+    )
+    .await;
+    let first = &v["problems"][0];
+    assert!(
+        first["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("properties.layer")),
+        "{v}"
+    );
+    assert!(first["index"].is_u64());
+
+    let resp = post(Some(planner.clone()), "application/geo+json", good)
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 201);
+    let draft: Value = resp.json().await.expect("json");
+    assert_eq!(draft["streets"], json!(["310116101"]));
+    let id = draft["id"].as_i64().expect("id");
+    let report: Value = s
+        .get(&format!("/api/v1/drafts/{id}/report"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["draft"], id);
+    let fc: Value = s
+        .get(&format!("/api/v1/drafts/{id}/report?format=geojson"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(fc["type"], "FeatureCollection");
+
+    // Publish while lookups run: every lookup answers, with the old or the new generation.
+    let (x, y, block) = inner_point();
+    let url = format!("{}/api/v1/lookup?lon={x}&lat={y}", s.base);
+    let client = s.client.clone();
+    let lookups = tokio::spawn(async move {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            let r = client.get(&url).send().await.expect("lookup");
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.expect("json");
+            assert!(v["block"]["code"].is_string(), "{v}");
+            seen.insert(v["generation"].as_i64().expect("generation"));
+        }
+        seen
+    });
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/drafts/{id}/publish", s.base))
+        .header("authorization", format!("Bearer {planner}"))
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(resp.status(), 200);
+    let published: Value = resp.json().await.expect("json");
+    assert_eq!(published["generation"], 2);
+    let seen = lookups.await.expect("lookups");
+    assert!(seen.iter().all(|g| *g == 1 || *g == 2), "{seen:?}");
+    let v: Value = s
+        .get(&format!("/api/v1/lookup?lon={x}&lat={y}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["generation"], 2);
+    assert_eq!(v["block"]["code"], block.code.as_str());
+    let g: Value = s
+        .get("/api/v1/areas/310116101009")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(g["name"], "改名测试");
+
+    // Published once only; generations and diff.
+    let again = s
+        .client
+        .post(format!("{}/api/v1/drafts/{id}/publish", s.base))
+        .header("authorization", format!("Bearer {planner}"))
+        .send()
+        .await
+        .expect("publish");
+    problem(again, 409).await;
+    let gens: Value = s
+        .get("/api/v1/generations")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(gens["items"].as_array().map(Vec::len), Some(2));
+    let d: Value = s
+        .get("/api/v1/generations/1/diff/2")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(d["items"][0]["code"], "310116101009");
+    assert_eq!(d["items"][0]["fields"], json!(["name"]));
+    problem(s.get("/api/v1/drafts/999/report").await, 404).await;
+}

@@ -125,7 +125,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
 const DEMO: &[u8] = include_bytes!("../../fixtures/demo-district.geojson");
 
 /// Imports and publishes the demo district into an empty store; returns its generation.
-fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
+pub fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
     tracing::info!("empty store: loading the demo district (金山区) as generation 1");
     let set = crate::geo_io::read_slice(DEMO).context("reading the embedded demo district")?;
     let (report, errors) = crate::store::cli::validate_for_draft(&set);
