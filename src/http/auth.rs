@@ -134,8 +134,6 @@ pub fn new_secret() -> String {
 pub struct TokenArgs {
     #[command(subcommand)]
     command: TokenCommand,
-    #[command(flatten)]
-    db: crate::store::cli::DatabaseArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -148,21 +146,28 @@ enum TokenCommand {
         /// A street the token may act on (planners; repeat for several).
         #[arg(long = "street")]
         streets: Vec<String>,
+        #[command(flatten)]
+        db: crate::store::cli::DatabaseArgs,
     },
     /// List tokens (without secrets).
-    List,
+    List {
+        #[command(flatten)]
+        db: crate::store::cli::DatabaseArgs,
+    },
     /// Revoke a token.
     Revoke {
         /// Token id.
         id: i64,
+        #[command(flatten)]
+        db: crate::store::cli::DatabaseArgs,
     },
 }
 
 /// Runs `gridatlas token …`.
 pub fn run(args: TokenArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let store = args.db.open()?;
     match args.command {
-        TokenCommand::Create { role, streets } => {
+        TokenCommand::Create { role, streets, db } => {
+            let store = db.open()?;
             let secret = new_secret();
             let id = store.create_token(role.as_str(), &streets, &secret)?;
             eprintln!(
@@ -171,12 +176,14 @@ pub fn run(args: TokenArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> 
             );
             writeln!(out, "{secret}")?;
         }
-        TokenCommand::List => {
+        TokenCommand::List { db } => {
+            let store = db.open()?;
             for t in store.list_tokens()? {
                 writeln!(out, "{}", serde_json::to_string(&t)?)?;
             }
         }
-        TokenCommand::Revoke { id } => {
+        TokenCommand::Revoke { id, db } => {
+            let store = db.open()?;
             store.revoke_token(id)?;
             writeln!(out, "revoked {id}")?;
         }
