@@ -9,3 +9,4 @@ pub mod geo_io;
 pub mod geometry;
 pub mod model;
 pub mod synth;
+pub mod validate;

@@ -6,7 +6,7 @@
 //! the WGS84 meridional and prime-vertical radii at that latitude. Over 1 km its error against the
 //! geodesic distance is below 0.01 %; over the radii used here it is far below a centimetre.
 
-use geo::{Coord, GeodesicArea, Geodesic, Length, MultiLineString, MultiPolygon};
+use geo::{Coord, Geodesic, GeodesicArea, Length, MultiLineString, MultiPolygon};
 
 /// Geodesic area in m² (holes subtracted).
 pub fn area_m2(area: &MultiPolygon<f64>) -> f64 {
@@ -95,12 +95,23 @@ mod tests {
     #[test]
     fn local_frame_matches_geodesic_distance_in_shanghai() {
         let f = LocalFrame::new(121.2, 30.8);
-        for (dlon, dlat) in [(0.0003, 0.0), (0.0, 0.0004), (0.0002, -0.0003), (0.005, 0.004)] {
-            let p = Coord { x: 121.2 + dlon, y: 30.8 + dlat };
+        for (dlon, dlat) in [
+            (0.0003, 0.0),
+            (0.0, 0.0004),
+            (0.0002, -0.0003),
+            (0.005, 0.004),
+        ] {
+            let p = Coord {
+                x: 121.2 + dlon,
+                y: 30.8 + dlat,
+            };
             let xy = f.to_xy(p);
             let local = (xy.x * xy.x + xy.y * xy.y).sqrt();
             let geodesic = Geodesic.distance(Point::new(121.2, 30.8), Point::from(p));
-            assert!((local - geodesic).abs() < 1e-4 * geodesic + 1e-3, "{local} vs {geodesic}");
+            assert!(
+                (local - geodesic).abs() < 1e-4 * geodesic + 1e-3,
+                "{local} vs {geodesic}"
+            );
         }
     }
 
@@ -109,7 +120,13 @@ mod tests {
         let f = LocalFrame::new(121.2, 30.8);
         let c = |x: f64, y: f64| f.to_lonlat(Coord { x, y });
         let sq = geo::Polygon::new(
-            geo::LineString(vec![c(0.0, 0.0), c(100.0, 0.0), c(100.0, 100.0), c(0.0, 100.0), c(0.0, 0.0)]),
+            geo::LineString(vec![
+                c(0.0, 0.0),
+                c(100.0, 0.0),
+                c(100.0, 100.0),
+                c(0.0, 100.0),
+                c(0.0, 0.0),
+            ]),
             vec![],
         );
         let a = area_m2(&MultiPolygon(vec![sq]));

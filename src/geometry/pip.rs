@@ -37,7 +37,9 @@ pub fn crosses(a: Coord<f64>, b: Coord<f64>, x: f64, y: f64) -> bool {
     }
     // Fast, exact-enough filter: when the point is clearly to one side, skip the exact predicate.
     let det = (hi.x - lo.x) * (y - lo.y) - (hi.y - lo.y) * (x - lo.x);
-    let bound = 4.0 * f64::EPSILON * ((hi.x - lo.x).abs() * (y - lo.y).abs() + (hi.y - lo.y).abs() * (x - lo.x).abs());
+    let bound = 4.0
+        * f64::EPSILON
+        * ((hi.x - lo.x).abs() * (y - lo.y).abs() + (hi.y - lo.y).abs() * (x - lo.x).abs());
     if det > bound {
         return true;
     }
@@ -84,7 +86,13 @@ mod tests {
     #[test]
     fn hole_is_outside() {
         let outer = square(0.0, 0.0, 10.0, 10.0);
-        let hole = LineString::from(vec![(4.0, 4.0), (4.0, 6.0), (6.0, 6.0), (6.0, 4.0), (4.0, 4.0)]);
+        let hole = LineString::from(vec![
+            (4.0, 4.0),
+            (4.0, 6.0),
+            (6.0, 6.0),
+            (6.0, 4.0),
+            (4.0, 4.0),
+        ]);
         let p = MultiPolygon(vec![Polygon::new(outer.exterior().clone(), vec![hole])]);
         assert!(contains(&p, 1.0, 1.0));
         assert!(!contains(&p, 5.0, 5.0));
@@ -115,8 +123,14 @@ mod tests {
         // Two triangles sharing the edge (0,0)-(3,1e-9 + 7): points on and next to it.
         let a = Coord { x: 0.1, y: 0.2 };
         let b = Coord { x: 3.3, y: 7.7 };
-        let left = MultiPolygon(vec![Polygon::new(LineString::from(vec![a, b, Coord { x: -5.0, y: 4.0 }, a]), vec![])]);
-        let right = MultiPolygon(vec![Polygon::new(LineString::from(vec![a, Coord { x: 9.0, y: 1.0 }, b, a]), vec![])]);
+        let left = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![a, b, Coord { x: -5.0, y: 4.0 }, a]),
+            vec![],
+        )]);
+        let right = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![a, Coord { x: 9.0, y: 1.0 }, b, a]),
+            vec![],
+        )]);
         for i in 1..1000 {
             let t = i as f64 / 1000.0;
             let x = a.x + t * (b.x - a.x);

@@ -70,7 +70,10 @@ impl Layer {
 
     /// True for the three grid layers.
     pub fn is_grid(self) -> bool {
-        matches!(self, Layer::ResidentGrid | Layer::StreetGrid | Layer::ExtendedGrid)
+        matches!(
+            self,
+            Layer::ResidentGrid | Layer::StreetGrid | Layer::ExtendedGrid
+        )
     }
 
     /// True for layers whose geometry is an area (everything but road segments).
