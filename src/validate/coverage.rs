@@ -610,3 +610,21 @@ mod tests {
         assert!(leftover_edges(Some(&parent), &[&a, &b]).is_empty());
     }
 }
+
+#[cfg(test)]
+mod lattice_tests {
+    use crate::validate::shapes::lattice_district;
+    use crate::validate::{Options, validate_features};
+
+    #[test]
+    fn clean_lattice_district_has_no_findings() {
+        let fs = lattice_district(30, 4, 3, 40.0);
+        let r = validate_features(&fs, &Options::default());
+        assert!(
+            r.findings.is_empty(),
+            "{:?}",
+            &r.findings[..r.findings.len().min(3)]
+        );
+        assert!(r.summary.scopes_checked > 50);
+    }
+}

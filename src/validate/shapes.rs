@@ -113,3 +113,88 @@ pub fn hex_tiling(cols: usize, rows: usize, r: f64) -> Vec<MultiPolygon<f64>> {
     }
     out
 }
+
+/// A whole district on a jittered lattice, every layer with exactly shared vertices: blocks are
+/// lattice cells, a grid is `grid_side × grid_side` blocks, a street `street_side × street_side`
+/// grids; the district is the whole lattice. Grids alternate between the three grid layers.
+/// `blocks_side = 72, grid_side = 4, street_side = 6` gives ≈ 5,000 blocks (like `synth --scale 1`);
+/// `blocks_side = 320` ≈ 100,000 blocks (`--scale 20`). Cells are `cell_m` metres.
+pub fn lattice_district(
+    blocks_side: usize,
+    grid_side: usize,
+    street_side: usize,
+    cell_m: f64,
+) -> Vec<Feature> {
+    let n = blocks_side;
+    let jitter = |i: usize, j: usize| {
+        let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (j as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        let h = h ^ (h >> 29);
+        let a = (h & 0xFFFF) as f64 / 65535.0 - 0.5;
+        let b = ((h >> 16) & 0xFFFF) as f64 / 65535.0 - 0.5;
+        (a * 0.3 * cell_m, b * 0.3 * cell_m)
+    };
+    let pts: Vec<Vec<Coord<f64>>> = (0..=n)
+        .map(|i| {
+            (0..=n)
+                .map(|j| {
+                    let on_edge = i == 0 || j == 0 || i == n || j == n;
+                    let (dx, dy) = if on_edge { (0.0, 0.0) } else { jitter(i, j) };
+                    at(i as f64 * cell_m + dx, j as f64 * cell_m + dy)
+                })
+                .collect()
+        })
+        .collect();
+    // Ring around the cell rectangle [i0, i1) × [j0, j1), counter-clockwise, through every lattice
+    // point on its boundary.
+    let ring_of = |i0: usize, j0: usize, i1: usize, j1: usize| {
+        let mut v = Vec::with_capacity(2 * (i1 - i0 + j1 - j0) + 1);
+        v.extend(pts[i0..i1].iter().map(|col| col[j0]));
+        v.extend_from_slice(&pts[i1][j0..j1]);
+        for i in (i0 + 1..=i1).rev() {
+            v.push(pts[i][j1]);
+        }
+        for j in (j0 + 1..=j1).rev() {
+            v.push(pts[i0][j]);
+        }
+        v.push(pts[i0][j0]);
+        MultiPolygon(vec![Polygon::new(LineString(v), vec![])])
+    };
+    let mut out = vec![area(Layer::District, "d", None, ring_of(0, 0, n, n))];
+    let gs = grid_side;
+    let ss = street_side * gs;
+    for si in (0..n).step_by(ss) {
+        for sj in (0..n).step_by(ss) {
+            let scode = format!("s{}_{}", si / ss, sj / ss);
+            out.push(area(
+                Layer::Street,
+                &scode,
+                Some("d"),
+                ring_of(si, sj, (si + ss).min(n), (sj + ss).min(n)),
+            ));
+            for gi in (si..(si + ss).min(n)).step_by(gs) {
+                for gj in (sj..(sj + ss).min(n)).step_by(gs) {
+                    let gcode = format!("g{}_{}", gi / gs, gj / gs);
+                    let layer = Layer::GRIDS[(gi / gs + gj / gs) % 3];
+                    out.push(area(
+                        layer,
+                        &gcode,
+                        Some(&scode),
+                        ring_of(gi, gj, (gi + gs).min(n), (gj + gs).min(n)),
+                    ));
+                    for bi in gi..(gi + gs).min(n) {
+                        for bj in gj..(gj + gs).min(n) {
+                            out.push(area(
+                                Layer::Block,
+                                &format!("b{bi}_{bj}"),
+                                Some(&gcode),
+                                ring_of(bi, bj, bi + 1, bj + 1),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
