@@ -3,7 +3,7 @@
 //! 1. Features with broken geometry are rebuilt: each shell is resolved by the even-odd rule (a
 //!    bow-tie becomes its two triangles; spikes, repeated points and collapsed rings vanish), its
 //!    holes (united) are subtracted, and the parts are united. Parts and holes narrower than the
-//!    tolerance left by the boolean operations are dropped.
+//!    tolerance left by the boolean operations are dropped, and so are spike tips.
 //! 2. Every gap and sliver gap is merged into its suggested neighbour (the child sharing the
 //!    longest boundary with it); every overlap is subtracted from its suggested feature; every
 //!    part outside a parent is cut from the child.
@@ -80,7 +80,11 @@ fn drop_crumbs(mp: MultiPolygon<f64>, tol: f64) -> MultiPolygon<f64> {
             .filter(|p| wide(p.exterior()))
             .map(|p| {
                 let (ext, holes) = p.into_inner();
-                Polygon::new(ext, holes.into_iter().filter(|h| wide(h)).collect())
+                let despike = |r: &geo::LineString<f64>| super::invalid_geometry::despike(r, tol);
+                Polygon::new(
+                    despike(&ext),
+                    holes.iter().filter(|h| wide(h)).map(despike).collect(),
+                )
             })
             .collect(),
     )

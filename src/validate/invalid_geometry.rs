@@ -123,6 +123,44 @@ fn bad_contact(a: Coord<f64>, b: Coord<f64>, c: Coord<f64>, d: Coord<f64>) -> Op
     None
 }
 
+/// Whether the vertex `b` between `a` and `c` (metric positions) is a spike tip: the ring goes
+/// out to `b` and comes back within `tol` of the same line, for at least `tol`.
+fn is_spike(pa: Coord<f64>, pb: Coord<f64>, pc: Coord<f64>, tol: f64) -> Option<f64> {
+    let (u, v) = (pa - pb, pc - pb);
+    let (lu, lv) = (u.x.hypot(u.y), v.x.hypot(v.y));
+    if u.x * v.x + u.y * v.y <= 0.0 || lu == 0.0 || lv == 0.0 {
+        return None;
+    }
+    let (short, long_a, long_b) = if lu < lv { (pa, pb, pc) } else { (pc, pb, pa) };
+    (lu.min(lv) >= tol && point_segment_distance(short, long_a, long_b) < tol).then_some(lu.min(lv))
+}
+
+/// The ring without spike tips (and without consecutive repeats), closed; used by `--fix`.
+pub(crate) fn despike(r: &LineString<f64>, tol: f64) -> LineString<f64> {
+    let mut d = distinct(r);
+    let Some(&o) = d.first() else {
+        return r.clone();
+    };
+    let frame = LocalFrame::new(o.x, o.y);
+    let mut changed = true;
+    while changed && d.len() > 3 {
+        changed = false;
+        let n = d.len();
+        for i in 0..n {
+            let (a, b, c) = (d[(i + n - 1) % n], d[i], d[(i + 1) % n]);
+            if is_spike(frame.to_xy(a), frame.to_xy(b), frame.to_xy(c), tol).is_some() {
+                d.remove(i);
+                changed = true;
+                break;
+            }
+        }
+    }
+    if let Some(&f) = d.first() {
+        d.push(f);
+    }
+    LineString(d)
+}
+
 /// Whether every position lies within `tol` of the line through the first position and the one
 /// farthest from it (metric positions).
 fn flat(xy: &[Coord<f64>], tol: f64) -> bool {
@@ -205,13 +243,7 @@ pub fn check_feature(f: &Feature, opts: &Options) -> Vec<Finding> {
             let n = xy.len();
             for i in 0..n {
                 let (pa, pb, pc) = (xy[(i + n - 1) % n], xy[i], xy[(i + 1) % n]);
-                let (u, v) = (pa - pb, pc - pb);
-                let (lu, lv) = (u.x.hypot(u.y), v.x.hypot(v.y));
-                if u.x * v.x + u.y * v.y <= 0.0 || lu == 0.0 || lv == 0.0 {
-                    continue;
-                }
-                let (short, long_a, long_b) = if lu < lv { (pa, pb, pc) } else { (pc, pb, pa) };
-                if lu.min(lv) >= tol && point_segment_distance(short, long_a, long_b) < tol {
+                if let Some(len) = is_spike(pa, pb, pc, tol) {
                     let mut fd = finding(
                         f,
                         "spike",
@@ -220,7 +252,7 @@ pub fn check_feature(f: &Feature, opts: &Options) -> Vec<Finding> {
                         format!("{} 有尖刺（零宽度部分）", f.code),
                         format!("{} has a spike (zero-width part)", f.code),
                     );
-                    fd.length_m = Some(lu.min(lv));
+                    fd.length_m = Some(len);
                     out.push(fd);
                 }
             }
@@ -406,7 +438,7 @@ fn pairwise_overlaps(
                 format!("{} 的{}", f.code, zh),
                 format!("{}: {}", f.code, en),
             );
-            fd.area_m2 = Some(crate::geometry::measure::area_m2(&shape));
+            fd.area_m2 = Some(super::geom::area_of(&shape));
             out.push(fd);
         }
     }
