@@ -226,7 +226,7 @@ impl Dsu {
 /// Step 2: boxes of the merged clusters of leftover edges, each grown by `margin`.
 pub(crate) fn cluster_boxes(left: &[Leftover], margin: f64) -> Vec<Rect<f64>> {
     let mut dsu = Dsu::new(left.len());
-    let mut at: HashMap<(u64, u64), usize> = HashMap::with_capacity(left.len() * 2);
+    let mut at: super::geom::FxMap<(u64, u64), usize> = super::geom::FxMap::default();
     for (i, e) in left.iter().enumerate() {
         for c in [e.a, e.b] {
             match at.entry(bits(c)) {

@@ -10,7 +10,7 @@
 //! * `cycle`: following parents comes back to the start (reported once per cycle).
 
 use super::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Finding {
     Finding {
@@ -39,7 +39,7 @@ fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Fi
 pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding> {
     let fs = ctx.features;
     let mut out = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: super::geom::FxMap<&str, usize> = super::geom::FxMap::default();
     for (i, f) in fs.iter().enumerate() {
         if let Some(&first) = seen.get(f.code.as_str()) {
             if keep(i) || keep(first) {

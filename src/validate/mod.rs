@@ -60,7 +60,7 @@ use crate::model::{Feature, FeatureSet, Layer};
 use geo::MultiPolygon;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 /// Options of a validation run.
@@ -257,31 +257,37 @@ pub(crate) struct Ctx<'a> {
     pub features: &'a [Feature],
     pub opts: &'a Options,
     /// Code → index of the first feature with that code.
-    pub by_code: HashMap<&'a str, usize>,
+    pub by_code: geom::FxMap<&'a str, usize>,
+    /// Index of each feature's parent, when it exists and has an allowed layer.
+    parents: Vec<Option<usize>>,
 }
 
 impl<'a> Ctx<'a> {
     fn new(features: &'a [Feature], opts: &'a Options) -> Self {
-        let mut by_code = HashMap::with_capacity(features.len());
+        let mut by_code = geom::FxMap::default();
+        by_code.reserve(features.len());
         for (i, f) in features.iter().enumerate() {
             by_code.entry(f.code.as_str()).or_insert(i);
         }
+        let parents = features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let p = *by_code.get(f.parent.as_deref()?)?;
+                (p != i && f.layer.parent_layers().contains(&features[p].layer)).then_some(p)
+            })
+            .collect();
         Ctx {
             features,
             opts,
             by_code,
+            parents,
         }
     }
 
     /// The parent index of feature `i` when it exists and has an allowed layer.
     pub fn parent(&self, i: usize) -> Option<usize> {
-        let f = &self.features[i];
-        let p = *self.by_code.get(f.parent.as_deref()?)?;
-        if p != i && f.layer.parent_layers().contains(&self.features[p].layer) {
-            Some(p)
-        } else {
-            None
-        }
+        self.parents[i]
     }
 
     /// The street a feature belongs to (itself for a street), following valid parents.
