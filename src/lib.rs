@@ -7,6 +7,7 @@
 pub mod atlas;
 pub mod geo_io;
 pub mod geometry;
+pub mod http;
 pub mod model;
 pub mod synth;
 pub mod validate;

@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Who owns a point (or every point of a CSV)? Prints the placement as JSON.
     Lookup(gridatlas::atlas::cli::LookupArgs),
+    /// Serve the API and the web map (127.0.0.1:8080 by default).
+    Serve(gridatlas::http::serve::ServeArgs),
     /// Check a GeoJSON file: geometry, hierarchy, overlaps, gaps, containment, slivers.
     Validate(gridatlas::validate::cli::ValidateArgs),
 }
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Lookup(args) => gridatlas::atlas::cli::run(args),
+        Command::Serve(args) => gridatlas::http::serve::run(args),
         Command::Validate(args) => gridatlas::validate::cli::run(&args),
     };
     match result {

@@ -33,6 +33,7 @@
 
 pub mod cli;
 pub mod raster;
+pub mod tiles;
 
 use crate::geometry::measure::LocalFrame;
 use crate::model::{Feature, FeatureSet, Layer, Role};
@@ -155,6 +156,8 @@ pub struct Atlas {
     near_road: Vec<u64>,
     /// Grid feature id → management unit indices.
     units_by_grid: HashMap<FeatureId, Vec<u32>>,
+    /// Parent feature id → children, in file order.
+    children: HashMap<FeatureId, Vec<FeatureId>>,
 }
 
 /// The indexed layer of a feature layer.
@@ -231,9 +234,16 @@ impl Atlas {
                 }
             }
         }
+        let mut children: HashMap<FeatureId, Vec<FeatureId>> = HashMap::new();
+        for (i, f) in set.features().iter().enumerate() {
+            if let Some(p) = f.parent.as_deref().and_then(|p| set.index_of(p)) {
+                children.entry(p as FeatureId).or_default().push(i as FeatureId);
+            }
+        }
         Atlas {
             set,
             generation: None,
+            children,
             options,
             raster,
             slot_feature,
@@ -528,6 +538,97 @@ impl Atlas {
                 .sum::<usize>()
             + self.roads.size() * line_entry
             + self.near_road.capacity() * 8
+    }
+
+    /// The feature with `code`.
+    pub fn find(&self, code: &str) -> Option<FeatureId> {
+        self.set.index_of(code).map(|i| i as FeatureId)
+    }
+
+    /// Children of a feature, in file order.
+    pub fn children(&self, id: FeatureId) -> &[FeatureId] {
+        self.children.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Ancestors of a feature, nearest first (stops at a missing parent or a cycle).
+    pub fn ancestors(&self, id: FeatureId) -> Vec<FeatureId> {
+        let mut out = Vec::new();
+        let mut cur = self.feature(id);
+        while let Some(p) = self.set.parent_of(cur) {
+            let pid = self.set.index_of(&p.code).map_or(id, |i| i as FeatureId);
+            if pid == id || out.contains(&pid) || out.len() > 16 {
+                break;
+            }
+            out.push(pid);
+            cur = p;
+        }
+        out
+    }
+
+    /// Bounding box of a feature's geometry.
+    pub fn bbox(&self, id: FeatureId) -> Option<Rect<f64>> {
+        match &self.feature(id).geometry {
+            crate::model::Geometry::Area(a) => geo::BoundingRect::bounding_rect(a),
+            crate::model::Geometry::Line(l) => geo::BoundingRect::bounding_rect(l),
+        }
+    }
+
+    /// Bounding box of everything indexed.
+    pub fn territory_bbox(&self) -> Option<Rect<f64>> {
+        self.boxes
+            .iter()
+            .filter(|t| t.size() > 0)
+            .map(|t| {
+                let e = t.root().envelope();
+                Rect::new(
+                    Coord { x: e.lower()[0], y: e.lower()[1] },
+                    Coord { x: e.upper()[0], y: e.upper()[1] },
+                )
+            })
+            .reduce(|a, b| {
+                Rect::new(
+                    Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                    Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                )
+            })
+    }
+
+    /// Features matching a search, in file order: `q` matches a code prefix or any part of the
+    /// name (case-insensitive; Chinese included); `layer` and `parent` filter. Returns the total
+    /// number of matches and the page `offset..offset + limit`.
+    pub fn search(
+        &self,
+        q: Option<&str>,
+        layer: Option<Layer>,
+        parent: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<FeatureId>) {
+        let q = q.map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let mut total = 0;
+        let mut page = Vec::new();
+        // Exact code matches first, then the rest in file order.
+        let exact = q.as_deref().and_then(|q| self.set.index_of(q));
+        let matches = |f: &Feature| {
+            layer.is_none_or(|l| f.layer == l)
+                && parent.is_none_or(|p| f.parent.as_deref() == Some(p))
+                && q.as_deref().is_none_or(|q| {
+                    f.code.to_lowercase().starts_with(q) || f.name.to_lowercase().contains(q)
+                })
+        };
+        let order = exact
+            .into_iter()
+            .chain((0..self.set.len()).filter(|&i| Some(i) != exact));
+        for i in order {
+            let f = &self.set.features()[i];
+            if matches(f) {
+                if total >= offset && page.len() < limit {
+                    page.push(i as FeatureId);
+                }
+                total += 1;
+            }
+        }
+        (total, page)
     }
 
     /// Raster statistics: (cells, cells needing no test, mixed-record words).

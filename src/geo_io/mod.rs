@@ -1,13 +1,18 @@
 //! The GeoJSON feature format (docs/geojson-format.md): reading (streaming, every problem
 //! reported with feature index, code and JSON path) and writing.
 //!
-//! 1. [`read`] parses a FeatureCollection one feature at a time, checks each feature on its own
+//! 1. [`read()`] parses a FeatureCollection one feature at a time, checks each feature on its own
 //!    (properties, coordinates, rings, geometry type per layer), then checks codes and parents
 //!    across features, and returns a [`crate::model::FeatureSet`] or every [`Problem`] found.
-//! 2. [`write`] writes a feature set back; reading what it wrote gives an identical set.
+//!    [`read_slice`] does the same from memory; the `_with` variants take [`ReadOptions`] (size
+//!    limits for untrusted input).
+//! 2. [`write()`] writes a feature set back; reading what it wrote gives an identical set.
 
 pub mod read;
 pub mod write;
 
-pub use read::{Problem, ReadError, read, read_path, read_slice};
+pub use read::{
+    Problem, ReadError, ReadOptions, read, read_path, read_path_with, read_slice, read_slice_with,
+    read_with,
+};
 pub use write::{feature_to_json, write, write_path};

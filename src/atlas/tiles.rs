@@ -1,0 +1,288 @@
+//! Mapbox Vector Tiles cut from the atlas.
+//!
+//! 1. Find the features whose boxes meet the tile (plus a 64/4096 buffer) in the atlas's R-trees.
+//! 2. Project to Web Mercator tile pixels (extent 4096), clip polygons to the buffered tile with
+//!    Sutherland–Hodgman and lines segment by segment.
+//! 3. Simplify per zoom: snap to the pixel grid, drop repeated and collinear points (the encoder),
+//!    and drop rings that collapse.
+//! 4. One MVT layer per gridatlas layer, with `code`, `name`, `layer`, `kind`, `parent`. Layers
+//!    appear from a minimum zoom ([`min_zoom`]): blocks and road segments from 13, grids from 11.
+
+use super::{Atlas, FeatureId};
+use crate::model::{Feature, Geometry, Layer};
+use mvt::{GeomEncoder, GeomType, Tile};
+use rstar::AABB;
+use std::f64::consts::PI;
+
+/// Tile extent in pixels.
+pub const EXTENT: u32 = 4096;
+const BUFFER: f64 = 64.0;
+/// Highest zoom served.
+pub const MAX_ZOOM: u8 = 18;
+
+/// The zoom from which a layer is in the tiles.
+pub fn min_zoom(layer: Layer) -> u8 {
+    match layer {
+        Layer::District | Layer::Street => 0,
+        Layer::ResidentGrid | Layer::StreetGrid | Layer::ExtendedGrid => 11,
+        Layer::Block | Layer::RoadSegment => 13,
+    }
+}
+
+/// Longitude/latitude of a tile's north-west corner (`x`, `y` may be fractional).
+pub fn tile_to_lonlat(z: u8, x: f64, y: f64) -> (f64, f64) {
+    let n = f64::from(1u32 << z);
+    let lon = x / n * 360.0 - 180.0;
+    let lat = (PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
+    (lon, lat)
+}
+
+struct Proj {
+    scale: f64,
+    ox: f64,
+    oy: f64,
+}
+
+impl Proj {
+    fn new(z: u8, x: u32, y: u32) -> Proj {
+        let scale = f64::from(1u32 << z) * f64::from(EXTENT);
+        Proj {
+            scale,
+            ox: f64::from(x) * f64::from(EXTENT),
+            oy: f64::from(y) * f64::from(EXTENT),
+        }
+    }
+
+    #[inline]
+    fn px(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+        let x = (lon + 180.0) / 360.0 * self.scale - self.ox;
+        let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0 * self.scale - self.oy;
+        (x, y)
+    }
+}
+
+/// Clips a closed ring (pixel coordinates, first != last) to the square [lo, hi]².
+fn clip_ring(ring: Vec<(f64, f64)>, lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    let mut pts = ring;
+    // Each edge of the clip square: (axis, bound, keep-if-greater).
+    for (axis, bound, greater) in [(0, lo, true), (0, hi, false), (1, lo, true), (1, hi, false)] {
+        if pts.is_empty() {
+            break;
+        }
+        let inside = |p: &(f64, f64)| {
+            let v = if axis == 0 { p.0 } else { p.1 };
+            if greater { v >= bound } else { v <= bound }
+        };
+        let cut = |a: (f64, f64), b: (f64, f64)| {
+            let (va, vb) = if axis == 0 { (a.0, b.0) } else { (a.1, b.1) };
+            let t = (bound - va) / (vb - va);
+            (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
+        };
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        let mut prev = pts[pts.len() - 1];
+        for &cur in &pts {
+            match (inside(&prev), inside(&cur)) {
+                (true, true) => out.push(cur),
+                (true, false) => out.push(cut(prev, cur)),
+                (false, true) => {
+                    out.push(cut(prev, cur));
+                    out.push(cur);
+                }
+                (false, false) => {}
+            }
+            prev = cur;
+        }
+        pts = out;
+    }
+    pts
+}
+
+/// Snaps to integer pixels and removes repeated points; `None` when fewer than `min` remain.
+fn snap(pts: impl Iterator<Item = (f64, f64)>, min: usize) -> Option<Vec<(i32, i32)>> {
+    let mut out: Vec<(i32, i32)> = Vec::new();
+    for (x, y) in pts {
+        let p = (x.round() as i32, y.round() as i32);
+        if out.last() != Some(&p) {
+            out.push(p);
+        }
+    }
+    if min > 2 && out.len() > 1 && out.first() == out.last() {
+        out.pop();
+    }
+    (out.len() >= min).then_some(out)
+}
+
+fn ring_area2(r: &[(i32, i32)]) -> i64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1)
+        })
+        .sum()
+}
+
+fn encode_area(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
+    let Geometry::Area(mp) = &f.geometry else {
+        return None;
+    };
+    let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+    let mut enc = GeomEncoder::<f64>::new(GeomType::Polygon);
+    let mut any = false;
+    for poly in &mp.0 {
+        let mut exterior_kept = false;
+        for (i, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+            if i > 0 && !exterior_kept {
+                break;
+            }
+            let pts: Vec<(f64, f64)> = ring.0[..ring.0.len().saturating_sub(1)]
+                .iter()
+                .map(|c| proj.px(c.x, c.y))
+                .collect();
+            let clipped = clip_ring(pts, lo, hi);
+            let Some(r) = snap(clipped.into_iter(), 3) else {
+                continue;
+            };
+            if ring_area2(&r) == 0 {
+                continue;
+            }
+            for &(x, y) in &r {
+                enc.add_point(f64::from(x), f64::from(y)).ok()?;
+            }
+            enc.complete_geom().ok()?;
+            if i == 0 {
+                exterior_kept = true;
+            }
+            any = true;
+        }
+    }
+    if any { enc.encode().ok() } else { None }
+}
+
+fn encode_line(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
+    let Geometry::Line(ml) = &f.geometry else {
+        return None;
+    };
+    let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+    let mut enc = GeomEncoder::<f64>::new(GeomType::Linestring);
+    let mut any = false;
+    for ls in &ml.0 {
+        let pts: Vec<(f64, f64)> = ls.0.iter().map(|c| proj.px(c.x, c.y)).collect();
+        // Keep the runs of segments that touch the buffered tile.
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let mut flush = |run: &mut Vec<(f64, f64)>, enc: &mut GeomEncoder<f64>| -> Option<()> {
+            if let Some(s) = snap(run.drain(..), 2) {
+                for (x, y) in s {
+                    enc.add_point(f64::from(x), f64::from(y)).ok()?;
+                }
+                enc.complete_geom().ok()?;
+                any = true;
+            }
+            Some(())
+        };
+        for w in pts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let touches = a.0.max(b.0) >= lo && a.0.min(b.0) <= hi && a.1.max(b.1) >= lo && a.1.min(b.1) <= hi;
+            if touches {
+                if run.is_empty() {
+                    run.push(a);
+                }
+                run.push(b);
+            } else {
+                flush(&mut run, &mut enc)?;
+            }
+        }
+        flush(&mut run, &mut enc)?;
+    }
+    if any { enc.encode().ok() } else { None }
+}
+
+impl Atlas {
+    /// The vector tile `z/x/y` (uncompressed protobuf bytes); `None` for an invalid address.
+    pub fn tile(&self, z: u8, x: u32, y: u32) -> Option<Vec<u8>> {
+        if z > MAX_ZOOM || x >= (1u32 << z) || y >= (1u32 << z) {
+            return None;
+        }
+        let b = BUFFER / f64::from(EXTENT);
+        let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
+        let (e, s) = tile_to_lonlat(z, f64::from(x) + 1.0 + b, f64::from(y) + 1.0 + b);
+        let env = AABB::from_corners([w, s], [e, n]);
+        let proj = Proj::new(z, x, y);
+
+        // Candidate features per output layer, in file order.
+        let mut by_layer: Vec<(Layer, Vec<FeatureId>)> =
+            Layer::ALL.iter().map(|&l| (l, Vec::new())).collect();
+        for (l, tree) in self.boxes.iter().enumerate() {
+            for item in tree.locate_in_envelope_intersecting(&env) {
+                let id = self.slot_feature[l][item.data as usize];
+                let layer = self.feature(id).layer;
+                if z >= min_zoom(layer) {
+                    if let Some(entry) = by_layer.iter_mut().find(|(ll, _)| *ll == layer) {
+                        entry.1.push(id);
+                    }
+                }
+            }
+        }
+        if z >= min_zoom(Layer::RoadSegment) {
+            let roads = &mut by_layer[Layer::ALL.len() - 1].1;
+            for piece in self.roads.locate_in_envelope_intersecting(&env) {
+                roads.push(piece.data);
+            }
+        }
+
+        let mut tile = Tile::new(EXTENT);
+        for (layer, mut ids) in by_layer {
+            if ids.is_empty() {
+                continue;
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            let mut out = tile.create_layer(layer.as_str());
+            for id in ids {
+                let f = self.feature(id);
+                let geom = if layer.is_area() { encode_area(f, &proj) } else { encode_line(f, &proj) };
+                let Some(geom) = geom else { continue };
+                let mut feat = out.into_feature(geom);
+                feat.set_id(u64::from(id) + 1);
+                feat.add_tag_string("code", &f.code);
+                feat.add_tag_string("name", &f.name);
+                feat.add_tag_string("layer", layer.as_str());
+                if let Some(k) = f.kind {
+                    feat.add_tag_string("kind", k.as_str());
+                }
+                if let Some(p) = &f.parent {
+                    feat.add_tag_string("parent", p);
+                }
+                out = feat.into_layer();
+            }
+            if out.num_features() > 0 {
+                tile.add_layer(out).ok()?;
+            }
+        }
+        tile.to_bytes().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_keeps_the_corner_of_a_big_polygon() {
+        let big = vec![(-100.0, -100.0), (5000.0, -100.0), (5000.0, 5000.0), (-100.0, 5000.0)];
+        let c = clip_ring(big, 0.0, 4096.0);
+        assert_eq!(c.len(), 4);
+        assert!(c.contains(&(0.0, 0.0)) && c.contains(&(4096.0, 4096.0)));
+    }
+
+    #[test]
+    fn tile_corners_round_trip() {
+        let (lon, lat) = tile_to_lonlat(0, 0.0, 0.0);
+        assert!((lon + 180.0).abs() < 1e-9 && (lat - 85.0511).abs() < 1e-3);
+        let p = Proj::new(14, 13709, 6710);
+        let (lon, lat) = tile_to_lonlat(14, 13709.5, 6710.5);
+        let (x, y) = p.px(lon, lat);
+        assert!((x - 2048.0).abs() < 1e-6 && (y - 2048.0).abs() < 1e-6, "{x} {y}");
+    }
+}

@@ -1,0 +1,313 @@
+//! `GET /api/v1/lookup` (one point) and `POST /api/v1/lookup` (a batch, as JSON or NDJSON).
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::atlas::{Atlas, Placement};
+use crate::geometry::crs::Crs;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// A required finite number parameter within `range`.
+pub fn number_param(q: &HashMap<String, String>, name: &str, range: std::ops::RangeInclusive<f64>) -> ApiResult<f64> {
+    let raw = q
+        .get(name)
+        .ok_or_else(|| ApiError::invalid_parameter(name, "is required"))?;
+    let v: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid_parameter(name, format!("{raw:?} is not a number")))?;
+    if !v.is_finite() || !range.contains(&v) {
+        return Err(ApiError::invalid_parameter(
+            name,
+            format!("{raw} is outside [{}, {}]", range.start(), range.end()),
+        ));
+    }
+    Ok(v)
+}
+
+/// The `crs` parameter (default WGS84).
+pub fn crs_param(q: &HashMap<String, String>) -> ApiResult<Crs> {
+    match q.get("crs") {
+        None => Ok(Crs::Wgs84),
+        Some(s) => s.parse().map_err(|e: String| ApiError::invalid_parameter("crs", e)),
+    }
+}
+
+/// Converts a point given in `crs` to WGS84, checking ranges.
+pub fn to_wgs84(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64), String> {
+    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        return Err(format!("longitude {lon} is outside [-180, 180]"));
+    }
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(format!("latitude {lat} is outside [-90, 90]"));
+    }
+    Ok(crs.to_wgs84(lon, lat))
+}
+
+/// The full placement document of one point.
+pub fn placement_document(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64, f64), p: &Placement) -> Value {
+    let mut v = atlas.placement_json(wgs.0, wgs.1, p);
+    let gcj = Crs::Gcj02.from_wgs84(wgs.0, wgs.1);
+    if let Value::Object(o) = &mut v {
+        o.insert("input".into(), json!({"lon": input.0, "lat": input.1, "crs": crs.as_str()}));
+        o.insert("gcj02".into(), json!([gcj.0, gcj.1]));
+    }
+    v
+}
+
+/// `GET /api/v1/lookup?lon=&lat=&crs=`: who owns this point?
+#[utoipa::path(get, path = "/api/v1/lookup", tag = "lookup",
+    params(
+        ("lon" = f64, Query, description = "Longitude in `crs`"),
+        ("lat" = f64, Query, description = "Latitude in `crs`"),
+        ("crs" = Option<String>, Query, description = "wgs84 (default) | cgcs2000 | gcj02 | bd09"),
+    ),
+    responses(
+        (status = 200, description = "The placement: street, grid, block, block head, people, management units, road segments, fallback", body = Object),
+        (status = 400, description = "A parameter is missing or invalid", content_type = "application/problem+json"),
+    ))]
+pub async fn get_lookup(State(state): State<AppState>, q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+    let Query(q) = q?;
+    let crs = crs_param(&q)?;
+    let lon = number_param(&q, "lon", -180.0..=180.0)?;
+    let lat = number_param(&q, "lat", -90.0..=90.0)?;
+    let wgs = crs.to_wgs84(lon, lat);
+    let atlas = state.atlas();
+    let p = atlas.lookup(wgs.0, wgs.1);
+    metrics::counter!("gridatlas_lookups_total", "kind" => "single").increment(1);
+    Ok(Json(placement_document(&atlas, (lon, lat), crs, wgs, &p)))
+}
+
+/// Appends the compact JSON object of one batch result.
+fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement) {
+    let code = |id: Option<u32>| id.map(|i| atlas.feature(i).code.as_str());
+    let mut s = |k: &str, v: Option<&str>, first: bool| {
+        if !first {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        match v {
+            Some(v) => out.push_str(&Value::from(v).to_string()),
+            None => out.push_str("null"),
+        }
+    };
+    s("street", code(p.street), true);
+    s("grid", code(p.grid), false);
+    s("grid_layer", p.grid.map(|g| atlas.feature(g).layer.as_str()), false);
+    s("block", code(p.block), false);
+    s(
+        "block_head",
+        p.block
+            .and_then(|b| atlas.feature(b).person(crate::model::Role::BlockHead))
+            .map(|h| h.name.as_str()),
+        false,
+    );
+    s("road_segment", p.roads.first().map(|r| atlas.feature(r.feature).code.as_str()), false);
+    let fb = p.fallback.as_json();
+    let _ = write!(out, ",\"fallback\":{fb},\"distance_m\":");
+    match p.distance_m {
+        Some(d) => {
+            let _ = write!(out, "{}", (d * 100.0).round() / 100.0);
+        }
+        None => out.push_str("null"),
+    }
+    let _ = write!(out, ",\"lon\":{},\"lat\":{}", wgs.0, wgs.1);
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    #[serde(default)]
+    crs: Option<String>,
+    points: Vec<[f64; 2]>,
+}
+
+/// `POST /api/v1/lookup`: a batch of points, as `{"crs", "points": [[lon, lat], …]}` (JSON,
+/// results in order) or NDJSON (`[lon, lat]` or `{"lon","lat","crs"}` per line, streamed).
+#[utoipa::path(post, path = "/api/v1/lookup", tag = "lookup",
+    request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [[lon, lat], …]}` (application/json, up to the batch limit) or one point per line (application/x-ndjson)"),
+    responses(
+        (status = 200, description = "`{\"generation\", \"results\": [...]}` in input order, or one NDJSON line per input line", body = Object),
+        (status = 400, description = "Malformed body", content_type = "application/problem+json"),
+        (status = 413, description = "Too many points or too large a body", content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor NDJSON", content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape", content_type = "application/problem+json"),
+    ))]
+pub async fn post_lookup(State(state): State<AppState>, headers: HeaderMap, req: Request) -> ApiResult<Response> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.starts_with("application/x-ndjson") || ctype.starts_with("application/ndjson") {
+        return Ok(ndjson(state, req));
+    }
+    if !ctype.starts_with("application/json") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "POST /api/v1/lookup takes application/json or application/x-ndjson, not {:?}",
+            if ctype.is_empty() { "(none)" } else { ctype.as_str() }
+        )));
+    }
+    let limit = state.config().max_body_bytes;
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::too_large(format!("the body exceeds the limit of {limit} bytes")))?;
+    let req: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::unprocessable(format!("body: {e} (expected {{\"crs\": \"wgs84\", \"points\": [[lon, lat], …]}})"))
+        } else {
+            ApiError::bad_request(format!("body is not valid JSON: {e}"))
+        }
+    })?;
+    let crs = match req.crs.as_deref() {
+        None => Crs::Wgs84,
+        Some(s) => s.parse().map_err(|e: String| ApiError::unprocessable(format!("crs: {e}")))?,
+    };
+    let max = state.config().max_batch_points;
+    if req.points.len() > max {
+        return Err(ApiError::too_large(format!(
+            "{} points in one batch; the limit is {max} (use NDJSON streaming for more)",
+            req.points.len()
+        )));
+    }
+    let atlas = state.atlas();
+    let n = req.points.len();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut out = String::with_capacity(64 + n * 200);
+        let _ = write!(out, "{{\"generation\":{},\"crs\":\"{}\",\"count\":{n},\"results\":[", json!(atlas.generation()), crs.as_str());
+        for (i, [lon, lat]) in req.points.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            match to_wgs84(lon, lat, crs) {
+                Ok(wgs) => push_compact(&mut out, &atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
+                Err(e) => {
+                    let _ = write!(out, "\"index\":{i},\"error\":{}", Value::from(e));
+                }
+            }
+            out.push('}');
+        }
+        out.push_str("]}");
+        out
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    metrics::counter!("gridatlas_lookups_total", "kind" => "batch").increment(n as u64);
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+/// Parses one NDJSON line into a point and its CRS.
+fn parse_ndjson_line(line: &str, default: Crs) -> Result<(f64, f64, Crs), String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    match v {
+        Value::Array(a) if a.len() == 2 => match (a[0].as_f64(), a[1].as_f64()) {
+            (Some(x), Some(y)) => Ok((x, y, default)),
+            _ => Err("expected [lon, lat] numbers".into()),
+        },
+        Value::Object(o) => {
+            let x = o.get("lon").and_then(Value::as_f64).ok_or("missing number `lon`")?;
+            let y = o.get("lat").and_then(Value::as_f64).ok_or("missing number `lat`")?;
+            let crs = match o.get("crs").and_then(Value::as_str) {
+                Some(s) => s.parse()?,
+                None => default,
+            };
+            Ok((x, y, crs))
+        }
+        _ => Err("expected [lon, lat] or {\"lon\", \"lat\", \"crs\"}".into()),
+    }
+}
+
+fn ndjson_answer(atlas: &Atlas, n: usize, line: &str, default: Crs, out: &mut String) {
+    out.push('{');
+    let _ = write!(out, "\"line\":{n},");
+    match parse_ndjson_line(line, default).and_then(|(x, y, crs)| to_wgs84(x, y, crs)) {
+        Ok(wgs) => push_compact(out, atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
+        Err(e) => {
+            let _ = write!(out, "\"error\":{}", Value::from(e));
+        }
+    }
+    out.push_str("}\n");
+}
+
+/// Streams NDJSON: reads the body chunk by chunk, answers each complete line as it arrives.
+fn ndjson(state: AppState, req: Request) -> Response {
+    let default = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("crs=")))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(Crs::Wgs84);
+    let atlas = state.atlas();
+    let limit = state.config().max_body_bytes;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    let mut body = req.into_body().into_data_stream();
+    tokio::spawn(async move {
+        let mut pending: Vec<u8> = Vec::new();
+        let mut n = 0usize;
+        let mut total = 0usize;
+        let mut count = 0u64;
+        loop {
+            let chunk = body.next().await;
+            let last = chunk.is_none();
+            match chunk {
+                Some(Ok(c)) => {
+                    total += c.len();
+                    pending.extend_from_slice(&c);
+                }
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    return;
+                }
+                None => {}
+            }
+            if total > limit {
+                let msg = format!("{{\"error\":\"body exceeds the limit of {limit} bytes\"}}\n");
+                let _ = tx.send(Ok(Bytes::from(msg))).await;
+                return;
+            }
+            let mut out = String::new();
+            let mut start = 0;
+            while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n').map(|p| p + start) {
+                n += 1;
+                let line = String::from_utf8_lossy(&pending[start..pos]);
+                if !line.trim().is_empty() {
+                    ndjson_answer(&atlas, n, line.trim(), default, &mut out);
+                    count += 1;
+                }
+                start = pos + 1;
+            }
+            pending.drain(..start);
+            if last && !pending.is_empty() {
+                n += 1;
+                let line = String::from_utf8_lossy(&pending).into_owned();
+                if !line.trim().is_empty() {
+                    ndjson_answer(&atlas, n, line.trim(), default, &mut out);
+                    count += 1;
+                }
+                pending.clear();
+            }
+            if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
+                return;
+            }
+            if last {
+                metrics::counter!("gridatlas_lookups_total", "kind" => "ndjson").increment(count);
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|e| ApiError::internal(e).into_response())
+}

@@ -1,0 +1,92 @@
+//! `GET /api/v1/tiles/{z}/{x}/{y}.mvt` and `GET /api/v1/tiles.json` (TileJSON 3.0).
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::atlas::tiles::{MAX_ZOOM, min_zoom};
+use crate::model::Layer;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// `GET /api/v1/tiles/{z}/{x}/{y}.mvt`.
+#[utoipa::path(get, path = "/api/v1/tiles/{z}/{x}/{y}.mvt", tag = "tiles",
+    params(("z" = u8, Path, description = "Zoom 0–18"), ("x" = u32, Path), ("y" = u32, Path)),
+    responses((status = 200, description = "Mapbox Vector Tile: one layer per gridatlas layer with code, name, layer, kind, parent", content_type = "application/vnd.mapbox-vector-tile"),
+              (status = 304, description = "Not modified (ETag per generation)"),
+              (status = 400, description = "Invalid tile address", content_type = "application/problem+json")))]
+pub async fn tile(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let Path((z, x, y)) = path?;
+    let y = y
+        .strip_suffix(".mvt")
+        .or_else(|| y.strip_suffix(".pbf"))
+        .ok_or_else(|| ApiError::not_found("tiles end in .mvt"))?;
+    let z: u8 = z.parse().map_err(|_| ApiError::invalid_parameter("z", format!("{z:?} is not a zoom level")))?;
+    if z > MAX_ZOOM {
+        return Err(ApiError::invalid_parameter("z", format!("{z} is above the maximum zoom {MAX_ZOOM}")));
+    }
+    let n = 1u32 << z;
+    let x: u32 = x.parse().ok().filter(|&v| v < n).ok_or_else(|| ApiError::invalid_parameter("x", format!("{x:?} is not a column of zoom {z} (0..{n})")))?;
+    let y: u32 = y.parse().ok().filter(|&v| v < n).ok_or_else(|| ApiError::invalid_parameter("y", format!("{y:?} is not a row of zoom {z} (0..{n})")))?;
+    let atlas = state.atlas();
+    let etag = format!("\"g{}-{z}-{x}-{y}\"", atlas.generation().unwrap_or(0));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let bytes = tokio::task::spawn_blocking(move || atlas.tile(z, x, y))
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::invalid_parameter("z", "invalid tile address"))?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.mapbox-vector-tile"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60, must-revalidate"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/tiles.json`: TileJSON 3.0 describing the tiles.
+#[utoipa::path(get, path = "/api/v1/tiles.json", tag = "tiles",
+    responses((status = 200, description = "TileJSON 3.0.0", body = Object)))]
+pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let atlas = state.atlas();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let bounds = atlas
+        .territory_bbox()
+        .map_or(json!([-180, -85, 180, 85]), |b| json!([b.min().x, b.min().y, b.max().x, b.max().y]));
+    let center = atlas
+        .territory_bbox()
+        .map_or(json!([0, 0, 2]), |b| json!([b.center().x, b.center().y, 11]));
+    let fields = json!({"code": "String", "name": "String", "layer": "String", "kind": "String", "parent": "String"});
+    let layers: Vec<Value> = Layer::ALL
+        .iter()
+        .map(|&l| json!({"id": l.as_str(), "description": l.name_zh(), "minzoom": min_zoom(l), "maxzoom": MAX_ZOOM, "fields": fields}))
+        .collect();
+    Json(json!({
+        "tilejson": "3.0.0",
+        "name": "gridatlas",
+        "version": atlas.generation().unwrap_or(0).to_string(),
+        "scheme": "xyz",
+        "tiles": [format!("http://{host}/api/v1/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": 16,
+        "bounds": bounds,
+        "center": center,
+        "vector_layers": layers,
+    }))
+}
