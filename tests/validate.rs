@@ -547,3 +547,26 @@ fn geojson_output_is_a_feature_collection_with_the_defects() {
             .is_some_and(|s| s.contains("重叠"))
     );
 }
+
+#[test]
+fn committed_fixtures_read_back_with_the_same_verdict() {
+    for (name, clean) in [
+        ("hole", true),
+        ("multipolygon", true),
+        ("vertex-on-edge", true),
+        ("tripoint-gap", false),
+        ("sliver", false),
+        ("bow-tie", false),
+        ("block-outside-grid", false),
+        ("overlapping-holes", false),
+    ] {
+        let set = gridatlas::geo_io::read_path(&fixture_path(name)).expect("fixture reads");
+        let r = validate(&set, &Options::default());
+        assert_eq!(r.is_clean(), clean, "{name}: {:#?}", rules(&r));
+        if !clean {
+            let fixed = fix::repair(&set, &r, &Options::default());
+            let after = validate(&fixed.set, &Options::default());
+            assert!(after.is_clean(), "{name} after --fix: {:#?}", rules(&after));
+        }
+    }
+}

@@ -237,7 +237,10 @@ impl Atlas {
         let mut children: HashMap<FeatureId, Vec<FeatureId>> = HashMap::new();
         for (i, f) in set.features().iter().enumerate() {
             if let Some(p) = f.parent.as_deref().and_then(|p| set.index_of(p)) {
-                children.entry(p as FeatureId).or_default().push(i as FeatureId);
+                children
+                    .entry(p as FeatureId)
+                    .or_default()
+                    .push(i as FeatureId);
             }
         }
         Atlas {
@@ -581,14 +584,26 @@ impl Atlas {
             .map(|t| {
                 let e = t.root().envelope();
                 Rect::new(
-                    Coord { x: e.lower()[0], y: e.lower()[1] },
-                    Coord { x: e.upper()[0], y: e.upper()[1] },
+                    Coord {
+                        x: e.lower()[0],
+                        y: e.lower()[1],
+                    },
+                    Coord {
+                        x: e.upper()[0],
+                        y: e.upper()[1],
+                    },
                 )
             })
             .reduce(|a, b| {
                 Rect::new(
-                    Coord { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                    Coord { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                    Coord {
+                        x: a.min().x.min(b.min().x),
+                        y: a.min().y.min(b.min().y),
+                    },
+                    Coord {
+                        x: a.max().x.max(b.max().x),
+                        y: a.max().y.max(b.max().y),
+                    },
                 )
             })
     }
@@ -604,7 +619,10 @@ impl Atlas {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<FeatureId>) {
-        let q = q.map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let q = q
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
         let mut total = 0;
         let mut page = Vec::new();
         // Exact code matches first, then the rest in file order.

@@ -132,7 +132,10 @@ fn encode_area(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
     let mut any = false;
     for poly in &mp.0 {
         let mut exterior_kept = false;
-        for (i, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+        for (i, ring) in std::iter::once(poly.exterior())
+            .chain(poly.interiors())
+            .enumerate()
+        {
             if i > 0 && !exterior_kept {
                 break;
             }
@@ -183,7 +186,10 @@ fn encode_line(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
         };
         for w in pts.windows(2) {
             let (a, b) = (w[0], w[1]);
-            let touches = a.0.max(b.0) >= lo && a.0.min(b.0) <= hi && a.1.max(b.1) >= lo && a.1.min(b.1) <= hi;
+            let touches = a.0.max(b.0) >= lo
+                && a.0.min(b.0) <= hi
+                && a.1.max(b.1) >= lo
+                && a.1.min(b.1) <= hi;
             if touches {
                 if run.is_empty() {
                     run.push(a);
@@ -241,7 +247,11 @@ impl Atlas {
             let mut out = tile.create_layer(layer.as_str());
             for id in ids {
                 let f = self.feature(id);
-                let geom = if layer.is_area() { encode_area(f, &proj) } else { encode_line(f, &proj) };
+                let geom = if layer.is_area() {
+                    encode_area(f, &proj)
+                } else {
+                    encode_line(f, &proj)
+                };
                 let Some(geom) = geom else { continue };
                 let mut feat = out.into_feature(geom);
                 feat.set_id(u64::from(id) + 1);
@@ -270,7 +280,12 @@ mod tests {
 
     #[test]
     fn clipping_keeps_the_corner_of_a_big_polygon() {
-        let big = vec![(-100.0, -100.0), (5000.0, -100.0), (5000.0, 5000.0), (-100.0, 5000.0)];
+        let big = vec![
+            (-100.0, -100.0),
+            (5000.0, -100.0),
+            (5000.0, 5000.0),
+            (-100.0, 5000.0),
+        ];
         let c = clip_ring(big, 0.0, 4096.0);
         assert_eq!(c.len(), 4);
         assert!(c.contains(&(0.0, 0.0)) && c.contains(&(4096.0, 4096.0)));
@@ -283,6 +298,9 @@ mod tests {
         let p = Proj::new(14, 13709, 6710);
         let (lon, lat) = tile_to_lonlat(14, 13709.5, 6710.5);
         let (x, y) = p.px(lon, lat);
-        assert!((x - 2048.0).abs() < 1e-6 && (y - 2048.0).abs() < 1e-6, "{x} {y}");
+        assert!(
+            (x - 2048.0).abs() < 1e-6 && (y - 2048.0).abs() < 1e-6,
+            "{x} {y}"
+        );
     }
 }

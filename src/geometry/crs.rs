@@ -212,6 +212,11 @@ mod tests {
     fn crs_names_parse() {
         assert_eq!("GCJ02".parse::<Crs>(), Ok(Crs::Gcj02));
         assert_eq!("EPSG:4490".parse::<Crs>(), Ok(Crs::Cgcs2000));
-        assert!("mercator".parse::<Crs>().unwrap_err().contains("wgs84, cgcs2000"));
+        assert!(
+            "mercator"
+                .parse::<Crs>()
+                .unwrap_err()
+                .contains("wgs84, cgcs2000")
+        );
     }
 }

@@ -6,15 +6,15 @@ use crate::atlas::{Atlas, FeatureId};
 use crate::geo_io::write::geometry_to_json;
 use crate::model::Layer;
 use axum::Json;
-use axum::extract::{Path, Query, State};
 use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
 fn bbox_json(atlas: &Atlas, id: FeatureId) -> Value {
-    atlas
-        .bbox(id)
-        .map_or(Value::Null, |b| json!([b.min().x, b.min().y, b.max().x, b.max().y]))
+    atlas.bbox(id).map_or(Value::Null, |b| {
+        json!([b.min().x, b.min().y, b.max().x, b.max().y])
+    })
 }
 
 /// The summary of an area in lists.
@@ -38,19 +38,30 @@ fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
     match q.get(name).map(String::as_str) {
         None | Some("0" | "false" | "") => Ok(false),
         Some("1" | "true") => Ok(true),
-        Some(other) => Err(ApiError::invalid_parameter(name, format!("{other:?} is not 0/1/true/false"))),
+        Some(other) => Err(ApiError::invalid_parameter(
+            name,
+            format!("{other:?} is not 0/1/true/false"),
+        )),
     }
 }
 
-fn usize_param(q: &HashMap<String, String>, name: &str, default: usize, max: usize) -> ApiResult<usize> {
+fn usize_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> ApiResult<usize> {
     match q.get(name) {
         None => Ok(default),
         Some(s) => {
-            let v: usize = s
-                .parse()
-                .map_err(|_| ApiError::invalid_parameter(name, format!("{s:?} is not a non-negative integer")))?;
+            let v: usize = s.parse().map_err(|_| {
+                ApiError::invalid_parameter(name, format!("{s:?} is not a non-negative integer"))
+            })?;
             if v > max {
-                return Err(ApiError::invalid_parameter(name, format!("{v} is above the maximum {max}")));
+                return Err(ApiError::invalid_parameter(
+                    name,
+                    format!("{v} is above the maximum {max}"),
+                ));
             }
             Ok(v)
         }
@@ -58,9 +69,12 @@ fn usize_param(q: &HashMap<String, String>, name: &str, default: usize, max: usi
 }
 
 fn find(atlas: &Atlas, code: &str) -> ApiResult<FeatureId> {
-    atlas
-        .find(code)
-        .ok_or_else(|| ApiError::not_found(format!("no area with code {code:?} in generation {}", atlas.generation().map_or("-".into(), |g| g.to_string()))))
+    atlas.find(code).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no area with code {code:?} in generation {}",
+            atlas.generation().map_or("-".into(), |g| g.to_string())
+        ))
+    })
 }
 
 /// `GET /api/v1/areas?layer=&parent=&q=&limit=&offset=`: search areas.
@@ -74,7 +88,10 @@ fn find(atlas: &Atlas, code: &str) -> ApiResult<FeatureId> {
     ),
     responses((status = 200, description = "`{items, total, limit, offset}`", body = Object),
               (status = 400, description = "Invalid parameter", content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, q: Result<Query<HashMap<String, String>>, QueryRejection>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = q?;
     let layer = match q.get("layer") {
         None => None,
@@ -86,9 +103,20 @@ pub async fn list(State(state): State<AppState>, q: Result<Query<HashMap<String,
     let offset = usize_param(&q, "offset", 0, usize::MAX)?;
     let geometry = flag(&q, "geometry")?;
     let atlas = state.atlas();
-    let (total, ids) = atlas.search(q.get("q").map(String::as_str), layer, q.get("parent").map(String::as_str), offset, limit);
-    let items: Vec<Value> = ids.into_iter().map(|id| summary(&atlas, id, geometry)).collect();
-    Ok(Json(json!({"items": items, "total": total, "limit": limit, "offset": offset, "generation": atlas.generation()})))
+    let (total, ids) = atlas.search(
+        q.get("q").map(String::as_str),
+        layer,
+        q.get("parent").map(String::as_str),
+        offset,
+        limit,
+    );
+    let items: Vec<Value> = ids
+        .into_iter()
+        .map(|id| summary(&atlas, id, geometry))
+        .collect();
+    Ok(Json(
+        json!({"items": items, "total": total, "limit": limit, "offset": offset, "generation": atlas.generation()}),
+    ))
 }
 
 /// `GET /api/v1/areas/{code}[?geometry=1]`: one area with its parent chain, children counts and people.
@@ -165,5 +193,7 @@ pub async fn children(
             v
         })
         .collect();
-    Ok(Json(json!({"items": items, "total": items.len(), "generation": atlas.generation()})))
+    Ok(Json(
+        json!({"items": items, "total": items.len(), "generation": atlas.generation()}),
+    ))
 }

@@ -28,8 +28,19 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, slug, title, detail: detail.into(), extra: None }
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     /// Adds extension members.
@@ -40,7 +51,12 @@ impl ApiError {
 
     /// 400: a malformed request (bad parameter, unparsable body).
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Malformed request",
+            detail,
+        )
     }
 
     /// 400: a query or path parameter is missing or invalid.
@@ -66,7 +82,12 @@ impl ApiError {
 
     /// 413: a body, batch or feature is larger than allowed.
     pub fn too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large", detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request too large",
+            detail,
+        )
     }
 
     /// 415: wrong media type.
@@ -81,12 +102,22 @@ impl ApiError {
 
     /// 422: well-formed but not acceptable (e.g. a GeoJSON file with invalid features).
     pub fn unprocessable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", "Unprocessable content", detail)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable",
+            "Unprocessable content",
+            detail,
+        )
     }
 
     /// 401: no or unknown token.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        )
     }
 
     /// 403: the token may not do this.
@@ -96,12 +127,22 @@ impl ApiError {
 
     /// 429: rate limited.
     pub fn rate_limited(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail)
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            detail,
+        )
     }
 
     /// 503: not ready.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
     }
 
     /// 500: logs `cause`, answers generically.
@@ -158,9 +199,9 @@ impl From<PathRejection> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::MissingJsonContentType(_) => ApiError::unsupported_media_type(
-                "expected `Content-Type: application/json`",
-            ),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::unsupported_media_type("expected `Content-Type: application/json`")
+            }
             JsonRejection::JsonDataError(e) => ApiError::unprocessable(e.body_text()),
             JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(e.body_text()),
             JsonRejection::BytesRejection(e) => from_bytes(e),

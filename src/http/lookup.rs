@@ -15,7 +15,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// A required finite number parameter within `range`.
-pub fn number_param(q: &HashMap<String, String>, name: &str, range: std::ops::RangeInclusive<f64>) -> ApiResult<f64> {
+pub fn number_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    range: std::ops::RangeInclusive<f64>,
+) -> ApiResult<f64> {
     let raw = q
         .get(name)
         .ok_or_else(|| ApiError::invalid_parameter(name, "is required"))?;
@@ -36,7 +40,9 @@ pub fn number_param(q: &HashMap<String, String>, name: &str, range: std::ops::Ra
 pub fn crs_param(q: &HashMap<String, String>) -> ApiResult<Crs> {
     match q.get("crs") {
         None => Ok(Crs::Wgs84),
-        Some(s) => s.parse().map_err(|e: String| ApiError::invalid_parameter("crs", e)),
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| ApiError::invalid_parameter("crs", e)),
     }
 }
 
@@ -52,11 +58,20 @@ pub fn to_wgs84(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64), String> {
 }
 
 /// The full placement document of one point.
-pub fn placement_document(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64, f64), p: &Placement) -> Value {
+pub fn placement_document(
+    atlas: &Atlas,
+    input: (f64, f64),
+    crs: Crs,
+    wgs: (f64, f64),
+    p: &Placement,
+) -> Value {
     let mut v = atlas.placement_json(wgs.0, wgs.1, p);
     let gcj = Crs::Gcj02.from_wgs84(wgs.0, wgs.1);
     if let Value::Object(o) = &mut v {
-        o.insert("input".into(), json!({"lon": input.0, "lat": input.1, "crs": crs.as_str()}));
+        o.insert(
+            "input".into(),
+            json!({"lon": input.0, "lat": input.1, "crs": crs.as_str()}),
+        );
         o.insert("gcj02".into(), json!([gcj.0, gcj.1]));
     }
     v
@@ -73,7 +88,10 @@ pub fn placement_document(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64,
         (status = 200, description = "The placement: street, grid, block, block head, people, management units, road segments, fallback", body = Object),
         (status = 400, description = "A parameter is missing or invalid", content_type = "application/problem+json"),
     ))]
-pub async fn get_lookup(State(state): State<AppState>, q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+pub async fn get_lookup(
+    State(state): State<AppState>,
+    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = q?;
     let crs = crs_param(&q)?;
     let lon = number_param(&q, "lon", -180.0..=180.0)?;
@@ -102,7 +120,11 @@ fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement)
     };
     s("street", code(p.street), true);
     s("grid", code(p.grid), false);
-    s("grid_layer", p.grid.map(|g| atlas.feature(g).layer.as_str()), false);
+    s(
+        "grid_layer",
+        p.grid.map(|g| atlas.feature(g).layer.as_str()),
+        false,
+    );
     s("block", code(p.block), false);
     s(
         "block_head",
@@ -111,7 +133,13 @@ fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement)
             .map(|h| h.name.as_str()),
         false,
     );
-    s("road_segment", p.roads.first().map(|r| atlas.feature(r.feature).code.as_str()), false);
+    s(
+        "road_segment",
+        p.roads
+            .first()
+            .map(|r| atlas.feature(r.feature).code.as_str()),
+        false,
+    );
     let fb = p.fallback.as_json();
     let _ = write!(out, ",\"fallback\":{fb},\"distance_m\":");
     match p.distance_m {
@@ -142,7 +170,11 @@ struct BatchRequest {
         (status = 415, description = "Neither JSON nor NDJSON", content_type = "application/problem+json"),
         (status = 422, description = "JSON of the wrong shape", content_type = "application/problem+json"),
     ))]
-pub async fn post_lookup(State(state): State<AppState>, headers: HeaderMap, req: Request) -> ApiResult<Response> {
+pub async fn post_lookup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> ApiResult<Response> {
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -154,7 +186,11 @@ pub async fn post_lookup(State(state): State<AppState>, headers: HeaderMap, req:
     if !ctype.starts_with("application/json") {
         return Err(ApiError::unsupported_media_type(format!(
             "POST /api/v1/lookup takes application/json or application/x-ndjson, not {:?}",
-            if ctype.is_empty() { "(none)" } else { ctype.as_str() }
+            if ctype.is_empty() {
+                "(none)"
+            } else {
+                ctype.as_str()
+            }
         )));
     }
     let limit = state.config().max_body_bytes;
@@ -163,14 +199,18 @@ pub async fn post_lookup(State(state): State<AppState>, headers: HeaderMap, req:
         .map_err(|_| ApiError::too_large(format!("the body exceeds the limit of {limit} bytes")))?;
     let req: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         if e.is_data() {
-            ApiError::unprocessable(format!("body: {e} (expected {{\"crs\": \"wgs84\", \"points\": [[lon, lat], …]}})"))
+            ApiError::unprocessable(format!(
+                "body: {e} (expected {{\"crs\": \"wgs84\", \"points\": [[lon, lat], …]}})"
+            ))
         } else {
             ApiError::bad_request(format!("body is not valid JSON: {e}"))
         }
     })?;
     let crs = match req.crs.as_deref() {
         None => Crs::Wgs84,
-        Some(s) => s.parse().map_err(|e: String| ApiError::unprocessable(format!("crs: {e}")))?,
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| ApiError::unprocessable(format!("crs: {e}")))?,
     };
     let max = state.config().max_batch_points;
     if req.points.len() > max {
@@ -183,7 +223,12 @@ pub async fn post_lookup(State(state): State<AppState>, headers: HeaderMap, req:
     let n = req.points.len();
     let out = tokio::task::spawn_blocking(move || {
         let mut out = String::with_capacity(64 + n * 200);
-        let _ = write!(out, "{{\"generation\":{},\"crs\":\"{}\",\"count\":{n},\"results\":[", json!(atlas.generation()), crs.as_str());
+        let _ = write!(
+            out,
+            "{{\"generation\":{},\"crs\":\"{}\",\"count\":{n},\"results\":[",
+            json!(atlas.generation()),
+            crs.as_str()
+        );
         for (i, [lon, lat]) in req.points.into_iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -215,8 +260,14 @@ fn parse_ndjson_line(line: &str, default: Crs) -> Result<(f64, f64, Crs), String
             _ => Err("expected [lon, lat] numbers".into()),
         },
         Value::Object(o) => {
-            let x = o.get("lon").and_then(Value::as_f64).ok_or("missing number `lon`")?;
-            let y = o.get("lat").and_then(Value::as_f64).ok_or("missing number `lat`")?;
+            let x = o
+                .get("lon")
+                .and_then(Value::as_f64)
+                .ok_or("missing number `lon`")?;
+            let y = o
+                .get("lat")
+                .and_then(Value::as_f64)
+                .ok_or("missing number `lat`")?;
             let crs = match o.get("crs").and_then(Value::as_str) {
                 Some(s) => s.parse()?,
                 None => default,
@@ -277,7 +328,11 @@ fn ndjson(state: AppState, req: Request) -> Response {
             }
             let mut out = String::new();
             let mut start = 0;
-            while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n').map(|p| p + start) {
+            while let Some(pos) = pending[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|p| p + start)
+            {
                 n += 1;
                 let line = String::from_utf8_lossy(&pending[start..pos]);
                 if !line.trim().is_empty() {
@@ -305,7 +360,8 @@ fn ndjson(state: AppState, req: Request) -> Response {
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Response::builder()
         .header(header::CONTENT_TYPE, "application/x-ndjson")
         .body(Body::from_stream(stream))

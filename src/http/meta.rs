@@ -38,7 +38,10 @@ pub struct ApiDoc;
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
+    )
 }
 
 /// `GET /healthz`: the process is up.
@@ -52,9 +55,17 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let atlas = state.atlas();
     if atlas.features().is_empty() {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "reason": "no published generation"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "reason": "no published generation"})),
+        )
     } else {
-        (StatusCode::OK, Json(json!({"ready": true, "generation": atlas.generation(), "features": atlas.features().len()})))
+        (
+            StatusCode::OK,
+            Json(
+                json!({"ready": true, "generation": atlas.generation(), "features": atlas.features().len()}),
+            ),
+        )
     }
 }
 

@@ -64,11 +64,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("fixtures/demo-district.geojson"));
     let t = std::time::Instant::now();
-    let set = crate::geo_io::read_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let set =
+        crate::geo_io::read_path(&path).with_context(|| format!("reading {}", path.display()))?;
     let atlas = Atlas::build(set).with_generation(1);
-    tracing::info!(features = atlas.features().len(), elapsed_ms = t.elapsed().as_millis() as u64, "atlas ready");
+    tracing::info!(
+        features = atlas.features().len(),
+        elapsed_ms = t.elapsed().as_millis() as u64,
+        "atlas ready"
+    );
     let state = AppState::new(atlas, args.config());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -90,7 +97,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -5,8 +5,8 @@ use super::error::{ApiError, ApiResult};
 use crate::atlas::tiles::{MAX_ZOOM, min_zoom};
 use crate::model::Layer;
 use axum::Json;
-use axum::extract::{Path, State};
 use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -27,13 +27,22 @@ pub async fn tile(
         .strip_suffix(".mvt")
         .or_else(|| y.strip_suffix(".pbf"))
         .ok_or_else(|| ApiError::not_found("tiles end in .mvt"))?;
-    let z: u8 = z.parse().map_err(|_| ApiError::invalid_parameter("z", format!("{z:?} is not a zoom level")))?;
+    let z: u8 = z
+        .parse()
+        .map_err(|_| ApiError::invalid_parameter("z", format!("{z:?} is not a zoom level")))?;
     if z > MAX_ZOOM {
-        return Err(ApiError::invalid_parameter("z", format!("{z} is above the maximum zoom {MAX_ZOOM}")));
+        return Err(ApiError::invalid_parameter(
+            "z",
+            format!("{z} is above the maximum zoom {MAX_ZOOM}"),
+        ));
     }
     let n = 1u32 << z;
-    let x: u32 = x.parse().ok().filter(|&v| v < n).ok_or_else(|| ApiError::invalid_parameter("x", format!("{x:?} is not a column of zoom {z} (0..{n})")))?;
-    let y: u32 = y.parse().ok().filter(|&v| v < n).ok_or_else(|| ApiError::invalid_parameter("y", format!("{y:?} is not a row of zoom {z} (0..{n})")))?;
+    let x: u32 = x.parse().ok().filter(|&v| v < n).ok_or_else(|| {
+        ApiError::invalid_parameter("x", format!("{x:?} is not a column of zoom {z} (0..{n})"))
+    })?;
+    let y: u32 = y.parse().ok().filter(|&v| v < n).ok_or_else(|| {
+        ApiError::invalid_parameter("y", format!("{y:?} is not a row of zoom {z} (0..{n})"))
+    })?;
     let atlas = state.atlas();
     let etag = format!("\"g{}-{z}-{x}-{y}\"", atlas.generation().unwrap_or(0));
     if headers
@@ -49,8 +58,14 @@ pub async fn tile(
         .ok_or_else(|| ApiError::invalid_parameter("z", "invalid tile address"))?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.mapbox-vector-tile"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60, must-revalidate"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60, must-revalidate"),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -68,10 +83,12 @@ pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json
         .unwrap_or("127.0.0.1:8080");
     let bounds = atlas
         .territory_bbox()
-        .map_or(json!([-180, -85, 180, 85]), |b| json!([b.min().x, b.min().y, b.max().x, b.max().y]));
-    let center = atlas
-        .territory_bbox()
-        .map_or(json!([0, 0, 2]), |b| json!([b.center().x, b.center().y, 11]));
+        .map_or(json!([-180, -85, 180, 85]), |b| {
+            json!([b.min().x, b.min().y, b.max().x, b.max().y])
+        });
+    let center = atlas.territory_bbox().map_or(json!([0, 0, 2]), |b| {
+        json!([b.center().x, b.center().y, 11])
+    });
     let fields = json!({"code": "String", "name": "String", "layer": "String", "kind": "String", "parent": "String"});
     let layers: Vec<Value> = Layer::ALL
         .iter()

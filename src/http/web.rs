@@ -55,11 +55,20 @@ pub async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> 
     let Some(name) = name else {
         return ApiError::not_found(format!("no person has the photo {url}")).into_response();
     };
-    let h = file.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let h = file
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let hue = h % 360;
     let initial: String = name.chars().next().map(String::from).unwrap_or_default();
     let svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96"><rect width="96" height="96" rx="12" fill="hsl({hue},45%,88%)"/><circle cx="48" cy="38" r="18" fill="hsl({hue},35%,62%)"/><path d="M14 92c4-22 18-32 34-32s30 10 34 32z" fill="hsl({hue},35%,62%)"/><text x="48" y="45" font-size="18" text-anchor="middle" fill="#fff" font-family="sans-serif">{initial}</text></svg>"##
     );
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response()
 }
