@@ -9,5 +9,6 @@ pub mod geo_io;
 pub mod geometry;
 pub mod http;
 pub mod model;
+pub mod store;
 pub mod synth;
 pub mod validate;

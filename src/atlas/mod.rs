@@ -609,7 +609,8 @@ impl Atlas {
     }
 
     /// Features matching a search, in file order: `q` matches a code prefix or any part of the
-    /// name (case-insensitive; Chinese included); `layer` and `parent` filter. Returns the total
+    /// name or of a string attribute such as `committee` (case-insensitive; Chinese included);
+    /// `layer` and `parent` filter. Returns the total
     /// number of matches and the page `offset..offset + limit`.
     pub fn search(
         &self,
@@ -631,7 +632,11 @@ impl Atlas {
             layer.is_none_or(|l| f.layer == l)
                 && parent.is_none_or(|p| f.parent.as_deref() == Some(p))
                 && q.as_deref().is_none_or(|q| {
-                    f.code.to_lowercase().starts_with(q) || f.name.to_lowercase().contains(q)
+                    f.code.to_lowercase().starts_with(q)
+                        || f.name.to_lowercase().contains(q)
+                        || f.attributes
+                            .values()
+                            .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(q)))
                 })
         };
         let order = exact

@@ -294,23 +294,34 @@ impl PolyStore {
         }
     }
 
+    /// The range of polygon `k`'s band edges in raster row `row` (empty outside its rows).
+    pub fn band(&self, k: u32, row: u32) -> (u32, u32) {
+        let k = k as usize;
+        let Some(rr) = row.checked_sub(self.band_row0[k]) else {
+            return (0, 0);
+        };
+        if rr >= self.band_rows[k] {
+            return (0, 0);
+        }
+        let t = (self.band_table[k] + rr) as usize;
+        (
+            self.band_ranges[t],
+            self.band_ranges[t + 1] - self.band_ranges[t],
+        )
+    }
+
     /// Whether polygon `k` contains `(x, y)`, which lies in raster row `row`.
     #[inline]
     pub fn contains(&self, k: u32, row: u32, x: f64, y: f64) -> bool {
-        let k = k as usize;
-        let Some(rr) = row.checked_sub(self.band_row0[k]) else {
-            return false;
-        };
-        if rr >= self.band_rows[k] {
-            return false;
-        }
-        let t = (self.band_table[k] + rr) as usize;
-        let (s, e) = (
-            self.band_ranges[t] as usize,
-            self.band_ranges[t + 1] as usize,
-        );
+        let (start, len) = self.band(k, row);
+        self.band_contains(start, len, x, y)
+    }
+
+    /// The crossing parity of the band edges `start..start + len` for `(x, y)`.
+    #[inline]
+    pub fn band_contains(&self, start: u32, len: u32, x: f64, y: f64) -> bool {
         let mut inside = false;
-        for &ei in &self.band_edges[s..e] {
+        for &ei in &self.band_edges[start as usize..(start + len) as usize] {
             let (a, b) = self.edge(ei);
             if pip::crosses(a, b, x, y) {
                 inside = !inside;
@@ -359,7 +370,8 @@ pub struct Raster {
     cells: Vec<u32>,
     /// Per-layer defaults of cells that need no test.
     combos: Vec<[u32; LAYERS]>,
-    /// Mixed-cell records: per layer `n, candidate × n, default`.
+    /// Mixed-cell records (shared between cells with equal records): per layer `n`, then
+    /// `(polygon, band start, band length) × n`, then the default.
     mixed: Vec<u32>,
     /// Polygon stores per layer.
     pub layers: [PolyStore; LAYERS],
@@ -464,6 +476,8 @@ impl Raster {
         let mut combos: Vec<[u32; LAYERS]> = Vec::new();
         let mut combo_ids: std::collections::HashMap<[u32; LAYERS], u32> = Default::default();
         let mut mixed: Vec<u32> = Vec::new();
+        let mut record: Vec<u32> = Vec::new();
+        let mut record_ids: std::collections::HashMap<Vec<u32>, u32> = Default::default();
         let mut cursor = [0usize; LAYERS];
         for (cell, entry) in cells.iter_mut().enumerate() {
             let cell = cell as u32;
@@ -493,13 +507,22 @@ impl Raster {
                 });
                 *entry = COMBO | id;
             } else {
-                *entry = mixed.len() as u32;
+                let row = cell / grid.ncols;
+                record.clear();
                 for l in 0..LAYERS {
                     let (s, e) = spans[l];
-                    mixed.push((e - s) as u32);
-                    mixed.extend(marks[l][s..e].iter().map(|&(_, k)| k));
-                    mixed.push(defaults[l]);
+                    record.push((e - s) as u32);
+                    for &(_, k) in &marks[l][s..e] {
+                        let (start, len) = stores[l].band(k, row);
+                        record.extend_from_slice(&[k, start, len]);
+                    }
+                    record.push(defaults[l]);
                 }
+                let next = mixed.len() as u32;
+                *entry = *record_ids.entry(record.clone()).or_insert_with(|| {
+                    mixed.extend_from_slice(&record);
+                    next
+                });
             }
         }
         cells.shrink_to_fit();
@@ -520,6 +543,7 @@ impl Raster {
             return [NONE; LAYERS];
         };
         let entry = self.cells[(r * self.grid.ncols + c) as usize];
+        let _ = r;
         if entry & COMBO != 0 {
             return self.combos[(entry & !COMBO) as usize];
         }
@@ -527,14 +551,15 @@ impl Raster {
         let mut i = entry as usize;
         for (l, slot) in out.iter_mut().enumerate() {
             let n = self.mixed[i] as usize;
-            let cands = &self.mixed[i + 1..i + 1 + n];
-            let default = self.mixed[i + 1 + n];
-            *slot = cands
-                .iter()
-                .copied()
-                .find(|&k| self.layers[l].contains(k, r, x, y))
-                .unwrap_or(default);
-            i += n + 2;
+            let cands = &self.mixed[i + 1..i + 1 + 3 * n];
+            *slot = self.mixed[i + 1 + 3 * n];
+            for c in cands.chunks_exact(3) {
+                if self.layers[l].band_contains(c[1], c[2], x, y) {
+                    *slot = c[0];
+                    break;
+                }
+            }
+            i += 3 * n + 2;
         }
         out
     }

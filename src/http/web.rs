@@ -11,6 +11,7 @@ use rust_embed::RustEmbed;
 #[folder = "web-map/"]
 #[exclude = "node_modules/*"]
 #[exclude = "tests/*"]
+#[exclude = "dev/*"]
 #[exclude = "package*.json"]
 struct Assets;
 

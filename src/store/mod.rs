@@ -1,0 +1,574 @@
+//! Storage: drafts, published generations and their history, and API tokens, behind one [`Store`]
+//! trait with two diesel backends.
+//!
+//! * **SQLite** (embedded default): one file (`gridatlas.db` unless told otherwise), WAL journal,
+//!   bundled libsqlite3. Geometries are EWKB blobs (SRID 4326).
+//! * **PostgreSQL + PostGIS** (production), chosen by a `postgres://` or `postgresql://` URL:
+//!   geometry columns are `geometry(MultiPolygon,4326)` / `geometry(MultiLineString,4326)` with GiST
+//!   indexes, and one view per layer of the current generation (`current_blocks`, …) so GIS tools
+//!   open the published layers directly. A publish sends `NOTIFY gridatlas_generation, '<n>'`.
+//!
+//! The pipeline, in order:
+//!
+//! 1. [`Store::create_draft`] stores an uploaded [`FeatureSet`] as a draft with its validation
+//!    report. A draft that covers only some streets means "the current generation with these
+//!    streets (and everything under them) replaced": [`draft_as_whole`] builds that set, which is
+//!    what validation checks and what a publish makes current.
+//! 2. [`Store::publish`] turns a draft into generation N+1 in one transaction. It is refused while
+//!    the draft's report has errors unless an override reason is given (stored with the
+//!    generation), and refused with [`StoreError::Conflict`] when the draft was already published
+//!    or another generation was published since the draft was made.
+//! 3. Generations are temporal, not copies: a feature row is valid from generation `valid_from`
+//!    up to (excluding) `valid_to`; a publish inserts only the added and changed features and
+//!    closes the replaced and removed ones. Generation N is every row with
+//!    `valid_from <= N AND (valid_to IS NULL OR valid_to > N)`.
+//! 4. [`Store::load_generation`] reads one generation back in one bulk query (the start-up path of
+//!    the atlas); [`Store::generation_at`] finds the generation current at an instant;
+//!    [`Store::diff`] lists the areas that changed between two generations with the area that
+//!    changed hands in m².
+//! 5. [`Store::watch`] reports new generations as they are published, by any process: LISTEN/NOTIFY
+//!    on PostgreSQL, polling every 500 ms on SQLite.
+//!
+//! A loaded generation lists its features in canonical order (layer in hierarchy order, then
+//! code), so that two loads of the same generation are identical whatever order the uploads had.
+
+pub mod cli;
+mod convert;
+mod diff;
+mod postgres;
+mod schema_pg;
+mod schema_sqlite;
+mod sqlite;
+
+use crate::model::{Feature, FeatureSet, Layer, ManagementUnit};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub use diff::diff_sets;
+
+/// Identifier of a stored draft.
+pub type DraftId = i64;
+
+/// Number of a published generation: 1, 2, …; 0 stands for "nothing published yet".
+pub type GenerationNo = i32;
+
+/// The PostgreSQL channel on which a publish announces the new generation number.
+pub const NOTIFY_CHANNEL: &str = "gridatlas_generation";
+
+/// Default database when neither `--database` nor `DATABASE_URL` says otherwise.
+pub const DEFAULT_DATABASE: &str = "gridatlas.db";
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No draft, generation or token with that identifier.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operation lost a race or repeats one: the draft was already published, or another
+    /// generation was published since the draft was made (re-import it against the new one).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Publishing a draft whose report has errors needs an override reason.
+    #[error(
+        "publish refused: the draft's validation report has {errors} error(s); an admin may publish it anyway with an override reason"
+    )]
+    PublishRefused {
+        /// Number of errors in the draft's report.
+        errors: usize,
+    },
+    /// The draft cannot be combined with the current generation (e.g. a code it adds is used by a
+    /// feature outside the streets it covers).
+    #[error("invalid draft: {0}")]
+    InvalidDraft(String),
+    /// The SQLite file is not a (complete) database.
+    #[error("database file {path} is corrupt or not a gridatlas database: {detail}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The database URL is not one this build understands.
+    #[error("bad database URL {0:?}: expected a file path, sqlite:PATH or postgres://…")]
+    BadUrl(String),
+    /// Could not connect to the database.
+    #[error("cannot connect to {url}: {detail}")]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// The driver's message.
+        detail: String,
+    },
+    /// Applying the embedded migrations failed.
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    /// Stored data that cannot be decoded (a row written by something else, or damaged).
+    #[error("stored data cannot be read: {0}")]
+    Data(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Backend(#[from] diesel::result::Error),
+    /// A connection pool error.
+    #[error("connection pool: {0}")]
+    Pool(String),
+}
+
+/// Short form of `Result<T, StoreError>`.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which backend a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL with PostGIS.
+    Postgres,
+}
+
+/// What [`Store::create_draft`] stores.
+#[derive(Debug, Clone)]
+pub struct NewDraft<'a> {
+    /// The features uploaded (the whole territory, or only the covered streets' features).
+    pub features: &'a FeatureSet,
+    /// `None`: the draft is the whole territory. `Some(codes)`: it replaces these streets and
+    /// everything under them in the current generation.
+    pub covered_streets: Option<Vec<String>>,
+    /// Validation report of the draft as a whole (JSON, as validation produces it).
+    pub report: serde_json::Value,
+    /// Number of errors in the report (a publish is refused while it is not 0).
+    pub error_count: usize,
+    /// Who uploaded it.
+    pub created_by: &'a str,
+}
+
+/// A stored draft, without its features.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftInfo {
+    /// Identifier.
+    pub id: DraftId,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+    /// Who uploaded it.
+    pub created_by: String,
+    /// The generation current when it was made (0: none). It can only be published on top of it.
+    pub base_generation: GenerationNo,
+    /// Streets it replaces; `None` for a whole-territory draft.
+    pub covered_streets: Option<Vec<String>>,
+    /// Validation report.
+    pub report: serde_json::Value,
+    /// Errors in the report.
+    pub error_count: usize,
+    /// Number of features uploaded.
+    pub feature_count: usize,
+    /// The generation it became, once published.
+    pub published_generation: Option<GenerationNo>,
+}
+
+/// A stored draft with its features (as uploaded, in upload order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// Metadata and report.
+    pub info: DraftInfo,
+    /// The uploaded features and management units.
+    pub features: FeatureSet,
+}
+
+/// Counts of changed features in one layer between a generation and the one before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerChanges {
+    /// Features whose code is new.
+    pub added: usize,
+    /// Features whose code is gone.
+    pub removed: usize,
+    /// Features whose code stays but whose geometry or properties differ.
+    pub changed: usize,
+}
+
+/// A published generation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerationInfo {
+    /// Number (1, 2, …).
+    pub number: GenerationNo,
+    /// When it was published.
+    pub created_at: DateTime<Utc>,
+    /// Who published it.
+    pub created_by: String,
+    /// The draft it was published from.
+    pub draft_id: DraftId,
+    /// The reason given for publishing over validation errors, if that happened.
+    pub override_reason: Option<String>,
+    /// Errors in the draft's report at publish time.
+    pub error_count: usize,
+    /// Number of features in the generation.
+    pub feature_count: usize,
+    /// What changed against the previous generation, per layer (layers without change omitted).
+    pub changes: BTreeMap<Layer, LayerChanges>,
+}
+
+/// How an area changed between two generations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Only in the newer generation.
+    Added,
+    /// Only in the older generation.
+    Removed,
+    /// In both, with a different geometry or different properties.
+    Changed,
+}
+
+/// One feature that differs between two generations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaChange {
+    /// Layer.
+    pub layer: Layer,
+    /// Code.
+    pub code: String,
+    /// Name (in the newer generation when it exists there).
+    pub name: String,
+    /// Added, removed or changed.
+    pub change: ChangeKind,
+    /// What differs for a changed feature: `geometry`, `name`, `parent`, `kind`, `people`,
+    /// `attributes`.
+    pub fields: Vec<&'static str>,
+    /// Area (m², geodesic) in the newer geometry but not the older one; `None` for road segments.
+    pub gained_m2: Option<f64>,
+    /// Area (m²) in the older geometry but not the newer one; `None` for road segments.
+    pub lost_m2: Option<f64>,
+}
+
+impl AreaChange {
+    /// The area that changed hands: gained plus lost, in m² (0 for road segments).
+    pub fn changed_hands_m2(&self) -> f64 {
+        self.gained_m2.unwrap_or(0.0) + self.lost_m2.unwrap_or(0.0)
+    }
+}
+
+/// An API token (the secret itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Token {
+    /// Identifier.
+    pub id: i64,
+    /// Role (e.g. `admin`, `planner`; interpreted by the HTTP layer).
+    pub role: String,
+    /// Streets the token may act on (empty: all).
+    pub streets: Vec<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// Storage of drafts, generations and tokens. Synchronous (diesel); async callers use
+/// `spawn_blocking`. Implementations are internally pooled and safe to share between threads.
+pub trait Store: Send + Sync {
+    /// The backend in use.
+    fn backend(&self) -> Backend;
+
+    /// Stores a draft with its report; returns its id. The draft is based on the current
+    /// generation and can only be published on top of it.
+    fn create_draft(&self, draft: NewDraft<'_>) -> StoreResult<DraftId>;
+
+    /// A draft with its features.
+    fn get_draft(&self, id: DraftId) -> StoreResult<Draft>;
+
+    /// All drafts, newest first, without features.
+    fn list_drafts(&self) -> StoreResult<Vec<DraftInfo>>;
+
+    /// Publishes a draft as generation N+1, all or nothing.
+    ///
+    /// Refused with [`StoreError::PublishRefused`] when the draft's report has errors and no
+    /// (non-blank) `override_reason` is given; with [`StoreError::Conflict`] when the draft was
+    /// already published or the current generation is no longer the one it was based on.
+    fn publish(
+        &self,
+        id: DraftId,
+        by: &str,
+        override_reason: Option<&str>,
+    ) -> StoreResult<GenerationInfo>;
+
+    /// Every generation, oldest first.
+    fn generations(&self) -> StoreResult<Vec<GenerationInfo>>;
+
+    /// The newest generation, if any was published.
+    fn current_generation(&self) -> StoreResult<Option<GenerationInfo>>;
+
+    /// The features of generation `n` in canonical order (layer, then code).
+    fn load_generation(&self, n: GenerationNo) -> StoreResult<FeatureSet>;
+
+    /// The generation that was current at `at` (the newest published at or before it).
+    fn generation_at(&self, at: DateTime<Utc>) -> StoreResult<Option<GenerationInfo>> {
+        Ok(self
+            .generations()?
+            .into_iter()
+            .rev()
+            .find(|g| g.created_at <= at))
+    }
+
+    /// The features that differ between generations `a` and `b` (0 = empty), with the area that
+    /// changed hands. Order: layer, then code.
+    fn diff(&self, a: GenerationNo, b: GenerationNo) -> StoreResult<Vec<AreaChange>> {
+        let load = |n: GenerationNo| {
+            if n == 0 {
+                Ok(FeatureSet::default())
+            } else {
+                self.load_generation(n)
+            }
+        };
+        Ok(diff_sets(&load(a)?, &load(b)?))
+    }
+
+    /// The draft as a whole: for a partial draft, its base generation with the covered streets
+    /// replaced; for a whole-territory draft, the draft itself. This is what validation checks.
+    fn draft_as_whole(&self, id: DraftId) -> StoreResult<FeatureSet> {
+        let draft = self.get_draft(id)?;
+        let base = if draft.info.base_generation > 0 {
+            self.load_generation(draft.info.base_generation)?
+        } else {
+            FeatureSet::default()
+        };
+        draft_as_whole(
+            &base,
+            &draft.features,
+            draft.info.covered_streets.as_deref(),
+        )
+    }
+
+    /// Stores a token; returns its id. Only the SHA-256 of `secret` is kept.
+    fn create_token(&self, role: &str, streets: &[String], secret: &str) -> StoreResult<i64>;
+
+    /// The token whose secret is `secret`, revoked or not.
+    fn token_by_secret(&self, secret: &str) -> StoreResult<Option<Token>>;
+
+    /// All tokens.
+    fn list_tokens(&self) -> StoreResult<Vec<Token>>;
+
+    /// Revokes a token.
+    fn revoke_token(&self, id: i64) -> StoreResult<()>;
+
+    /// Blocks, reporting generations as they are published (by this or any other process) until
+    /// `on_event` returns false. First comes [`WatchEvent::Ready`] once the watcher listens, then
+    /// [`WatchEvent::Published`] for every generation newer than `after` (default: the current
+    /// one at that moment), in order. PostgreSQL: LISTEN/NOTIFY, delivered within milliseconds;
+    /// SQLite: the generation table is polled every 500 ms.
+    fn watch(
+        &self,
+        after: Option<GenerationNo>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()>;
+}
+
+/// What [`Store::watch`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    /// The watcher is listening; `current` is the newest generation at that moment.
+    Ready {
+        /// Newest generation (0: none).
+        current: GenerationNo,
+    },
+    /// A generation newer than the last one reported.
+    Published(GenerationInfo),
+}
+
+/// Where a database URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `postgres://…`, `postgresql://…`, `sqlite:PATH`, `sqlite://PATH` or a plain path.
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .or_else(|| url.strip_prefix("file:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::BadUrl(url.to_string()));
+        }
+        Ok(DatabaseUrl::Sqlite(path.into()))
+    }
+}
+
+/// Opens a store, choosing the backend from the URL, and applies pending migrations.
+///
+/// A SQLite file that is not a complete database gives [`StoreError::Corrupt`]; an unreachable
+/// PostgreSQL gives [`StoreError::Connect`].
+pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {
+    Ok(match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => Box::new(sqlite::SqliteStore::open(&path)?),
+        DatabaseUrl::Postgres(url) => Box::new(postgres::PgStore::open(&url)?),
+    })
+}
+
+/// Applies pending migrations without opening a store; returns the versions applied now.
+pub fn migrate(url: &str) -> StoreResult<Vec<String>> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => sqlite::migrate(&path),
+        DatabaseUrl::Postgres(url) => postgres::migrate(&url),
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            let user = userinfo.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+/// The features of `set` sorted canonically: layer in hierarchy order, then code.
+pub fn canonical(set: &FeatureSet) -> FeatureSet {
+    let mut features = set.features().to_vec();
+    features.sort_by(|a, b| (a.layer, &a.code).cmp(&(b.layer, &b.code)));
+    let mut units = set.management_units.clone();
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    // Codes were unique in `set`, so this cannot fail; fall back to the input if it somehow does.
+    FeatureSet::new(features, units).unwrap_or_else(|_| set.clone())
+}
+
+/// The street each feature of `set` belongs to (following parents up), by code. A street belongs
+/// to itself; the district and features whose chain reaches no street belong to none.
+pub fn street_of_features(set: &FeatureSet) -> HashMap<&str, &str> {
+    let mut out: HashMap<&str, &str> = HashMap::with_capacity(set.len());
+    for f in set.features() {
+        let mut cur: &Feature = f;
+        let mut steps = 0;
+        let street = loop {
+            if cur.layer == Layer::Street {
+                break Some(cur.code.as_str());
+            }
+            if let Some(s) = out.get(cur.code.as_str()) {
+                break Some(*s);
+            }
+            match set.parent_of(cur) {
+                Some(p) if steps < Layer::ALL.len() => {
+                    cur = p;
+                    steps += 1;
+                }
+                _ => break None,
+            }
+        };
+        if let Some(s) = street {
+            out.insert(f.code.as_str(), s);
+        }
+    }
+    out
+}
+
+/// The draft as a whole (see [`Store::draft_as_whole`]): `base` with every feature of the
+/// `covered` streets (the streets themselves and everything under them) replaced by `draft`'s
+/// features. `covered = None` means the draft is the whole territory.
+///
+/// The district and features outside the covered streets stay as in `base`. Management units of
+/// the draft replace the base's units with the same code; the others stay. Fails with
+/// [`StoreError::InvalidDraft`] when a draft code is also used by a kept base feature.
+pub fn draft_as_whole(
+    base: &FeatureSet,
+    draft: &FeatureSet,
+    covered: Option<&[String]>,
+) -> StoreResult<FeatureSet> {
+    let Some(covered) = covered else {
+        return Ok(draft.clone());
+    };
+    let covered: HashSet<&str> = covered.iter().map(String::as_str).collect();
+    let street_of = street_of_features(base);
+    let mut features: Vec<Feature> = base
+        .features()
+        .iter()
+        .filter(|f| {
+            street_of
+                .get(f.code.as_str())
+                .is_none_or(|s| !covered.contains(s))
+        })
+        .cloned()
+        .collect();
+    features.extend(draft.features().iter().cloned());
+    let draft_units: HashSet<&str> = draft
+        .management_units
+        .iter()
+        .map(|u| u.code.as_str())
+        .collect();
+    let mut units: Vec<ManagementUnit> = base
+        .management_units
+        .iter()
+        .filter(|u| !draft_units.contains(u.code.as_str()))
+        .cloned()
+        .collect();
+    units.extend(draft.management_units.iter().cloned());
+    FeatureSet::new(features, units).map_err(|dup| {
+        StoreError::InvalidDraft(format!(
+            "code {} in the draft is also used by a feature outside the covered streets",
+            dup.code
+        ))
+    })
+}
+
+/// Per-layer counts of added, removed and changed features from `old` to `new`.
+pub fn change_counts(old: &FeatureSet, new: &FeatureSet) -> BTreeMap<Layer, LayerChanges> {
+    let mut out: BTreeMap<Layer, LayerChanges> = BTreeMap::new();
+    for f in new.features() {
+        match old.get(&f.code) {
+            None => out.entry(f.layer).or_default().added += 1,
+            Some(o) if o != f => out.entry(f.layer).or_default().changed += 1,
+            Some(_) => {}
+        }
+    }
+    for f in old.features() {
+        if new.get(&f.code).is_none() {
+            out.entry(f.layer).or_default().removed += 1;
+        }
+    }
+    out
+}
+
+/// SHA-256 of a token secret, lower-case hex.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("gridatlas.db").ok(),
+            Some(DatabaseUrl::Sqlite("gridatlas.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:/tmp/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u:p@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn secret_hash_is_sha256_hex() {
+        assert_eq!(
+            secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

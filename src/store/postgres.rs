@@ -1,0 +1,152 @@
+//! The PostgreSQL + PostGIS backend.
+//!
+//! Geometry columns are PostGIS `geometry(MultiPolygon,4326)` / `geometry(MultiLineString,4326)`
+//! with GiST indexes; views `current_<layer>s` show the current generation per layer for GIS
+//! tools. Publishes are serialised with a transaction-scoped advisory lock and announced with
+//! `NOTIFY gridatlas_generation, '<n>'`, delivered to listeners when the transaction commits.
+
+use super::{Backend, NOTIFY_CHANNEL, StoreError, StoreResult, WatchEvent, redact_url};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::sql_types::Text;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::{Duration, Instant};
+
+use super::schema_pg as schema;
+
+type Conn = PgConnection;
+const BACKEND: Backend = Backend::Postgres;
+
+/// The PostgreSQL migrations, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Advisory lock keys (arbitrary constants, "gridatlas" in spirit).
+const MIGRATION_LOCK: i64 = 0x6772_6964_0001;
+const PUBLISH_LOCK: i64 = 0x6772_6964_0002;
+
+/// How often a watcher looks at its connection for notifications.
+const LISTEN_POLL: Duration = Duration::from_millis(25);
+/// How often a watcher re-reads the generation table anyway (in case a notification was lost).
+const FALLBACK_POLL: Duration = Duration::from_secs(5);
+
+/// Store on a PostgreSQL database with PostGIS.
+pub struct PgStore {
+    pool: Pool<ConnectionManager<Conn>>,
+    url: String,
+}
+
+type Db = PgStore;
+
+fn db_err(e: diesel::result::Error) -> StoreError {
+    StoreError::Backend(e)
+}
+
+fn establish(url: &str) -> StoreResult<Conn> {
+    Conn::establish(url).map_err(|e| StoreError::Connect {
+        url: redact_url(url),
+        detail: e.to_string(),
+    })
+}
+
+fn run_migrations(conn: &mut Conn) -> StoreResult<Vec<String>> {
+    // Several processes may start at once on a fresh database: one migrates, the others wait.
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(conn)
+        .map_err(db_err)?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|v| v.iter().map(ToString::to_string).collect())
+        .map_err(|e| StoreError::Migration(e.to_string()));
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .execute(conn)
+        .map_err(db_err)?;
+    result
+}
+
+/// Applies pending migrations; returns the versions applied.
+pub fn migrate(url: &str) -> StoreResult<Vec<String>> {
+    let mut conn = establish(url)?;
+    run_migrations(&mut conn)
+}
+
+impl PgStore {
+    /// Connects and applies pending migrations.
+    pub fn open(url: &str) -> StoreResult<Self> {
+        {
+            let mut conn = establish(url)?;
+            run_migrations(&mut conn)?;
+        }
+        let pool = Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(ConnectionManager::<Conn>::new(url))
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        Ok(PgStore {
+            pool,
+            url: url.to_string(),
+        })
+    }
+
+    fn conn(&self) -> StoreResult<PooledConnection<ConnectionManager<Conn>>> {
+        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    fn watch_impl(
+        &self,
+        after: Option<i32>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        let mut conn = establish(&self.url)?;
+        diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}"))
+            .execute(&mut conn)
+            .map_err(db_err)?;
+        let current = current_number(&mut conn)?;
+        if !on_event(WatchEvent::Ready { current }) {
+            return Ok(());
+        }
+        let mut last = after.unwrap_or(current);
+        // Look once right away: generations newer than `after` may exist already.
+        let mut checked: Option<Instant> = None;
+        loop {
+            let mut notified = false;
+            for n in conn.notifications_iter() {
+                n.map_err(db_err)?;
+                notified = true;
+            }
+            if notified || checked.is_none_or(|t| t.elapsed() >= FALLBACK_POLL) {
+                checked = Some(Instant::now());
+                for g in generations_after(&mut conn, last)? {
+                    last = g.number;
+                    if !on_event(WatchEvent::Published(g)) {
+                        return Ok(());
+                    }
+                }
+            } else {
+                std::thread::sleep(LISTEN_POLL);
+            }
+        }
+    }
+}
+
+/// A write transaction holding the publish lock, so that publishes run one after the other.
+fn write_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    conn.transaction(|conn| {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PUBLISH_LOCK})"))
+            .execute(conn)
+            .map_err(db_err)?;
+        f(conn)
+    })
+}
+
+/// `NOTIFY gridatlas_generation, '<n>'` (sent when the transaction commits).
+fn announce(conn: &mut Conn, n: i32) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<Text, _>(NOTIFY_CHANNEL)
+        .bind::<Text, _>(n.to_string())
+        .execute(conn)
+        .map(|_| ())
+}
+
+include!("common.rs");

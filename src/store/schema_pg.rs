@@ -1,0 +1,99 @@
+//! diesel schema of the PostgreSQL/PostGIS backend (migrations/postgres).
+//!
+//! Written to match `diesel print-schema` output for the migrations (with `Geometry` from
+//! postgis_diesel for the geometry columns); keep it in step with them.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    drafts (id) {
+        id -> BigInt,
+        created_at -> Timestamptz,
+        created_by -> Text,
+        base_generation -> Integer,
+        covered_streets -> Nullable<Text>,
+        report -> Text,
+        error_count -> Integer,
+        feature_count -> Integer,
+        management_units -> Text,
+        published_generation -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    draft_features (draft_id, seq) {
+        draft_id -> BigInt,
+        seq -> Integer,
+        code -> Text,
+        layer -> Text,
+        name -> Text,
+        parent -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        people -> Text,
+        attributes -> Text,
+        area -> Nullable<Geometry>,
+        line -> Nullable<Geometry>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    generations (number) {
+        number -> Integer,
+        created_at -> Timestamptz,
+        created_by -> Text,
+        draft_id -> BigInt,
+        override_reason -> Nullable<Text>,
+        error_count -> Integer,
+        changes -> Text,
+        management_units -> Text,
+        feature_count -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    features (id) {
+        id -> BigInt,
+        code -> Text,
+        layer -> Text,
+        name -> Text,
+        parent -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        people -> Text,
+        attributes -> Text,
+        area -> Nullable<Geometry>,
+        line -> Nullable<Geometry>,
+        valid_from -> Integer,
+        valid_to -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    tokens (id) {
+        id -> BigInt,
+        role -> Text,
+        streets -> Text,
+        secret_sha256 -> Text,
+        created_at -> Timestamptz,
+        revoked -> Bool,
+    }
+}
+
+diesel::joinable!(draft_features -> drafts (draft_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    drafts,
+    draft_features,
+    generations,
+    features,
+    tokens
+);

@@ -1,0 +1,248 @@
+//! The embedded SQLite backend: one file, WAL journal, `synchronous=FULL`, bundled libsqlite3.
+//!
+//! Opening checks the file before SQLite reads it: a file that does not start with the SQLite
+//! header, or that is shorter than its header says, is reported as [`StoreError::Corrupt`];
+//! damage that SQLite finds later ("database disk image is malformed") is reported the same way.
+
+use super::{Backend, StoreError, StoreResult, WatchEvent};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::schema_sqlite as schema;
+
+type Conn = SqliteConnection;
+const BACKEND: Backend = Backend::Sqlite;
+
+/// The SQLite migrations, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// How often a watcher polls for new generations.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Store on a SQLite file.
+pub struct SqliteStore {
+    pool: Pool<ConnectionManager<Conn>>,
+}
+
+type Db = SqliteStore;
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn is_corruption(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("malformed") || m.contains("not a database") || m.contains("disk image")
+}
+
+/// A diesel error, with SQLite's corruption messages turned into [`StoreError::Corrupt`].
+fn db_err(e: diesel::result::Error) -> StoreError {
+    if let diesel::result::Error::DatabaseError(_, info) = &e {
+        if is_corruption(info.message()) {
+            return StoreError::Corrupt {
+                path: "the SQLite database".into(),
+                detail: info.message().to_string(),
+            };
+        }
+    }
+    StoreError::Backend(e)
+}
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// Checks the header of an existing, non-empty file: the magic string, and that the file is at
+/// least as long as the page count in its header says.
+fn check_header(path: &Path) -> StoreResult<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // does not exist yet: SQLite creates it
+    };
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).map_err(|e| corrupt(path, e.to_string()))?;
+    if meta.len() < 100 || file.read_exact(&mut header).is_err() {
+        return Err(corrupt(
+            path,
+            format!(
+                "only {} bytes, shorter than a SQLite header (truncated?)",
+                meta.len()
+            ),
+        ));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(corrupt(path, "not a SQLite database (bad header)"));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        n => u64::from(n),
+    };
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    // With a non-empty WAL, a checkpoint cut short by a crash may have written the new header
+    // before the pages it counts; SQLite redoes it from the WAL, so the size says nothing then.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_has_frames = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    if !wal_has_frames && change_counter == valid_for && pages > 0 && meta.len() < pages * page_size
+    {
+        return Err(corrupt(
+            path,
+            format!(
+                "truncated: {} bytes, but the header says {pages} pages of {page_size} bytes",
+                meta.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn establish(path: &Path) -> StoreResult<Conn> {
+    use diesel::Connection;
+    check_header(path)?;
+    let url = path.to_string_lossy();
+    let mut conn = Conn::establish(&url).map_err(|e| StoreError::Connect {
+        url: url.to_string(),
+        detail: e.to_string(),
+    })?;
+    conn.batch_execute("PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;")
+        .map_err(|e| match db_err(e) {
+            StoreError::Corrupt { detail, .. } => corrupt(path, detail),
+            e => e,
+        })?;
+    Ok(conn)
+}
+
+fn run_migrations(conn: &mut Conn, path: &Path) -> StoreResult<Vec<String>> {
+    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| {
+        let msg = e.to_string();
+        if is_corruption(&msg) {
+            corrupt(path, msg)
+        } else {
+            StoreError::Migration(msg)
+        }
+    })?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Applies pending migrations to the file; returns the versions applied.
+pub fn migrate(path: &Path) -> StoreResult<Vec<String>> {
+    let mut conn = establish(path)?;
+    run_migrations(&mut conn, path)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let path: PathBuf = path.to_path_buf();
+        {
+            let mut conn = establish(&path)?;
+            run_migrations(&mut conn, &path)?;
+            // Reading the generation table makes SQLite look at the schema and data pages.
+            current_number(&mut conn).map_err(|e| match e {
+                StoreError::Corrupt { detail, .. } => corrupt(&path, detail),
+                e => e,
+            })?;
+        }
+        let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
+        let pool = Pool::builder()
+            .max_size(4)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .connection_customizer(Box::new(Pragmas))
+            .build(manager)
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    fn conn(&self) -> StoreResult<PooledConnection<ConnectionManager<Conn>>> {
+        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    fn watch_impl(
+        &self,
+        after: Option<i32>,
+        on_event: &mut dyn FnMut(WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        let current = {
+            let mut conn = self.conn()?;
+            current_number(&mut conn)?
+        };
+        if !on_event(WatchEvent::Ready { current }) {
+            return Ok(());
+        }
+        let mut last = after.unwrap_or(current);
+        let mut first = true;
+        loop {
+            if !first {
+                std::thread::sleep(POLL);
+            }
+            first = false;
+            let new = {
+                let mut conn = self.conn()?;
+                generations_after(&mut conn, last)?
+            };
+            for g in new {
+                last = g.number;
+                if !on_event(WatchEvent::Published(g)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// A write transaction: `BEGIN IMMEDIATE`, so that writers queue (busy timeout 30 s) instead of
+/// failing when they upgrade from reading.
+fn write_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    conn.immediate_transaction(f)
+}
+
+/// SQLite has no notifications: watchers poll.
+fn announce(_conn: &mut Conn, _n: i32) -> diesel::QueryResult<()> {
+    Ok(())
+}
+
+include!("common.rs");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_truncated_files_are_corrupt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.db");
+        std::fs::write(&p, b"this is not a database at all, just some text").expect("write");
+        assert!(matches!(
+            SqliteStore::open(&p),
+            Err(StoreError::Corrupt { .. })
+        ));
+        std::fs::write(&p, vec![7u8; 8192]).expect("write");
+        assert!(matches!(
+            SqliteStore::open(&p),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,509 @@
+//! The HTTP API driven over real HTTP: a real server on an ephemeral loopback port, reqwest as the
+//! client, the demo district as data.
+
+use gridatlas::atlas::Atlas;
+use gridatlas::geometry::crs::Crs;
+use gridatlas::http::{AppState, ServeConfig, router};
+use gridatlas::model::{FeatureSet, Layer, Role};
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+fn demo() -> &'static FeatureSet {
+    static SET: OnceLock<FeatureSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        gridatlas::geo_io::read_path(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo-district.geojson"
+        )))
+        .expect("demo fixture")
+    })
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn start(config: ServeConfig) -> Server {
+    let state = AppState::new(Atlas::build(demo().clone()).with_generation(1), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// A point well inside a block of the demo district, and that block.
+fn inner_point() -> (f64, f64, &'static gridatlas::model::Feature) {
+    let set = demo();
+    let block = set.layer(Layer::Block).nth(100).expect("blocks");
+    let area = block.geometry.as_area().expect("area");
+    let p = geo::InteriorPoint::interior_point(area).expect("interior point");
+    (p.x(), p.y(), block)
+}
+
+async fn problem(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let v: Value = resp.json().await.expect("json");
+    assert!(
+        v["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:gridatlas:problem:")),
+        "{v}"
+    );
+    assert_eq!(v["status"], status);
+    v
+}
+
+#[tokio::test]
+async fn lookup_returns_the_block_and_its_head() {
+    let s = start(ServeConfig::default()).await;
+    let (x, y, block) = inner_point();
+    let v: Value = s
+        .get(&format!("/api/v1/lookup?lon={x}&lat={y}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["block"]["code"], block.code.as_str());
+    let head = block.person(Role::BlockHead).expect("head");
+    assert_eq!(v["block_head"]["name"], head.name.as_str());
+    assert_eq!(v["fallback"], Value::Null);
+    assert_eq!(v["generation"], 1);
+    assert_eq!(v["street"]["layer"], "street");
+    assert_eq!(v["district"]["code"], "310116");
+}
+
+#[tokio::test]
+async fn gcj02_and_bd09_points_land_on_the_same_block() {
+    let s = start(ServeConfig::default()).await;
+    let (x, y, block) = inner_point();
+    for crs in [Crs::Gcj02, Crs::Bd09] {
+        let (gx, gy) = crs.from_wgs84(x, y);
+        let v: Value = s
+            .get(&format!("/api/v1/lookup?lon={gx}&lat={gy}&crs={crs}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["block"]["code"], block.code.as_str(), "{crs}");
+        assert!((v["lon"].as_f64().expect("lon") - x).abs() < 1e-8);
+        assert_eq!(v["input"]["crs"], crs.as_str());
+    }
+    // Without conversion the shifted point is hundreds of metres off: another block.
+    let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
+    let v: Value = s
+        .get(&format!("/api/v1/lookup?lon={gx}&lat={gy}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(v["block"]["code"], block.code.as_str());
+}
+
+#[tokio::test]
+async fn bad_parameters_are_problems_naming_the_parameter() {
+    let s = start(ServeConfig::default()).await;
+    for (q, param) in [
+        ("lat=30.8", "lon"),
+        ("lon=abc&lat=30.8", "lon"),
+        ("lon=121.2&lat=95", "lat"),
+        ("lon=121.2&lat=NaN", "lat"),
+        ("lon=121.2&lat=30.8&crs=mercator", "crs"),
+    ] {
+        let v = problem(s.get(&format!("/api/v1/lookup?{q}")).await, 400).await;
+        assert_eq!(v["parameter"], param, "{q}: {v}");
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.contains(param)),
+            "{v}"
+        );
+    }
+    let v = problem(s.get("/api/v1/areas?layer=grid").await, 400).await;
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("resident_grid"))
+    );
+    problem(s.get("/api/v1/areas/999999").await, 404).await;
+    problem(s.get("/api/v1/nothing-here").await, 404).await;
+    problem(s.get("/api/v1/tiles/25/0/0.mvt").await, 400).await;
+    problem(s.get("/api/v1/tiles/3/9/0.mvt").await, 400).await;
+}
+
+#[tokio::test]
+async fn batch_lookups_keep_order_and_agree_with_single_lookups() {
+    let s = start(ServeConfig {
+        max_batch_points: 2_000,
+        max_body_bytes: 1 << 20,
+        ..ServeConfig::default()
+    })
+    .await;
+    let (x, y, _) = inner_point();
+    let points: Vec<[f64; 2]> = (0..1000)
+        .map(|i| {
+            [
+                x + (i as f64) * 1e-4 - 0.05,
+                y + ((i * 7 % 13) as f64) * 1e-4,
+            ]
+        })
+        .collect();
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/lookup", s.base))
+        .json(&json!({"points": points}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    let results = v["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1000);
+    for i in [0usize, 1, 500, 999] {
+        let [px, py] = points[i];
+        let single: Value = s
+            .get(&format!("/api/v1/lookup?lon={px}&lat={py}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(results[i]["block"], single["block"]["code"], "point {i}");
+        assert_eq!(results[i]["street"], single["street"]["code"], "point {i}");
+    }
+    // An out-of-range point gets an error in place; the others are answered.
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/lookup", s.base))
+        .json(&json!({"points": [[x, y], [500.0, 1.0]]}))
+        .send()
+        .await
+        .expect("post");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["results"][1]["index"], 1);
+    assert!(
+        v["results"][1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("longitude"))
+    );
+    assert!(v["results"][0]["block"].is_string());
+
+    // 413: too many points; 413: body over the limit; 415: wrong media type; 422 / 400.
+    let many: Vec<[f64; 2]> = vec![[x, y]; 2_001];
+    let v = problem(
+        s.client
+            .post(format!("{}/api/v1/lookup", s.base))
+            .json(&json!({"points": many}))
+            .send()
+            .await
+            .expect("post"),
+        413,
+    )
+    .await;
+    assert!(v["detail"].as_str().is_some_and(|d| d.contains("2000")));
+    let huge = format!(
+        "{{\"points\": [{}]}}",
+        vec!["[121.2,30.8]"; 100_000].join(",")
+    );
+    problem(
+        s.client
+            .post(format!("{}/api/v1/lookup", s.base))
+            .header("content-type", "application/json")
+            .body(huge)
+            .send()
+            .await
+            .expect("post"),
+        413,
+    )
+    .await;
+    problem(
+        s.client
+            .post(format!("{}/api/v1/lookup", s.base))
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .expect("post"),
+        415,
+    )
+    .await;
+    problem(
+        s.client
+            .post(format!("{}/api/v1/lookup", s.base))
+            .json(&json!({"pts": []}))
+            .send()
+            .await
+            .expect("post"),
+        422,
+    )
+    .await;
+    problem(
+        s.client
+            .post(format!("{}/api/v1/lookup", s.base))
+            .header("content-type", "application/json")
+            .body("{\"points\": [")
+            .send()
+            .await
+            .expect("post"),
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ndjson_streams_one_answer_per_line() {
+    let s = start(ServeConfig::default()).await;
+    let (x, y, block) = inner_point();
+    let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
+    let body =
+        format!("[{x},{y}]\n{{\"lon\":{gx},\"lat\":{gy},\"crs\":\"gcj02\"}}\nnot json\n\n[1,2]");
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/lookup", s.base))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-ndjson")
+    );
+    let text = resp.text().await.expect("text");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0]["block"], block.code.as_str());
+    assert_eq!(lines[1]["block"], block.code.as_str());
+    assert_eq!(lines[2]["line"], 3);
+    assert!(lines[2]["error"].is_string());
+    assert_eq!(lines[3]["line"], 5);
+    assert_eq!(lines[3]["fallback"], "outside");
+}
+
+#[tokio::test]
+async fn areas_search_detail_and_children() {
+    let s = start(ServeConfig::default()).await;
+    let v: Value = s
+        .get("/api/v1/areas?q=%E6%9C%B1%E6%B3%BE&layer=street")
+        .await
+        .json()
+        .await
+        .expect("json"); // 朱泾
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["code"], "310116101");
+    let v: Value = s
+        .get("/api/v1/areas?q=三村居委会")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["code"] == "310116001002"),
+        "{v}"
+    );
+    let v: Value = s
+        .get("/api/v1/areas/310116001002?geometry=1")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["layer"], "resident_grid");
+    assert_eq!(v["parents"][0]["code"], "310116001");
+    assert_eq!(v["parents"][1]["code"], "310116");
+    assert!(v["children"]["block"].as_u64().is_some_and(|n| n >= 1));
+    assert!(matches!(
+        v["geometry"]["type"].as_str(),
+        Some("Polygon" | "MultiPolygon")
+    ));
+    assert!(
+        v["people"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["role"] == "station_head"))
+    );
+    let c: Value = s
+        .get("/api/v1/areas/310116001002/children")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        c["items"].as_array().map(Vec::len),
+        v["children"]["block"].as_u64().map(|n| n as usize)
+    );
+    let page: Value = s
+        .get("/api/v1/areas?layer=block&limit=10&offset=20")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(10));
+    assert!(page["total"].as_u64().is_some_and(|t| t > 4000));
+}
+
+#[tokio::test]
+async fn tiles_decode_as_mvt_with_the_expected_features() {
+    let s = start(ServeConfig::default()).await;
+    let (x, y, block) = inner_point();
+    let z = 14u8;
+    let n = f64::from(1u32 << z);
+    let tx = ((x + 180.0) / 360.0 * n).floor() as u32;
+    let lat = y.to_radians();
+    let ty = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    let resp = s.get(&format!("/api/v1/tiles/{z}/{tx}/{ty}.mvt")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.mapbox-vector-tile")
+    );
+    let etag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_owned();
+    let bytes = resp.bytes().await.expect("bytes").to_vec();
+    let reader = mvt_reader::Reader::new(bytes).expect("valid MVT");
+    let layers = reader.get_layer_names().expect("layers");
+    for l in ["district", "street", "block"] {
+        assert!(layers.iter().any(|n| n == l), "{l} in {layers:?}");
+    }
+    let block_layer = layers
+        .iter()
+        .position(|n| n == "block")
+        .expect("block layer");
+    let features = reader.get_features(block_layer).expect("features");
+    let codes: Vec<String> = features
+        .iter()
+        .filter_map(|f| {
+            f.properties
+                .as_ref()
+                .and_then(|p| p.get("code"))
+                .map(|v| format!("{v:?}"))
+        })
+        .collect();
+    assert!(
+        codes.iter().any(|c| c.contains(&block.code)),
+        "{} not in {codes:?}",
+        block.code
+    );
+    // Same generation, same tile: 304.
+    let resp = s
+        .client
+        .get(format!("{}/api/v1/tiles/{z}/{tx}/{ty}.mvt", s.base))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 304);
+    // Blocks are not in low-zoom tiles.
+    let resp = s.get("/api/v1/tiles/8/214/105.mvt").await;
+    let reader =
+        mvt_reader::Reader::new(resp.bytes().await.expect("bytes").to_vec()).expect("valid MVT");
+    assert!(
+        !reader
+            .get_layer_names()
+            .expect("layers")
+            .iter()
+            .any(|n| n == "block")
+    );
+    let tj: Value = s
+        .get("/api/v1/tiles.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert!(
+        tj["tiles"][0]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/api/v1/tiles/{z}/{x}/{y}.mvt"))
+    );
+}
+
+#[tokio::test]
+async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
+    let s = start(ServeConfig::default()).await;
+    let doc: Value = s
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/lookup",
+        "/api/v1/areas",
+        "/api/v1/areas/{code}",
+        "/api/v1/areas/{code}/children",
+        "/api/v1/tiles/{z}/{x}/{y}.mvt",
+        "/api/v1/tiles.json",
+        "/api/v1/config",
+        "/api/v1/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+    assert!(paths["/api/v1/lookup"].get("post").is_some());
+    assert_eq!(s.get("/healthz").await.text().await.expect("text"), "ok");
+    let r: Value = s.get("/readyz").await.json().await.expect("json");
+    assert_eq!(r["ready"], true);
+    let _ = s.get("/api/v1/lookup?lon=121.2&lat=30.8").await;
+    let m = s.get("/metrics").await.text().await.expect("text");
+    assert!(m.contains("http_requests_total"), "{m}");
+    assert!(m.contains("http_request_duration_seconds"));
+    let c: Value = s.get("/api/v1/config").await.json().await.expect("json");
+    assert_eq!(c["district"]["name"], "金山区");
+    let (_, _, block) = inner_point();
+    let photo = block
+        .person(Role::BlockHead)
+        .and_then(|p| p.photo_url.clone())
+        .expect("photo");
+    let resp = s.get(&photo).await;
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/svg+xml")
+    );
+    assert!(resp.text().await.expect("svg").starts_with("<svg"));
+    let index = s.get("/").await;
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.expect("html").contains("<html"));
+}

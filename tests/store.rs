@@ -1,0 +1,902 @@
+//! The store's integration suite, run for real against both backends: every case below runs once
+//! on a fresh SQLite file (`sqlite::…`) and once on a fresh PostGIS database (`postgis::…`) cloned
+//! from `gridatlas_template` (see scripts/ensure-postgis.sh).
+//!
+//! PostGIS is found through `GRIDATLAS_TEST_PG` (a base URL such as
+//! `postgres://gridatlas:gridatlas@localhost:5432`, as printed by scripts/ensure-postgis.sh).
+//! Unset: with `CI=true` every PostGIS case fails; otherwise each prints a loud skip notice.
+
+use chrono::Utc;
+use diesel::{Connection, RunQueryDsl};
+use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon};
+use gridatlas::geometry::measure::area_m2;
+use gridatlas::model::{Feature, FeatureSet, Geometry, Kind, Layer, Person, Role};
+use gridatlas::store::{
+    self, ChangeKind, NewDraft, Store, StoreError, canonical, cli, draft_as_whole,
+};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Feature sets built in code
+
+const LON0: f64 = 121.30;
+const LAT0: f64 = 30.70;
+/// Street width in degrees (streets sit side by side along longitude).
+const STREET_W: f64 = 0.02;
+const STREET_H: f64 = 0.02;
+
+fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+    let c = |x, y| Coord { x, y };
+    MultiPolygon(vec![Polygon::new(
+        LineString(vec![c(x0, y0), c(x1, y0), c(x1, y1), c(x0, y1), c(x0, y0)]),
+        vec![],
+    )])
+}
+
+fn feature(
+    layer: Layer,
+    code: String,
+    parent: Option<String>,
+    geometry: Geometry,
+    rev: u32,
+) -> Feature {
+    let kind = match layer {
+        Layer::Street => Some(Kind::Town),
+        Layer::ResidentGrid => Some(Kind::Residents),
+        _ => None,
+    };
+    let people = if layer == Layer::Block {
+        vec![Person {
+            role: Role::BlockHead,
+            name: format!("块长{code}"),
+            phone: Some("021-5555".into()),
+            photo_url: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("rev".into(), serde_json::json!(rev));
+    attributes.insert("note".into(), serde_json::json!("测试"));
+    Feature {
+        layer,
+        name: format!("{} {code}", layer.name_zh()),
+        code,
+        parent,
+        kind,
+        people,
+        attributes,
+        geometry,
+    }
+}
+
+fn street_code(s: usize) -> String {
+    format!("310116{:03}", 101 + s)
+}
+
+/// One street's features: the street, `grids` resident grids (vertical strips), `blocks` blocks
+/// per grid (horizontal slices) and one road segment per grid. `rev` goes into every block's
+/// attributes, so two revisions differ in every block.
+fn street_features(s: usize, grids: usize, blocks: usize, rev: u32) -> Vec<Feature> {
+    let x0 = LON0 + s as f64 * STREET_W;
+    let sc = street_code(s);
+    let mut out = vec![feature(
+        Layer::Street,
+        sc.clone(),
+        None,
+        Geometry::Area(rect(x0, LAT0, x0 + STREET_W, LAT0 + STREET_H)),
+        0,
+    )];
+    let gw = STREET_W / grids as f64;
+    let bh = STREET_H / blocks as f64;
+    for g in 0..grids {
+        let gx = x0 + g as f64 * gw;
+        let gc = format!("{sc}{:03}", g + 1);
+        out.push(feature(
+            Layer::ResidentGrid,
+            gc.clone(),
+            Some(sc.clone()),
+            Geometry::Area(rect(gx, LAT0, gx + gw, LAT0 + STREET_H)),
+            0,
+        ));
+        for b in 0..blocks {
+            let by = LAT0 + b as f64 * bh;
+            out.push(feature(
+                Layer::Block,
+                format!("{gc}B{:03}", b + 1),
+                Some(gc.clone()),
+                Geometry::Area(rect(gx, by, gx + gw, by + bh)),
+                rev,
+            ));
+        }
+        out.push(feature(
+            Layer::RoadSegment,
+            format!("{gc}R01"),
+            Some(format!("{gc}B001")),
+            Geometry::Line(MultiLineString(vec![LineString(vec![
+                Coord {
+                    x: gx + gw * 0.1,
+                    y: LAT0 + bh * 0.5,
+                },
+                Coord {
+                    x: gx + gw * 0.9,
+                    y: LAT0 + bh * 0.5,
+                },
+            ])])),
+            0,
+        ));
+    }
+    out
+}
+
+fn territory(streets: usize, grids: usize, blocks: usize, rev: u32) -> FeatureSet {
+    let features = (0..streets)
+        .flat_map(|s| street_features(s, grids, blocks, rev))
+        .collect();
+    FeatureSet::new(features, Vec::new()).expect("unique codes")
+}
+
+fn small() -> FeatureSet {
+    territory(3, 2, 3, 1)
+}
+
+fn new_draft<'a>(set: &'a FeatureSet, errors: usize, by: &'a str) -> NewDraft<'a> {
+    NewDraft {
+        features: set,
+        covered_streets: None,
+        report: serde_json::json!({"errors": errors}),
+        error_count: errors,
+        created_by: by,
+    }
+}
+
+fn publish_set(store: &dyn Store, set: &FeatureSet, by: &str) -> i32 {
+    let id = store.create_draft(new_draft(set, 0, by)).expect("draft");
+    store.publish(id, by, None).expect("publish").number
+}
+
+// ---------------------------------------------------------------------------------------------
+// One database per test
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// (admin URL, database name) of a PostGIS test database, dropped at the end.
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().join("gridatlas.db").display().to_string();
+        TestDb {
+            url,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// A fresh database cloned from `gridatlas_template`, or `None` (with a loud notice) when
+    /// `GRIDATLAS_TEST_PG` is unset outside CI.
+    fn postgres(test: &str) -> Option<TestDb> {
+        let Ok(base) = std::env::var("GRIDATLAS_TEST_PG") else {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "GRIDATLAS_TEST_PG is not set but CI=true: PostGIS tests must run in CI (run scripts/test, which provisions PostGIS)"
+                );
+            }
+            eprintln!(
+                "\n!!!!! SKIPPED PostGIS test {test}: GRIDATLAS_TEST_PG is not set (run scripts/test or \
+                 export GRIDATLAS_TEST_PG=$(scripts/ensure-postgis.sh)) !!!!!\n"
+            );
+            return None;
+        };
+        let base = base.trim_end_matches('/').to_string();
+        let admin = format!("{base}/postgres");
+        let name = format!(
+            "test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            test.to_ascii_lowercase()
+        );
+        let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+            panic!("PostGIS at {base} is unreachable ({e}); run scripts/ensure-postgis.sh")
+        });
+        let mut tries = 0;
+        loop {
+            match diesel::sql_query(format!(
+                "CREATE DATABASE {name} TEMPLATE gridatlas_template"
+            ))
+            .execute(&mut conn)
+            {
+                Ok(_) => break,
+                // Two clones of the template at the same instant collide; try again.
+                Err(e) if tries < 50 && e.to_string().contains("being accessed") => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("cannot create test database {name}: {e}"),
+            }
+        }
+        Some(TestDb {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            pg: Some((admin, name)),
+        })
+    }
+
+    fn open(&self) -> Box<dyn Store> {
+        store::open(&self.url).expect("open store")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::TestDb::sqlite());
+                }
+            )*
+        }
+        mod postgis {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = super::TestDb::postgres(stringify!($name)) {
+                        super::$name(&db);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    draft_publish_load_is_identical,
+    publish_refused_with_errors_allowed_with_reason,
+    partial_draft_replaces_only_its_streets,
+    generations_list_change_counts,
+    generation_at_timestamp,
+    diff_reports_area_changed_hands,
+    export_import_round_trip_is_identical,
+    concurrent_publish_conflicts,
+    tokens_store_only_hashes,
+    kill_9_during_publish_leaves_old_or_new,
+    watch_sees_publish_from_another_process_within_1s,
+);
+
+// ---------------------------------------------------------------------------------------------
+// The cases
+
+fn draft_publish_load_is_identical(db: &TestDb) {
+    let store = db.open();
+    assert!(store.current_generation().expect("current").is_none());
+    let set = small();
+    let id = store
+        .create_draft(new_draft(&set, 0, "alice"))
+        .expect("draft");
+    let draft = store.get_draft(id).expect("get draft");
+    assert_eq!(draft.features, set, "a draft reads back as uploaded");
+    assert_eq!(draft.info.base_generation, 0);
+    assert_eq!(draft.info.published_generation, None);
+    assert_eq!(store.list_drafts().expect("list")[0].id, id);
+
+    let g = store.publish(id, "alice", None).expect("publish");
+    assert_eq!(g.number, 1);
+    assert_eq!(g.created_by, "alice");
+    assert_eq!(g.feature_count, set.len());
+    let loaded = store.load_generation(1).expect("load");
+    assert_eq!(loaded, canonical(&set));
+    // A second open (another process, a restart) sees the same.
+    drop(store);
+    let store = db.open();
+    assert_eq!(store.load_generation(1).expect("load"), canonical(&set));
+    assert_eq!(
+        store
+            .get_draft(id)
+            .expect("draft")
+            .info
+            .published_generation,
+        Some(1)
+    );
+    // A draft is published at most once.
+    assert!(matches!(
+        store.publish(id, "alice", None),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.load_generation(2),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn publish_refused_with_errors_allowed_with_reason(db: &TestDb) {
+    let store = db.open();
+    let set = small();
+    let id = store
+        .create_draft(new_draft(&set, 3, "bob"))
+        .expect("draft");
+    match store.publish(id, "bob", None) {
+        Err(StoreError::PublishRefused { errors }) => assert_eq!(errors, 3),
+        other => panic!("expected refusal, got {other:?}"),
+    }
+    assert!(matches!(
+        store.publish(id, "bob", Some("   ")),
+        Err(StoreError::PublishRefused { .. })
+    ));
+    assert!(store.current_generation().expect("current").is_none());
+    let g = store
+        .publish(
+            id,
+            "admin",
+            Some("gap accepted until the survey of 2026-12"),
+        )
+        .expect("override");
+    assert_eq!(g.number, 1);
+    let listed = store.generations().expect("generations");
+    assert_eq!(
+        listed[0].override_reason.as_deref(),
+        Some("gap accepted until the survey of 2026-12")
+    );
+    assert_eq!(listed[0].error_count, 3);
+    assert_eq!(listed[0].created_by, "admin");
+}
+
+fn partial_draft_replaces_only_its_streets(db: &TestDb) {
+    let store = db.open();
+    let v1 = territory(3, 2, 3, 1);
+    publish_set(store.as_ref(), &v1, "alice");
+
+    // Street 1 re-uploaded: every block revised, one block gone.
+    let s1 = street_code(1);
+    let mut upload: Vec<Feature> = street_features(1, 2, 3, 2);
+    let gone = format!("{s1}001B003");
+    upload.retain(|f| f.code != gone);
+    let upload = FeatureSet::new(upload, Vec::new()).expect("set");
+    let id = store
+        .create_draft(NewDraft {
+            features: &upload,
+            covered_streets: Some(vec![s1.clone()]),
+            report: serde_json::json!({}),
+            error_count: 0,
+            created_by: "carol",
+        })
+        .expect("draft");
+
+    let whole = store.draft_as_whole(id).expect("whole");
+    let expected = draft_as_whole(&v1, &upload, Some(std::slice::from_ref(&s1))).expect("merge");
+    assert_eq!(canonical(&whole), canonical(&expected));
+    assert!(whole.get(&gone).is_none());
+    assert_eq!(whole.len(), v1.len() - 1);
+    // Other streets untouched.
+    for f in v1.features() {
+        if !f.code.starts_with(&s1) {
+            assert_eq!(whole.get(&f.code), Some(f));
+        }
+    }
+
+    let g = store.publish(id, "carol", None).expect("publish");
+    assert_eq!(g.number, 2);
+    assert_eq!(
+        store.load_generation(2).expect("load"),
+        canonical(&expected)
+    );
+    assert_eq!(store.load_generation(1).expect("load"), canonical(&v1));
+    let blocks = g.changes[&Layer::Block];
+    assert_eq!((blocks.added, blocks.removed, blocks.changed), (0, 1, 5));
+    assert!(!g.changes.contains_key(&Layer::Street));
+    let diff = store.diff(1, 2).expect("diff");
+    assert!(diff.iter().all(|c| c.code.starts_with(&s1)), "{diff:?}");
+    assert_eq!(diff.len(), 6);
+}
+
+fn generations_list_change_counts(db: &TestDb) {
+    let store = db.open();
+    let v1 = territory(2, 2, 2, 1);
+    publish_set(store.as_ref(), &v1, "alice");
+    // v2: one street more, one block revised.
+    let mut f2: Vec<Feature> = territory(3, 2, 2, 1).into_parts().0;
+    let revised = format!("{}001B001", street_code(0));
+    for f in &mut f2 {
+        if f.code == revised {
+            f.name = "renamed".into();
+        }
+    }
+    let v2 = FeatureSet::new(f2, Vec::new()).expect("set");
+    publish_set(store.as_ref(), &v2, "bob");
+    let gens = store.generations().expect("generations");
+    assert_eq!(gens.len(), 2);
+    assert_eq!(gens[0].created_by, "alice");
+    assert_eq!(gens[1].created_by, "bob");
+    let c1 = &gens[0].changes;
+    assert_eq!(c1[&Layer::Street].added, 2);
+    assert_eq!(c1[&Layer::ResidentGrid].added, 4);
+    assert_eq!(c1[&Layer::Block].added, 8);
+    assert_eq!(c1[&Layer::RoadSegment].added, 4);
+    let c2 = &gens[1].changes;
+    assert_eq!(c2[&Layer::Street].added, 1);
+    assert_eq!(c2[&Layer::Block].added, 4);
+    assert_eq!(c2[&Layer::Block].changed, 1);
+    assert_eq!(c2[&Layer::Block].removed, 0);
+    assert_eq!(
+        store
+            .current_generation()
+            .expect("current")
+            .map(|g| g.number),
+        Some(2)
+    );
+
+    // The CLI's listing shows who and what changed.
+    let mut out = Vec::new();
+    cli::generations(
+        &cli::GenerationsArgs {
+            json: false,
+            db: cli::DatabaseArgs {
+                database: db.url.clone(),
+            },
+        },
+        &mut out,
+    )
+    .expect("cli generations");
+    let text = String::from_utf8(out).expect("utf8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].contains("bob") && lines[1].contains("block +4 -0 ~1"),
+        "{text}"
+    );
+}
+
+fn generation_at_timestamp(db: &TestDb) {
+    let store = db.open();
+    let before = Utc::now();
+    std::thread::sleep(Duration::from_millis(30));
+    publish_set(store.as_ref(), &territory(1, 1, 2, 1), "alice");
+    std::thread::sleep(Duration::from_millis(30));
+    let between = Utc::now();
+    std::thread::sleep(Duration::from_millis(30));
+    publish_set(store.as_ref(), &territory(1, 1, 2, 2), "alice");
+    let after = Utc::now();
+    assert_eq!(store.generation_at(before).expect("at"), None);
+    assert_eq!(
+        store.generation_at(between).expect("at").map(|g| g.number),
+        Some(1)
+    );
+    assert_eq!(
+        store.generation_at(after).expect("at").map(|g| g.number),
+        Some(2)
+    );
+    // The CLI takes an RFC 3339 instant with an offset (e.g. +08:00).
+    let at = between
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .to_rfc3339();
+    let mut out = Vec::new();
+    cli::export(
+        &cli::ExportArgs {
+            generation: None,
+            at: Some(at.parse().expect("rfc3339")),
+            db: cli::DatabaseArgs {
+                database: db.url.clone(),
+            },
+        },
+        &mut out,
+    )
+    .expect("export --at");
+    let text = String::from_utf8(out).expect("utf8");
+    assert!(text.contains("\"rev\":1") && !text.contains("\"rev\":2"));
+}
+
+fn diff_reports_area_changed_hands(db: &TestDb) {
+    let store = db.open();
+    let v1 = territory(1, 2, 2, 1);
+    publish_set(store.as_ref(), &v1, "alice");
+    // Move the boundary between the two blocks of grid 1: block 1 grows by a strip, block 2
+    // shrinks by the same strip.
+    let g1 = format!("{}001", street_code(0));
+    let (b1, b2) = (format!("{g1}B001"), format!("{g1}B002"));
+    let gw = STREET_W / 2.0;
+    let bh = STREET_H / 2.0;
+    let shift = bh * 0.25;
+    let mid = LAT0 + bh;
+    let mut f2 = v1.features().to_vec();
+    for f in &mut f2 {
+        if f.code == b1 {
+            f.geometry = Geometry::Area(rect(LON0, LAT0, LON0 + gw, mid + shift));
+        } else if f.code == b2 {
+            f.geometry = Geometry::Area(rect(LON0, mid + shift, LON0 + gw, LAT0 + STREET_H));
+        }
+    }
+    let removed_code = format!("{}002B002", street_code(0));
+    f2.retain(|f| f.code != removed_code);
+    let v2 = FeatureSet::new(f2, Vec::new()).expect("set");
+    publish_set(store.as_ref(), &v2, "alice");
+
+    let strip = area_m2(&rect(LON0, mid, LON0 + gw, mid + shift));
+    let diff = store.diff(1, 2).expect("diff");
+    assert_eq!(diff.len(), 3, "{diff:?}");
+    let by_code = |c: &str| diff.iter().find(|d| d.code == c).expect("in diff");
+    let d1 = by_code(&b1);
+    assert_eq!(d1.change, ChangeKind::Changed);
+    assert_eq!(d1.fields, vec!["geometry"]);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b.max(1.0) + 0.01;
+    assert!(
+        close(d1.gained_m2.expect("area"), strip),
+        "{d1:?} vs {strip}"
+    );
+    assert!(close(d1.lost_m2.expect("area"), 0.0));
+    let d2 = by_code(&b2);
+    assert!(close(d2.lost_m2.expect("area"), strip), "{d2:?}");
+    assert!(close(d2.changed_hands_m2(), strip));
+    let d3 = by_code(&removed_code);
+    assert_eq!(d3.change, ChangeKind::Removed);
+    assert!(close(
+        d3.lost_m2.expect("area"),
+        area_m2(
+            v1.get(&removed_code)
+                .expect("f")
+                .geometry
+                .as_area()
+                .expect("area")
+        )
+    ));
+    assert!(strip > 1000.0, "the strip is a real area: {strip} m²");
+
+    // The CLI prints the same, one line per area.
+    let mut out = Vec::new();
+    cli::diff(
+        &cli::DiffArgs {
+            a: 1,
+            b: 2,
+            json: true,
+            db: cli::DatabaseArgs {
+                database: db.url.clone(),
+            },
+        },
+        &mut out,
+    )
+    .expect("cli diff");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["changed_hands_m2"].as_f64().is_some())
+    );
+}
+
+fn export_import_round_trip_is_identical(db: &TestDb) {
+    let store = db.open();
+    let v1 = territory(2, 2, 3, 1);
+    publish_set(store.as_ref(), &v1, "alice");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("export.geojson");
+    let mut out = Vec::new();
+    cli::export(
+        &cli::ExportArgs {
+            generation: Some(1),
+            at: None,
+            db: cli::DatabaseArgs {
+                database: db.url.clone(),
+            },
+        },
+        &mut out,
+    )
+    .expect("export");
+    std::fs::write(&path, &out).expect("write");
+    let mut line = Vec::new();
+    cli::import(
+        &cli::ImportArgs {
+            file: path,
+            streets: None,
+            by: "alice".into(),
+            db: cli::DatabaseArgs {
+                database: db.url.clone(),
+            },
+        },
+        &mut line,
+    )
+    .expect("import of an export");
+    let line: serde_json::Value = serde_json::from_slice(&line).expect("json");
+    let draft = line["draft"].as_i64().expect("draft id");
+    let g = store.publish(draft, "alice", None).expect("publish");
+    assert_eq!(g.number, 2);
+    assert!(g.changes.is_empty(), "nothing changed: {:?}", g.changes);
+    assert_eq!(
+        store.load_generation(2).expect("load"),
+        store.load_generation(1).expect("load")
+    );
+    assert!(store.diff(1, 2).expect("diff").is_empty());
+}
+
+fn concurrent_publish_conflicts(db: &TestDb) {
+    let store = db.open();
+    publish_set(store.as_ref(), &territory(2, 2, 3, 1), "alice");
+    let a = territory(2, 2, 3, 2);
+    let b = territory(2, 2, 3, 3);
+    let da = store.create_draft(new_draft(&a, 0, "a")).expect("draft a");
+    let db_ = store.create_draft(new_draft(&b, 0, "b")).expect("draft b");
+    // Two processes' worth of stores publishing at once: exactly one wins.
+    let results: Vec<Result<i32, StoreError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = [da, db_]
+            .into_iter()
+            .map(|id| {
+                let url = db.url.clone();
+                s.spawn(move || {
+                    let st = store::open(&url).expect("open");
+                    st.publish(id, "racer", None).map(|g| g.number)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let ok: Vec<_> = results.iter().filter(|r| r.is_ok()).collect();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+        .count();
+    assert_eq!((ok.len(), conflicts), (1, 1), "{results:?}");
+    assert_eq!(
+        store
+            .current_generation()
+            .expect("current")
+            .map(|g| g.number),
+        Some(2)
+    );
+    // The loser is stale: it was made on generation 1.
+    let loser = if results[0].is_ok() { db_ } else { da };
+    assert!(matches!(
+        store.publish(loser, "racer", None),
+        Err(StoreError::Conflict(_))
+    ));
+    let winner_set = if results[0].is_ok() { &a } else { &b };
+    assert_eq!(
+        store.load_generation(2).expect("load"),
+        canonical(winner_set)
+    );
+}
+
+fn tokens_store_only_hashes(db: &TestDb) {
+    let store = db.open();
+    let id = store
+        .create_token("planner", &[street_code(0)], "s3cret-token")
+        .expect("token");
+    let t = store
+        .token_by_secret("s3cret-token")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!((t.id, t.role.as_str(), t.revoked), (id, "planner", false));
+    assert_eq!(t.streets, vec![street_code(0)]);
+    assert!(store.token_by_secret("wrong").expect("lookup").is_none());
+    store.revoke_token(id).expect("revoke");
+    assert!(store.list_tokens().expect("list")[0].revoked);
+    assert!(matches!(
+        store.revoke_token(id + 100),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Runs the real binary.
+fn gridatlas() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gridatlas"))
+}
+
+fn kill_9_during_publish_leaves_old_or_new(db: &TestDb) {
+    const KILLS: usize = 20;
+    // A few thousand features: 4 streets × 10 grids × 70 blocks.
+    let revs: Vec<FeatureSet> = (1..=2).map(|r| territory(4, 10, 70, r)).collect();
+    assert!(revs[0].len() > 2800);
+    let store = db.open();
+    publish_set(store.as_ref(), &revs[0], "seed");
+    let mut current = 1;
+
+    // Time one publish through the binary, to spread the kills over its whole run.
+    let next = &revs[1];
+    let id = store.create_draft(new_draft(next, 0, "t")).expect("draft");
+    let t0 = Instant::now();
+    let status = gridatlas()
+        .args(["publish", &id.to_string(), "--database", &db.url])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run publish");
+    let full = t0.elapsed();
+    assert!(status.success());
+    current += 1;
+    let mut current_set = {
+        let loaded = store.load_generation(current).expect("load");
+        assert_eq!(loaded, canonical(next));
+        loaded
+    };
+    drop(store);
+
+    let seed = u64::from(Utc::now().timestamp_subsec_nanos());
+    eprintln!("kill -9 test: one publish takes {full:?}; seed {seed}");
+    let mut rng = seed;
+    let mut outcomes = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for i in 0..KILLS {
+        assert!(Instant::now() < deadline, "kill test too slow at round {i}");
+        let store = db.open();
+        let next = &revs[(current as usize) % 2];
+        let id = store.create_draft(new_draft(next, 0, "k")).expect("draft");
+        drop(store);
+        // xorshift: a delay anywhere from 0 to 120 % of a full publish.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let delay = full.mul_f64((rng % 1200) as f64 / 1000.0);
+        let mut child = gridatlas()
+            .args(["publish", &id.to_string(), "--database", &db.url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn publish");
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL; fails only if it already exited
+        let _ = child.wait();
+
+        let store = db.open();
+        let g = store
+            .current_generation()
+            .expect("current after kill")
+            .expect("some generation")
+            .number;
+        let draft = store.get_draft(id).expect("the draft survives");
+        assert_eq!(draft.features, *next, "draft intact");
+        let loaded = store.load_generation(g).expect("load after kill");
+        if g == current {
+            assert_eq!(loaded, current_set, "round {i}: old generation intact");
+            assert_eq!(draft.info.published_generation, None);
+            outcomes.0 += 1;
+        } else {
+            assert_eq!(g, current + 1, "round {i}");
+            assert_eq!(
+                loaded,
+                canonical(next),
+                "round {i}: new generation complete"
+            );
+            assert_eq!(draft.info.published_generation, Some(g));
+            // The previous generation is still readable, unchanged.
+            assert_eq!(store.load_generation(current).expect("old"), current_set);
+            current = g;
+            current_set = loaded;
+            outcomes.1 += 1;
+        }
+    }
+    eprintln!(
+        "kill -9 test: {} rounds kept the old generation, {} the new one",
+        outcomes.0, outcomes.1
+    );
+}
+
+fn watch_sees_publish_from_another_process_within_1s(db: &TestDb) {
+    let store = db.open();
+    publish_set(store.as_ref(), &territory(1, 1, 2, 1), "alice");
+    let id = store
+        .create_draft(new_draft(&territory(1, 1, 2, 2), 0, "bob"))
+        .expect("draft");
+    drop(store);
+
+    let mut watcher = gridatlas()
+        .args(["watch", "--count", "1", "--database", &db.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    let stderr = watcher.stderr.take().expect("stderr");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let mut err_lines = BufReader::new(stderr).lines();
+    let ready = err_lines.next().expect("a ready line").expect("read");
+    assert!(ready.starts_with("watching"), "{ready}");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+
+    let started = Instant::now();
+    let status = gridatlas()
+        .args(["publish", &id.to_string(), "--database", &db.url])
+        .stdout(Stdio::null())
+        .status()
+        .expect("publish");
+    let published = Instant::now();
+    assert!(status.success());
+    let (arrived, line) = rx
+        .recv_timeout(Duration::from_secs(3))
+        .expect("the watcher printed the new generation");
+    let line: serde_json::Value = serde_json::from_str(&line.expect("line")).expect("json");
+    assert_eq!(line["generation"], 2);
+    let latency = arrived.saturating_duration_since(published);
+    assert!(
+        latency < Duration::from_secs(1),
+        "new generation seen after {latency:?}"
+    );
+    eprintln!(
+        "watch latency: {latency:?} after the publishing process exited ({:?} after it started)",
+        arrived.saturating_duration_since(started)
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite only: damaged files
+
+#[test]
+fn corrupt_or_truncated_sqlite_file_is_a_clear_error() {
+    let db = TestDb::sqlite();
+    {
+        let store = db.open();
+        publish_set(store.as_ref(), &territory(2, 4, 30, 1), "alice");
+    }
+    let path = std::path::PathBuf::from(&db.url);
+    let bytes = std::fs::read(&path).expect("read db");
+    assert!(
+        bytes.len() > 16 * 4096,
+        "a real database: {} bytes",
+        bytes.len()
+    );
+
+    let expect_corrupt = |what: &str| {
+        match store::open(&db.url) {
+            Err(StoreError::Corrupt { path, detail }) => {
+                eprintln!("{what}: Corrupt {{ {path}: {detail} }}");
+            }
+            Err(e) => panic!("{what}: expected Corrupt, got {e}"),
+            Ok(s) => {
+                // Damage past the pages read at open must show when the data is read.
+                match s.load_generation(1) {
+                    Err(StoreError::Corrupt { .. }) => {}
+                    other => panic!("{what}: expected Corrupt on load, got {other:?}"),
+                }
+            }
+        }
+        // The binary says so too, without panicking.
+        let out = gridatlas()
+            .args(["generations", "--database", &db.url])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what}");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    };
+
+    // Truncated to half.
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
+    expect_corrupt("truncated");
+    // Garbage over the header.
+    let mut garbage = bytes.clone();
+    garbage[..4096].fill(0x5a);
+    std::fs::write(&path, &garbage).expect("garbage");
+    expect_corrupt("garbage header");
+    // Not a database at all.
+    std::fs::write(&path, b"{\"type\":\"FeatureCollection\"}").expect("text");
+    expect_corrupt("text file");
+}

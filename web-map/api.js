@@ -1,0 +1,77 @@
+// Thin client of the gridatlas HTTP API (/api/v1). Errors are application/problem+json:
+// the thrown Error carries the server's `detail` (or title) as its message and `.status`.
+
+export class ApiError extends Error {
+  constructor(message, status, problem) {
+    super(message);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function toError(res) {
+  let msg = `${res.status} ${res.statusText}`;
+  let problem = null;
+  try {
+    const text = await res.text();
+    try {
+      problem = JSON.parse(text);
+      msg = problem.detail || problem.title || msg;
+    } catch {
+      if (text) msg = text.slice(0, 300);
+    }
+  } catch { /* body unreadable */ }
+  return new ApiError(msg, res.status, problem);
+}
+
+export async function getJSON(path, opts = {}) {
+  const res = await fetch(path, { headers: { Accept: 'application/json' }, ...opts });
+  if (!res.ok) throw await toError(res);
+  return res.json();
+}
+
+export async function postJSON(path, body, token) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(path, { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw await toError(res);
+  return res.status === 204 ? null : res.json();
+}
+
+export const api = {
+  config: () => getJSON('/api/v1/config'),
+  tilejson: () => getJSON('/api/v1/tiles.json'),
+  lookup: (lon, lat, crs = 'wgs84') =>
+    getJSON(`/api/v1/lookup?lon=${encodeURIComponent(lon)}&lat=${encodeURIComponent(lat)}&crs=${encodeURIComponent(crs)}`),
+  search: (q, limit = 12) => getJSON(`/api/v1/areas?q=${encodeURIComponent(q)}&limit=${limit}`),
+  areasOfLayer: (layer, limit = 100) => getJSON(`/api/v1/areas?layer=${encodeURIComponent(layer)}&limit=${limit}`),
+  area: (code, geometry = false) => getJSON(`/api/v1/areas/${encodeURIComponent(code)}${geometry ? '?geometry=1' : ''}`),
+  children: (code, geometry = false) =>
+    getJSON(`/api/v1/areas/${encodeURIComponent(code)}/children${geometry ? '?geometry=1' : ''}`),
+  categories: (layer) => getJSON(`/api/v1/categories${layer ? `?layer=${encodeURIComponent(layer)}` : ''}`),
+  report: (id) => getJSON(`/api/v1/drafts/${id}/report?format=geojson`),
+  publish: (id, token, overrideReason) =>
+    postJSON(`/api/v1/drafts/${id}/publish`, overrideReason ? { override_reason: overrideReason } : undefined, token),
+  createCase: (body, token) => postJSON('/api/v1/cases', body, token),
+};
+
+/** POST a file as a draft with upload progress (XMLHttpRequest: fetch has no upload progress). */
+export function uploadDraft(file, token, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/drafts');
+    xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('Content-Type', 'application/geo+json');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.upload.onload = () => onProgress(1, true);
+    xhr.onerror = () => reject(new ApiError('network error', 0, null));
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(body?.detail || body?.title || `${xhr.status} ${xhr.statusText}`, xhr.status, body));
+    };
+    xhr.send(file);
+  });
+}

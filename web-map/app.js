@@ -1,0 +1,876 @@
+// gridatlas web map: who is responsible for this place?
+// Plain ES module, no build step. MapLibre GL JS is vendored in vendor/maplibre-gl/.
+import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
+import { api, uploadDraft } from './api.js';
+import { t, label, applyI18n, setLang, getLang } from './i18n.js';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const fmt = (n, d = 6) => Number(n).toFixed(d);
+
+// Layer colours (mirrored in style.css).
+export const COLORS = {
+  street: '#4a5563',
+  resident: '#e8873a',
+  villagers: '#d9a13b',
+  streetGrid: '#2f7fd1',
+  extGreen: '#2e9d6a',
+  extPurple: '#8a5cc2',
+  block: '#3a3f47',
+  road: '#d2372c',
+  highlight: '#b8312f',
+};
+const EXT_GREEN_KINDS = ['campus', 'public_area'];
+const GRID_LAYERS = ['resident_grid', 'street_grid', 'extended_grid'];
+
+// Map-layer ids belonging to each toggle in the panel.
+const TOGGLES = {
+  street: ['street-line', 'street-casing', 'street-fill'],
+  resident_grid: ['resident_grid-fill', 'resident_grid-line'],
+  street_grid: ['street_grid-fill', 'street_grid-line'],
+  extended_grid: ['extended_grid-fill', 'extended_grid-line'],
+  block: ['block-line', 'block-number'],
+  road_segment: ['road_segment-line', 'road_segment-label'],
+  labels: ['street-label', 'grid-label', 'block-number', 'block-name', 'road_segment-label', 'district-label'],
+  basemap: ['basemap'],
+};
+
+const state = {
+  config: null,
+  map: null,
+  marker: null,
+  intakeMarker: null,
+  lastLookup: null,
+  tab: 'explore',
+  intakePoint: null,
+  categories: null,
+  draft: null,
+  findings: null,
+  layerOn: {},
+};
+window.gridatlas = state; // for the browser tests and for debugging
+
+function pinElement(color) {
+  const el = document.createElement('div');
+  el.className = 'pin';
+  el.innerHTML = `<svg viewBox="0 0 22 30" width="22" height="30"><path d="M11 29s10-10.5 10-18A10 10 0 0 0 1 11c0 7.5 10 18 10 18z" fill="${color}" stroke="#fff" stroke-width="2"/><circle cx="11" cy="11" r="4" fill="#fff"/></svg>`;
+  return el;
+}
+
+// ---------------------------------------------------------------- map style
+
+function gridFillColor() {
+  return ['match', ['get', 'kind'], 'villagers', COLORS.villagers, COLORS.resident];
+}
+function extColor() {
+  return ['match', ['get', 'kind'], EXT_GREEN_KINDS, COLORS.extGreen, COLORS.extPurple];
+}
+// The block's number: `seq` when the server sends one, else the number the code ends with
+// (310116001002B01 → 1, 310116101001003 → 3): the last 3, 2 or 1 characters that are a number.
+const CODE = ['to-string', ['get', 'code']];
+const tail = (n) => ['slice', CODE, ['max', 0, ['-', ['length', CODE], n]]];
+const BLOCK_NUMBER = ['to-string', ['coalesce', ['get', 'seq'], ['to-number', tail(3), tail(2), tail(1), 0]]];
+
+function buildStyle(config, tilejson, streets = []) {
+  const tiles = (tilejson.tiles || ['/api/v1/tiles/{z}/{x}/{y}.mvt'])
+    .map((u) => new URL(u, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}'));
+  const sources = {
+    atlas: {
+      type: 'vector',
+      tiles,
+      minzoom: tilejson.minzoom ?? 0,
+      maxzoom: tilejson.maxzoom ?? 16,
+      bounds: tilejson.bounds || config.bbox,
+      promoteId: 'code',
+    },
+    findings: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    // first street labels at the centres of the streets' extents (refined from tiles later)
+    'street-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: streets.filter((a) => a.bbox).map((a) => ({
+      type: 'Feature', geometry: { type: 'Point', coordinates: [(a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2] }, properties: { code: a.code, name: a.name } })) } },
+    'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    draft: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+  };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
+  if (config.basemap_url && /\{z\}/.test(config.basemap_url)) {
+    sources.basemap = { type: 'raster', tiles: [config.basemap_url], tileSize: 256 };
+    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
+  }
+  const src = (layer) => ({ source: 'atlas', 'source-layer': layer });
+  const labelFont = ['Noto Sans Regular'];
+  layers.push(
+    { id: 'district-fill', type: 'fill', ...src('district'), paint: { 'fill-color': '#ffffff', 'fill-opacity': config.basemap_url ? 0 : 0.9 } },
+    // a light tint per kind of street, visible before the grids appear (z11)
+    { id: 'street-fill', type: 'fill', ...src('street'), maxzoom: 12,
+      paint: { 'fill-color': ['match', ['get', 'kind'], 'subdistrict', '#e9eef6', 'zone', '#ebf3ea', '#f7f0e4'],
+        'fill-opacity': config.basemap_url ? 0.35 : ['interpolate', ['linear'], ['zoom'], 10.5, 0.9, 12, 0] } },
+    { id: 'resident_grid-fill', type: 'fill', ...src('resident_grid'), minzoom: 11,
+      paint: { 'fill-color': gridFillColor(), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.28, 16, 0.16] } },
+    { id: 'street_grid-fill', type: 'fill', ...src('street_grid'), minzoom: 11,
+      paint: { 'fill-color': COLORS.streetGrid, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.26, 16, 0.14] } },
+    { id: 'extended_grid-fill', type: 'fill', ...src('extended_grid'), minzoom: 11,
+      paint: { 'fill-color': extColor(), 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 11, 0.28, 16, 0.15] } },
+    { id: 'selected-fill', type: 'fill', source: 'atlas', 'source-layer': 'block', filter: ['==', ['get', 'code'], ''],
+      paint: { 'fill-color': COLORS.highlight, 'fill-opacity': 0.18 } },
+    { id: 'resident_grid-line', type: 'line', ...src('resident_grid'), minzoom: 11,
+      paint: { 'line-color': gridFillColor(), 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.8, 15, 2] } },
+    { id: 'street_grid-line', type: 'line', ...src('street_grid'), minzoom: 11,
+      paint: { 'line-color': COLORS.streetGrid, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.8, 15, 2] } },
+    { id: 'extended_grid-line', type: 'line', ...src('extended_grid'), minzoom: 11,
+      paint: { 'line-color': extColor(), 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.8, 15, 2] } },
+    { id: 'block-line', type: 'line', ...src('block'), minzoom: 13,
+      paint: { 'line-color': COLORS.block, 'line-opacity': 0.7, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.4, 17, 1.4], 'line-dasharray': [3, 2] } },
+    { id: 'road_segment-line', type: 'line', ...src('road_segment'), minzoom: 13,
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': COLORS.road, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 2, 17, 5] } },
+    { id: 'street-casing', type: 'line', ...src('street'),
+      paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 3, 14, 6], 'line-opacity': 0.8 } },
+    { id: 'street-line', type: 'line', ...src('street'),
+      paint: { 'line-color': COLORS.street, 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 1.2, 14, 2.6] } },
+    { id: 'district-line', type: 'line', ...src('district'),
+      paint: { 'line-color': '#7a1f1d', 'line-width': 2.5, 'line-opacity': 0.8 } },
+    { id: 'selected-grid-line', type: 'line', source: 'atlas', 'source-layer': 'resident_grid', filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': COLORS.highlight, 'line-width': 3.5 } },
+    { id: 'selected-line', type: 'line', source: 'atlas', 'source-layer': 'block', filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': COLORS.highlight, 'line-width': 3 } },
+    // the uploaded draft's boundaries, over the published ones
+    { id: 'draft-line', type: 'line', source: 'draft', filter: ['!=', ['geometry-type'], 'Point'],
+      paint: { 'line-color': '#101828', 'line-width': ['match', ['get', 'layer'], 'block', 1, 'road_segment', 2, 1.8], 'line-opacity': 0.75, 'line-dasharray': [1, 1] } },
+    // validation findings
+    { id: 'finding-gap', type: 'fill', source: 'findings', filter: ['==', ['get', 'rule'], 'gap'],
+      paint: { 'fill-pattern': 'hatch-red', 'fill-opacity': 0.9 } },
+    { id: 'finding-gap-line', type: 'line', source: 'findings', filter: ['==', ['get', 'rule'], 'gap'],
+      paint: { 'line-color': '#d92d20', 'line-width': 1.5 } },
+    { id: 'finding-overlap', type: 'fill', source: 'findings', filter: ['==', ['get', 'rule'], 'overlap'],
+      paint: { 'fill-color': '#f79009', 'fill-opacity': 0.6, 'fill-outline-color': '#b54708' } },
+    { id: 'finding-sliver', type: 'line', source: 'findings', filter: ['==', ['get', 'rule'], 'sliver'],
+      paint: { 'line-color': '#d61f9a', 'line-width': 1.2 } },
+    { id: 'finding-containment', type: 'line', source: 'findings', filter: ['==', ['get', 'rule'], 'containment'],
+      paint: { 'line-color': '#7a3fc2', 'line-width': 2.5, 'line-dasharray': [2, 1.5] } },
+    { id: 'finding-containment-fill', type: 'fill', source: 'findings', filter: ['==', ['get', 'rule'], 'containment'],
+      paint: { 'fill-color': '#7a3fc2', 'fill-opacity': 0.12 } },
+    { id: 'finding-other', type: 'line', source: 'findings', filter: ['match', ['get', 'rule'], ['hierarchy', 'invalid_geometry'], true, false],
+      paint: { 'line-color': '#111111', 'line-width': 1.5 } },
+    { id: 'finding-selected', type: 'line', source: 'findings', filter: ['==', ['get', 'idx'], -1],
+      paint: { 'line-color': '#101828', 'line-width': 3 } },
+    { id: 'finding-invalid', type: 'circle', source: 'findings-points',
+      paint: { 'circle-radius': 6, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+        'circle-color': ['match', ['get', 'rule'], 'gap', '#d92d20', 'overlap', '#f79009', 'sliver', '#d61f9a', 'containment', '#7a3fc2', '#111111'] } },
+    // labels (glyphs are drawn locally by MapLibre: no glyph server needed)
+    { id: 'block-number', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'block'], minzoom: 14.5,
+      layout: { 'text-field': BLOCK_NUMBER, 'text-font': labelFont, 'text-size': 13, 'symbol-placement': 'point', 'text-allow-overlap': false },
+      paint: { 'text-color': '#2b3138', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
+    { id: 'block-name', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'block'], minzoom: 16,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11, 'text-offset': [0, 1.3], 'text-max-width': 8 },
+      paint: { 'text-color': '#4a5563', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } },
+    { id: 'road_segment-label', type: 'symbol', ...src('road_segment'), minzoom: 15,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11.5, 'symbol-placement': 'line' },
+      paint: { 'text-color': '#a3251c', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
+    { id: 'grid-label', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'resident_grid'], minzoom: 12.5,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 12.5, 11, 16, 14], 'text-max-width': 7, 'text-padding': 6 },
+      paint: { 'text-color': '#7a3b0c', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
+    { id: 'street-label', type: 'symbol', source: 'street-labels', maxzoom: 13,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 9, 13, 12, 16], 'text-letter-spacing': 0.1, 'text-max-width': 10 },
+      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 } },
+    { id: 'district-label', type: 'symbol', ...src('district'), maxzoom: 9,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 18 },
+      paint: { 'text-color': '#7a1f1d', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 } },
+  );
+  // extra grid labels for street/extended grids share the resident style but another colour
+  for (const l of ['street_grid', 'extended_grid']) {
+    layers.push({ id: `${l}-label`, type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], l], minzoom: 13,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 11.5, 'text-max-width': 7, 'text-padding': 6 },
+      paint: { 'text-color': l === 'street_grid' ? '#1c5c9e' : '#5b3496', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } });
+    TOGGLES.labels.push(`${l}-label`);
+    TOGGLES[l].push(`${l}-label`);
+  }
+  TOGGLES.resident_grid.push('grid-label');
+  return { version: 8, sources, layers };
+}
+
+function hatchImage(color) {
+  const size = 12;
+  const data = new Uint8ClampedArray(size * size * 4);
+  const [r, g, b] = [parseInt(color.slice(1, 3), 16), parseInt(color.slice(3, 5), 16), parseInt(color.slice(5, 7), 16)];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const on = (x + y) % size < 3;
+      const i = (y * size + x) * 4;
+      data.set(on ? [r, g, b, 230] : [r, g, b, 60], i);
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+// ---------------------------------------------------------------- start
+
+async function main() {
+  const board = new URLSearchParams(location.search).get('board');
+  if (board) {
+    location.replace(`board.html?grid=${encodeURIComponent(board)}`);
+    return;
+  }
+  applyI18n();
+  $('#lang-toggle').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+  document.addEventListener('langchange', () => {
+    renderStatus();
+    if (state.lastLookup) renderCard(state.lastLookup);
+    if (state.draftSummary) renderFindings();
+    fillCategories();
+    renderIntakePlace();
+  });
+  setupTabs();
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('#card').hidden && !e.target.closest?.('input, select, textarea')) closeCard();
+  });
+
+  performance.mark('gridatlas:start');
+  let config, tilejson, streets;
+  try {
+    [config, tilejson, streets] = await Promise.all([api.config(), api.tilejson(), api.areasOfLayer('street', 1000).catch(() => null)]);
+  } catch (e) {
+    $('#map-status').textContent = t('card.error', { msg: e.message });
+    return;
+  }
+  performance.mark('gridatlas:config');
+  state.config = config;
+  $('#district-name').textContent = config.district?.name ?? '';
+  document.title = `${config.district?.name ?? ''} · ${t('app.title')}`;
+  if (config.basemap_url) $('#basemap-toggle').hidden = false;
+
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: buildStyle(config, tilejson, streets?.items || []),
+    bounds: config.bbox,
+    fitBoundsOptions: { padding: 30 },
+    maxZoom: 19,
+    attributionControl: false,
+    localIdeographFontFamily: '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif',
+    fadeDuration: 150,
+  });
+  state.map = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.on('styleimagemissing', (e) => {
+    if (e.id === 'hatch-red' && !map.hasImage('hatch-red')) map.addImage('hatch-red', hatchImage('#d92d20'));
+  });
+  map.once('load', () => { if (!map.hasImage('hatch-red')) map.addImage('hatch-red', hatchImage('#d92d20')); });
+  map.once('load', () => performance.mark('gridatlas:load'));
+  map.once('idle', () => {
+    performance.mark('gridatlas:idle');
+    state.firstIdleAt = performance.now();
+    document.body.dataset.mapReady = '1';
+  });
+  renderStatus();
+
+  if (config.basemap_url && !/\{z\}/.test(config.basemap_url)) addVectorBasemap(map, config.basemap_url);
+
+  map.on('click', (e) => onMapClick(e.lngLat));
+  // One label per area in view, recomputed when the view settles (not on every frame).
+  let labelTimer = null;
+  // (not before the first render is complete: it would only delay it)
+  const scheduleLabels = () => {
+    if (!state.firstIdleAt) return;
+    clearTimeout(labelTimer);
+    labelTimer = setTimeout(() => updateAreaLabels(map), 120);
+  };
+  map.once('idle', () => setTimeout(scheduleLabels, 0));
+  map.on('moveend', scheduleLabels);
+  map.on('sourcedata', (e) => { if (e.sourceId === 'atlas' && e.tile) scheduleLabels(); });
+  // Pointer cursor over areas: only on mousemove with a cheap check, no re-render.
+  let hoverPending = false;
+  map.on('mousemove', (e) => {
+    if (hoverPending) return;
+    hoverPending = true;
+    requestAnimationFrame(() => {
+      hoverPending = false;
+      map.getCanvas().style.cursor = state.tab === 'intake' ? 'crosshair' : 'pointer';
+    });
+    void e;
+  });
+
+  setupLayerToggles();
+  setupSearch();
+  setupCoords();
+  setupPlanner();
+  setupIntake();
+
+  // Deep links: ?lon=&lat=&crs= opens the card; ?area=CODE flies to an area; ?board=CODE opens the board.
+  const qs = new URLSearchParams(location.search);
+  if (qs.get('lon') && qs.get('lat')) map.once('load', () => lookupAndShow(Number(qs.get('lon')), Number(qs.get('lat')), qs.get('crs') || 'wgs84', true));
+  if (qs.get('area')) map.once('load', () => flyToArea(qs.get('area')));
+}
+
+// Vector tiles cut polygons at tile edges, and a symbol layer on them repeats a label in every
+// tile an area touches. Instead: gather the pieces of each area in the loaded tiles, and put one
+// label point per area (the centre of its pieces' extent when inside, else inside its largest piece).
+function updateAreaLabels(map) {
+  const z = map.getZoom();
+  const layers = [];
+  if (z < 13) layers.push('street');
+  if (z >= 12.5) layers.push(...GRID_LAYERS);
+  if (z >= 14.5) layers.push('block');
+  const out = [];
+  for (const sl of layers) {
+    const groups = new Map();
+    for (const f of map.querySourceFeatures('atlas', { sourceLayer: sl })) {
+      const code = f.properties.code;
+      if (code == null) continue;
+      let g = groups.get(code);
+      if (!g) groups.set(code, (g = { props: f.properties, polys: [] }));
+      const geom = f.geometry;
+      if (geom.type === 'Polygon') g.polys.push(geom.coordinates);
+      else if (geom.type === 'MultiPolygon') g.polys.push(...geom.coordinates);
+    }
+    for (const { props, polys } of groups.values()) {
+      const p = labelPointOf(polys);
+      if (p) out.push({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: { ...props, layer: sl } });
+    }
+  }
+  const streetsOut = out.filter((f) => f.properties.layer === 'street');
+  const areasOut = out.filter((f) => f.properties.layer !== 'street');
+  // skip an update (a worker round-trip and a repaint) when the same areas are labelled
+  const sig = (fs) => fs.map((f) => `${f.properties.code}@${f.geometry.coordinates.map((c) => c.toFixed(4))}`).join(',');
+  const ss = sig(streetsOut), as = `${layers.join()}:${sig(areasOut)}`;
+  if (streetsOut.length && ss !== lastLabelSig.streets) {
+    lastLabelSig.streets = ss;
+    map.getSource('street-labels')?.setData({ type: 'FeatureCollection', features: streetsOut });
+  }
+  if (as !== lastLabelSig.areas) {
+    lastLabelSig.areas = as;
+    map.getSource('area-labels')?.setData({ type: 'FeatureCollection', features: areasOut });
+  }
+}
+const lastLabelSig = { streets: '', areas: '' };
+
+function inPoly(pt, poly) {
+  let inside = false;
+  for (const ring of poly) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > pt[1]) !== (yj > pt[1]) && pt[0] < ((xj - xi) * (pt[1] - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+function labelPointOf(polys) {
+  if (!polys.length) return null;
+  let b = [Infinity, Infinity, -Infinity, -Infinity];
+  let largest = null, largestArea = -1;
+  for (const poly of polys) {
+    let pb = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of poly[0]) pb = [Math.min(pb[0], x), Math.min(pb[1], y), Math.max(pb[2], x), Math.max(pb[3], y)];
+    b = [Math.min(b[0], pb[0]), Math.min(b[1], pb[1]), Math.max(b[2], pb[2]), Math.max(b[3], pb[3])];
+    const a = (pb[2] - pb[0]) * (pb[3] - pb[1]);
+    if (a > largestArea) { largestArea = a; largest = poly; }
+  }
+  const c = [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  if (polys.some((poly) => inPoly(c, poly))) return c;
+  return scanPoint(largest);
+}
+
+// Middle of the widest horizontal run across the middle latitude of a polygon.
+function scanPoint(poly) {
+  const ys = poly[0].map((c) => c[1]);
+  const y = (Math.min(...ys) + Math.max(...ys)) / 2 + 1e-9;
+  const xs = [];
+  for (const ring of poly) {
+    for (let i = 1; i < ring.length; i++) {
+      const [x1, y1] = ring[i - 1], [x2, y2] = ring[i];
+      if ((y1 > y) !== (y2 > y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
+    }
+  }
+  xs.sort((p, q) => p - q);
+  let best = null;
+  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
+  return best ? [(best[0] + best[1]) / 2, y] : null;
+}
+
+function renderStatus() {
+  const c = state.config;
+  if (!c) return;
+  $('#generation').textContent = c.generation != null ? t('status.generation', { g: c.generation }) : '';
+  $('#map-status').textContent = c.basemap_url ? `${c.district?.name ?? ''}` : t('status.offline_basemap');
+}
+
+// A basemap given as a MapLibre style URL: its sources and layers go under ours.
+async function addVectorBasemap(map, url) {
+  try {
+    const style = await (await fetch(url)).json();
+    const add = () => {
+      for (const [id, s] of Object.entries(style.sources || {})) if (!map.getSource(`bm-${id}`)) map.addSource(`bm-${id}`, s);
+      for (const l of style.layers || []) {
+        if (l.type === 'symbol' || l.type === 'background') continue;
+        map.addLayer({ ...l, id: `bm-${l.id}`, ...(l.source ? { source: `bm-${l.source}` } : {}) }, 'district-fill');
+        TOGGLES.basemap.push(`bm-${l.id}`);
+      }
+      map.setPaintProperty('district-fill', 'fill-opacity', 0);
+    };
+    if (map.isStyleLoaded()) add(); else map.once('load', add);
+  } catch (e) {
+    console.warn('basemap style failed to load', e);
+  }
+}
+
+// ---------------------------------------------------------------- tabs
+
+function setupTabs() {
+  for (const b of document.querySelectorAll('.tab')) {
+    b.addEventListener('click', () => selectTab(b.dataset.tab));
+  }
+}
+function selectTab(name) {
+  state.tab = name;
+  for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.tab === name);
+  for (const p of document.querySelectorAll('.tab-page')) p.hidden = p.dataset.page !== name;
+}
+
+// ---------------------------------------------------------------- layers
+
+function setupLayerToggles() {
+  for (const input of document.querySelectorAll('#layer-list input[data-layer]')) {
+    state.layerOn[input.dataset.layer] = input.checked;
+    input.addEventListener('change', () => setLayerVisible(input.dataset.layer, input.checked));
+  }
+}
+function setLayerVisible(key, on) {
+  state.layerOn[key] = on;
+  const map = state.map;
+  for (const id of TOGGLES[key] || []) {
+    if (!map.getLayer(id)) continue;
+    // a label layer stays hidden if either its own layer or "labels" is off
+    let visible = on;
+    if (key !== 'labels' && TOGGLES.labels.includes(id)) visible = on && state.layerOn.labels !== false;
+    if (key === 'labels') {
+      const owner = Object.keys(TOGGLES).find((k) => k !== 'labels' && TOGGLES[k].includes(id));
+      if (owner) visible = on && state.layerOn[owner] !== false;
+    }
+    map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+  }
+}
+
+// ---------------------------------------------------------------- search
+
+function setupSearch() {
+  const input = $('#search');
+  const list = $('#search-results');
+  let timer = null;
+  let seq = 0;
+  let items = [];
+  const run = async () => {
+    const q = input.value.trim();
+    if (!q) { list.hidden = true; list.innerHTML = ''; return; }
+    const my = ++seq;
+    try {
+      let res = await api.search(q, 12);
+      // "三村居委会" (the committee) finds "三村居委网格" (its grid): retry without the trailing 会
+      if (!res.items?.length && /[居村]委会$/.test(q)) res = await api.search(q.slice(0, -1), 12);
+      if (my !== seq) return;
+      items = res.items || [];
+      list.innerHTML = items.length
+        ? items.map((it, i) => `<li data-i="${i}" data-code="${esc(it.code)}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
+          + (res.total > items.length ? `<li class="total">${esc(t('search.total', { n: res.total }))}</li>` : '')
+        : `<li class="empty">${esc(t('search.none'))}</li>`;
+      list.hidden = false;
+    } catch (e) {
+      list.innerHTML = `<li class="empty">${esc(e.message)}</li>`;
+      list.hidden = false;
+    }
+  };
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });
+  let cursor = -1;
+  const mark = () => {
+    for (const li of list.querySelectorAll('li[data-i]')) li.classList.toggle('active', Number(li.dataset.i) === cursor);
+    list.querySelector('li.active')?.scrollIntoView({ block: 'nearest' });
+  };
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (!items.length) return;
+      e.preventDefault();
+      cursor = (cursor + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+      mark();
+    }
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      clearTimeout(timer);
+      if (cursor >= 0 && items[cursor]) chooseResult(items[cursor]);
+      else run().then(() => items[0] && chooseResult(items[0]));
+    }
+    if (e.key === 'Escape') { list.hidden = true; }
+  });
+  input.addEventListener('input', () => { cursor = -1; });
+  list.addEventListener('click', (e) => {
+    const li = e.target.closest('li[data-i]');
+    if (li) chooseResult(items[Number(li.dataset.i)]);
+  });
+}
+
+function chooseResult(item) {
+  for (const li of document.querySelectorAll('#search-results li[data-i]')) li.classList.toggle('active', li.dataset.code === item.code);
+  flyToArea(item.code, item);
+}
+
+async function flyToArea(code, item = null) {
+  const map = state.map;
+  let a = item;
+  try {
+    if (!a || !a.bbox) a = await api.area(code);
+  } catch (e) {
+    $('#map-status').textContent = e.message;
+    return;
+  }
+  const b = a.bbox;
+  if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 60, bottom: 60, left: 60, right: 420 }, maxZoom: 17, duration: 900 });
+  highlight(a.layer === 'block' ? a.code : null, GRID_LAYERS.includes(a.layer) ? a : null);
+  // Show who is responsible at the centre of the area once the camera has moved.
+  if (b && a.layer !== 'district' && a.layer !== 'street') {
+    const inner = await interiorPoint(a).catch(() => null);
+    const p = inner || [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+    lookupAndShow(p[0], p[1], 'wgs84', false);
+  }
+}
+
+// A point inside an area (its geometry's first polygon: middle of the widest horizontal run).
+async function interiorPoint(a) {
+  const full = a.geometry ? a : await api.area(a.code, true);
+  const g = full.geometry;
+  if (!g) return null;
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  return polys.length ? labelPointOf(polys) : null;
+}
+
+function highlight(blockCode, grid) {
+  const map = state.map;
+  map.setFilter('selected-line', ['==', ['get', 'code'], blockCode || '']);
+  map.setFilter('selected-fill', ['==', ['get', 'code'], blockCode || '']);
+  const gridLayer = grid?.layer && GRID_LAYERS.includes(grid.layer) ? grid.layer : 'resident_grid';
+  // the selected-grid layer is re-pointed at the grid's own source layer
+  if (map.getLayer('selected-grid-line')) {
+    const def = map.getStyle().layers.find((l) => l.id === 'selected-grid-line');
+    if (def['source-layer'] !== gridLayer) {
+      map.removeLayer('selected-grid-line');
+      map.addLayer({ ...def, 'source-layer': gridLayer }, 'selected-line');
+    }
+  }
+  map.setFilter('selected-grid-line', ['==', ['get', 'code'], grid?.code || '']);
+}
+
+// ---------------------------------------------------------------- click → card
+
+function onMapClick(lngLat) {
+  if (state.tab === 'intake') setIntakePoint(lngLat.lng, lngLat.lat);
+  lookupAndShow(lngLat.lng, lngLat.lat, 'wgs84', false);
+}
+
+async function lookupAndShow(lon, lat, crs, fly) {
+  const card = $('#card');
+  card.hidden = false;
+  card.innerHTML = `<div class="loading">${esc(t('card.loading'))}</div>`;
+  try {
+    const r = await api.lookup(lon, lat, crs);
+    state.lastLookup = r;
+    const map = state.map;
+    if (!state.marker) state.marker = new maplibregl.Marker({ element: pinElement(COLORS.highlight), anchor: 'bottom' });
+    state.marker.setLngLat([r.lon, r.lat]).addTo(map);
+    if (fly) map.flyTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15.5), duration: 900, padding: { right: 380 } });
+    highlight(r.block?.code, r.grid);
+    renderCard(r);
+  } catch (e) {
+    card.innerHTML = `<button class="card-close" type="button" aria-label="${esc(t('card.close'))}">×</button><div class="loading">${esc(t('card.error', { msg: e.message }))}</div>`;
+    card.querySelector('.card-close').addEventListener('click', closeCard);
+  }
+}
+
+function closeCard() {
+  $('#card').hidden = true;
+  state.lastLookup = null;
+  state.marker?.remove();
+  highlight(null, null);
+}
+
+function personHtml(p, lead = false) {
+  if (!p) return '';
+  const photo = p.photo_url ? `<img src="${esc(p.photo_url)}" alt="${esc(p.name)}" loading="lazy">` : '<img alt="">';
+  const tel = p.phone ? `<a class="tel" href="tel:${esc(p.phone)}">${esc(p.phone)}</a>` : '';
+  return `<div class="person${lead ? ' lead' : ''}" data-role="${esc(p.role)}">${photo}<div><div class="p-name">${esc(p.name)}</div><div class="p-role">${esc(label('role', p.role))}</div>${tel}</div></div>`;
+}
+
+function kindLabel(a) {
+  if (!a) return '';
+  const parts = [label('layer', a.layer)];
+  if (a.kind) parts.push(label('kind', a.kind));
+  return parts.join(' · ');
+}
+
+function renderCard(r) {
+  const card = $('#card');
+  const title = r.block?.name || r.grid?.name || r.street?.name || r.district?.name || t('card.outside');
+  const crumbs = [r.district?.name, r.street?.name, r.grid?.name].filter(Boolean).join(' › ');
+  const gridPeople = r.grid?.people || [];
+  const leads = gridPeople.filter((p) => p.role === 'station_head' || p.role === 'deputy_head');
+  const others = gridPeople.filter((p) => p.role !== 'station_head' && p.role !== 'deputy_head' && p.role !== 'block_head');
+  let notice = '';
+  if (r.fallback) {
+    notice = r.fallback === 'outside' ? t('card.outside')
+      : t(`card.fallback.${r.fallback}`, { d: r.distance_m != null ? Math.round(r.distance_m) : '?' });
+  }
+  const codeSpan = (a) => (a?.code ? `<span class="code">${esc(a.code)}</span>` : '');
+  const gcj = r.gcj02 || [];
+  card.innerHTML = `
+    <div class="card-head">
+      <button class="card-close" type="button" aria-label="${esc(t('card.close'))}" title="${esc(t('card.close'))}">×</button>
+      <h2 id="card-title">${esc(title)}</h2>
+      <div class="crumbs">${esc(crumbs)}</div>
+    </div>
+    ${notice ? `<div class="card-sec"><p class="notice">${esc(notice)}</p></div>` : ''}
+    ${r.block_head ? `<div class="card-sec" id="card-block-head"><h3>${esc(t('card.block_head'))}</h3>${personHtml(r.block_head, true)}</div>` : ''}
+    <div class="card-sec">
+      <dl class="kv">
+        <dt>${esc(t('card.street'))}</dt><dd id="card-street">${esc(r.street?.name ?? t('card.none'))}${r.street?.kind ? ` <span class="badge">${esc(label('kind', r.street.kind))}</span>` : ''}${codeSpan(r.street)}</dd>
+        <dt>${esc(t('card.grid'))}</dt><dd id="card-grid">${esc(r.grid?.name ?? t('card.none'))} ${r.grid ? `<span class="badge l-${esc(r.grid.layer)}">${esc(kindLabel(r.grid))}</span>` : ''}${codeSpan(r.grid)}</dd>
+        <dt>${esc(t('card.block'))}</dt><dd id="card-block">${esc(r.block?.name ?? t('card.none'))}${codeSpan(r.block)}</dd>
+        <dt>${esc(t('card.point'))}</dt><dd class="coords">${esc(t('card.wgs84'))} ${fmt(r.lon)}, ${fmt(r.lat)}<br>${esc(t('card.gcj02'))} ${gcj.length ? `${fmt(gcj[0])}, ${fmt(gcj[1])}` : '—'}</dd>
+      </dl>
+    </div>
+    ${leads.length ? `<div class="card-sec" id="card-station"><h3>${esc(t('card.station'))}</h3>${leads.map((p) => personHtml(p, p.role === 'station_head')).join('')}</div>` : ''}
+    ${others.length ? `<div class="card-sec"><h3>${esc(t('card.others'))}</h3><div class="people-grid">${others.map((p) => personHtml(p)).join('')}</div></div>` : ''}
+    ${(r.management_units || []).length ? `<div class="card-sec" id="card-units"><h3>${esc(t('card.units'))}</h3>${r.management_units.map((u) => `<div class="unit"><span>${esc(u.name)}</span><span class="badge">${esc(label('unit', u.kind))}</span></div>${(u.people || []).map((p) => personHtml(p)).join('')}`).join('')}</div>` : ''}
+    ${(r.road_segments || []).length ? `<div class="card-sec"><h3>${esc(t('card.roads'))}</h3>${r.road_segments.map((s) => `<div class="road"><span>${esc(s.name)}</span><span class="code">${esc(t('card.distance', { d: Math.round(s.distance_m) }))}</span></div>`).join('')}</div>` : ''}
+    ${r.grid ? `<div class="card-actions"><a class="btn" id="card-board" href="board.html?grid=${encodeURIComponent(r.grid.code)}" target="_blank" rel="noopener">${esc(t('card.board'))}</a></div>` : ''}
+  `;
+  card.querySelector('.card-close').addEventListener('click', closeCard);
+}
+
+// ---------------------------------------------------------------- coordinates
+
+function setupCoords() {
+  $('#coord-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const lon = Number($('#coord-lon').value.trim());
+    const lat = Number($('#coord-lat').value.trim());
+    const err = $('#coord-error');
+    if (!$('#coord-lon').value.trim() || !Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
+      err.textContent = t('coords.invalid');
+      err.hidden = false;
+      return;
+    }
+    err.hidden = true;
+    lookupAndShow(lon, lat, $('#coord-crs').value, true);
+  });
+}
+
+// ---------------------------------------------------------------- planner
+
+function tokenField(id, key) {
+  const el = $(id);
+  try { el.value = sessionStorage.getItem(key) || ''; } catch { /* ignore */ }
+  el.addEventListener('change', () => { try { sessionStorage.setItem(key, el.value.trim()); } catch { /* ignore */ } });
+  return () => el.value.trim();
+}
+
+function setupPlanner() {
+  const token = tokenField('#planner-token', 'gridatlas.plannerToken');
+  const status = $('#planner-status');
+  const setStatus = (msg, cls = '') => { status.textContent = msg; status.className = `status-line ${cls}`; };
+  $('#planner-upload').addEventListener('click', async () => {
+    const file = $('#planner-file').files[0];
+    if (!token()) return setStatus(t('planner.need_token'), 'error');
+    if (!file) return setStatus(t('planner.need_file'), 'error');
+    const prog = $('#planner-progress');
+    const bar = prog.querySelector('.bar');
+    const lab = prog.querySelector('.progress-label');
+    prog.hidden = false;
+    $('#planner-upload').disabled = true;
+    $('#publish-box').hidden = true;
+    $('#planner-summary').hidden = true;
+    $('#findings-list').innerHTML = '';
+    setStatus('');
+    try {
+      const res = await uploadDraft(file, token(), (f, done) => {
+        bar.style.width = `${Math.round(f * 100)}%`;
+        lab.textContent = done ? t('planner.validating') : t('planner.uploading', { p: Math.round(f * 100) });
+      });
+      state.draft = res;
+      state.draftSummary = res.summary;
+      showDraftOutline(file);
+      const report = await api.report(res.id);
+      state.findings = (report.features || []).map((f, i) => ({ ...f, properties: { ...f.properties, idx: i } }));
+      drawFindings();
+      renderFindings();
+      prog.hidden = true;
+      $('#publish-box').hidden = false;
+      $('#override-box').hidden = !(res.summary?.errors > 0);
+      zoomToFindings();
+    } catch (e) {
+      prog.hidden = true;
+      setStatus(t('planner.failed', { msg: e.message }), 'error');
+    } finally {
+      $('#planner-upload').disabled = false;
+    }
+  });
+  $('#planner-publish').addEventListener('click', async () => {
+    if (!state.draft) return;
+    const reason = $('#override-reason').value.trim();
+    try {
+      const r = await api.publish(state.draft.id, token(), state.draftSummary?.errors > 0 ? reason : undefined);
+      setStatus(t('planner.published', { g: r.generation }), 'ok');
+      state.config.generation = r.generation;
+      renderStatus();
+      refreshTiles(r.generation);
+    } catch (e) {
+      setStatus(t('planner.failed', { msg: e.message }), 'error');
+    }
+  });
+}
+
+// Draws the uploaded file's boundaries (dashed) so the findings can be read against them.
+async function showDraftOutline(file) {
+  if (file.size > 64 * 1024 * 1024) return;
+  try {
+    const fc = JSON.parse(await file.text());
+    if (fc?.type === 'FeatureCollection') state.map.getSource('draft').setData(fc);
+  } catch { /* the server has already said what is wrong with the file */ }
+}
+
+function refreshTiles(generation) {
+  const src = state.map.getSource('atlas');
+  const tiles = src.tiles.map((u) => {
+    const url = new URL(u);
+    url.searchParams.set('g', generation);
+    return url.href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
+  });
+  src.setTiles(tiles);
+}
+
+function findingPoint(f) {
+  const g = f.geometry;
+  if (!g) return null;
+  let c = g.coordinates;
+  while (Array.isArray(c) && Array.isArray(c[0])) c = c[0];
+  return Array.isArray(c) && typeof c[0] === 'number' ? c : null;
+}
+
+function bboxOfGeometry(g) {
+  if (!g) return null;
+  const b = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === 'number') { b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]); } else c.forEach(walk);
+  };
+  if (g.type === 'GeometryCollection') g.geometries.forEach((x) => walk(x.coordinates)); else walk(g.coordinates);
+  return Number.isFinite(b[0]) ? b : null;
+}
+
+function drawFindings() {
+  const feats = state.findings || [];
+  state.map.getSource('findings').setData({ type: 'FeatureCollection', features: feats.filter((f) => f.geometry) });
+  const pts = feats.filter((f) => f.properties.rule === 'invalid_geometry' || f.geometry?.type === 'Point' || f.geometry?.type === 'MultiPoint')
+    .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: findingPoint(f) }, properties: f.properties }))
+    .filter((f) => f.geometry.coordinates);
+  state.map.getSource('findings-points').setData({ type: 'FeatureCollection', features: pts });
+}
+
+function zoomToFindings() {
+  const boxes = (state.findings || []).map((f) => bboxOfGeometry(f.geometry)).filter(Boolean);
+  if (!boxes.length) return;
+  const b = boxes.reduce((a, c) => [Math.min(a[0], c[0]), Math.min(a[1], c[1]), Math.max(a[2], c[2]), Math.max(a[3], c[3])]);
+  state.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, maxZoom: 16, duration: 600 });
+}
+
+function renderFindings() {
+  const s = state.draftSummary || {};
+  const feats = state.findings || [];
+  const sum = $('#planner-summary');
+  sum.hidden = false;
+  sum.classList.toggle('clean', feats.length === 0);
+  const byRule = s.by_rule || {};
+  sum.innerHTML = `<div class="headline" id="planner-headline">${esc(t('planner.summary', { id: state.draft?.id ?? '', e: s.errors ?? 0, w: s.warnings ?? 0 }))}</div>
+    <div class="rules">${Object.entries(byRule).map(([k, n]) => `<span class="badge"><i class="swatch mini f-${esc(k)}"></i>${esc(label('rule', k))} ${n}</span>`).join('')}</div>
+    <div class="f-meta" style="margin-top:6px" id="findings-count" data-count="${feats.length}">${esc(feats.length ? t('planner.findings', { n: feats.length }) : t('planner.no_findings'))}</div>`;
+  const lang = getLang();
+  const LIST_MAX = 500; // the map draws every finding; the list shows the first 500
+  $('#findings-list').innerHTML = feats.slice(0, LIST_MAX).map((f, i) => {
+    const p = f.properties;
+    // message as {zh, en} (the API's report) or message_zh / message_en (gridatlas validate's GeoJSON)
+    const msg = (typeof p.message === 'object' && p.message ? (p.message[lang] ?? p.message.zh) : p.message)
+      ?? p[`message_${lang}`] ?? p.message_zh ?? '';
+    const fixText = (typeof p.fix === 'object' && p.fix ? (p.fix.message?.[lang] ?? p.fix.message?.zh ?? p.fix[lang]) : null)
+      ?? p[`fix_${lang}`] ?? p.fix_zh ?? '';
+    const area = p.area_m2 != null ? ` · ${Math.round(p.area_m2).toLocaleString()} m²` : '';
+    return `<li data-i="${i}"><span class="f-sym f-${esc(p.rule)}"></span><div><div class="f-msg">${esc(msg)}</div>${fixText ? `<div class="f-fix">${esc(fixText)}</div>` : ''}<div class="f-meta">${esc(label('rule', p.rule))} · ${esc(label('severity', p.severity))}${esc(area)}${(p.codes || []).length ? ` · ${esc(p.codes.join(', '))}` : ''}</div></div>${f.geometry ? `<button class="btn small" type="button" data-zoom="${i}">${esc(t('planner.zoom'))}</button>` : '<span></span>'}</li>`;
+  }).join('') + (feats.length > LIST_MAX ? `<li class="more">${esc(t('planner.more', { n: feats.length - LIST_MAX }))}</li>` : '');
+  for (const b of document.querySelectorAll('#findings-list [data-zoom]')) {
+    b.addEventListener('click', () => {
+      const i = Number(b.dataset.zoom);
+      const bb = bboxOfGeometry(feats[i].geometry);
+      if (bb) state.map.fitBounds([[bb[0], bb[1]], [bb[2], bb[3]]], { padding: 160, maxZoom: 16.5, duration: 600 });
+      state.map.setFilter('finding-selected', ['==', ['get', 'idx'], i]);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- case intake
+
+async function setupIntake() {
+  try {
+    const res = await api.categories();
+    state.categories = res.items || [];
+  } catch {
+    state.categories = null; // the case API is not there: keep the tab hidden
+    return;
+  }
+  $('#tab-intake').hidden = false;
+  fillCategories();
+  const token = tokenField('#intake-token', 'gridatlas.intakeToken');
+  const status = $('#intake-status');
+  const setStatus = (msg, cls = '') => { status.textContent = msg; status.className = `status-line ${cls}`; };
+  $('#intake-submit').addEventListener('click', async () => {
+    if (!token()) return setStatus(t('intake.need_token'), 'error');
+    if (!state.intakePoint) return setStatus(t('intake.need_place'), 'error');
+    setStatus('');
+    try {
+      const [lon, lat] = state.intakePoint;
+      const res = await api.createCase({ lon, lat, crs: 'wgs84', category: $('#intake-category').value, description: $('#intake-description').value.trim(), source: 'app' }, token());
+      renderIntakeResult(res);
+    } catch (e) {
+      setStatus(t('planner.failed', { msg: e.message }), 'error');
+    }
+  });
+}
+
+function fillCategories() {
+  const sel = $('#intake-category');
+  if (!state.categories || !sel) return;
+  const cur = sel.value;
+  const lang = getLang();
+  sel.innerHTML = state.categories.map((c) => `<option value="${esc(c.code)}">${esc(lang === 'en' ? (c.name_en || c.name_zh) : c.name_zh)}${c.layer ? ` · ${esc(label('layer', c.layer))}` : ''}</option>`).join('');
+  if (cur) sel.value = cur;
+}
+
+function setIntakePoint(lon, lat) {
+  state.intakePoint = [lon, lat];
+  if (!state.intakeMarker) state.intakeMarker = new maplibregl.Marker({ element: pinElement('#1d5fa8'), anchor: 'bottom' });
+  state.intakeMarker.setLngLat([lon, lat]).addTo(state.map);
+  renderIntakePlace();
+}
+function renderIntakePlace() {
+  const el = $('#intake-place');
+  if (!el) return;
+  el.textContent = state.intakePoint ? `${fmt(state.intakePoint[0])}, ${fmt(state.intakePoint[1])}` : t('intake.place.none');
+}
+
+function renderIntakeResult(res) {
+  const a = res.assignment || {};
+  const due = a.due_at ? new Date(a.due_at).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+  const box = $('#intake-result');
+  box.hidden = false;
+  box.innerHTML = `<h3>${esc(t('intake.routed', { id: res.id }))}</h3><dl>
+    <dt>${esc(t('intake.grid'))}</dt><dd>${esc(a.grid?.name ?? '—')}</dd>
+    <dt>${esc(t('intake.block'))}</dt><dd>${esc(a.block?.name ?? '—')}</dd>
+    <dt>${esc(t('intake.person'))}</dt><dd>${a.block_head ? `${esc(a.block_head.name)} <a href="tel:${esc(a.block_head.phone)}">${esc(a.block_head.phone ?? '')}</a>` : '—'}</dd>
+    <dt>${esc(t('intake.due'))}</dt><dd id="intake-due">${esc(due)}</dd>
+    ${a.confidence ? `<dt>${esc(t('intake.confidence'))}</dt><dd>${esc(a.confidence)}</dd>` : ''}
+  </dl>`;
+}
+
+main();

@@ -1,0 +1,38 @@
+// Every string exists in both languages, and every key the pages and scripts use is defined.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { STRINGS } from '../i18n.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+test('zh and en have the same keys', () => {
+  assert.deepEqual(Object.keys(STRINGS.en).sort(), Object.keys(STRINGS.zh).sort());
+});
+
+test('every key used by the pages and scripts is defined', () => {
+  const used = new Set();
+  for (const f of ['index.html', 'board.html']) {
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/data-i18n(?:-placeholder|-title)?="([^"]+)"/g)) used.add(m[1]);
+  }
+  for (const f of ['app.js', 'board.js']) {
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\bt\('([a-z_.]+)'/g)) used.add(m[1]);
+  }
+  const missing = [...used].filter((k) => !(k in STRINGS.zh));
+  assert.deepEqual(missing, []);
+  assert.ok(used.size > 50, `${used.size} keys used`);
+});
+
+test('the labels of roles, kinds, rules and layers are there in both languages', () => {
+  const ids = {
+    role: ['station_head', 'deputy_head', 'enforcement_officer', 'block_head', 'assistant', 'volunteer'],
+    layer: ['district', 'street', 'resident_grid', 'street_grid', 'extended_grid', 'block', 'road_segment'],
+    rule: ['invalid_geometry', 'hierarchy', 'overlap', 'gap', 'containment', 'sliver'],
+    kind: ['subdistrict', 'town', 'zone', 'residents', 'villagers', 'factory', 'campus', 'industrial_park', 'business_district', 'institution', 'public_area'],
+  };
+  for (const [prefix, list] of Object.entries(ids)) {
+    for (const id of list) for (const l of ['zh', 'en']) assert.ok(`${prefix}.${id}` in STRINGS[l], `${l}: ${prefix}.${id}`);
+  }
+});
