@@ -11,3 +11,4 @@ pub mod http;
 pub mod model;
 pub mod store;
 pub mod synth;
+pub mod validate;

@@ -41,6 +41,8 @@ enum Command {
     Migrate(store_cli::MigrateArgs),
     /// Print one JSON line per newly published generation (any process on the same database).
     Watch(store_cli::WatchArgs),
+    /// Check a GeoJSON file: geometry, hierarchy, overlaps, gaps, containment, slivers.
+    Validate(gridatlas::validate::cli::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Export(a) => store_cli::export(&a, &mut out).map(|()| 0),
         Command::Migrate(a) => store_cli::migrate(&a, &mut out).map(|()| 0),
         Command::Watch(a) => store_cli::watch(&a, &mut out).map(|()| 0),
+        Command::Validate(args) => gridatlas::validate::cli::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -133,13 +133,15 @@ pub struct WatchArgs {
     pub db: DatabaseArgs,
 }
 
-/// Validation hook for imports. NOT YET VALIDATING: validation is being built in `validate`;
-/// until it is wired in here, every draft is stored with an empty report and 0 errors.
-/// Returns the report (JSON) and its number of errors.
-pub fn validate_for_draft(_whole: &FeatureSet) -> (serde_json::Value, usize) {
+/// Validation hook for imports: validates the whole draft (current generation with the upload
+/// applied) with the default options. Returns the report (JSON) and its number of errors.
+pub fn validate_for_draft(whole: &FeatureSet) -> (serde_json::Value, usize) {
+    let report = crate::validate::validate(whole, &crate::validate::Options::default());
+    let errors = report.summary.errors;
     (
-        serde_json::json!({"findings": [], "note": "validation not wired in yet"}),
-        0,
+        serde_json::to_value(&report)
+            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()})),
+        errors,
     )
 }
 

@@ -1,0 +1,162 @@
+//! Rule `overlap` (error): two siblings of one scope overlapping by at least the tolerance:
+//! streets with streets; grids of any of the three kinds with each other inside a street; blocks
+//! with blocks inside a grid. One finding per connected overlap polygon; `codes` are the two
+//! features; the fix subtracts the overlap from the larger of the two (it loses the smaller share
+//! of its area). Computed by the coverage engine ([`super::coverage`]).
+
+use super::coverage::Defect;
+use super::sliver::fix_msg;
+use super::{Ctx, Fix, FixAction, Message};
+
+pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Option<Fix>) {
+    let fs = ctx.features;
+    let (a, b) = (&fs[d.features[0]], &fs[d.features[1]]);
+    let noun_zh = if sliver {
+        "细长重叠（碎片）"
+    } else {
+        "重叠"
+    };
+    let noun_en = if sliver { "sliver overlap" } else { "overlap" };
+    let msg = Message {
+        zh: format!(
+            "{} {} 与 {} {} {} {:.1} 平方米",
+            a.layer.name_zh(),
+            a.code,
+            b.layer.name_zh(),
+            b.code,
+            noun_zh,
+            d.area_m2
+        ),
+        en: format!(
+            "{} {} and {} {}: {noun_en} of {:.1} m² (width {:.2} m)",
+            a.layer, a.code, b.layer, b.code, d.area_m2, d.width_m
+        ),
+    };
+    let t = d.target.map(|t| fs[t].code.as_str());
+    let fix = fix_msg(
+        FixAction::SubtractFrom,
+        t,
+        format!("从 {} 中扣除重叠部分", t.unwrap_or("")),
+        format!("subtract the overlap from {}", t.unwrap_or("")),
+    );
+    (msg, fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Layer;
+    use crate::validate::shapes::*;
+    use crate::validate::{FixAction, Options, Rule, validate_features};
+    use geo::MultiPolygon;
+
+    fn grid_pair(b: MultiPolygon<f64>) -> Vec<crate::model::Feature> {
+        vec![
+            area(
+                Layer::Street,
+                "s",
+                None,
+                MultiPolygon(vec![rect(0.0, 0.0, 100.0, 100.0)]),
+            ),
+            area(
+                Layer::ResidentGrid,
+                "g1",
+                Some("s"),
+                MultiPolygon(vec![rect(0.0, 0.0, 60.0, 100.0)]),
+            ),
+            area(Layer::StreetGrid, "g2", Some("s"), b),
+        ]
+    }
+
+    #[test]
+    fn grids_of_different_kinds_overlap() {
+        let fs = grid_pair(MultiPolygon(vec![rect(50.0, 0.0, 100.0, 100.0)]));
+        let r = validate_features(&fs, &Options::default());
+        assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+        let f = &r.findings[0];
+        assert_eq!((f.rule, f.kind), (Rule::Overlap, "overlap"));
+        assert_eq!(f.codes, vec!["g1", "g2"]);
+        assert!((f.area_m2.unwrap_or(0.0) - 1000.0).abs() < 1.0);
+        let fix = f.fix.as_ref().map(|x| (x.action, x.target.clone()));
+        assert_eq!(fix, Some((FixAction::SubtractFrom, Some("g1".to_string()))));
+    }
+
+    #[test]
+    fn multipolygon_part_overlapping_a_neighbour() {
+        // g2 has two parts; the second pokes 5 m into g1. Plus a hole in g1 filled by a g2 part.
+        let g1 = MultiPolygon(vec![poly(
+            &[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)],
+            &[&[(10.0, 10.0), (10.0, 20.0), (20.0, 20.0), (20.0, 10.0)]],
+        )]);
+        let g2 = MultiPolygon(vec![
+            rect(60.0, 0.0, 100.0, 100.0),
+            rect(10.0, 10.0, 20.0, 20.0),
+            rect(55.0, 40.0, 60.0, 50.0),
+        ]);
+        let fs = vec![
+            area(
+                Layer::Street,
+                "s",
+                None,
+                MultiPolygon(vec![rect(0.0, 0.0, 100.0, 100.0)]),
+            ),
+            area(Layer::ResidentGrid, "g1", Some("s"), g1),
+            area(Layer::StreetGrid, "g2", Some("s"), g2),
+        ];
+        let r = validate_features(&fs, &Options::default());
+        let ov: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::Overlap)
+            .collect();
+        assert_eq!(ov.len(), 1, "{:?}", r.findings);
+        assert!((ov[0].area_m2.unwrap_or(0.0) - 50.0).abs() < 0.5);
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.rule == Rule::Overlap || f.rule == Rule::InvalidGeometry),
+            "{:?}",
+            r.findings
+        );
+    }
+
+    #[test]
+    fn blocks_in_different_grids_are_different_scopes() {
+        let fs = vec![
+            area(
+                Layer::Street,
+                "s",
+                None,
+                MultiPolygon(vec![rect(0.0, 0.0, 100.0, 100.0)]),
+            ),
+            area(
+                Layer::ResidentGrid,
+                "g1",
+                Some("s"),
+                MultiPolygon(vec![rect(0.0, 0.0, 50.0, 100.0)]),
+            ),
+            area(
+                Layer::ResidentGrid,
+                "g2",
+                Some("s"),
+                MultiPolygon(vec![rect(50.0, 0.0, 100.0, 100.0)]),
+            ),
+            area(
+                Layer::Block,
+                "b1",
+                Some("g1"),
+                MultiPolygon(vec![rect(0.0, 0.0, 50.0, 100.0)]),
+            ),
+            area(
+                Layer::Block,
+                "b2",
+                Some("g2"),
+                MultiPolygon(vec![rect(50.0, 0.0, 100.0, 100.0)]),
+            ),
+        ];
+        assert!(
+            validate_features(&fs, &Options::default())
+                .findings
+                .is_empty()
+        );
+    }
+}
