@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
     let set = gridatlas::geo_io::read_path(std::path::Path::new(path))?;
     let cell: Option<f64> = args.get(3).and_then(|s| s.parse().ok());
     let raw = set.position_count() * 16;
+    let t = std::time::Instant::now();
     let atlas = Atlas::build_with(
         set,
         gridatlas::atlas::AtlasOptions {
@@ -32,6 +33,7 @@ fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
     );
+    println!("build {:.3} s (wall)", t.elapsed().as_secs_f64());
     let (cells, combo, words) = atlas.raster_stats();
     println!(
         "index {} bytes = {:.2}x raw; {cells} cells, {:.1}% no test, {words} record words",
