@@ -8,9 +8,13 @@
 
 use geo::{Coord, Geodesic, GeodesicArea, Length, MultiLineString, MultiPolygon};
 
-/// Geodesic area in m² (holes subtracted).
+/// Geodesic area in m² (holes subtracted), whatever the rings' orientation.
+///
+/// `geodesic_area_unsigned` reads a clockwise ring as "the rest of the Earth" (≈ 5.1e14 m²), and
+/// boolean-operation output need not be counter-clockwise; every area here is far smaller than a
+/// hemisphere, so the absolute value of the signed area is the right one.
 pub fn area_m2(area: &MultiPolygon<f64>) -> f64 {
-    area.geodesic_area_unsigned()
+    area.0.iter().map(|p| p.geodesic_area_signed().abs()).sum()
 }
 
 /// Geodesic length in metres.
@@ -113,6 +117,30 @@ mod tests {
                 "{local} vs {geodesic}"
             );
         }
+    }
+
+    #[test]
+    fn clockwise_rings_measure_the_same_as_counter_clockwise() {
+        let f = LocalFrame::new(121.2, 30.8);
+        let c = |x: f64, y: f64| f.to_lonlat(Coord { x, y });
+        let ccw = vec![
+            c(0.0, 0.0),
+            c(50.0, 0.0),
+            c(50.0, 20.0),
+            c(0.0, 20.0),
+            c(0.0, 0.0),
+        ];
+        let mut cw = ccw.clone();
+        cw.reverse();
+        let a = area_m2(&MultiPolygon(vec![geo::Polygon::new(
+            geo::LineString(ccw),
+            vec![],
+        )]));
+        let b = area_m2(&MultiPolygon(vec![geo::Polygon::new(
+            geo::LineString(cw),
+            vec![],
+        )]));
+        assert!((a - 1000.0).abs() < 0.5 && (a - b).abs() < 1e-6, "{a} {b}");
     }
 
     #[test]
