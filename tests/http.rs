@@ -719,6 +719,44 @@ async fn drafts_need_tokens_scoped_to_their_streets() {
         .await
         .expect("json");
     assert_eq!(g["name"], "改名测试");
+    // Every generation stays readable: lookups at a generation number or a time.
+    let v: Value = s
+        .get(&format!("/api/v1/lookup?lon={x}&lat={y}&at=1"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["generation"], 1);
+    assert_eq!(v["block"]["code"], block.code.as_str());
+    let now = (chrono::Utc::now() + chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let v: Value = s
+        .get(&format!("/api/v1/lookup?lon={x}&lat={y}&at={now}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["generation"], 2);
+    problem(
+        s.get(&format!(
+            "/api/v1/lookup?lon={x}&lat={y}&at=2000-01-01T00:00:00%2B08:00"
+        ))
+        .await,
+        404,
+    )
+    .await;
+    let v = problem(
+        s.get(&format!("/api/v1/lookup?lon={x}&lat={y}&at=yesterday"))
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(v["parameter"], "at");
+    problem(
+        s.get(&format!("/api/v1/lookup?lon={x}&lat={y}&at=7")).await,
+        404,
+    )
+    .await;
 
     // Published once only; generations and diff.
     let again = s

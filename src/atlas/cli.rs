@@ -11,8 +11,19 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct LookupArgs {
     /// The GeoJSON feature file to index (e.g. fixtures/demo-district.geojson).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
+    pub data: Option<PathBuf>,
+    /// Look up in a stored generation instead: a SQLite file or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database: Option<String>,
+    /// With --database: a generation number, or an RFC 3339 time (the generation in force then,
+    /// e.g. 2026-05-01T00:00:00+08:00); default: the current generation.
+    #[arg(long, requires = "database")]
+    pub at: Option<String>,
     /// A CSV of `lon,lat` lines (an optional `lon,lat` header); writes one JSON line per input
     /// line, in order. Malformed lines get an error line naming the line number.
     #[arg(long, conflicts_with_all = ["lon", "lat"])]
@@ -27,17 +38,26 @@ pub struct LookupArgs {
 
 /// Runs the command; returns the process exit code.
 pub fn run(args: LookupArgs) -> anyhow::Result<i32> {
-    let set = match geo_io::read_path(&args.data) {
-        Ok(set) => set,
-        Err(geo_io::ReadError::Invalid(problems)) => {
-            for p in &problems {
-                eprintln!("{}: {p}", args.data.display());
-            }
-            anyhow::bail!("{} problem(s) in {}", problems.len(), args.data.display());
+    let atlas = match (&args.data, &args.database) {
+        (Some(path), _) => Atlas::build(read_file(path)?),
+        (None, Some(url)) => {
+            let store = crate::store::open(url)
+                .with_context(|| format!("opening {}", crate::store::redact_url(url)))?;
+            let n = match &args.at {
+                Some(at) => crate::store::resolve_at(store.as_ref(), at)
+                    .map_err(anyhow::Error::msg)?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("no generation was published at or before {at}")
+                    })?,
+                None => store
+                    .current_generation()?
+                    .map(|g| g.number)
+                    .ok_or_else(|| anyhow::anyhow!("the store has no published generation"))?,
+            };
+            Atlas::build(store.load_generation(n)?).with_generation(i64::from(n))
         }
-        Err(e) => return Err(e).with_context(|| format!("reading {}", args.data.display())),
+        (None, None) => anyhow::bail!("give --data FILE or --database URL"),
     };
-    let atlas = Atlas::build(set);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match (args.batch, args.lon, args.lat) {
@@ -55,6 +75,19 @@ pub fn run(args: LookupArgs) -> anyhow::Result<i32> {
     }
     out.flush()?;
     Ok(0)
+}
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<crate::model::FeatureSet> {
+    match geo_io::read_path(path) {
+        Ok(set) => Ok(set),
+        Err(geo_io::ReadError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{}: {p}", path.display());
+            }
+            anyhow::bail!("{} problem(s) in {}", problems.len(), path.display());
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// Parses one `lon,lat` line.

@@ -83,10 +83,12 @@ pub fn placement_document(
         ("lon" = f64, Query, description = "Longitude in `crs`"),
         ("lat" = f64, Query, description = "Latitude in `crs`"),
         ("crs" = Option<String>, Query, description = "wgs84 (default) | cgcs2000 | gcj02 | bd09"),
+        ("at" = Option<String>, Query, description = "A generation number, or an RFC 3339 time (the generation in force then); default: the current one"),
     ),
     responses(
         (status = 200, description = "The placement: street, grid, block, block head, people, management units, road segments, fallback", body = Object),
         (status = 400, description = "A parameter is missing or invalid", content_type = "application/problem+json"),
+        (status = 404, description = "No generation at `at`", content_type = "application/problem+json"),
     ))]
 pub async fn get_lookup(
     State(state): State<AppState>,
@@ -97,10 +99,29 @@ pub async fn get_lookup(
     let lon = number_param(&q, "lon", -180.0..=180.0)?;
     let lat = number_param(&q, "lat", -90.0..=90.0)?;
     let wgs = crs.to_wgs84(lon, lat);
-    let atlas = state.atlas();
+    let atlas = match q.get("at") {
+        None => state.atlas(),
+        Some(at) => atlas_at(&state, at.clone()).await?,
+    };
     let p = atlas.lookup(wgs.0, wgs.1);
     metrics::counter!("gridatlas_lookups_total", "kind" => "single").increment(1);
     Ok(Json(placement_document(&atlas, (lon, lat), crs, wgs, &p)))
+}
+
+/// The atlas of the generation `at` names (a number or an RFC 3339 time).
+pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<Atlas>> {
+    let store = state.store()?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let n = crate::store::resolve_at(store.as_ref(), &at)
+            .map_err(|e| ApiError::invalid_parameter("at", e))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no generation was published at or before {at}"))
+            })?;
+        st.atlas_of(n).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// Appends the compact JSON object of one batch result.

@@ -75,6 +75,8 @@ struct Inner {
     store: Option<Arc<dyn Store>>,
     /// Serialises rebuilds so two reloads never race to swap an older atlas in.
     reload: std::sync::Mutex<()>,
+    /// Atlases of past generations asked for with `at=` (the last few).
+    past: std::sync::Mutex<Vec<Arc<Atlas>>>,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
                 metrics: metrics_handle(),
                 store,
                 reload: std::sync::Mutex::new(()),
+                past: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -109,6 +112,30 @@ impl AppState {
             .store
             .clone()
             .ok_or_else(|| ApiError::unavailable("this server serves a file (--data) and has no store: drafts, generations and tokens are unavailable"))
+    }
+
+    /// The atlas of generation `n`: the live one, a cached past one, or built from the store
+    /// (the last four past generations asked for stay cached). Blocking.
+    pub fn atlas_of(&self, n: i32) -> anyhow::Result<Arc<Atlas>> {
+        let live = self.atlas();
+        if live.generation() == Some(i64::from(n)) {
+            return Ok(live);
+        }
+        let lock =
+            |m: &std::sync::Mutex<Vec<Arc<Atlas>>>| m.lock().map(|v| v.clone()).unwrap_or_default();
+        if let Some(a) = lock(&self.inner.past)
+            .into_iter()
+            .find(|a| a.generation() == Some(i64::from(n)))
+        {
+            return Ok(a);
+        }
+        let store = self.store().map_err(|e| anyhow::anyhow!(e.detail))?;
+        let atlas = Arc::new(Atlas::build(store.load_generation(n)?).with_generation(i64::from(n)));
+        if let Ok(mut past) = self.inner.past.lock() {
+            past.insert(0, atlas.clone());
+            past.truncate(4);
+        }
+        Ok(atlas)
     }
 
     /// Loads generation `n` from the store and swaps its atlas in, unless a newer one is live.
