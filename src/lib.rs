@@ -5,10 +5,12 @@
 //! See docs/architecture.md for the whole picture.
 
 pub mod atlas;
+pub mod cases;
 pub mod geo_io;
 pub mod geometry;
 pub mod http;
 pub mod model;
+pub mod routing;
 pub mod store;
 pub mod synth;
 pub mod validate;

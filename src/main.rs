@@ -43,6 +43,8 @@ enum Command {
     Watch(store_cli::WatchArgs),
     /// Check a GeoJSON file: geometry, hierarchy, overlaps, gaps, containment, slivers.
     Validate(gridatlas::validate::cli::ValidateArgs),
+    /// List, load or export the case categories (the task list, 规定+自选).
+    Categories(gridatlas::routing::cli::CategoriesArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Migrate(a) => store_cli::migrate(&a, &mut out).map(|()| 0),
         Command::Watch(a) => store_cli::watch(&a, &mut out).map(|()| 0),
         Command::Validate(args) => gridatlas::validate::cli::run(&args),
+        Command::Categories(a) => gridatlas::routing::cli::run(a, &mut out).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -463,6 +463,55 @@ impl Atlas {
             .map(|&u| &self.set.management_units[u as usize])
     }
 
+    /// Areas of `layer` (an area layer) whose boundary lies within `radius_m` of the point, with
+    /// that distance in metres, nearest first (ties by feature id). An area containing the point
+    /// is listed too when its boundary is that near. Used by case routing to find the other
+    /// owners of a point near a boundary.
+    pub fn areas_near(&self, layer: Layer, lon: f64, lat: f64, radius_m: f64) -> Vec<(FeatureId, f64)> {
+        let Some(l) = indexed_layer(layer) else {
+            return Vec::new();
+        };
+        if !(lon.is_finite() && lat.is_finite() && radius_m >= 0.0) {
+            return Vec::new();
+        }
+        let frame = LocalFrame::new(lon, lat);
+        let (rx, ry) = (
+            radius_m / frame.m_per_deg_lon,
+            radius_m / frame.m_per_deg_lat,
+        );
+        let env = AABB::from_corners([lon - rx, lat - ry], [lon + rx, lat + ry]);
+        let mut out: Vec<(FeatureId, f64)> = self.boxes[l]
+            .locate_in_envelope_intersecting(&env)
+            .filter_map(|item| {
+                let id = self.slot_feature[l][item.data as usize];
+                if self.feature(id).layer != layer {
+                    return None;
+                }
+                let d = self.raster.layers[l].boundary_distance_m(item.data as usize, &frame);
+                (d <= radius_m).then_some((id, d))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The nearest area of `layer` within `radius_m` of the point (by distance to its boundary),
+    /// optionally only among the children of `parent`.
+    pub fn nearest_area(
+        &self,
+        layer: Layer,
+        lon: f64,
+        lat: f64,
+        radius_m: f64,
+        parent: Option<FeatureId>,
+    ) -> Option<(FeatureId, f64)> {
+        let l = indexed_layer(layer)?;
+        if !(lon.is_finite() && lat.is_finite()) {
+            return None;
+        }
+        self.nearest(l, &LocalFrame::new(lon, lat), lon, lat, radius_m, parent)
+    }
+
     /// The placement as the JSON object of the API and the CLI.
     pub fn placement_json(&self, lon: f64, lat: f64, p: &Placement) -> Value {
         let area = |id: Option<FeatureId>| -> Value {

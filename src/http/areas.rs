@@ -45,7 +45,7 @@ fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
     }
 }
 
-fn usize_param(
+pub(crate) fn usize_param(
     q: &HashMap<String, String>,
     name: &str,
     default: usize,

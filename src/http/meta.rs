@@ -25,6 +25,13 @@ use utoipa::OpenApi;
         super::drafts::publish,
         super::drafts::generations,
         super::drafts::diff,
+        super::cases::list_categories,
+        super::cases::put_categories,
+        super::cases::create,
+        super::cases::one,
+        super::cases::list,
+        super::cases::add_event,
+        super::cases::get_indicators,
         config,
         healthz,
         readyz,
@@ -36,6 +43,7 @@ use utoipa::OpenApi;
         (name = "areas", description = "Streets, grids, blocks, road segments"),
         (name = "tiles", description = "Mapbox Vector Tiles"),
         (name = "drafts", description = "Uploads, validation reports, publishing, generations"),
+        (name = "cases", description = "Case categories (task lists), case intake and routing, lifecycle, indicators; Open311 GeoReport v2 is at /open311/v2/"),
         (name = "meta", description = "Health, metrics, configuration"),
     )
 )]

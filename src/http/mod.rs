@@ -10,10 +10,12 @@
 
 pub mod areas;
 pub mod auth;
+pub mod cases;
 pub mod drafts;
 pub mod error;
 pub mod lookup;
 pub mod meta;
+pub mod open311;
 pub mod serve;
 pub mod tiles;
 pub mod web;
@@ -47,6 +49,8 @@ pub struct ServeConfig {
     pub public_reads: bool,
     /// Optional basemap tile URL template for the web map.
     pub basemap_url: Option<String>,
+    /// Case routing: boundary tolerance, radii, days to the due date, time zone.
+    pub routing: crate::routing::RouteOptions,
 }
 
 impl Default for ServeConfig {
@@ -58,6 +62,7 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(60),
             public_reads: true,
             basemap_url: None,
+            routing: crate::routing::RouteOptions::default(),
         }
     }
 }
@@ -259,13 +264,29 @@ pub fn router(state: AppState) -> Router {
         .route("/drafts/{id}/publish", axum::routing::post(drafts::publish))
         .route("/generations", get(drafts::generations))
         .route("/generations/{a}/diff/{b}", get(drafts::diff))
+        .route(
+            "/categories",
+            get(cases::list_categories).put(cases::put_categories),
+        )
+        .route("/cases", get(cases::list).post(cases::create))
+        .route("/cases/{id}", get(cases::one))
+        .route("/cases/{id}/events", axum::routing::post(cases::add_event))
+        .route("/indicators", get(cases::get_indicators))
         .route("/config", get(meta::config))
         .route("/openapi.json", get(meta::openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
     let timeout = state.config().request_timeout;
     let body_limit = state.config().max_body_bytes;
+    let open311 = Router::new()
+        .route(
+            "/{file}",
+            get(open311::root_get).post(open311::post_request),
+        )
+        .route("/services/{file}", get(open311::service_definition))
+        .route("/requests/{file}", get(open311::get_request));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/open311/v2", open311)
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))

@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// {z}/{x}/{y}); none by default, so the map works offline.
     #[arg(long, env = "GRIDATLAS_BASEMAP_URL")]
     pub basemap_url: Option<String>,
+    /// Days from a case's report to its due date (the 7-day quick disposal).
+    #[arg(long, default_value_t = 7)]
+    pub due_in_days: u32,
+    /// A case within this many metres of another grid is routed with confidence `boundary`.
+    #[arg(long, default_value_t = 5.0)]
+    pub boundary_tolerance_m: f64,
+    /// The district's UTC offset in hours, for due dates and indicator periods (China: 8).
+    #[arg(long, default_value_t = 8, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-12..=14))]
+    pub utc_offset_h: i32,
 }
 
 impl ServeArgs {
@@ -54,6 +63,13 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout_s),
             public_reads: !self.private_reads,
             basemap_url: self.basemap_url.clone(),
+            routing: crate::routing::RouteOptions {
+                due_in_days: self.due_in_days,
+                boundary_tolerance_m: self.boundary_tolerance_m.max(0.0),
+                utc_offset: chrono::FixedOffset::east_opt(self.utc_offset_h * 3600)
+                    .unwrap_or_else(crate::routing::china_standard_time),
+                ..crate::routing::RouteOptions::default()
+            },
         }
     }
 }
@@ -86,6 +102,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 Some(g) => g.number,
                 None => bootstrap_demo(store.as_ref())?,
             };
+            bootstrap_categories(store.as_ref())?;
             let set = store.load_generation(current)?;
             let atlas = Atlas::build(set).with_generation(i64::from(current));
             (
@@ -138,6 +155,22 @@ pub fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
     })?;
     let g = store.publish(id, "gridatlas (demo district)", None)?;
     Ok(g.number)
+}
+
+/// Loads the example task list (fixtures/task-list.example.json) into a store without categories.
+pub fn bootstrap_categories(store: &dyn Store) -> anyhow::Result<()> {
+    if store.categories()?.is_empty() {
+        let cats = crate::routing::categories::parse_task_list(
+            crate::routing::categories::EXAMPLE_TASK_LIST,
+        )
+        .map_err(|p| anyhow::anyhow!("the embedded example task list: {}", p.join("; ")))?;
+        tracing::info!(
+            categories = cats.len(),
+            "no case categories: loading the example task list"
+        );
+        store.replace_categories(&cats)?;
+    }
+    Ok(())
 }
 
 /// Follows publishes by any process on the same store (LISTEN/NOTIFY on PostgreSQL, polling on

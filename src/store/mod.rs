@@ -349,6 +349,36 @@ pub trait Store: Send + Sync {
     /// Revokes a token.
     fn revoke_token(&self, id: i64) -> StoreResult<()>;
 
+    /// Replaces the case categories (the task list) with `categories`, in that order.
+    fn replace_categories(&self, categories: &[crate::routing::categories::Category]) -> StoreResult<()>;
+
+    /// The case categories, in task-list order.
+    fn categories(&self) -> StoreResult<Vec<crate::routing::categories::Category>>;
+
+    /// Stores a routed case (status `assigned`, first event recorded).
+    fn create_case(&self, case: &crate::cases::NewCase) -> StoreResult<crate::cases::Case>;
+
+    /// One case with its events.
+    fn get_case(&self, id: i64) -> StoreResult<crate::cases::Case>;
+
+    /// Cases matching `filter`, newest first, and how many match in all.
+    fn list_cases(
+        &self,
+        filter: &crate::cases::CaseFilter,
+    ) -> StoreResult<(Vec<crate::cases::Case>, i64)>;
+
+    /// Changes a case's status, atomically with the check that the transition is allowed
+    /// ([`StoreError::Conflict`] with the reason if not).
+    fn add_case_event(
+        &self,
+        id: i64,
+        status: crate::cases::Status,
+        by: &str,
+        department: Option<&str>,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<crate::cases::Case>;
+
     /// Blocks, reporting generations as they are published (by this or any other process) until
     /// `on_event` returns false. First comes [`WatchEvent::Ready`] once the watcher listens, then
     /// [`WatchEvent::Published`] for every generation newer than `after` (default: the current

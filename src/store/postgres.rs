@@ -149,4 +149,18 @@ fn announce(conn: &mut Conn, n: i32) -> diesel::QueryResult<()> {
         .map(|_| ())
 }
 
+/// A transaction for cases and categories.
+fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    conn.transaction(f)
+}
+
+/// Locks a case's row until the transaction ends, so two status changes never interleave.
+fn lock_case(conn: &mut Conn, id: i64) -> StoreResult<()> {
+    diesel::sql_query("SELECT id FROM cases WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(conn)
+        .map(|_| ())
+        .map_err(db_err)
+}
+
 include!("common.rs");

@@ -89,11 +89,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (code) {
+        code -> Text,
+        position -> Integer,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        category -> Text,
+        source -> Text,
+        description -> Text,
+        status -> Text,
+        input_lon -> Double,
+        input_lat -> Double,
+        input_crs -> Text,
+        lon -> Double,
+        lat -> Double,
+        reported_at -> TimestamptzSqlite,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+        due_at -> TimestamptzSqlite,
+        done_at -> Nullable<TimestamptzSqlite>,
+        street -> Nullable<Text>,
+        grid -> Nullable<Text>,
+        block -> Nullable<Text>,
+        generation -> Nullable<BigInt>,
+        confidence -> Text,
+        department -> Nullable<Text>,
+        photos -> Text,
+        contact -> Nullable<Text>,
+        created_by -> Text,
+        assignment -> Text,
+    }
+}
+
+diesel::table! {
+    case_events (case_id, seq) {
+        case_id -> BigInt,
+        seq -> Integer,
+        at -> TimestamptzSqlite,
+        status -> Text,
+        actor -> Text,
+        department -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(case_events -> cases (case_id));
+
 diesel::joinable!(draft_features -> drafts (draft_id));
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     draft_features,
     generations,
     features,
-    tokens
+    tokens,
+    categories,
+    cases,
+    case_events
 );

@@ -224,6 +224,16 @@ fn announce(_conn: &mut Conn, _n: i32) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// A write transaction for cases and categories (SQLite: one writer at a time).
+fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    conn.immediate_transaction(f)
+}
+
+/// Nothing to do: the immediate transaction already holds the write lock.
+fn lock_case(_conn: &mut Conn, _id: i64) -> StoreResult<()> {
+    Ok(())
+}
+
 include!("common.rs");
 
 #[cfg(test)]

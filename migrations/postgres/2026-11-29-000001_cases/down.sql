@@ -1,0 +1,3 @@
+DROP TABLE case_events;
+DROP TABLE cases;
+DROP TABLE categories;

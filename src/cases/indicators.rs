@@ -1,0 +1,129 @@
+//! Indicators of how well the front end works, over the cases reported in a period, as of a
+//! moment (the end of the period, or now if that is earlier):
+//!
+//! - `first_discovery_rate` (网格先行发现率) = cases found on patrol ÷ all cases;
+//! - `front_end_resolution_rate` (前端自治解决率) = cases resolved at the front end ÷ cases
+//!   disposed of (resolved at the front end or escalated to the back end) by then; cases still
+//!   `assigned` are not counted yet;
+//! - `on_time_rate` (按时办结率) = cases done (resolved at the front end, or closed) by their due
+//!   date ÷ cases done by then;
+//! - `overdue` = cases not done by then whose due date has passed.
+//!
+//! A rate with an empty denominator is `null`, not 0 or 1.
+
+use super::{Case, Status};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts and rates over a set of cases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Indicators {
+    /// Cases reported in the period.
+    pub cases: u64,
+    /// Of which found on patrol.
+    pub patrol: u64,
+    /// Disposed of by then (front end or back end).
+    pub disposed: u64,
+    /// Resolved at the front end by then.
+    pub resolved_front_end: u64,
+    /// Escalated to the back end by then.
+    pub escalated_back_end: u64,
+    /// Done by then.
+    pub done: u64,
+    /// Done by their due date.
+    pub done_on_time: u64,
+    /// Not done and past due.
+    pub overdue: u64,
+    /// patrol ÷ cases.
+    pub first_discovery_rate: Option<f64>,
+    /// resolved_front_end ÷ disposed.
+    pub front_end_resolution_rate: Option<f64>,
+    /// done_on_time ÷ done.
+    pub on_time_rate: Option<f64>,
+}
+
+fn rate(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| (n as f64 / d as f64 * 10_000.0).round() / 10_000.0)
+}
+
+/// When the case first reached one of `statuses`, if by `as_of`.
+fn first_at(case: &Case, statuses: &[Status], as_of: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    case.events
+        .iter()
+        .filter(|e| statuses.contains(&e.status) && e.at <= as_of)
+        .map(|e| e.at)
+        .min()
+}
+
+impl Indicators {
+    /// Adds one case.
+    pub fn add(&mut self, case: &Case, as_of: DateTime<Utc>) {
+        self.cases += 1;
+        if case.source == super::Source::Patrol {
+            self.patrol += 1;
+        }
+        let front = first_at(case, &[Status::ResolvedFrontEnd], as_of);
+        let back = first_at(case, &[Status::EscalatedBackEnd], as_of);
+        if front.is_some() {
+            self.resolved_front_end += 1;
+        }
+        if back.is_some() {
+            self.escalated_back_end += 1;
+        }
+        if front.is_some() || back.is_some() {
+            self.disposed += 1;
+        }
+        match first_at(case, &[Status::ResolvedFrontEnd, Status::Closed], as_of) {
+            Some(done_at) => {
+                self.done += 1;
+                if done_at <= case.due_at {
+                    self.done_on_time += 1;
+                }
+            }
+            None => {
+                if case.due_at < as_of {
+                    self.overdue += 1;
+                }
+            }
+        }
+    }
+
+    /// Fills in the rates from the counts.
+    pub fn finish(mut self) -> Self {
+        self.first_discovery_rate = rate(self.patrol, self.cases);
+        self.front_end_resolution_rate = rate(self.resolved_front_end, self.disposed);
+        self.on_time_rate = rate(self.done_on_time, self.done);
+        self
+    }
+}
+
+/// Indicators of the district, each street and each grid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Breakdown {
+    /// All cases.
+    pub district: Indicators,
+    /// Per street code (cases with no street are in the district only).
+    pub streets: BTreeMap<String, Indicators>,
+    /// Per grid code (cases in a street queue are in their street only).
+    pub grids: BTreeMap<String, Indicators>,
+}
+
+/// Computes the indicators of `cases` (already limited to the period) as of `as_of`.
+pub fn compute<'a>(cases: impl IntoIterator<Item = &'a Case>, as_of: DateTime<Utc>) -> Breakdown {
+    let mut b = Breakdown::default();
+    for c in cases {
+        b.district.add(c, as_of);
+        if let Some(s) = &c.street {
+            b.streets.entry(s.clone()).or_default().add(c, as_of);
+        }
+        if let Some(g) = &c.grid {
+            b.grids.entry(g.clone()).or_default().add(c, as_of);
+        }
+    }
+    b.district = b.district.finish();
+    for v in b.streets.values_mut().chain(b.grids.values_mut()) {
+        *v = std::mem::take(v).finish();
+    }
+    b
+}

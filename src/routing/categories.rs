@@ -1,0 +1,231 @@
+//! Task lists (任务清单, 规定+自选) and the case categories they define.
+//!
+//! A task list file is JSON: `{"groups": [{code, name_zh, name_en, layer, list, street?,
+//! items: [{code, name_zh, name_en}]}]}` (fixtures/task-list.example.json). A group is one of the
+//! district's categories (e.g. street grids: 3 categories, 11 items); each item is a case
+//! category, owned by the grid layer of its group. `list` is `mandatory` (规定: the district's
+//! base list, everywhere) or `optional` (自选: one street's own items, `street` required).
+//! Plain data, no I/O.
+
+use crate::model::Layer;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// Whether an item belongs to the district's base list or to one street's own items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKind {
+    /// 规定: the district's base list.
+    Mandatory,
+    /// 自选: a street's own item.
+    Optional,
+}
+
+/// One case category (an item of a task list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    /// Unique code; the Open311 `service_code`.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// The grid layer that owns cases of this category.
+    pub layer: Layer,
+    /// Code of the group (the task list's category).
+    pub group: String,
+    /// Chinese name of the group.
+    pub group_zh: String,
+    /// English name of the group.
+    pub group_en: String,
+    /// Mandatory (district) or optional (one street).
+    pub list: ListKind,
+    /// The street an optional item belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileItem {
+    code: String,
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGroup {
+    code: String,
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    layer: String,
+    list: ListKind,
+    #[serde(default)]
+    street: Option<String>,
+    items: Vec<FileItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    groups: Vec<FileGroup>,
+}
+
+/// Parses a task list file into categories (in file order). Reports every problem, each naming
+/// the group/item index and code.
+pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
+    let file: File = serde_json::from_slice(bytes).map_err(|e| vec![format!("{e}")])?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    let mut codes = HashSet::new();
+    for (gi, g) in file.groups.into_iter().enumerate() {
+        let at = format!("groups[{gi}] ({})", g.code);
+        let layer = match g.layer.parse::<Layer>() {
+            Ok(l) if l.is_grid() => Some(l),
+            _ => {
+                problems.push(format!(
+                    "{at}: layer {:?} is not a grid layer (resident_grid, street_grid or extended_grid)",
+                    g.layer
+                ));
+                None
+            }
+        };
+        if g.code.trim().is_empty() || g.name_zh.trim().is_empty() {
+            problems.push(format!("{at}: code and name_zh must not be empty"));
+        }
+        match (g.list, &g.street) {
+            (ListKind::Optional, None) => problems.push(format!(
+                "{at}: an optional (自选) group needs the `street` it belongs to"
+            )),
+            (ListKind::Mandatory, Some(s)) => problems.push(format!(
+                "{at}: a mandatory (规定) group applies to the whole district and may not name street {s}"
+            )),
+            _ => {}
+        }
+        if g.items.is_empty() {
+            problems.push(format!("{at}: has no items"));
+        }
+        for (ii, item) in g.items.into_iter().enumerate() {
+            let at = format!("groups[{gi}].items[{ii}] ({})", item.code);
+            if item.code.trim().is_empty() || item.name_zh.trim().is_empty() {
+                problems.push(format!("{at}: code and name_zh must not be empty"));
+            }
+            if !item
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                problems.push(format!(
+                    "{at}: a code may hold only ASCII letters, digits, '-', '_' and '.' (it is a URL path segment and an Open311 service_code)"
+                ));
+            }
+            if !codes.insert(item.code.clone()) {
+                problems.push(format!("{at}: duplicate code {}", item.code));
+            }
+            if let Some(layer) = layer {
+                out.push(Category {
+                    name_en: if item.name_en.is_empty() {
+                        item.name_zh.clone()
+                    } else {
+                        item.name_en
+                    },
+                    code: item.code,
+                    name_zh: item.name_zh,
+                    layer,
+                    group: g.code.clone(),
+                    group_zh: g.name_zh.clone(),
+                    group_en: g.name_en.clone(),
+                    list: g.list,
+                    street: g.street.clone(),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The categories as a task list file (the inverse of [`parse_task_list`]).
+pub fn task_list_json(categories: &[Category]) -> serde_json::Value {
+    let mut groups: Vec<serde_json::Value> = Vec::new();
+    let mut current: Option<&str> = None;
+    for c in categories {
+        if current != Some(c.group.as_str()) {
+            current = Some(c.group.as_str());
+            let mut g = serde_json::json!({
+                "code": c.group, "name_zh": c.group_zh, "name_en": c.group_en,
+                "layer": c.layer.as_str(), "list": c.list, "items": [],
+            });
+            if let Some(s) = &c.street {
+                g["street"] = serde_json::json!(s);
+            }
+            groups.push(g);
+        }
+        if let Some(items) = groups
+            .last_mut()
+            .and_then(|g| g.get_mut("items"))
+            .and_then(|i| i.as_array_mut())
+        {
+            items.push(serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}));
+        }
+    }
+    serde_json::json!({ "groups": groups })
+}
+
+/// The example task list shipped with the demo district (fixtures/task-list.example.json).
+pub const EXAMPLE_TASK_LIST: &[u8] = include_bytes!("../../fixtures/task-list.example.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_list_has_the_documents_shape() {
+        let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("example parses");
+        let groups = |layer: Layer| {
+            let mut g: Vec<&str> = cats
+                .iter()
+                .filter(|c| c.layer == layer && c.list == ListKind::Mandatory)
+                .map(|c| c.group.as_str())
+                .collect();
+            g.dedup();
+            g.len()
+        };
+        let items = |layer: Layer| {
+            cats.iter()
+                .filter(|c| c.layer == layer && c.list == ListKind::Mandatory)
+                .count()
+        };
+        // street grids: 3 categories / 11 items; extended grids: 3 categories / 5 items
+        assert_eq!((groups(Layer::StreetGrid), items(Layer::StreetGrid)), (3, 11));
+        assert_eq!((groups(Layer::ExtendedGrid), items(Layer::ExtendedGrid)), (3, 5));
+        assert!(items(Layer::ResidentGrid) > 0);
+        assert!(cats.iter().any(|c| c.list == ListKind::Optional && c.street.is_some()));
+    }
+
+    #[test]
+    fn round_trips_through_the_file_format() {
+        let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("example parses");
+        let again = parse_task_list(task_list_json(&cats).to_string().as_bytes()).expect("parses");
+        assert_eq!(cats, again);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let bad = r#"{"groups": [
+            {"code": "A", "name_zh": "甲", "layer": "block", "list": "mandatory", "items": [{"code": "A1", "name_zh": "x"}]},
+            {"code": "B", "name_zh": "乙", "layer": "street_grid", "list": "optional", "items": [{"code": "A1", "name_zh": "y"}, {"code": "a b", "name_zh": "z"}]}
+        ]}"#;
+        let problems = parse_task_list(bad.as_bytes()).expect_err("invalid");
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].contains("groups[0] (A)") && problems[0].contains("not a grid layer"));
+        assert!(problems[1].contains("groups[1] (B)") && problems[1].contains("street"));
+        assert!(problems[2].contains("duplicate code A1"));
+        assert!(problems[3].contains("groups[1].items[1] (a b)"));
+    }
+}

@@ -1,0 +1,395 @@
+//! Case routing: a point (WGS84) and a case category → the owning grid, block, block head, road
+//! segment, management units, the generation used, a due date and a confidence.
+//!
+//! Rules (docs/cases.md):
+//! - the owner is the grid that contains the point by the atlas's boundary rule; if it is of
+//!   another layer than the category's, it is still the owner, with `layer_mismatch: true` and the
+//!   reason — unless a grid of the category's layer lies within the boundary tolerance, which
+//!   then takes the case (a street vendor reported 2 m inside a compound goes to the street grid);
+//! - `confidence` is `inside`; `boundary` when another grid lies within the tolerance (every
+//!   owner within it is listed in `candidates`, one is chosen as above, deterministically);
+//!   `nearest` in a gap between grids (the nearest grid within the nearest radius, with its
+//!   distance); `street_queue` when no grid is near: the case goes to the street's sub-centre;
+//! - a point outside the district cannot be routed ([`RouteError::Outside`]); an optional (自选)
+//!   category of one street cannot be routed to a point in another;
+//! - `due_at` = reported time + `due_in_days` days (7: the 7-day quick disposal), in the
+//!   district's time zone.
+//!
+//! Pure: no I/O. Coordinates from Chinese web maps are converted by the caller
+//! ([`crate::geometry::crs`]).
+
+pub mod categories;
+pub mod cli;
+
+use crate::atlas::{Atlas, Fallback, FeatureId, LookupOptions};
+use crate::model::{Layer, ManagementUnitKind, Person, Role};
+use categories::Category;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How sure the routing is of the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Inside one grid, no other owner within the tolerance.
+    Inside,
+    /// Within the tolerance of another grid: all are listed, one is chosen.
+    Boundary,
+    /// In a gap: the nearest grid within the radius.
+    Nearest,
+    /// No grid near: the street's sub-centre dispatches by hand.
+    StreetQueue,
+}
+
+impl Confidence {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Inside => "inside",
+            Confidence::Boundary => "boundary",
+            Confidence::Nearest => "nearest",
+            Confidence::StreetQueue => "street_queue",
+        }
+    }
+}
+
+/// Routing parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteOptions {
+    /// Another grid's boundary nearer than this makes the routing `boundary`, metres.
+    pub boundary_tolerance_m: f64,
+    /// Radius for the road segment of street-grid categories, metres.
+    pub road_radius_m: f64,
+    /// Radius for the nearest grid when the point lies in a gap, metres.
+    pub nearest_radius_m: f64,
+    /// Days from report to due date.
+    pub due_in_days: u32,
+    /// The district's time zone (China Standard Time, UTC+8, has no daylight saving).
+    pub utc_offset: FixedOffset,
+}
+
+impl Default for RouteOptions {
+    fn default() -> Self {
+        RouteOptions {
+            boundary_tolerance_m: 5.0,
+            road_radius_m: 30.0,
+            nearest_radius_m: 50.0,
+            due_in_days: 7,
+            utc_offset: china_standard_time(),
+        }
+    }
+}
+
+/// UTC+8.
+pub fn china_standard_time() -> FixedOffset {
+    // 8 h is within ±24 h, so this cannot fail; fall back to UTC rather than panic.
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+use chrono::Offset as _;
+
+/// An area named in an assignment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaRef {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Layer.
+    pub layer: Layer,
+    /// Kind, where the layer has kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// Another possible owner of a point near a boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The grid.
+    #[serde(flatten)]
+    pub area: AreaRef,
+    /// Distance from the point to the grid, metres (0 for the grid containing it).
+    pub distance_m: f64,
+}
+
+/// The road segment a street-grid case is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoadRef {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Distance from the point, metres.
+    pub distance_m: f64,
+    /// Its responsible people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
+}
+
+/// A management unit serving the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRef {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Service.
+    pub kind: ManagementUnitKind,
+    /// Team members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
+}
+
+/// Where a case goes. Self-contained (names, people): stored with the case as routed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The category routed.
+    pub category: String,
+    /// How sure the routing is.
+    pub confidence: Confidence,
+    /// The WGS84 point used.
+    pub point: [f64; 2],
+    /// The street.
+    pub street: Option<AreaRef>,
+    /// The owning grid (none in the street queue).
+    pub grid: Option<AreaRef>,
+    /// The block within the grid.
+    pub block: Option<AreaRef>,
+    /// The block head (责任块长).
+    pub block_head: Option<Person>,
+    /// The grid's people (station head, deputies …).
+    #[serde(default)]
+    pub grid_people: Vec<Person>,
+    /// The nearest road segment within the radius (street-grid categories).
+    pub road_segment: Option<RoadRef>,
+    /// Management units serving the grid.
+    #[serde(default)]
+    pub management_units: Vec<UnitRef>,
+    /// Whether the owning grid is of another layer than the category's.
+    pub layer_mismatch: bool,
+    /// Why, when `layer_mismatch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch_reason: Option<String>,
+    /// Every owner within the tolerance (`boundary`), the chosen one first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+    /// Distance to the grid chosen (`nearest`), metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    /// The queue that dispatches by hand (`street_queue`): the street's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The generation whose boundaries were used.
+    pub generation: Option<i64>,
+    /// Reported time + the disposal period, in the district's time zone.
+    pub due_at: DateTime<FixedOffset>,
+}
+
+/// Why a case cannot be routed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RouteError {
+    /// The point lies outside the district.
+    #[error(
+        "the point ({lon}, {lat}) (WGS84) lies outside the district: no street, grid or block owns it"
+    )]
+    Outside {
+        /// Longitude.
+        lon: f64,
+        /// Latitude.
+        lat: f64,
+    },
+    /// An optional category of one street, at a point in another.
+    #[error(
+        "category {category} is an optional (自选) item of street {category_street}; the point lies in street {point_street}"
+    )]
+    OtherStreet {
+        /// The category.
+        category: String,
+        /// Its street.
+        category_street: String,
+        /// The street of the point.
+        point_street: String,
+    },
+}
+
+fn area_ref(atlas: &Atlas, id: FeatureId) -> AreaRef {
+    let f = atlas.feature(id);
+    AreaRef {
+        code: f.code.clone(),
+        name: f.name.clone(),
+        layer: f.layer,
+        kind: f.kind.map(|k| k.as_str().to_owned()),
+    }
+}
+
+fn round_cm(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Routes a case of `category` at `(lon, lat)` (WGS84) reported at `reported_at`.
+pub fn route(
+    atlas: &Atlas,
+    lon: f64,
+    lat: f64,
+    category: &Category,
+    reported_at: DateTime<Utc>,
+    opts: &RouteOptions,
+) -> Result<Assignment, RouteError> {
+    let wants_road = category.layer == Layer::StreetGrid;
+    let p = atlas.lookup_with(
+        lon,
+        lat,
+        LookupOptions {
+            road_radius_m: if wants_road { opts.road_radius_m } else { 0.0 },
+            nearest_radius_m: opts.nearest_radius_m,
+        },
+    );
+    if p.fallback == Fallback::Outside {
+        return Err(RouteError::Outside { lon, lat });
+    }
+    let street_code = p.street.map(|s| atlas.feature(s).code.clone());
+    if let Some(cs) = &category.street {
+        if street_code.as_deref() != Some(cs.as_str()) {
+            return Err(RouteError::OtherStreet {
+                category: category.code.clone(),
+                category_street: cs.clone(),
+                point_street: street_code.unwrap_or_else(|| "(none)".into()),
+            });
+        }
+    }
+    let mut grid = p.grid;
+    let mut block = p.block;
+    let mut candidates = Vec::new();
+    let mut distance_m = None;
+    let confidence = match p.fallback {
+        Fallback::Street | Fallback::District | Fallback::Outside => {
+            grid = None;
+            block = None;
+            Confidence::StreetQueue
+        }
+        Fallback::Nearest => {
+            distance_m = p.distance_m.map(round_cm);
+            Confidence::Nearest
+        }
+        Fallback::None | Fallback::Grid => {
+            let mut others: Vec<(FeatureId, f64)> = [
+                Layer::ResidentGrid,
+                Layer::StreetGrid,
+                Layer::ExtendedGrid,
+            ]
+            .into_iter()
+            .flat_map(|l| atlas.areas_near(l, lon, lat, opts.boundary_tolerance_m))
+            .filter(|(id, _)| Some(*id) != grid)
+            .collect();
+            others.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            if others.is_empty() {
+                Confidence::Inside
+            } else {
+                let own = grid.map(|g| (g, 0.0));
+                // The category's layer decides between owners within the tolerance: the grid
+                // containing the point if it is of that layer, else the nearest that is.
+                let chosen = own
+                    .into_iter()
+                    .chain(others.iter().copied())
+                    .find(|(id, _)| atlas.feature(*id).layer == category.layer)
+                    .or(own);
+                if let Some((c, _)) = chosen {
+                    if Some(c) != grid {
+                        grid = Some(c);
+                        block = atlas
+                            .nearest_area(
+                                Layer::Block,
+                                lon,
+                                lat,
+                                opts.boundary_tolerance_m,
+                                Some(c),
+                            )
+                            .map(|(b, _)| b);
+                    }
+                }
+                let mut all: Vec<(FeatureId, f64)> = own.into_iter().chain(others).collect();
+                if let Some(i) = all.iter().position(|(id, _)| Some(*id) == grid) {
+                    let c = all.remove(i);
+                    all.insert(0, c);
+                }
+                candidates = all
+                    .into_iter()
+                    .map(|(id, d)| Candidate {
+                        area: area_ref(atlas, id),
+                        distance_m: round_cm(d),
+                    })
+                    .collect();
+                // the owner's own boundary distance says nothing of the point's position
+                if let Some(first) = candidates.first_mut() {
+                    if p.grid == grid {
+                        first.distance_m = 0.0;
+                    }
+                }
+                Confidence::Boundary
+            }
+        }
+    };
+    let (layer_mismatch, mismatch_reason) = match grid {
+        Some(g) if atlas.feature(g).layer != category.layer => {
+            let f = atlas.feature(g);
+            (
+                true,
+                Some(format!(
+                    "category {} belongs to {} ({}), but the point lies in {} {} {} ({}), which owns the place",
+                    category.code,
+                    category.layer.name_zh(),
+                    category.layer.as_str(),
+                    f.layer.name_zh(),
+                    f.code,
+                    f.name,
+                    f.layer.as_str()
+                )),
+            )
+        }
+        _ => (false, None),
+    };
+    let road_segment = if wants_road {
+        p.roads.first().map(|r| {
+            let f = atlas.feature(r.feature);
+            RoadRef {
+                code: f.code.clone(),
+                name: f.name.clone(),
+                distance_m: round_cm(r.distance_m),
+                people: f.people.clone(),
+            }
+        })
+    } else {
+        None
+    };
+    let management_units = grid
+        .into_iter()
+        .flat_map(|g| atlas.units_of_grid(g))
+        .map(|u| UnitRef {
+            code: u.code.clone(),
+            name: u.name.clone(),
+            kind: u.kind,
+            people: u.people.clone(),
+        })
+        .collect();
+    let due_at = (reported_at + chrono::Duration::days(i64::from(opts.due_in_days)))
+        .with_timezone(&opts.utc_offset);
+    Ok(Assignment {
+        category: category.code.clone(),
+        confidence,
+        point: [lon, lat],
+        street: p.street.map(|s| area_ref(atlas, s)),
+        grid: grid.map(|g| area_ref(atlas, g)),
+        block: block.map(|b| area_ref(atlas, b)),
+        block_head: block.and_then(|b| atlas.feature(b).person(Role::BlockHead).cloned()),
+        grid_people: grid.map(|g| atlas.feature(g).people.clone()).unwrap_or_default(),
+        road_segment,
+        management_units,
+        layer_mismatch,
+        mismatch_reason,
+        candidates,
+        distance_m,
+        queue: (confidence == Confidence::StreetQueue).then_some(street_code).flatten(),
+        generation: atlas.generation(),
+        due_at,
+    })
+}
