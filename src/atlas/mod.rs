@@ -467,7 +467,13 @@ impl Atlas {
     /// that distance in metres, nearest first (ties by feature id). An area containing the point
     /// is listed too when its boundary is that near. Used by case routing to find the other
     /// owners of a point near a boundary.
-    pub fn areas_near(&self, layer: Layer, lon: f64, lat: f64, radius_m: f64) -> Vec<(FeatureId, f64)> {
+    pub fn areas_near(
+        &self,
+        layer: Layer,
+        lon: f64,
+        lat: f64,
+        radius_m: f64,
+    ) -> Vec<(FeatureId, f64)> {
         let Some(l) = indexed_layer(layer) else {
             return Vec::new();
         };

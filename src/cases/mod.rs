@@ -29,7 +29,12 @@ pub enum Source {
 
 impl Source {
     /// Every source.
-    pub const ALL: [Source; 4] = [Source::Patrol, Source::Hotline, Source::App, Source::Open311];
+    pub const ALL: [Source; 4] = [
+        Source::Patrol,
+        Source::Hotline,
+        Source::App,
+        Source::Open311,
+    ];
 
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -281,7 +286,11 @@ mod tests {
         for from in Status::ALL {
             for to in Status::ALL {
                 let r = check_transition(7, from, to, Some("城管"));
-                assert_eq!(r.is_ok(), ok.contains(&(from, to)), "{from:?} → {to:?}: {r:?}");
+                assert_eq!(
+                    r.is_ok(),
+                    ok.contains(&(from, to)),
+                    "{from:?} → {to:?}: {r:?}"
+                );
             }
         }
         let e = check_transition(7, Closed, Assigned, None).expect_err("closed is final");

@@ -66,7 +66,9 @@ pub async fn list_categories(
                 .ok_or_else(|| {
                     ApiError::invalid_parameter(
                         "layer",
-                        format!("{l:?} is not a grid layer (resident_grid, street_grid, extended_grid)"),
+                        format!(
+                            "{l:?} is not a grid layer (resident_grid, street_grid, extended_grid)"
+                        ),
                     )
                 })?,
         ),
@@ -99,7 +101,9 @@ pub async fn put_categories(
 ) -> ApiResult<Json<Value>> {
     let caller = auth::require(&state, &headers, Role::Admin).await?;
     if !caller.is_admin() {
-        return Err(ApiError::forbidden("replacing the task list needs an admin token"));
+        return Err(ApiError::forbidden(
+            "replacing the task list needs an admin token",
+        ));
     }
     let cats = parse_task_list(&body).map_err(|problems| {
         ApiError::unprocessable(format!(
@@ -164,7 +168,10 @@ pub async fn submit(
         None => Crs::Wgs84,
         Some(s) => s.parse().map_err(|e: String| field("crs", e))?,
     };
-    let source: Source = input.source.parse().map_err(|e: String| field("source", e))?;
+    let source: Source = input
+        .source
+        .parse()
+        .map_err(|e: String| field("source", e))?;
     if input.description.chars().count() > MAX_DESCRIPTION {
         return Err(field(
             "description",
@@ -397,7 +404,8 @@ pub async fn add_event(
     let id = case_id(&id)?;
     let Json(ev) = body?;
     let status: Status = ev.status.parse().map_err(|e: String| {
-        ApiError::unprocessable(format!("field `status`: {e}")).with_extra(json!({"field": "status"}))
+        ApiError::unprocessable(format!("field `status`: {e}"))
+            .with_extra(json!({"field": "status"}))
     })?;
     let now = Utc::now();
     let at = match &ev.at {
@@ -410,8 +418,10 @@ pub async fn add_event(
             .with_timezone(&Utc),
     };
     if at > now + chrono::Duration::minutes(5) {
-        return Err(ApiError::unprocessable(format!("field `at`: {at} is in the future"))
-            .with_extra(json!({"field": "at"})));
+        return Err(
+            ApiError::unprocessable(format!("field `at`: {at} is in the future"))
+                .with_extra(json!({"field": "at"})),
+        );
     }
     let by = match ev.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => format!("{name} via {}", caller.name()),
@@ -435,7 +445,11 @@ pub async fn add_event(
 }
 
 /// Parses a `from`/`to` bound: an RFC 3339 time or a date (midnight in the district's zone).
-pub fn time_param(q: &HashMap<String, String>, name: &str, offset: chrono::FixedOffset) -> ApiResult<Option<DateTime<Utc>>> {
+pub fn time_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    offset: chrono::FixedOffset,
+) -> ApiResult<Option<DateTime<Utc>>> {
     let Some(raw) = q.get(name) else {
         return Ok(None);
     };
@@ -443,7 +457,10 @@ pub fn time_param(q: &HashMap<String, String>, name: &str, offset: chrono::Fixed
         return Ok(Some(t.with_timezone(&Utc)));
     }
     let d = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid_parameter(name, format!("{raw:?} is neither an RFC 3339 time nor a date YYYY-MM-DD"))
+        ApiError::invalid_parameter(
+            name,
+            format!("{raw:?} is neither an RFC 3339 time nor a date YYYY-MM-DD"),
+        )
     })?;
     d.and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(offset).single())
@@ -470,12 +487,18 @@ pub async fn get_indicators(
     let to = time_param(&q, "to", offset)?.unwrap_or(now);
     let from = time_param(&q, "from", offset)?.unwrap_or(to - chrono::Duration::days(30));
     if from >= to {
-        return Err(ApiError::invalid_parameter("from", format!("{from} is not before `to` ({to})")));
+        return Err(ApiError::invalid_parameter(
+            "from",
+            format!("{from} is not before `to` ({to})"),
+        ));
     }
     let street = q.get("street").cloned();
     if let Some(s) = &street {
         let atlas = state.atlas();
-        if atlas.find(s).is_none_or(|id| atlas.feature(id).layer != crate::model::Layer::Street) {
+        if atlas
+            .find(s)
+            .is_none_or(|id| atlas.feature(id).layer != crate::model::Layer::Street)
+        {
             return Err(ApiError::not_found(format!("no street with code {s}")));
         }
     }

@@ -160,11 +160,7 @@ fn render(format: Format, root: &str, item: &str, records: &[Value]) -> Response
             out.push_str("</");
             out.push_str(root);
             out.push('>');
-            (
-                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-                out,
-            )
-                .into_response()
+            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
         }
     }
 }
@@ -186,7 +182,9 @@ fn check_jurisdiction(state: &AppState, q: &HashMap<String, String>, format: For
         Err(err(
             format,
             StatusCode::NOT_FOUND,
-            format!("jurisdiction_id {j} is not served here (this endpoint serves district {district})"),
+            format!(
+                "jurisdiction_id {j} is not served here (this endpoint serves district {district})"
+            ),
         ))
     }
 }
@@ -213,7 +211,11 @@ pub async fn root_get(
     match stem {
         "services" => services(state, format, q).await,
         "requests" => get_requests(state, format, q).await,
-        _ => Err(err(format, StatusCode::NOT_FOUND, format!("no resource {file}"))),
+        _ => Err(err(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no resource {file}"),
+        )),
     }
 }
 
@@ -235,7 +237,11 @@ pub async fn service_definition(
     check_jurisdiction(&state, &q, format)?;
     let cats = categories_of(&state).await.map_err(|e| (format, e))?;
     if !cats.iter().any(|c| c.code == code) {
-        return Err(err(format, StatusCode::NOT_FOUND, format!("service_code {code} not found")));
+        return Err(err(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("service_code {code} not found"),
+        ));
     }
     let def = json!({"service_code": code, "attributes": []});
     Ok(match format {
@@ -278,11 +284,23 @@ fn request_record(c: &Case, names: &HashMap<String, String>, offset: chrono::Fix
     o.insert("description".into(), json!(c.description));
     o.insert("agency_responsible".into(), json!(agency));
     o.insert("service_notice".into(), Value::Null);
-    o.insert("requested_datetime".into(), json!(c.reported_at.with_timezone(&offset).to_rfc3339()));
-    o.insert("updated_datetime".into(), json!(c.updated_at.with_timezone(&offset).to_rfc3339()));
+    o.insert(
+        "requested_datetime".into(),
+        json!(c.reported_at.with_timezone(&offset).to_rfc3339()),
+    );
+    o.insert(
+        "updated_datetime".into(),
+        json!(c.updated_at.with_timezone(&offset).to_rfc3339()),
+    );
     o.insert("expected_datetime".into(), json!(c.due_at.to_rfc3339()));
-    o.insert("address".into(), json!(a.block.as_ref().or(a.grid.as_ref()).map(|b| b.name.clone())));
-    o.insert("address_id".into(), json!(a.block.as_ref().map(|b| b.code.clone())));
+    o.insert(
+        "address".into(),
+        json!(a.block.as_ref().or(a.grid.as_ref()).map(|b| b.name.clone())),
+    );
+    o.insert(
+        "address_id".into(),
+        json!(a.block.as_ref().map(|b| b.code.clone())),
+    );
     o.insert("zipcode".into(), Value::Null);
     o.insert("lat".into(), json!(a.point[1]));
     o.insert("long".into(), json!(a.point[0]));
@@ -292,7 +310,10 @@ fn request_record(c: &Case, names: &HashMap<String, String>, offset: chrono::Fix
 
 async fn service_names(state: &AppState, format: Format) -> Result<HashMap<String, String>> {
     let cats = categories_of(state).await.map_err(|e| (format, e))?;
-    Ok(cats.iter().map(|c| (c.code.clone(), c.name_zh.clone())).collect())
+    Ok(cats
+        .iter()
+        .map(|c| (c.code.clone(), c.name_zh.clone()))
+        .collect())
 }
 
 /// `POST /open311/v2/requests.{json,xml}` (form-encoded, `api_key` = an intake token).
@@ -304,7 +325,11 @@ pub async fn post_request(
 ) -> Result<Response> {
     let (stem, format) = split_ext(&file)?;
     if stem != "requests" {
-        return Err(err(format, StatusCode::NOT_FOUND, format!("no resource {file}")));
+        return Err(err(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("no resource {file}"),
+        ));
     }
     let ctype = headers
         .get(header::CONTENT_TYPE)
@@ -323,14 +348,26 @@ pub async fn post_request(
     let api_key = form
         .get("api_key")
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| err(format, StatusCode::FORBIDDEN, "api_key is required to post a service request"))?;
+        .ok_or_else(|| {
+            err(
+                format,
+                StatusCode::FORBIDDEN,
+                "api_key is required to post a service request",
+            )
+        })?;
     let mut auth_headers = HeaderMap::new();
     if let Ok(v) = header::HeaderValue::from_str(&format!("Bearer {api_key}")) {
         auth_headers.insert(header::AUTHORIZATION, v);
     }
     let caller = super::auth::require(&state, &auth_headers, Role::Intake)
         .await
-        .map_err(|e| err(format, StatusCode::FORBIDDEN, format!("api_key: {}", e.detail)))?;
+        .map_err(|e| {
+            err(
+                format,
+                StatusCode::FORBIDDEN,
+                format!("api_key: {}", e.detail),
+            )
+        })?;
     let service_code = form
         .get("service_code")
         .filter(|s| !s.is_empty())
@@ -347,7 +384,13 @@ pub async fn post_request(
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| err(format, StatusCode::BAD_REQUEST, format!("{name}: {raw:?} is not a number")))
+            .ok_or_else(|| {
+                err(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    format!("{name}: {raw:?} is not a number"),
+                )
+            })
     };
     let lat = number("lat")?;
     let lon = number("long")?;
@@ -359,10 +402,21 @@ pub async fn post_request(
         description.push_str("地址: ");
         description.push_str(addr);
     }
-    let contact: Map<String, Value> = ["email", "first_name", "last_name", "phone", "device_id", "account_id"]
-        .into_iter()
-        .filter_map(|k| form.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_owned(), json!(v))))
-        .collect();
+    let contact: Map<String, Value> = [
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "device_id",
+        "account_id",
+    ]
+    .into_iter()
+    .filter_map(|k| {
+        form.get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| (k.to_owned(), json!(v)))
+    })
+    .collect();
     let input = CaseInput {
         lon,
         lat,
@@ -371,18 +425,36 @@ pub async fn post_request(
         description,
         source: "open311".into(),
         reported_at: None,
-        photos: form.get("media_url").filter(|s| !s.is_empty()).cloned().into_iter().collect(),
+        photos: form
+            .get("media_url")
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .into_iter()
+            .collect(),
         at: None,
     };
     let contact = (!contact.is_empty()).then_some(Value::Object(contact));
     let case = submit(&state, &caller, input, contact).await.map_err(|e| {
         // the spec's errors are 400 for bad input; 404 would say the endpoint is missing
-        let status = if e.status.is_client_error() { StatusCode::BAD_REQUEST } else { e.status };
+        let status = if e.status.is_client_error() {
+            StatusCode::BAD_REQUEST
+        } else {
+            e.status
+        };
         err(format, status, e.detail)
     })?;
     let notice = match (&case.assignment.grid, &case.assignment.block_head) {
-        (Some(g), Some(h)) => format!("已派至{}，责任块长{}，{}前处置", g.name, h.name, case.due_at.format("%Y-%m-%d %H:%M")),
-        (Some(g), None) => format!("已派至{}，{}前处置", g.name, case.due_at.format("%Y-%m-%d %H:%M")),
+        (Some(g), Some(h)) => format!(
+            "已派至{}，责任块长{}，{}前处置",
+            g.name,
+            h.name,
+            case.due_at.format("%Y-%m-%d %H:%M")
+        ),
+        (Some(g), None) => format!(
+            "已派至{}，{}前处置",
+            g.name,
+            case.due_at.format("%Y-%m-%d %H:%M")
+        ),
         _ => "已转街镇分中心人工派单".to_owned(),
     };
     let record = json!({
@@ -396,12 +468,22 @@ pub async fn post_request(
 }
 
 /// Parses a w3 datetime parameter.
-fn date_param(q: &HashMap<String, String>, name: &str, format: Format) -> Result<Option<DateTime<Utc>>> {
+fn date_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    format: Format,
+) -> Result<Option<DateTime<Utc>>> {
     match q.get(name).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| err(format, StatusCode::BAD_REQUEST, format!("{name}: {s:?} is not a w3 datetime (e.g. 2026-01-01T00:00:00Z): {e}"))),
+            .map_err(|e| {
+                err(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    format!("{name}: {s:?} is not a w3 datetime (e.g. 2026-01-01T00:00:00Z): {e}"),
+                )
+            }),
     }
 }
 
@@ -420,7 +502,11 @@ async fn get_requests(
     if let Some(ids) = q.get("service_request_id").filter(|s| !s.is_empty()) {
         for raw in ids.split(',') {
             let id = raw.trim().parse::<i64>().map_err(|_| {
-                err(format, StatusCode::BAD_REQUEST, format!("service_request_id: {raw:?} is not a request id"))
+                err(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    format!("service_request_id: {raw:?} is not a request id"),
+                )
             })?;
             filter.ids.push(id);
         }
@@ -431,30 +517,45 @@ async fn get_requests(
         let end = date_param(&q, "end_date", format)?;
         let start = date_param(&q, "start_date", format)?;
         let (start, end) = match (start, end) {
-            (Some(s), Some(e)) => (s, e),
-            (Some(s), None) => (s, s + chrono::Duration::days(90)),
-            (None, Some(e)) => (e - chrono::Duration::days(90), e),
-            (None, None) => {
-                let now = Utc::now();
-                (now - chrono::Duration::days(90), now + chrono::Duration::seconds(1))
+            (Some(s), Some(e)) => {
+                if e < s {
+                    return Err(err(
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "end_date is before start_date",
+                    ));
+                }
+                if e - s > chrono::Duration::days(90) {
+                    return Err(err(
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "start_date and end_date may not span more than 90 days",
+                    ));
+                }
+                (s, Some(e))
             }
+            (Some(s), None) => (s, Some(s + chrono::Duration::days(90))),
+            (None, Some(e)) => (e - chrono::Duration::days(90), Some(e)),
+            // the most recent 90 days
+            (None, None) => (Utc::now() - chrono::Duration::days(90), None),
         };
-        if end < start {
-            return Err(err(format, StatusCode::BAD_REQUEST, "end_date is before start_date"));
-        }
-        if end - start > chrono::Duration::days(90) {
-            return Err(err(format, StatusCode::BAD_REQUEST, "start_date and end_date may not span more than 90 days"));
-        }
         filter.reported_from = Some(start);
-        filter.reported_to = Some(end);
+        filter.reported_to = end;
     }
     let status_filter: Vec<String> = q
         .get("status")
         .filter(|s| !s.is_empty())
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect())
         .unwrap_or_default();
-    if let Some(bad) = status_filter.iter().find(|s| *s != "open" && *s != "closed") {
-        return Err(err(format, StatusCode::BAD_REQUEST, format!("status: {bad:?} is not open or closed")));
+    if let Some(bad) = status_filter
+        .iter()
+        .find(|s| *s != "open" && *s != "closed")
+    {
+        return Err(err(
+            format,
+            StatusCode::BAD_REQUEST,
+            format!("status: {bad:?} is not open or closed"),
+        ));
     }
     let store = state.store().map_err(|e| (format, e))?;
     let (cases, _) = blocking(move || store.list_cases(&filter).map_err(store_error))
@@ -464,7 +565,9 @@ async fn get_requests(
     let offset = state.config().routing.utc_offset;
     let records: Vec<Value> = cases
         .iter()
-        .filter(|c| status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status)))
+        .filter(|c| {
+            status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status))
+        })
         .map(|c| request_record(c, &names, offset))
         .collect();
     Ok(render(format, "service_requests", "request", &records))
@@ -478,20 +581,33 @@ pub async fn get_request(
 ) -> Result<Response> {
     let (stem, format) = split_ext(&file)?;
     check_jurisdiction(&state, &q, format)?;
-    let id: i64 = stem
-        .parse()
-        .map_err(|_| err(format, StatusCode::NOT_FOUND, format!("service_request_id {stem} not found")))?;
+    let id: i64 = stem.parse().map_err(|_| {
+        err(
+            format,
+            StatusCode::NOT_FOUND,
+            format!("service_request_id {stem} not found"),
+        )
+    })?;
     let store = state.store().map_err(|e| (format, e))?;
     let case = blocking(move || store.get_case(id).map_err(store_error))
         .await
         .map_err(|e| {
             if e.status == StatusCode::NOT_FOUND {
-                err(format, StatusCode::NOT_FOUND, format!("service_request_id {id} not found"))
+                err(
+                    format,
+                    StatusCode::NOT_FOUND,
+                    format!("service_request_id {id} not found"),
+                )
             } else {
                 (format, e).into()
             }
         })?;
     let names = service_names(&state, format).await?;
     let offset = state.config().routing.utc_offset;
-    Ok(render(format, "service_requests", "request", &[request_record(&case, &names, offset)]))
+    Ok(render(
+        format,
+        "service_requests",
+        "request",
+        &[request_record(&case, &names, offset)],
+    ))
 }

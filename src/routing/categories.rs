@@ -171,7 +171,9 @@ pub fn task_list_json(categories: &[Category]) -> serde_json::Value {
             .and_then(|g| g.get_mut("items"))
             .and_then(|i| i.as_array_mut())
         {
-            items.push(serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}));
+            items.push(
+                serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}),
+            );
         }
     }
     serde_json::json!({ "groups": groups })
@@ -202,10 +204,19 @@ mod tests {
                 .count()
         };
         // street grids: 3 categories / 11 items; extended grids: 3 categories / 5 items
-        assert_eq!((groups(Layer::StreetGrid), items(Layer::StreetGrid)), (3, 11));
-        assert_eq!((groups(Layer::ExtendedGrid), items(Layer::ExtendedGrid)), (3, 5));
+        assert_eq!(
+            (groups(Layer::StreetGrid), items(Layer::StreetGrid)),
+            (3, 11)
+        );
+        assert_eq!(
+            (groups(Layer::ExtendedGrid), items(Layer::ExtendedGrid)),
+            (3, 5)
+        );
         assert!(items(Layer::ResidentGrid) > 0);
-        assert!(cats.iter().any(|c| c.list == ListKind::Optional && c.street.is_some()));
+        assert!(
+            cats.iter()
+                .any(|c| c.list == ListKind::Optional && c.street.is_some())
+        );
     }
 
     #[test]

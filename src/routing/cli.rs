@@ -57,11 +57,20 @@ pub fn run(args: CategoriesArgs, out: &mut dyn Write) -> Result<()> {
                 )
             })?;
             db.open()?.replace_categories(&cats)?;
-            writeln!(out, "loaded {} categories from {}", cats.len(), file.display())?;
+            writeln!(
+                out,
+                "loaded {} categories from {}",
+                cats.len(),
+                file.display()
+            )?;
         }
         CategoriesCommand::Export(db) => {
             let cats = db.open()?.categories()?;
-            writeln!(out, "{}", serde_json::to_string_pretty(&task_list_json(&cats))?)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&task_list_json(&cats))?
+            )?;
         }
     }
     Ok(())

@@ -272,15 +272,12 @@ pub fn route(
             Confidence::Nearest
         }
         Fallback::None | Fallback::Grid => {
-            let mut others: Vec<(FeatureId, f64)> = [
-                Layer::ResidentGrid,
-                Layer::StreetGrid,
-                Layer::ExtendedGrid,
-            ]
-            .into_iter()
-            .flat_map(|l| atlas.areas_near(l, lon, lat, opts.boundary_tolerance_m))
-            .filter(|(id, _)| Some(*id) != grid)
-            .collect();
+            let mut others: Vec<(FeatureId, f64)> =
+                [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid]
+                    .into_iter()
+                    .flat_map(|l| atlas.areas_near(l, lon, lat, opts.boundary_tolerance_m))
+                    .filter(|(id, _)| Some(*id) != grid)
+                    .collect();
             others.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
             if others.is_empty() {
                 Confidence::Inside
@@ -381,14 +378,18 @@ pub fn route(
         grid: grid.map(|g| area_ref(atlas, g)),
         block: block.map(|b| area_ref(atlas, b)),
         block_head: block.and_then(|b| atlas.feature(b).person(Role::BlockHead).cloned()),
-        grid_people: grid.map(|g| atlas.feature(g).people.clone()).unwrap_or_default(),
+        grid_people: grid
+            .map(|g| atlas.feature(g).people.clone())
+            .unwrap_or_default(),
         road_segment,
         management_units,
         layer_mismatch,
         mismatch_reason,
         candidates,
         distance_m,
-        queue: (confidence == Confidence::StreetQueue).then_some(street_code).flatten(),
+        queue: (confidence == Confidence::StreetQueue)
+            .then_some(street_code)
+            .flatten(),
         generation: atlas.generation(),
         due_at,
     })

@@ -350,7 +350,10 @@ pub trait Store: Send + Sync {
     fn revoke_token(&self, id: i64) -> StoreResult<()>;
 
     /// Replaces the case categories (the task list) with `categories`, in that order.
-    fn replace_categories(&self, categories: &[crate::routing::categories::Category]) -> StoreResult<()>;
+    fn replace_categories(
+        &self,
+        categories: &[crate::routing::categories::Category],
+    ) -> StoreResult<()>;
 
     /// The case categories, in task-list order.
     fn categories(&self) -> StoreResult<Vec<crate::routing::categories::Category>>;

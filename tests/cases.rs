@@ -1,0 +1,1312 @@
+//! Case intake end to end: routing on the demo district (every confidence, every grid layer,
+//! boundaries, gaps, outside), then the case API and Open311 GeoReport v2 over real HTTP on both
+//! stores (SQLite and PostGIS), the lifecycle with its refused transitions, and the indicators on
+//! a hand-built case set with known answers.
+
+#[macro_use]
+#[path = "support/db.rs"]
+mod db;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use db::TestDb;
+use geo::InteriorPoint;
+use gridatlas::atlas::{Atlas, Fallback};
+use gridatlas::cases::{NewCase, Source, Status};
+use gridatlas::geometry::crs::Crs;
+use gridatlas::http::{AppState, ServeConfig, router};
+use gridatlas::model::{Feature, FeatureSet, Layer, Role};
+use gridatlas::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_list};
+use gridatlas::routing::{Confidence, RouteError, RouteOptions, route};
+use gridatlas::store::Store;
+use serde_json::{Value, json};
+use std::sync::{Arc, OnceLock};
+
+fn demo() -> &'static FeatureSet {
+    static SET: OnceLock<FeatureSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        gridatlas::geo_io::read_path(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo-district.geojson"
+        )))
+        .expect("demo fixture")
+    })
+}
+
+fn demo_atlas() -> &'static Atlas {
+    static ATLAS: OnceLock<Atlas> = OnceLock::new();
+    ATLAS.get_or_init(|| Atlas::build(demo().clone()).with_generation(1))
+}
+
+fn categories() -> Vec<Category> {
+    parse_task_list(EXAMPLE_TASK_LIST).expect("example task list")
+}
+
+/// The first mandatory category owned by `layer`.
+fn category_of(layer: Layer) -> Category {
+    categories()
+        .into_iter()
+        .find(|c| c.layer == layer && c.street.is_none())
+        .expect("a category of the layer")
+}
+
+fn reported() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 1, 30, 0)
+        .single()
+        .expect("time")
+}
+
+/// A block of a grid of `layer` and a point in it at least `margin_m` from any other grid.
+fn inner_block(layer: Layer) -> (f64, f64, &'static Feature) {
+    let set = demo();
+    let atlas = demo_atlas();
+    for b in set.layer(Layer::Block) {
+        let grid = set.parent_of(b).expect("grid");
+        if grid.layer != layer {
+            continue;
+        }
+        let Some(p) = b.geometry.as_area().and_then(|a| a.interior_point()) else {
+            continue;
+        };
+        let others: Vec<_> = [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid]
+            .into_iter()
+            .flat_map(|l| atlas.areas_near(l, p.x(), p.y(), 20.0))
+            .filter(|(id, _)| atlas.feature(*id).code != grid.code)
+            .collect();
+        if others.is_empty() {
+            return (p.x(), p.y(), b);
+        }
+    }
+    panic!("no block well inside a {layer:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing (pure)
+
+#[test]
+fn inside_each_grid_layer_goes_to_the_block_head() {
+    let atlas = demo_atlas();
+    for layer in [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid] {
+        let (x, y, block) = inner_block(layer);
+        let grid = demo().parent_of(block).expect("grid");
+        let a = route(
+            atlas,
+            x,
+            y,
+            &category_of(layer),
+            reported(),
+            &RouteOptions::default(),
+        )
+        .expect("routed");
+        assert_eq!(a.confidence, Confidence::Inside, "{layer:?}");
+        assert_eq!(
+            a.grid.as_ref().map(|g| g.code.as_str()),
+            Some(grid.code.as_str())
+        );
+        assert_eq!(a.grid.as_ref().map(|g| g.layer), Some(layer));
+        assert_eq!(
+            a.block.as_ref().map(|b| b.code.as_str()),
+            Some(block.code.as_str())
+        );
+        assert_eq!(a.block_head.as_ref(), block.person(Role::BlockHead));
+        assert!(!a.layer_mismatch);
+        assert_eq!(a.generation, Some(1));
+        assert_eq!(a.street.as_ref().map(|s| s.layer), Some(Layer::Street));
+        // due in 7 days, shown in China Standard Time
+        assert_eq!(a.due_at.to_rfc3339(), "2026-11-09T09:30:00+08:00");
+        assert_eq!(
+            a.management_units
+                .iter()
+                .map(|u| u.code.as_str())
+                .collect::<Vec<_>>(),
+            demo()
+                .management_units
+                .iter()
+                .filter(|u| u.grids.contains(&grid.code))
+                .map(|u| u.code.as_str())
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn a_category_of_another_layer_says_so_and_keeps_the_owner() {
+    let atlas = demo_atlas();
+    let (x, y, block) = inner_block(Layer::ResidentGrid);
+    let a = route(
+        atlas,
+        x,
+        y,
+        &category_of(Layer::StreetGrid),
+        reported(),
+        &RouteOptions::default(),
+    )
+    .expect("routed");
+    assert!(a.layer_mismatch);
+    let reason = a.mismatch_reason.expect("reason");
+    assert!(
+        reason.contains("street_grid") && reason.contains("resident_grid"),
+        "{reason}"
+    );
+    assert_eq!(a.block.map(|b| b.code), Some(block.code.clone()));
+    assert_eq!(a.confidence, Confidence::Inside);
+}
+
+#[test]
+fn street_grid_cases_get_the_nearest_road_segment_within_30_m() {
+    let atlas = demo_atlas();
+    let set = demo();
+    let road = set.layer(Layer::RoadSegment).next().expect("road segments");
+    let line = road.geometry.as_line().expect("line");
+    let c = line.0[0].0[0];
+    let cat = category_of(Layer::StreetGrid);
+    let a = route(atlas, c.x, c.y, &cat, reported(), &RouteOptions::default()).expect("routed");
+    let r = a.road_segment.expect("a road segment");
+    assert!(r.distance_m <= 30.0);
+    // the segment named is the nearest of all within 30 m
+    let all = atlas.roads_near(c.x, c.y, 30.0);
+    assert_eq!(r.code, atlas.feature(all[0].feature).code);
+    // other layers' categories do not ask for one
+    let a = route(
+        atlas,
+        c.x,
+        c.y,
+        &category_of(Layer::ResidentGrid),
+        reported(),
+        &RouteOptions::default(),
+    )
+    .expect("routed");
+    assert!(a.road_segment.is_none());
+}
+
+/// A point exactly on an edge shared by two grids (the midpoint of a boundary segment).
+fn shared_edge_point() -> (f64, f64, Vec<String>) {
+    let set = demo();
+    let atlas = demo_atlas();
+    for g in set.features().iter().filter(|f| f.layer.is_grid()) {
+        let area = g.geometry.as_area().expect("area");
+        for line in area.0[0].exterior().lines() {
+            let (x, y) = (
+                (line.start.x + line.end.x) / 2.0,
+                (line.start.y + line.end.y) / 2.0,
+            );
+            let near: Vec<String> = [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid]
+                .into_iter()
+                .flat_map(|l| atlas.areas_near(l, x, y, 0.01))
+                .map(|(id, _)| atlas.feature(id).code.clone())
+                .collect();
+            if near.len() == 2 {
+                let layers: Vec<Layer> =
+                    near.iter().map(|c| set.get(c).expect("f").layer).collect();
+                if layers[0] != layers[1] {
+                    return (x, y, near);
+                }
+            }
+        }
+    }
+    panic!("no edge shared by grids of two layers");
+}
+
+#[test]
+fn a_point_on_a_shared_edge_lists_both_owners_and_chooses_by_category() {
+    let atlas = demo_atlas();
+    let (x, y, owners) = shared_edge_point();
+    let mut chosen = Vec::new();
+    for code in &owners {
+        let layer = demo().get(code).expect("grid").layer;
+        let a = route(
+            atlas,
+            x,
+            y,
+            &category_of(layer),
+            reported(),
+            &RouteOptions::default(),
+        )
+        .expect("routed");
+        assert_eq!(a.confidence, Confidence::Boundary);
+        let mut listed: Vec<&str> = a.candidates.iter().map(|c| c.area.code.as_str()).collect();
+        listed.sort_unstable();
+        let mut want: Vec<&str> = owners.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(listed, want);
+        let grid = a.grid.expect("grid");
+        // the category's layer decides; the chosen owner comes first
+        assert_eq!(&grid.code, code);
+        assert_eq!(a.candidates[0].area.code, grid.code);
+        assert!(!a.layer_mismatch);
+        // and the block is one of the chosen grid's
+        let block = a.block.expect("block");
+        assert_eq!(
+            demo().get(&block.code).and_then(|b| b.parent.clone()),
+            Some(grid.code.clone())
+        );
+        chosen.push(grid.code);
+    }
+    assert_ne!(chosen[0], chosen[1]);
+    // deterministic: the same question gets the same answer
+    let layer = demo().get(&owners[0]).expect("grid").layer;
+    let a1 = route(
+        atlas,
+        x,
+        y,
+        &category_of(layer),
+        reported(),
+        &RouteOptions::default(),
+    );
+    let a2 = route(
+        atlas,
+        x,
+        y,
+        &category_of(layer),
+        reported(),
+        &RouteOptions::default(),
+    );
+    assert_eq!(a1, a2);
+}
+
+/// The demo district with the largest resident grid (and its blocks) removed: a gap.
+fn with_gap() -> (Atlas, &'static Feature) {
+    let set = demo();
+    let gap = set
+        .layer(Layer::ResidentGrid)
+        .max_by(|a, b| {
+            let area = |f: &Feature| {
+                gridatlas::geometry::measure::area_m2(f.geometry.as_area().expect("area"))
+            };
+            area(a).total_cmp(&area(b))
+        })
+        .expect("grids");
+    let kept: Vec<Feature> = set
+        .features()
+        .iter()
+        .filter(|f| f.code != gap.code && f.parent.as_deref() != Some(gap.code.as_str()))
+        .filter(|f| {
+            // road segments under removed blocks go too
+            f.parent
+                .as_deref()
+                .and_then(|p| set.get(p))
+                .is_none_or(|p| p.parent.as_deref() != Some(gap.code.as_str()))
+        })
+        .cloned()
+        .collect();
+    let units: Vec<_> = set
+        .management_units
+        .iter()
+        .cloned()
+        .map(|mut u| {
+            u.grids.retain(|g| *g != gap.code);
+            u
+        })
+        .filter(|u| !u.grids.is_empty())
+        .collect();
+    let set = FeatureSet::new(kept, units).expect("set");
+    (Atlas::build(set).with_generation(2), gap)
+}
+
+#[test]
+fn in_a_gap_the_nearest_grid_then_the_street_queue() {
+    let (atlas, gap) = with_gap();
+    let area = gap.geometry.as_area().expect("area");
+    let centre = area.interior_point().expect("point");
+    let edge = area.0[0].exterior().0[0];
+    let cat = category_of(Layer::ResidentGrid);
+    let (mut nearest, mut queue) = (None, None);
+    for i in 1..400 {
+        let t = f64::from(i) / 400.0;
+        let (x, y) = (
+            edge.x + (centre.x() - edge.x) * t,
+            edge.y + (centre.y() - edge.y) * t,
+        );
+        let p = atlas.lookup(x, y);
+        if p.fallback == Fallback::Nearest
+            && nearest.is_none()
+            && p.distance_m.is_some_and(|d| d > 1.0)
+        {
+            nearest = Some((x, y, p.distance_m.expect("d")));
+        }
+        if p.fallback == Fallback::Street && queue.is_none() {
+            queue = Some((x, y));
+        }
+    }
+    let (x, y, d) = nearest.expect("a point in the gap near a grid");
+    let a = route(&atlas, x, y, &cat, reported(), &RouteOptions::default()).expect("routed");
+    assert_eq!(a.confidence, Confidence::Nearest);
+    assert!(
+        a.distance_m
+            .is_some_and(|m| (m - d).abs() < 0.01 && m <= 50.0),
+        "{a:?}"
+    );
+    assert!(a.grid.is_some());
+    let (x, y) = queue.expect("a point in the gap more than 50 m from any grid");
+    let a = route(&atlas, x, y, &cat, reported(), &RouteOptions::default()).expect("routed");
+    assert_eq!(a.confidence, Confidence::StreetQueue);
+    assert!(a.grid.is_none() && a.block.is_none() && a.block_head.is_none());
+    assert_eq!(a.queue, Some(gap.parent.clone().expect("street")));
+    assert_eq!(a.street.map(|s| s.code), gap.parent.clone());
+}
+
+#[test]
+fn outside_the_district_and_other_streets_items_are_refused() {
+    let atlas = demo_atlas();
+    let cat = category_of(Layer::ResidentGrid);
+    let e = route(
+        atlas,
+        120.5,
+        30.5,
+        &cat,
+        reported(),
+        &RouteOptions::default(),
+    )
+    .expect_err("outside");
+    assert!(matches!(e, RouteError::Outside { .. }));
+    assert!(e.to_string().contains("outside the district"));
+    // an optional item of 枫泾镇 at a point in another street
+    let optional = categories()
+        .into_iter()
+        .find(|c| c.street.as_deref() == Some("310116102"))
+        .expect("optional item");
+    let (x, y, block) = inner_block(Layer::ResidentGrid);
+    let street = demo()
+        .parent_of(demo().parent_of(block).expect("grid"))
+        .expect("street");
+    if street.code != "310116102" {
+        let e = route(atlas, x, y, &optional, reported(), &RouteOptions::default())
+            .expect_err("other street");
+        assert!(
+            e.to_string().contains("310116102") && e.to_string().contains(&street.code),
+            "{e}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Over HTTP, on both stores
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    store: Arc<dyn Store>,
+}
+
+async fn start(db: &TestDb) -> Server {
+    let store: Arc<dyn Store> = Arc::from(db.open());
+    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    gridatlas::http::serve::bootstrap_categories(store.as_ref()).expect("categories");
+    let set = store.load_generation(n).expect("load");
+    let state = AppState::with_store(
+        Atlas::build(set).with_generation(i64::from(n)),
+        ServeConfig::default(),
+        Some(store.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        store,
+    }
+}
+
+impl Server {
+    fn token(&self, role: &str) -> String {
+        let secret = gridatlas::http::auth::new_secret();
+        self.store.create_token(role, &[], &secret).expect("token");
+        secret
+    }
+    async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut r = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+    async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+async fn problem(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["status"], status, "{v}");
+    v
+}
+
+fn run(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f);
+}
+
+fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let intake = s.token("intake");
+        let (x, y, block) = inner_block(Layer::ResidentGrid);
+        let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
+        let cat = category_of(Layer::ResidentGrid);
+        let resp = s
+            .post(
+                "/api/v1/cases",
+                &intake,
+                json!({"lon": gx, "lat": gy, "crs": "gcj02", "category": cat.code,
+                       "description": "楼道堆放杂物，堵塞消防通道", "source": "app",
+                       "reported_at": "2026-11-02T09:30:00+08:00",
+                       "photos": ["https://example.org/p/1.jpg"]}),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 201);
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let v: Value = resp.json().await.expect("json");
+        let head = block.person(Role::BlockHead).expect("head");
+        assert_eq!(v["assignment"]["block_head"]["name"], head.name.as_str());
+        assert_eq!(v["assignment"]["block"]["code"], block.code.as_str());
+        assert_eq!(v["assignment"]["confidence"], "inside");
+        assert_eq!(v["assignment"]["due_at"], "2026-11-09T09:30:00+08:00");
+        assert_eq!(v["assignment"]["generation"], 1);
+        assert_eq!(v["generation"], 1);
+        assert_eq!(v["status"], "assigned");
+        assert_eq!(v["input"]["crs"], "gcj02");
+        // the point routed is the WGS84 one, within a few centimetres
+        let p = &v["assignment"]["point"];
+        assert!(
+            (p[0].as_f64().expect("lon") - x).abs() < 1e-6
+                && (p[1].as_f64().expect("lat") - y).abs() < 1e-6
+        );
+        let id = v["id"].as_i64().expect("id");
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("/api/v1/cases/{id}").as_str())
+        );
+        // stored durably: read back through the API and the store
+        let again: Value = s
+            .get(&format!("/api/v1/cases/{id}"), Some(&intake))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(again["assignment"], v["assignment"]);
+        assert_eq!(again["events"][0]["status"], "assigned");
+        assert_eq!(
+            s.store.get_case(id).expect("stored").block.as_deref(),
+            Some(block.code.as_str())
+        );
+    });
+}
+
+fn bad_cases_are_problems_naming_the_field(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let intake = s.token("intake");
+        let planner = s.token("planner");
+        let (x, y, _) = inner_block(Layer::ResidentGrid);
+        let ok = json!({"lon": x, "lat": y, "category": "RG0101", "source": "patrol"});
+        // no token, wrong role
+        let r = s
+            .client
+            .post(format!("{}/api/v1/cases", s.base))
+            .json(&ok)
+            .send()
+            .await
+            .expect("req");
+        problem(r, 401).await;
+        problem(s.post("/api/v1/cases", &planner, ok.clone()).await, 403).await;
+        for (patch, field) in [
+            (json!({"category": "NOPE"}), "category"),
+            (json!({"source": "fax"}), "source"),
+            (json!({"crs": "mercator"}), "crs"),
+            (json!({"lon": 200.0}), "lon/lat"),
+            (json!({"lon": 120.5, "lat": 30.5}), "lon/lat"),
+            (json!({"reported_at": "yesterday"}), "reported_at"),
+            (
+                json!({"reported_at": "2099-01-01T00:00:00Z"}),
+                "reported_at",
+            ),
+            (json!({"photos": ["file:///etc/passwd"]}), "photos"),
+        ] {
+            let mut body = ok.clone();
+            for (k, v) in patch.as_object().expect("obj") {
+                body[k] = v.clone();
+            }
+            let v = problem(s.post("/api/v1/cases", &intake, body).await, 422).await;
+            assert_eq!(v["field"], field, "{patch}: {v}");
+        }
+        let r = s
+            .client
+            .post(format!("{}/api/v1/cases", s.base))
+            .bearer_auth(&intake)
+            .header("content-type", "application/json")
+            .body("{\"lon\": ")
+            .send()
+            .await
+            .expect("req");
+        problem(r, 400).await;
+        problem(s.get("/api/v1/cases/999999", Some(&intake)).await, 404).await;
+        assert_eq!(
+            s.store
+                .list_cases(&Default::default())
+                .map(|(_, n)| n)
+                .unwrap_or(-1),
+            0
+        );
+    });
+}
+
+fn the_lifecycle_refuses_what_it_does_not_allow(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let intake = s.token("intake");
+        let (x, y, block) = inner_block(Layer::StreetGrid);
+        async fn new(s: &Server, intake: &str, x: f64, y: f64, src: &str) -> Value {
+            let body = json!({"lon": x, "lat": y, "category": "SG0101", "source": src});
+            s.post("/api/v1/cases", intake, body)
+                .await
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+        let a = new(&s, &intake, x, y, "patrol").await;
+        let id = a["id"].as_i64().expect("id");
+        let ev = |status: &str, extra: Value| {
+            let mut b = json!({"status": status, "by": "王建国"});
+            for (k, v) in extra.as_object().expect("obj") {
+                b[k] = v.clone();
+            }
+            b
+        };
+        let path = format!("/api/v1/cases/{id}/events");
+        let v = problem(s.post(&path, &intake, ev("closed", json!({}))).await, 409).await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("assigned")
+                    && d.contains("resolved_front_end, escalated_back_end")),
+            "{v}"
+        );
+        let v = problem(
+            s.post(&path, &intake, ev("escalated_back_end", json!({})))
+                .await,
+            409,
+        )
+        .await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("department")),
+            "{v}"
+        );
+        problem(s.post(&path, &intake, ev("reopened", json!({}))).await, 422).await;
+        let r = s
+            .post(
+                &path,
+                &intake,
+                ev("resolved_front_end", json!({"note": "摊主已劝离"})),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["status"], "resolved_front_end");
+        assert!(v["done_at"].is_string());
+        let v = problem(
+            s.post(
+                &path,
+                &intake,
+                ev("escalated_back_end", json!({"department": "城管"})),
+            )
+            .await,
+            409,
+        )
+        .await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("allowed from resolved_front_end: closed")),
+            "{v}"
+        );
+        let v: Value = s
+            .post(&path, &intake, ev("closed", json!({})))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["status"], "closed");
+        let events: Vec<&str> = v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["status"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(events, ["assigned", "resolved_front_end", "closed"]);
+        assert!(
+            v["events"][1]["by"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("王建国 via token:"))
+        );
+        let v = problem(s.post(&path, &intake, ev("closed", json!({}))).await, 409).await;
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.contains("closed")),
+            "{v}"
+        );
+        problem(
+            s.post(
+                "/api/v1/cases/424242/events",
+                &intake,
+                ev("closed", json!({})),
+            )
+            .await,
+            404,
+        )
+        .await;
+
+        // escalation path, and the listing filters
+        let b = new(&s, &intake, x, y, "hotline").await;
+        let bid = b["id"].as_i64().expect("id");
+        let r = s
+            .post(
+                &format!("/api/v1/cases/{bid}/events"),
+                &intake,
+                ev("escalated_back_end", json!({"department": "区城管执法局"})),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        let old = s
+            .post(
+                "/api/v1/cases",
+                &intake,
+                json!({"lon": x, "lat": y, "category": "SG0101", "source": "app",
+            "reported_at": (Utc::now() - Duration::days(10)).to_rfc3339()}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json");
+        let grid = demo().parent_of(block).expect("grid").code.clone();
+        let list = |q: String| {
+            let s = &s;
+            let intake = intake.clone();
+            async move {
+                let v: Value = s
+                    .get(&format!("/api/v1/cases?{q}"), Some(&intake))
+                    .await
+                    .json()
+                    .await
+                    .expect("json");
+                v["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|c| c["id"].as_i64().expect("id"))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let oid = old["id"].as_i64().expect("id");
+        assert_eq!(list(format!("grid={grid}")).await, vec![oid, bid, id]);
+        assert_eq!(list("status=escalated_back_end".into()).await, vec![bid]);
+        assert_eq!(list("overdue=1".into()).await, vec![oid]);
+        assert_eq!(
+            list(format!("grid={grid}&limit=1&offset=1")).await,
+            vec![bid]
+        );
+        assert_eq!(list("street=310116999".into()).await, Vec::<i64>::new());
+        problem(s.get("/api/v1/cases?status=open", Some(&intake)).await, 400).await;
+        problem(s.get("/api/v1/cases", None).await, 401).await;
+    });
+}
+
+/// Cases with known outcomes, stored directly: (source, reported, events (status, at), due).
+fn hand_built(s: &Server) -> (String, String) {
+    let atlas = Atlas::build(demo().clone()).with_generation(1);
+    let (x1, y1, b1) = inner_block(Layer::ResidentGrid);
+    let (x2, y2, b2) = inner_block(Layer::StreetGrid);
+    let g1 = demo().parent_of(b1).expect("grid").code.clone();
+    let g2 = demo().parent_of(b2).expect("grid").code.clone();
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+        .single()
+        .expect("t0");
+    let day = |d: i64| t0 + Duration::days(d);
+    type Plan = (f64, f64, &'static str, Source, i64, Vec<(Status, i64)>);
+    let plans: Vec<Plan> = vec![
+        // grid 1: 4 cases, 3 by patrol
+        (
+            x1,
+            y1,
+            "RG0101",
+            Source::Patrol,
+            0,
+            vec![(Status::ResolvedFrontEnd, 2), (Status::Closed, 3)],
+        ),
+        (
+            x1,
+            y1,
+            "RG0102",
+            Source::Patrol,
+            1,
+            vec![(Status::ResolvedFrontEnd, 10)],
+        ), // late: due day 8
+        (
+            x1,
+            y1,
+            "RG0103",
+            Source::Patrol,
+            2,
+            vec![(Status::EscalatedBackEnd, 3), (Status::Closed, 6)],
+        ),
+        (x1, y1, "RG0104", Source::Hotline, 3, vec![]), // open, due day 10: overdue by day 20
+        // grid 2: 2 cases, none by patrol
+        (
+            x2,
+            y2,
+            "SG0101",
+            Source::Hotline,
+            4,
+            vec![(Status::EscalatedBackEnd, 5)],
+        ), // overdue
+        (
+            x2,
+            y2,
+            "SG0102",
+            Source::App,
+            5,
+            vec![(Status::ResolvedFrontEnd, 6)],
+        ),
+        // outside the period
+        (x2, y2, "SG0103", Source::Patrol, 40, vec![]),
+    ];
+    let cats = categories();
+    for (x, y, code, source, rep, events) in plans {
+        let cat = cats.iter().find(|c| c.code == code).expect("category");
+        let assignment =
+            route(&atlas, x, y, cat, day(rep), &RouteOptions::default()).expect("routed");
+        let case = s
+            .store
+            .create_case(&NewCase {
+                category: code.into(),
+                source,
+                description: String::new(),
+                input: (x, y, "wgs84".into()),
+                reported_at: day(rep),
+                photos: vec![],
+                created_by: "test".into(),
+                contact: None,
+                assignment,
+            })
+            .expect("stored");
+        for (status, d) in events {
+            let dept = (status == Status::EscalatedBackEnd).then_some("区建管委");
+            s.store
+                .add_case_event(case.id, status, "test", dept, None, day(d))
+                .expect("event");
+        }
+    }
+    (g1, g2)
+}
+
+fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let (g1, g2) = hand_built(&s);
+        let v: Value = s
+            .get(
+                "/api/v1/indicators?from=2026-10-01T00:00:00Z&to=2026-10-21T00:00:00Z",
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let d = &v["district"];
+        assert_eq!(d["cases"], 6, "{v}");
+        assert_eq!(d["patrol"], 3);
+        assert_eq!(d["first_discovery_rate"], 0.5);
+        // disposed: 1 (front), 2 (front), 3 (back), 5 (back), 6 (front) → 3 of 5 at the front end
+        assert_eq!(d["disposed"], 5);
+        assert_eq!(d["front_end_resolution_rate"], 0.6);
+        // done: 1 (day 2), 2 (day 10, due 8: late), 3 (closed day 6), 6 (day 6) → 3 of 4 on time
+        assert_eq!(d["done"], 4);
+        assert_eq!(d["on_time_rate"], 0.75);
+        // overdue: 4 (due day 10), 5 (escalated, not closed, due day 11)
+        assert_eq!(d["overdue"], 2);
+        let grid = |code: &str| {
+            v["grids"]
+                .as_array()
+                .expect("grids")
+                .iter()
+                .find(|g| g["code"] == code)
+                .cloned()
+                .expect("grid")
+        };
+        let a = grid(&g1);
+        assert_eq!(
+            (
+                a["cases"].as_u64(),
+                a["patrol"].as_u64(),
+                a["overdue"].as_u64()
+            ),
+            (Some(4), Some(3), Some(1))
+        );
+        assert_eq!(a["first_discovery_rate"], 0.75);
+        assert_eq!(
+            a["on_time_rate"],
+            json!(2.0 / 3.0 * 10_000.0)
+                .as_f64()
+                .map(|r| (r.round()) / 10_000.0)
+                .map(|r| json!(r))
+                .expect("rate")
+        );
+        let b = grid(&g2);
+        assert_eq!(
+            (b["cases"].as_u64(), b["patrol"].as_u64()),
+            (Some(2), Some(0))
+        );
+        assert_eq!(b["first_discovery_rate"], 0.0);
+        assert_eq!(b["front_end_resolution_rate"], 0.5);
+        assert!(v["grids"].as_array().expect("grids").len() == 2);
+        // as of an earlier end: case 2 not yet done, case 4 not yet overdue
+        let v: Value = s
+            .get("/api/v1/indicators?from=2026-10-01&to=2026-10-10", None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        // dates are midnight in UTC+8: 2026-09-30T16:00Z .. 2026-10-09T16:00Z
+        assert_eq!(v["from"], "2026-10-01T00:00:00+08:00");
+        assert_eq!(v["district"]["cases"], 6);
+        assert_eq!(v["district"]["done"], 3);
+        assert_eq!(v["district"]["overdue"], 1, "{v}"); // case 2: due day 8, done day 10
+        // one street only
+        let street = demo()
+            .get(&g1)
+            .and_then(|g| g.parent.clone())
+            .expect("street");
+        let v: Value = s
+            .get(&format!("/api/v1/indicators?street={street}&from=2026-10-01T00:00:00Z&to=2026-10-21T00:00:00Z"), None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            v["streets"]
+                .as_array()
+                .expect("streets")
+                .iter()
+                .all(|x| x["code"] == street.as_str())
+        );
+        problem(s.get("/api/v1/indicators?street=nope", None).await, 404).await;
+        problem(s.get("/api/v1/indicators?from=2026-13-01", None).await, 400).await;
+        problem(
+            s.get("/api/v1/indicators?from=2026-10-05&to=2026-10-01", None)
+                .await,
+            400,
+        )
+        .await;
+    });
+}
+
+fn open311_clients_post_and_read_requests(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let key = s.token("intake");
+        let url = |p: &str| format!("{}/open311/v2/{p}", s.base);
+        // services, JSON and XML
+        let services: Value = s
+            .client
+            .get(url("services.json?jurisdiction_id=310116"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        let list = services.as_array().expect("array");
+        assert_eq!(list.len(), categories().len());
+        for f in [
+            "service_code",
+            "service_name",
+            "description",
+            "metadata",
+            "type",
+            "keywords",
+            "group",
+        ] {
+            assert!(list[0].get(f).is_some(), "services.json lacks {f}");
+        }
+        assert_eq!(list[0]["type"], "realtime");
+        let xml = s.client.get(url("services.xml")).send().await.expect("req");
+        assert!(
+            xml.headers()["content-type"]
+                .to_str()
+                .expect("ct")
+                .starts_with("text/xml")
+        );
+        let xml = xml.text().await.expect("xml");
+        assert!(
+            xml.starts_with("<?xml")
+                && xml.contains("<services><service><service_code>RG0101</service_code>"),
+            "{xml}"
+        );
+        let def: Value = s
+            .client
+            .get(url("services/SG0101.json"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(def, json!({"service_code": "SG0101", "attributes": []}));
+        let r = s
+            .client
+            .get(url("services/NOPE.json"))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 404);
+        let e: Value = r.json().await.expect("json");
+        assert_eq!(e[0]["code"], 404);
+        // a wrong jurisdiction
+        let r = s
+            .client
+            .get(url("services.json?jurisdiction_id=110105"))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 404);
+
+        // POST a request (form-encoded), in GCJ-02 via the crs extension
+        let (x, y, block) = inner_block(Layer::StreetGrid);
+        let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
+        let form = [
+            ("api_key", key.as_str()),
+            ("jurisdiction_id", "310116"),
+            ("service_code", "SG0101"),
+            ("lat", &gy.to_string()),
+            ("long", &gx.to_string()),
+            ("crs", "gcj02"),
+            ("description", "路口有人摆摊"),
+            ("email", "someone@example.org"),
+            ("first_name", "小明"),
+            ("media_url", "https://example.org/p/2.jpg"),
+        ];
+        let r = s
+            .client
+            .post(url("requests.json"))
+            .form(&form)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 201);
+        let created: Value = r.json().await.expect("json");
+        let id = created[0]["service_request_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let head = block.person(Role::BlockHead).expect("head");
+        assert!(
+            created[0]["service_notice"]
+                .as_str()
+                .is_some_and(|n| n.contains(&head.name)),
+            "{created}"
+        );
+        // read it back
+        let one: Value = s
+            .client
+            .get(url(&format!("requests/{id}.json")))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        let r0 = &one[0];
+        for f in [
+            "service_request_id",
+            "status",
+            "status_notes",
+            "service_name",
+            "service_code",
+            "description",
+            "agency_responsible",
+            "service_notice",
+            "requested_datetime",
+            "updated_datetime",
+            "expected_datetime",
+            "address",
+            "address_id",
+            "zipcode",
+            "lat",
+            "long",
+            "media_url",
+        ] {
+            assert!(r0.get(f).is_some(), "request lacks {f}: {r0}");
+        }
+        assert_eq!(r0["status"], "open");
+        assert_eq!(r0["service_code"], "SG0101");
+        assert_eq!(r0["address_id"], block.code.as_str());
+        assert_eq!(r0["media_url"], "https://example.org/p/2.jpg");
+        assert!((r0["lat"].as_f64().expect("lat") - y).abs() < 1e-6);
+        // the reporter's contact details are never shown
+        let text = one.to_string();
+        assert!(!text.contains("someone@example.org") && !text.contains("小明"));
+        // the case is a case: its source is open311
+        let case = s.store.get_case(id.parse().expect("id")).expect("case");
+        assert_eq!(case.source, Source::Open311);
+        // filters
+        let open: Value = s
+            .client
+            .get(url("requests.json?status=open&service_code=SG0101,SG0102"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(open.as_array().map(Vec::len), Some(1));
+        let closed: Value = s
+            .client
+            .get(url("requests.json?status=closed"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(closed.as_array().map(Vec::len), Some(0), "{closed}");
+        let by_id: Value = s
+            .client
+            .get(url(&format!("requests.json?service_request_id={id}")))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(by_id[0]["service_request_id"], id.as_str());
+        let old: Value = s
+            .client
+            .get(url(
+                "requests.json?start_date=2020-01-01T00:00:00Z&end_date=2020-02-01T00:00:00Z",
+            ))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(old.as_array().map(Vec::len), Some(0));
+        let xml = s
+            .client
+            .get(url(&format!("requests/{id}.xml")))
+            .send()
+            .await
+            .expect("req")
+            .text()
+            .await
+            .expect("xml");
+        assert!(
+            xml.contains(&format!(
+                "<service_requests><request><service_request_id>{id}</service_request_id>"
+            )),
+            "{xml}"
+        );
+
+        // errors in the spec's format
+        for (form, status, needle) in [
+            (
+                vec![
+                    ("service_code", "SG0101"),
+                    ("lat", "30.8"),
+                    ("long", "121.2"),
+                ],
+                403,
+                "api_key",
+            ),
+            (
+                vec![
+                    ("api_key", "wrong"),
+                    ("service_code", "SG0101"),
+                    ("lat", "30.8"),
+                    ("long", "121.2"),
+                ],
+                403,
+                "api_key",
+            ),
+            (
+                vec![
+                    ("api_key", key.as_str()),
+                    ("service_code", "NOPE"),
+                    ("lat", &y.to_string()),
+                    ("long", &x.to_string()),
+                ],
+                400,
+                "category",
+            ),
+            (
+                vec![
+                    ("api_key", key.as_str()),
+                    ("service_code", "SG0101"),
+                    ("address_string", "朱泾镇人民路1号"),
+                ],
+                400,
+                "lat",
+            ),
+            (
+                vec![
+                    ("api_key", key.as_str()),
+                    ("service_code", "SG0101"),
+                    ("lat", "abc"),
+                    ("long", "121.2"),
+                ],
+                400,
+                "lat",
+            ),
+            (
+                vec![
+                    ("api_key", key.as_str()),
+                    ("service_code", "SG0101"),
+                    ("lat", "30.5"),
+                    ("long", "120.5"),
+                ],
+                400,
+                "outside",
+            ),
+        ] {
+            let r = s
+                .client
+                .post(url("requests.json"))
+                .form(&form)
+                .send()
+                .await
+                .expect("req");
+            assert_eq!(r.status().as_u16(), status, "{form:?}");
+            let e: Value = r.json().await.expect("json");
+            assert_eq!(e[0]["code"], status);
+            assert!(
+                e[0]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(needle)),
+                "{form:?}: {e}"
+            );
+        }
+        let r = s
+            .client
+            .post(url("requests.xml"))
+            .form(&[("service_code", "SG0101")])
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 403);
+        let text = r.text().await.expect("xml");
+        assert!(
+            text.contains("<errors><error><code>403</code><description>"),
+            "{text}"
+        );
+        let r = s
+            .client
+            .post(url("requests.json"))
+            .json(&json!({"service_code": "SG0101"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 415);
+        let r = s
+            .client
+            .get(url("requests/99999.json"))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 404);
+    });
+}
+
+fn categories_are_editable(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let admin = s.token("admin");
+        let intake = s.token("intake");
+        let v: Value = s
+            .get(
+                "/api/v1/categories?layer=street_grid&street=310116102",
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let codes: Vec<&str> = v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|c| c["code"].as_str())
+            .collect();
+        assert_eq!(
+            codes.len(),
+            12,
+            "11 district items + 1 of 枫泾镇: {codes:?}"
+        );
+        assert!(codes.contains(&"X31011610201"));
+        let v: Value = s
+            .get(
+                "/api/v1/categories?layer=street_grid&street=310116001",
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["total"], 11);
+        problem(s.get("/api/v1/categories?layer=block", None).await, 400).await;
+        let list = json!({"groups": [{"code": "T1", "name_zh": "测试", "name_en": "Test", "layer": "resident_grid",
+            "list": "mandatory", "items": [{"code": "T101", "name_zh": "测试项", "name_en": "Test item"}]}]});
+        let put = |token: &str, body: Value| {
+            s.client
+                .put(format!("{}/api/v1/categories", s.base))
+                .bearer_auth(token.to_owned())
+                .json(&body)
+                .send()
+        };
+        problem(put(&intake, list.clone()).await.expect("req"), 403).await;
+        let bad = json!({"groups": [{"code": "T1", "name_zh": "测试", "layer": "block", "list": "optional", "items": []}]});
+        let v = problem(put(&admin, bad).await.expect("req"), 422).await;
+        assert_eq!(v["problems"].as_array().map(Vec::len), Some(3), "{v}");
+        assert_eq!(put(&admin, list).await.expect("req").status().as_u16(), 200);
+        let v: Value = s
+            .get("/api/v1/categories", None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["total"], 1);
+        assert_eq!(s.store.categories().expect("stored")[0].code, "T101");
+    });
+}
+
+suite!(
+    gcj02_case_lands_on_the_block_head,
+    bad_cases_are_problems_naming_the_field,
+    the_lifecycle_refuses_what_it_does_not_allow,
+    indicators_are_right_on_a_hand_built_set,
+    open311_clients_post_and_read_requests,
+    categories_are_editable,
+);
