@@ -1310,3 +1310,60 @@ suite!(
     open311_clients_post_and_read_requests,
     categories_are_editable,
 );
+
+#[test]
+fn openapi_describes_the_case_api() {
+    run(async {
+        let state = AppState::new(demo_atlas_clone(), ServeConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, router(state)).await });
+        let client = reqwest::Client::new();
+        let doc: Value = client
+            .get(format!("http://{addr}/api/v1/openapi.json"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        for (path, method) in [
+            ("/api/v1/categories", "get"),
+            ("/api/v1/categories", "put"),
+            ("/api/v1/cases", "post"),
+            ("/api/v1/cases", "get"),
+            ("/api/v1/cases/{id}", "get"),
+            ("/api/v1/cases/{id}/events", "post"),
+            ("/api/v1/indicators", "get"),
+        ] {
+            assert!(
+                doc["paths"][path].get(method).is_some(),
+                "{method} {path} missing from OpenAPI"
+            );
+        }
+        // without a store the categories are the example list, and cases are unavailable
+        let v: Value = client
+            .get(format!("http://{addr}/api/v1/categories"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["total"], categories().len());
+        let r = client
+            .get(format!("http://{addr}/open311/v2/requests.json"))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status().as_u16(), 503);
+        let e: Value = r.json().await.expect("json");
+        assert_eq!(e[0]["code"], 503);
+    });
+}
+
+fn demo_atlas_clone() -> Atlas {
+    Atlas::build(demo().clone()).with_generation(1)
+}
