@@ -1367,3 +1367,59 @@ fn openapi_describes_the_case_api() {
 fn demo_atlas_clone() -> Atlas {
     Atlas::build(demo().clone()).with_generation(1)
 }
+
+#[test]
+fn the_categories_cli_loads_lists_and_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("g.db");
+    let bin = env!("CARGO_BIN_EXE_gridatlas");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--database")
+            .arg(&db)
+            .output()
+            .expect("run gridatlas")
+    };
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/task-list.example.json"
+    );
+    let out = run(&["categories", "load", example]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["categories", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), categories().len());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("SG0101\tstreet_grid\tmandatory\t-\t无证设摊")),
+        "{text}"
+    );
+    let out = run(&["categories", "export"]);
+    let exported = parse_task_list(&out.stdout).expect("export reads back");
+    assert_eq!(exported, categories());
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"groups": [{"code": "A", "name_zh": "甲", "layer": "street", "list": "mandatory", "items": [{"code": "A 1", "name_zh": "x"}]}]}"#).expect("write");
+    let out = run(&["categories", "load", bad.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 problem(s)")
+            && err.contains("groups[0] (A)")
+            && err.contains("groups[0].items[0] (A 1)"),
+        "{err}"
+    );
+    // the list in the store is unchanged
+    assert_eq!(
+        run(&["categories", "list"])
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        categories().len()
+    );
+}
