@@ -1171,3 +1171,43 @@ fn limits_refuse_large_input() {
     };
     assert!(read_with(collection(territory()).as_bytes(), &opts).is_ok());
 }
+
+#[test]
+fn a_partial_upload_may_name_grids_of_the_current_generation_in_its_units() {
+    use gridatlas::geo_io::{ReadOptions, read_slice_with};
+    let input = json!({
+        "type": "FeatureCollection",
+        "features": territory(),
+        "management_units": [{
+            "code": "MU1", "name": "城管一中队", "kind": "city_management", "grids": ["G", "G2"],
+        }],
+    })
+    .to_string();
+    let opts = |layer: Option<Layer>| ReadOptions {
+        known_parents: layer
+            .map(|l| std::sync::Arc::new(std::collections::HashMap::from([("G2".to_owned(), l)]))),
+        ..ReadOptions::default()
+    };
+    // G2 is a grid of another street, in the current generation: accepted
+    let set = read_slice_with(input.as_bytes(), &opts(Some(Layer::StreetGrid))).expect("valid");
+    assert_eq!(set.management_units[0].grids, ["G", "G2"]);
+    // not a grid there, or unknown anywhere: refused, naming the unit's path
+    for (layer, needle) in [
+        (
+            Some(Layer::Block),
+            "G2 is a block in the current generation",
+        ),
+        (None, "unknown grid G2"),
+    ] {
+        let Err(ReadError::Invalid(problems)) = read_slice_with(input.as_bytes(), &opts(layer))
+        else {
+            panic!("expected problems for {layer:?}");
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let text = problems[0].to_string();
+        assert!(
+            text.contains(needle) && text.contains("management_units[0].grids[1]"),
+            "{text}"
+        );
+    }
+}

@@ -89,7 +89,8 @@ pub struct ReadOptions {
     /// Default 20 (a feature in the wrong CRS would otherwise give one problem per position).
     pub max_problems_per_feature: usize,
     /// Codes outside the file that a `parent` may name, with their layers: when a planner uploads
-    /// one street, its parent (the district) is in the current generation, not in the file.
+    /// one street, its parent (the district) is in the current generation, not in the file; and
+    /// a management unit of that upload may serve grids of other streets.
     pub known_parents: Option<std::sync::Arc<HashMap<String, Layer>>>,
 }
 
@@ -445,10 +446,21 @@ impl<'o> State<'o> {
                     let path = format!(".grids[{g}]");
                     match v {
                         Value::String(s) => {
+                            let known = self
+                                .opts
+                                .known_parents
+                                .as_ref()
+                                .and_then(|k| k.get(&s))
+                                .copied();
                             match self.codes.get(&s) {
+                                // a grid of the current generation outside this (partial) upload
+                                None if known.is_some_and(Layer::is_grid) => {}
                                 None => c.problem(
                                     &path,
-                                    format!("unknown grid {s}: no feature has this code"),
+                                    match known {
+                                        Some(l) => format!("{s} is a {l} in the current generation, not a grid; a management unit serves resident, street or extended grids"),
+                                        None => format!("unknown grid {s}: no feature has this code"),
+                                    },
                                 ),
                                 Some(&j) => match self.metas[j].layer {
                                     Some(l) if !l.is_grid() => c.problem(
