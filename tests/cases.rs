@@ -506,7 +506,7 @@ fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
             .json()
             .await
             .expect("json");
-        assert_eq!(again["assignment"], v["assignment"]);
+        assert_eq!(again, v, "the case returned is the case stored");
         assert_eq!(again["events"][0]["status"], "assigned");
         assert_eq!(
             s.store.get_case(id).expect("stored").block.as_deref(),

@@ -745,8 +745,8 @@ fn event_from_row(r: EventRow) -> StoreResult<Event> {
 }
 
 fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
-    let assignment: crate::routing::Assignment =
-        serde_json::from_str(&r.assignment).map_err(|e| corrupt_row(format!("case {}: {e}", r.id)))?;
+    let assignment: crate::routing::Assignment = serde_json::from_str(&r.assignment)
+        .map_err(|e| corrupt_row(format!("case {}: {e}", r.id)))?;
     Ok(Case {
         id: r.id,
         category: r.category,
@@ -826,7 +826,9 @@ impl Db {
             })
             .collect::<StoreResult<_>>()?;
         case_tx(&mut conn, |conn| {
-            diesel::delete(k::categories).execute(conn).map_err(db_err)?;
+            diesel::delete(k::categories)
+                .execute(conn)
+                .map_err(db_err)?;
             for chunk in rows.chunks(INSERT_CHUNK) {
                 diesel::insert_into(k::categories)
                     .values(chunk)
@@ -857,8 +859,10 @@ impl Db {
         use schema::case_events::dsl as e;
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
-        let now = Utc::now();
+        // microseconds: what both databases keep, so the case returned equals the case read back
+        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
         let a = &new.assignment;
+        let reported_at = chrono::SubsecRound::trunc_subsecs(new.reported_at, 6);
         let row = NewCaseRow {
             category: &new.category,
             source: new.source.as_str(),
@@ -869,7 +873,7 @@ impl Db {
             input_crs: &new.input.2,
             lon: a.point[0],
             lat: a.point[1],
-            reported_at: new.reported_at,
+            reported_at,
             created_at: now,
             updated_at: now,
             due_at: a.due_at.with_timezone(&Utc),
@@ -905,7 +909,36 @@ impl Db {
                 .map_err(db_err)?;
             Ok(id)
         })?;
-        load_case(&mut conn, id)
+        // Everything stored is known here: no need to read it back.
+        Ok(Case {
+            id,
+            category: new.category.clone(),
+            source: new.source,
+            description: new.description.clone(),
+            status: Status::Assigned,
+            input: serde_json::json!({"lon": new.input.0, "lat": new.input.1, "crs": new.input.2}),
+            reported_at,
+            created_at: now,
+            updated_at: now,
+            due_at: a.due_at,
+            done_at: None,
+            street: a.street.as_ref().map(|s| s.code.clone()),
+            grid: a.grid.as_ref().map(|s| s.code.clone()),
+            block: a.block.as_ref().map(|s| s.code.clone()),
+            generation: a.generation,
+            department: None,
+            photos: new.photos.clone(),
+            created_by: new.created_by.clone(),
+            assignment: a.clone(),
+            events: vec![Event {
+                seq: 1,
+                at: now,
+                status: Status::Assigned,
+                by: new.created_by.clone(),
+                department: None,
+                note: Some(format!("routed: {}", a.confidence.as_str())),
+            }],
+        })
     }
 
     fn get_case_impl(&self, id: i64) -> StoreResult<Case> {
@@ -977,7 +1010,8 @@ impl Db {
                 .map_err(db_err)?
                 .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
             let from: Status = status.parse().map_err(corrupt_row)?;
-            crate::cases::check_transition(id, from, to, department).map_err(StoreError::Conflict)?;
+            crate::cases::check_transition(id, from, to, department)
+                .map_err(StoreError::Conflict)?;
             let last: Option<i32> = e::case_events
                 .filter(e::case_id.eq(id))
                 .select(diesel::dsl::max(e::seq))
