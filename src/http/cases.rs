@@ -264,7 +264,7 @@ pub fn case_json(case: &Case, now: DateTime<Utc>) -> Value {
 }
 
 /// `POST /api/v1/cases` (role intake): submit a case; it is routed and stored.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case",
     request_body(content = CaseInput, description = "The case: point, crs, category, description, source, reported_at, photos"),
     responses(
         (status = 201, description = "The stored case with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, due_at, generation)", body = Object),
@@ -295,7 +295,7 @@ fn case_id(raw: &str) -> ApiResult<i64> {
 }
 
 /// `GET /api/v1/cases/{id}` (role intake).
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case",
     params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, description = "The case with its assignment and events", body = Object),
         (status = 404, description = "No such case", content_type = "application/problem+json")))]
@@ -312,7 +312,7 @@ pub async fn one(
 }
 
 /// `GET /api/v1/cases` (role intake): cases, newest first, paged.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases",
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", operation_id = "list_cases",
     params(
         ("grid" = Option<String>, Query, description = "Grid code"),
         ("street" = Option<String>, Query, description = "Street code"),
@@ -387,7 +387,7 @@ pub struct EventInput {
 }
 
 /// `POST /api/v1/cases/{id}/events` (role intake): change a case's status.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases",
+#[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", operation_id = "add_case_event",
     params(("id" = i64, Path, description = "Case id")),
     request_body(content = EventInput, description = "The new status, who, when, department, note"),
     responses((status = 200, description = "The case after the change", body = Object),
