@@ -1,28 +1,36 @@
-//! The cell index behind [`super::Atlas`]: a uniform raster over the territory, and per-layer
-//! polygon stores with horizontal *band* edge lists.
+//! The cell index behind [`super::Atlas`]: a uniform raster over the territory whose cells answer
+//! "which polygon of each layer contains this point?" — without any test where possible, and
+//! otherwise with the exact rule of [`crate::geometry::pip`] over the few edges inside the cell.
 //!
-//! 1. **Polygons** of one layer are stored flat: every ring's vertices, closed, in one `Vec`, so
-//!    an edge is a vertex index `i` meaning `(verts[i], verts[i + 1])`.
-//! 2. **Bands.** For each polygon and each raster row it spans, the list of its edges that can
-//!    straddle a `y` in that row. The point-in-polygon rule ([`crate::geometry::pip`]) only counts
-//!    edges straddling the query's `y`, so testing a polygon's band edges gives exactly the same
-//!    answer as testing all its edges — in a fraction of the time.
-//! 3. **Cells.** Every raster cell knows, per layer, the polygons whose boundary may pass through
-//!    it (*candidates*, tested in file order) and the first polygon in file order that covers the
-//!    whole cell (*default*, needing no test). Candidates after the default can never win and are
-//!    dropped. A cell with no candidates in any layer resolves to a shared *combo* entry: one
-//!    memory read answers the lookup.
+//! 1. **Marking** (build): every edge of every polygon marks the cells its segment may touch,
+//!    widened by 1e-9 of a cell against rounding. A cell without a polygon's mark lies wholly
+//!    inside or wholly outside it, so one test of its centre decides the whole cell. Per layer, a
+//!    cell gets the first polygon in file order covering it (*default*) and, as *candidates*, the
+//!    marked polygons before the default. A cell with no candidate in any layer is a *combo*
+//!    cell: it points to a shared entry of four feature ids, and one read answers a lookup.
+//! 2. **Mixed cells.** The crossing rule counts the edges straddling the point's `y` that lie
+//!    east of it. Within the cell's row, a candidate's edges are split into those wholly east of
+//!    the cell (each always crossed when it straddles `y`), wholly west (never crossed) and those
+//!    touching the cell. The first two depend only on `y`: a parity for `y` below the row plus
+//!    *steps* (vertex `y`s inside the row where it flips). Since a closed ring straddles every `y`
+//!    an even number of times, counting westward (straddling edges *not* strictly left of the
+//!    point) gives the same parity; each candidate uses the side with fewer steps. So a point's
+//!    parity per candidate is `base ^ steps ≤ y ^ crossings of the edges in the cell` — the same
+//!    answer as the whole polygon, bit for bit.
+//! 3. **One test per edge for all layers.** A mixed cell keeps the distinct edges touching it
+//!    once, with their coordinates inline and a bit mask of the candidates (of all four layers)
+//!    owning them: an edge shared by two blocks, their grids and streets is tested once, and the
+//!    candidates' parities come out as one 32-bit word. Per layer, the first candidate with an
+//!    odd parity wins, else the default. Cells with more than 32 candidates use several groups.
 //!
-//! Marking is conservative: an edge marks every cell its segment may touch, widened by a hair
-//! (1e-9 of a cell) against rounding, so a cell without a polygon's mark is entirely inside or
-//! entirely outside that polygon, and testing one point in it decides the whole cell.
+//! Nothing of the polygons is kept after the build except what the cells store.
 
 use crate::geometry::pip;
 use geo::{Coord, MultiPolygon, Rect};
 
 /// Sentinel for "no polygon".
 pub const NONE: u32 = u32::MAX;
-/// Entry flag: the low bits index the combo table rather than the mixed-cell records.
+/// Entry flag: the low bits index the combo table rather than the mixed-cell groups.
 const COMBO: u32 = 1 << 31;
 
 /// The raster's geometry: origin, cell size in degrees, and dimensions.
@@ -32,6 +40,9 @@ pub struct Grid {
     y0: f64,
     dx: f64,
     dy: f64,
+    /// `1 / dx`, `1 / dy`: rows and columns are found by multiplication.
+    inv_dx: f64,
+    inv_dy: f64,
     /// Columns.
     pub ncols: u32,
     /// Rows.
@@ -58,6 +69,8 @@ impl Grid {
             y0,
             dx,
             dy,
+            inv_dx: 1.0 / dx,
+            inv_dy: 1.0 / dy,
             ncols,
             nrows,
         }
@@ -66,13 +79,13 @@ impl Grid {
     /// Column of `x` (may be out of range: negative or ≥ ncols).
     #[inline]
     pub fn col_f(&self, x: f64) -> f64 {
-        ((x - self.x0) / self.dx).floor()
+        floor((x - self.x0) * self.inv_dx)
     }
 
     /// Row of `y` (may be out of range).
     #[inline]
     pub fn row_f(&self, y: f64) -> f64 {
-        ((y - self.y0) / self.dy).floor()
+        floor((y - self.y0) * self.inv_dy)
     }
 
     #[inline]
@@ -88,8 +101,9 @@ impl Grid {
     /// The cell of a point, if it is inside the raster.
     #[inline]
     pub fn cell_of(&self, x: f64, y: f64) -> Option<(u32, u32)> {
-        let c = self.col_f(x);
-        let r = self.row_f(y);
+        // For non-negative values truncation is `floor`, the same as in `col_f` and `row_f`.
+        let c = (x - self.x0) * self.inv_dx;
+        let r = (y - self.y0) * self.inv_dy;
         // NaN fails both comparisons and lands here too.
         if c >= 0.0 && r >= 0.0 && c < f64::from(self.ncols) && r < f64::from(self.nrows) {
             Some((r as u32, c as u32))
@@ -140,25 +154,43 @@ impl Grid {
         )
     }
 
+    /// Columns (inclusive, clamped) the segment `a`–`b` may touch within row `r`, where
+    /// `(r0, r1)` are its [`Grid::edge_rows`]; conservative by 1e-9 of a cell.
+    fn edge_cols_in_row(
+        &self,
+        a: Coord<f64>,
+        b: Coord<f64>,
+        r: u32,
+        r0: u32,
+        r1: u32,
+    ) -> (u32, u32) {
+        let ex = self.dx * 1e-9;
+        let (xmin, xmax) = (a.x.min(b.x), a.x.max(b.x));
+        // x-range of the segment inside this row's band.
+        let (lo, hi) = if r0 == r1 || a.y == b.y {
+            (xmin, xmax)
+        } else {
+            // The row widened by 1e-9 of a cell: a point whose row is `r` lies inside it, even
+            // with the rounding of its row computation.
+            let ey = self.dy * 1e-9;
+            let yb0 = self.y0 + f64::from(r) * self.dy - ey;
+            let yb1 = yb0 + self.dy + 2.0 * ey;
+            let at = |y: f64| a.x + (b.x - a.x) * ((y - a.y) / (b.y - a.y));
+            let (ya, yb) = (yb0.max(a.y.min(b.y)), yb1.min(a.y.max(b.y)));
+            let (xa, xb) = (at(ya), at(yb));
+            (xa.min(xb).max(xmin), xa.max(xb).min(xmax))
+        };
+        (
+            self.clamp_col(self.col_f(lo - ex)),
+            self.clamp_col(self.col_f(hi + ex)),
+        )
+    }
+
     /// Calls `f(row, col)` for every cell the segment `a`–`b` may touch (conservatively).
     fn for_edge_cells(&self, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(u32, u32)) {
         let (r0, r1) = self.edge_rows(a, b);
-        let ex = self.dx * 1e-9;
-        let (xmin, xmax) = (a.x.min(b.x), a.x.max(b.x));
         for r in r0..=r1 {
-            // x-range of the segment inside this row's band.
-            let (lo, hi) = if r0 == r1 || a.y == b.y {
-                (xmin, xmax)
-            } else {
-                let yb0 = self.y0 + f64::from(r) * self.dy;
-                let yb1 = yb0 + self.dy;
-                let at = |y: f64| a.x + (b.x - a.x) * ((y - a.y) / (b.y - a.y));
-                let (ya, yb) = (yb0.max(a.y.min(b.y)), yb1.min(a.y.max(b.y)));
-                let (xa, xb) = (at(ya), at(yb));
-                (xa.min(xb).max(xmin), xa.max(xb).min(xmax))
-            };
-            let c0 = self.clamp_col(self.col_f(lo - ex));
-            let c1 = self.clamp_col(self.col_f(hi + ex));
+            let (c0, c1) = self.edge_cols_in_row(a, b, r, r0, r1);
             for c in c0..=c1 {
                 f(r, c);
             }
@@ -166,14 +198,48 @@ impl Grid {
     }
 }
 
-/// The polygons of one layer, stored flat, with their band edge lists.
+/// `v.floor()` without the libm call (exact for |v| < 2⁶³; NaN gives 0, far values saturate — the
+/// callers clamp or range-check the result).
+#[inline]
+fn floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// A fast hash for the build's small integer keys (the standard SipHash is needlessly slow here).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// The polygons of one layer, stored flat, with their band edge lists (build time only).
 #[derive(Debug, Default)]
-pub struct PolyStore {
+struct PolyStore {
     verts: Vec<Coord<f64>>,
-    /// Per polygon: range of its vertices in `verts`, and of its rings.
-    poly_verts: Vec<(u32, u32)>,
     /// Start vertex of every ring (all polygons), plus one past the end.
     ring_starts: Vec<u32>,
+    /// Per polygon: range of its rings in `ring_starts`.
     poly_rings: Vec<(u32, u32)>,
     /// Per polygon: first band row and offset of its row table in `band_ranges`.
     band_row0: Vec<u32>,
@@ -183,22 +249,16 @@ pub struct PolyStore {
     band_ranges: Vec<u32>,
     band_edges: Vec<u32>,
     /// Bounding boxes.
-    pub bboxes: Vec<Rect<f64>>,
+    bboxes: Vec<Rect<f64>>,
 }
 
 impl PolyStore {
-    /// Number of polygons.
-    pub fn len(&self) -> usize {
-        self.poly_verts.len()
-    }
-
-    /// True when the store is empty.
-    pub fn is_empty(&self) -> bool {
-        self.poly_verts.is_empty()
+    fn len(&self) -> usize {
+        self.poly_rings.len()
     }
 
     fn push(&mut self, area: &MultiPolygon<f64>) {
-        let v0 = self.verts.len() as u32;
+        let v0 = self.verts.len();
         let r0 = self.ring_starts.len() as u32;
         for p in &area.0 {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -209,22 +269,21 @@ impl PolyStore {
                 self.verts.extend_from_slice(&ring.0);
             }
         }
-        let v1 = self.verts.len() as u32;
         let r1 = self.ring_starts.len() as u32;
-        self.poly_verts.push((v0, v1));
         self.poly_rings.push((r0, r1));
-        let bbox = if v1 > v0 {
-            let mut min = self.verts[v0 as usize];
-            let mut max = min;
-            for c in &self.verts[v0 as usize..v1 as usize] {
-                min.x = min.x.min(c.x);
-                min.y = min.y.min(c.y);
-                max.x = max.x.max(c.x);
-                max.y = max.y.max(c.y);
+        let mut it = self.verts[v0..].iter();
+        let bbox = match it.next() {
+            Some(&first) => {
+                let (mut min, mut max) = (first, first);
+                for c in it {
+                    min.x = min.x.min(c.x);
+                    min.y = min.y.min(c.y);
+                    max.x = max.x.max(c.x);
+                    max.y = max.y.max(c.y);
+                }
+                Rect::new(min, max)
             }
-            Rect::new(min, max)
-        } else {
-            Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 })
+            None => Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }),
         };
         self.bboxes.push(bbox);
     }
@@ -237,7 +296,7 @@ impl PolyStore {
     }
 
     /// Every edge of polygon `k`, as the index of its first vertex.
-    pub fn edges(&self, k: usize) -> impl Iterator<Item = u32> + '_ {
+    fn edges(&self, k: usize) -> impl Iterator<Item = u32> + '_ {
         let (r0, r1) = self.poly_rings[k];
         (r0..r1).flat_map(move |r| {
             let s = self.ring_starts[r as usize];
@@ -248,13 +307,8 @@ impl PolyStore {
 
     /// The endpoints of edge `e`.
     #[inline]
-    pub fn edge(&self, e: u32) -> (Coord<f64>, Coord<f64>) {
+    fn edge(&self, e: u32) -> (Coord<f64>, Coord<f64>) {
         (self.verts[e as usize], self.verts[e as usize + 1])
-    }
-
-    /// Number of stored vertices.
-    pub fn vertex_count(&self) -> usize {
-        self.verts.len()
     }
 
     fn build_bands(&mut self, grid: &Grid) {
@@ -294,34 +348,23 @@ impl PolyStore {
         }
     }
 
-    /// The range of polygon `k`'s band edges in raster row `row` (empty outside its rows).
-    pub fn band(&self, k: u32, row: u32) -> (u32, u32) {
+    /// Polygon `k`'s band edges in raster row `row` (empty outside its rows).
+    fn band(&self, k: u32, row: u32) -> &[u32] {
         let k = k as usize;
         let Some(rr) = row.checked_sub(self.band_row0[k]) else {
-            return (0, 0);
+            return &[];
         };
         if rr >= self.band_rows[k] {
-            return (0, 0);
+            return &[];
         }
         let t = (self.band_table[k] + rr) as usize;
-        (
-            self.band_ranges[t],
-            self.band_ranges[t + 1] - self.band_ranges[t],
-        )
+        &self.band_edges[self.band_ranges[t] as usize..self.band_ranges[t + 1] as usize]
     }
 
     /// Whether polygon `k` contains `(x, y)`, which lies in raster row `row`.
-    #[inline]
-    pub fn contains(&self, k: u32, row: u32, x: f64, y: f64) -> bool {
-        let (start, len) = self.band(k, row);
-        self.band_contains(start, len, x, y)
-    }
-
-    /// The crossing parity of the band edges `start..start + len` for `(x, y)`.
-    #[inline]
-    pub fn band_contains(&self, start: u32, len: u32, x: f64, y: f64) -> bool {
+    fn contains(&self, k: u32, row: u32, x: f64, y: f64) -> bool {
         let mut inside = false;
-        for &ei in &self.band_edges[start as usize..(start + len) as usize] {
+        for &ei in self.band(k, row) {
             let (a, b) = self.edge(ei);
             if pip::crosses(a, b, x, y) {
                 inside = !inside;
@@ -329,63 +372,107 @@ impl PolyStore {
         }
         inside
     }
-
-    /// Distance in metres from `frame`'s origin to the boundary of polygon `k`.
-    pub fn boundary_distance_m(
-        &self,
-        k: usize,
-        frame: &crate::geometry::measure::LocalFrame,
-    ) -> f64 {
-        self.edges(k)
-            .map(|e| {
-                let (a, b) = self.edge(e);
-                frame.distance_to_segment(a, b)
-            })
-            .fold(f64::INFINITY, f64::min)
-    }
-
-    /// Heap bytes used.
-    pub fn heap_bytes(&self) -> usize {
-        self.verts.capacity() * 16
-            + self.poly_verts.capacity() * 8
-            + self.ring_starts.capacity() * 4
-            + self.poly_rings.capacity() * 8
-            + (self.band_row0.capacity() + self.band_rows.capacity() + self.band_table.capacity())
-                * 4
-            + self.band_ranges.capacity() * 4
-            + self.band_edges.capacity() * 4
-            + self.bboxes.capacity() * 32
-    }
 }
 
 /// Number of indexed area layers (district, street, grid, block).
 pub const LAYERS: usize = 4;
+
+/// At most this many candidates share one parity word; a cell with more gets several groups.
+const GROUP: usize = 32;
+
+/// An edge of some candidates that passes through a mixed cell, its endpoints ordered by `y`.
+#[derive(Debug, Clone, Copy)]
+struct CellEdge {
+    lo: Coord<f64>,
+    hi: Coord<f64>,
+    /// Candidates (bits of the group) counting this edge with the westward rule.
+    mask_w: u32,
+    /// All candidates owning this edge.
+    mask_all: u32,
+}
+
+/// One group of up to [`GROUP`] candidates of a mixed cell.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    edges: u32,
+    n_edges: u32,
+    steps: u32,
+    n_steps: u32,
+    cands: u32,
+    /// Parity bits of the candidates for a `y` below every step.
+    base: u32,
+    /// Cumulative candidate counts per layer: layer `l` owns bits `end[l-1]..end[l]`.
+    end: [u8; LAYERS],
+    /// Index of the cell's per-layer defaults in the combo table.
+    defaults: u32,
+    /// Another group of the same cell follows.
+    more: bool,
+}
 
 /// The raster of cells over all indexed layers.
 #[derive(Debug)]
 pub struct Raster {
     /// Geometry.
     pub grid: Grid,
-    /// One entry per cell: `COMBO | index` into `combos`, or an offset into `mixed`.
+    /// One entry per cell: `COMBO | index` into `combos`, or the index of its first group.
     cells: Vec<u32>,
-    /// Per-layer defaults of cells that need no test.
+    /// Per-layer answers (feature ids) of cells that need no test, and defaults of mixed cells.
     combos: Vec<[u32; LAYERS]>,
-    /// Mixed-cell records (shared between cells with equal records): per layer `n`, then
-    /// `(polygon, band start, band length) × n`, then the default.
-    mixed: Vec<u32>,
-    /// Polygon stores per layer.
-    pub layers: [PolyStore; LAYERS],
+    groups: Vec<Group>,
+    edges: Vec<CellEdge>,
+    /// Parity steps of the groups: at `step_y[i] <= y` the bits `step_mask[i]` flip.
+    step_y: Vec<f64>,
+    step_mask: Vec<u32>,
+    /// Candidate feature ids of the groups, by layer, then in file order.
+    cands: Vec<u32>,
+}
+
+/// Contribution of the edges of one candidate lying wholly on one side of a cell, within a row:
+/// the parity for `y` below the row and the `y`s inside the row where it flips.
+#[derive(Default)]
+struct Side {
+    parity: bool,
+    steps: Vec<f64>,
+}
+
+impl Side {
+    fn add(&mut self, lo: f64, hi: f64, ry0: f64, ry1: f64) {
+        // The edge counts for lo <= y < hi: a flip at lo and one at hi.
+        for t in [lo, hi] {
+            if t < ry0 {
+                self.parity = !self.parity;
+            } else if t <= ry1 {
+                self.steps.push(t);
+            }
+        }
+    }
+}
+
+/// Builds one mixed cell's groups from its candidates `(layer, slot)` (layer, then file order).
+struct CellBuilder {
+    edges: Vec<([u64; 4], CellEdge)>,
+    steps: Vec<(f64, u32)>,
+    east: Side,
+    west: Side,
+    inside: Vec<(Coord<f64>, Coord<f64>)>,
 }
 
 impl Raster {
-    /// Builds the raster over `layers[l]` = the areas of layer `l`, in file order.
-    pub fn build(areas: [Vec<&MultiPolygon<f64>>; LAYERS], cell_m: f64) -> Raster {
+    /// Builds the raster over `areas[l]` = the `(feature id, area)`s of layer `l`, in file order.
+    /// Returns it with the bounding box of every area, per layer (in the given order).
+    pub fn build(
+        areas: [Vec<(u32, &MultiPolygon<f64>)>; LAYERS],
+        cell_m: f64,
+    ) -> (Raster, [Vec<Rect<f64>>; LAYERS]) {
         let mut stores: [PolyStore; LAYERS] = Default::default();
         for (store, list) in stores.iter_mut().zip(&areas) {
-            for a in list {
+            for (_, a) in list {
                 store.push(a);
             }
         }
+        let ids: [Vec<u32>; LAYERS] =
+            std::array::from_fn(|l| areas[l].iter().map(|&(id, _)| id).collect());
+        let id_of = |l: usize, k: u32| if k == NONE { NONE } else { ids[l][k as usize] };
         let mut bbox: Option<Rect<f64>> = None;
         for s in &stores {
             for b in &s.bboxes {
@@ -472,18 +559,34 @@ impl Raster {
             marks[l].dedup();
         }
 
-        let mut cells = vec![0u32; ncells];
-        let mut combos: Vec<[u32; LAYERS]> = Vec::new();
-        let mut combo_ids: std::collections::HashMap<[u32; LAYERS], u32> = Default::default();
-        let mut mixed: Vec<u32> = Vec::new();
-        let mut record: Vec<u32> = Vec::new();
-        let mut record_ids: std::collections::HashMap<Vec<u32>, u32> = Default::default();
+        let mut raster = Raster {
+            grid,
+            cells: vec![0u32; ncells],
+            combos: Vec::new(),
+            groups: Vec::new(),
+            edges: Vec::new(),
+            step_y: Vec::new(),
+            step_mask: Vec::new(),
+            cands: Vec::new(),
+        };
+        let mut combo_ids: std::collections::HashMap<
+            [u32; LAYERS],
+            u32,
+            std::hash::BuildHasherDefault<FxHasher>,
+        > = Default::default();
+        let mut builder = CellBuilder {
+            edges: Vec::new(),
+            steps: Vec::new(),
+            east: Side::default(),
+            west: Side::default(),
+            inside: Vec::new(),
+        };
         let mut cursor = [0usize; LAYERS];
-        for (cell, entry) in cells.iter_mut().enumerate() {
+        let mut cand_list: Vec<(usize, u32)> = Vec::new();
+        for cell in 0..ncells {
             let cell = cell as u32;
             let mut defaults = [NONE; LAYERS];
-            let mut any_candidates = false;
-            let mut spans = [(0usize, 0usize); LAYERS];
+            cand_list.clear();
             for l in 0..LAYERS {
                 let mk = &marks[l];
                 let s = cursor[l];
@@ -493,75 +596,106 @@ impl Raster {
                 }
                 cursor[l] = e;
                 let d = full[l][cell as usize];
-                defaults[l] = d;
+                defaults[l] = id_of(l, d);
                 // Candidates before the default (in file order) only.
-                let e2 = s + mk[s..e].iter().take_while(|&&(_, k)| k < d).count();
-                spans[l] = (s, e2);
-                any_candidates |= e2 > s;
+                cand_list.extend(
+                    mk[s..e]
+                        .iter()
+                        .take_while(|&&(_, k)| k < d)
+                        .map(|&(_, k)| (l, k)),
+                );
             }
-            if !any_candidates {
-                let next = combos.len() as u32;
-                let id = *combo_ids.entry(defaults).or_insert_with(|| {
-                    combos.push(defaults);
-                    next
-                });
-                *entry = COMBO | id;
+            let next = raster.combos.len() as u32;
+            let combo = *combo_ids.entry(defaults).or_insert_with(|| {
+                raster.combos.push(defaults);
+                next
+            });
+            if cand_list.is_empty() {
+                raster.cells[cell as usize] = COMBO | combo;
             } else {
-                let row = cell / grid.ncols;
-                record.clear();
-                for l in 0..LAYERS {
-                    let (s, e) = spans[l];
-                    record.push((e - s) as u32);
-                    for &(_, k) in &marks[l][s..e] {
-                        let (start, len) = stores[l].band(k, row);
-                        record.extend_from_slice(&[k, start, len]);
-                    }
-                    record.push(defaults[l]);
+                raster.cells[cell as usize] = raster.groups.len() as u32;
+                let (row, col) = (cell / grid.ncols, cell % grid.ncols);
+                let chunks = cand_list.len().div_ceil(GROUP);
+                for (g, chunk) in cand_list.chunks(GROUP).enumerate() {
+                    builder.group(
+                        &mut raster,
+                        &stores,
+                        &ids,
+                        chunk,
+                        row,
+                        col,
+                        combo,
+                        g + 1 < chunks,
+                    );
                 }
-                let next = mixed.len() as u32;
-                *entry = *record_ids.entry(record.clone()).or_insert_with(|| {
-                    mixed.extend_from_slice(&record);
-                    next
-                });
             }
         }
-        cells.shrink_to_fit();
-        mixed.shrink_to_fit();
-        Raster {
-            grid,
-            cells,
-            combos,
-            mixed,
-            layers: stores,
-        }
+        raster.cells.shrink_to_fit();
+        raster.combos.shrink_to_fit();
+        raster.groups.shrink_to_fit();
+        raster.edges.shrink_to_fit();
+        raster.step_y.shrink_to_fit();
+        raster.step_mask.shrink_to_fit();
+        raster.cands.shrink_to_fit();
+        let bboxes = stores.map(|s| s.bboxes);
+        (raster, bboxes)
     }
 
-    /// The polygon (store slot) of each layer containing `(x, y)`; [`NONE`] where none does.
+    /// The feature id of each layer containing `(x, y)`; [`NONE`] where none does.
     #[inline]
     pub fn locate(&self, x: f64, y: f64) -> [u32; LAYERS] {
         let Some((r, c)) = self.grid.cell_of(x, y) else {
             return [NONE; LAYERS];
         };
         let entry = self.cells[(r * self.grid.ncols + c) as usize];
-        let _ = r;
         if entry & COMBO != 0 {
             return self.combos[(entry & !COMBO) as usize];
         }
         let mut out = [NONE; LAYERS];
-        let mut i = entry as usize;
-        for (l, slot) in out.iter_mut().enumerate() {
-            let n = self.mixed[i] as usize;
-            let cands = &self.mixed[i + 1..i + 1 + 3 * n];
-            *slot = self.mixed[i + 1 + 3 * n];
-            for c in cands.chunks_exact(3) {
-                if self.layers[l].band_contains(c[1], c[2], x, y) {
-                    *slot = c[0];
+        let mut found = [false; LAYERS];
+        let mut gi = entry as usize;
+        loop {
+            let g = &self.groups[gi];
+            let mut m = g.base;
+            let s = g.steps as usize;
+            let n = g.n_steps as usize;
+            for (&t, &mk) in self.step_y[s..s + n].iter().zip(&self.step_mask[s..s + n]) {
+                if t <= y {
+                    m ^= mk;
+                } else {
                     break;
                 }
             }
-            i += 3 * n + 2;
+            let e = g.edges as usize;
+            for edge in &self.edges[e..e + g.n_edges as usize] {
+                if edge.lo.y <= y && y < edge.hi.y {
+                    m ^= edge.mask_w;
+                    if pip::left_of(edge.lo, edge.hi, x, y) {
+                        m ^= edge.mask_all;
+                    }
+                }
+            }
+            let mut start = 0u32;
+            for l in 0..LAYERS {
+                let end = u32::from(g.end[l]);
+                let bits = m & (((1u64 << end) - (1u64 << start)) as u32);
+                if bits != 0 && !found[l] {
+                    found[l] = true;
+                    out[l] = self.cands[g.cands as usize + bits.trailing_zeros() as usize];
+                }
+                start = end;
+            }
+            if !g.more {
+                let d = &self.combos[g.defaults as usize];
+                for l in 0..LAYERS {
+                    if !found[l] {
+                        out[l] = d[l];
+                    }
+                }
+                return out;
+            }
+            gi += 1;
         }
-        out
     }
 
     /// Whether cell `(row, col)` needs no point-in-polygon test.
@@ -569,17 +703,144 @@ impl Raster {
         self.cells[(row * self.grid.ncols + col) as usize] & COMBO != 0
     }
 
-    /// Heap bytes used by the index (cells, records, polygon stores).
-    pub fn heap_bytes(&self) -> usize {
-        self.cells.capacity() * 4
-            + self.combos.capacity() * 4 * LAYERS
-            + self.mixed.capacity() * 4
-            + self.layers.iter().map(PolyStore::heap_bytes).sum::<usize>()
+    /// Heap bytes used, by part.
+    pub fn heap_breakdown(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("cells", self.cells.capacity() * 4),
+            ("combos", self.combos.capacity() * 4 * LAYERS),
+            (
+                "groups",
+                self.groups.capacity() * std::mem::size_of::<Group>(),
+            ),
+            (
+                "cell edges",
+                self.edges.capacity() * std::mem::size_of::<CellEdge>(),
+            ),
+            (
+                "steps",
+                self.step_y.capacity() * 8 + self.step_mask.capacity() * 4,
+            ),
+            ("candidates", self.cands.capacity() * 4),
+        ]
     }
 
-    /// (cells, cells needing no test, mixed-record words) — for benchmarks and docs.
+    /// (cells, cells needing no test, edges stored in mixed cells) — for benchmarks and docs.
     pub fn stats(&self) -> (usize, usize, usize) {
         let combo = self.cells.iter().filter(|&&e| e & COMBO != 0).count();
-        (self.cells.len(), combo, self.mixed.len())
+        (self.cells.len(), combo, self.edges.len())
+    }
+}
+
+impl CellBuilder {
+    /// Appends one group of candidates of cell `(row, col)` to `raster`.
+    #[allow(clippy::too_many_arguments)]
+    fn group(
+        &mut self,
+        raster: &mut Raster,
+        stores: &[PolyStore; LAYERS],
+        ids: &[Vec<u32>; LAYERS],
+        chunk: &[(usize, u32)],
+        row: u32,
+        col: u32,
+        defaults: u32,
+        more: bool,
+    ) {
+        let grid = &raster.grid;
+        let my = grid.dy * 1e-9;
+        let ry0 = grid.y0 + f64::from(row) * grid.dy;
+        let (ry0, ry1) = (ry0 - my, ry0 + grid.dy + my);
+        self.edges.clear();
+        self.steps.clear();
+        let mut base = 0u32;
+        let mut end = [0u8; LAYERS];
+        let cands = raster.cands.len() as u32;
+        for (bit, &(l, k)) in chunk.iter().enumerate() {
+            let bit = 1u32 << bit;
+            for e in end.iter_mut().skip(l) {
+                *e += 1;
+            }
+            raster.cands.push(ids[l][k as usize]);
+            for side in [&mut self.east, &mut self.west] {
+                side.parity = false;
+                side.steps.clear();
+            }
+            self.inside.clear();
+            let store = &stores[l];
+            for &ei in store.band(k, row) {
+                let (a, b) = store.edge(ei);
+                let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
+                let (r0, r1) = grid.edge_rows(a, b);
+                let (c0, c1) = grid.edge_cols_in_row(a, b, row, r0, r1);
+                if c0 > col {
+                    self.east.add(lo.y, hi.y, ry0, ry1);
+                } else if c1 < col {
+                    self.west.add(lo.y, hi.y, ry0, ry1);
+                } else {
+                    self.inside.push((lo, hi));
+                }
+            }
+            // Either ray decides the same (a closed ring straddles every y an even number of
+            // times): take the side with fewer steps.
+            let west = self.west.steps.len() < self.east.steps.len();
+            let side = if west { &self.west } else { &self.east };
+            if side.parity {
+                base |= bit;
+            }
+            self.steps.extend(side.steps.iter().map(|&t| (t, bit)));
+            for &(lo, hi) in &self.inside {
+                let key = [lo.x, lo.y, hi.x, hi.y].map(f64::to_bits);
+                self.edges.push((
+                    key,
+                    CellEdge {
+                        lo,
+                        hi,
+                        mask_w: if west { bit } else { 0 },
+                        mask_all: bit,
+                    },
+                ));
+            }
+        }
+        // Merge equal edges and equal steps (XOR: an edge twice in one polygon cancels).
+        self.edges.sort_unstable_by_key(|e| e.0);
+        let e0 = raster.edges.len();
+        let mut i = 0;
+        while i < self.edges.len() {
+            let (key, mut edge) = self.edges[i];
+            i += 1;
+            while i < self.edges.len() && self.edges[i].0 == key {
+                edge.mask_w ^= self.edges[i].1.mask_w;
+                edge.mask_all ^= self.edges[i].1.mask_all;
+                i += 1;
+            }
+            if edge.mask_all != 0 || edge.mask_w != 0 {
+                raster.edges.push(edge);
+            }
+        }
+        self.steps.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let s0 = raster.step_y.len();
+        let mut i = 0;
+        while i < self.steps.len() {
+            let (t, mut mask) = self.steps[i];
+            i += 1;
+            while i < self.steps.len() && self.steps[i].0 == t {
+                mask ^= self.steps[i].1;
+                i += 1;
+            }
+            if mask != 0 {
+                raster.step_y.push(t);
+                raster.step_mask.push(mask);
+            }
+        }
+        raster.groups.push(Group {
+            edges: e0 as u32,
+            n_edges: (raster.edges.len() - e0) as u32,
+            steps: s0 as u32,
+            n_steps: (raster.step_y.len() - s0) as u32,
+            cands,
+            base,
+            end,
+            defaults,
+            more,
+        });
     }
 }
