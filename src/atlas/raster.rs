@@ -380,51 +380,46 @@ pub const LAYERS: usize = 4;
 /// At most this many candidates share one parity word; a cell with more gets several groups.
 const GROUP: usize = 32;
 
-/// An edge of some candidates that passes through a mixed cell, its endpoints ordered by `y`.
+/// An edge of some candidates that passes through a mixed cell (build time).
 #[derive(Debug, Clone, Copy)]
 struct CellEdge {
-    lo: Coord<f64>,
-    hi: Coord<f64>,
+    a: Coord<f64>,
+    b: Coord<f64>,
     /// Candidates (bits of the group) counting this edge with the westward rule.
     mask_w: u32,
     /// All candidates owning this edge.
     mask_all: u32,
 }
 
-/// One group of up to [`GROUP`] candidates of a mixed cell.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    edges: u32,
-    n_edges: u32,
-    steps: u32,
-    n_steps: u32,
-    cands: u32,
-    /// Parity bits of the candidates for a `y` below every step.
-    base: u32,
-    /// Cumulative candidate counts per layer: layer `l` owns bits `end[l-1]..end[l]`.
-    end: [u8; LAYERS],
-    /// Index of the cell's per-layer defaults in the combo table.
-    defaults: u32,
-    /// Another group of the same cell follows.
-    more: bool,
-}
-
 /// The raster of cells over all indexed layers.
+///
+/// A mixed cell's groups lie contiguously in `data`, so that a lookup reads a few neighbouring
+/// cache lines. One group, in 64-bit words:
+///
+/// - 0: the candidates' parity bits for a `y` below every step (low 32 bits), and the candidates
+///   counting westward (high 32 bits);
+/// - 1: the cumulative candidate count per layer (4 × 8 bits: layer `l` owns bits
+///   `end[l-1]..end[l]`; bit 31 set when another group of the same cell follows), the number of
+///   steps (16 bits) and of chain vertices (16 bits) — or `0xffff` in both and the two counts
+///   (32 bits each) in one more word;
+/// - then the cell's default feature id per layer (4 × 32 bits);
+/// - the candidates' feature ids, by layer then file order (2 per word);
+/// - the steps' `y` (f64), then their masks (2 per word): at `y >= step` the bits flip;
+/// - the chain vertices (x, y) of the edges crossing the cell;
+/// - per link between consecutive vertices, the candidates owning it (2 per word; zero between
+///   two chains).
 #[derive(Debug)]
 pub struct Raster {
     /// Geometry.
     pub grid: Grid,
-    /// One entry per cell: `COMBO | index` into `combos`, or the index of its first group.
+    /// One entry per cell: `COMBO | index` into `combos`, or the word offset of its first group.
     cells: Vec<u32>,
-    /// Per-layer answers (feature ids) of cells that need no test, and defaults of mixed cells.
+    /// Per-layer answers (feature ids) of cells that need no test.
     combos: Vec<[u32; LAYERS]>,
-    groups: Vec<Group>,
-    edges: Vec<CellEdge>,
-    /// Parity steps of the groups: at `step_y[i] <= y` the bits `step_mask[i]` flip.
-    step_y: Vec<f64>,
-    step_mask: Vec<u32>,
-    /// Candidate feature ids of the groups, by layer, then in file order.
-    cands: Vec<u32>,
+    /// The groups of the mixed cells.
+    data: Vec<u64>,
+    /// Number of edges stored in mixed cells (statistics).
+    n_edges: usize,
 }
 
 /// Contribution of the edges of one candidate lying wholly on one side of a cell, within a row:
@@ -451,6 +446,9 @@ impl Side {
 /// Builds one mixed cell's groups from its candidates `(layer, slot)` (layer, then file order).
 struct CellBuilder {
     edges: Vec<([u64; 4], CellEdge)>,
+    merged: Vec<CellEdge>,
+    used: Vec<bool>,
+    chain: std::collections::VecDeque<(Coord<f64>, u32)>,
     steps: Vec<(f64, u32)>,
     east: Side,
     west: Side,
@@ -563,11 +561,8 @@ impl Raster {
             grid,
             cells: vec![0u32; ncells],
             combos: Vec::new(),
-            groups: Vec::new(),
-            edges: Vec::new(),
-            step_y: Vec::new(),
-            step_mask: Vec::new(),
-            cands: Vec::new(),
+            data: Vec::new(),
+            n_edges: 0,
         };
         let mut combo_ids: std::collections::HashMap<
             [u32; LAYERS],
@@ -576,6 +571,9 @@ impl Raster {
         > = Default::default();
         let mut builder = CellBuilder {
             edges: Vec::new(),
+            merged: Vec::new(),
+            used: Vec::new(),
+            chain: Default::default(),
             steps: Vec::new(),
             east: Side::default(),
             west: Side::default(),
@@ -605,15 +603,16 @@ impl Raster {
                         .map(|&(_, k)| (l, k)),
                 );
             }
-            let next = raster.combos.len() as u32;
-            let combo = *combo_ids.entry(defaults).or_insert_with(|| {
-                raster.combos.push(defaults);
-                next
-            });
             if cand_list.is_empty() {
+                let next = raster.combos.len() as u32;
+                let combo = *combo_ids.entry(defaults).or_insert_with(|| {
+                    raster.combos.push(defaults);
+                    next
+                });
                 raster.cells[cell as usize] = COMBO | combo;
             } else {
-                raster.cells[cell as usize] = raster.groups.len() as u32;
+                // Offsets beyond 2³¹ words (16 GiB) would collide with the combo flag.
+                raster.cells[cell as usize] = (raster.data.len() as u32) & !COMBO;
                 let (row, col) = (cell / grid.ncols, cell % grid.ncols);
                 let chunks = cand_list.len().div_ceil(GROUP);
                 for (g, chunk) in cand_list.chunks(GROUP).enumerate() {
@@ -624,7 +623,7 @@ impl Raster {
                         chunk,
                         row,
                         col,
-                        combo,
+                        defaults,
                         g + 1 < chunks,
                     );
                 }
@@ -632,11 +631,7 @@ impl Raster {
         }
         raster.cells.shrink_to_fit();
         raster.combos.shrink_to_fit();
-        raster.groups.shrink_to_fit();
-        raster.edges.shrink_to_fit();
-        raster.step_y.shrink_to_fit();
-        raster.step_mask.shrink_to_fit();
-        raster.cands.shrink_to_fit();
+        raster.data.shrink_to_fit();
         let bboxes = stores.map(|s| s.bboxes);
         (raster, bboxes)
     }
@@ -653,48 +648,78 @@ impl Raster {
         }
         let mut out = [NONE; LAYERS];
         let mut found = [false; LAYERS];
-        let mut gi = entry as usize;
+        let mut at = entry as usize;
         loop {
-            let g = &self.groups[gi];
-            let mut m = g.base;
-            let s = g.steps as usize;
-            let n = g.n_steps as usize;
-            for (&t, &mk) in self.step_y[s..s + n].iter().zip(&self.step_mask[s..s + n]) {
-                if t <= y {
-                    m ^= mk;
+            let d = &self.data[at..];
+            let (w0, w1) = (d[0], d[1]);
+            let mut m = w0 as u32;
+            let west = (w0 >> 32) as u32;
+            let mut end = (w1 as u32).to_le_bytes();
+            let more = end[LAYERS - 1] & 0x80 != 0;
+            end[LAYERS - 1] &= 0x7f;
+            let (mut ns, mut nv) = (((w1 >> 32) & 0xffff) as usize, (w1 >> 48) as usize);
+            let mut defaults = 2;
+            if ns == 0xffff || nv == 0xffff {
+                ns = (d[2] as u32) as usize;
+                nv = (d[2] >> 32) as usize;
+                defaults = 3;
+            }
+            let nc = usize::from(end[LAYERS - 1]);
+            let cands = defaults + 2;
+            let steps = cands + nc.div_ceil(2);
+            let masks = steps + ns;
+            let verts = masks + ns.div_ceil(2);
+            let links = verts + 2 * nv;
+            let nl = nv.saturating_sub(1);
+            for (i, &t) in d[steps..masks].iter().enumerate() {
+                if f64::from_bits(t) <= y {
+                    m ^= (d[masks + i / 2] >> (32 * (i % 2))) as u32;
                 } else {
                     break;
                 }
             }
-            let e = g.edges as usize;
-            for edge in &self.edges[e..e + g.n_edges as usize] {
-                if edge.lo.y <= y && y < edge.hi.y {
-                    m ^= edge.mask_w;
-                    if pip::left_of(edge.lo, edge.hi, x, y) {
-                        m ^= edge.mask_all;
+            let v = &d[verts..links];
+            for i in 0..nl {
+                let lm = (d[links + i / 2] >> (32 * (i % 2))) as u32;
+                if lm == 0 {
+                    continue;
+                }
+                let a = Coord {
+                    x: f64::from_bits(v[2 * i]),
+                    y: f64::from_bits(v[2 * i + 1]),
+                };
+                let b = Coord {
+                    x: f64::from_bits(v[2 * i + 2]),
+                    y: f64::from_bits(v[2 * i + 3]),
+                };
+                let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
+                if lo.y <= y && y < hi.y {
+                    m ^= lm & west;
+                    if pip::left_of(lo, hi, x, y) {
+                        m ^= lm;
                     }
                 }
             }
             let mut start = 0u32;
             for l in 0..LAYERS {
-                let end = u32::from(g.end[l]);
+                let end = u32::from(end[l]);
                 let bits = m & (((1u64 << end) - (1u64 << start)) as u32);
                 if bits != 0 && !found[l] {
                     found[l] = true;
-                    out[l] = self.cands[g.cands as usize + bits.trailing_zeros() as usize];
+                    let k = bits.trailing_zeros() as usize;
+                    out[l] = (d[cands + k / 2] >> (32 * (k % 2))) as u32;
                 }
                 start = end;
             }
-            if !g.more {
-                let d = &self.combos[g.defaults as usize];
+            if !more {
                 for l in 0..LAYERS {
                     if !found[l] {
-                        out[l] = d[l];
+                        out[l] = (d[defaults + l / 2] >> (32 * (l % 2))) as u32;
                     }
                 }
                 return out;
             }
-            gi += 1;
+            at += links + nl.div_ceil(2);
         }
     }
 
@@ -708,26 +733,14 @@ impl Raster {
         vec![
             ("cells", self.cells.capacity() * 4),
             ("combos", self.combos.capacity() * 4 * LAYERS),
-            (
-                "groups",
-                self.groups.capacity() * std::mem::size_of::<Group>(),
-            ),
-            (
-                "cell edges",
-                self.edges.capacity() * std::mem::size_of::<CellEdge>(),
-            ),
-            (
-                "steps",
-                self.step_y.capacity() * 8 + self.step_mask.capacity() * 4,
-            ),
-            ("candidates", self.cands.capacity() * 4),
+            ("mixed cells", self.data.capacity() * 8),
         ]
     }
 
     /// (cells, cells needing no test, edges stored in mixed cells) — for benchmarks and docs.
     pub fn stats(&self) -> (usize, usize, usize) {
         let combo = self.cells.iter().filter(|&&e| e & COMBO != 0).count();
-        (self.cells.len(), combo, self.edges.len())
+        (self.cells.len(), combo, self.n_edges)
     }
 }
 
@@ -742,7 +755,7 @@ impl CellBuilder {
         chunk: &[(usize, u32)],
         row: u32,
         col: u32,
-        defaults: u32,
+        defaults: [u32; LAYERS],
         more: bool,
     ) {
         let grid = &raster.grid;
@@ -752,14 +765,15 @@ impl CellBuilder {
         self.edges.clear();
         self.steps.clear();
         let mut base = 0u32;
+        let mut west_bits = 0u32;
         let mut end = [0u8; LAYERS];
-        let cands = raster.cands.len() as u32;
+        let mut cand_ids: Vec<u32> = Vec::with_capacity(chunk.len());
         for (bit, &(l, k)) in chunk.iter().enumerate() {
             let bit = 1u32 << bit;
             for e in end.iter_mut().skip(l) {
                 *e += 1;
             }
-            raster.cands.push(ids[l][k as usize]);
+            cand_ids.push(ids[l][k as usize]);
             for side in [&mut self.east, &mut self.west] {
                 side.parity = false;
                 side.steps.clear();
@@ -786,14 +800,17 @@ impl CellBuilder {
             if side.parity {
                 base |= bit;
             }
+            if west {
+                west_bits |= bit;
+            }
             self.steps.extend(side.steps.iter().map(|&t| (t, bit)));
             for &(lo, hi) in &self.inside {
                 let key = [lo.x, lo.y, hi.x, hi.y].map(f64::to_bits);
                 self.edges.push((
                     key,
                     CellEdge {
-                        lo,
-                        hi,
+                        a: lo,
+                        b: hi,
                         mask_w: if west { bit } else { 0 },
                         mask_all: bit,
                     },
@@ -802,7 +819,7 @@ impl CellBuilder {
         }
         // Merge equal edges and equal steps (XOR: an edge twice in one polygon cancels).
         self.edges.sort_unstable_by_key(|e| e.0);
-        let e0 = raster.edges.len();
+        self.merged.clear();
         let mut i = 0;
         while i < self.edges.len() {
             let (key, mut edge) = self.edges[i];
@@ -813,11 +830,12 @@ impl CellBuilder {
                 i += 1;
             }
             if edge.mask_all != 0 || edge.mask_w != 0 {
-                raster.edges.push(edge);
+                self.merged.push(edge);
             }
         }
         self.steps.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let s0 = raster.step_y.len();
+        let mut step_y: Vec<f64> = Vec::new();
+        let mut step_mask: Vec<u32> = Vec::new();
         let mut i = 0;
         while i < self.steps.len() {
             let (t, mut mask) = self.steps[i];
@@ -827,20 +845,87 @@ impl CellBuilder {
                 i += 1;
             }
             if mask != 0 {
-                raster.step_y.push(t);
-                raster.step_mask.push(mask);
+                step_y.push(t);
+                step_mask.push(mask);
             }
         }
-        raster.groups.push(Group {
-            edges: e0 as u32,
-            n_edges: (raster.edges.len() - e0) as u32,
-            steps: s0 as u32,
-            n_steps: (raster.step_y.len() - s0) as u32,
-            cands,
-            base,
-            end,
-            defaults,
-            more,
-        });
+        // Chains of edges sharing endpoints: (vertex, masks of the link to the next vertex).
+        let mut verts: Vec<(Coord<f64>, u32)> = Vec::with_capacity(2 * self.merged.len());
+        self.used.clear();
+        self.used.resize(self.merged.len(), false);
+        let same = |p: Coord<f64>, q: Coord<f64>| p.x == q.x && p.y == q.y;
+        // The westward owners of a link are `mask_all & west_bits` (as `mask_w` is).
+        let link = |e: &CellEdge| e.mask_all;
+        for s in 0..self.merged.len() {
+            if self.used[s] {
+                continue;
+            }
+            self.used[s] = true;
+            let e = self.merged[s];
+            self.chain.clear();
+            self.chain.push_back((e.a, link(&e)));
+            self.chain.push_back((e.b, 0));
+            // Extend at the back, then at the front (quadratic: only for the usual few edges).
+            let chaining = self.merged.len() <= 64;
+            while let Some(&(tail, _)) = self.chain.back().filter(|_| chaining) {
+                let next = (0..self.merged.len()).find(|&j| {
+                    !self.used[j] && (same(self.merged[j].a, tail) || same(self.merged[j].b, tail))
+                });
+                let Some(j) = next else { break };
+                self.used[j] = true;
+                let f = self.merged[j];
+                let other = if same(f.a, tail) { f.b } else { f.a };
+                if let Some(last) = self.chain.back_mut() {
+                    last.1 = link(&f);
+                }
+                self.chain.push_back((other, 0));
+            }
+            while let Some(&(head, _)) = self.chain.front().filter(|_| chaining) {
+                let next = (0..self.merged.len()).find(|&j| {
+                    !self.used[j] && (same(self.merged[j].a, head) || same(self.merged[j].b, head))
+                });
+                let Some(j) = next else { break };
+                self.used[j] = true;
+                let f = self.merged[j];
+                let other = if same(f.a, head) { f.b } else { f.a };
+                self.chain.push_front((other, link(&f)));
+            }
+            verts.extend(self.chain.iter().copied());
+        }
+        raster.n_edges += self.merged.len();
+
+        let data = &mut raster.data;
+        data.push(u64::from(base) | (u64::from(west_bits) << 32));
+        let mut w1 = u64::from(u32::from_le_bytes(end)) | (u64::from(more) << 31);
+        let (ns, nv) = (step_y.len() as u64, verts.len() as u64);
+        if ns < 0xffff && nv < 0xffff {
+            data.push(w1 | (ns << 32) | (nv << 48));
+        } else {
+            w1 |= 0xffff_ffff << 32;
+            data.push(w1);
+            data.push((ns & 0xffff_ffff) | (nv << 32));
+        }
+        let pair = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        data.push(pair(defaults[0], defaults[1]));
+        data.push(pair(defaults[2], defaults[3]));
+        for c in cand_ids.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
+        data.extend(step_y.iter().map(|t| t.to_bits()));
+        for c in step_mask.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
+        for (v, _) in &verts {
+            data.push(v.x.to_bits());
+            data.push(v.y.to_bits());
+        }
+        let links: Vec<u32> = verts
+            .iter()
+            .take(verts.len().saturating_sub(1))
+            .map(|&(_, m)| m)
+            .collect();
+        for c in links.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
     }
 }
