@@ -304,7 +304,10 @@ impl Atlas {
 
     /// Who owns `(lon, lat)` (WGS84)?
     pub fn lookup_with(&self, lon: f64, lat: f64, opts: LookupOptions) -> Placement {
-        let [district, street, mut grid, mut block] = self.locate(lon, lat);
+        let cell = self.raster.cell_index(lon, lat);
+        let ids = cell.map_or([NONE; LAYERS], |i| self.raster.locate_in(i, lon, lat));
+        let [district, street, mut grid, mut block] =
+            ids.map(|id| if id == NONE { None } else { Some(id) });
         let mut fallback = Fallback::None;
         let mut distance_m = None;
         if block.is_none() {
@@ -340,7 +343,7 @@ impl Atlas {
             }
         }
         let roads = if opts.road_radius_m > 0.0 {
-            self.roads_near(lon, lat, opts.road_radius_m)
+            self.roads_in(cell, lon, lat, opts.road_radius_m)
         } else {
             Vec::new()
         };
@@ -357,12 +360,15 @@ impl Atlas {
 
     /// Road segments within `radius_m` of the point, nearest first.
     pub fn roads_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<RoadHit> {
+        self.roads_in(self.raster.cell_index(lon, lat), lon, lat, radius_m)
+    }
+
+    /// [`Atlas::roads_near`] for a point in raster cell `cell`.
+    fn roads_in(&self, cell: Option<usize>, lon: f64, lat: f64, radius_m: f64) -> Vec<RoadHit> {
         if radius_m <= self.options.road_radius_m {
-            if let Some((r, c)) = self.raster.grid.cell_of(lon, lat) {
+            if let Some(cell) = cell {
                 // The common case: the pieces listed for the point's cell, if any.
-                let pieces = self
-                    .road_cells
-                    .pieces_of((r * self.raster.grid.ncols + c) as usize);
+                let pieces = self.road_cells.pieces_of(cell);
                 if pieces.is_empty() {
                     return Vec::new();
                 }

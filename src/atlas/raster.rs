@@ -636,13 +636,27 @@ impl Raster {
         (raster, bboxes)
     }
 
+    /// The index of the cell of `(x, y)`, if it is inside the raster.
+    #[inline]
+    pub fn cell_index(&self, x: f64, y: f64) -> Option<usize> {
+        self.grid
+            .cell_of(x, y)
+            .map(|(r, c)| (r * self.grid.ncols + c) as usize)
+    }
+
     /// The feature id of each layer containing `(x, y)`; [`NONE`] where none does.
     #[inline]
     pub fn locate(&self, x: f64, y: f64) -> [u32; LAYERS] {
-        let Some((r, c)) = self.grid.cell_of(x, y) else {
-            return [NONE; LAYERS];
-        };
-        let entry = self.cells[(r * self.grid.ncols + c) as usize];
+        match self.cell_index(x, y) {
+            Some(cell) => self.locate_in(cell, x, y),
+            None => [NONE; LAYERS],
+        }
+    }
+
+    /// [`Raster::locate`] for a point whose cell index is `cell`.
+    #[inline]
+    pub fn locate_in(&self, cell: usize, x: f64, y: f64) -> [u32; LAYERS] {
+        let entry = self.cells[cell];
         if entry & COMBO != 0 {
             return self.combos[(entry & !COMBO) as usize];
         }
@@ -678,38 +692,44 @@ impl Raster {
                     break;
                 }
             }
+            // Walk the chains: a link straddles `y` when exactly one end is at or below it.
             let v = &d[verts..links];
-            for i in 0..nl {
-                let lm = (d[links + i / 2] >> (32 * (i % 2))) as u32;
-                if lm == 0 {
-                    continue;
-                }
-                let a = Coord {
-                    x: f64::from_bits(v[2 * i]),
-                    y: f64::from_bits(v[2 * i + 1]),
-                };
-                let b = Coord {
-                    x: f64::from_bits(v[2 * i + 2]),
-                    y: f64::from_bits(v[2 * i + 3]),
-                };
-                let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
-                if lo.y <= y && y < hi.y {
-                    m ^= lm & west;
-                    if pip::left_of(lo, hi, x, y) {
-                        m ^= lm;
+            let lw = &d[links..links + nl.div_ceil(2)];
+            let mut it = v.chunks_exact(2).map(|c| Coord {
+                x: f64::from_bits(c[0]),
+                y: f64::from_bits(c[1]),
+            });
+            if let Some(mut prev) = it.next() {
+                let mut prev_below = prev.y <= y;
+                for (i, cur) in it.enumerate() {
+                    let below = cur.y <= y;
+                    if below != prev_below {
+                        let lm = (lw.get(i / 2).copied().unwrap_or(0) >> (32 * (i % 2))) as u32;
+                        if lm != 0 {
+                            let (lo, hi) = if prev_below { (prev, cur) } else { (cur, prev) };
+                            m ^= lm & west;
+                            if pip::left_of(lo, hi, x, y) {
+                                m ^= lm;
+                            }
+                        }
                     }
+                    prev = cur;
+                    prev_below = below;
                 }
             }
-            let mut start = 0u32;
-            for l in 0..LAYERS {
-                let end = u32::from(end[l]);
-                let bits = m & (((1u64 << end) - (1u64 << start)) as u32);
-                if bits != 0 && !found[l] {
+            // Odd parities, lowest bit first: per layer the first in file order wins.
+            let ends = [u32::from(end[0]), u32::from(end[1]), u32::from(end[2])];
+            while m != 0 {
+                let k = m.trailing_zeros();
+                m &= m - 1;
+                let l = usize::from(k >= ends[0])
+                    + usize::from(k >= ends[1])
+                    + usize::from(k >= ends[2]);
+                if !found[l] {
                     found[l] = true;
-                    let k = bits.trailing_zeros() as usize;
+                    let k = k as usize;
                     out[l] = (d[cands + k / 2] >> (32 * (k % 2))) as u32;
                 }
-                start = end;
             }
             if !more {
                 for l in 0..LAYERS {
