@@ -368,3 +368,54 @@ fn points_on_block_edges_that_are_grid_edges_have_consistent_owners() {
         }
     }
 }
+
+/// A polygon of 70,000 vertices inside one huge cell (the raster keeps a one-cell margin, so the
+/// 2 km polygon lies in the cell after it): over 65,535 stored vertices in one cell (the long form
+/// of a cell's counts) and edges too many to chain.
+#[test]
+fn a_cell_with_tens_of_thousands_of_edges_agrees_with_brute_force() {
+    let n = 70_000;
+    let (cx, cy, r) = (121.2, 30.8, 0.01);
+    let mut ring: Vec<geo::Coord<f64>> = (0..n)
+        .map(|i| {
+            let t = i as f64 / n as f64 * std::f64::consts::TAU;
+            // A wavy circle: the boundary crosses every horizontal line many times near the top.
+            let rr = r * (1.0 + 0.1 * (t * 97.0).sin());
+            geo::Coord {
+                x: cx + rr * t.cos(),
+                y: cy + rr * t.sin(),
+            }
+        })
+        .collect();
+    ring.push(ring[0]);
+    let area = geo::MultiPolygon(vec![geo::Polygon::new(geo::LineString(ring), vec![])]);
+    let set = FeatureSet::new(
+        vec![support::feature(
+            Layer::District,
+            "D",
+            None,
+            gridatlas::model::Geometry::Area(area),
+        )],
+        vec![],
+    )
+    .expect("unique codes");
+    let atlas = Atlas::build_with(
+        set,
+        AtlasOptions {
+            cell_m: Some(50_000.0),
+            ..Default::default()
+        },
+    );
+    let steps = 20;
+    for i in 0..=steps {
+        for j in 0..=steps {
+            let x = cx + r * 1.2 * (2.0 * i as f64 / steps as f64 - 1.0);
+            let y = cy + r * 1.2 * (2.0 * j as f64 / steps as f64 - 1.0);
+            assert_eq!(
+                atlas.locate(x, y),
+                brute_force_locate(atlas.features(), x, y),
+                "({x}, {y})"
+            );
+        }
+    }
+}
