@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
         let (cells, combo, mixed) = atlas.raster_stats();
         eprintln!(
             "scale {scale}: {} features, {blocks} blocks, {} positions ({raw} raw coordinate bytes); \
-             build {build:?}; index {} bytes = {:.2}x raw; raster {cells} cells, {:.1}% need no test, {mixed} record words",
+             build {build:?}; index {} bytes = {:.2}x raw; raster {cells} cells, {:.1}% need no test, {mixed} cell edges",
             set.len(),
             set.position_count(),
             atlas.index_heap_bytes(),

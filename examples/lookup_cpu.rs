@@ -1,5 +1,6 @@
 //! Lookups per CPU-second on the demo district (robust to a busy machine: counts this process's
-//! user+system time, not wall time). `cargo run --release --example lookup_cpu -- [FILE] [N]`.
+//! user+system time, not wall time).
+//! `cargo run --release --example lookup_cpu -- [FILE] [N] [CELL_M|-] [locate|lookup]`.
 
 use gridatlas::atlas::Atlas;
 use rand::{Rng, SeedableRng};
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
     let cell: Option<f64> = args.get(3).and_then(|s| s.parse().ok());
     let raw = set.position_count() * 16;
     let t = std::time::Instant::now();
+    let c0 = cpu_seconds();
     let atlas = Atlas::build_with(
         set,
         gridatlas::atlas::AtlasOptions {
@@ -33,14 +35,24 @@ fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
     );
-    println!("build {:.3} s (wall)", t.elapsed().as_secs_f64());
+    println!(
+        "build {:.3} s (wall), {:.2} s CPU",
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - c0
+    );
     let (cells, combo, words) = atlas.raster_stats();
     println!(
-        "index {} bytes = {:.2}x raw; {cells} cells, {:.1}% no test, {words} record words",
+        "index {} bytes = {:.2}x raw; {cells} cells, {:.1}% no test, {words} cell edges",
         atlas.index_heap_bytes(),
         atlas.index_heap_bytes() as f64 / raw as f64,
         100.0 * combo as f64 / cells as f64
     );
+    for (part, bytes) in atlas.index_heap_breakdown() {
+        println!(
+            "  {part}: {bytes} bytes = {:.2}x raw",
+            bytes as f64 / raw as f64
+        );
+    }
     let b = atlas
         .territory_bbox()
         .ok_or_else(|| anyhow::anyhow!("empty"))?;
@@ -55,19 +67,14 @@ fn main() -> anyhow::Result<()> {
             pts.push((x, y));
         }
     }
+    let only: Option<&str> = args.get(4).map(String::as_str);
     for (name, full) in [("locate", false), ("lookup", true)] {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
         let t0 = cpu_seconds();
         let w0 = std::time::Instant::now();
-        let mut acc = 0u64;
-        for i in 0..n {
-            let (x, y) = pts[i & 0xFFFF];
-            if full {
-                let p = atlas.lookup(x, y);
-                acc += u64::from(p.block.unwrap_or(0)) + p.roads.len() as u64;
-            } else {
-                acc += u64::from(atlas.locate(x, y)[3].unwrap_or(0));
-            }
-        }
+        let acc = run_loop(&atlas, &pts, n, full);
         let cpu = cpu_seconds() - t0;
         println!(
             "{name}: {n} lookups, {:.0} ns/lookup CPU ({:.2} M/s per core), wall {:.2} s (checksum {acc})",
@@ -77,4 +84,21 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The measured loop, out of line so that `valgrind --tool=callgrind --toggle-collect=*run_loop*`
+/// counts the instructions of the lookups alone.
+#[inline(never)]
+fn run_loop(atlas: &Atlas, pts: &[(f64, f64)], n: usize, full: bool) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        let (x, y) = pts[i & 0xFFFF];
+        if full {
+            let p = atlas.lookup(x, y);
+            acc += u64::from(p.block.unwrap_or(0)) + p.roads.len() as u64;
+        } else {
+            acc += u64::from(atlas.locate(x, y)[3].unwrap_or(0));
+        }
+    }
+    acc
 }

@@ -19,6 +19,10 @@ fn atlases() -> Vec<(Atlas, support::Lattice)> {
         (3, 0.0, 1, None),
         (2, 0.2, 3, Some(40.0)),
         (4, 0.4, 9, Some(500.0)),
+        // Cells far larger than blocks: over 32 candidates per cell (several parity groups).
+        (4, 0.3, 11, Some(3000.0)),
+        // Cells far smaller than lattice cells: most edges span several cells.
+        (2, 0.3, 5, Some(12.0)),
     ] {
         let (set, lat) = tiling(k, jitter, seed);
         let atlas = Atlas::build_with(
@@ -234,4 +238,184 @@ fn road_segments_within_the_radius_are_listed_with_distance() {
     assert_eq!(json["road_segments"][0]["code"], "S00G00R");
     assert_eq!(json["block_head"]["role"], "block_head");
     assert_eq!(json["fallback"], serde_json::Value::Null);
+}
+
+/// Invalid data: a block sticking out of its grid into the neighbouring grid, a duplicated block
+/// (an exact overlap) and a grid shifted over its neighbours. Every layer is still answered
+/// exactly like brute force — in particular the grid is the one containing the point, never
+/// merely the parent of the block found.
+#[test]
+fn blocks_outside_their_grid_and_overlaps_agree_with_brute_force() {
+    let (set, lat) = tiling(3, 0.25, 4);
+    let (mut features, units) = set.into_parts();
+    let shift = |g: &mut gridatlas::model::Geometry, dx: f64, dy: f64| {
+        if let gridatlas::model::Geometry::Area(a) = g {
+            use geo::MapCoordsInPlace;
+            a.map_coords_in_place(|c| geo::Coord {
+                x: c.x + dx,
+                y: c.y + dy,
+            });
+        }
+    };
+    let mut extra = Vec::new();
+    for f in features.iter_mut() {
+        match f.code.as_str() {
+            // Half a block east, into grid S00G10 (its parent stays S00G00).
+            "S00G00B10" => shift(&mut f.geometry, 1.5 * lat.step, 0.2 * lat.step),
+            // A grid moved a third of its width north-east over its neighbours.
+            "S11G01" => shift(&mut f.geometry, 2.0 * lat.step, 2.0 * lat.step),
+            "S01G11B01" => {
+                let mut dup = f.clone();
+                dup.code = "S01G11B01dup".into();
+                extra.push(dup);
+            }
+            _ => {}
+        }
+    }
+    features.extend(extra);
+    let set = FeatureSet::new(features, units).expect("unique codes");
+    for cell in [None, Some(40.0), Some(3000.0)] {
+        let atlas = Atlas::build_with(
+            set.clone(),
+            AtlasOptions {
+                cell_m: cell,
+                ..Default::default()
+            },
+        );
+        let span = lat.step * lat.n as f64;
+        let steps = 160;
+        for i in 0..=steps {
+            for j in 0..=steps {
+                let (x, y) = (
+                    lat.lon0 + span * (i as f64 / steps as f64 * 1.1 - 0.05),
+                    lat.lat0 + span * (j as f64 / steps as f64 * 1.1 - 0.05),
+                );
+                assert_eq!(
+                    atlas.locate(x, y),
+                    brute_force_locate(atlas.features(), x, y),
+                    "cell {cell:?} at ({x}, {y})"
+                );
+            }
+        }
+        // Vertices of the shifted block lie on no lattice edge; test them and the lattice's.
+        for i in 0..=lat.n {
+            for j in 0..=lat.n {
+                let v = lat.vertex(i, j);
+                for (x, y) in [
+                    (v.x, v.y),
+                    (v.x + 1.5 * lat.step, v.y + 0.2 * lat.step),
+                    (v.x + 2.0 * lat.step, v.y + 2.0 * lat.step),
+                ] {
+                    assert_eq!(
+                        atlas.locate(x, y),
+                        brute_force_locate(atlas.features(), x, y),
+                        "cell {cell:?} at ({x}, {y})"
+                    );
+                }
+            }
+        }
+        // A point in the part of S00G00B10 that sticks out: that block, but grid S00G10.
+        let set = atlas.features();
+        let v = lat.vertex(6, 1);
+        let (x, y) = (v.x + 0.5 * lat.step, v.y + 0.5 * lat.step);
+        let [_, _, grid, block] = atlas.locate(x, y);
+        let expected = brute_force_locate(set, x, y);
+        assert_eq!([grid, block], [expected[2], expected[3]]);
+        if code(set, block) == Some("S00G00B10") {
+            assert_ne!(code(set, grid), Some("S00G00"), "({x}, {y})");
+        }
+    }
+}
+
+/// Points exactly on block edges that are also grid (and street) edges: one owner per layer, the
+/// one north-east of the point, and the block found lies in the grid found.
+#[test]
+fn points_on_block_edges_that_are_grid_edges_have_consistent_owners() {
+    let (set, lat) = tiling(3, 0.0, 1);
+    for cell in [None, Some(40.0), Some(3000.0)] {
+        let atlas = Atlas::build_with(
+            set.clone(),
+            AtlasOptions {
+                cell_m: cell,
+                ..Default::default()
+            },
+        );
+        let set = atlas.features();
+        // Grid boundaries run along lattice lines 6, 12, 18 (k = 3, grids 2k wide).
+        for line in [6, 12, 18] {
+            for t in 1..(2 * lat.n) {
+                let u = t as f64 / 2.0;
+                let (a, b) = (lat.vertex(line, 0), lat.vertex(line, lat.n));
+                // On the vertical grid edge x = line, at lattice vertices and edge midpoints.
+                let p1 = (a.x, a.y + (b.y - a.y) * u / lat.n as f64);
+                let (a, b) = (lat.vertex(0, line), lat.vertex(lat.n, line));
+                let p2 = (a.x + (b.x - a.x) * u / lat.n as f64, a.y);
+                for (x, y) in [p1, p2] {
+                    let got = atlas.locate(x, y);
+                    assert_eq!(got, brute_force_locate(set, x, y), "({x}, {y})");
+                    let [_, _, grid, block] = got;
+                    let (grid, block) = (grid.expect("grid"), block.expect("block"));
+                    assert_eq!(
+                        atlas.feature(block).parent.as_deref(),
+                        Some(atlas.feature(grid).code.as_str()),
+                        "({x}, {y})"
+                    );
+                    // North-east ownership: the owner contains points just north-east.
+                    let ne = atlas.locate(x + 1e-9, y + 1e-9);
+                    assert_eq!(got, ne, "({x}, {y})");
+                }
+            }
+        }
+    }
+}
+
+/// A polygon of 70,000 vertices inside one huge cell (the raster keeps a one-cell margin, so the
+/// 2 km polygon lies in the cell after it): over 65,535 stored vertices in one cell (the long form
+/// of a cell's counts) and edges too many to chain.
+#[test]
+fn a_cell_with_tens_of_thousands_of_edges_agrees_with_brute_force() {
+    let n = 70_000;
+    let (cx, cy, r) = (121.2, 30.8, 0.01);
+    let mut ring: Vec<geo::Coord<f64>> = (0..n)
+        .map(|i| {
+            let t = i as f64 / n as f64 * std::f64::consts::TAU;
+            // A wavy circle: the boundary crosses every horizontal line many times near the top.
+            let rr = r * (1.0 + 0.1 * (t * 97.0).sin());
+            geo::Coord {
+                x: cx + rr * t.cos(),
+                y: cy + rr * t.sin(),
+            }
+        })
+        .collect();
+    ring.push(ring[0]);
+    let area = geo::MultiPolygon(vec![geo::Polygon::new(geo::LineString(ring), vec![])]);
+    let set = FeatureSet::new(
+        vec![support::feature(
+            Layer::District,
+            "D",
+            None,
+            gridatlas::model::Geometry::Area(area),
+        )],
+        vec![],
+    )
+    .expect("unique codes");
+    let atlas = Atlas::build_with(
+        set,
+        AtlasOptions {
+            cell_m: Some(50_000.0),
+            ..Default::default()
+        },
+    );
+    let steps = 20;
+    for i in 0..=steps {
+        for j in 0..=steps {
+            let x = cx + r * 1.2 * (2.0 * i as f64 / steps as f64 - 1.0);
+            let y = cy + r * 1.2 * (2.0 * j as f64 / steps as f64 - 1.0);
+            assert_eq!(
+                atlas.locate(x, y),
+                brute_force_locate(atlas.features(), x, y),
+                "({x}, {y})"
+            );
+        }
+    }
 }

@@ -2,14 +2,15 @@
 //!
 //! 1. **Build** ([`Atlas::build`]): the areas of four layers — district, street, grid (the three
 //!    grid kinds together) and block — go into one [`raster::Raster`]: a uniform grid of cells
-//!    (about a third of a block wide) in which each cell lists, per layer, the few polygons whose
-//!    boundary may cross it, and the polygon covering it entirely. Road segments go into an R-tree
-//!    of their pieces, with a per-cell bit saying whether any road is within the default radius;
+//!    (about a third of a block wide). A cell lying wholly inside one area per layer (or outside
+//!    all of a layer) points to a shared entry of four feature ids; any other cell keeps the few
+//!    edges crossing it, each once with its coordinates and a bit mask of the areas (of all
+//!    layers) it bounds. Road segments are cut into pieces (one per line edge), listed per raster
+//!    cell within the default radius (only cells with any), and put in an R-tree for other radii;
 //!    each layer's polygon boxes go into an R-tree for the gap fallback.
-//! 2. **Lookup** ([`Atlas::lookup`]): one cell read. Most cells lie wholly inside one block, grid,
-//!    street and district: their answer is a shared entry and no geometry is tested. Elsewhere the
-//!    candidates are tested with the exact rule of [`crate::geometry::pip`], restricted to their
-//!    edges in the point's raster row.
+//! 2. **Lookup** ([`Atlas::lookup`]): one cell read. Most points need no geometry at all;
+//!    elsewhere each edge in the cell is tested once with the exact rule of
+//!    [`crate::geometry::pip`], which decides all four layers together.
 //! 3. **Placement** ([`Placement`]): feature ids; [`Atlas::placement_json`] renders names, people
 //!    and management units.
 //!
@@ -20,9 +21,10 @@
 //!   east of the edge, and on a horizontal edge just north).
 //! - **Overlaps** (invalid data): the first containing area in file order wins, in every layer.
 //! - **Holes and multipolygons** are honoured: a point in a hole is not in the area.
-//! - **Layers are tested independently**, so a grid is returned only when it contains the point —
-//!   even when a block sticks out of its grid. The hierarchy is used at build time instead: a cell
-//!   inside one block, one grid, one street and the district needs no test at all.
+//! - **Every layer is decided by its own areas**, so a grid is returned only when it contains the
+//!   point — even when a block sticks out of its grid. The hierarchy pays off through shared
+//!   geometry instead: a cell inside one block, one grid, one street and the district needs no
+//!   test at all, and an edge shared by a block, its grid and its street is tested once for all.
 //! - **Fallback.** A point in no block gets the nearest block within `nearest_radius_m` (default
 //!   50 m) — of its own grid when it is in one — with `fallback: "nearest"` and `distance_m`; a
 //!   point in no grid likewise gets the nearest grid (and that grid's nearest block, if within
@@ -152,8 +154,8 @@ pub struct Atlas {
     /// Per indexed layer: R-tree of polygon bounding boxes (data = slot).
     boxes: [BoxTree; LAYERS],
     roads: LineTree,
-    /// One bit per raster cell: a road piece lies within the default radius of the cell.
-    near_road: Vec<u64>,
+    /// Per raster cell: the road pieces within the default radius of the cell.
+    road_cells: RoadCells,
     /// Grid feature id → management unit indices.
     units_by_grid: HashMap<FeatureId, Vec<u32>>,
     /// Parent feature id → children, in file order.
@@ -179,22 +181,21 @@ impl Atlas {
 
     /// Builds the atlas of `set`.
     pub fn build_with(set: FeatureSet, options: AtlasOptions) -> Atlas {
-        let mut areas: [Vec<&MultiPolygon<f64>>; LAYERS] = Default::default();
+        let mut areas: [Vec<(FeatureId, &MultiPolygon<f64>)>; LAYERS] = Default::default();
         let mut slot_feature: [Vec<FeatureId>; LAYERS] = Default::default();
         for (i, f) in set.features().iter().enumerate() {
             if let (Some(l), Some(a)) = (indexed_layer(f.layer), f.geometry.as_area()) {
-                areas[l].push(a);
+                areas[l].push((i as FeatureId, a));
                 slot_feature[l].push(i as FeatureId);
             }
         }
         let cell_m = options
             .cell_m
             .unwrap_or_else(|| default_cell_m(&areas[3], &areas[2]));
-        let raster = Raster::build(areas, cell_m);
+        let (raster, bboxes) = Raster::build(areas, cell_m);
 
-        let boxes: [BoxTree; LAYERS] = std::array::from_fn(|l| {
-            let items = raster.layers[l]
-                .bboxes
+        let boxes: [BoxTree; LAYERS] = bboxes.map(|list| {
+            let items = list
                 .iter()
                 .enumerate()
                 .map(|(k, b)| {
@@ -221,7 +222,7 @@ impl Atlas {
             }
         }
         let roads = RTree::bulk_load(pieces);
-        let near_road = near_road_bits(&raster, &roads, options.road_radius_m);
+        let road_cells = RoadCells::build(&raster, &roads, options.road_radius_m);
 
         let mut units_by_grid: HashMap<FeatureId, Vec<u32>> = HashMap::new();
         for (u, unit) in set.management_units.iter().enumerate() {
@@ -252,7 +253,7 @@ impl Atlas {
             slot_feature,
             boxes,
             roads,
-            near_road,
+            road_cells,
             units_by_grid,
         }
     }
@@ -296,22 +297,17 @@ impl Atlas {
     /// roads. The fastest question the atlas answers.
     #[inline]
     pub fn locate(&self, lon: f64, lat: f64) -> [Option<FeatureId>; LAYERS] {
-        let slots = self.raster.locate(lon, lat);
-        std::array::from_fn(|l| self.feature_of_slot(l, slots[l]))
-    }
-
-    #[inline]
-    fn feature_of_slot(&self, layer: usize, slot: u32) -> Option<FeatureId> {
-        if slot == NONE {
-            None
-        } else {
-            Some(self.slot_feature[layer][slot as usize])
-        }
+        self.raster
+            .locate(lon, lat)
+            .map(|id| if id == NONE { None } else { Some(id) })
     }
 
     /// Who owns `(lon, lat)` (WGS84)?
     pub fn lookup_with(&self, lon: f64, lat: f64, opts: LookupOptions) -> Placement {
-        let [district, street, mut grid, mut block] = self.locate(lon, lat);
+        let cell = self.raster.cell_index(lon, lat);
+        let ids = cell.map_or([NONE; LAYERS], |i| self.raster.locate_in(i, lon, lat));
+        let [district, street, mut grid, mut block] =
+            ids.map(|id| if id == NONE { None } else { Some(id) });
         let mut fallback = Fallback::None;
         let mut distance_m = None;
         if block.is_none() {
@@ -346,9 +342,8 @@ impl Atlas {
                 };
             }
         }
-        let roads = if opts.road_radius_m > 0.0 && self.may_have_roads(lon, lat, opts.road_radius_m)
-        {
-            self.roads_near(lon, lat, opts.road_radius_m)
+        let roads = if opts.road_radius_m > 0.0 {
+            self.roads_in(cell, lon, lat, opts.road_radius_m)
         } else {
             Vec::new()
         };
@@ -363,24 +358,35 @@ impl Atlas {
         }
     }
 
-    fn may_have_roads(&self, lon: f64, lat: f64, radius_m: f64) -> bool {
-        if self.roads.size() == 0 {
-            return false;
-        }
-        if radius_m > self.options.road_radius_m {
-            return true;
-        }
-        match self.raster.grid.cell_of(lon, lat) {
-            Some((r, c)) => {
-                let i = (r * self.raster.grid.ncols + c) as usize;
-                self.near_road[i / 64] >> (i % 64) & 1 == 1
-            }
-            None => true,
-        }
-    }
-
     /// Road segments within `radius_m` of the point, nearest first.
     pub fn roads_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<RoadHit> {
+        self.roads_in(self.raster.cell_index(lon, lat), lon, lat, radius_m)
+    }
+
+    /// [`Atlas::roads_near`] for a point in raster cell `cell`.
+    fn roads_in(&self, cell: Option<usize>, lon: f64, lat: f64, radius_m: f64) -> Vec<RoadHit> {
+        if radius_m <= self.options.road_radius_m {
+            if let Some(cell) = cell {
+                // The common case: the pieces listed for the point's cell, if any.
+                let pieces = self.road_cells.pieces_of(cell);
+                if pieces.is_empty() {
+                    return Vec::new();
+                }
+                let frame = LocalFrame::new(lon, lat);
+                let mut best: Vec<RoadHit> = Vec::new();
+                for &k in pieces {
+                    let (a, b, feature) = self.road_cells.pieces[k as usize];
+                    add_road_hit(
+                        &mut best,
+                        feature,
+                        frame.distance_to_segment(a, b),
+                        radius_m,
+                    );
+                }
+                sort_road_hits(&mut best);
+                return best;
+            }
+        }
         let frame = LocalFrame::new(lon, lat);
         let (rx, ry) = (
             radius_m / frame.m_per_deg_lon,
@@ -400,22 +406,9 @@ impl Atlas {
                     y: l.to[1],
                 },
             );
-            if d > radius_m {
-                continue;
-            }
-            match best.iter_mut().find(|h| h.feature == piece.data) {
-                Some(h) => h.distance_m = h.distance_m.min(d),
-                None => best.push(RoadHit {
-                    feature: piece.data,
-                    distance_m: d,
-                }),
-            }
+            add_road_hit(&mut best, piece.data, d, radius_m);
         }
-        best.sort_by(|a, b| {
-            a.distance_m
-                .total_cmp(&b.distance_m)
-                .then(a.feature.cmp(&b.feature))
-        });
+        sort_road_hits(&mut best);
         best
     }
 
@@ -443,7 +436,11 @@ impl Atlas {
             if parent_code.is_some() && self.feature(id).parent.as_deref() != parent_code {
                 continue;
             }
-            let d = self.raster.layers[layer].boundary_distance_m(slot as usize, frame);
+            let d = self
+                .feature(id)
+                .geometry
+                .as_area()
+                .map_or(f64::INFINITY, |a| boundary_distance_m(a, frame));
             if d <= radius_m && best.is_none_or(|(bid, bd)| d < bd || (d == bd && id < bid)) {
                 best = Some((id, d));
             }
@@ -577,25 +574,29 @@ impl Atlas {
         })
     }
 
-    /// Memory of the index in bytes (raster, polygon stores, R-trees, road bits) — everything but
-    /// the feature set's attributes and people.
+    /// Memory of the index in bytes (raster cells and their edges, R-trees, road bits) —
+    /// everything but the feature set itself.
     pub fn index_heap_bytes(&self) -> usize {
+        self.index_heap_breakdown().iter().map(|&(_, b)| b).sum()
+    }
+
+    /// [`Atlas::index_heap_bytes`] by part, for benchmarks.
+    pub fn index_heap_breakdown(&self) -> Vec<(&'static str, usize)> {
         let rtree_entry = std::mem::size_of::<GeomWithData<Rectangle<[f64; 2]>, u32>>() + 8;
         let line_entry =
             std::mem::size_of::<GeomWithData<rstar::primitives::Line<[f64; 2]>, u32>>() + 8;
-        self.raster.heap_bytes()
-            + self
-                .slot_feature
-                .iter()
-                .map(|v| v.capacity() * 4)
-                .sum::<usize>()
-            + self
-                .boxes
-                .iter()
-                .map(|t| t.size() * rtree_entry)
-                .sum::<usize>()
-            + self.roads.size() * line_entry
-            + self.near_road.capacity() * 8
+        let mut parts = self.raster.heap_breakdown();
+        parts.push((
+            "slot ids",
+            self.slot_feature.iter().map(|v| v.capacity() * 4).sum(),
+        ));
+        parts.push((
+            "area boxes (R-trees)",
+            self.boxes.iter().map(|t| t.size() * rtree_entry).sum(),
+        ));
+        parts.push(("road pieces (R-tree)", self.roads.size() * line_entry));
+        parts.push(("road cells", self.road_cells.heap_bytes()));
+        parts
     }
 
     /// The feature with `code`.
@@ -709,7 +710,7 @@ impl Atlas {
         (total, page)
     }
 
-    /// Raster statistics: (cells, cells needing no test, mixed-record words).
+    /// Raster statistics: (cells, cells needing no test, edges stored in the other cells).
     pub fn raster_stats(&self) -> (usize, usize, usize) {
         self.raster.stats()
     }
@@ -720,13 +721,16 @@ fn round_cm(x: f64) -> f64 {
 }
 
 /// About a third of the mean block width (or of the grid width when there are no blocks).
-fn default_cell_m(blocks: &[&MultiPolygon<f64>], grids: &[&MultiPolygon<f64>]) -> f64 {
+fn default_cell_m(
+    blocks: &[(FeatureId, &MultiPolygon<f64>)],
+    grids: &[(FeatureId, &MultiPolygon<f64>)],
+) -> f64 {
     let list = if blocks.is_empty() { grids } else { blocks };
     if list.is_empty() {
         return 200.0;
     }
     let mut total = 0.0;
-    for a in list {
+    for (_, a) in list {
         if let Some(b) = geo::BoundingRect::bounding_rect(*a) {
             let f = LocalFrame::new(b.center().x, b.center().y);
             total += (b.width() * f.m_per_deg_lon) * (b.height() * f.m_per_deg_lat);
@@ -736,47 +740,144 @@ fn default_cell_m(blocks: &[&MultiPolygon<f64>], grids: &[&MultiPolygon<f64>]) -
     (mean_width / 3.0).clamp(10.0, 2_000.0)
 }
 
-/// One bit per cell: some road piece within `radius_m` of the cell.
-fn near_road_bits(raster: &Raster, roads: &LineTree, radius_m: f64) -> Vec<u64> {
-    let g = &raster.grid;
-    let mut bits = vec![0u64; g.len().div_ceil(64)];
-    for piece in roads.iter() {
-        let l = piece.geom();
-        let frame = LocalFrame::new(l.from[0], l.from[1]);
-        // Widen by the radius plus 1 % against the variation of the frame across the segment.
-        let (rx, ry) = (
-            1.01 * radius_m / frame.m_per_deg_lon,
-            1.01 * radius_m / frame.m_per_deg_lat,
-        );
-        let r = Rect::new(
-            Coord {
-                x: l.from[0].min(l.to[0]) - rx,
-                y: l.from[1].min(l.to[1]) - ry,
-            },
-            Coord {
-                x: l.from[0].max(l.to[0]) + rx,
-                y: l.from[1].max(l.to[1]) + ry,
-            },
-        );
-        let (r0, r1) = (
-            g.row_f(r.min().y).max(0.0),
-            g.row_f(r.max().y).min(f64::from(g.nrows) - 1.0),
-        );
-        let (c0, c1) = (
-            g.col_f(r.min().x).max(0.0),
-            g.col_f(r.max().x).min(f64::from(g.ncols) - 1.0),
-        );
-        if r1 < r0 || c1 < c0 {
-            continue;
-        }
-        for row in r0 as u32..=r1 as u32 {
-            for col in c0 as u32..=c1 as u32 {
-                let i = (row * g.ncols + col) as usize;
-                bits[i / 64] |= 1 << (i % 64);
+/// Distance in metres from `frame`'s origin to the boundary of `area`.
+fn boundary_distance_m(area: &MultiPolygon<f64>, frame: &LocalFrame) -> f64 {
+    area.0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|ring| ring.0.windows(2))
+        .map(|w| frame.distance_to_segment(w[0], w[1]))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Keeps the smallest distance per road feature, for distances within the radius.
+#[inline]
+fn add_road_hit(best: &mut Vec<RoadHit>, feature: FeatureId, d: f64, radius_m: f64) {
+    if d > radius_m {
+        return;
+    }
+    match best.iter_mut().find(|h| h.feature == feature) {
+        Some(h) => h.distance_m = h.distance_m.min(d),
+        None => best.push(RoadHit {
+            feature,
+            distance_m: d,
+        }),
+    }
+}
+
+/// Nearest first; ties by feature id.
+fn sort_road_hits(best: &mut [RoadHit]) {
+    best.sort_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then(a.feature.cmp(&b.feature))
+    });
+}
+
+/// The road pieces within the default radius of each raster cell, stored only for the cells
+/// that have any (a bit per cell, with a rank per 64 cells to find a cell's list).
+#[derive(Debug, Default)]
+struct RoadCells {
+    /// One bit per raster cell: some road piece lies within the default radius of the cell.
+    bits: Vec<u64>,
+    /// Per word of `bits`: the number of set bits in the words before it.
+    rank: Vec<u32>,
+    /// Per cell with its bit set, in cell order, plus one: the range of its pieces in `list`.
+    starts: Vec<u32>,
+    /// Indices into `pieces`.
+    list: Vec<u32>,
+    /// Every road piece (an edge of a road line) with its feature.
+    pieces: Vec<(Coord<f64>, Coord<f64>, FeatureId)>,
+}
+
+impl RoadCells {
+    fn build(raster: &Raster, roads: &LineTree, radius_m: f64) -> RoadCells {
+        let g = &raster.grid;
+        let mut out = RoadCells {
+            bits: vec![0u64; g.len().div_ceil(64)],
+            ..Default::default()
+        };
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for piece in roads.iter() {
+            let l = piece.geom();
+            let k = out.pieces.len() as u32;
+            let (a, b) = (
+                Coord {
+                    x: l.from[0],
+                    y: l.from[1],
+                },
+                Coord {
+                    x: l.to[0],
+                    y: l.to[1],
+                },
+            );
+            out.pieces.push((a, b, piece.data));
+            let frame = LocalFrame::new(a.x, a.y);
+            // Widen by the radius plus 1 % against the variation of the frame across the segment.
+            let (rx, ry) = (
+                1.01 * radius_m / frame.m_per_deg_lon,
+                1.01 * radius_m / frame.m_per_deg_lat,
+            );
+            let (r0, r1) = (
+                g.row_f(a.y.min(b.y) - ry).max(0.0),
+                g.row_f(a.y.max(b.y) + ry).min(f64::from(g.nrows) - 1.0),
+            );
+            let (c0, c1) = (
+                g.col_f(a.x.min(b.x) - rx).max(0.0),
+                g.col_f(a.x.max(b.x) + rx).min(f64::from(g.ncols) - 1.0),
+            );
+            if !(r0 <= r1 && c0 <= c1) {
+                continue;
+            }
+            for row in r0 as u32..=r1 as u32 {
+                for col in c0 as u32..=c1 as u32 {
+                    pairs.push((row * g.ncols + col, k));
+                }
             }
         }
+        pairs.sort_unstable();
+        let mut i = 0;
+        while i < pairs.len() {
+            let cell = pairs[i].0 as usize;
+            out.bits[cell / 64] |= 1 << (cell % 64);
+            out.starts.push(out.list.len() as u32);
+            while i < pairs.len() && pairs[i].0 as usize == cell {
+                out.list.push(pairs[i].1);
+                i += 1;
+            }
+        }
+        out.starts.push(out.list.len() as u32);
+        let mut n = 0u32;
+        out.rank = out
+            .bits
+            .iter()
+            .map(|w| {
+                let r = n;
+                n += w.count_ones();
+                r
+            })
+            .collect();
+        out
     }
-    bits
+
+    /// The pieces near cell `i`.
+    #[inline]
+    fn pieces_of(&self, i: usize) -> &[u32] {
+        let w = self.bits[i / 64];
+        if w >> (i % 64) & 1 == 0 {
+            return &[];
+        }
+        let k = (self.rank[i / 64] + (w & ((1u64 << (i % 64)) - 1)).count_ones()) as usize;
+        &self.list[self.starts[k] as usize..self.starts[k + 1] as usize]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.bits.capacity() * 8
+            + self.rank.capacity() * 4
+            + self.starts.capacity() * 4
+            + self.list.capacity() * 4
+            + self.pieces.capacity() * std::mem::size_of::<(Coord<f64>, Coord<f64>, FeatureId)>()
+    }
 }
 
 /// Brute force: per indexed layer, the first feature in file order containing the point, by

@@ -1,28 +1,36 @@
-//! The cell index behind [`super::Atlas`]: a uniform raster over the territory, and per-layer
-//! polygon stores with horizontal *band* edge lists.
+//! The cell index behind [`super::Atlas`]: a uniform raster over the territory whose cells answer
+//! "which polygon of each layer contains this point?" — without any test where possible, and
+//! otherwise with the exact rule of [`crate::geometry::pip`] over the few edges inside the cell.
 //!
-//! 1. **Polygons** of one layer are stored flat: every ring's vertices, closed, in one `Vec`, so
-//!    an edge is a vertex index `i` meaning `(verts[i], verts[i + 1])`.
-//! 2. **Bands.** For each polygon and each raster row it spans, the list of its edges that can
-//!    straddle a `y` in that row. The point-in-polygon rule ([`crate::geometry::pip`]) only counts
-//!    edges straddling the query's `y`, so testing a polygon's band edges gives exactly the same
-//!    answer as testing all its edges — in a fraction of the time.
-//! 3. **Cells.** Every raster cell knows, per layer, the polygons whose boundary may pass through
-//!    it (*candidates*, tested in file order) and the first polygon in file order that covers the
-//!    whole cell (*default*, needing no test). Candidates after the default can never win and are
-//!    dropped. A cell with no candidates in any layer resolves to a shared *combo* entry: one
-//!    memory read answers the lookup.
+//! 1. **Marking** (build): every edge of every polygon marks the cells its segment may touch,
+//!    widened by 1e-9 of a cell against rounding. A cell without a polygon's mark lies wholly
+//!    inside or wholly outside it, so one test of its centre decides the whole cell. Per layer, a
+//!    cell gets the first polygon in file order covering it (*default*) and, as *candidates*, the
+//!    marked polygons before the default. A cell with no candidate in any layer is a *combo*
+//!    cell: it points to a shared entry of four feature ids, and one read answers a lookup.
+//! 2. **Mixed cells.** The crossing rule counts the edges straddling the point's `y` that lie
+//!    east of it. Within the cell's row, a candidate's edges are split into those wholly east of
+//!    the cell (each always crossed when it straddles `y`), wholly west (never crossed) and those
+//!    touching the cell. The first two depend only on `y`: a parity for `y` below the row plus
+//!    *steps* (vertex `y`s inside the row where it flips). Since a closed ring straddles every `y`
+//!    an even number of times, counting westward (straddling edges *not* strictly left of the
+//!    point) gives the same parity; each candidate uses the side with fewer steps. So a point's
+//!    parity per candidate is `base ^ steps ≤ y ^ crossings of the edges in the cell` — the same
+//!    answer as the whole polygon, bit for bit.
+//! 3. **One test per edge for all layers.** A mixed cell keeps the distinct edges touching it
+//!    once, with their coordinates inline and a bit mask of the candidates (of all four layers)
+//!    owning them: an edge shared by two blocks, their grids and streets is tested once, and the
+//!    candidates' parities come out as one 32-bit word. Per layer, the first candidate with an
+//!    odd parity wins, else the default. Cells with more than 32 candidates use several groups.
 //!
-//! Marking is conservative: an edge marks every cell its segment may touch, widened by a hair
-//! (1e-9 of a cell) against rounding, so a cell without a polygon's mark is entirely inside or
-//! entirely outside that polygon, and testing one point in it decides the whole cell.
+//! Nothing of the polygons is kept after the build except what the cells store.
 
 use crate::geometry::pip;
 use geo::{Coord, MultiPolygon, Rect};
 
 /// Sentinel for "no polygon".
 pub const NONE: u32 = u32::MAX;
-/// Entry flag: the low bits index the combo table rather than the mixed-cell records.
+/// Entry flag: the low bits index the combo table rather than the mixed-cell groups.
 const COMBO: u32 = 1 << 31;
 
 /// The raster's geometry: origin, cell size in degrees, and dimensions.
@@ -32,6 +40,9 @@ pub struct Grid {
     y0: f64,
     dx: f64,
     dy: f64,
+    /// `1 / dx`, `1 / dy`: rows and columns are found by multiplication.
+    inv_dx: f64,
+    inv_dy: f64,
     /// Columns.
     pub ncols: u32,
     /// Rows.
@@ -58,6 +69,8 @@ impl Grid {
             y0,
             dx,
             dy,
+            inv_dx: 1.0 / dx,
+            inv_dy: 1.0 / dy,
             ncols,
             nrows,
         }
@@ -66,13 +79,13 @@ impl Grid {
     /// Column of `x` (may be out of range: negative or ≥ ncols).
     #[inline]
     pub fn col_f(&self, x: f64) -> f64 {
-        ((x - self.x0) / self.dx).floor()
+        floor((x - self.x0) * self.inv_dx)
     }
 
     /// Row of `y` (may be out of range).
     #[inline]
     pub fn row_f(&self, y: f64) -> f64 {
-        ((y - self.y0) / self.dy).floor()
+        floor((y - self.y0) * self.inv_dy)
     }
 
     #[inline]
@@ -88,8 +101,9 @@ impl Grid {
     /// The cell of a point, if it is inside the raster.
     #[inline]
     pub fn cell_of(&self, x: f64, y: f64) -> Option<(u32, u32)> {
-        let c = self.col_f(x);
-        let r = self.row_f(y);
+        // For non-negative values truncation is `floor`, the same as in `col_f` and `row_f`.
+        let c = (x - self.x0) * self.inv_dx;
+        let r = (y - self.y0) * self.inv_dy;
         // NaN fails both comparisons and lands here too.
         if c >= 0.0 && r >= 0.0 && c < f64::from(self.ncols) && r < f64::from(self.nrows) {
             Some((r as u32, c as u32))
@@ -140,25 +154,43 @@ impl Grid {
         )
     }
 
+    /// Columns (inclusive, clamped) the segment `a`–`b` may touch within row `r`, where
+    /// `(r0, r1)` are its [`Grid::edge_rows`]; conservative by 1e-9 of a cell.
+    fn edge_cols_in_row(
+        &self,
+        a: Coord<f64>,
+        b: Coord<f64>,
+        r: u32,
+        r0: u32,
+        r1: u32,
+    ) -> (u32, u32) {
+        let ex = self.dx * 1e-9;
+        let (xmin, xmax) = (a.x.min(b.x), a.x.max(b.x));
+        // x-range of the segment inside this row's band.
+        let (lo, hi) = if r0 == r1 || a.y == b.y {
+            (xmin, xmax)
+        } else {
+            // The row widened by 1e-9 of a cell: a point whose row is `r` lies inside it, even
+            // with the rounding of its row computation.
+            let ey = self.dy * 1e-9;
+            let yb0 = self.y0 + f64::from(r) * self.dy - ey;
+            let yb1 = yb0 + self.dy + 2.0 * ey;
+            let at = |y: f64| a.x + (b.x - a.x) * ((y - a.y) / (b.y - a.y));
+            let (ya, yb) = (yb0.max(a.y.min(b.y)), yb1.min(a.y.max(b.y)));
+            let (xa, xb) = (at(ya), at(yb));
+            (xa.min(xb).max(xmin), xa.max(xb).min(xmax))
+        };
+        (
+            self.clamp_col(self.col_f(lo - ex)),
+            self.clamp_col(self.col_f(hi + ex)),
+        )
+    }
+
     /// Calls `f(row, col)` for every cell the segment `a`–`b` may touch (conservatively).
     fn for_edge_cells(&self, a: Coord<f64>, b: Coord<f64>, mut f: impl FnMut(u32, u32)) {
         let (r0, r1) = self.edge_rows(a, b);
-        let ex = self.dx * 1e-9;
-        let (xmin, xmax) = (a.x.min(b.x), a.x.max(b.x));
         for r in r0..=r1 {
-            // x-range of the segment inside this row's band.
-            let (lo, hi) = if r0 == r1 || a.y == b.y {
-                (xmin, xmax)
-            } else {
-                let yb0 = self.y0 + f64::from(r) * self.dy;
-                let yb1 = yb0 + self.dy;
-                let at = |y: f64| a.x + (b.x - a.x) * ((y - a.y) / (b.y - a.y));
-                let (ya, yb) = (yb0.max(a.y.min(b.y)), yb1.min(a.y.max(b.y)));
-                let (xa, xb) = (at(ya), at(yb));
-                (xa.min(xb).max(xmin), xa.max(xb).min(xmax))
-            };
-            let c0 = self.clamp_col(self.col_f(lo - ex));
-            let c1 = self.clamp_col(self.col_f(hi + ex));
+            let (c0, c1) = self.edge_cols_in_row(a, b, r, r0, r1);
             for c in c0..=c1 {
                 f(r, c);
             }
@@ -166,14 +198,48 @@ impl Grid {
     }
 }
 
-/// The polygons of one layer, stored flat, with their band edge lists.
+/// `v.floor()` without the libm call (exact for |v| < 2⁶³; NaN gives 0, far values saturate — the
+/// callers clamp or range-check the result).
+#[inline]
+fn floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v { t - 1.0 } else { t }
+}
+
+/// A fast hash for the build's small integer keys (the standard SipHash is needlessly slow here).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// The polygons of one layer, stored flat, with their band edge lists (build time only).
 #[derive(Debug, Default)]
-pub struct PolyStore {
+struct PolyStore {
     verts: Vec<Coord<f64>>,
-    /// Per polygon: range of its vertices in `verts`, and of its rings.
-    poly_verts: Vec<(u32, u32)>,
     /// Start vertex of every ring (all polygons), plus one past the end.
     ring_starts: Vec<u32>,
+    /// Per polygon: range of its rings in `ring_starts`.
     poly_rings: Vec<(u32, u32)>,
     /// Per polygon: first band row and offset of its row table in `band_ranges`.
     band_row0: Vec<u32>,
@@ -183,22 +249,16 @@ pub struct PolyStore {
     band_ranges: Vec<u32>,
     band_edges: Vec<u32>,
     /// Bounding boxes.
-    pub bboxes: Vec<Rect<f64>>,
+    bboxes: Vec<Rect<f64>>,
 }
 
 impl PolyStore {
-    /// Number of polygons.
-    pub fn len(&self) -> usize {
-        self.poly_verts.len()
-    }
-
-    /// True when the store is empty.
-    pub fn is_empty(&self) -> bool {
-        self.poly_verts.is_empty()
+    fn len(&self) -> usize {
+        self.poly_rings.len()
     }
 
     fn push(&mut self, area: &MultiPolygon<f64>) {
-        let v0 = self.verts.len() as u32;
+        let v0 = self.verts.len();
         let r0 = self.ring_starts.len() as u32;
         for p in &area.0 {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -209,22 +269,21 @@ impl PolyStore {
                 self.verts.extend_from_slice(&ring.0);
             }
         }
-        let v1 = self.verts.len() as u32;
         let r1 = self.ring_starts.len() as u32;
-        self.poly_verts.push((v0, v1));
         self.poly_rings.push((r0, r1));
-        let bbox = if v1 > v0 {
-            let mut min = self.verts[v0 as usize];
-            let mut max = min;
-            for c in &self.verts[v0 as usize..v1 as usize] {
-                min.x = min.x.min(c.x);
-                min.y = min.y.min(c.y);
-                max.x = max.x.max(c.x);
-                max.y = max.y.max(c.y);
+        let mut it = self.verts[v0..].iter();
+        let bbox = match it.next() {
+            Some(&first) => {
+                let (mut min, mut max) = (first, first);
+                for c in it {
+                    min.x = min.x.min(c.x);
+                    min.y = min.y.min(c.y);
+                    max.x = max.x.max(c.x);
+                    max.y = max.y.max(c.y);
+                }
+                Rect::new(min, max)
             }
-            Rect::new(min, max)
-        } else {
-            Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 })
+            None => Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }),
         };
         self.bboxes.push(bbox);
     }
@@ -237,7 +296,7 @@ impl PolyStore {
     }
 
     /// Every edge of polygon `k`, as the index of its first vertex.
-    pub fn edges(&self, k: usize) -> impl Iterator<Item = u32> + '_ {
+    fn edges(&self, k: usize) -> impl Iterator<Item = u32> + '_ {
         let (r0, r1) = self.poly_rings[k];
         (r0..r1).flat_map(move |r| {
             let s = self.ring_starts[r as usize];
@@ -248,13 +307,8 @@ impl PolyStore {
 
     /// The endpoints of edge `e`.
     #[inline]
-    pub fn edge(&self, e: u32) -> (Coord<f64>, Coord<f64>) {
+    fn edge(&self, e: u32) -> (Coord<f64>, Coord<f64>) {
         (self.verts[e as usize], self.verts[e as usize + 1])
-    }
-
-    /// Number of stored vertices.
-    pub fn vertex_count(&self) -> usize {
-        self.verts.len()
     }
 
     fn build_bands(&mut self, grid: &Grid) {
@@ -294,34 +348,23 @@ impl PolyStore {
         }
     }
 
-    /// The range of polygon `k`'s band edges in raster row `row` (empty outside its rows).
-    pub fn band(&self, k: u32, row: u32) -> (u32, u32) {
+    /// Polygon `k`'s band edges in raster row `row` (empty outside its rows).
+    fn band(&self, k: u32, row: u32) -> &[u32] {
         let k = k as usize;
         let Some(rr) = row.checked_sub(self.band_row0[k]) else {
-            return (0, 0);
+            return &[];
         };
         if rr >= self.band_rows[k] {
-            return (0, 0);
+            return &[];
         }
         let t = (self.band_table[k] + rr) as usize;
-        (
-            self.band_ranges[t],
-            self.band_ranges[t + 1] - self.band_ranges[t],
-        )
+        &self.band_edges[self.band_ranges[t] as usize..self.band_ranges[t + 1] as usize]
     }
 
     /// Whether polygon `k` contains `(x, y)`, which lies in raster row `row`.
-    #[inline]
-    pub fn contains(&self, k: u32, row: u32, x: f64, y: f64) -> bool {
-        let (start, len) = self.band(k, row);
-        self.band_contains(start, len, x, y)
-    }
-
-    /// The crossing parity of the band edges `start..start + len` for `(x, y)`.
-    #[inline]
-    pub fn band_contains(&self, start: u32, len: u32, x: f64, y: f64) -> bool {
+    fn contains(&self, k: u32, row: u32, x: f64, y: f64) -> bool {
         let mut inside = false;
-        for &ei in &self.band_edges[start as usize..(start + len) as usize] {
+        for &ei in self.band(k, row) {
             let (a, b) = self.edge(ei);
             if pip::crosses(a, b, x, y) {
                 inside = !inside;
@@ -329,63 +372,105 @@ impl PolyStore {
         }
         inside
     }
-
-    /// Distance in metres from `frame`'s origin to the boundary of polygon `k`.
-    pub fn boundary_distance_m(
-        &self,
-        k: usize,
-        frame: &crate::geometry::measure::LocalFrame,
-    ) -> f64 {
-        self.edges(k)
-            .map(|e| {
-                let (a, b) = self.edge(e);
-                frame.distance_to_segment(a, b)
-            })
-            .fold(f64::INFINITY, f64::min)
-    }
-
-    /// Heap bytes used.
-    pub fn heap_bytes(&self) -> usize {
-        self.verts.capacity() * 16
-            + self.poly_verts.capacity() * 8
-            + self.ring_starts.capacity() * 4
-            + self.poly_rings.capacity() * 8
-            + (self.band_row0.capacity() + self.band_rows.capacity() + self.band_table.capacity())
-                * 4
-            + self.band_ranges.capacity() * 4
-            + self.band_edges.capacity() * 4
-            + self.bboxes.capacity() * 32
-    }
 }
 
 /// Number of indexed area layers (district, street, grid, block).
 pub const LAYERS: usize = 4;
 
+/// At most this many candidates share one parity word; a cell with more gets several groups.
+const GROUP: usize = 32;
+
+/// An edge of some candidates that passes through a mixed cell (build time).
+#[derive(Debug, Clone, Copy)]
+struct CellEdge {
+    a: Coord<f64>,
+    b: Coord<f64>,
+    /// Candidates (bits of the group) counting this edge with the westward rule.
+    mask_w: u32,
+    /// All candidates owning this edge.
+    mask_all: u32,
+}
+
 /// The raster of cells over all indexed layers.
+///
+/// A mixed cell's groups lie contiguously in `data`, so that a lookup reads a few neighbouring
+/// cache lines. One group, in 64-bit words:
+///
+/// - 0: the candidates' parity bits for a `y` below every step (low 32 bits), and the candidates
+///   counting westward (high 32 bits);
+/// - 1: the cumulative candidate count per layer (4 × 8 bits: layer `l` owns bits
+///   `end[l-1]..end[l]`; bit 31 set when another group of the same cell follows), the number of
+///   steps (16 bits) and of chain vertices (16 bits) — or `0xffff` in both and the two counts
+///   (32 bits each) in one more word;
+/// - then the cell's default feature id per layer (4 × 32 bits);
+/// - the candidates' feature ids, by layer then file order (2 per word);
+/// - the steps' `y` (f64), then their masks (2 per word): at `y >= step` the bits flip;
+/// - the chain vertices (x, y) of the edges crossing the cell;
+/// - per link between consecutive vertices, the candidates owning it (2 per word; zero between
+///   two chains).
 #[derive(Debug)]
 pub struct Raster {
     /// Geometry.
     pub grid: Grid,
-    /// One entry per cell: `COMBO | index` into `combos`, or an offset into `mixed`.
+    /// One entry per cell: `COMBO | index` into `combos`, or the word offset of its first group.
     cells: Vec<u32>,
-    /// Per-layer defaults of cells that need no test.
+    /// Per-layer answers (feature ids) of cells that need no test.
     combos: Vec<[u32; LAYERS]>,
-    /// Mixed-cell records (shared between cells with equal records): per layer `n`, then
-    /// `(polygon, band start, band length) × n`, then the default.
-    mixed: Vec<u32>,
-    /// Polygon stores per layer.
-    pub layers: [PolyStore; LAYERS],
+    /// The groups of the mixed cells.
+    data: Vec<u64>,
+    /// Number of edges stored in mixed cells (statistics).
+    n_edges: usize,
+}
+
+/// Contribution of the edges of one candidate lying wholly on one side of a cell, within a row:
+/// the parity for `y` below the row and the `y`s inside the row where it flips.
+#[derive(Default)]
+struct Side {
+    parity: bool,
+    steps: Vec<f64>,
+}
+
+impl Side {
+    fn add(&mut self, lo: f64, hi: f64, ry0: f64, ry1: f64) {
+        // The edge counts for lo <= y < hi: a flip at lo and one at hi.
+        for t in [lo, hi] {
+            if t < ry0 {
+                self.parity = !self.parity;
+            } else if t <= ry1 {
+                self.steps.push(t);
+            }
+        }
+    }
+}
+
+/// Builds one mixed cell's groups from its candidates `(layer, slot)` (layer, then file order).
+struct CellBuilder {
+    edges: Vec<([u64; 4], CellEdge)>,
+    merged: Vec<CellEdge>,
+    used: Vec<bool>,
+    chain: std::collections::VecDeque<(Coord<f64>, u32)>,
+    steps: Vec<(f64, u32)>,
+    east: Side,
+    west: Side,
+    inside: Vec<(Coord<f64>, Coord<f64>)>,
 }
 
 impl Raster {
-    /// Builds the raster over `layers[l]` = the areas of layer `l`, in file order.
-    pub fn build(areas: [Vec<&MultiPolygon<f64>>; LAYERS], cell_m: f64) -> Raster {
+    /// Builds the raster over `areas[l]` = the `(feature id, area)`s of layer `l`, in file order.
+    /// Returns it with the bounding box of every area, per layer (in the given order).
+    pub fn build(
+        areas: [Vec<(u32, &MultiPolygon<f64>)>; LAYERS],
+        cell_m: f64,
+    ) -> (Raster, [Vec<Rect<f64>>; LAYERS]) {
         let mut stores: [PolyStore; LAYERS] = Default::default();
         for (store, list) in stores.iter_mut().zip(&areas) {
-            for a in list {
+            for (_, a) in list {
                 store.push(a);
             }
         }
+        let ids: [Vec<u32>; LAYERS] =
+            std::array::from_fn(|l| areas[l].iter().map(|&(id, _)| id).collect());
+        let id_of = |l: usize, k: u32| if k == NONE { NONE } else { ids[l][k as usize] };
         let mut bbox: Option<Rect<f64>> = None;
         for s in &stores {
             for b in &s.bboxes {
@@ -472,18 +557,34 @@ impl Raster {
             marks[l].dedup();
         }
 
-        let mut cells = vec![0u32; ncells];
-        let mut combos: Vec<[u32; LAYERS]> = Vec::new();
-        let mut combo_ids: std::collections::HashMap<[u32; LAYERS], u32> = Default::default();
-        let mut mixed: Vec<u32> = Vec::new();
-        let mut record: Vec<u32> = Vec::new();
-        let mut record_ids: std::collections::HashMap<Vec<u32>, u32> = Default::default();
+        let mut raster = Raster {
+            grid,
+            cells: vec![0u32; ncells],
+            combos: Vec::new(),
+            data: Vec::new(),
+            n_edges: 0,
+        };
+        let mut combo_ids: std::collections::HashMap<
+            [u32; LAYERS],
+            u32,
+            std::hash::BuildHasherDefault<FxHasher>,
+        > = Default::default();
+        let mut builder = CellBuilder {
+            edges: Vec::new(),
+            merged: Vec::new(),
+            used: Vec::new(),
+            chain: Default::default(),
+            steps: Vec::new(),
+            east: Side::default(),
+            west: Side::default(),
+            inside: Vec::new(),
+        };
         let mut cursor = [0usize; LAYERS];
-        for (cell, entry) in cells.iter_mut().enumerate() {
+        let mut cand_list: Vec<(usize, u32)> = Vec::new();
+        for cell in 0..ncells {
             let cell = cell as u32;
             let mut defaults = [NONE; LAYERS];
-            let mut any_candidates = false;
-            let mut spans = [(0usize, 0usize); LAYERS];
+            cand_list.clear();
             for l in 0..LAYERS {
                 let mk = &marks[l];
                 let s = cursor[l];
@@ -493,75 +594,153 @@ impl Raster {
                 }
                 cursor[l] = e;
                 let d = full[l][cell as usize];
-                defaults[l] = d;
+                defaults[l] = id_of(l, d);
                 // Candidates before the default (in file order) only.
-                let e2 = s + mk[s..e].iter().take_while(|&&(_, k)| k < d).count();
-                spans[l] = (s, e2);
-                any_candidates |= e2 > s;
+                cand_list.extend(
+                    mk[s..e]
+                        .iter()
+                        .take_while(|&&(_, k)| k < d)
+                        .map(|&(_, k)| (l, k)),
+                );
             }
-            if !any_candidates {
-                let next = combos.len() as u32;
-                let id = *combo_ids.entry(defaults).or_insert_with(|| {
-                    combos.push(defaults);
+            if cand_list.is_empty() {
+                let next = raster.combos.len() as u32;
+                let combo = *combo_ids.entry(defaults).or_insert_with(|| {
+                    raster.combos.push(defaults);
                     next
                 });
-                *entry = COMBO | id;
+                raster.cells[cell as usize] = COMBO | combo;
             } else {
-                let row = cell / grid.ncols;
-                record.clear();
-                for l in 0..LAYERS {
-                    let (s, e) = spans[l];
-                    record.push((e - s) as u32);
-                    for &(_, k) in &marks[l][s..e] {
-                        let (start, len) = stores[l].band(k, row);
-                        record.extend_from_slice(&[k, start, len]);
-                    }
-                    record.push(defaults[l]);
+                // Offsets beyond 2³¹ words (16 GiB) would collide with the combo flag.
+                raster.cells[cell as usize] = (raster.data.len() as u32) & !COMBO;
+                let (row, col) = (cell / grid.ncols, cell % grid.ncols);
+                let chunks = cand_list.len().div_ceil(GROUP);
+                for (g, chunk) in cand_list.chunks(GROUP).enumerate() {
+                    builder.group(
+                        &mut raster,
+                        &stores,
+                        &ids,
+                        chunk,
+                        row,
+                        col,
+                        defaults,
+                        g + 1 < chunks,
+                    );
                 }
-                let next = mixed.len() as u32;
-                *entry = *record_ids.entry(record.clone()).or_insert_with(|| {
-                    mixed.extend_from_slice(&record);
-                    next
-                });
             }
         }
-        cells.shrink_to_fit();
-        mixed.shrink_to_fit();
-        Raster {
-            grid,
-            cells,
-            combos,
-            mixed,
-            layers: stores,
+        raster.cells.shrink_to_fit();
+        raster.combos.shrink_to_fit();
+        raster.data.shrink_to_fit();
+        let bboxes = stores.map(|s| s.bboxes);
+        (raster, bboxes)
+    }
+
+    /// The index of the cell of `(x, y)`, if it is inside the raster.
+    #[inline]
+    pub fn cell_index(&self, x: f64, y: f64) -> Option<usize> {
+        self.grid
+            .cell_of(x, y)
+            .map(|(r, c)| (r * self.grid.ncols + c) as usize)
+    }
+
+    /// The feature id of each layer containing `(x, y)`; [`NONE`] where none does.
+    #[inline]
+    pub fn locate(&self, x: f64, y: f64) -> [u32; LAYERS] {
+        match self.cell_index(x, y) {
+            Some(cell) => self.locate_in(cell, x, y),
+            None => [NONE; LAYERS],
         }
     }
 
-    /// The polygon (store slot) of each layer containing `(x, y)`; [`NONE`] where none does.
+    /// [`Raster::locate`] for a point whose cell index is `cell`.
     #[inline]
-    pub fn locate(&self, x: f64, y: f64) -> [u32; LAYERS] {
-        let Some((r, c)) = self.grid.cell_of(x, y) else {
-            return [NONE; LAYERS];
-        };
-        let entry = self.cells[(r * self.grid.ncols + c) as usize];
-        let _ = r;
+    pub fn locate_in(&self, cell: usize, x: f64, y: f64) -> [u32; LAYERS] {
+        let entry = self.cells[cell];
         if entry & COMBO != 0 {
             return self.combos[(entry & !COMBO) as usize];
         }
         let mut out = [NONE; LAYERS];
-        let mut i = entry as usize;
-        for (l, slot) in out.iter_mut().enumerate() {
-            let n = self.mixed[i] as usize;
-            let cands = &self.mixed[i + 1..i + 1 + 3 * n];
-            *slot = self.mixed[i + 1 + 3 * n];
-            for c in cands.chunks_exact(3) {
-                if self.layers[l].band_contains(c[1], c[2], x, y) {
-                    *slot = c[0];
+        let mut found = [false; LAYERS];
+        let mut at = entry as usize;
+        loop {
+            let d = &self.data[at..];
+            let (w0, w1) = (d[0], d[1]);
+            let mut m = w0 as u32;
+            let west = (w0 >> 32) as u32;
+            let mut end = (w1 as u32).to_le_bytes();
+            let more = end[LAYERS - 1] & 0x80 != 0;
+            end[LAYERS - 1] &= 0x7f;
+            let (mut ns, mut nv) = (((w1 >> 32) & 0xffff) as usize, (w1 >> 48) as usize);
+            let mut defaults = 2;
+            if ns == 0xffff || nv == 0xffff {
+                ns = (d[2] as u32) as usize;
+                nv = (d[2] >> 32) as usize;
+                defaults = 3;
+            }
+            let nc = usize::from(end[LAYERS - 1]);
+            let cands = defaults + 2;
+            let steps = cands + nc.div_ceil(2);
+            let masks = steps + ns;
+            let verts = masks + ns.div_ceil(2);
+            let links = verts + 2 * nv;
+            let nl = nv.saturating_sub(1);
+            for (i, &t) in d[steps..masks].iter().enumerate() {
+                if f64::from_bits(t) <= y {
+                    m ^= (d[masks + i / 2] >> (32 * (i % 2))) as u32;
+                } else {
                     break;
                 }
             }
-            i += 3 * n + 2;
+            // Walk the chains: a link straddles `y` when exactly one end is at or below it.
+            let v = &d[verts..links];
+            let lw = &d[links..links + nl.div_ceil(2)];
+            let mut it = v.chunks_exact(2).map(|c| Coord {
+                x: f64::from_bits(c[0]),
+                y: f64::from_bits(c[1]),
+            });
+            if let Some(mut prev) = it.next() {
+                let mut prev_below = prev.y <= y;
+                for (i, cur) in it.enumerate() {
+                    let below = cur.y <= y;
+                    if below != prev_below {
+                        let lm = (lw.get(i / 2).copied().unwrap_or(0) >> (32 * (i % 2))) as u32;
+                        if lm != 0 {
+                            let (lo, hi) = if prev_below { (prev, cur) } else { (cur, prev) };
+                            m ^= lm & west;
+                            if pip::left_of(lo, hi, x, y) {
+                                m ^= lm;
+                            }
+                        }
+                    }
+                    prev = cur;
+                    prev_below = below;
+                }
+            }
+            // Odd parities, lowest bit first: per layer the first in file order wins.
+            let ends = [u32::from(end[0]), u32::from(end[1]), u32::from(end[2])];
+            while m != 0 {
+                let k = m.trailing_zeros();
+                m &= m - 1;
+                let l = usize::from(k >= ends[0])
+                    + usize::from(k >= ends[1])
+                    + usize::from(k >= ends[2]);
+                if !found[l] {
+                    found[l] = true;
+                    let k = k as usize;
+                    out[l] = (d[cands + k / 2] >> (32 * (k % 2))) as u32;
+                }
+            }
+            if !more {
+                for l in 0..LAYERS {
+                    if !found[l] {
+                        out[l] = (d[defaults + l / 2] >> (32 * (l % 2))) as u32;
+                    }
+                }
+                return out;
+            }
+            at += links + nl.div_ceil(2);
         }
-        out
     }
 
     /// Whether cell `(row, col)` needs no point-in-polygon test.
@@ -569,17 +748,204 @@ impl Raster {
         self.cells[(row * self.grid.ncols + col) as usize] & COMBO != 0
     }
 
-    /// Heap bytes used by the index (cells, records, polygon stores).
-    pub fn heap_bytes(&self) -> usize {
-        self.cells.capacity() * 4
-            + self.combos.capacity() * 4 * LAYERS
-            + self.mixed.capacity() * 4
-            + self.layers.iter().map(PolyStore::heap_bytes).sum::<usize>()
+    /// Heap bytes used, by part.
+    pub fn heap_breakdown(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("cells", self.cells.capacity() * 4),
+            ("combos", self.combos.capacity() * 4 * LAYERS),
+            ("mixed cells", self.data.capacity() * 8),
+        ]
     }
 
-    /// (cells, cells needing no test, mixed-record words) — for benchmarks and docs.
+    /// (cells, cells needing no test, edges stored in mixed cells) — for benchmarks and docs.
     pub fn stats(&self) -> (usize, usize, usize) {
         let combo = self.cells.iter().filter(|&&e| e & COMBO != 0).count();
-        (self.cells.len(), combo, self.mixed.len())
+        (self.cells.len(), combo, self.n_edges)
+    }
+}
+
+impl CellBuilder {
+    /// Appends one group of candidates of cell `(row, col)` to `raster`.
+    #[allow(clippy::too_many_arguments)]
+    fn group(
+        &mut self,
+        raster: &mut Raster,
+        stores: &[PolyStore; LAYERS],
+        ids: &[Vec<u32>; LAYERS],
+        chunk: &[(usize, u32)],
+        row: u32,
+        col: u32,
+        defaults: [u32; LAYERS],
+        more: bool,
+    ) {
+        let grid = &raster.grid;
+        let my = grid.dy * 1e-9;
+        let ry0 = grid.y0 + f64::from(row) * grid.dy;
+        let (ry0, ry1) = (ry0 - my, ry0 + grid.dy + my);
+        self.edges.clear();
+        self.steps.clear();
+        let mut base = 0u32;
+        let mut west_bits = 0u32;
+        let mut end = [0u8; LAYERS];
+        let mut cand_ids: Vec<u32> = Vec::with_capacity(chunk.len());
+        for (bit, &(l, k)) in chunk.iter().enumerate() {
+            let bit = 1u32 << bit;
+            for e in end.iter_mut().skip(l) {
+                *e += 1;
+            }
+            cand_ids.push(ids[l][k as usize]);
+            for side in [&mut self.east, &mut self.west] {
+                side.parity = false;
+                side.steps.clear();
+            }
+            self.inside.clear();
+            let store = &stores[l];
+            for &ei in store.band(k, row) {
+                let (a, b) = store.edge(ei);
+                let (lo, hi) = if a.y <= b.y { (a, b) } else { (b, a) };
+                let (r0, r1) = grid.edge_rows(a, b);
+                let (c0, c1) = grid.edge_cols_in_row(a, b, row, r0, r1);
+                if c0 > col {
+                    self.east.add(lo.y, hi.y, ry0, ry1);
+                } else if c1 < col {
+                    self.west.add(lo.y, hi.y, ry0, ry1);
+                } else {
+                    self.inside.push((lo, hi));
+                }
+            }
+            // Either ray decides the same (a closed ring straddles every y an even number of
+            // times): take the side with fewer steps.
+            let west = self.west.steps.len() < self.east.steps.len();
+            let side = if west { &self.west } else { &self.east };
+            if side.parity {
+                base |= bit;
+            }
+            if west {
+                west_bits |= bit;
+            }
+            self.steps.extend(side.steps.iter().map(|&t| (t, bit)));
+            for &(lo, hi) in &self.inside {
+                let key = [lo.x, lo.y, hi.x, hi.y].map(f64::to_bits);
+                self.edges.push((
+                    key,
+                    CellEdge {
+                        a: lo,
+                        b: hi,
+                        mask_w: if west { bit } else { 0 },
+                        mask_all: bit,
+                    },
+                ));
+            }
+        }
+        // Merge equal edges and equal steps (XOR: an edge twice in one polygon cancels).
+        self.edges.sort_unstable_by_key(|e| e.0);
+        self.merged.clear();
+        let mut i = 0;
+        while i < self.edges.len() {
+            let (key, mut edge) = self.edges[i];
+            i += 1;
+            while i < self.edges.len() && self.edges[i].0 == key {
+                edge.mask_w ^= self.edges[i].1.mask_w;
+                edge.mask_all ^= self.edges[i].1.mask_all;
+                i += 1;
+            }
+            if edge.mask_all != 0 || edge.mask_w != 0 {
+                self.merged.push(edge);
+            }
+        }
+        self.steps.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut step_y: Vec<f64> = Vec::new();
+        let mut step_mask: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < self.steps.len() {
+            let (t, mut mask) = self.steps[i];
+            i += 1;
+            while i < self.steps.len() && self.steps[i].0 == t {
+                mask ^= self.steps[i].1;
+                i += 1;
+            }
+            if mask != 0 {
+                step_y.push(t);
+                step_mask.push(mask);
+            }
+        }
+        // Chains of edges sharing endpoints: (vertex, masks of the link to the next vertex).
+        let mut verts: Vec<(Coord<f64>, u32)> = Vec::with_capacity(2 * self.merged.len());
+        self.used.clear();
+        self.used.resize(self.merged.len(), false);
+        let same = |p: Coord<f64>, q: Coord<f64>| p.x == q.x && p.y == q.y;
+        // The westward owners of a link are `mask_all & west_bits` (as `mask_w` is).
+        let link = |e: &CellEdge| e.mask_all;
+        for s in 0..self.merged.len() {
+            if self.used[s] {
+                continue;
+            }
+            self.used[s] = true;
+            let e = self.merged[s];
+            self.chain.clear();
+            self.chain.push_back((e.a, link(&e)));
+            self.chain.push_back((e.b, 0));
+            // Extend at the back, then at the front (quadratic: only for the usual few edges).
+            let chaining = self.merged.len() <= 64;
+            while let Some(&(tail, _)) = self.chain.back().filter(|_| chaining) {
+                let next = (0..self.merged.len()).find(|&j| {
+                    !self.used[j] && (same(self.merged[j].a, tail) || same(self.merged[j].b, tail))
+                });
+                let Some(j) = next else { break };
+                self.used[j] = true;
+                let f = self.merged[j];
+                let other = if same(f.a, tail) { f.b } else { f.a };
+                if let Some(last) = self.chain.back_mut() {
+                    last.1 = link(&f);
+                }
+                self.chain.push_back((other, 0));
+            }
+            while let Some(&(head, _)) = self.chain.front().filter(|_| chaining) {
+                let next = (0..self.merged.len()).find(|&j| {
+                    !self.used[j] && (same(self.merged[j].a, head) || same(self.merged[j].b, head))
+                });
+                let Some(j) = next else { break };
+                self.used[j] = true;
+                let f = self.merged[j];
+                let other = if same(f.a, head) { f.b } else { f.a };
+                self.chain.push_front((other, link(&f)));
+            }
+            verts.extend(self.chain.iter().copied());
+        }
+        raster.n_edges += self.merged.len();
+
+        let data = &mut raster.data;
+        data.push(u64::from(base) | (u64::from(west_bits) << 32));
+        let mut w1 = u64::from(u32::from_le_bytes(end)) | (u64::from(more) << 31);
+        let (ns, nv) = (step_y.len() as u64, verts.len() as u64);
+        if ns < 0xffff && nv < 0xffff {
+            data.push(w1 | (ns << 32) | (nv << 48));
+        } else {
+            w1 |= 0xffff_ffff << 32;
+            data.push(w1);
+            data.push((ns & 0xffff_ffff) | (nv << 32));
+        }
+        let pair = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        data.push(pair(defaults[0], defaults[1]));
+        data.push(pair(defaults[2], defaults[3]));
+        for c in cand_ids.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
+        data.extend(step_y.iter().map(|t| t.to_bits()));
+        for c in step_mask.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
+        for (v, _) in &verts {
+            data.push(v.x.to_bits());
+            data.push(v.y.to_bits());
+        }
+        let links: Vec<u32> = verts
+            .iter()
+            .take(verts.len().saturating_sub(1))
+            .map(|&(_, m)| m)
+            .collect();
+        for c in links.chunks(2) {
+            data.push(pair(c[0], c.get(1).copied().unwrap_or(0)));
+        }
     }
 }

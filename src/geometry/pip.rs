@@ -35,6 +35,13 @@ pub fn crosses(a: Coord<f64>, b: Coord<f64>, x: f64, y: f64) -> bool {
     if !(lo.y <= y && y < hi.y) {
         return false;
     }
+    left_of(lo, hi, x, y)
+}
+
+/// Whether `(x, y)` lies strictly to the left of the line through `lo` → `hi` (exact; `lo` is the
+/// lower endpoint, so for an edge straddling `y` this is the crossing decision of [`crosses`]).
+#[inline]
+pub fn left_of(lo: Coord<f64>, hi: Coord<f64>, x: f64, y: f64) -> bool {
     // Fast, exact-enough filter: when the point is clearly to one side, skip the exact predicate.
     let det = (hi.x - lo.x) * (y - lo.y) - (hi.y - lo.y) * (x - lo.x);
     let bound = 4.0
