@@ -490,7 +490,11 @@ impl Atlas {
                 if self.feature(id).layer != layer {
                     return None;
                 }
-                let d = self.raster.layers[l].boundary_distance_m(item.data as usize, &frame);
+                let d = self
+                    .feature(id)
+                    .geometry
+                    .as_area()
+                    .map_or(f64::INFINITY, |a| boundary_distance_m(a, &frame));
                 (d <= radius_m).then_some((id, d))
             })
             .collect();
