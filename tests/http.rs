@@ -784,3 +784,73 @@ async fn drafts_need_tokens_scoped_to_their_streets() {
     assert_eq!(d["items"][0]["fields"], json!(["name"]));
     problem(s.get("/api/v1/drafts/999/report").await, 404).await;
 }
+
+/// A server like `gridatlas serve`'s: the client address reaches the handlers (rate limit).
+async fn start_with_peers(config: ServeConfig) -> Server {
+    let state = AppState::new(Atlas::build(demo().clone()).with_generation(1), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
+}
+
+fn limit(per_second: u32, burst: u32, loopback: bool) -> ServeConfig {
+    ServeConfig {
+        rate_limit: Some(gridatlas::http::ratelimit::RateLimit {
+            per_second: std::num::NonZeroU32::new(per_second).expect("non-zero"),
+            burst: std::num::NonZeroU32::new(burst).expect("non-zero"),
+            loopback,
+        }),
+        ..ServeConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_is_429_problem_with_retry_after() {
+    let s = start_with_peers(limit(1, 3, true)).await;
+    let (x, y, block) = inner_point();
+    let url = format!("/api/v1/lookup?lon={x}&lat={y}");
+    for i in 0..3 {
+        let resp = s.get(&url).await;
+        assert_eq!(resp.status(), 200, "request {i} of the burst");
+    }
+    let resp = s.get(&url).await;
+    let retry: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in whole seconds");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let v = problem(resp, 429).await;
+    assert_eq!(v["type"], "urn:gridatlas:problem:rate-limited");
+    assert!(
+        v["retry_after_ms"].as_u64().is_some_and(|ms| ms <= 1000),
+        "{v}"
+    );
+    // Other API routes share the client's bucket; health and metrics are never limited.
+    problem(s.get("/api/v1/areas?q=310116").await, 429).await;
+    assert_eq!(s.get("/healthz").await.status(), 200);
+    let m = s.get("/metrics").await.text().await.expect("metrics");
+    assert!(m.contains("status=\"429\""), "{m}");
+    // After the wait, the client may ask again.
+    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+    let v: Value = s.get(&url).await.json().await.expect("json");
+    assert_eq!(v["block"]["code"], block.code.as_str());
+}
+
+#[tokio::test]
+async fn loopback_clients_are_not_rate_limited_by_default() {
+    let s = start_with_peers(limit(1, 1, false)).await;
+    let (x, y, _) = inner_point();
+    for i in 0..20 {
+        let resp = s.get(&format!("/api/v1/lookup?lon={x}&lat={y}")).await;
+        assert_eq!(resp.status(), 200, "request {i}");
+    }
+}

@@ -14,6 +14,7 @@ pub mod drafts;
 pub mod error;
 pub mod lookup;
 pub mod meta;
+pub mod ratelimit;
 pub mod serve;
 pub mod tiles;
 pub mod web;
@@ -47,6 +48,8 @@ pub struct ServeConfig {
     pub public_reads: bool,
     /// Optional basemap tile URL template for the web map.
     pub basemap_url: Option<String>,
+    /// Per-client rate limit of the API (`None`: unlimited); see [`ratelimit`].
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 impl Default for ServeConfig {
@@ -58,6 +61,7 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(60),
             public_reads: true,
             basemap_url: None,
+            rate_limit: Some(ratelimit::RateLimit::default()),
         }
     }
 }
@@ -245,7 +249,8 @@ async fn fallback_404(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
-/// Every route of the service.
+/// Every route of the service. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/lookup", get(lookup::get_lookup).post(lookup::post_lookup))
@@ -262,6 +267,14 @@ pub fn router(state: AppState) -> Router {
         .route("/config", get(meta::config))
         .route("/openapi.json", get(meta::openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
+    // Over the limit, a request is refused before authentication or any work.
+    let api = match state.config().rate_limit {
+        Some(limit) => api.route_layer(middleware::from_fn_with_state(
+            ratelimit::Limiter::new(limit),
+            ratelimit::limit,
+        )),
+        None => api,
+    };
     let timeout = state.config().request_timeout;
     let body_limit = state.config().max_body_bytes;
     Router::new()

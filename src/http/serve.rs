@@ -1,10 +1,12 @@
 //! `gridatlas serve`: load the current generation, build the atlas, listen (loopback by default).
 
+use super::ratelimit::RateLimit;
 use super::{AppState, ServeConfig, router};
 use crate::atlas::Atlas;
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +44,18 @@ pub struct ServeArgs {
     /// {z}/{x}/{y}); none by default, so the map works offline.
     #[arg(long, env = "GRIDATLAS_BASEMAP_URL")]
     pub basemap_url: Option<String>,
+    /// API requests per second per client address (IPv6: per /64), sustained; 0 turns the rate
+    /// limit off. Over the limit: 429 with Retry-After.
+    #[arg(long, default_value_t = 200)]
+    pub rate_limit_rps: u32,
+    /// Most API requests a client may make at once (the token bucket's size).
+    #[arg(long, default_value_t = 400)]
+    pub rate_limit_burst: u32,
+    /// Limit clients on loopback too. Off by default: on loopback every client is this machine —
+    /// typically a reverse proxy in front of gridatlas (which sees the real client addresses and
+    /// is where to limit them), a benchmark or an operator's tool.
+    #[arg(long)]
+    pub rate_limit_loopback: bool,
 }
 
 impl ServeArgs {
@@ -54,6 +68,11 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout_s),
             public_reads: !self.private_reads,
             basemap_url: self.basemap_url.clone(),
+            rate_limit: NonZeroU32::new(self.rate_limit_rps).map(|per_second| RateLimit {
+                per_second,
+                burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
+                loopback: self.rate_limit_loopback,
+            }),
         }
     }
 }
@@ -113,9 +132,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "gridatlas serving: open http://{addr}/");
         println!("gridatlas listening on http://{addr}/");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await?;
         anyhow::Ok(())
     })?;
     Ok(0)
