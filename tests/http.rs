@@ -854,3 +854,29 @@ async fn loopback_clients_are_not_rate_limited_by_default() {
         assert_eq!(resp.status(), 200, "request {i}");
     }
 }
+
+/// The lookup document is byte for byte the `Value` rendering of the placement (the handler
+/// serialises a borrowed view), for points inside blocks, near roads, in fallbacks and outside.
+#[tokio::test]
+async fn lookup_bytes_equal_the_value_document() {
+    let s = start(ServeConfig::default()).await;
+    let atlas = Atlas::build(demo().clone()).with_generation(1);
+    let b = atlas.territory_bbox().expect("bbox");
+    let n = 60;
+    for i in 0..n {
+        for crs in [Crs::Wgs84, Crs::Gcj02] {
+            let x = b.min().x - 0.01 + (b.width() + 0.02) * f64::from(i) / f64::from(n);
+            let y = b.min().y - 0.01 + (b.height() + 0.02) * f64::from((i * 37) % n) / f64::from(n);
+            let body = s
+                .get(&format!("/api/v1/lookup?lon={x}&lat={y}&crs={crs}"))
+                .await
+                .text()
+                .await
+                .expect("body");
+            let wgs = crs.to_wgs84(x, y);
+            let p = atlas.lookup(wgs.0, wgs.1);
+            let doc = gridatlas::http::lookup::placement_document(&atlas, (x, y), crs, wgs, &p);
+            assert_eq!(body, doc.to_string(), "({x}, {y}) {crs}");
+        }
+    }
+}

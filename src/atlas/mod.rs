@@ -11,7 +11,8 @@
 //!    candidates are tested with the exact rule of [`crate::geometry::pip`], restricted to their
 //!    edges in the point's raster row.
 //! 3. **Placement** ([`Placement`]): feature ids; [`Atlas::placement_json`] renders names, people
-//!    and management units.
+//!    and management units as a `Value`; [`Atlas::placement_view`] ([`json`]) serialises the same
+//!    bytes straight from borrowed, pre-rendered feature fragments (the HTTP API's path).
 //!
 //! # Rules
 //!
@@ -32,6 +33,7 @@
 //!   distance in metres (local metric frame, see [`crate::geometry::measure::LocalFrame`]).
 
 pub mod cli;
+pub mod json;
 pub mod raster;
 pub mod tiles;
 
@@ -158,6 +160,8 @@ pub struct Atlas {
     units_by_grid: HashMap<FeatureId, Vec<u32>>,
     /// Parent feature id → children, in file order.
     children: HashMap<FeatureId, Vec<FeatureId>>,
+    /// Per feature, its JSON object in placements, rendered on first use (see [`json`]).
+    fragments: json::Fragments,
 }
 
 /// The indexed layer of a feature layer.
@@ -244,6 +248,7 @@ impl Atlas {
             }
         }
         Atlas {
+            fragments: json::Fragments::new(set.len()),
             set,
             generation: None,
             children,

@@ -25,11 +25,14 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -185,7 +188,8 @@ impl AppState {
     }
 }
 
-/// The process-wide Prometheus recorder (installed once).
+/// The process-wide Prometheus recorder (installed once), with a thread draining recorded
+/// histogram samples into their buckets every 5 s (without it they pile up between scrapes).
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -200,25 +204,72 @@ fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Fails only if another recorder is installed; the handle still renders ours.
             let _ = metrics::set_global_recorder(recorder);
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no metrics upkeep thread: histograms drain only when /metrics is read");
+            }
             handle
         })
         .clone()
 }
 
-/// Request counts and latency per matched route.
+/// The metric handles of one route, per thread: registered once, then only incremented.
+struct RouteMetrics {
+    duration: metrics::Histogram,
+    /// (method, status) → request counter.
+    requests: Vec<(Method, u16, metrics::Counter)>,
+}
+
+thread_local! {
+    static ROUTE_METRICS: RefCell<HashMap<Box<str>, RouteMetrics>> = RefCell::new(HashMap::new());
+}
+
+/// Request counts and latency per matched route. The label strings are allocated once per route,
+/// method and status on each worker thread, not per request.
 async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    ROUTE_METRICS.with_borrow_mut(|cache| {
+        if !cache.contains_key(route) {
+            let duration = metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned());
+            cache.insert(
+                route.into(),
+                RouteMetrics {
+                    duration,
+                    requests: Vec::new(),
+                },
+            );
+        }
+        let Some(m) = cache.get_mut(route) else {
+            return;
+        };
+        m.duration.record(elapsed);
+        match m
+            .requests
+            .iter()
+            .find(|(me, st, _)| *st == status && *me == method)
+        {
+            Some((_, _, c)) => c.increment(1),
+            None => {
+                let c = metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.as_str().to_owned(), "status" => status.to_string());
+                c.increment(1);
+                m.requests.push((method, status, c));
+            }
+        }
+    });
     resp
 }
 
