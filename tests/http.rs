@@ -880,3 +880,19 @@ async fn lookup_bytes_equal_the_value_document() {
         }
     }
 }
+
+#[tokio::test]
+async fn metrics_count_unknown_methods_as_other() {
+    let s = start(ServeConfig::default()).await;
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("method");
+    let resp = s
+        .client
+        .request(brew, format!("{}/api/v1/lookup", s.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 405);
+    let m = s.get("/metrics").await.text().await.expect("metrics");
+    assert!(m.contains("method=\"OTHER\""), "{m}");
+    assert!(!m.contains("BREW"), "{m}");
+}

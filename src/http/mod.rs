@@ -28,7 +28,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::cell::RefCell;
@@ -237,7 +237,17 @@ thread_local! {
 async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
+    // Any other method is counted as OTHER: clients must not be able to mint label values.
+    let method = match *req.method() {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::HEAD
+        | Method::OPTIONS
+        | Method::PATCH => req.method().clone(),
+        _ => Method::from_bytes(b"OTHER").unwrap_or_default(),
+    };
     let resp = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
@@ -303,20 +313,28 @@ async fn fallback_404(uri: axum::http::Uri) -> ApiError {
 /// Every route of the service. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
 pub fn router(state: AppState) -> Router {
+    // Full paths merged into the root rather than nested under /api/v1: nesting strips the
+    // prefix from every request's URI (a new URI per request).
     let api = Router::new()
-        .route("/lookup", get(lookup::get_lookup).post(lookup::post_lookup))
-        .route("/areas", get(areas::list))
-        .route("/areas/{code}", get(areas::one))
-        .route("/areas/{code}/children", get(areas::children))
-        .route("/tiles.json", get(tiles::tilejson))
-        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
-        .route("/drafts", axum::routing::post(drafts::create))
-        .route("/drafts/{id}/report", get(drafts::report))
-        .route("/drafts/{id}/publish", axum::routing::post(drafts::publish))
-        .route("/generations", get(drafts::generations))
-        .route("/generations/{a}/diff/{b}", get(drafts::diff))
-        .route("/config", get(meta::config))
-        .route("/openapi.json", get(meta::openapi))
+        .route(
+            "/api/v1/lookup",
+            get(lookup::get_lookup).post(lookup::post_lookup),
+        )
+        .route("/api/v1/areas", get(areas::list))
+        .route("/api/v1/areas/{code}", get(areas::one))
+        .route("/api/v1/areas/{code}/children", get(areas::children))
+        .route("/api/v1/tiles.json", get(tiles::tilejson))
+        .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/v1/drafts", axum::routing::post(drafts::create))
+        .route("/api/v1/drafts/{id}/report", get(drafts::report))
+        .route(
+            "/api/v1/drafts/{id}/publish",
+            axum::routing::post(drafts::publish),
+        )
+        .route("/api/v1/generations", get(drafts::generations))
+        .route("/api/v1/generations/{a}/diff/{b}", get(drafts::diff))
+        .route("/api/v1/config", get(meta::config))
+        .route("/api/v1/openapi.json", get(meta::openapi))
         .route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
     // Over the limit, a request is refused before authentication or any work.
     let api = match state.config().rate_limit {
@@ -329,7 +347,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
     let body_limit = state.config().max_body_bytes;
     Router::new()
-        .nest("/api/v1", api)
+        .merge(api)
+        .route("/api/v1/{*rest}", any(fallback_404))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
