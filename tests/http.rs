@@ -512,6 +512,13 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
 async fn start_with_store(
     dir: &tempfile::TempDir,
 ) -> (Server, std::sync::Arc<dyn gridatlas::store::Store>) {
+    start_with_store_config(dir, ServeConfig::default()).await
+}
+
+async fn start_with_store_config(
+    dir: &tempfile::TempDir,
+    config: ServeConfig,
+) -> (Server, std::sync::Arc<dyn gridatlas::store::Store>) {
     let url = dir.path().join("g.db").to_string_lossy().into_owned();
     let store: std::sync::Arc<dyn gridatlas::store::Store> =
         std::sync::Arc::from(gridatlas::store::open(&url).expect("store"));
@@ -519,7 +526,7 @@ async fn start_with_store(
     let set = store.load_generation(n).expect("load");
     let state = AppState::with_store(
         Atlas::build(set).with_generation(i64::from(n)),
-        ServeConfig::default(),
+        config,
         Some(store.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -895,4 +902,30 @@ async fn metrics_count_unknown_methods_as_other() {
     let m = s.get("/metrics").await.text().await.expect("metrics");
     assert!(m.contains("method=\"OTHER\""), "{m}");
     assert!(!m.contains("BREW"), "{m}");
+}
+
+#[tokio::test]
+async fn private_reads_need_a_token_of_any_role() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = ServeConfig {
+        public_reads: false,
+        ..ServeConfig::default()
+    };
+    let (s, store) = start_with_store_config(&dir, config).await;
+    let (x, y, block) = inner_point();
+    let url = format!("/api/v1/lookup?lon={x}&lat={y}");
+    problem(s.get(&url).await, 401).await;
+    problem(s.get("/api/v1/areas?q=310116").await, 401).await;
+    let planner = token(store.as_ref(), "planner", &["310116001"]);
+    let resp = s
+        .client
+        .get(format!("{}{url}", s.base))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["block"]["code"], block.code.as_str());
+    assert_eq!(s.get("/healthz").await.status(), 200);
 }

@@ -6,28 +6,38 @@
 //!
 //! 1. Each area's JSON object (`code`, `name`, `layer`, `kind`, `people`, `attributes`) is
 //!    rendered once, the first time a placement names it, and kept in the atlas
-//!    ([`Fragments`]: one lazily filled slot per feature; a feature never looked up costs one
-//!    empty slot, 24 bytes).
-//! 2. The placement writes those fragments verbatim (`serde_json::value::RawValue`) and renders
-//!    only what depends on the point: block head, management units, road segments with their
-//!    distances, fallback, distance, generation.
+//!    ([`Fragments`]: three lazily filled slots per feature; a feature never looked up costs
+//!    three empty slots, 72 bytes).
+//! 2. Likewise a block's block head and the management units serving a grid. The placement
+//!    writes those fragments verbatim (`serde_json::value::RawValue`) and renders only what
+//!    depends on the point: road segments with their distances, fallback, distance, generation.
 //! 3. [`PlacementView::serialize_entries`] lets a caller append members to the same object (the
 //!    HTTP API adds `input` and `gcj02`).
 
 use super::{Atlas, Fallback, FeatureId, Placement, round_cm};
-use crate::model::{Feature, Person, Role};
+use crate::model::{Feature, Role};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use std::sync::OnceLock;
 
-/// Per feature, its pre-rendered JSON object as an area of a placement (filled on first use).
-pub(crate) struct Fragments(Vec<OnceLock<Box<RawValue>>>);
+/// Per feature, pre-rendered JSON (each slot filled on first use): the feature as an area of a
+/// placement, its block head (`null` if none), and the management units serving it (`[]`).
+pub(crate) struct Fragments {
+    area: Vec<OnceLock<Box<RawValue>>>,
+    head: Vec<OnceLock<Box<RawValue>>>,
+    units: Vec<OnceLock<Box<RawValue>>>,
+}
 
 impl Fragments {
     /// Empty slots for `n` features.
     pub(crate) fn new(n: usize) -> Fragments {
-        Fragments(std::iter::repeat_with(OnceLock::new).take(n).collect())
+        let slots = || std::iter::repeat_with(OnceLock::new).take(n).collect();
+        Fragments {
+            area: slots(),
+            head: slots(),
+            units: slots(),
+        }
     }
 }
 
@@ -55,9 +65,9 @@ impl Serialize for AreaJson<'_> {
     }
 }
 
-/// Renders one area's fragment (infallible for these types; `null` if serde_json ever refused).
-fn render(f: &Feature) -> Box<RawValue> {
-    serde_json::value::to_raw_value(&AreaJson(f)).unwrap_or_default()
+/// Renders a fragment (infallible for these types; `null` if serde_json ever refused).
+fn render(v: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).unwrap_or_default()
 }
 
 impl Atlas {
@@ -74,8 +84,20 @@ impl Atlas {
 
     /// The pre-rendered JSON object of a feature as an area of a placement.
     fn area_fragment(&self, id: FeatureId) -> Option<&RawValue> {
-        let slot = self.fragments.0.get(id as usize)?;
-        Some(slot.get_or_init(|| render(self.feature(id))))
+        let slot = self.fragments.area.get(id as usize)?;
+        Some(slot.get_or_init(|| render(&AreaJson(self.feature(id)))))
+    }
+
+    /// The pre-rendered block head of a block (`null` if it has none).
+    fn head_fragment(&self, id: FeatureId) -> Option<&RawValue> {
+        let slot = self.fragments.head.get(id as usize)?;
+        Some(slot.get_or_init(|| render(&self.feature(id).person(Role::BlockHead))))
+    }
+
+    /// The pre-rendered array of the management units serving a grid.
+    fn units_fragment(&self, id: FeatureId) -> Option<&RawValue> {
+        let slot = self.fragments.units.get(id as usize)?;
+        Some(slot.get_or_init(|| render(&Seq(|| self.units_of_grid(id)))))
     }
 }
 
@@ -122,12 +144,11 @@ impl PlacementView<'_> {
         m.serialize_entry("street", &self.area(p.street))?;
         m.serialize_entry("grid", &self.area(p.grid))?;
         m.serialize_entry("block", &self.area(p.block))?;
-        let head: Option<&Person> = p.block.and_then(|b| a.feature(b).person(Role::BlockHead));
-        m.serialize_entry("block_head", &head)?;
-        m.serialize_entry(
-            "management_units",
-            &Seq(|| p.grid.into_iter().flat_map(|g| a.units_of_grid(g))),
-        )?;
+        m.serialize_entry("block_head", &p.block.and_then(|b| a.head_fragment(b)))?;
+        match p.grid.and_then(|g| a.units_fragment(g)) {
+            Some(units) => m.serialize_entry("management_units", units)?,
+            None => m.serialize_entry("management_units", &[] as &[u8])?,
+        }
         m.serialize_entry(
             "road_segments",
             &Seq(|| {

@@ -334,8 +334,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/generations", get(drafts::generations))
         .route("/api/v1/generations/{a}/diff/{b}", get(drafts::diff))
         .route("/api/v1/config", get(meta::config))
-        .route("/api/v1/openapi.json", get(meta::openapi))
-        .route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
+        .route("/api/v1/openapi.json", get(meta::openapi));
+    // With public reads the check would pass every request: leave it out of the stack.
+    let api = if state.config().public_reads {
+        api
+    } else {
+        api.route_layer(middleware::from_fn_with_state(state.clone(), reads_auth))
+    };
     // Over the limit, a request is refused before authentication or any work.
     let api = match state.config().rate_limit {
         Some(limit) => api.route_layer(middleware::from_fn_with_state(
