@@ -512,6 +512,13 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
 async fn start_with_store(
     dir: &tempfile::TempDir,
 ) -> (Server, std::sync::Arc<dyn gridatlas::store::Store>) {
+    start_with_store_config(dir, ServeConfig::default()).await
+}
+
+async fn start_with_store_config(
+    dir: &tempfile::TempDir,
+    config: ServeConfig,
+) -> (Server, std::sync::Arc<dyn gridatlas::store::Store>) {
     let url = dir.path().join("g.db").to_string_lossy().into_owned();
     let store: std::sync::Arc<dyn gridatlas::store::Store> =
         std::sync::Arc::from(gridatlas::store::open(&url).expect("store"));
@@ -519,7 +526,7 @@ async fn start_with_store(
     let set = store.load_generation(n).expect("load");
     let state = AppState::with_store(
         Atlas::build(set).with_generation(i64::from(n)),
-        ServeConfig::default(),
+        config,
         Some(store.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -783,4 +790,142 @@ async fn drafts_need_tokens_scoped_to_their_streets() {
     assert_eq!(d["items"][0]["code"], "310116101009");
     assert_eq!(d["items"][0]["fields"], json!(["name"]));
     problem(s.get("/api/v1/drafts/999/report").await, 404).await;
+}
+
+/// A server like `gridatlas serve`'s: the client address reaches the handlers (rate limit).
+async fn start_with_peers(config: ServeConfig) -> Server {
+    let state = AppState::new(Atlas::build(demo().clone()).with_generation(1), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
+}
+
+fn limit(per_second: u32, burst: u32, loopback: bool) -> ServeConfig {
+    ServeConfig {
+        rate_limit: Some(gridatlas::http::ratelimit::RateLimit {
+            per_second: std::num::NonZeroU32::new(per_second).expect("non-zero"),
+            burst: std::num::NonZeroU32::new(burst).expect("non-zero"),
+            loopback,
+        }),
+        ..ServeConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_is_429_problem_with_retry_after() {
+    let s = start_with_peers(limit(1, 3, true)).await;
+    let (x, y, block) = inner_point();
+    let url = format!("/api/v1/lookup?lon={x}&lat={y}");
+    for i in 0..3 {
+        let resp = s.get(&url).await;
+        assert_eq!(resp.status(), 200, "request {i} of the burst");
+    }
+    let resp = s.get(&url).await;
+    let retry: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in whole seconds");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let v = problem(resp, 429).await;
+    assert_eq!(v["type"], "urn:gridatlas:problem:rate-limited");
+    assert!(
+        v["retry_after_ms"].as_u64().is_some_and(|ms| ms <= 1000),
+        "{v}"
+    );
+    // Other API routes share the client's bucket; health and metrics are never limited.
+    problem(s.get("/api/v1/areas?q=310116").await, 429).await;
+    assert_eq!(s.get("/healthz").await.status(), 200);
+    let m = s.get("/metrics").await.text().await.expect("metrics");
+    assert!(m.contains("status=\"429\""), "{m}");
+    // After the wait, the client may ask again.
+    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
+    let v: Value = s.get(&url).await.json().await.expect("json");
+    assert_eq!(v["block"]["code"], block.code.as_str());
+}
+
+#[tokio::test]
+async fn loopback_clients_are_not_rate_limited_by_default() {
+    let s = start_with_peers(limit(1, 1, false)).await;
+    let (x, y, _) = inner_point();
+    for i in 0..20 {
+        let resp = s.get(&format!("/api/v1/lookup?lon={x}&lat={y}")).await;
+        assert_eq!(resp.status(), 200, "request {i}");
+    }
+}
+
+/// The lookup document is byte for byte the `Value` rendering of the placement (the handler
+/// serialises a borrowed view), for points inside blocks, near roads, in fallbacks and outside.
+#[tokio::test]
+async fn lookup_bytes_equal_the_value_document() {
+    let s = start(ServeConfig::default()).await;
+    let atlas = Atlas::build(demo().clone()).with_generation(1);
+    let b = atlas.territory_bbox().expect("bbox");
+    let n = 60;
+    for i in 0..n {
+        for crs in [Crs::Wgs84, Crs::Gcj02] {
+            let x = b.min().x - 0.01 + (b.width() + 0.02) * f64::from(i) / f64::from(n);
+            let y = b.min().y - 0.01 + (b.height() + 0.02) * f64::from((i * 37) % n) / f64::from(n);
+            let body = s
+                .get(&format!("/api/v1/lookup?lon={x}&lat={y}&crs={crs}"))
+                .await
+                .text()
+                .await
+                .expect("body");
+            let wgs = crs.to_wgs84(x, y);
+            let p = atlas.lookup(wgs.0, wgs.1);
+            let doc = gridatlas::http::lookup::placement_document(&atlas, (x, y), crs, wgs, &p);
+            assert_eq!(body, doc.to_string(), "({x}, {y}) {crs}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_unknown_methods_as_other() {
+    let s = start(ServeConfig::default()).await;
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("method");
+    let resp = s
+        .client
+        .request(brew, format!("{}/api/v1/lookup", s.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 405);
+    let m = s.get("/metrics").await.text().await.expect("metrics");
+    assert!(m.contains("method=\"OTHER\""), "{m}");
+    assert!(!m.contains("BREW"), "{m}");
+}
+
+#[tokio::test]
+async fn private_reads_need_a_token_of_any_role() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = ServeConfig {
+        public_reads: false,
+        ..ServeConfig::default()
+    };
+    let (s, store) = start_with_store_config(&dir, config).await;
+    let (x, y, block) = inner_point();
+    let url = format!("/api/v1/lookup?lon={x}&lat={y}");
+    problem(s.get(&url).await, 401).await;
+    problem(s.get("/api/v1/areas?q=310116").await, 401).await;
+    let planner = token(store.as_ref(), "planner", &["310116001"]);
+    let resp = s
+        .client
+        .get(format!("{}{url}", s.base))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["block"]["code"], block.code.as_str());
+    assert_eq!(s.get("/healthz").await.status(), 200);
 }

@@ -12,7 +12,8 @@
 //!    elsewhere each edge in the cell is tested once with the exact rule of
 //!    [`crate::geometry::pip`], which decides all four layers together.
 //! 3. **Placement** ([`Placement`]): feature ids; [`Atlas::placement_json`] renders names, people
-//!    and management units.
+//!    and management units as a `Value`; [`Atlas::placement_view`] ([`json`]) serialises the same
+//!    bytes straight from borrowed, pre-rendered feature fragments (the HTTP API's path).
 //!
 //! # Rules
 //!
@@ -34,6 +35,7 @@
 //!   distance in metres (local metric frame, see [`crate::geometry::measure::LocalFrame`]).
 
 pub mod cli;
+pub mod json;
 pub mod raster;
 pub mod tiles;
 
@@ -160,6 +162,8 @@ pub struct Atlas {
     units_by_grid: HashMap<FeatureId, Vec<u32>>,
     /// Parent feature id → children, in file order.
     children: HashMap<FeatureId, Vec<FeatureId>>,
+    /// Per feature, its JSON object in placements, rendered on first use (see [`json`]).
+    fragments: json::Fragments,
 }
 
 /// The indexed layer of a feature layer.
@@ -245,6 +249,7 @@ impl Atlas {
             }
         }
         Atlas {
+            fragments: json::Fragments::new(set.len()),
             set,
             generation: None,
             children,

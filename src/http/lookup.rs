@@ -2,15 +2,15 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::atlas::{Atlas, Placement};
+use crate::atlas::{Atlas, Fallback, Placement};
 use crate::geometry::crs::Crs;
-use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -20,9 +20,16 @@ pub fn number_param(
     name: &str,
     range: std::ops::RangeInclusive<f64>,
 ) -> ApiResult<f64> {
-    let raw = q
-        .get(name)
-        .ok_or_else(|| ApiError::invalid_parameter(name, "is required"))?;
+    parse_number(name, q.get(name).map(String::as_str), range)
+}
+
+/// Parses the value `raw` of the number parameter `name`: required, finite, within `range`.
+fn parse_number(
+    name: &str,
+    raw: Option<&str>,
+    range: std::ops::RangeInclusive<f64>,
+) -> ApiResult<f64> {
+    let raw = raw.ok_or_else(|| ApiError::invalid_parameter(name, "is required"))?;
     let v: f64 = raw
         .trim()
         .parse()
@@ -57,7 +64,7 @@ pub fn to_wgs84(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64), String> {
     Ok(crs.to_wgs84(lon, lat))
 }
 
-/// The full placement document of one point.
+/// The full placement document of one point, as a `Value`.
 pub fn placement_document(
     atlas: &Atlas,
     input: (f64, f64),
@@ -77,6 +84,82 @@ pub fn placement_document(
     v
 }
 
+/// The placement document of `GET /api/v1/lookup`, serialised straight from the atlas (the same
+/// bytes as [`placement_document`]).
+pub struct PlacementDocument<'a> {
+    view: crate::atlas::json::PlacementView<'a>,
+    input: (f64, f64),
+    crs: Crs,
+    gcj: (f64, f64),
+}
+
+impl<'a> PlacementDocument<'a> {
+    /// The document of `p`, the placement of `wgs`, asked for as `input` in `crs`.
+    pub fn new(
+        atlas: &'a Atlas,
+        input: (f64, f64),
+        crs: Crs,
+        wgs: (f64, f64),
+        p: &'a Placement,
+    ) -> Self {
+        PlacementDocument {
+            view: atlas.placement_view(wgs.0, wgs.1, p),
+            input,
+            crs,
+            gcj: Crs::Gcj02.from_wgs84(wgs.0, wgs.1),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct InputEcho {
+    lon: f64,
+    lat: f64,
+    crs: &'static str,
+}
+
+impl serde::Serialize for PlacementDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        self.view.serialize_entries(&mut m)?;
+        let input = InputEcho {
+            lon: self.input.0,
+            lat: self.input.1,
+            crs: self.crs.as_str(),
+        };
+        m.serialize_entry("input", &input)?;
+        m.serialize_entry("gcj02", &[self.gcj.0, self.gcj.1])?;
+        m.end()
+    }
+}
+
+/// The parameters of `GET /api/v1/lookup`, borrowed from the query string where no decoding is
+/// needed (the last of a repeated parameter wins; others are ignored).
+#[derive(Default)]
+struct LookupParams<'a> {
+    lon: Option<Cow<'a, str>>,
+    lat: Option<Cow<'a, str>>,
+    crs: Option<Cow<'a, str>>,
+    at: Option<Cow<'a, str>>,
+}
+
+impl<'a> LookupParams<'a> {
+    fn parse(query: &'a str) -> Self {
+        let mut p = LookupParams::default();
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            match &*k {
+                "lon" => p.lon = Some(v),
+                "lat" => p.lat = Some(v),
+                "crs" => p.crs = Some(v),
+                "at" => p.at = Some(v),
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
 /// `GET /api/v1/lookup?lon=&lat=&crs=`: who owns this point?
 #[utoipa::path(get, path = "/api/v1/lookup", tag = "lookup",
     params(
@@ -90,22 +173,41 @@ pub fn placement_document(
         (status = 400, description = "A parameter is missing or invalid", content_type = "application/problem+json"),
         (status = 404, description = "No generation at `at`", content_type = "application/problem+json"),
     ))]
-pub async fn get_lookup(
-    State(state): State<AppState>,
-    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let Query(q) = q?;
-    let crs = crs_param(&q)?;
-    let lon = number_param(&q, "lon", -180.0..=180.0)?;
-    let lat = number_param(&q, "lat", -90.0..=90.0)?;
+pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+    let q = LookupParams::parse(uri.query().unwrap_or(""));
+    let crs = match q.crs.as_deref() {
+        None => Crs::Wgs84,
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| ApiError::invalid_parameter("crs", e))?,
+    };
+    let lon = parse_number("lon", q.lon.as_deref(), -180.0..=180.0)?;
+    let lat = parse_number("lat", q.lat.as_deref(), -90.0..=90.0)?;
     let wgs = crs.to_wgs84(lon, lat);
-    let atlas = match q.get("at") {
+    let atlas = match q.at {
         None => state.atlas(),
-        Some(at) => atlas_at(&state, at.clone()).await?,
+        Some(at) => atlas_at(&state, at.into_owned()).await?,
     };
     let p = atlas.lookup(wgs.0, wgs.1);
-    metrics::counter!("gridatlas_lookups_total", "kind" => "single").increment(1);
-    Ok(Json(placement_document(&atlas, (lon, lat), crs, wgs, &p)))
+    // Registered once: the recorder is installed before any router exists (`AppState::new`).
+    static SINGLE: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+    SINGLE
+        .get_or_init(|| metrics::counter!("gridatlas_lookups_total", "kind" => "single"))
+        .increment(1);
+    let mut body = Vec::with_capacity(2048);
+    serde_json::to_writer(
+        &mut body,
+        &PlacementDocument::new(&atlas, (lon, lat), crs, wgs, &p),
+    )
+    .map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// The atlas of the generation `at` names (a number or an RFC 3339 time).
@@ -124,6 +226,35 @@ pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<
     .map_err(ApiError::internal)?
 }
 
+/// Appends `s` as a JSON string, escaped as serde_json escapes (no allocation).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
 /// Appends the compact JSON object of one batch result.
 fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement) {
     let code = |id: Option<u32>| id.map(|i| atlas.feature(i).code.as_str());
@@ -135,7 +266,7 @@ fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement)
         out.push_str(k);
         out.push_str("\":");
         match v {
-            Some(v) => out.push_str(&Value::from(v).to_string()),
+            Some(v) => push_json_str(out, v),
             None => out.push_str("null"),
         }
     };
@@ -161,7 +292,14 @@ fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement)
             .map(|r| atlas.feature(r.feature).code.as_str()),
         false,
     );
-    let fb = p.fallback.as_json();
+    let fb = match p.fallback {
+        Fallback::None => "null",
+        Fallback::Nearest => "\"nearest\"",
+        Fallback::Grid => "\"grid\"",
+        Fallback::Street => "\"street\"",
+        Fallback::District => "\"district\"",
+        Fallback::Outside => "\"outside\"",
+    };
     let _ = write!(out, ",\"fallback\":{fb},\"distance_m\":");
     match p.distance_m {
         Some(d) => {
@@ -242,34 +380,51 @@ pub async fn post_lookup(
     }
     let atlas = state.atlas();
     let n = req.points.len();
-    let out = tokio::task::spawn_blocking(move || {
-        let mut out = String::with_capacity(64 + n * 200);
-        let _ = write!(
-            out,
+    // Chunks of points are answered in parallel (rayon) and sent in order, each as it is.
+    let parts = tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        const CHUNK: usize = 4096;
+        let mut parts: Vec<Bytes> = Vec::with_capacity(n / CHUNK + 3);
+        parts.push(Bytes::from(format!(
             "{{\"generation\":{},\"crs\":\"{}\",\"count\":{n},\"results\":[",
             json!(atlas.generation()),
             crs.as_str()
-        );
-        for (i, [lon, lat]) in req.points.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('{');
-            match to_wgs84(lon, lat, crs) {
-                Ok(wgs) => push_compact(&mut out, &atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
-                Err(e) => {
-                    let _ = write!(out, "\"index\":{i},\"error\":{}", Value::from(e));
+        )));
+        let answers: Vec<Bytes> = req
+            .points
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut out = String::with_capacity(chunk.len() * 200);
+                for (k, &[lon, lat]) in chunk.iter().enumerate() {
+                    let i = c * CHUNK + k;
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push('{');
+                    match to_wgs84(lon, lat, crs) {
+                        Ok(wgs) => push_compact(&mut out, &atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
+                        Err(e) => {
+                            let _ = write!(out, "\"index\":{i},\"error\":");
+                            push_json_str(&mut out, &e);
+                        }
+                    }
+                    out.push('}');
                 }
-            }
-            out.push('}');
-        }
-        out.push_str("]}");
-        out
+                Bytes::from(out)
+            })
+            .collect();
+        parts.extend(answers);
+        parts.push(Bytes::from_static(b"]}"));
+        parts
     })
     .await
     .map_err(ApiError::internal)?;
     metrics::counter!("gridatlas_lookups_total", "kind" => "batch").increment(n as u64);
-    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+    let body = Body::from_stream(futures_util::stream::iter(
+        parts.into_iter().map(Ok::<_, std::convert::Infallible>),
+    ));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Parses one NDJSON line into a point and its CRS.
@@ -387,4 +542,37 @@ fn ndjson(state: AppState, req: Request) -> Response {
         .header(header::CONTENT_TYPE, "application/x-ndjson")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|e| ApiError::internal(e).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "",
+            "plain",
+            "三村居委第1责任块",
+            "quote \" backslash \\ slash /",
+            "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).expect("json"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn lookup_parameters_are_decoded_and_the_last_wins() {
+        let q = LookupParams::parse(
+            "lon=1&lat=2%2E5&crs=gcj%30%32&x=y&lon=121.5&at=2026-01-01T00%3A00%3A00%2B08%3A00",
+        );
+        assert_eq!(q.lon.as_deref(), Some("121.5"));
+        assert_eq!(q.lat.as_deref(), Some("2.5"));
+        assert_eq!(q.crs.as_deref(), Some("gcj02"));
+        assert_eq!(q.at.as_deref(), Some("2026-01-01T00:00:00+08:00"));
+        let q = LookupParams::parse("");
+        assert!(q.lon.is_none() && q.lat.is_none() && q.crs.is_none() && q.at.is_none());
+    }
 }

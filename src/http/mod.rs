@@ -16,6 +16,7 @@ pub mod error;
 pub mod lookup;
 pub mod meta;
 pub mod open311;
+pub mod ratelimit;
 pub mod serve;
 pub mod tiles;
 pub mod web;
@@ -26,11 +27,14 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -51,6 +55,8 @@ pub struct ServeConfig {
     pub basemap_url: Option<String>,
     /// Case routing: boundary tolerance, radii, days to the due date, time zone.
     pub routing: crate::routing::RouteOptions,
+    /// Per-client rate limit of the API (`None`: unlimited); see [`ratelimit`].
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 impl Default for ServeConfig {
@@ -63,6 +69,7 @@ impl Default for ServeConfig {
             public_reads: true,
             basemap_url: None,
             routing: crate::routing::RouteOptions::default(),
+            rate_limit: Some(ratelimit::RateLimit::default()),
         }
     }
 }
@@ -186,7 +193,8 @@ impl AppState {
     }
 }
 
-/// The process-wide Prometheus recorder (installed once).
+/// The process-wide Prometheus recorder (installed once), with a thread draining recorded
+/// histogram samples into their buckets every 5 s (without it they pile up between scrapes).
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -201,25 +209,82 @@ fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Fails only if another recorder is installed; the handle still renders ours.
             let _ = metrics::set_global_recorder(recorder);
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no metrics upkeep thread: histograms drain only when /metrics is read");
+            }
             handle
         })
         .clone()
 }
 
-/// Request counts and latency per matched route.
+/// The metric handles of one route, per thread: registered once, then only incremented.
+struct RouteMetrics {
+    duration: metrics::Histogram,
+    /// (method, status) → request counter.
+    requests: Vec<(Method, u16, metrics::Counter)>,
+}
+
+thread_local! {
+    static ROUTE_METRICS: RefCell<HashMap<Box<str>, RouteMetrics>> = RefCell::new(HashMap::new());
+}
+
+/// Request counts and latency per matched route. The label strings are allocated once per route,
+/// method and status on each worker thread, not per request.
 async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    // Any other method is counted as OTHER: clients must not be able to mint label values.
+    let method = match *req.method() {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::HEAD
+        | Method::OPTIONS
+        | Method::PATCH => req.method().clone(),
+        _ => Method::from_bytes(b"OTHER").unwrap_or_default(),
+    };
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = resp.status().as_u16();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    ROUTE_METRICS.with_borrow_mut(|cache| {
+        if !cache.contains_key(route) {
+            let duration = metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned());
+            cache.insert(
+                route.into(),
+                RouteMetrics {
+                    duration,
+                    requests: Vec::new(),
+                },
+            );
+        }
+        let Some(m) = cache.get_mut(route) else {
+            return;
+        };
+        m.duration.record(elapsed);
+        match m
+            .requests
+            .iter()
+            .find(|(me, st, _)| *st == status && *me == method)
+        {
+            Some((_, _, c)) => c.increment(1),
+            None => {
+                let c = metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.as_str().to_owned(), "status" => status.to_string());
+                c.increment(1);
+                m.requests.push((method, status, c));
+            }
+        }
+    });
     resp
 }
 
@@ -250,43 +315,79 @@ async fn fallback_404(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
-/// Every route of the service.
+/// Every route of the service. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
 pub fn router(state: AppState) -> Router {
+    // Full paths merged into the root rather than nested under /api/v1: nesting strips the
+    // prefix from every request's URI (a new URI per request).
     let api = Router::new()
-        .route("/lookup", get(lookup::get_lookup).post(lookup::post_lookup))
-        .route("/areas", get(areas::list))
-        .route("/areas/{code}", get(areas::one))
-        .route("/areas/{code}/children", get(areas::children))
-        .route("/tiles.json", get(tiles::tilejson))
-        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
-        .route("/drafts", axum::routing::post(drafts::create))
-        .route("/drafts/{id}/report", get(drafts::report))
-        .route("/drafts/{id}/publish", axum::routing::post(drafts::publish))
-        .route("/generations", get(drafts::generations))
-        .route("/generations/{a}/diff/{b}", get(drafts::diff))
         .route(
-            "/categories",
+            "/api/v1/lookup",
+            get(lookup::get_lookup).post(lookup::post_lookup),
+        )
+        .route("/api/v1/areas", get(areas::list))
+        .route("/api/v1/areas/{code}", get(areas::one))
+        .route("/api/v1/areas/{code}/children", get(areas::children))
+        .route("/api/v1/tiles.json", get(tiles::tilejson))
+        .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/v1/drafts", axum::routing::post(drafts::create))
+        .route("/api/v1/drafts/{id}/report", get(drafts::report))
+        .route(
+            "/api/v1/drafts/{id}/publish",
+            axum::routing::post(drafts::publish),
+        )
+        .route("/api/v1/generations", get(drafts::generations))
+        .route("/api/v1/generations/{a}/diff/{b}", get(drafts::diff))
+        .route(
+            "/api/v1/categories",
             get(cases::list_categories).put(cases::put_categories),
         )
-        .route("/cases", get(cases::list).post(cases::create))
-        .route("/cases/{id}", get(cases::one))
-        .route("/cases/{id}/events", axum::routing::post(cases::add_event))
-        .route("/indicators", get(cases::get_indicators))
-        .route("/config", get(meta::config))
-        .route("/openapi.json", get(meta::openapi))
-        .route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
-    let timeout = state.config().request_timeout;
-    let body_limit = state.config().max_body_bytes;
+        .route("/api/v1/cases", get(cases::list).post(cases::create))
+        .route("/api/v1/cases/{id}", get(cases::one))
+        .route(
+            "/api/v1/cases/{id}/events",
+            axum::routing::post(cases::add_event),
+        )
+        .route("/api/v1/indicators", get(cases::get_indicators))
+        .route("/api/v1/config", get(meta::config))
+        .route("/api/v1/openapi.json", get(meta::openapi));
+    // With public reads the check would pass every request: leave it out of the stack.
+    let api = if state.config().public_reads {
+        api
+    } else {
+        api.route_layer(middleware::from_fn_with_state(state.clone(), reads_auth))
+    };
+    // Open311 GeoReport v2: public by the spec (writes carry an `api_key`).
     let open311 = Router::new()
         .route(
-            "/{file}",
+            "/open311/v2/{file}",
             get(open311::root_get).post(open311::post_request),
         )
-        .route("/services/{file}", get(open311::service_definition))
-        .route("/requests/{file}", get(open311::get_request));
+        .route(
+            "/open311/v2/services/{file}",
+            get(open311::service_definition),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::get_request));
+    // Over the limit, a request is refused before authentication or any work.
+    let (api, open311) = match state.config().rate_limit {
+        Some(limit) => {
+            let limiter = ratelimit::Limiter::new(limit);
+            (
+                api.route_layer(middleware::from_fn_with_state(
+                    limiter.clone(),
+                    ratelimit::limit,
+                )),
+                open311.route_layer(middleware::from_fn_with_state(limiter, ratelimit::limit)),
+            )
+        }
+        None => (api, open311),
+    };
+    let timeout = state.config().request_timeout;
+    let body_limit = state.config().max_body_bytes;
     Router::new()
-        .nest("/api/v1", api)
-        .nest("/open311/v2", open311)
+        .merge(api)
+        .merge(open311)
+        .route("/api/v1/{*rest}", any(fallback_404))
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))

@@ -1,10 +1,12 @@
 //! `gridatlas serve`: load the current generation, build the atlas, listen (loopback by default).
 
+use super::ratelimit::RateLimit;
 use super::{AppState, ServeConfig, router};
 use crate::atlas::Atlas;
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,18 @@ pub struct ServeArgs {
     /// The district's UTC offset in hours, for due dates and indicator periods (China: 8).
     #[arg(long, default_value_t = 8, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-12..=14))]
     pub utc_offset_h: i32,
+    /// API requests per second per client address (IPv6: per /64), sustained; 0 turns the rate
+    /// limit off. Over the limit: 429 with Retry-After.
+    #[arg(long, default_value_t = 200)]
+    pub rate_limit_rps: u32,
+    /// Most API requests a client may make at once (the token bucket's size).
+    #[arg(long, default_value_t = 400)]
+    pub rate_limit_burst: u32,
+    /// Limit clients on loopback too. Off by default: on loopback every client is this machine —
+    /// typically a reverse proxy in front of gridatlas (which sees the real client addresses and
+    /// is where to limit them), a benchmark or an operator's tool.
+    #[arg(long)]
+    pub rate_limit_loopback: bool,
 }
 
 impl ServeArgs {
@@ -70,6 +84,11 @@ impl ServeArgs {
                     .unwrap_or_else(crate::routing::china_standard_time),
                 ..crate::routing::RouteOptions::default()
             },
+            rate_limit: NonZeroU32::new(self.rate_limit_rps).map(|per_second| RateLimit {
+                per_second,
+                burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
+                loopback: self.rate_limit_loopback,
+            }),
         }
     }
 }
@@ -130,9 +149,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "gridatlas serving: open http://{addr}/");
         println!("gridatlas listening on http://{addr}/");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await?;
         anyhow::Ok(())
     })?;
     Ok(0)
