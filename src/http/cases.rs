@@ -153,6 +153,25 @@ const MAX_DESCRIPTION: usize = 4000;
 /// Most photo URLs per case.
 const MAX_PHOTOS: usize = 20;
 
+/// An optional RFC 3339 time field of a body (default `now`), which may not lie in the future
+/// (5 minutes of clock skew allowed); 422 naming the field otherwise.
+fn past_time_field(name: &str, raw: Option<&str>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    let bad = |detail: String| {
+        ApiError::unprocessable(format!("field `{name}`: {detail}"))
+            .with_extra(json!({"field": name}))
+    };
+    let Some(s) = raw else {
+        return Ok(now);
+    };
+    let t = DateTime::parse_from_rfc3339(s)
+        .map_err(|e| bad(format!("{s:?} is not an RFC 3339 time: {e}")))?
+        .with_timezone(&Utc);
+    if t > now + chrono::Duration::minutes(5) {
+        return Err(bad(format!("{t} is in the future")));
+    }
+    Ok(t)
+}
+
 /// Checks, routes and stores a case; errors name the field at fault.
 pub async fn submit(
     state: &AppState,
@@ -192,18 +211,7 @@ pub async fn submit(
         ));
     }
     let now = Utc::now();
-    let reported_at = match &input.reported_at {
-        None => now,
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| field("reported_at", format!("{s:?} is not an RFC 3339 time: {e}")))?
-            .with_timezone(&Utc),
-    };
-    if reported_at > now + chrono::Duration::minutes(5) {
-        return Err(field(
-            "reported_at",
-            format!("{reported_at} is in the future"),
-        ));
-    }
+    let reported_at = past_time_field("reported_at", input.reported_at.as_deref(), now)?;
     let wgs = to_wgs84(input.lon, input.lat, crs).map_err(|e| field("lon/lat", e))?;
     let cats = categories_of(state).await?;
     let category = cats
@@ -408,21 +416,7 @@ pub async fn add_event(
             .with_extra(json!({"field": "status"}))
     })?;
     let now = Utc::now();
-    let at = match &ev.at {
-        None => now,
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| {
-                ApiError::unprocessable(format!("field `at`: {s:?} is not an RFC 3339 time: {e}"))
-                    .with_extra(json!({"field": "at"}))
-            })?
-            .with_timezone(&Utc),
-    };
-    if at > now + chrono::Duration::minutes(5) {
-        return Err(
-            ApiError::unprocessable(format!("field `at`: {at} is in the future"))
-                .with_extra(json!({"field": "at"})),
-        );
-    }
+    let at = past_time_field("at", ev.at.as_deref(), now)?;
     let by = match ev.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => format!("{name} via {}", caller.name()),
         None => caller.name(),
