@@ -929,3 +929,85 @@ async fn private_reads_need_a_token_of_any_role() {
     assert_eq!(v["block"]["code"], block.code.as_str());
     assert_eq!(s.get("/healthz").await.status(), 200);
 }
+
+/// A request still running after `--request-timeout-s` is answered 503 problem+json: here a batch
+/// lookup whose body stops arriving half-way (the client keeps the connection open).
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_503() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = start(ServeConfig {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..ServeConfig::default()
+    })
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let started = std::time::Instant::now();
+    conn.write_all(
+        b"POST /api/v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"points\": [",
+    )
+    .await
+    .expect("write");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The server answers and closes once the time is up; the body never completes.
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") || !answer.ends_with(b"}") {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut buf))
+            .await
+            .expect("an answer within 10 s")
+            .expect("read");
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("request timeout"), "{text}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    // Instant requests are not affected by the armed-on-demand timer.
+    assert_eq!(s.get("/healthz").await.status(), 200);
+}
+
+/// `/metrics` labels requests by route template, never by the raw path (clients cannot mint
+/// label values), unknown API paths by their catch-all, odd methods as OTHER.
+#[tokio::test]
+async fn metrics_label_routes_by_template() {
+    let s = start(ServeConfig::default()).await;
+    let (_, _, block) = inner_point();
+    assert_eq!(
+        s.get(&format!("/api/v1/areas/{}", block.code))
+            .await
+            .status(),
+        200
+    );
+    problem(s.get("/api/v1/no/such/thing").await, 404).await;
+    let odd = reqwest::Method::from_bytes(b"BREW").expect("method");
+    let resp = s
+        .client
+        .request(odd, format!("{}/api/v1/lookup", s.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 405);
+    let m = s.get("/metrics").await.text().await.expect("text");
+    let line = |route: &str, method: &str, status: u16| {
+        m.lines().any(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains(&format!("route=\"{route}\""))
+                && l.contains(&format!("method=\"{method}\""))
+                && l.contains(&format!("status=\"{status}\""))
+        })
+    };
+    assert!(line("/api/v1/areas/{code}", "GET", 200), "{m}");
+    assert!(line("/api/v1/{*rest}", "GET", 404), "{m}");
+    assert!(line("/api/v1/lookup", "OTHER", 405), "{m}");
+    assert!(
+        !m.contains(block.code.as_str()),
+        "a raw path became a label: {m}"
+    );
+    assert!(m.contains("http_request_duration_seconds"), "{m}");
+}

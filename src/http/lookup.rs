@@ -184,10 +184,18 @@ pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Re
     let lon = parse_number("lon", q.lon.as_deref(), -180.0..=180.0)?;
     let lat = parse_number("lat", q.lat.as_deref(), -90.0..=90.0)?;
     let wgs = crs.to_wgs84(lon, lat);
-    let atlas = match q.at {
-        None => state.atlas(),
-        Some(at) => atlas_at(&state, at.into_owned()).await?,
-    };
+    match q.at {
+        // The live atlas without touching its reference count (shared by all cores).
+        None => answer_one(&state.atlas_guard(), (lon, lat), crs, wgs),
+        Some(at) => {
+            let atlas = atlas_at(&state, at.into_owned()).await?;
+            answer_one(&atlas, (lon, lat), crs, wgs)
+        }
+    }
+}
+
+/// The response of `GET /api/v1/lookup` for the point `wgs` of `atlas`.
+fn answer_one(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64, f64)) -> ApiResult<Response> {
     let p = atlas.lookup(wgs.0, wgs.1);
     // Registered once: the recorder is installed before any router exists (`AppState::new`).
     static SINGLE: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
@@ -197,7 +205,7 @@ pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Re
     let mut body = Vec::with_capacity(2048);
     serde_json::to_writer(
         &mut body,
-        &PlacementDocument::new(&atlas, (lon, lat), crs, wgs, &p),
+        &PlacementDocument::new(atlas, input, crs, wgs, &p),
     )
     .map_err(ApiError::internal)?;
     Ok((

@@ -12,6 +12,7 @@ pub mod areas;
 pub mod auth;
 pub mod cases;
 pub mod drafts;
+pub mod edge;
 pub mod error;
 pub mod lookup;
 pub mod meta;
@@ -25,16 +26,12 @@ use crate::atlas::Atlas;
 use crate::store::Store;
 use arc_swap::ArcSwap;
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::Method;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{MethodRouter, any, get, post};
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -179,6 +176,12 @@ impl AppState {
         self.inner.atlas.load_full()
     }
 
+    /// The live atlas for a short, synchronous use (no reference count is touched: cheaper
+    /// than [`AppState::atlas`] when many cores read at once). Do not hold it across `.await`.
+    pub fn atlas_guard(&self) -> arc_swap::Guard<Arc<Atlas>> {
+        self.inner.atlas.load()
+    }
+
     /// Swaps in a new atlas atomically.
     pub fn swap_atlas(&self, atlas: Atlas) {
         if let Some(g) = atlas.generation() {
@@ -226,68 +229,6 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The metric handles of one route, per thread: registered once, then only incremented.
-struct RouteMetrics {
-    duration: metrics::Histogram,
-    /// (method, status) → request counter.
-    requests: Vec<(Method, u16, metrics::Counter)>,
-}
-
-thread_local! {
-    static ROUTE_METRICS: RefCell<HashMap<Box<str>, RouteMetrics>> = RefCell::new(HashMap::new());
-}
-
-/// Request counts and latency per matched route. The label strings are allocated once per route,
-/// method and status on each worker thread, not per request.
-async fn track(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    // Any other method is counted as OTHER: clients must not be able to mint label values.
-    let method = match *req.method() {
-        Method::GET
-        | Method::POST
-        | Method::PUT
-        | Method::DELETE
-        | Method::HEAD
-        | Method::OPTIONS
-        | Method::PATCH => req.method().clone(),
-        _ => Method::from_bytes(b"OTHER").unwrap_or_default(),
-    };
-    let resp = next.run(req).await;
-    let elapsed = start.elapsed().as_secs_f64();
-    let status = resp.status().as_u16();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    ROUTE_METRICS.with_borrow_mut(|cache| {
-        if !cache.contains_key(route) {
-            let duration = metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned());
-            cache.insert(
-                route.into(),
-                RouteMetrics {
-                    duration,
-                    requests: Vec::new(),
-                },
-            );
-        }
-        let Some(m) = cache.get_mut(route) else {
-            return;
-        };
-        m.duration.record(elapsed);
-        match m
-            .requests
-            .iter()
-            .find(|(me, st, _)| *st == status && *me == method)
-        {
-            Some((_, _, c)) => c.increment(1),
-            None => {
-                let c = metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method.as_str().to_owned(), "status" => status.to_string());
-                c.increment(1);
-                m.requests.push((method, status, c));
-            }
-        }
-    });
-    resp
-}
-
 /// With `--private-reads`, every API read needs a valid token of any role.
 async fn reads_auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !state.config().public_reads {
@@ -302,107 +243,84 @@ async fn reads_auth(State(state): State<AppState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
-async fn timeout_error(err: tower::BoxError) -> Response {
-    if err.is::<tower::timeout::error::Elapsed>() {
-        ApiError::unavailable("the request took longer than the configured request timeout")
-            .into_response()
-    } else {
-        ApiError::internal(err).into_response()
-    }
-}
-
 async fn fallback_404(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
-/// Every route of the service. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// Every route of the service, behind the [`edge::Edge`] (body limit, rate limit, timeout,
+/// metrics). Serve it with `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>()`
 /// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> edge::Edge {
     // Full paths merged into the root rather than nested under /api/v1: nesting strips the
     // prefix from every request's URI (a new URI per request).
-    let api = Router::new()
-        .route(
+    let api: Vec<(&'static str, MethodRouter<AppState>)> = vec![
+        (
             "/api/v1/lookup",
             get(lookup::get_lookup).post(lookup::post_lookup),
-        )
-        .route("/api/v1/areas", get(areas::list))
-        .route("/api/v1/areas/{code}", get(areas::one))
-        .route("/api/v1/areas/{code}/children", get(areas::children))
-        .route("/api/v1/tiles.json", get(tiles::tilejson))
-        .route("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile))
-        .route("/api/v1/drafts", axum::routing::post(drafts::create))
-        .route("/api/v1/drafts/{id}/report", get(drafts::report))
-        .route(
-            "/api/v1/drafts/{id}/publish",
-            axum::routing::post(drafts::publish),
-        )
-        .route("/api/v1/generations", get(drafts::generations))
-        .route("/api/v1/generations/{a}/diff/{b}", get(drafts::diff))
-        .route(
+        ),
+        ("/api/v1/areas", get(areas::list)),
+        ("/api/v1/areas/{code}", get(areas::one)),
+        ("/api/v1/areas/{code}/children", get(areas::children)),
+        ("/api/v1/tiles.json", get(tiles::tilejson)),
+        ("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile)),
+        ("/api/v1/drafts", post(drafts::create)),
+        ("/api/v1/drafts/{id}/report", get(drafts::report)),
+        ("/api/v1/drafts/{id}/publish", post(drafts::publish)),
+        ("/api/v1/generations", get(drafts::generations)),
+        ("/api/v1/generations/{a}/diff/{b}", get(drafts::diff)),
+        (
             "/api/v1/categories",
             get(cases::list_categories).put(cases::put_categories),
-        )
-        .route("/api/v1/cases", get(cases::list).post(cases::create))
-        .route("/api/v1/cases/{id}", get(cases::one))
-        .route(
-            "/api/v1/cases/{id}/events",
-            axum::routing::post(cases::add_event),
-        )
-        .route("/api/v1/indicators", get(cases::get_indicators))
-        .route("/api/v1/config", get(meta::config))
-        .route("/api/v1/openapi.json", get(meta::openapi));
-    // With public reads the check would pass every request: leave it out of the stack.
-    let api = if state.config().public_reads {
-        api
-    } else {
-        api.route_layer(middleware::from_fn_with_state(state.clone(), reads_auth))
-    };
-    // Open311 GeoReport v2: public by the spec (writes carry an `api_key`).
-    let open311 = Router::new()
-        .route(
+        ),
+        ("/api/v1/cases", get(cases::list).post(cases::create)),
+        ("/api/v1/cases/{id}", get(cases::one)),
+        ("/api/v1/cases/{id}/events", post(cases::add_event)),
+        ("/api/v1/indicators", get(cases::get_indicators)),
+        ("/api/v1/config", get(meta::config)),
+        ("/api/v1/openapi.json", get(meta::openapi)),
+    ];
+    let rest: Vec<(&'static str, MethodRouter<AppState>)> = vec![
+        // Open311 GeoReport v2: public by the spec (writes carry an `api_key`).
+        (
             "/open311/v2/{file}",
             get(open311::root_get).post(open311::post_request),
-        )
-        .route(
+        ),
+        (
             "/open311/v2/services/{file}",
             get(open311::service_definition),
-        )
-        .route("/open311/v2/requests/{file}", get(open311::get_request));
-    // Over the limit, a request is refused before authentication or any work.
-    let (api, open311) = match state.config().rate_limit {
-        Some(limit) => {
-            let limiter = ratelimit::Limiter::new(limit);
-            (
-                api.route_layer(middleware::from_fn_with_state(
-                    limiter.clone(),
-                    ratelimit::limit,
-                )),
-                open311.route_layer(middleware::from_fn_with_state(limiter, ratelimit::limit)),
-            )
-        }
-        None => (api, open311),
+        ),
+        ("/open311/v2/requests/{file}", get(open311::get_request)),
+        ("/api/v1/{*rest}", any(fallback_404)),
+        ("/healthz", get(meta::healthz)),
+        ("/readyz", get(meta::readyz)),
+        ("/metrics", get(meta::metrics)),
+        ("/avatars/{file}", get(web::avatar)),
+        ("/", get(web::index)),
+        ("/{*path}", get(web::asset)),
+    ];
+    // Every template is also the `route` label of the metrics: one list for both.
+    let templates = api.iter().chain(&rest).map(|(path, _)| *path).collect();
+    let mut api_router = Router::new();
+    for (path, m) in api {
+        api_router = api_router.route(path, m);
+    }
+    // With public reads the check would pass every request: leave it out of the stack.
+    if !state.config().public_reads {
+        api_router =
+            api_router.route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
+    }
+    let mut r = Router::new().merge(api_router);
+    for (path, m) in rest {
+        r = r.route(path, m);
+    }
+    let config = state.config();
+    let edge = edge::EdgeConfig {
+        routes: edge::RouteTable::new(templates),
+        body_limit: config.max_body_bytes,
+        timeout: config.request_timeout,
+        limiter: config.rate_limit.map(ratelimit::Limiter::new),
     };
-    let timeout = state.config().request_timeout;
-    let body_limit = state.config().max_body_bytes;
-    Router::new()
-        .merge(api)
-        .merge(open311)
-        .route("/api/v1/{*rest}", any(fallback_404))
-        .route("/healthz", get(meta::healthz))
-        .route("/readyz", get(meta::readyz))
-        .route("/metrics", get(meta::metrics))
-        .route("/avatars/{file}", get(web::avatar))
-        .route("/", get(web::index))
-        .route("/{*path}", get(web::asset))
-        .fallback(fallback_404)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(timeout_error))
-                .timeout(timeout),
-        )
-        .layer(middleware::from_fn(track))
-        .with_state(state)
+    edge::Edge::new(r.fallback(fallback_404).with_state(state), edge)
 }
 
 /// The render of `/metrics`.

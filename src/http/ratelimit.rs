@@ -12,18 +12,16 @@
 //! 4. Buckets of clients not seen for a while are dropped every few thousand requests, so the
 //!    table stays as large as the set of recently active clients.
 //!
-//! The client address comes from axum's `ConnectInfo<SocketAddr>`, which `gridatlas serve`
-//! provides; a router served without it (e.g. `axum::serve(listener, router(state))` in a test)
-//! cannot tell clients apart and limits nobody.
+//! The check runs in [`super::edge`], before routing. The client address comes from axum's
+//! `ConnectInfo<SocketAddr>`, which `gridatlas serve` provides; a router served without it (e.g.
+//! `axum::serve(listener, router(state))` in a test) cannot tell clients apart and limits nobody.
 
 use super::error::ApiError;
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,21 +101,8 @@ fn client_key(peer: IpAddr) -> IpAddr {
     }
 }
 
-/// The middleware: 429 with `Retry-After` when the peer's bucket is empty.
-pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    if let Some(peer) = peer {
-        if let Err(wait) = limiter.check(peer) {
-            return too_many(wait);
-        }
-    }
-    next.run(req).await
-}
-
-fn too_many(wait: std::time::Duration) -> Response {
+/// The answer to a request over the limit: 429 with `Retry-After`.
+pub(crate) fn too_many(wait: std::time::Duration) -> Response {
     let ms = wait.as_millis().max(1);
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
