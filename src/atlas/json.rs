@@ -15,10 +15,11 @@
 //!    HTTP API adds `input` and `gcj02`).
 
 use super::{Atlas, Fallback, FeatureId, Placement, round_cm};
-use crate::model::{Feature, Role};
+use crate::model::{Feature, Layer, Role};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// Per feature, pre-rendered JSON (each slot filled on first use): the feature as an area of a
@@ -27,6 +28,102 @@ pub(crate) struct Fragments {
     area: Vec<OnceLock<Box<RawValue>>>,
     head: Vec<OnceLock<Box<RawValue>>>,
     units: Vec<OnceLock<Box<RawValue>>>,
+    /// The members of compact answers (batch lookups), all features at once on first use.
+    compact: OnceLock<CompactMembers>,
+}
+
+/// Per feature, its members of a compact answer, JSON-escaped, in one contiguous string: a
+/// street `"street":"…"`, a grid `"grid":"…","grid_layer":"…"`, a block
+/// `"block":"…","block_head":"…"|null`, a road segment `"road_segment":"…"`. A batch answer is
+/// then a few copies from this table per point instead of chasing each feature's strings
+/// (cache misses that dominated batches on a large district).
+struct CompactMembers {
+    /// `text[ends[i - 1]..ends[i]]` is feature `i`'s (`ends[-1]` = 0).
+    ends: Vec<usize>,
+    text: String,
+}
+
+impl CompactMembers {
+    fn build(atlas: &Atlas) -> CompactMembers {
+        let features = atlas.features().features();
+        let mut text = String::with_capacity(features.len() * 64);
+        let mut ends = Vec::with_capacity(features.len());
+        for f in features {
+            let key = match f.layer {
+                Layer::Street => Some("street"),
+                l if l.is_grid() => Some("grid"),
+                Layer::Block => Some("block"),
+                Layer::RoadSegment => Some("road_segment"),
+                _ => None,
+            };
+            if let Some(key) = key {
+                text.push('"');
+                text.push_str(key);
+                text.push_str("\":");
+                push_json_str(&mut text, &f.code);
+                if f.layer.is_grid() {
+                    text.push_str(",\"grid_layer\":");
+                    push_json_str(&mut text, f.layer.as_str());
+                } else if f.layer == Layer::Block {
+                    text.push_str(",\"block_head\":");
+                    match f.person(Role::BlockHead) {
+                        Some(h) => push_json_str(&mut text, &h.name),
+                        None => text.push_str("null"),
+                    }
+                }
+            }
+            ends.push(text.len());
+        }
+        text.shrink_to_fit();
+        CompactMembers { ends, text }
+    }
+
+    fn get(&self, id: FeatureId) -> &str {
+        let i = id as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).copied().unwrap_or(0),
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or("")
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it (no allocation).
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    // Codes and names need no escaping: one branch-free scan (vectorised), then one copy.
+    if !s.bytes().fold(false, |esc, b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 impl Fragments {
@@ -37,6 +134,7 @@ impl Fragments {
             area: slots(),
             head: slots(),
             units: slots(),
+            compact: OnceLock::new(),
         }
     }
 }
@@ -98,6 +196,53 @@ impl Atlas {
     fn units_fragment(&self, id: FeatureId) -> Option<&RawValue> {
         let slot = self.fragments.units.get(id as usize)?;
         Some(slot.get_or_init(|| render(&Seq(|| self.units_of_grid(id)))))
+    }
+}
+
+impl Atlas {
+    /// Appends the members of the compact answer of a placement (batch lookups): `street`,
+    /// `grid`, `grid_layer`, `block`, `block_head` (name), `road_segment` (nearest code),
+    /// `fallback`, `distance_m`, `lon`, `lat`. The first call builds the table of pre-escaped
+    /// members of every feature (see [`CompactMembers`]).
+    pub fn write_compact(&self, out: &mut String, wgs: (f64, f64), p: &Placement) {
+        let t = self
+            .fragments
+            .compact
+            .get_or_init(|| CompactMembers::build(self));
+        let member = |out: &mut String, id: Option<FeatureId>, none: &str| match id {
+            Some(id) => out.push_str(t.get(id)),
+            None => out.push_str(none),
+        };
+        member(out, p.street, "\"street\":null");
+        out.push(',');
+        member(out, p.grid, "\"grid\":null,\"grid_layer\":null");
+        out.push(',');
+        member(out, p.block, "\"block\":null,\"block_head\":null");
+        out.push(',');
+        member(
+            out,
+            p.roads.first().map(|r| r.feature),
+            "\"road_segment\":null",
+        );
+        out.push_str(match p.fallback {
+            Fallback::None => ",\"fallback\":null",
+            Fallback::Nearest => ",\"fallback\":\"nearest\"",
+            Fallback::Grid => ",\"fallback\":\"grid\"",
+            Fallback::Street => ",\"fallback\":\"street\"",
+            Fallback::District => ",\"fallback\":\"district\"",
+            Fallback::Outside => ",\"fallback\":\"outside\"",
+        });
+        // Shortest round-trip digits (zmij, as serde_json writes numbers); all finite here.
+        let mut num = zmij::Buffer::new();
+        out.push_str(",\"distance_m\":");
+        match p.distance_m {
+            Some(d) => out.push_str(num.format(round_cm(d))),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"lon\":");
+        out.push_str(num.format(wgs.0));
+        out.push_str(",\"lat\":");
+        out.push_str(num.format(wgs.1));
     }
 }
 
@@ -233,6 +378,92 @@ mod tests {
             serde_json::to_string(&atlas.placement_view(f64::NAN, 30.9, &p)).expect("view"),
             serde_json::to_string(&atlas.placement_json(f64::NAN, 30.9, &p)).expect("json")
         );
+    }
+
+    /// The compact answer of batch lookups carries the placement's codes, layer, block head,
+    /// nearest road, fallback and distance, for every kind of placement — and escapes names and
+    /// codes that need it (a block head and a road code with quotes, backslashes, controls).
+    #[test]
+    fn compact_answers_match_the_placement() {
+        let (mut features, units) = demo().into_parts();
+        let tricky = "王\"小\\二\n\u{1}";
+        let block = features
+            .iter_mut()
+            .filter(|f| f.layer == Layer::Block)
+            .nth(10)
+            .expect("a block");
+        let head = block
+            .people
+            .iter_mut()
+            .find(|p| p.role == Role::BlockHead)
+            .expect("a block head");
+        head.name = tricky.to_owned();
+        let tricky_block = block.code.clone();
+        let road = features
+            .iter_mut()
+            .find(|f| f.layer == Layer::RoadSegment)
+            .expect("a road");
+        road.code = format!("{}\"\\\t", road.code);
+        let tricky_road = road.code.clone();
+        let set = FeatureSet::new(features, units).expect("unique codes");
+        let atlas = Atlas::build(set);
+        let bbox = atlas.territory_bbox().expect("bbox");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut points: Vec<(f64, f64)> = (0..4000)
+            .map(|_| {
+                let (w, h) = (bbox.width() * 1.2, bbox.height() * 1.2);
+                (
+                    bbox.min().x - bbox.width() * 0.1 + rng.random::<f64>() * w,
+                    bbox.min().y - bbox.height() * 0.1 + rng.random::<f64>() * h,
+                )
+            })
+            .collect();
+        // Inside the tricky block, and on the tricky road.
+        let inside = |code: &str| {
+            let f = atlas.feature(atlas.find(code).expect("feature"));
+            match f.geometry.as_area() {
+                Some(a) => geo::InteriorPoint::interior_point(a).map(|p| (p.x(), p.y())),
+                None => f
+                    .geometry
+                    .as_line()
+                    .and_then(|l| l.0.first().and_then(|ls| ls.0.first()).map(|c| (c.x, c.y))),
+            }
+            .expect("a point")
+        };
+        points.push(inside(&tricky_block));
+        points.push(inside(&tricky_road));
+        let mut seen = std::collections::HashSet::new();
+        for (lon, lat) in points {
+            let p = atlas.lookup(lon, lat);
+            let full = atlas.placement_json(lon, lat, &p);
+            let mut out = String::from("{");
+            atlas.write_compact(&mut out, (lon, lat), &p);
+            out.push('}');
+            let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+            let expected = serde_json::json!({
+                "street": full["street"]["code"],
+                "grid": full["grid"]["code"],
+                "grid_layer": full["grid"]["layer"],
+                "block": full["block"]["code"],
+                "block_head": full["block_head"]["name"],
+                "road_segment": full["road_segments"][0]["code"],
+                "fallback": full["fallback"],
+                "distance_m": full["distance_m"],
+                "lon": lon,
+                "lat": lat,
+            });
+            assert_eq!(v, expected, "({lon}, {lat}): {out}");
+            seen.insert(format!("{:?}", p.fallback));
+            if v["block_head"] == tricky {
+                seen.insert("tricky head".into());
+            }
+            if v["road_segment"] == tricky_road.as_str() {
+                seen.insert("tricky road".into());
+            }
+        }
+        for f in ["None", "Nearest", "Outside", "tricky head", "tricky road"] {
+            assert!(seen.contains(f), "no {f} among {seen:?}");
+        }
     }
 
     /// A feature with management units, kind, people and attributes, against `placement_json`.

@@ -2,7 +2,8 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::atlas::{Atlas, Fallback, Placement};
+use crate::atlas::json::push_json_str;
+use crate::atlas::{Atlas, Placement};
 use crate::geometry::crs::Crs;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -234,90 +235,6 @@ pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<
     .map_err(ApiError::internal)?
 }
 
-/// Appends `s` as a JSON string, escaped as serde_json escapes (no allocation).
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `b` is ASCII, so `i` is a character boundary.
-        out.push_str(&s[start..i]);
-        if short.is_empty() {
-            let _ = write!(out, "\\u{:04x}", b);
-        } else {
-            out.push_str(short);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
-
-/// Appends the compact JSON object of one batch result.
-fn push_compact(out: &mut String, atlas: &Atlas, wgs: (f64, f64), p: &Placement) {
-    let code = |id: Option<u32>| id.map(|i| atlas.feature(i).code.as_str());
-    let mut s = |k: &str, v: Option<&str>, first: bool| {
-        if !first {
-            out.push(',');
-        }
-        out.push('"');
-        out.push_str(k);
-        out.push_str("\":");
-        match v {
-            Some(v) => push_json_str(out, v),
-            None => out.push_str("null"),
-        }
-    };
-    s("street", code(p.street), true);
-    s("grid", code(p.grid), false);
-    s(
-        "grid_layer",
-        p.grid.map(|g| atlas.feature(g).layer.as_str()),
-        false,
-    );
-    s("block", code(p.block), false);
-    s(
-        "block_head",
-        p.block
-            .and_then(|b| atlas.feature(b).person(crate::model::Role::BlockHead))
-            .map(|h| h.name.as_str()),
-        false,
-    );
-    s(
-        "road_segment",
-        p.roads
-            .first()
-            .map(|r| atlas.feature(r.feature).code.as_str()),
-        false,
-    );
-    let fb = match p.fallback {
-        Fallback::None => "null",
-        Fallback::Nearest => "\"nearest\"",
-        Fallback::Grid => "\"grid\"",
-        Fallback::Street => "\"street\"",
-        Fallback::District => "\"district\"",
-        Fallback::Outside => "\"outside\"",
-    };
-    let _ = write!(out, ",\"fallback\":{fb},\"distance_m\":");
-    match p.distance_m {
-        Some(d) => {
-            let _ = write!(out, "{}", (d * 100.0).round() / 100.0);
-        }
-        None => out.push_str("null"),
-    }
-    let _ = write!(out, ",\"lon\":{},\"lat\":{}", wgs.0, wgs.1);
-}
-
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchRequest {
@@ -411,7 +328,7 @@ pub async fn post_lookup(
                     }
                     out.push('{');
                     match to_wgs84(lon, lat, crs) {
-                        Ok(wgs) => push_compact(&mut out, &atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
+                        Ok(wgs) => atlas.write_compact(&mut out, wgs, &atlas.lookup(wgs.0, wgs.1)),
                         Err(e) => {
                             let _ = write!(out, "\"index\":{i},\"error\":");
                             push_json_str(&mut out, &e);
@@ -466,7 +383,7 @@ fn ndjson_answer(atlas: &Atlas, n: usize, line: &str, default: Crs, out: &mut St
     out.push('{');
     let _ = write!(out, "\"line\":{n},");
     match parse_ndjson_line(line, default).and_then(|(x, y, crs)| to_wgs84(x, y, crs)) {
-        Ok(wgs) => push_compact(out, atlas, wgs, &atlas.lookup(wgs.0, wgs.1)),
+        Ok(wgs) => atlas.write_compact(out, wgs, &atlas.lookup(wgs.0, wgs.1)),
         Err(e) => {
             let _ = write!(out, "\"error\":{}", Value::from(e));
         }
