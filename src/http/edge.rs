@@ -18,6 +18,12 @@
 //! - **Timeout:** a request still pending after the configured time is answered 503
 //!   (problem+json). The timer is only armed when the inner future is pending, so a request
 //!   answered on its first poll (a lookup) never touches the timer wheel.
+//! - **The lookup fast path.** With public reads, `GET /api/v1/lookup` on the live atlas (no
+//!   `at=`) is answered by the edge itself with the handler's own code
+//!   ([`super::lookup::lookup_now`]): routing, the matched-path extension, the boxed route
+//!   service and its boxed future are the largest part of what the router costs, and the
+//!   lookup is the call made thousands of times a second. Everything else goes through the
+//!   router; tests check both paths give the same answers.
 
 use super::error::ApiError;
 use super::ratelimit::Limiter;
@@ -70,6 +76,9 @@ impl RouteTable {
 
 /// What the edge does besides calling the router.
 pub struct EdgeConfig {
+    /// Answer `GET /api/v1/lookup` here, without the router (set when reads are public: the
+    /// router would add nothing but its own cost to the hottest route).
+    pub fast_lookup: Option<super::AppState>,
     /// The route templates (the `route` label).
     pub routes: RouteTable,
     /// The largest request body for extractors that read it whole.
@@ -87,15 +96,23 @@ pub struct EdgeConfig {
 pub struct Edge {
     router: Router,
     config: Arc<EdgeConfig>,
+    /// The route index of `/api/v1/lookup` when [`EdgeConfig::fast_lookup`] is set.
+    lookup_route: Option<usize>,
 }
 
 impl Edge {
     /// `router` (with its state) behind `config`.
     pub fn new(router: Router, config: EdgeConfig) -> Edge {
+        let lookup_route = config
+            .fast_lookup
+            .as_ref()
+            .map(|_| config.routes.index(LOOKUP))
+            .filter(|&i| config.routes.label(i) == LOOKUP);
         Edge {
             // Turns every handler into a route once, not per request.
             router: router.with_state(()),
             config: Arc::new(config),
+            lookup_route,
         }
     }
 
@@ -169,6 +186,9 @@ fn method_label(m: &Method) -> Method {
     }
 }
 
+/// The route [`EdgeConfig::fast_lookup`] answers.
+const LOOKUP: &str = "/api/v1/lookup";
+
 fn rate_limited_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/open311/")
 }
@@ -203,6 +223,23 @@ where
                 if let Err(wait) = limiter.check(peer) {
                     return EdgeFuture::done(
                         super::ratelimit::too_many(wait),
+                        start,
+                        route,
+                        method,
+                        config.clone(),
+                    );
+                }
+            }
+        }
+        // The hottest route: answered here when it can be at once (no `at=`), in the same
+        // handler code as through the router, which would only add its own cost.
+        if self.lookup_route == Some(route) && method == Method::GET {
+            if let Some(state) = &config.fast_lookup {
+                if let Some(answer) =
+                    super::lookup::lookup_now(state, req.uri().query().unwrap_or(""))
+                {
+                    return EdgeFuture::done(
+                        answer.into_response(),
                         start,
                         route,
                         method,
@@ -353,6 +390,76 @@ mod tests {
         assert_eq!(label("/app.js"), "/{*path}");
         let small = RouteTable::new(vec!["/healthz"]);
         assert_eq!(small.label(small.index("/elsewhere")), "unmatched");
+    }
+
+    /// The fast path answers `GET /api/v1/lookup` exactly as the routed handler does: bytes,
+    /// status and headers, for points inside, near, outside, in other CRSs and for bad
+    /// parameters; `at=` and other methods still reach the router.
+    #[tokio::test]
+    async fn the_lookup_fast_path_answers_as_the_router_does() {
+        use tower::ServiceExt;
+        let set = crate::geo_io::read_path(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo-district.geojson"
+        )))
+        .expect("demo fixture");
+        let atlas = crate::atlas::Atlas::build(set).with_generation(3);
+        let state = super::super::AppState::new(atlas, super::super::ServeConfig::default());
+        let fast = super::super::router_with(state.clone(), true);
+        let routed = super::super::router_with(state, false);
+        assert!(fast.lookup_route.is_some() && routed.lookup_route.is_none());
+        let mut queries: Vec<String> = Vec::new();
+        for i in 0..200 {
+            let lon = 120.95 + 0.0025 * f64::from(i);
+            let lat = 30.70 + 0.0011 * f64::from(i);
+            queries.push(format!("lon={lon}&lat={lat}"));
+        }
+        queries.extend(
+            [
+                "lon=121.2&lat=30.85&crs=gcj02",
+                "lon=121.2&lat=30.85&crs=bd09",
+                "lon=121.2",
+                "lon=abc&lat=30.8",
+                "lon=121.2&lat=95",
+                "lon=121.2&lat=30.8&crs=utm",
+                "lon=121.2&lat=30.8&at=1",
+                "",
+            ]
+            .map(String::from),
+        );
+        let call = |app: Edge, method: Method, q: &str| {
+            let req = axum::http::Request::builder()
+                .method(method)
+                .uri(format!("/api/v1/lookup?{q}"))
+                .body(Body::empty())
+                .expect("request");
+            async move {
+                let resp = app.oneshot(req).await.expect("infallible");
+                let status = resp.status();
+                let ctype = resp.headers().get("content-type").cloned();
+                let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .expect("body");
+                (status, ctype, body)
+            }
+        };
+        for q in &queries {
+            let a = call(fast.clone(), Method::GET, q).await;
+            let b = call(routed.clone(), Method::GET, q).await;
+            assert_eq!(a, b, "{q}");
+        }
+        // `at=` without a store is the router's 503; POST is the batch handler's 415.
+        let at = call(fast.clone(), Method::GET, "lon=121.2&lat=30.8&at=1").await;
+        assert_eq!(at.0, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        let post = call(fast.clone(), Method::POST, "").await;
+        assert_eq!(post.0, axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let ok = call(fast, Method::GET, "lon=121.2&lat=30.85").await;
+        assert_eq!(ok.0, axum::http::StatusCode::OK);
+        assert!(
+            std::str::from_utf8(&ok.2)
+                .expect("utf-8")
+                .contains("\"generation\":3")
+        );
     }
 
     #[test]

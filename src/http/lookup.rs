@@ -175,7 +175,33 @@ impl<'a> LookupParams<'a> {
         (status = 404, description = "No generation at `at`", content_type = "application/problem+json"),
     ))]
 pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
-    let q = LookupParams::parse(uri.query().unwrap_or(""));
+    let query = uri.query().unwrap_or("");
+    if let Some(answer) = lookup_now(&state, query) {
+        return answer;
+    }
+    // Only `at=` needs to wait (the atlas of a past generation may have to be built).
+    let (input, crs, wgs, at) = lookup_params(query)?;
+    let atlas = atlas_at(&state, at.unwrap_or_default()).await?;
+    answer_one(&atlas, input, crs, wgs)
+}
+
+/// `GET /api/v1/lookup` answered at once on the live atlas, or `None` when the query names a
+/// generation (`at=`), which may have to be loaded. The edge service calls this directly for
+/// the lookup route (see [`super::edge`]); the routed handler above does the same.
+pub fn lookup_now(state: &AppState, query: &str) -> Option<ApiResult<Response>> {
+    match lookup_params(query) {
+        Err(e) => Some(Err(e)),
+        Ok((_, _, _, Some(_))) => None,
+        // The live atlas without touching its reference count (shared by all cores).
+        Ok((input, crs, wgs, None)) => Some(answer_one(&state.atlas_guard(), input, crs, wgs)),
+    }
+}
+
+/// The point asked for (as given), its CRS, the point in WGS84, and `at` if given.
+type LookupQuery = ((f64, f64), Crs, (f64, f64), Option<String>);
+
+fn lookup_params(query: &str) -> ApiResult<LookupQuery> {
+    let q = LookupParams::parse(query);
     let crs = match q.crs.as_deref() {
         None => Crs::Wgs84,
         Some(s) => s
@@ -184,15 +210,12 @@ pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Re
     };
     let lon = parse_number("lon", q.lon.as_deref(), -180.0..=180.0)?;
     let lat = parse_number("lat", q.lat.as_deref(), -90.0..=90.0)?;
-    let wgs = crs.to_wgs84(lon, lat);
-    match q.at {
-        // The live atlas without touching its reference count (shared by all cores).
-        None => answer_one(&state.atlas_guard(), (lon, lat), crs, wgs),
-        Some(at) => {
-            let atlas = atlas_at(&state, at.into_owned()).await?;
-            answer_one(&atlas, (lon, lat), crs, wgs)
-        }
-    }
+    Ok((
+        (lon, lat),
+        crs,
+        crs.to_wgs84(lon, lat),
+        q.at.map(Cow::into_owned),
+    ))
 }
 
 /// The response of `GET /api/v1/lookup` for the point `wgs` of `atlas`.

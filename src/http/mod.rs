@@ -251,6 +251,11 @@ async fn fallback_404(uri: axum::http::Uri) -> ApiError {
 /// metrics). Serve it with `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>()`
 /// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
 pub fn router(state: AppState) -> edge::Edge {
+    router_with(state, true)
+}
+
+/// [`router`], with the edge's lookup fast path on or off (both must answer alike: tested).
+fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
     // Full paths merged into the root rather than nested under /api/v1: nesting strips the
     // prefix from every request's URI (a new URI per request).
     let api: Vec<(&'static str, MethodRouter<AppState>)> = vec![
@@ -315,6 +320,8 @@ pub fn router(state: AppState) -> edge::Edge {
     }
     let config = state.config();
     let edge = edge::EdgeConfig {
+        // With private reads the router's token check must run: no fast path.
+        fast_lookup: (fast_lookup && config.public_reads).then(|| state.clone()),
         routes: edge::RouteTable::new(templates),
         body_limit: config.max_body_bytes,
         timeout: config.request_timeout,
