@@ -458,6 +458,14 @@ fn run(f: impl std::future::Future<Output = ()>) {
 fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
     run(async {
         let s = start(db).await;
+        // A server with a store says it takes cases (the web map shows its intake tab).
+        let config: Value = s
+            .get("/api/v1/config", None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(config["writable"], true, "{config}");
         let intake = s.token("intake");
         let (x, y, block) = inner_block(Layer::ResidentGrid);
         let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);

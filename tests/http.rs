@@ -490,6 +490,8 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
     assert!(m.contains("http_request_duration_seconds"));
     let c: Value = s.get("/api/v1/config").await.json().await.expect("json");
     assert_eq!(c["district"]["name"], "金山区");
+    // Serving a file: no store, so no drafts or cases (the web map hides those tabs).
+    assert_eq!(c["writable"], false, "{c}");
     let (_, _, block) = inner_point();
     let photo = block
         .person(Role::BlockHead)

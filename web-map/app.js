@@ -292,8 +292,14 @@ async function main() {
   setupLayerToggles();
   setupSearch();
   setupCoords();
-  setupPlanner();
-  setupIntake();
+  // A server without a store (`serve --data FILE`) takes no uploads and no cases: it says so
+  // in its config, and the writing tabs stay out of the way.
+  if (config.writable === false) {
+    document.querySelector('.tab[data-tab="planner"]').hidden = true;
+  } else {
+    setupPlanner();
+    setupIntake();
+  }
 
   // Deep links: ?lon=&lat=&crs= opens the card; ?area=CODE flies to an area; ?board=CODE opens the board.
   const qs = new URLSearchParams(location.search);

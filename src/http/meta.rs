@@ -106,5 +106,7 @@ pub async fn config(State(state): State<AppState>) -> Json<Value> {
         "basemap_url": state.config().basemap_url,
         "generation": atlas.generation(),
         "public_reads": state.config().public_reads,
+        // Whether drafts, publishing and cases are possible (false when serving a file).
+        "writable": state.store().is_ok(),
     }))
 }

@@ -27,7 +27,7 @@ export async function launch() {
 }
 
 /** A page on the map, waited until the map is idle; returns { page, ms } with the time to first idle. */
-export async function openMap(browser, { lang = 'zh', query = '', viewport = { width: 1440, height: 900 } } = {}) {
+export async function openMap(browser, { lang = 'zh', query = '', viewport = { width: 1440, height: 900 }, base = BASE } = {}) {
   const context = await browser.newContext({ viewport, locale: lang === 'en' ? 'en-GB' : 'zh-CN' });
   const page = await context.newPage();
   const errors = [];
@@ -39,7 +39,7 @@ export async function openMap(browser, { lang = 'zh', query = '', viewport = { w
   page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
   page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text()); });
   const t0 = Date.now();
-  await page.goto(`${BASE}/${query}`);
+  await page.goto(`${base}/${query}`);
   await page.waitForFunction(() => document.body.dataset.mapReady === '1', null, { timeout: 30000 });
   const ms = Date.now() - t0;
   return { page, context, ms, errors, tiles, failed };
