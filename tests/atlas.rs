@@ -274,14 +274,7 @@ fn blocks_outside_their_grid_and_overlaps_agree_with_brute_force() {
     }
     features.extend(extra);
     let set = FeatureSet::new(features, units).expect("unique codes");
-    for cell in [None, Some(40.0), Some(3000.0)] {
-        let atlas = Atlas::build_with(
-            set.clone(),
-            AtlasOptions {
-                cell_m: cell,
-                ..Default::default()
-            },
-        );
+    for (cell, atlas) in at_every_cell_size(&set) {
         let span = lat.step * lat.n as f64;
         let steps = 160;
         for i in 0..=steps {
@@ -332,14 +325,7 @@ fn blocks_outside_their_grid_and_overlaps_agree_with_brute_force() {
 #[test]
 fn points_on_block_edges_that_are_grid_edges_have_consistent_owners() {
     let (set, lat) = tiling(3, 0.0, 1);
-    for cell in [None, Some(40.0), Some(3000.0)] {
-        let atlas = Atlas::build_with(
-            set.clone(),
-            AtlasOptions {
-                cell_m: cell,
-                ..Default::default()
-            },
-        );
+    for (_, atlas) in at_every_cell_size(&set) {
         let set = atlas.features();
         // Grid boundaries run along lattice lines 6, 12, 18 (k = 3, grids 2k wide).
         for line in [6, 12, 18] {
@@ -418,4 +404,19 @@ fn a_cell_with_tens_of_thousands_of_edges_agrees_with_brute_force() {
             );
         }
     }
+}
+
+/// The atlas of `set` with the default raster cell, 40 m cells and cells larger than the
+/// district (one mixed cell), each with its cell size.
+fn at_every_cell_size(set: &FeatureSet) -> impl Iterator<Item = (Option<f64>, Atlas)> + '_ {
+    [None, Some(40.0), Some(3000.0)].into_iter().map(|cell| {
+        let atlas = Atlas::build_with(
+            set.clone(),
+            AtlasOptions {
+                cell_m: cell,
+                ..Default::default()
+            },
+        );
+        (cell, atlas)
+    })
 }

@@ -400,17 +400,8 @@ impl Atlas {
         let env = AABB::from_corners([lon - rx, lat - ry], [lon + rx, lat + ry]);
         let mut best: Vec<RoadHit> = Vec::new();
         for piece in self.roads.locate_in_envelope_intersecting(&env) {
-            let l = piece.geom();
-            let d = frame.distance_to_segment(
-                Coord {
-                    x: l.from[0],
-                    y: l.from[1],
-                },
-                Coord {
-                    x: l.to[0],
-                    y: l.to[1],
-                },
-            );
+            let (a, b) = ends(piece.geom());
+            let d = frame.distance_to_segment(a, b);
             add_road_hit(&mut best, piece.data, d, radius_m);
         }
         sort_road_hits(&mut best);
@@ -725,6 +716,20 @@ impl Atlas {
     }
 }
 
+/// The two ends of a stored road piece.
+fn ends(l: &rstar::primitives::Line<[f64; 2]>) -> (Coord, Coord) {
+    (
+        Coord {
+            x: l.from[0],
+            y: l.from[1],
+        },
+        Coord {
+            x: l.to[0],
+            y: l.to[1],
+        },
+    )
+}
+
 fn round_cm(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -808,18 +813,8 @@ impl RoadCells {
         };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         for piece in roads.iter() {
-            let l = piece.geom();
             let k = out.pieces.len() as u32;
-            let (a, b) = (
-                Coord {
-                    x: l.from[0],
-                    y: l.from[1],
-                },
-                Coord {
-                    x: l.to[0],
-                    y: l.to[1],
-                },
-            );
+            let (a, b) = ends(piece.geom());
             out.pieces.push((a, b, piece.data));
             let frame = LocalFrame::new(a.x, a.y);
             // Widen by the radius plus 1 % against the variation of the frame across the segment.
