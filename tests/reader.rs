@@ -1135,6 +1135,21 @@ fn rejects_members_given_twice() {
     );
 }
 
+/// A key repeated inside `properties` (JSON parsers keep one of the two silently) is refused like
+/// a repeated member of the feature: which block head's phone was meant is not the reader's guess.
+#[test]
+fn rejects_keys_given_twice_inside_properties() {
+    let input = collection(territory()).replacen("\"name\":", "\"name\":\"第一\",\"name\":", 1);
+    let p = problems_of(&input);
+    assert_problem(
+        &p,
+        0,
+        Some("D"),
+        "features[0].properties.name",
+        &["more than once in properties"],
+    );
+}
+
 #[test]
 fn rejects_features_that_are_not_an_array() {
     let p = problems_of(r#"{"type":"FeatureCollection","features":{"a":1}}"#);

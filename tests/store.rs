@@ -11,7 +11,7 @@ use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon};
 use gridatlas::geometry::measure::area_m2;
 use gridatlas::model::{Feature, FeatureSet, Geometry, Kind, Layer, Person, Role};
 use gridatlas::store::{
-    self, ChangeKind, NewDraft, Store, StoreError, canonical, cli, draft_as_whole,
+    self, ChangeKind, NewDraft, Store, StoreError, Subject, canonical, cli, draft_as_whole,
 };
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -177,6 +177,9 @@ suite!(
     tokens_store_only_hashes,
     kill_9_during_publish_leaves_old_or_new,
     watch_sees_publish_from_another_process_within_1s,
+    cli_imports_one_street_with_or_without_the_district,
+    tokens_expire_and_record_their_last_use,
+    old_unpublished_drafts_are_purged,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -296,9 +299,9 @@ fn partial_draft_replaces_only_its_streets(db: &TestDb) {
         canonical(&expected)
     );
     assert_eq!(store.load_generation(1).expect("load"), canonical(&v1));
-    let blocks = g.changes[&Layer::Block];
+    let blocks = g.changes[&Subject::Layer(Layer::Block)];
     assert_eq!((blocks.added, blocks.removed, blocks.changed), (0, 1, 5));
-    assert!(!g.changes.contains_key(&Layer::Street));
+    assert!(!g.changes.contains_key(&Subject::Layer(Layer::Street)));
     let diff = store.diff(1, 2).expect("diff");
     assert!(diff.iter().all(|c| c.code.starts_with(&s1)), "{diff:?}");
     assert_eq!(diff.len(), 6);
@@ -323,15 +326,15 @@ fn generations_list_change_counts(db: &TestDb) {
     assert_eq!(gens[0].created_by, "alice");
     assert_eq!(gens[1].created_by, "bob");
     let c1 = &gens[0].changes;
-    assert_eq!(c1[&Layer::Street].added, 2);
-    assert_eq!(c1[&Layer::ResidentGrid].added, 4);
-    assert_eq!(c1[&Layer::Block].added, 8);
-    assert_eq!(c1[&Layer::RoadSegment].added, 4);
+    assert_eq!(c1[&Subject::Layer(Layer::Street)].added, 2);
+    assert_eq!(c1[&Subject::Layer(Layer::ResidentGrid)].added, 4);
+    assert_eq!(c1[&Subject::Layer(Layer::Block)].added, 8);
+    assert_eq!(c1[&Subject::Layer(Layer::RoadSegment)].added, 4);
     let c2 = &gens[1].changes;
-    assert_eq!(c2[&Layer::Street].added, 1);
-    assert_eq!(c2[&Layer::Block].added, 4);
-    assert_eq!(c2[&Layer::Block].changed, 1);
-    assert_eq!(c2[&Layer::Block].removed, 0);
+    assert_eq!(c2[&Subject::Layer(Layer::Street)].added, 1);
+    assert_eq!(c2[&Subject::Layer(Layer::Block)].added, 4);
+    assert_eq!(c2[&Subject::Layer(Layer::Block)].changed, 1);
+    assert_eq!(c2[&Subject::Layer(Layer::Block)].removed, 0);
     assert_eq!(
         store
             .current_generation()
@@ -596,6 +599,83 @@ fn tokens_store_only_hashes(db: &TestDb) {
     ));
 }
 
+fn tokens_expire_and_record_their_last_use(db: &TestDb) {
+    let store = db.open();
+    let now = Utc::now();
+    let until = now + chrono::Duration::days(90);
+    let id = store
+        .create_token_until("intake", &[], "expiring", Some(until))
+        .expect("token");
+    let t = store
+        .token_by_secret("expiring")
+        .expect("lookup")
+        .expect("found");
+    let stored = t.expires_at.expect("expiry");
+    assert!(
+        (stored - until).num_milliseconds().abs() < 1000,
+        "{stored} vs {until}"
+    );
+    assert!(!t.expired(now));
+    assert!(t.expired(until + chrono::Duration::seconds(1)));
+    assert_eq!(t.last_used_at, None);
+    store.touch_token(id, now).expect("touch");
+    let used = |store: &dyn Store| {
+        store.list_tokens().expect("list")[0]
+            .last_used_at
+            .expect("last use")
+    };
+    assert!((used(store.as_ref()) - now).num_milliseconds().abs() < 1000);
+    // Within the minute: not written again.
+    store
+        .touch_token(id, now + chrono::Duration::seconds(30))
+        .expect("touch");
+    assert!((used(store.as_ref()) - now).num_milliseconds().abs() < 1000);
+    let later = now + chrono::Duration::seconds(61);
+    store.touch_token(id, later).expect("touch");
+    assert!((used(store.as_ref()) - later).num_milliseconds().abs() < 1000);
+    let never = store.create_token("admin", &[], "forever").expect("token");
+    let t = store
+        .token_by_secret("forever")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!((t.id, t.expires_at), (never, None));
+}
+
+fn old_unpublished_drafts_are_purged(db: &TestDb) {
+    let store = db.open();
+    let set = territory(1, 2, 2, 1);
+    let published = store
+        .create_draft(new_draft(&set, 0, "alice"))
+        .expect("draft");
+    store.publish(published, "alice", None).expect("publish");
+    let pending = store
+        .create_draft(new_draft(&set, 1, "bob"))
+        .expect("draft");
+    // Nothing is older than an hour ago.
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(store.purge_drafts(hour_ago).expect("purge"), 0);
+    assert!(store.get_draft(pending).is_ok());
+    // Everything is older than a minute from now: only the unpublished draft goes.
+    let soon = Utc::now() + chrono::Duration::minutes(1);
+    assert_eq!(store.purge_drafts(soon).expect("purge"), 1);
+    assert!(matches!(
+        store.get_draft(pending),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .get_draft(published)
+            .expect("kept")
+            .info
+            .published_generation,
+        Some(1)
+    );
+    assert_eq!(
+        store.load_generation(1).expect("generation"),
+        canonical(&set)
+    );
+}
+
 /// Runs the real binary.
 fn gridatlas() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gridatlas"))
@@ -795,4 +875,64 @@ fn corrupt_or_truncated_sqlite_file_is_a_clear_error() {
     // Not a database at all.
     std::fs::write(&path, b"{\"type\":\"FeatureCollection\"}").expect("text");
     expect_corrupt("text file");
+}
+
+/// The README's one-street workflow from the CLI: `gridatlas import street.geojson --streets S`
+/// with a file of one street whose street names the district (not in the file) as parent, and the
+/// same file with the district repeated unchanged; each publishes and changes only that street.
+fn cli_imports_one_street_with_or_without_the_district(db: &TestDb) {
+    let store = db.open();
+    let demo = gridatlas::geo_io::read_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo-district.geojson"
+    )))
+    .expect("demo");
+    gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    let of = store::street_of_features(&demo);
+    let street = "310116101";
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (with_district, name) in [(false, "不带区"), (true, "带区")] {
+        let mut features: Vec<Feature> = demo
+            .features()
+            .iter()
+            .filter(|f| of.get(f.code.as_str()) == Some(&street))
+            .cloned()
+            .collect();
+        for f in &mut features {
+            if f.code == "310116101009" {
+                f.name = name.into();
+            }
+        }
+        if with_district {
+            features.insert(0, demo.district().expect("district").clone());
+        }
+        let set = FeatureSet::new(features, Vec::new()).expect("set");
+        let path = dir.path().join(format!("street-{with_district}.geojson"));
+        gridatlas::geo_io::write_path(&set, &path).expect("write");
+        let mut line = Vec::new();
+        cli::import(
+            &cli::ImportArgs {
+                file: path,
+                streets: Some(vec![street.into()]),
+                by: "planner".into(),
+                db: cli::DatabaseArgs {
+                    database: db.url.clone(),
+                },
+            },
+            &mut line,
+        )
+        .expect("one-street import");
+        let line: serde_json::Value = serde_json::from_slice(&line).expect("json");
+        assert_eq!(line["errors"], 0, "{line}");
+        let g = store
+            .publish(line["draft"].as_i64().expect("draft id"), "planner", None)
+            .expect("publish");
+        let changed: Vec<(String, ChangeKind)> = store
+            .diff(g.number - 1, g.number)
+            .expect("diff")
+            .into_iter()
+            .map(|c| (c.code, c.change))
+            .collect();
+        assert_eq!(changed, [("310116101009".to_owned(), ChangeKind::Changed)]);
+    }
 }

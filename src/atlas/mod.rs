@@ -164,6 +164,8 @@ pub struct Atlas {
     children: HashMap<FeatureId, Vec<FeatureId>>,
     /// Per feature, its JSON object in placements, rendered on first use (see [`json`]).
     fragments: json::Fragments,
+    /// A hash of the content, computed on first use (see [`Atlas::fingerprint`]).
+    fingerprint: std::sync::OnceLock<u64>,
 }
 
 /// The indexed layer of a feature layer.
@@ -250,6 +252,7 @@ impl Atlas {
         }
         Atlas {
             fragments: json::Fragments::new(set.len()),
+            fingerprint: std::sync::OnceLock::new(),
             set,
             generation: None,
             children,
@@ -267,6 +270,60 @@ impl Atlas {
     pub fn with_generation(mut self, generation: i64) -> Atlas {
         self.generation = Some(generation);
         self
+    }
+
+    /// A hash of everything the atlas serves (features with their geometry, people and
+    /// attributes, and the management units), the same for the same content in every process of
+    /// this build: what validators such as tile ETags derive from when there is no generation
+    /// number (a server of a file). Computed on first use.
+    pub fn fingerprint(&self) -> u64 {
+        *self.fingerprint.get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            // SipHash with fixed keys: deterministic across processes.
+            #[allow(deprecated)]
+            let mut h = std::hash::SipHasher::new();
+            for f in self.set.features() {
+                (f.layer.as_str(), &f.code, &f.name, &f.parent).hash(&mut h);
+                f.kind.map(|k| k.as_str()).hash(&mut h);
+                for p in &f.people {
+                    (p.role.as_str(), &p.name, &p.phone, &p.photo_url).hash(&mut h);
+                }
+                serde_json::Value::Object(f.attributes.clone())
+                    .to_string()
+                    .hash(&mut h);
+                let coords: Box<dyn Iterator<Item = &geo::Coord<f64>>> = match &f.geometry {
+                    crate::model::Geometry::Area(mp) => Box::new(
+                        mp.0.iter()
+                            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                            .flat_map(|r| r.0.iter()),
+                    ),
+                    crate::model::Geometry::Line(ml) => {
+                        Box::new(ml.0.iter().flat_map(|l| l.0.iter()))
+                    }
+                };
+                for c in coords {
+                    (c.x.to_bits(), c.y.to_bits()).hash(&mut h);
+                }
+                // Ring and part boundaries: the number of positions per ring.
+                match &f.geometry {
+                    crate::model::Geometry::Area(mp) => {
+                        for p in &mp.0 {
+                            p.exterior().0.len().hash(&mut h);
+                            p.interiors().iter().for_each(|r| r.0.len().hash(&mut h));
+                        }
+                    }
+                    crate::model::Geometry::Line(ml) => {
+                        ml.0.iter().for_each(|l| l.0.len().hash(&mut h));
+                    }
+                }
+            }
+            for u in &self.set.management_units {
+                serde_json::to_string(u)
+                    .unwrap_or_else(|e| e.to_string())
+                    .hash(&mut h);
+            }
+            h.finish()
+        })
     }
 
     /// The generation this atlas was built from, if known.

@@ -140,9 +140,9 @@ fn ring_area2(r: &[(i32, i32)]) -> i64 {
         .sum()
 }
 
-fn encode_area(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
+fn encode_area(f: &Feature, proj: &Proj) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let Geometry::Area(mp) = &f.geometry else {
-        return None;
+        return Ok(None);
     };
     let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
     let mut enc = GeomEncoder::<f64>::new(GeomType::Polygon);
@@ -168,21 +168,25 @@ fn encode_area(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
                 continue;
             }
             for &(x, y) in &r {
-                enc.add_point(f64::from(x), f64::from(y)).ok()?;
+                enc.add_point(f64::from(x), f64::from(y))?;
             }
-            enc.complete_geom().ok()?;
+            enc.complete_geom()?;
             if i == 0 {
                 exterior_kept = true;
             }
             any = true;
         }
     }
-    if any { enc.encode().ok() } else { None }
+    if any {
+        enc.encode().map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
-fn encode_line(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
+fn encode_line(f: &Feature, proj: &Proj) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let Geometry::Line(ml) = &f.geometry else {
-        return None;
+        return Ok(None);
     };
     let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
     let mut enc = GeomEncoder::<f64>::new(GeomType::Linestring);
@@ -191,16 +195,17 @@ fn encode_line(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
         let pts: Vec<(f64, f64)> = ls.0.iter().map(|c| proj.px(c.x, c.y)).collect();
         // Keep the runs of segments that touch the buffered tile.
         let mut run: Vec<(f64, f64)> = Vec::new();
-        let mut flush = |run: &mut Vec<(f64, f64)>, enc: &mut GeomEncoder<f64>| -> Option<()> {
-            if let Some(s) = snap(run.drain(..), 2, proj.grid) {
-                for (x, y) in s {
-                    enc.add_point(f64::from(x), f64::from(y)).ok()?;
+        let mut flush =
+            |run: &mut Vec<(f64, f64)>, enc: &mut GeomEncoder<f64>| -> Result<(), mvt::Error> {
+                if let Some(s) = snap(run.drain(..), 2, proj.grid) {
+                    for (x, y) in s {
+                        enc.add_point(f64::from(x), f64::from(y))?;
+                    }
+                    enc.complete_geom()?;
+                    any = true;
                 }
-                enc.complete_geom().ok()?;
-                any = true;
-            }
-            Some(())
-        };
+                Ok(())
+            };
         for w in pts.windows(2) {
             let (a, b) = (w[0], w[1]);
             let touches = a.0.max(b.0) >= lo
@@ -218,14 +223,36 @@ fn encode_line(f: &Feature, proj: &Proj) -> Option<mvt::GeomData> {
         }
         flush(&mut run, &mut enc)?;
     }
-    if any { enc.encode().ok() } else { None }
+    if any {
+        enc.encode().map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Why a tile could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TileError {
+    /// No such tile: zoom above [`MAX_ZOOM`] or a column/row outside the zoom's range.
+    #[error("no tile {z}/{x}/{y} (zoom 0..={MAX_ZOOM}, column and row below 2^zoom)")]
+    Address {
+        /// Zoom.
+        z: u8,
+        /// Column.
+        x: u32,
+        /// Row.
+        y: u32,
+    },
+    /// The MVT encoder refused the tile (a bug, not a bad request).
+    #[error("encoding the tile failed: {0}")]
+    Encode(#[from] mvt::Error),
 }
 
 impl Atlas {
-    /// The vector tile `z/x/y` (uncompressed protobuf bytes); `None` for an invalid address.
-    pub fn tile(&self, z: u8, x: u32, y: u32) -> Option<Vec<u8>> {
+    /// The vector tile `z/x/y` (uncompressed protobuf bytes).
+    pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
         if z > MAX_ZOOM || x >= (1u32 << z) || y >= (1u32 << z) {
-            return None;
+            return Err(TileError::Address { z, x, y });
         }
         let b = BUFFER / f64::from(EXTENT);
         let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
@@ -269,7 +296,7 @@ impl Atlas {
                 } else {
                     encode_line(f, &proj)
                 };
-                let Some(geom) = geom else { continue };
+                let Some(geom) = geom? else { continue };
                 let mut feat = out.into_feature(geom);
                 feat.set_id(u64::from(id) + 1);
                 feat.add_tag_string("code", &f.code);
@@ -284,10 +311,10 @@ impl Atlas {
                 out = feat.into_layer();
             }
             if out.num_features() > 0 {
-                tile.add_layer(out).ok()?;
+                tile.add_layer(out)?;
             }
         }
-        tile.to_bytes().ok()
+        Ok(tile.to_bytes()?)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::model::{
     Feature, FeatureSet, Geometry, Kind, Layer, ManagementUnit, ManagementUnitKind, Person, Role,
 };
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon, Winding};
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -869,6 +870,12 @@ fn check_feature(c: &mut Ctx, raw: RawFeature) -> (Meta, Option<Feature>) {
             format!("member {key:?} appears more than once"),
         );
     }
+    for key in &raw.property_duplicates {
+        c.problem(
+            &format!(".properties.{key}"),
+            format!("member {key:?} appears more than once in properties"),
+        );
+    }
     match &raw.ty {
         Some(Value::String(s)) if s == "Feature" => {}
         None => c.problem(".type", "missing \"type\": \"Feature\"".into()),
@@ -1417,9 +1424,64 @@ enum RawFeature {
 struct RawFeatureObject {
     ty: Option<Value>,
     properties: Option<Value>,
+    /// Keys that appear more than once inside `properties` (JSON allows it; a map keeps only one).
+    property_duplicates: Vec<String>,
     geometry: Option<RawGeometry>,
     has_id: bool,
     duplicates: Vec<&'static str>,
+}
+
+/// `properties` read as a value, with the keys its object repeats (a plain `Value` would keep the
+/// last silently).
+struct PropertiesWithDuplicates(Value, Vec<String>);
+
+impl<'de> Deserialize<'de> for PropertiesWithDuplicates {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PropertiesWithDuplicates;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = serde_json::Map::new();
+                let mut dups = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    let v: Value = map.next_value()?;
+                    if out.insert(k.clone(), v).is_some() && !dups.contains(&k) {
+                        dups.push(k);
+                    }
+                }
+                Ok(PropertiesWithDuplicates(Value::Object(out), dups))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(PropertiesWithDuplicates(v, Vec::new()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::Bool(v), Vec::new()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::from(v), Vec::new()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::from(v), Vec::new()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::from(v), Vec::new()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::from(v), Vec::new()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::Null, Vec::new()))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(PropertiesWithDuplicates(Value::Null, Vec::new()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 enum RawGeometry {
@@ -1694,6 +1756,7 @@ impl<'de> Visitor<'de> for FeatureSeed<'_> {
         let mut o = RawFeatureObject {
             ty: None,
             properties: None,
+            property_duplicates: Vec::new(),
             geometry: None,
             has_id: false,
             duplicates: Vec::new(),
@@ -1706,9 +1769,11 @@ impl<'de> Visitor<'de> for FeatureSeed<'_> {
                     }
                 }
                 FeatureKey::Properties => {
-                    if o.properties.replace(map.next_value()?).is_some() {
+                    let PropertiesWithDuplicates(v, dups) = map.next_value()?;
+                    if o.properties.replace(v).is_some() {
                         o.duplicates.push("properties");
                     }
+                    o.property_duplicates = dups;
                 }
                 FeatureKey::Geometry => {
                     let g = map.next_value_seed(GeometrySeed {

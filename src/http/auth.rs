@@ -104,12 +104,31 @@ pub async fn require(
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
         .to_owned();
     let store = state.store()?;
-    let token = tokio::task::spawn_blocking(move || store.token_by_secret(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
-        .filter(|t| !t.revoked)
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+    let token = tokio::task::spawn_blocking(move || {
+        let now = chrono::Utc::now();
+        let token = store.token_by_secret(&secret)?;
+        if let Some(t) = token.as_ref().filter(|t| !t.revoked && !t.expired(now)) {
+            // At most a write a minute per token; a failure to record it refuses nothing.
+            if t.last_used_at.is_none_or(|u| now - u > chrono::Duration::seconds(60)) {
+                if let Err(e) = store.touch_token(t.id, now) {
+                    tracing::warn!(error = %e, token = t.id, "could not record the token's last use");
+                }
+            }
+        }
+        Ok::<_, crate::store::StoreError>(token)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?
+    .filter(|t| !t.revoked)
+    .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+    if token.expired(chrono::Utc::now()) {
+        return Err(ApiError::unauthorized(format!(
+            "token {} expired at {}; create a new one with `gridatlas token create`",
+            token.id,
+            token.expires_at.map(|e| e.to_rfc3339()).unwrap_or_default()
+        )));
+    }
     let caller = Caller { token };
     if caller.has(role) {
         Ok(caller)
@@ -146,10 +165,17 @@ enum TokenCommand {
         /// A street the token may act on (planners; repeat for several).
         #[arg(long = "street")]
         streets: Vec<String>,
+        /// Days until the token stops working.
+        #[arg(long, default_value_t = 90, conflicts_with = "no_expiry",
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: u32,
+        /// A token that never expires (for a service account; rotate it by hand).
+        #[arg(long)]
+        no_expiry: bool,
         #[command(flatten)]
         db: crate::store::cli::DatabaseArgs,
     },
-    /// List tokens (without secrets).
+    /// List tokens (without secrets), with their expiry and last use.
     List {
         #[command(flatten)]
         db: crate::store::cli::DatabaseArgs,
@@ -166,13 +192,28 @@ enum TokenCommand {
 /// Runs `gridatlas token …`.
 pub fn run(args: TokenArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     match args.command {
-        TokenCommand::Create { role, streets, db } => {
+        TokenCommand::Create {
+            role,
+            streets,
+            expires_in_days,
+            no_expiry,
+            db,
+        } => {
             let store = db.open()?;
             let secret = new_secret();
-            let id = store.create_token(role.as_str(), &streets, &secret)?;
+            let expires_at = if no_expiry {
+                None
+            } else {
+                Some(chrono::Utc::now() + chrono::Duration::days(i64::from(expires_in_days)))
+            };
+            let id = store.create_token_until(role.as_str(), &streets, &secret, expires_at)?;
             eprintln!(
-                "token {id} ({}) created; the secret is shown once:",
-                role.as_str()
+                "token {id} ({}) created, {}; the secret is shown once:",
+                role.as_str(),
+                expires_at.map_or("never expires".to_owned(), |e| format!(
+                    "expires {}",
+                    e.to_rfc3339()
+                ))
             );
             writeln!(out, "{secret}")?;
         }

@@ -8,7 +8,7 @@
 //! transaction and swaps the new atlas in.
 
 use super::AppState;
-use super::auth::{self, Role};
+use super::auth::{self, Caller, Role};
 use super::error::{ApiError, ApiResult};
 use crate::geo_io::{self, ReadError, ReadOptions};
 use crate::model::{FeatureSet, Layer};
@@ -72,7 +72,7 @@ pub fn summary(report: &Value) -> Value {
         (status = 201, description = "`{id, base_generation, features, streets, summary: {errors, warnings, by_rule}}`", body = Object),
         (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Streets outside the token's scope (named)", content_type = "application/problem+json"),
+        (status = 403, description = "The upload would change streets outside the token's scope (named), or make changes only an admin may (the district, units serving several streets, features under no street)", content_type = "application/problem+json"),
         (status = 413, description = "Body or feature too large", content_type = "application/problem+json"),
         (status = 415, description = "Not GeoJSON", content_type = "application/problem+json"),
         (status = 422, description = "Invalid features: every problem listed with feature index, code and JSON path", content_type = "application/problem+json"),
@@ -187,7 +187,10 @@ pub async fn create(
         };
         let whole =
             store::draft_as_whole(&base_set, &set, covered.as_deref()).map_err(store_error)?;
-        let (report, errors) = crate::store::cli::validate_for_draft(&whole);
+        // What the draft would really change, whatever it declared, must be in scope.
+        authorize_change(&caller, &store::effective_change(&base_set, &whole))?;
+        let (report, errors) =
+            crate::store::cli::validate_for_draft(&whole).map_err(ApiError::internal)?;
         let id = store
             .create_draft(NewDraft {
                 features: &set,
@@ -221,26 +224,93 @@ pub async fn create(
         .into_response())
 }
 
+/// Checks the effective change of a draft against the caller: every street it touches must be
+/// in the token's scope, and changes outside any one street (the district, units serving several
+/// streets, features under no street) need an admin.
+fn authorize_change(caller: &Caller, scope: &store::ChangeScope) -> Result<(), ApiError> {
+    if !scope.admin_only.is_empty() && !caller.is_admin() {
+        return Err(ApiError::forbidden(format!(
+            "only an admin token may make these changes: {}",
+            scope.admin_only.join("; ")
+        ))
+        .with_extra(json!({"admin_only": scope.admin_only})));
+    }
+    caller.check_streets(scope.streets.iter().map(String::as_str))
+}
+
+/// Checks that the caller may see draft `info`: an admin, or a planner whose streets include
+/// every street the draft covers (a whole-territory draft: admins only).
+fn authorize_read(caller: &Caller, info: &store::DraftInfo) -> Result<(), ApiError> {
+    match &info.covered_streets {
+        Some(streets) => caller.check_streets(streets.iter().map(String::as_str)),
+        None if caller.is_admin() => Ok(()),
+        None => Err(ApiError::forbidden(
+            "a whole-territory draft can only be read by an admin",
+        )),
+    }
+}
+
+/// Draft `id`, if the caller may read it (see [`authorize_read`]).
+async fn readable_draft(state: &AppState, headers: &HeaderMap, id: i64) -> ApiResult<store::Draft> {
+    let caller = auth::require(state, headers, Role::Planner).await?;
+    let store = state.store()?;
+    let draft = blocking(move || store.get_draft(id).map_err(store_error)).await?;
+    authorize_read(&caller, &draft.info)?;
+    Ok(draft)
+}
+
 fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
     let Path(s) = p?;
     s.parse()
         .map_err(|_| ApiError::invalid_parameter("id", format!("{s:?} is not a draft id")))
 }
 
+/// `GET /api/v1/drafts/{id}`: a draft's metadata and the summary of its report (planners of its
+/// streets, admins).
+#[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "drafts",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "`{id, created_at, created_by, base_generation, covered_streets, error_count, feature_count, published_generation, summary, report}`", body = Object),
+              (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
+pub async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let id = draft_id(id)?;
+    let info = readable_draft(&state, &headers, id).await?.info;
+    Ok(Json(json!({
+        "id": info.id,
+        "created_at": info.created_at,
+        "created_by": info.created_by,
+        "base_generation": info.base_generation,
+        "covered_streets": info.covered_streets,
+        "error_count": info.error_count,
+        "feature_count": info.feature_count,
+        "published_generation": info.published_generation,
+        "summary": summary(&info.report),
+        "report": format!("/api/v1/drafts/{id}/report"),
+    })))
+}
+
 /// `GET /api/v1/drafts/{id}/report[?format=geojson]`: the validation report (JSON), or its
 /// findings as a GeoJSON FeatureCollection a map can draw.
 #[utoipa::path(get, path = "/api/v1/drafts/{id}/report", tag = "drafts",
     params(("id" = i64, Path), ("format" = Option<String>, Query, description = "json (default) | geojson")),
-    responses((status = 200, description = "The report", body = Object), (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
+    responses((status = 200, description = "The report", body = Object),
+              (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
 pub async fn report(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = draft_id(id)?;
     let Query(q) = q?;
-    let store = state.store()?;
-    let draft = blocking(move || store.get_draft(id).map_err(store_error)).await?;
+    let draft = readable_draft(&state, &headers, id).await?;
     let report = draft.info.report;
     match q.get("format").map(String::as_str) {
         None | Some("json") => Ok(Json(json!({
@@ -321,6 +391,18 @@ pub async fn publish(
     let store = state.store()?;
     let st = store.clone();
     let info = blocking(move || st.get_draft(id).map(|d| d.info).map_err(store_error)).await?;
+    let ttl = chrono::Duration::from_std(state.config().draft_ttl).unwrap_or(chrono::Duration::MAX);
+    if info
+        .created_at
+        .checked_add_signed(ttl)
+        .is_some_and(|end| end <= chrono::Utc::now())
+    {
+        return Err(ApiError::conflict(format!(
+            "draft {id} was made on {} and has expired (drafts live {} days); upload it again",
+            info.created_at.to_rfc3339(),
+            ttl.num_days()
+        )));
+    }
     match &info.covered_streets {
         Some(streets) => caller.check_streets(streets.iter().map(String::as_str))?,
         None if !caller.is_admin() => {
@@ -333,6 +415,20 @@ pub async fn publish(
     let by = caller.name();
     let st2 = state.clone();
     let generation = blocking(move || {
+        // Again at commit: the effective change of the draft on its base generation (a publish
+        // on any other base is refused by the store), against the token as it is now.
+        let draft = store.get_draft(id).map_err(store_error)?;
+        let base = match draft.info.base_generation {
+            0 => FeatureSet::default(),
+            n => store.load_generation(n).map_err(store_error)?,
+        };
+        let whole = store::draft_as_whole(
+            &base,
+            &draft.features,
+            draft.info.covered_streets.as_deref(),
+        )
+        .map_err(store_error)?;
+        authorize_change(&caller, &store::effective_change(&base, &whole))?;
         let g = store
             .publish(id, &by, reason.as_deref())
             .map_err(store_error)?;

@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         super::tiles::tile,
         super::tiles::tilejson,
         super::drafts::create,
+        super::drafts::one,
         super::drafts::report,
         super::drafts::publish,
         super::drafts::generations,
@@ -51,11 +52,11 @@ pub struct ApiDoc;
 
 /// `GET /api/v1/openapi.json`.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
-    )
+pub async fn openapi() -> Result<impl IntoResponse, super::error::ApiError> {
+    let doc = ApiDoc::openapi()
+        .to_pretty_json()
+        .map_err(super::error::ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], doc))
 }
 
 /// `GET /healthz`: the process is up.

@@ -54,6 +54,11 @@ pub struct ServeConfig {
     pub routing: crate::routing::RouteOptions,
     /// Per-client rate limit of the API (`None`: unlimited); see [`ratelimit`].
     pub rate_limit: Option<ratelimit::RateLimit>,
+    /// The public base URL of this server (`https://grid.example.gov.cn`), for the absolute URLs
+    /// it hands out (TileJSON); `None`: server-relative paths. Never taken from a request.
+    pub public_url: Option<String>,
+    /// How long an unpublished draft lives: older ones cannot be published and are purged.
+    pub draft_ttl: Duration,
 }
 
 impl Default for ServeConfig {
@@ -67,6 +72,8 @@ impl Default for ServeConfig {
             basemap_url: None,
             routing: crate::routing::RouteOptions::default(),
             rate_limit: Some(ratelimit::RateLimit::default()),
+            public_url: None,
+            draft_ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -269,6 +276,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/api/v1/tiles.json", get(tiles::tilejson)),
         ("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile)),
         ("/api/v1/drafts", post(drafts::create)),
+        ("/api/v1/drafts/{id}", get(drafts::one)),
         ("/api/v1/drafts/{id}/report", get(drafts::report)),
         ("/api/v1/drafts/{id}/publish", post(drafts::publish)),
         ("/api/v1/generations", get(drafts::generations)),

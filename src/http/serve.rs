@@ -21,10 +21,15 @@ pub struct ServeArgs {
     /// generation.
     #[arg(long, conflicts_with = "database")]
     pub data: Option<PathBuf>,
-    /// The store: a SQLite file (created if missing) or `postgres://…`. An empty store gets the
-    /// demo district (金山区) as generation 1 on first start.
+    /// The store: a SQLite file (created if missing) or `postgres://…`. Without it, the embedded
+    /// store `gridatlas.db`, which gets the demo district (金山区) and the example task list on
+    /// first start; a store named here gets them only with `--demo`.
     #[arg(long, env = "DATABASE_URL")]
     pub database: Option<String>,
+    /// Load the demo district and the example task list into the store if it is empty (the
+    /// default embedded store gets them anyway on first start).
+    #[arg(long, conflicts_with = "data")]
+    pub demo: bool,
     /// Largest request body in MB (uploads, batch lookups).
     #[arg(long, default_value_t = 200)]
     pub max_body_mb: usize,
@@ -65,6 +70,27 @@ pub struct ServeArgs {
     /// is where to limit them), a benchmark or an operator's tool.
     #[arg(long)]
     pub rate_limit_loopback: bool,
+    /// The public base URL clients reach this server at (e.g. `https://grid.example.gov.cn`), for
+    /// the absolute URLs it hands out (TileJSON tile URLs); without it they are server-relative.
+    #[arg(long, env = "GRIDATLAS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Days an unpublished draft is kept: older drafts cannot be published and are deleted
+    /// (checked at start and hourly).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub draft_ttl_days: u32,
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?}: expected http://HOST[:PORT][/PATH] or https://…"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "{s:?}: expected a base URL without query or fragment"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_owned())
 }
 
 impl ServeArgs {
@@ -89,6 +115,8 @@ impl ServeArgs {
                 burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
                 loopback: self.rate_limit_loopback,
             }),
+            public_url: self.public_url.clone(),
+            draft_ttl: Duration::from_secs(u64::from(self.draft_ttl_days) * 24 * 3600),
         }
     }
 }
@@ -109,6 +137,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             (AppState::new(Atlas::build(set), args.config()), None)
         }
         None => {
+            // The first-run demo is for the default embedded store (the README's first command)
+            // or when asked; a production database named by the operator starts empty.
+            let demo = args.demo || args.database.is_none();
             let url = args
                 .database
                 .clone()
@@ -119,11 +150,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
             );
             let current = match store.current_generation()? {
                 Some(g) => g.number,
-                None => bootstrap_demo(store.as_ref())?,
+                None if demo => bootstrap_demo(store.as_ref())?,
+                None => {
+                    tracing::warn!(
+                        "the store has no generation yet: lookups answer nothing until a draft is imported and published (or start once with --demo for the demo district)"
+                    );
+                    0
+                }
             };
-            bootstrap_categories(store.as_ref())?;
-            let set = store.load_generation(current)?;
-            let atlas = Atlas::build(set).with_generation(i64::from(current));
+            if demo {
+                bootstrap_categories(store.as_ref())?;
+            }
+            let atlas = if current > 0 {
+                Atlas::build(store.load_generation(current)?).with_generation(i64::from(current))
+            } else {
+                Atlas::build(crate::model::FeatureSet::default())
+            };
             (
                 AppState::with_store(atlas, args.config(), Some(store)),
                 Some(current),
@@ -138,6 +180,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     );
     if let Some(current) = watch {
         spawn_watcher(state.clone(), current);
+        spawn_draft_purger(state.clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,7 +210,7 @@ const DEMO: &[u8] = include_bytes!("../../fixtures/demo-district.geojson");
 pub fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
     tracing::info!("empty store: loading the demo district (金山区) as generation 1");
     let set = crate::geo_io::read_slice(DEMO).context("reading the embedded demo district")?;
-    let (report, errors) = crate::store::cli::validate_for_draft(&set);
+    let (report, errors) = crate::store::cli::validate_for_draft(&set)?;
     let id = store.create_draft(crate::store::NewDraft {
         features: &set,
         covered_streets: None,
@@ -193,6 +236,32 @@ pub fn bootstrap_categories(store: &dyn Store) -> anyhow::Result<()> {
         store.replace_categories(&cats)?;
     }
     Ok(())
+}
+
+/// Deletes unpublished drafts older than the configured time to live, at start and hourly.
+fn spawn_draft_purger(state: AppState) {
+    let spawned = std::thread::Builder::new()
+        .name("draft-purge".into())
+        .spawn(move || {
+            loop {
+                if let Ok(store) = state.store() {
+                    let ttl = chrono::Duration::from_std(state.config().draft_ttl)
+                        .unwrap_or(chrono::Duration::MAX);
+                    let before = chrono::Utc::now()
+                        .checked_sub_signed(ttl)
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+                    match store.purge_drafts(before) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(drafts = n, "expired drafts deleted"),
+                        Err(e) => tracing::error!(error = %e, "deleting expired drafts failed"),
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the draft purger");
+    }
 }
 
 /// Follows publishes by any process on the same store (LISTEN/NOTIFY on PostgreSQL, polling on

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::atlas::tiles::{MAX_ZOOM, min_zoom};
+use crate::atlas::tiles::{MAX_ZOOM, TileError, min_zoom};
 use crate::model::Layer;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -44,7 +44,12 @@ pub async fn tile(
         ApiError::invalid_parameter("y", format!("{y:?} is not a row of zoom {z} (0..{n})"))
     })?;
     let atlas = state.atlas();
-    let etag = format!("\"g{}-{z}-{x}-{y}\"", atlas.generation().unwrap_or(0));
+    // A generation number names the content; a server of a file has none, so its content's hash
+    // does (a restart with another file must not revalidate old tiles).
+    let etag = match atlas.generation() {
+        Some(g) => format!("\"g{g}-{z}-{x}-{y}\""),
+        None => format!("\"f{:016x}-{z}-{x}-{y}\"", atlas.fingerprint()),
+    };
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -55,7 +60,10 @@ pub async fn tile(
     let bytes = tokio::task::spawn_blocking(move || atlas.tile(z, x, y))
         .await
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::invalid_parameter("z", "invalid tile address"))?;
+        .map_err(|e| match e {
+            TileError::Address { .. } => ApiError::invalid_parameter("z", e.to_string()),
+            TileError::Encode(_) => ApiError::internal(e),
+        })?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -75,12 +83,15 @@ pub async fn tile(
 /// `GET /api/v1/tiles.json`: TileJSON 3.0 describing the tiles.
 #[utoipa::path(get, path = "/api/v1/tiles.json", tag = "tiles",
     responses((status = 200, description = "TileJSON 3.0.0", body = Object)))]
-pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+pub async fn tilejson(State(state): State<AppState>) -> Json<Value> {
     let atlas = state.atlas();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
+    // Never from the request's Host header (a client would choose where other clients fetch
+    // tiles from): the configured public URL, else a path on this server.
+    let base = state
+        .config()
+        .public_url
+        .as_deref()
+        .map_or("", |u| u.trim_end_matches('/'));
     let bounds = atlas
         .territory_bbox()
         .map_or(json!([-180, -85, 180, 85]), |b| {
@@ -99,9 +110,9 @@ pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json
         "name": "gridatlas",
         "version": atlas.generation().unwrap_or(0).to_string(),
         "scheme": "xyz",
-        "tiles": [format!("http://{host}/api/v1/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "tiles": [format!("{base}/api/v1/tiles/{{z}}/{{x}}/{{y}}.mvt")],
         "minzoom": 0,
-        "maxzoom": 16,
+        "maxzoom": MAX_ZOOM,
         "bounds": bounds,
         "center": center,
         "vector_layers": layers,

@@ -134,29 +134,38 @@ pub struct WatchArgs {
 }
 
 /// Validation hook for imports: validates the whole draft (current generation with the upload
-/// applied) with the default options. Returns the report (JSON) and its number of errors.
-pub fn validate_for_draft(whole: &FeatureSet) -> (serde_json::Value, usize) {
+/// applied) with the default options. Returns the report (JSON) and its number of errors; a report
+/// that cannot be serialised is an error, never stored in its place.
+pub fn validate_for_draft(
+    whole: &FeatureSet,
+) -> Result<(serde_json::Value, usize), serde_json::Error> {
     let report = crate::validate::validate(whole, &crate::validate::Options::default());
     let errors = report.summary.errors;
-    (
-        serde_json::to_value(&report)
-            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()})),
-        errors,
-    )
+    Ok((serde_json::to_value(&report)?, errors))
 }
 
 /// Runs `import`.
 pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<()> {
-    let set = crate::geo_io::read_path(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
     let store = args.db.open()?;
     let base = store.current_generation()?;
     let base_set = match &base {
         Some(g) => store.load_generation(g.number)?,
         None => FeatureSet::default(),
     };
+    // A file of one street names its parent (the district) by code without holding it.
+    let known = base_set
+        .features()
+        .iter()
+        .map(|f| (f.code.clone(), f.layer))
+        .collect();
+    let opts = crate::geo_io::ReadOptions {
+        known_parents: Some(std::sync::Arc::new(known)),
+        ..crate::geo_io::ReadOptions::default()
+    };
+    let set = crate::geo_io::read_path_with(&args.file, &opts)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let whole = super::draft_as_whole(&base_set, &set, args.streets.as_deref())?;
-    let (report, errors) = validate_for_draft(&whole);
+    let (report, errors) = validate_for_draft(&whole)?;
     let id = store.create_draft(NewDraft {
         features: &set,
         covered_streets: args.streets.clone(),

@@ -7,8 +7,10 @@
 // Formatting: `rustfmt --edition 2024 src/store/common.rs` (cargo fmt does not see included files).
 
 use super::convert::{self, Columns};
-use super::{DraftId, DraftInfo, GenerationInfo, GenerationNo, LayerChanges, NewDraft, Token};
-use crate::model::{Feature, FeatureSet, Layer};
+use super::{
+    DraftId, DraftInfo, GenerationInfo, GenerationNo, LayerChanges, NewDraft, Subject, Token,
+};
+use crate::model::{Feature, FeatureSet};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use postgis_diesel::types as pd;
@@ -130,6 +132,8 @@ struct TokenRow {
     streets: String,
     created_at: DateTime<Utc>,
     revoked: bool,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Insertable)]
@@ -140,6 +144,11 @@ struct NewTokenRow<'a> {
     secret_sha256: String,
     created_at: DateTime<Utc>,
     revoked: bool,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn count_usize(n: i32, what: &str) -> StoreResult<usize> {
+    usize::try_from(n).map_err(|_| StoreError::Data(format!("{what} is negative: {n}")))
 }
 
 fn count_i32(n: usize, what: &str) -> StoreResult<i32> {
@@ -147,15 +156,15 @@ fn count_i32(n: usize, what: &str) -> StoreResult<i32> {
 }
 
 fn generation_info(row: GenerationRow) -> StoreResult<GenerationInfo> {
-    let changes: BTreeMap<Layer, LayerChanges> = convert::json_from("changes", &row.changes)?;
+    let changes: BTreeMap<Subject, LayerChanges> = convert::json_from("changes", &row.changes)?;
     Ok(GenerationInfo {
         number: row.number,
         created_at: row.created_at,
         created_by: row.created_by,
         draft_id: row.draft_id,
         override_reason: row.override_reason,
-        error_count: usize::try_from(row.error_count).unwrap_or(0),
-        feature_count: usize::try_from(row.feature_count).unwrap_or(0),
+        error_count: count_usize(row.error_count, "error_count")?,
+        feature_count: count_usize(row.feature_count, "feature_count")?,
         changes,
     })
 }
@@ -172,8 +181,8 @@ fn draft_info(row: DraftRow) -> StoreResult<DraftInfo> {
         base_generation: row.base_generation,
         covered_streets,
         report: convert::json_from("report", &row.report)?,
-        error_count: usize::try_from(row.error_count).unwrap_or(0),
-        feature_count: usize::try_from(row.feature_count).unwrap_or(0),
+        error_count: count_usize(row.error_count, "error_count")?,
+        feature_count: count_usize(row.feature_count, "feature_count")?,
         published_generation: row.published_generation,
     })
 }
@@ -185,6 +194,8 @@ fn token(row: TokenRow) -> StoreResult<Token> {
         streets: convert::json_from("token streets", &row.streets)?,
         created_at: row.created_at,
         revoked: row.revoked,
+        expires_at: row.expires_at,
+        last_used_at: row.last_used_at,
     })
 }
 
@@ -370,9 +381,9 @@ fn publish_in_tx(
             Some((_, of)) if *of == nf => {}
             Some((rid, _)) => {
                 close.push(*rid);
-                insert.push(convert::to_columns(nf));
+                insert.push(convert::to_columns(nf)?);
             }
-            None => insert.push(convert::to_columns(nf)),
+            None => insert.push(convert::to_columns(nf)?),
         }
     }
 
@@ -384,8 +395,8 @@ fn publish_in_tx(
         draft_id: id,
         override_reason: reason.map(str::to_string),
         error_count: count_i32(draft.info.error_count, "errors")?,
-        changes: convert::json_to(&changes),
-        management_units: convert::units_to_json(&new_set.management_units),
+        changes: convert::try_json("changes", &changes)?,
+        management_units: convert::units_to_json(&new_set.management_units)?,
         feature_count: count_i32(new_set.len(), "features")?,
     };
     diesel::insert_into(schema::generations::table)
@@ -432,7 +443,7 @@ impl super::Store for Db {
             .features()
             .iter()
             .map(convert::to_columns)
-            .collect();
+            .collect::<StoreResult<_>>()?;
         let mut conn = self.conn()?;
         write_tx(&mut conn, |conn| {
             let base = current_number(conn)?;
@@ -440,11 +451,15 @@ impl super::Store for Db {
                 created_at: Utc::now(),
                 created_by: draft.created_by,
                 base_generation: base,
-                covered_streets: draft.covered_streets.as_ref().map(convert::json_to),
-                report: convert::json_to(&draft.report),
+                covered_streets: draft
+                    .covered_streets
+                    .as_ref()
+                    .map(|c| convert::try_json("covered streets", c))
+                    .transpose()?,
+                report: convert::try_json("report", &draft.report)?,
                 error_count: count_i32(draft.error_count, "errors")?,
                 feature_count: count_i32(cols.len(), "features")?,
-                management_units: convert::units_to_json(&draft.features.management_units),
+                management_units: convert::units_to_json(&draft.features.management_units)?,
             };
             let id: i64 = diesel::insert_into(d::drafts)
                 .values(&row)
@@ -536,16 +551,23 @@ impl super::Store for Db {
         Ok(load_rows(&mut conn, n)?.1)
     }
 
-    fn create_token(&self, role: &str, streets: &[String], secret: &str) -> StoreResult<i64> {
+    fn create_token_until(
+        &self,
+        role: &str,
+        streets: &[String],
+        secret: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<i64> {
         use schema::tokens::dsl as t;
         let mut conn = self.conn()?;
         diesel::insert_into(t::tokens)
             .values(&NewTokenRow {
                 role,
-                streets: convert::json_to(&streets),
+                streets: convert::try_json("token streets", &streets)?,
                 secret_sha256: super::secret_hash(secret),
                 created_at: Utc::now(),
                 revoked: false,
+                expires_at,
             })
             .returning(t::id)
             .get_result(&mut conn)
@@ -592,6 +614,44 @@ impl super::Store for Db {
             return Err(StoreError::NotFound(format!("token {id}")));
         }
         Ok(())
+    }
+
+    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        use schema::tokens::dsl as t;
+        let mut conn = self.conn()?;
+        // At most one write a minute per token, however many requests it makes.
+        let stale = at - chrono::Duration::seconds(60);
+        diesel::update(
+            t::tokens
+                .find(id)
+                .filter(t::last_used_at.is_null().or(t::last_used_at.lt(stale))),
+        )
+        .set(t::last_used_at.eq(Some(at)))
+        .execute(&mut conn)
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize> {
+        use schema::draft_features::dsl as df;
+        use schema::drafts::dsl as d;
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |conn| {
+            let stale = d::drafts
+                .filter(d::published_generation.is_null())
+                .filter(d::created_at.lt(before))
+                .select(d::id);
+            let ids: Vec<i64> = stale.load(conn).map_err(db_err)?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            diesel::delete(df::draft_features.filter(df::draft_id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)?;
+            diesel::delete(d::drafts.filter(d::id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)
+        })
     }
 
     fn replace_categories(&self, categories: &[Category]) -> StoreResult<()> {

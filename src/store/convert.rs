@@ -92,23 +92,22 @@ fn from_pd_line(ml: &pd::MultiLineString<pd::Point>) -> geo::MultiLineString<f64
 }
 
 /// The columns of a feature.
-pub(super) fn to_columns(f: &Feature) -> Columns {
+pub(super) fn to_columns(f: &Feature) -> StoreResult<Columns> {
     let (area, line) = match &f.geometry {
         Geometry::Area(mp) => (Some(to_pd_area(mp)), None),
         Geometry::Line(ml) => (None, Some(to_pd_line(ml))),
     };
-    Columns {
+    Ok(Columns {
         code: f.code.clone(),
         layer: f.layer.as_str(),
         name: f.name.clone(),
         parent: f.parent.clone(),
         kind: f.kind.map(Kind::as_str),
-        // Serialising plain data to a string cannot fail.
-        people: serde_json::to_string(&f.people).unwrap_or_else(|_| "[]".into()),
-        attributes: serde_json::to_string(&f.attributes).unwrap_or_else(|_| "{}".into()),
+        people: try_json("people", &f.people)?,
+        attributes: try_json("attributes", &f.attributes)?,
         area,
         line,
-    }
+    })
 }
 
 /// A feature from its columns.
@@ -156,8 +155,8 @@ pub(super) fn from_columns(
 }
 
 /// Management units as stored (JSON text).
-pub(super) fn units_to_json(units: &[ManagementUnit]) -> String {
-    serde_json::to_string(units).unwrap_or_else(|_| "[]".into())
+pub(super) fn units_to_json(units: &[ManagementUnit]) -> StoreResult<String> {
+    try_json("management units", &units)
 }
 
 /// Management units from stored JSON text.
@@ -168,6 +167,12 @@ pub(super) fn units_from_json(s: &str) -> StoreResult<Vec<ManagementUnit>> {
 /// A JSON text column decoded.
 pub(super) fn json_from<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::Data(format!("{what}: {e}")))
+}
+
+/// A value as JSON text; a value that cannot be serialised is an error, never stored as a
+/// stand-in.
+pub(super) fn try_json<T: serde::Serialize + ?Sized>(what: &str, v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Data(format!("{what} cannot be stored: {e}")))
 }
 
 /// A value as JSON text.
@@ -215,7 +220,7 @@ mod tests {
             attributes,
             geometry: Geometry::Area(MultiPolygon(vec![Polygon::new(outer, vec![hole])])),
         };
-        let c = to_columns(&f);
+        let c = to_columns(&f).expect("columns");
         let back = from_columns(
             c.code,
             c.layer,
@@ -238,7 +243,7 @@ mod tests {
             ])])),
             ..f
         };
-        let c = to_columns(&line);
+        let c = to_columns(&line).expect("columns");
         let back = from_columns(
             c.code,
             c.layer,

@@ -45,7 +45,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub use diff::diff_sets;
+pub use diff::{ChangeScope, diff_sets, effective_change};
 
 /// Identifier of a stored draft.
 pub type DraftId = i64;
@@ -176,6 +176,59 @@ pub struct Draft {
     pub features: FeatureSet,
 }
 
+/// What a change count or a diff entry is about: a feature layer, or the management units.
+///
+/// Serialised as the layer's name (`block`, …) or `management_unit`, so a generation's `changes`
+/// map reads `{"block": {…}, "management_unit": {…}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Subject {
+    /// Features of one layer.
+    Layer(Layer),
+    /// Management units (物业, 保洁, … teams serving grids).
+    ManagementUnit,
+}
+
+impl Subject {
+    /// The serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Layer(l) => l.as_str(),
+            Subject::ManagementUnit => "management_unit",
+        }
+    }
+}
+
+impl From<Layer> for Subject {
+    fn from(l: Layer) -> Self {
+        Subject::Layer(l)
+    }
+}
+
+impl From<Subject> for String {
+    fn from(s: Subject) -> Self {
+        s.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for Subject {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s == "management_unit" {
+            return Ok(Subject::ManagementUnit);
+        }
+        s.parse::<Layer>()
+            .map(Subject::Layer)
+            .map_err(|_| format!("{s:?} is neither a layer nor management_unit"))
+    }
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Counts of changed features in one layer between a generation and the one before it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerChanges {
@@ -204,8 +257,9 @@ pub struct GenerationInfo {
     pub error_count: usize,
     /// Number of features in the generation.
     pub feature_count: usize,
-    /// What changed against the previous generation, per layer (layers without change omitted).
-    pub changes: BTreeMap<Layer, LayerChanges>,
+    /// What changed against the previous generation, per layer and for the management units
+    /// (subjects without change omitted).
+    pub changes: BTreeMap<Subject, LayerChanges>,
 }
 
 /// How an area changed between two generations.
@@ -223,8 +277,8 @@ pub enum ChangeKind {
 /// One feature that differs between two generations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AreaChange {
-    /// Layer.
-    pub layer: Layer,
+    /// Layer (or `management_unit`).
+    pub layer: Subject,
     /// Code.
     pub code: String,
     /// Name (in the newer generation when it exists there).
@@ -232,7 +286,7 @@ pub struct AreaChange {
     /// Added, removed or changed.
     pub change: ChangeKind,
     /// What differs for a changed feature: `geometry`, `name`, `parent`, `kind`, `people`,
-    /// `attributes`.
+    /// `attributes`; for a management unit: `name`, `kind`, `grids`, `people`.
     pub fields: Vec<&'static str>,
     /// Area (m², geodesic) in the newer geometry but not the older one; `None` for road segments.
     pub gained_m2: Option<f64>,
@@ -254,12 +308,24 @@ pub struct Token {
     pub id: i64,
     /// Role (e.g. `admin`, `planner`; interpreted by the HTTP layer).
     pub role: String,
-    /// Streets the token may act on (empty: all).
+    /// Streets the token may act on (a planner with none may change no street; an admin's
+    /// scope is everything whatever this says).
     pub streets: Vec<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Whether it was revoked.
     pub revoked: bool,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last used (to the minute; `None`: never).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl Token {
+    /// Whether the token is expired at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
 }
 
 /// Storage of drafts, generations and tokens. Synchronous (diesel); async callers use
@@ -337,8 +403,27 @@ pub trait Store: Send + Sync {
         )
     }
 
-    /// Stores a token; returns its id. Only the SHA-256 of `secret` is kept.
-    fn create_token(&self, role: &str, streets: &[String], secret: &str) -> StoreResult<i64>;
+    /// Stores a token that never expires; returns its id. Only the SHA-256 of `secret` is kept.
+    fn create_token(&self, role: &str, streets: &[String], secret: &str) -> StoreResult<i64> {
+        self.create_token_until(role, streets, secret, None)
+    }
+
+    /// Stores a token valid until `expires_at` (`None`: never); returns its id. Only the SHA-256
+    /// of `secret` is kept.
+    fn create_token_until(
+        &self,
+        role: &str,
+        streets: &[String],
+        secret: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<i64>;
+
+    /// Records that token `id` was used at `at` (written at most once a minute per token).
+    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Deletes the drafts never published and made before `before`, with their features;
+    /// returns how many.
+    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize>;
 
     /// The token whose secret is `secret`, revoked or not.
     fn token_by_secret(&self, secret: &str) -> StoreResult<Option<Token>>;
@@ -526,26 +611,32 @@ pub fn resolve_at(store: &dyn Store, at: &str) -> Result<Option<GenerationNo>, S
 /// `covered` streets (the streets themselves and everything under them) replaced by `draft`'s
 /// features. `covered = None` means the draft is the whole territory.
 ///
-/// The district and features outside the covered streets stay as in `base`. Management units of
-/// the draft replace the base's units with the same code; the others stay. Fails with
-/// [`StoreError::InvalidDraft`] when a draft code is also used by a kept base feature.
+/// The district and features outside the covered streets stay as in `base`, except those the
+/// draft holds by code: a draft feature replaces the base feature with its code wherever that is
+/// (the file may repeat the district unchanged as context: no change). What that changes outside
+/// the covered streets is what [`effective_change`] reports, and what a write is authorized
+/// against. Management units of the draft replace the base's units with the same code; the others
+/// stay. Fails with [`StoreError::InvalidDraft`] when the result would hold two districts.
 pub fn draft_as_whole(
     base: &FeatureSet,
     draft: &FeatureSet,
     covered: Option<&[String]>,
 ) -> StoreResult<FeatureSet> {
+    one_district(draft)?;
     let Some(covered) = covered else {
         return Ok(draft.clone());
     };
     let covered: HashSet<&str> = covered.iter().map(String::as_str).collect();
     let street_of = street_of_features(base);
+    let in_draft: HashSet<&str> = draft.features().iter().map(|f| f.code.as_str()).collect();
     let mut features: Vec<Feature> = base
         .features()
         .iter()
         .filter(|f| {
-            street_of
-                .get(f.code.as_str())
-                .is_none_or(|s| !covered.contains(s))
+            !in_draft.contains(f.code.as_str())
+                && street_of
+                    .get(f.code.as_str())
+                    .is_none_or(|s| !covered.contains(s))
         })
         .cloned()
         .collect();
@@ -562,27 +653,67 @@ pub fn draft_as_whole(
         .cloned()
         .collect();
     units.extend(draft.management_units.iter().cloned());
-    FeatureSet::new(features, units).map_err(|dup| {
-        StoreError::InvalidDraft(format!(
-            "code {} in the draft is also used by a feature outside the covered streets",
-            dup.code
-        ))
-    })
+    let whole = FeatureSet::new(features, units).map_err(|dup| {
+        StoreError::InvalidDraft(format!("code {} is used twice in the draft", dup.code))
+    })?;
+    one_district(&whole)?;
+    Ok(whole)
 }
 
-/// Per-layer counts of added, removed and changed features from `old` to `new`.
-pub fn change_counts(old: &FeatureSet, new: &FeatureSet) -> BTreeMap<Layer, LayerChanges> {
-    let mut out: BTreeMap<Layer, LayerChanges> = BTreeMap::new();
+/// A territory has one district: a set holding two district features is refused.
+fn one_district(set: &FeatureSet) -> StoreResult<()> {
+    let districts: Vec<&str> = set
+        .features()
+        .iter()
+        .filter(|f| f.layer == Layer::District)
+        .map(|f| f.code.as_str())
+        .collect();
+    if districts.len() > 1 {
+        return Err(StoreError::InvalidDraft(format!(
+            "a territory has one district, but this one would have {}: {}",
+            districts.len(),
+            districts.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Per-layer counts of added, removed and changed features from `old` to `new`, and the same
+/// for the management units (by code).
+pub fn change_counts(old: &FeatureSet, new: &FeatureSet) -> BTreeMap<Subject, LayerChanges> {
+    let mut out: BTreeMap<Subject, LayerChanges> = BTreeMap::new();
     for f in new.features() {
         match old.get(&f.code) {
-            None => out.entry(f.layer).or_default().added += 1,
-            Some(o) if o != f => out.entry(f.layer).or_default().changed += 1,
+            None => out.entry(f.layer.into()).or_default().added += 1,
+            Some(o) if o != f => out.entry(f.layer.into()).or_default().changed += 1,
             Some(_) => {}
         }
     }
     for f in old.features() {
         if new.get(&f.code).is_none() {
-            out.entry(f.layer).or_default().removed += 1;
+            out.entry(f.layer.into()).or_default().removed += 1;
+        }
+    }
+    let old_units: HashMap<&str, &ManagementUnit> = old
+        .management_units
+        .iter()
+        .map(|u| (u.code.as_str(), u))
+        .collect();
+    let new_units: HashMap<&str, &ManagementUnit> = new
+        .management_units
+        .iter()
+        .map(|u| (u.code.as_str(), u))
+        .collect();
+    for (code, u) in &new_units {
+        match old_units.get(code) {
+            None => out.entry(Subject::ManagementUnit).or_default().added += 1,
+            Some(o) if o != u => out.entry(Subject::ManagementUnit).or_default().changed += 1,
+            Some(_) => {}
+        }
+    }
+    for code in old_units.keys() {
+        if !new_units.contains_key(code) {
+            out.entry(Subject::ManagementUnit).or_default().removed += 1;
         }
     }
     out

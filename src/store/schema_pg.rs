@@ -86,6 +86,8 @@ diesel::table! {
         secret_sha256 -> Text,
         created_at -> Timestamptz,
         revoked -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 

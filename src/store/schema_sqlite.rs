@@ -86,6 +86,8 @@ diesel::table! {
         secret_sha256 -> Text,
         created_at -> TimestamptzSqlite,
         revoked -> Bool,
+        expires_at -> Nullable<TimestamptzSqlite>,
+        last_used_at -> Nullable<TimestamptzSqlite>,
     }
 }
 

@@ -1,0 +1,44 @@
+//! Shared pieces of the HTTP integration tests: the demo district, the problem+json check, a
+//! runtime for the `suite!` tests (which are plain `#[test]` functions).
+
+#![allow(dead_code)]
+
+use gridatlas::model::FeatureSet;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// The demo district (fixtures/demo-district.geojson), read once.
+pub fn demo() -> &'static FeatureSet {
+    static SET: OnceLock<FeatureSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        gridatlas::geo_io::read_path(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo-district.geojson"
+        )))
+        .expect("demo fixture")
+    })
+}
+
+/// Asserts that `resp` is a problem+json document with `status`, and returns it.
+pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["status"], status, "{v}");
+    v
+}
+
+/// Runs `f` on a two-worker runtime.
+pub fn run(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f);
+}
