@@ -783,6 +783,15 @@ function zoomToFindings() {
   state.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 80, maxZoom: 16, duration: 600 });
 }
 
+// A rule's number of findings from the draft summary's `by_rule`: per rule, the count per severity
+// (`{"containment": {"error": 2, "warning": 1}}` → 3).
+function ruleCount(rule, bySeverity) {
+  const counts = Object.values(bySeverity && typeof bySeverity === 'object' ? bySeverity : { _: NaN });
+  const n = counts.reduce((a, c) => a + c, 0);
+  if (!counts.every(Number.isInteger)) throw new Error(`summary.by_rule.${rule}: expected counts per severity, got ${JSON.stringify(bySeverity)}`);
+  return n;
+}
+
 function renderFindings() {
   const s = state.draftSummary || {};
   const feats = state.findings || [];
@@ -791,8 +800,12 @@ function renderFindings() {
   sum.classList.toggle('clean', feats.length === 0);
   const byRule = s.by_rule || {};
   sum.innerHTML = `<div class="headline" id="planner-headline">${esc(t('planner.summary', { id: state.draft?.id ?? '', e: s.errors ?? 0, w: s.warnings ?? 0 }))}</div>
-    <div class="rules">${Object.entries(byRule).map(([k, n]) => `<span class="badge"><i class="swatch mini f-${esc(k)}"></i>${esc(label('rule', k))} ${n}</span>`).join('')}</div>
-    <div class="f-meta" style="margin-top:6px" id="findings-count" data-count="${feats.length}">${esc(feats.length ? t('planner.findings', { n: feats.length }) : t('planner.no_findings'))}</div>`;
+    <div class="rules" id="findings-legend">${Object.entries(byRule).map(([k, sev]) => {
+      const n = ruleCount(k, sev);
+      const parts = Object.entries(sev).map(([v, c]) => `${label('severity', v)} ${c}`).join(' · ');
+      return `<span class="badge" data-rule="${esc(k)}" data-count="${n}" title="${esc(parts)}"><i class="swatch mini f-${esc(k)}"></i>${esc(label('rule', k))} ${n}</span>`;
+    }).join('')}</div>
+    <div class="f-meta findings-count" id="findings-count" data-count="${feats.length}">${esc(feats.length ? t('planner.findings', { n: feats.length }) : t('planner.no_findings'))}</div>`;
   const lang = getLang();
   const LIST_MAX = 500; // the map draws every finding; the list shows the first 500
   $('#findings-list').innerHTML = feats.slice(0, LIST_MAX).map((f, i) => {

@@ -129,6 +129,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .try_init();
+    // the web map's Content-Security-Policy allows the basemap's origin: refuse one it cannot
+    if let Some(url) = &args.basemap_url {
+        super::web::basemap_origin(url).map_err(anyhow::Error::msg)?;
+    }
     let t = std::time::Instant::now();
     let (state, watch) = match &args.data {
         Some(path) => {

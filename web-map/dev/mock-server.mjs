@@ -101,6 +101,16 @@ function avatar(code) {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="hsl(${hue},45%,85%)"/><circle cx="32" cy="25" r="12" fill="hsl(${hue},35%,45%)"/><path d="M10 60c2-14 12-20 22-20s20 6 22 20z" fill="hsl(${hue},35%,45%)"/></svg>`;
 }
 
+// The security headers of the real server's web map (src/http/web.rs, no basemap configured):
+// keep them equal, so that front-end work under the mock meets the same policy.
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; "
+    + "style-src 'self'; font-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    + "form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+};
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png' };
 const json = (res, status, body, type = 'application/json') => { res.writeHead(status, { 'content-type': type }); res.end(JSON.stringify(body)); };
 const problem = (res, status, title, detail) => json(res, status, { type: 'about:blank', title, status, detail }, 'application/problem+json');
@@ -222,7 +232,8 @@ const server = http.createServer(async (req, res) => {
       if (!/^Bearer \S+/.test(req.headers.authorization || '')) return problem(res, 401, 'Unauthorized', 'a planner token is required');
       let fc; try { fc = JSON.parse(await readBody(req)); } catch (e) { return problem(res, 400, 'Bad Request', 'not JSON: ' + e.message); }
       const rep = findings(fc); const id = drafts.size + 1; drafts.set(id, rep);
-      const by = {}; for (const f of rep.features) by[f.properties.rule] = (by[f.properties.rule] || 0) + 1;
+      // per rule, the count per severity, as the server's summary has it
+      const by = {}; for (const { properties: p } of rep.features) { const r = (by[p.rule] ||= {}); r[p.severity] = (r[p.severity] || 0) + 1; }
       const errors = rep.features.filter((f) => f.properties.severity === 'error').length;
       return json(res, 201, { id, summary: { errors, warnings: rep.features.length - errors, by_rule: by }, streets: [] });
     }
@@ -237,7 +248,7 @@ const server = http.createServer(async (req, res) => {
     // static files
     let file = join(root, p === '/' ? 'index.html' : decodeURIComponent(p));
     if (!file.startsWith(root) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', ...SECURITY_HEADERS });
     res.end(readFileSync(file));
   } catch (e) {
     problem(res, 500, 'Internal Server Error', String(e?.stack || e));

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launch, knownBlock, getJSON, BASE, ARTIFACTS } from './helpers.mjs';
+import { launch, knownBlock, getJSON, watchCsp, cspViolations, BASE, ARTIFACTS } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -15,10 +15,14 @@ test('the public board of a resident grid shows blocks, people, tasks and contac
   const grid = await getJSON(`/api/v1/areas/${encodeURIComponent(gridCode)}`);
   const children = (await getJSON(`/api/v1/areas/${encodeURIComponent(gridCode)}/children`)).items.filter((c) => !c.layer || c.layer === 'block');
   const context = await browser.newContext({ viewport: { width: 1200, height: 1650 } });
+  await watchCsp(context);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${BASE}/board.html?grid=${encodeURIComponent(gridCode)}`);
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const response = await page.goto(`${BASE}/board.html?grid=${encodeURIComponent(gridCode)}`);
+  // served under the web map's policy (the board renders and prints under it: asserted below)
+  assert.match(response.headers()['content-security-policy'] || '', /default-src 'self'/);
   await page.waitForFunction(() => document.body.dataset.boardReady === '1', null, { timeout: 20000 });
   assert.equal((await page.locator('#board-title').textContent()).trim(), grid.name);
   // one numbered block on the map and in the list per child block
@@ -34,6 +38,8 @@ test('the public board of a resident grid shows blocks, people, tasks and contac
   const pdf = await page.pdf({ path: join(ARTIFACTS, 'board.pdf'), preferCSSPageSize: true, printBackground: true });
   const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   assert.equal(pages, 1, 'the board prints on one A3 page');
+  assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation on screen or in print');
+  assert.deepEqual(errors, []);
   const box = pdf.toString('latin1').match(/\/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]/);
   assert.ok(box && Math.abs(box[1] - 841.9) < 2 && Math.abs(box[2] - 1190.6) < 2, `A3 paper (297 × 420 mm), got ${box?.[0]}`);
   await context.close();

@@ -9,6 +9,33 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BASE = (process.env.GRIDATLAS_URL || 'http://127.0.0.1:8077').replace(/\/$/, '');
 export const ARTIFACTS = resolve(process.env.ARTIFACTS_DIR || join(REPO, 'artifacts'));
 mkdirSync(ARTIFACTS, { recursive: true });
+/** Whether the server under test is dev/mock-server.mjs (`scripts/test-web --mock`). */
+export const MOCK = process.env.GRIDATLAS_MOCK === '1';
+
+/**
+ * The value of a prerequisite (a token, the server binary), or an error saying how to provide it:
+ * against the real server nothing is skipped. Only against the mock server (which has no
+ * `gridatlas` CLI and no `--data` mode) may a test skip a step, checking `MOCK`.
+ */
+export function required(value, what) {
+  if (value) return value;
+  throw new Error(`missing prerequisite: ${what} (scripts/test-web provides it)`);
+}
+
+/** Records the Content-Security-Policy violations of every page of a browser context in `window.__csp`. */
+export async function watchCsp(context) {
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.effectiveDirective || e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber || '?'}`);
+    });
+  });
+}
+
+/** The policy's violations reported on a page so far. */
+export function cspViolations(page) {
+  return page.evaluate(() => window.__csp);
+}
 
 export function chromiumPath() {
   for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (p && existsSync(p)) return p;
@@ -29,6 +56,7 @@ export async function launch() {
 /** A page on the map, waited until the map is idle; returns { page, ms } with the time to first idle. */
 export async function openMap(browser, { lang = 'zh', query = '', viewport = { width: 1440, height: 900 }, base = BASE } = {}) {
   const context = await browser.newContext({ viewport, locale: lang === 'en' ? 'en-GB' : 'zh-CN' });
+  await watchCsp(context);
   const page = await context.newPage();
   const errors = [];
   const tiles = [];
@@ -39,10 +67,10 @@ export async function openMap(browser, { lang = 'zh', query = '', viewport = { w
   page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
   page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text()); });
   const t0 = Date.now();
-  await page.goto(`${base}/${query}`);
+  const response = await page.goto(`${base}/${query}`);
   await page.waitForFunction(() => document.body.dataset.mapReady === '1', null, { timeout: 30000 });
   const ms = Date.now() - t0;
-  return { page, context, ms, errors, tiles, failed };
+  return { page, context, ms, errors, tiles, failed, response };
 }
 
 /** Waits for the map to finish loading and rendering after a camera move. */

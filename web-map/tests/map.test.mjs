@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, launch, openMap, waitIdle, knownBlock, jumpTo, clickMapAt, wgsToGcj, getJSON, ARTIFACTS, REPO } from './helpers.mjs';
+import { BASE, launch, openMap, waitIdle, knownBlock, jumpTo, clickMapAt, wgsToGcj, getJSON, cspViolations, ARTIFACTS, REPO } from './helpers.mjs';
 
 let browser;
 let block;
@@ -39,6 +39,30 @@ test('the map loads and renders: first render time is measured', async () => {
   assert.deepEqual(errors, []);
   // no failed request but the optional case API's (its 404 hides the intake tab)
   assert.deepEqual(failed.filter((f) => !/\/api\/v1\/categories/.test(f)), []);
+  await context.close();
+});
+
+test('the map works under its Content-Security-Policy: tiles parsed in blob: workers, drawn, no violation', async () => {
+  const { page, context, response, errors } = await openMap(browser);
+  const h = response.headers();
+  const csp = h['content-security-policy'] || '';
+  for (const part of ["default-src 'self'", "script-src 'self'", "worker-src 'self' blob:", "frame-ancestors 'none'"]) assert.ok(csp.includes(part), `${part} in ${csp}`);
+  assert.doesNotMatch(csp, /unsafe/);
+  assert.equal(h['x-content-type-options'], 'nosniff');
+  assert.equal(h['referrer-policy'], 'strict-origin-when-cross-origin');
+  // the scripts and styles the page loads carry the headers too
+  const js = await page.request.get(`${BASE}/app.js`);
+  assert.equal(js.headers()['x-content-type-options'], 'nosniff');
+  assert.match(js.headers()['content-type'], /javascript/);
+  // a block-level view needs the workers: vector tiles are decoded there
+  await jumpTo(page, block.point, 15);
+  const drawn = await page.evaluate(() => window.gridatlas.map.queryRenderedFeatures({ layers: ['block-line', 'road_segment-line', 'resident_grid-fill'] }).length);
+  assert.ok(drawn > 0, `features drawn at zoom 15 (${drawn})`);
+  await clickMapAt(page, block.point);
+  await page.locator('#card-block-head img').waitFor({ timeout: 10000 });
+  assert.ok(await page.locator('#card-block-head img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo is shown');
+  assert.deepEqual(await cspViolations(page), []);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

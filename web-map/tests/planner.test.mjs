@@ -1,21 +1,28 @@
 // Planner upload: a dirty boundary file → progress → findings on the map and in the list, with the
 // count matching `gridatlas validate`; a clean file publishes a new generation.
 // Needs a planner token: GRIDATLAS_PLANNER_TOKEN (scripts/test-web creates one with
-// `gridatlas token create --role planner --street 310116101`); skipped without one.
+// `gridatlas token create --role planner --street 310116101`) and, against the real server, the
+// `gridatlas` binary (GRIDATLAS_BIN) for `gridatlas validate`; without them the tests fail.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, openMap, waitIdle, demoFixture, getJSON, knownBlock, ARTIFACTS, REPO } from './helpers.mjs';
+import { launch, openMap, waitIdle, demoFixture, getJSON, knownBlock, required, cspViolations, ARTIFACTS, REPO, MOCK } from './helpers.mjs';
+import { STRINGS } from '../i18n.js';
 
-const TOKEN = process.env.GRIDATLAS_PLANNER_TOKEN || '';
+let TOKEN = '';
 const STREET = process.env.GRIDATLAS_PLANNER_STREET || '310116101';
 const BIN = process.env.GRIDATLAS_BIN || join(REPO, 'target/release/gridatlas');
 const dir = mkdtempSync(join(tmpdir(), 'gridatlas-web-'));
 let browser;
-before(async () => { if (TOKEN) browser = await launch(); });
+before(async () => {
+  TOKEN = required(process.env.GRIDATLAS_PLANNER_TOKEN, 'a planner token in GRIDATLAS_PLANNER_TOKEN');
+  // the mock server has no CLI: its findings are compared with its draft report only
+  if (!MOCK) required(existsSync(BIN), `the gridatlas binary at ${BIN} (GRIDATLAS_BIN)`);
+  browser = await launch();
+});
 after(async () => { await browser?.close(); });
 
 // The street's features (street, grids, blocks, road segments), from the fixture or the API.
@@ -64,26 +71,27 @@ function makeDirty(features, gridCode) {
   return features.filter((f) => f !== drop).map((f) => (f === grow ? { ...f, geometry: scale(f.geometry) } : f));
 }
 
-// Number of findings `gridatlas validate` reports for a file, or null when the CLI cannot tell.
-function validateCount(file) {
-  if (!existsSync(BIN)) return null;
-  for (const args of [['validate', '--format', 'json', file], ['validate', file, '--format', 'json'], ['validate', '--json', file], ['validate', file]]) {
-    let out;
-    try {
-      out = execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
-    } catch (e) {
-      out = e.stdout; // validate may exit non-zero when it finds errors
-      if (!out) continue;
-    }
-    try {
-      const j = JSON.parse(out);
-      if (Array.isArray(j.findings)) return j.findings.length;
-      if (Array.isArray(j.features)) return j.features.length;
-      if (j.summary && Number.isFinite(j.summary.errors)) return j.summary.errors + (j.summary.warnings || 0);
-    } catch { /* not JSON: try the next form */ }
+// What `gridatlas validate --format json` finds in a file: { findings, errors, warnings, byRule }
+// (byRule: per rule, the count per severity). Exit 0 (clean) and 1 (errors) are answers; anything
+// else is a failure of the test, not a reason to compare less.
+function validateCli(file) {
+  let out;
+  try {
+    out = execFileSync(BIN, ['validate', '--format', 'json', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  } catch (e) {
+    if (e.status !== 1) throw new Error(`gridatlas validate --format json ${file} failed (exit ${e.status}): ${e.stderr || e.message}`);
+    out = e.stdout;
   }
-  return null;
+  const j = JSON.parse(out);
+  assert.ok(Array.isArray(j.findings), 'gridatlas validate --format json lists findings');
+  return { findings: j.findings.length, errors: j.summary.errors, warnings: j.summary.warnings, byRule: j.summary.by_rule };
 }
+
+// The legend above the findings list as a person reads it: one badge per rule, "label count".
+async function legend(page) {
+  return page.locator('#findings-legend .badge').evaluateAll((els) => els.map((e) => ({ rule: e.dataset.rule, text: e.innerText.trim() })));
+}
+const total = (bySeverity) => Object.values(bySeverity).reduce((a, n) => a + n, 0);
 
 async function upload(page, file) {
   await page.locator('.tab[data-tab="planner"]').click();
@@ -94,7 +102,7 @@ async function upload(page, file) {
   return Number(await page.locator('#findings-count').getAttribute('data-count'));
 }
 
-test('a dirty upload shows its findings on the map and in the list, as many as gridatlas validate finds', { skip: !TOKEN && 'no planner token (GRIDATLAS_PLANNER_TOKEN)' }, async (t) => {
+test('a dirty upload shows its findings on the map, in the legend and in the list, as gridatlas validate finds them', async (t) => {
   const block = await knownBlock();
   const { all, street } = await streetFeatures();
   const gridCode = street.find((f) => f.properties.layer === 'block' && f.properties.parent === block.parent) ? block.parent
@@ -102,25 +110,33 @@ test('a dirty upload shows its findings on the map and in the list, as many as g
   const dirty = makeDirty(street, gridCode);
   const upFile = join(dir, 'dirty-street.geojson');
   writeFileSync(upFile, JSON.stringify({ type: 'FeatureCollection', features: dirty }));
-  // the CLI validates the whole district with that street replaced: what the server's draft is
-  let cliFile = upFile;
-  if (all) {
-    const codes = new Set(street.map((f) => f.properties.code));
-    cliFile = join(dir, 'dirty-district.geojson');
-    writeFileSync(cliFile, JSON.stringify({ type: 'FeatureCollection', features: [...all.features.filter((f) => !codes.has(f.properties.code)), ...dirty] }));
-  }
-  const expected = validateCount(cliFile);
-
   const { page, context } = await openMap(browser);
   const shown = await upload(page, upFile);
-  t.diagnostic(`findings shown: ${shown}; gridatlas validate: ${expected ?? 'n/a'}`);
-  assert.ok(shown > 0, 'the dirty file has findings');
-  if (expected !== null) assert.equal(shown, expected, 'the page lists as many findings as gridatlas validate');
-  else t.diagnostic('gridatlas validate gave no count: compared with the draft report only');
   const draftId = await page.evaluate(() => window.gridatlas.draft.id);
   const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`);
-  assert.equal(shown, report.features.length);
+  const summary = await page.evaluate(() => window.gridatlas.draftSummary);
+  let expected = { findings: report.features.length, errors: summary.errors, warnings: summary.warnings, byRule: summary.by_rule };
+  if (!MOCK) {
+    // the CLI validates the whole district with that street replaced: what the server's draft is
+    assert.ok(all, 'the demo fixture file is there (fixtures/demo-district.geojson)');
+    const codes = new Set(street.map((f) => f.properties.code));
+    const cliFile = join(dir, 'dirty-district.geojson');
+    writeFileSync(cliFile, JSON.stringify({ type: 'FeatureCollection', features: [...all.features.filter((f) => !codes.has(f.properties.code)), ...dirty] }));
+    expected = validateCli(cliFile);
+  }
+  t.diagnostic(`findings shown: ${shown}; expected (${MOCK ? 'mock draft report' : 'gridatlas validate'}): ${expected.findings}, by rule ${JSON.stringify(expected.byRule)}`);
+  // the enlarged block overlaps its neighbours and sticks out of its grid, the dropped one leaves a gap
+  // (the mock finds no containment)
+  for (const rule of MOCK ? ['overlap', 'gap'] : ['overlap', 'containment', 'gap']) assert.ok(total(expected.byRule[rule] || {}) > 0, `the dirty file has ${rule} findings`);
+  assert.equal(shown, expected.findings, 'the page lists as many findings as expected');
+  assert.equal(report.features.length, expected.findings, 'the draft report has as many findings');
+  assert.deepEqual([summary.errors, summary.warnings], [expected.errors, expected.warnings]);
   assert.equal(await page.locator('#findings-list li[data-i]').count(), Math.min(shown, 500));
+  // the legend reads "越出上级 3" etc.: one badge per rule with its label and its count
+  const seen = await legend(page);
+  assert.deepEqual(seen.map((b) => b.rule).sort(), Object.keys(expected.byRule).sort());
+  for (const b of seen) assert.equal(b.text, `${STRINGS.zh[`rule.${b.rule}`]} ${total(expected.byRule[b.rule])}`);
+  assert.doesNotMatch(await page.locator('#planner-summary').innerText(), /object|undefined|NaN/);
   await waitIdle(page);
   const drawn = await page.evaluate(() => window.gridatlas.map.queryRenderedFeatures({
     layers: ['finding-gap', 'finding-gap-line', 'finding-overlap', 'finding-sliver', 'finding-containment', 'finding-other', 'finding-invalid'] }).length);
@@ -129,22 +145,33 @@ test('a dirty upload shows its findings on the map and in the list, as many as g
   await page.locator('#findings-list [data-zoom]').first().click();
   await page.waitForTimeout(700);
   await waitIdle(page);
+  assert.deepEqual(await cspViolations(page), []);
   await context.close();
 });
 
-test('a clean upload publishes a new generation', { skip: !TOKEN && 'no planner token (GRIDATLAS_PLANNER_TOKEN)' }, async () => {
-  const { street } = await streetFeatures();
+test('a clean upload publishes the next generation', async () => {
+  const { all, street } = await streetFeatures();
   const file = join(dir, 'clean-street.geojson');
   writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: street }));
   const before = (await getJSON('/api/v1/config')).generation;
   const { page, context } = await openMap(browser);
   const n = await upload(page, file);
-  const errors = await page.evaluate(() => window.gridatlas.draftSummary.errors);
-  if (errors > 0) await page.locator('#override-reason').fill('browser test: republish the demo street');
-  assert.ok(n >= 0);
+  const summary = await page.evaluate(() => window.gridatlas.draftSummary);
+  const draftId = await page.evaluate(() => window.gridatlas.draft.id);
+  const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`);
+  assert.equal(n, report.features.length);
+  if (!MOCK) {
+    // the street as published: the draft is the demo district itself, as the CLI sees it
+    const cliFile = join(dir, 'clean-district.geojson');
+    writeFileSync(cliFile, JSON.stringify(all));
+    const cli = validateCli(cliFile);
+    assert.deepEqual([n, summary.errors, summary.warnings], [cli.findings, cli.errors, cli.warnings]);
+  }
+  if (summary.errors > 0) await page.locator('#override-reason').fill('browser test: republish the demo street');
   await page.locator('#planner-publish').click();
   await page.waitForFunction(() => document.querySelector('#planner-status')?.classList.contains('ok'), null, { timeout: 30000 });
   const after = (await getJSON('/api/v1/config')).generation;
-  assert.ok(after > before, `generation ${before} → ${after}`);
+  assert.equal(after, before + 1, `generation ${before} → ${after}`);
+  assert.match(await page.locator('#planner-status').innerText(), new RegExp(String(after)));
   await context.close();
 });

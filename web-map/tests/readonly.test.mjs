@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { launch, openMap, REPO } from './helpers.mjs';
+import { launch, openMap, required, REPO, MOCK } from './helpers.mjs';
 
 const BIN = process.env.GRIDATLAS_BIN || join(REPO, 'target/release/gridatlas');
 const DATA = join(REPO, 'fixtures/demo-district.geojson');
@@ -22,7 +22,8 @@ async function freePort() {
 }
 
 before(async () => {
-  if (!existsSync(BIN)) return;
+  if (MOCK) return; // the mock server has no --data mode
+  required(existsSync(BIN), `the gridatlas binary at ${BIN} (GRIDATLAS_BIN)`);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve', '--data', DATA, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
@@ -31,6 +32,7 @@ before(async () => {
     if (ok) break;
     await new Promise((r) => setTimeout(r, 250));
   }
+  assert.ok(await fetch(`${base}/readyz`).then((r) => r.ok, () => false), `gridatlas serve --data ${DATA} is ready`);
   browser = await launch();
 });
 after(async () => {
@@ -39,7 +41,7 @@ after(async () => {
 });
 
 test('serving a file, the map works and offers no planner or intake tab', async (t) => {
-  if (!server) return t.skip(`no gridatlas binary at ${BIN}`);
+  if (MOCK) return t.skip('the mock server has no --data mode');
   const config = await (await fetch(`${base}/api/v1/config`)).json();
   assert.equal(config.writable, false);
   const { page, errors } = await openMap(browser, { base });
