@@ -49,7 +49,9 @@ export const api = {
   children: (code, geometry = false) =>
     getJSON(`/api/v1/areas/${encodeURIComponent(code)}/children${geometry ? '?geometry=1' : ''}`),
   categories: (layer) => getJSON(`/api/v1/categories${layer ? `?layer=${encodeURIComponent(layer)}` : ''}`),
-  report: (id) => getJSON(`/api/v1/drafts/${id}/report?format=geojson`),
+  // reports are private to the planners of the draft's streets (and admins): send the token
+  report: (id, token) =>
+    getJSON(`/api/v1/drafts/${id}/report?format=geojson`, { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }),
   publish: (id, token, overrideReason) =>
     postJSON(`/api/v1/drafts/${id}/publish`, overrideReason ? { override_reason: overrideReason } : undefined, token),
   createCase: (body, token) => postJSON('/api/v1/cases', body, token),

@@ -700,7 +700,7 @@ function setupPlanner() {
       state.draft = res;
       state.draftSummary = res.summary;
       showDraftOutline(file);
-      const report = await api.report(res.id);
+      const report = await api.report(res.id, token());
       state.findings = (report.features || []).map((f, i) => ({ ...f, properties: { ...f.properties, idx: i } }));
       drawFindings();
       renderFindings();

@@ -9,7 +9,7 @@ import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, openMap, waitIdle, demoFixture, getJSON, knownBlock, required, cspViolations, ARTIFACTS, REPO, MOCK } from './helpers.mjs';
+import { launch, openMap, waitIdle, demoFixture, getJSON, knownBlock, required, cspViolations, ARTIFACTS, REPO, MOCK, BASE } from './helpers.mjs';
 import { STRINGS } from '../i18n.js';
 
 let TOKEN = '';
@@ -113,7 +113,12 @@ test('a dirty upload shows its findings on the map, in the legend and in the lis
   const { page, context } = await openMap(browser);
   const shown = await upload(page, upFile);
   const draftId = await page.evaluate(() => window.gridatlas.draft.id);
-  const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`);
+  const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  if (!MOCK) {
+    // the report is the planner's: nobody reads it without a token
+    const anon = await fetch(`${BASE}/api/v1/drafts/${draftId}/report`);
+    assert.equal(anon.status, 401, 'a draft report needs a token');
+  }
   const summary = await page.evaluate(() => window.gridatlas.draftSummary);
   let expected = { findings: report.features.length, errors: summary.errors, warnings: summary.warnings, byRule: summary.by_rule };
   if (!MOCK) {
@@ -158,7 +163,7 @@ test('a clean upload publishes the next generation', async () => {
   const n = await upload(page, file);
   const summary = await page.evaluate(() => window.gridatlas.draftSummary);
   const draftId = await page.evaluate(() => window.gridatlas.draft.id);
-  const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`);
+  const report = await getJSON(`/api/v1/drafts/${draftId}/report?format=geojson`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   assert.equal(n, report.features.length);
   if (!MOCK) {
     // the street as published: the draft is the demo district itself, as the CLI sees it
