@@ -616,7 +616,17 @@ async fn metrics_count_unknown_methods_as_other() {
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.status(), 405);
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET,HEAD,POST")
+    );
+    let v = problem(resp, 405).await;
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("/api/v1/lookup does not answer BREW")),
+        "{v}"
+    );
     let m = s.get("/metrics").await.text().await.expect("metrics");
     assert!(m.contains("method=\"OTHER\""), "{m}");
     assert!(!m.contains("BREW"), "{m}");

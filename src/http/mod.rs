@@ -254,6 +254,12 @@ async fn fallback_404(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
+/// A known route asked with a method it does not have: 405 problem+json. (axum adds the `Allow`
+/// header listing the methods the route has.)
+async fn fallback_405(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::method_not_allowed(format!("{} does not answer {method}", uri.path()))
+}
+
 /// Every route of the service, behind the [`edge::Edge`] (body limit, rate limit, timeout,
 /// metrics). Serve it with `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>()`
 /// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
@@ -335,7 +341,12 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         timeout: config.request_timeout,
         limiter: config.rate_limit.map(ratelimit::Limiter::new),
     };
-    edge::Edge::new(r.fallback(fallback_404).with_state(state), edge)
+    edge::Edge::new(
+        r.fallback(fallback_404)
+            .method_not_allowed_fallback(fallback_405)
+            .with_state(state),
+        edge,
+    )
 }
 
 /// The render of `/metrics`.
