@@ -216,10 +216,12 @@ fn a_block_pushed_into_the_neighbouring_grid_names_the_neighbour() {
     for &(a, b, _) in &picked {
         let (ca, cb) = (&fs[a].code, &fs[b].code);
         let grid = fs[a].parent.clone().unwrap_or_default();
-        let overlap = r
-            .findings
-            .iter()
-            .find(|f| f.rule == Rule::Overlap && f.codes.contains(ca) && f.codes.contains(cb));
+        let overlap = r.findings.iter().find(|f| {
+            matches!(f.rule, Rule::Overlap | Rule::Sliver)
+                && f.kind == "overlap"
+                && f.codes.contains(ca)
+                && f.codes.contains(cb)
+        });
         let Some(overlap) = overlap else {
             panic!(
                 "{ca} into {cb}: no overlap; {:#?}",
