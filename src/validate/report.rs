@@ -79,7 +79,7 @@ pub(crate) fn bound(findings: Vec<Finding>) -> Vec<Finding> {
             g.message = folded_message(g);
         }
         out.extend(folded);
-        out.sort_by(|a, b| (a.rule, a.severity).cmp(&(b.rule, b.severity)));
+        out.sort_by_key(|f| (f.rule, f.severity));
     }
     let mut budget = MAX_REPORT_POSITIONS;
     for f in &mut out {
