@@ -106,6 +106,8 @@ pub(crate) fn check_road(ctx: &Ctx<'_>, i: usize) -> Vec<Finding> {
             },
         }),
         shape: None,
+        location_simplified: false,
+        omitted: None,
     }]
 }
 

@@ -157,6 +157,15 @@ pub(crate) fn leftover_edges(
     parent: Option<&MultiPolygon<f64>>,
     children: &[&MultiPolygon<f64>],
 ) -> Vec<Leftover> {
+    leftover_edges_of(parent.as_slice(), children)
+}
+
+/// Step 1 with several parents (all reversed): the edges of Σ children − Σ parents that do not
+/// cancel.
+pub(crate) fn leftover_edges_of(
+    parents: &[&MultiPolygon<f64>],
+    children: &[&MultiPolygon<f64>],
+) -> Vec<Leftover> {
     let mut edges = Vec::with_capacity(
         children
             .iter()
@@ -167,7 +176,7 @@ pub(crate) fn leftover_edges(
     for (k, c) in children.iter().enumerate() {
         push_area(&mut edges, c, false, k as u32);
     }
-    if let Some(p) = parent {
+    for p in parents {
         push_area(&mut edges, p, true, u32::MAX);
     }
     edges.sort_unstable_by_key(|e| e.key);
@@ -248,8 +257,11 @@ pub(crate) fn cluster_boxes(left: &[Leftover], margin: f64) -> Vec<Rect<f64>> {
             .and_modify(|b| *b = union_rect(b, &seg))
             .or_insert(seg);
     }
-    let mut boxes: Vec<Rect<f64>> = boxes.into_values().map(|b| expand(&b, margin)).collect();
-    // Merge touching boxes until none touch (sweep on min x, repeated while something merged).
+    merge_boxes(boxes.into_values().map(|b| expand(&b, margin)).collect())
+}
+
+/// Merges touching boxes until none touch (sweep on min x, repeated while something merged).
+pub(crate) fn merge_boxes(mut boxes: Vec<Rect<f64>>) -> Vec<Rect<f64>> {
     loop {
         boxes.sort_by(|a, b| a.min().x.total_cmp(&b.min().x));
         let mut d = Dsu::new(boxes.len());
@@ -306,7 +318,7 @@ pub(crate) struct Defect {
     pub target: Option<usize>,
 }
 
-fn oriented(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+pub(crate) fn oriented(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     mp.orient(Direction::Default)
 }
 
@@ -325,7 +337,7 @@ pub(crate) fn check_scope(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Finding> {
     let defects = scope_defects(ctx, scope);
     defects
         .into_iter()
-        .map(|d| super::sliver::to_finding(ctx, scope, d))
+        .map(|d| super::sliver::to_finding(ctx, d))
         .collect()
 }
 

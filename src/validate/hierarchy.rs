@@ -32,6 +32,8 @@ fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Fi
             },
         }),
         shape: None,
+        location_simplified: false,
+        omitted: None,
     }
 }
 

@@ -51,6 +51,8 @@ fn finding(
             },
         }),
         shape: None,
+        location_simplified: false,
+        omitted: None,
     }
 }
 

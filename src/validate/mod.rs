@@ -14,7 +14,12 @@
 //!    children tile the parent exactly and nothing more is computed. Only where edges are left over
 //!    are exact defect polygons computed with boolean operations on the few polygons involved, and
 //!    turned into [`overlap`], [`gap`], [`containment`] and [`sliver`] findings.
-//! 4. [`containment`] also checks road segments against their grid.
+//! 4. [`cross`]: overlaps between features of one layer that are not siblings (a block pushing
+//!    into a block of the neighbouring grid), by edge matching each layer against its parents.
+//! 5. [`containment`] also checks road segments against their grid.
+//! 6. The findings are sorted, counted into the [`Summary`], then bounded ([`report`]): at most
+//!    100 per rule, kind, severity and codes (the rest summarised in one finding with `omitted`),
+//!    compact locations. The counts stay exact.
 //!
 //! # Tolerance (`tolerance_m`, default 0.05 m)
 //!
@@ -44,11 +49,13 @@
 
 pub mod cli;
 mod coverage;
+mod cross;
 pub mod fix;
 mod geom;
 pub mod hierarchy;
 pub mod invalid_geometry;
 pub mod output;
+pub mod report;
 
 pub mod containment;
 pub mod gap;
@@ -89,7 +96,7 @@ pub enum Rule {
     InvalidGeometry,
     /// Codes and parents.
     Hierarchy,
-    /// Two siblings overlapping.
+    /// Two features of one layer overlapping (siblings or not).
     Overlap,
     /// Part of a parent covered by none of its children.
     Gap,
@@ -177,7 +184,7 @@ pub struct Finding {
     pub kind: &'static str,
     /// Severity.
     pub severity: Severity,
-    /// Codes of the features involved (for overlaps both siblings; for gaps the parent; for
+    /// Codes of the features involved (for overlaps both features; for gaps the parent; for
     /// containment the child, then the parent).
     pub codes: Vec<String>,
     /// GeoJSON geometry of the defect itself.
@@ -195,6 +202,14 @@ pub struct Finding {
     pub message: Message,
     /// Suggested fix.
     pub fix: Option<Fix>,
+    /// The location was cut down to its first positions (points) or its bounding box (lines,
+    /// polygons) to bound the report; see [`report`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub location_simplified: bool,
+    /// Set on a finding that summarises others of its group: the number of findings it stands
+    /// for (itself included); see [`report`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<usize>,
     /// The defect polygon, for `--fix`.
     #[serde(skip)]
     pub shape: Option<MultiPolygon<f64>>,
@@ -224,7 +239,8 @@ pub struct Summary {
 pub struct Report {
     /// Summary.
     pub summary: Summary,
-    /// Findings, ordered by rule, then codes.
+    /// Findings, ordered by rule, severity, codes and kind; bounded (see [`report`]): a finding
+    /// with `omitted: n` stands for n findings, and the summary counts them all.
     pub findings: Vec<Finding>,
 }
 
@@ -324,9 +340,9 @@ fn run(features: &[Feature], opts: &Options, streets: Option<&[String]>) -> Repo
         .collect();
     findings.extend(per_feature.into_iter().flatten());
 
-    let scopes = coverage::scopes(&ctx);
-    let scopes: Vec<_> = scopes
-        .into_iter()
+    let all_scopes = coverage::scopes(&ctx);
+    let scopes: Vec<&coverage::Scope> = all_scopes
+        .iter()
         .filter(|s| match s.parent {
             Some(p) if features[p].layer == Layer::District => true,
             None => true,
@@ -334,11 +350,16 @@ fn run(features: &[Feature], opts: &Options, streets: Option<&[String]>) -> Repo
         })
         .collect();
     let scopes_checked = scopes.len();
-    let cov: Vec<Vec<Finding>> = scopes
+    let cov: Vec<Finding> = scopes
         .par_iter()
         .map(|s| coverage::check_scope(&ctx, s))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
         .collect();
-    for f in cov.into_iter().flatten() {
+    // Overlaps between features of one layer that are not siblings (blocks of different grids…).
+    let cross = cross::check(&ctx, &all_scopes, &cov);
+    for f in cov.into_iter().chain(cross) {
         // District-scope findings in a scoped run: only those touching the replaced streets.
         if in_scope.is_some()
             && !f
@@ -384,6 +405,7 @@ fn run(features: &[Feature], opts: &Options, streets: Option<&[String]>) -> Repo
             .entry(f.severity.as_str().to_string())
             .or_default() += 1;
     }
+    let findings = report::bound(findings);
     summary.time_ms = t0.elapsed().as_secs_f64() * 1000.0;
     Report { summary, findings }
 }

@@ -1,8 +1,10 @@
-//! Rule `overlap` (error): two siblings of one scope overlapping by at least the tolerance:
-//! streets with streets; grids of any of the three kinds with each other inside a street; blocks
-//! with blocks inside a grid. One finding per connected overlap polygon; `codes` are the two
-//! features; the fix subtracts the overlap from the larger of the two (it loses the smaller share
-//! of its area). Computed by the coverage engine ([`super::coverage`]).
+//! Rule `overlap` (error): two features of one layer overlapping by at least the tolerance:
+//! streets with streets; grids of any of the three kinds with each other; blocks with blocks —
+//! siblings (computed by the coverage engine, [`super::coverage`]) or not (a block of one grid
+//! pushing into a block of the neighbouring grid, computed by [`super::cross`]; the message then
+//! names both parents). One finding per connected overlap polygon; `codes` are the two features;
+//! the fix subtracts the overlap from the larger of the two (it loses the smaller share of its
+//! area) — across parents, from the one lying outside its own parent there.
 
 use super::coverage::Defect;
 use super::sliver::fix_msg;
@@ -17,9 +19,18 @@ pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Opt
         "重叠"
     };
     let noun_en = if sliver { "sliver overlap" } else { "overlap" };
+    // Features of different parents (found across scopes): name the parents too.
+    let (pa, pb) = (ctx.parent(d.features[0]), ctx.parent(d.features[1]));
+    let (across_zh, across_en) = match (pa, pb) {
+        (Some(x), Some(y)) if x != y => (
+            format!("（分属 {} 与 {}）", fs[x].code, fs[y].code),
+            format!(" (in {} and {})", fs[x].code, fs[y].code),
+        ),
+        _ => (String::new(), String::new()),
+    };
     let msg = Message {
         zh: format!(
-            "{} {} 与 {} {} {} {:.1} 平方米",
+            "{} {} 与 {} {}{across_zh} {} {:.1} 平方米",
             a.layer.name_zh(),
             a.code,
             b.layer.name_zh(),
@@ -28,7 +39,7 @@ pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Opt
             d.area_m2
         ),
         en: format!(
-            "{} {} and {} {}: {noun_en} of {:.1} m² (width {:.2} m)",
+            "{} {} and {} {}{across_en}: {noun_en} of {:.1} m² (width {:.2} m)",
             a.layer, a.code, b.layer, b.code, d.area_m2, d.width_m
         ),
     };

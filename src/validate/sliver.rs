@@ -6,7 +6,7 @@
 //! defects are drawing noise (snap the vertices) and which are real disagreements (redraw).
 //! Parts of a child outside its parent stay `containment` findings whatever their width.
 
-use super::coverage::{Defect, Scope};
+use super::coverage::Defect;
 use super::geom::area_json;
 use super::{Ctx, Finding, Fix, FixAction, Message, Rule};
 use geo::MultiPolygon;
@@ -17,7 +17,7 @@ pub fn is_sliver(width_m: f64, sliver_width_m: f64) -> bool {
 }
 
 /// Turns a coverage defect into a finding (rule, messages, fix suggestion).
-pub(crate) fn to_finding(ctx: &Ctx<'_>, _scope: &Scope, d: Defect) -> Finding {
+pub(crate) fn to_finding(ctx: &Ctx<'_>, d: Defect) -> Finding {
     let fs = ctx.features;
     let codes: Vec<String> = d.features.iter().map(|&i| fs[i].code.clone()).collect();
     let sliver = d.rule != Rule::Containment && is_sliver(d.width_m, ctx.opts.sliver_width_m);
@@ -39,6 +39,8 @@ pub(crate) fn to_finding(ctx: &Ctx<'_>, _scope: &Scope, d: Defect) -> Finding {
         message,
         fix,
         shape: Some(shape),
+        location_simplified: false,
+        omitted: None,
     }
 }
 
