@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use crate::geo_io::{self, ReadError, ReadOptions};
 use crate::model::{FeatureSet, Layer};
 use crate::store::{self, NewDraft, StoreError};
+use crate::validate;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -43,23 +44,30 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-/// Counts of a report's findings per severity and rule.
+/// A report's counts: `{errors, warnings, by_rule}` from its summary, which counts every finding
+/// (a bounded report lists at most a few per rule and feature and summarises the rest). A report
+/// stored without a summary is counted from its findings (`omitted` included).
 pub fn summary(report: &Value) -> Value {
+    let s = &report["summary"];
+    if s["errors"].is_u64() && s["warnings"].is_u64() && s["by_rule"].is_object() {
+        return json!({"errors": s["errors"], "warnings": s["warnings"], "by_rule": s["by_rule"]});
+    }
     let mut errors = 0;
     let mut warnings = 0;
-    let mut by_rule: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for f in report["findings"].as_array().into_iter().flatten() {
+        let n = f["omitted"].as_u64().unwrap_or(1);
         let sev = f["severity"].as_str().unwrap_or("error").to_owned();
         if sev == "error" {
-            errors += 1;
+            errors += n;
         } else {
-            warnings += 1;
+            warnings += n;
         }
         *by_rule
             .entry(f["rule"].as_str().unwrap_or("?").to_owned())
             .or_default()
             .entry(sev)
-            .or_default() += 1;
+            .or_default() += n;
     }
     json!({"errors": errors, "warnings": warnings, "by_rule": by_rule})
 }
@@ -251,12 +259,36 @@ fn authorize_read(caller: &Caller, info: &store::DraftInfo) -> Result<(), ApiErr
 }
 
 /// Draft `id`, if the caller may read it (see [`authorize_read`]).
-async fn readable_draft(state: &AppState, headers: &HeaderMap, id: i64) -> ApiResult<store::Draft> {
+async fn readable_draft(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+) -> ApiResult<store::DraftInfo> {
     let caller = auth::require(state, headers, Role::Planner).await?;
     let store = state.store()?;
-    let draft = blocking(move || store.get_draft(id).map_err(store_error)).await?;
-    authorize_read(&caller, &draft.info)?;
-    Ok(draft)
+    let info = blocking(move || store.get_draft_info(id).map_err(store_error)).await?;
+    authorize_read(&caller, &info)?;
+    Ok(info)
+}
+
+/// `offset` and `limit` of a page of findings (default 0 and the largest page).
+fn page_params(q: &HashMap<String, String>) -> ApiResult<(usize, usize)> {
+    let num = |name: &str, default: usize| -> ApiResult<usize> {
+        match q.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ApiError::invalid_parameter(name, format!("{v:?} is not a non-negative integer"))
+            }),
+        }
+    };
+    let limit = num("limit", validate::report::MAX_PAGE)?;
+    if limit == 0 || limit > validate::report::MAX_PAGE {
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            format!("{limit} is out of range 1..={}", validate::report::MAX_PAGE),
+        ));
+    }
+    Ok((num("offset", 0)?, limit))
 }
 
 fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
@@ -279,7 +311,7 @@ pub async fn one(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<Value>> {
     let id = draft_id(id)?;
-    let info = readable_draft(&state, &headers, id).await?.info;
+    let info = readable_draft(&state, &headers, id).await?;
     Ok(Json(json!({
         "id": info.id,
         "created_at": info.created_at,
@@ -297,7 +329,9 @@ pub async fn one(
 /// `GET /api/v1/drafts/{id}/report[?format=geojson]`: the validation report (JSON), or its
 /// findings as a GeoJSON FeatureCollection a map can draw.
 #[utoipa::path(get, path = "/api/v1/drafts/{id}/report", tag = "drafts",
-    params(("id" = i64, Path), ("format" = Option<String>, Query, description = "json (default) | geojson")),
+    params(("id" = i64, Path), ("format" = Option<String>, Query, description = "json (default) | geojson"),
+           ("offset" = Option<usize>, Query, description = "First finding of the page (default 0)"),
+           ("limit" = Option<usize>, Query, description = "Findings per page, 1..=1000 (default 1000)")),
     responses((status = 200, description = "The report", body = Object),
               (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
               (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
@@ -310,18 +344,27 @@ pub async fn report(
 ) -> ApiResult<Response> {
     let id = draft_id(id)?;
     let Query(q) = q?;
-    let draft = readable_draft(&state, &headers, id).await?;
-    let report = draft.info.report;
-    match q.get("format").map(String::as_str) {
+    let (offset, limit) = page_params(&q)?;
+    let format = q.get("format").map(String::as_str);
+    if let Some(other) = format.filter(|f| !matches!(*f, "json" | "geojson")) {
+        return Err(ApiError::invalid_parameter(
+            "format",
+            format!("{other:?}: expected json or geojson"),
+        ));
+    }
+    let info = readable_draft(&state, &headers, id).await?;
+    let page =
+        validate::report::page_value(&info.report, offset, limit).map_err(ApiError::internal)?;
+    match format {
         None | Some("json") => Ok(Json(json!({
             "draft": id,
-            "error_count": draft.info.error_count,
-            "summary": summary(&report),
-            "report": report,
+            "error_count": info.error_count,
+            "summary": summary(&info.report),
+            "report": page,
         }))
         .into_response()),
-        Some("geojson") => {
-            let features: Vec<Value> = report["findings"]
+        Some(_) => {
+            let features: Vec<Value> = page["findings"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -336,14 +379,11 @@ pub async fn report(
                 .collect();
             Ok((
                 [(header::CONTENT_TYPE, "application/geo+json")],
-                Json(json!({"type": "FeatureCollection", "features": features})),
+                Json(json!({"type": "FeatureCollection", "features": features,
+                    "total": page["total"], "offset": offset, "limit": limit})),
             )
                 .into_response())
         }
-        Some(other) => Err(ApiError::invalid_parameter(
-            "format",
-            format!("{other:?}: expected json or geojson"),
-        )),
     }
 }
 

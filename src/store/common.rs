@@ -500,6 +500,19 @@ impl super::Store for Db {
         load_draft(&mut conn, id)
     }
 
+    fn get_draft_info(&self, id: DraftId) -> StoreResult<DraftInfo> {
+        use schema::drafts::dsl as d;
+        let mut conn = self.conn()?;
+        let row: DraftRow = d::drafts
+            .find(id)
+            .select(DraftRow::as_select())
+            .first(&mut conn)
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?;
+        draft_info(row)
+    }
+
     fn list_drafts(&self) -> StoreResult<Vec<DraftInfo>> {
         use schema::drafts::dsl as d;
         let mut conn = self.conn()?;

@@ -341,6 +341,9 @@ pub trait Store: Send + Sync {
     /// A draft with its features.
     fn get_draft(&self, id: DraftId) -> StoreResult<Draft>;
 
+    /// A draft's metadata and report, without its features.
+    fn get_draft_info(&self, id: DraftId) -> StoreResult<DraftInfo>;
+
     /// All drafts, newest first, without features.
     fn list_drafts(&self) -> StoreResult<Vec<DraftInfo>>;
 
