@@ -54,6 +54,9 @@ pub struct ServeConfig {
     pub routing: crate::routing::RouteOptions,
     /// Per-client rate limit of the API (`None`: unlimited); see [`ratelimit`].
     pub rate_limit: Option<ratelimit::RateLimit>,
+    /// What public Open311 reads show of a service request (default: no description, no media,
+    /// location rounded to about 100 m); see [`open311::Open311Public`].
+    pub open311_public: open311::Open311Public,
 }
 
 impl Default for ServeConfig {
@@ -67,6 +70,7 @@ impl Default for ServeConfig {
             basemap_url: None,
             routing: crate::routing::RouteOptions::default(),
             rate_limit: Some(ratelimit::RateLimit::default()),
+            open311_public: open311::Open311Public::default(),
         }
     }
 }

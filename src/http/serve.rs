@@ -65,6 +65,23 @@ pub struct ServeArgs {
     /// is where to limit them), a benchmark or an operator's tool.
     #[arg(long)]
     pub rate_limit_loopback: bool,
+    /// What public Open311 reads (no token, or a token of a role other than intake or admin)
+    /// show of a service request, as a comma list: `description` (as reported; may name people
+    /// or phone numbers), `location` (exact; otherwise rounded to 0.001°, about 100 m), `media`
+    /// (the photo URL). Default: none of them. Reporter contact details are never shown.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub open311_public_fields: Vec<Open311Field>,
+}
+
+/// A field a public Open311 read may show (`--open311-public-fields`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Open311Field {
+    /// The description as reported.
+    Description,
+    /// The exact location.
+    Location,
+    /// The photo URL.
+    Media,
 }
 
 impl ServeArgs {
@@ -89,6 +106,13 @@ impl ServeArgs {
                 burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
                 loopback: self.rate_limit_loopback,
             }),
+            open311_public: super::open311::Open311Public {
+                description: self
+                    .open311_public_fields
+                    .contains(&Open311Field::Description),
+                location: self.open311_public_fields.contains(&Open311Field::Location),
+                media: self.open311_public_fields.contains(&Open311Field::Media),
+            },
         }
     }
 }
