@@ -388,13 +388,17 @@ struct Server {
 }
 
 async fn start(db: &TestDb) -> Server {
+    start_with(db, ServeConfig::default()).await
+}
+
+async fn start_with(db: &TestDb, config: ServeConfig) -> Server {
     let store: Arc<dyn Store> = Arc::from(db.open());
     let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
     gridatlas::http::serve::bootstrap_categories(store.as_ref()).expect("categories");
     let set = store.load_generation(n).expect("load");
     let state = AppState::with_store(
         Atlas::build(set).with_generation(i64::from(n)),
-        ServeConfig::default(),
+        config,
         Some(store.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -470,13 +474,17 @@ fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
         let (x, y, block) = inner_block(Layer::ResidentGrid);
         let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
         let cat = category_of(Layer::ResidentGrid);
+        // yesterday, to the second, in China Standard Time: reports may be at most a year old
+        let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+        let reported = chrono::SubsecRound::trunc_subsecs(Utc::now() - Duration::days(1), 0)
+            .with_timezone(&cst);
         let resp = s
             .post(
                 "/api/v1/cases",
                 &intake,
                 json!({"lon": gx, "lat": gy, "crs": "gcj02", "category": cat.code,
                        "description": "楼道堆放杂物，堵塞消防通道", "source": "app",
-                       "reported_at": "2026-11-02T09:30:00+08:00",
+                       "reported_at": reported.to_rfc3339(),
                        "photos": ["https://example.org/p/1.jpg"]}),
             )
             .await;
@@ -491,7 +499,10 @@ fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
         assert_eq!(v["assignment"]["block_head"]["name"], head.name.as_str());
         assert_eq!(v["assignment"]["block"]["code"], block.code.as_str());
         assert_eq!(v["assignment"]["confidence"], "inside");
-        assert_eq!(v["assignment"]["due_at"], "2026-11-09T09:30:00+08:00");
+        assert_eq!(
+            v["assignment"]["due_at"],
+            (reported + Duration::days(7)).to_rfc3339()
+        );
         assert_eq!(v["assignment"]["generation"], 1);
         assert_eq!(v["generation"], 1);
         assert_eq!(v["status"], "assigned");
@@ -1072,8 +1083,24 @@ fn open311_clients_post_and_read_requests(db: &TestDb) {
         assert_eq!(r0["status"], "open");
         assert_eq!(r0["service_code"], "SG0101");
         assert_eq!(r0["address_id"], block.code.as_str());
-        assert_eq!(r0["media_url"], "https://example.org/p/2.jpg");
-        assert!((r0["lat"].as_f64().expect("lat") - y).abs() < 1e-6);
+        // a public read: no description, no media, the location rounded to 0.001°
+        assert_eq!(r0["description"], Value::Null, "{r0}");
+        assert_eq!(r0["media_url"], Value::Null, "{r0}");
+        assert_eq!(r0["lat"].as_f64(), Some((y * 1000.0).round() / 1000.0));
+        // read with the intake key: everything but the contact details
+        let full: Value = s
+            .client
+            .get(url(&format!("requests/{id}.json?api_key={key}")))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(full[0]["media_url"], "https://example.org/p/2.jpg");
+        assert_eq!(full[0]["description"], "路口有人摆摊");
+        assert!((full[0]["lat"].as_f64().expect("lat") - y).abs() < 1e-6);
+        assert!(!full.to_string().contains("someone@example.org"));
         // the reporter's contact details are never shown
         let text = one.to_string();
         assert!(!text.contains("someone@example.org") && !text.contains("小明"));
@@ -1310,6 +1337,602 @@ fn categories_are_editable(db: &TestDb) {
     });
 }
 
+/// The fields a request read shows: `description`, `media_url`, `lat`.
+async fn read_request(s: &Server, path: &str, bearer: Option<&str>) -> (u16, Value) {
+    let mut r = s.client.get(format!("{}/open311/v2/{path}", s.base));
+    if let Some(t) = bearer {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.expect("req");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+async fn post_open311(s: &Server, form: &[(&str, &str)]) -> reqwest::Response {
+    s.client
+        .post(format!("{}/open311/v2/requests.json", s.base))
+        .form(form)
+        .send()
+        .await
+        .expect("req")
+}
+
+fn open311_reads_follow_the_read_policy(db: &TestDb) {
+    run(async {
+        let s = start_with(
+            db,
+            ServeConfig {
+                public_reads: false,
+                ..ServeConfig::default()
+            },
+        )
+        .await;
+        let intake = s.token("intake");
+        let planner = s.token("planner");
+        let (x, y, _) = inner_block(Layer::StreetGrid);
+        let (lat, lon) = (y.to_string(), x.to_string());
+        // writes still take the key in the form (no Authorization header)
+        let r = post_open311(
+            &s,
+            &[
+                ("api_key", intake.as_str()),
+                ("service_code", "SG0101"),
+                ("lat", &lat),
+                ("long", &lon),
+                ("description", "张三 13800138000 门口堆物"),
+                ("media_url", "https://example.org/p/9.jpg"),
+                ("email", "zhangsan@example.org"),
+                ("phone", "13800138000"),
+                ("first_name", "三"),
+                ("last_name", "张"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 201);
+        let created: Value = r.json().await.expect("json");
+        let id = created[0]["service_request_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        // no token: every read is refused, in the spec's error format
+        for path in [
+            "services.json".to_owned(),
+            "services/SG0101.json".to_owned(),
+            "requests.json".to_owned(),
+            format!("requests/{id}.json"),
+            format!("requests.json?service_request_id={id}"),
+        ] {
+            let (status, e) = read_request(&s, &path, None).await;
+            assert_eq!(status, 401, "{path}: {e}");
+            assert_eq!(e[0]["code"], 401, "{path}: {e}");
+        }
+        let (status, _) = read_request(&s, "requests.json?api_key=wrong", None).await;
+        assert_eq!(status, 401);
+        let (status, _) = read_request(&s, "services.json", Some("wrong")).await;
+        assert_eq!(status, 401);
+        // any role may read; a planner sees the public fields
+        let (status, v) =
+            read_request(&s, &format!("requests/{id}.json?api_key={planner}"), None).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v[0]["description"], Value::Null, "{v}");
+        assert_eq!(v[0]["media_url"], Value::Null, "{v}");
+        assert_eq!(v[0]["lat"].as_f64(), Some((y * 1000.0).round() / 1000.0));
+        assert_eq!(v[0]["long"].as_f64(), Some((x * 1000.0).round() / 1000.0));
+        let (status, _) = read_request(&s, "services.json", Some(&planner)).await;
+        assert_eq!(status, 200);
+        // an intake token sees the case as the case API shows it
+        let (status, v) = read_request(&s, &format!("requests/{id}.json"), Some(&intake)).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v[0]["description"], "张三 13800138000 门口堆物");
+        assert_eq!(v[0]["media_url"], "https://example.org/p/9.jpg");
+        assert!((v[0]["lat"].as_f64().expect("lat") - y).abs() < 1e-9);
+        // contact details: in no read, whoever reads
+        for (path, bearer) in [
+            (format!("requests/{id}.json"), Some(intake.as_str())),
+            (format!("requests/{id}.xml"), Some(intake.as_str())),
+            ("requests.json".to_owned(), Some(intake.as_str())),
+            (format!("requests.json?api_key={planner}"), None),
+        ] {
+            let mut r = s.client.get(format!("{}/open311/v2/{path}", s.base));
+            if let Some(t) = bearer {
+                r = r.bearer_auth(t);
+            }
+            let text = r.send().await.expect("req").text().await.expect("text");
+            assert!(text.contains(&id), "{path}: {text}");
+            for secret in ["zhangsan@example.org", "\"三\"", ">三<", "\"张\"", ">张<"] {
+                assert!(!text.contains(secret), "{path} shows {secret}: {text}");
+            }
+        }
+    });
+}
+
+fn open311_public_fields_are_a_server_setting(db: &TestDb) {
+    run(async {
+        let (x, y, _) = inner_block(Layer::StreetGrid);
+        for (public, shown) in [
+            (Default::default(), false),
+            (
+                gridatlas::http::open311::Open311Public {
+                    description: true,
+                    location: true,
+                    media: true,
+                },
+                true,
+            ),
+        ] {
+            let s = start_with(
+                db,
+                ServeConfig {
+                    open311_public: public,
+                    ..ServeConfig::default()
+                },
+            )
+            .await;
+            let key = s.token("intake");
+            let r = post_open311(
+                &s,
+                &[
+                    ("api_key", key.as_str()),
+                    ("service_code", "SG0101"),
+                    ("lat", &y.to_string()),
+                    ("long", &x.to_string()),
+                    ("description", "路边占道"),
+                    ("media_url", "https://example.org/p/3.jpg"),
+                    ("email", "x@example.org"),
+                ],
+            )
+            .await;
+            assert_eq!(r.status().as_u16(), 201);
+            let (status, v) = read_request(&s, "requests.json", None).await;
+            assert_eq!(status, 200);
+            let r0 = v
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["description"] == "路边占道" || !shown))
+                .cloned()
+                .expect("the request");
+            assert_eq!(r0["description"] == "路边占道", shown, "{r0}");
+            assert_eq!(
+                r0["media_url"] == "https://example.org/p/3.jpg",
+                shown,
+                "{r0}"
+            );
+            let exact = (r0["lat"].as_f64().expect("lat") - y).abs() < 1e-9;
+            assert_eq!(exact, shown, "{r0}");
+            assert!(!v.to_string().contains("x@example.org"));
+        }
+    });
+}
+
+fn event_and_report_times_are_bounded(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let intake = s.token("intake");
+        let (x, y, _) = inner_block(Layer::StreetGrid);
+        let now = Utc::now();
+        // reported: not in the future beyond the skew, not over a year ago
+        for (at, ok) in [
+            (now + Duration::hours(1), false),
+            (now - Duration::days(400), false),
+            (now + Duration::minutes(2), true),
+            (now - Duration::days(300), true),
+        ] {
+            let r = s
+                .post(
+                    "/api/v1/cases",
+                    &intake,
+                    json!({"lon": x, "lat": y, "category": "SG0101", "source": "hotline",
+                           "reported_at": at.to_rfc3339()}),
+                )
+                .await;
+            if ok {
+                assert_eq!(r.status().as_u16(), 201, "{at}");
+            } else {
+                let v = problem(r, 422).await;
+                assert_eq!(v["field"], "reported_at", "{v}");
+            }
+        }
+        let r = s
+            .post(
+                "/api/v1/cases",
+                &intake,
+                json!({"lon": x, "lat": y, "category": "SG0101", "source": "patrol",
+                       "reported_at": (now - Duration::days(1)).to_rfc3339()}),
+            )
+            .await;
+        let case: Value = r.json().await.expect("json");
+        let id = case["id"].as_i64().expect("id");
+        let path = format!("/api/v1/cases/{id}/events");
+        // the attack: a resolution backdated to 1999, before the report and the routing
+        for at in [
+            "1999-01-01T00:00:00Z".to_owned(),
+            (now - Duration::hours(2)).to_rfc3339(),
+            (now + Duration::hours(1)).to_rfc3339(),
+        ] {
+            let v = problem(
+                s.post(
+                    &path,
+                    &intake,
+                    json!({"status": "resolved_front_end", "at": at}),
+                )
+                .await,
+                422,
+            )
+            .await;
+            assert_eq!(v["field"], "at", "{v}");
+        }
+        let r = s
+            .post(&path, &intake, json!({"status": "resolved_front_end"}))
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        // closing before the resolution is refused too
+        let v = problem(
+            s.post(
+                &path,
+                &intake,
+                json!({"status": "closed", "at": (Utc::now() - Duration::minutes(30)).to_rfc3339()}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(v["field"], "at", "{v}");
+        let stored = s.store.get_case(id).expect("case");
+        assert_eq!(stored.status, Status::ResolvedFrontEnd);
+        assert!(stored.done_at.is_some_and(|d| d >= stored.created_at));
+        // the store keeps status changes in order by itself (two clerks racing)
+        let resolved_at = stored.events[1].at;
+        let e = s
+            .store
+            .add_case_event(
+                id,
+                Status::Closed,
+                "test",
+                None,
+                None,
+                resolved_at - Duration::seconds(1),
+            )
+            .expect_err("out of order");
+        assert!(
+            matches!(e, gridatlas::store::StoreError::Conflict(ref d) if d.contains("before")),
+            "{e}"
+        );
+        // the on-time rate counts the real resolution
+        let v: Value = s
+            .get("/api/v1/indicators", None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["district"]["done"], 1, "{v}");
+    });
+}
+
+fn text_fields_are_limited_in_characters(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let intake = s.token("intake");
+        let (x, y, _) = inner_block(Layer::StreetGrid);
+        let case = |extra: Value| {
+            let mut b = json!({"lon": x, "lat": y, "category": "SG0101", "source": "app"});
+            for (k, v) in extra.as_object().expect("obj") {
+                b[k] = v.clone();
+            }
+            b
+        };
+        // 2,000 characters of 3 bytes each: within the limit (characters, not bytes)
+        let r = s
+            .post(
+                "/api/v1/cases",
+                &intake,
+                case(json!({"description": "楼".repeat(2000)})),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 201);
+        let id = r.json::<Value>().await.expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        for (extra, field, limit) in [
+            (
+                json!({"description": "楼".repeat(2001)}),
+                "description",
+                2000,
+            ),
+            (
+                json!({"photos": [format!("https://example.org/{}", "a".repeat(2048))]}),
+                "photos",
+                2048,
+            ),
+        ] {
+            let v = problem(s.post("/api/v1/cases", &intake, case(extra)).await, 422).await;
+            assert_eq!(
+                (v["field"].as_str(), v["limit"].as_u64()),
+                (Some(field), Some(limit)),
+                "{v}"
+            );
+            assert!(
+                v["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(&limit.to_string())),
+                "{v}"
+            );
+        }
+        let v = problem(
+            s.post(
+                "/api/v1/cases",
+                &intake,
+                case(json!({"description": "a\u{0}b"})),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(v["field"], "description");
+        // event fields
+        let path = format!("/api/v1/cases/{id}/events");
+        for (body, field, limit) in [
+            (
+                json!({"status": "resolved_front_end", "note": "注".repeat(1001)}),
+                "note",
+                1000,
+            ),
+            (
+                json!({"status": "resolved_front_end", "by": "王".repeat(101)}),
+                "by",
+                100,
+            ),
+            (
+                json!({"status": "escalated_back_end", "department": "局".repeat(101)}),
+                "department",
+                100,
+            ),
+        ] {
+            let v = problem(s.post(&path, &intake, body).await, 422).await;
+            assert_eq!(
+                (v["field"].as_str(), v["limit"].as_u64()),
+                (Some(field), Some(limit)),
+                "{v}"
+            );
+        }
+        let r = s
+            .post(
+                &path,
+                &intake,
+                json!({"status": "resolved_front_end", "note": "注".repeat(1000)}),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        // a body over 1 MiB (20 MB were accepted) is refused before it is parsed
+        let big = case(json!({"description": "x".repeat(1_100_000)}));
+        let v = problem(s.post("/api/v1/cases", &intake, big).await, 413).await;
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.contains("1048576")),
+            "{v}"
+        );
+        // Open311 form fields
+        let (lat, lon) = (y.to_string(), x.to_string());
+        let long_email = format!("{}@example.org", "e".repeat(250));
+        let long_phone = "1".repeat(33);
+        let long_name = "名".repeat(101);
+        let long_addr = "路".repeat(501);
+        let long_media = format!("https://example.org/{}", "m".repeat(2040));
+        let long_desc = "述".repeat(2001);
+        for (name, value, limit) in [
+            ("email", long_email.as_str(), 254),
+            ("phone", long_phone.as_str(), 32),
+            ("first_name", long_name.as_str(), 100),
+            ("last_name", long_name.as_str(), 100),
+            ("address_string", long_addr.as_str(), 500),
+            ("media_url", long_media.as_str(), 2048),
+            ("description", long_desc.as_str(), 2000),
+        ] {
+            let r = post_open311(
+                &s,
+                &[
+                    ("api_key", intake.as_str()),
+                    ("service_code", "SG0101"),
+                    ("lat", &lat),
+                    ("long", &lon),
+                    (name, value),
+                ],
+            )
+            .await;
+            assert_eq!(r.status().as_u16(), 400, "{name}");
+            let e: Value = r.json().await.expect("json");
+            let d = e[0]["description"].as_str().unwrap_or("");
+            assert!(
+                d.contains(name) && d.contains(&limit.to_string()),
+                "{name}: {e}"
+            );
+        }
+        // a description and an address each at their limit make one case
+        let r = post_open311(
+            &s,
+            &[
+                ("api_key", intake.as_str()),
+                ("service_code", "SG0101"),
+                ("lat", &lat),
+                ("long", &lon),
+                ("description", &"述".repeat(2000)),
+                ("address_string", &"路".repeat(500)),
+            ],
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 201);
+        let r = post_open311(
+            &s,
+            &[
+                ("api_key", intake.as_str()),
+                ("description", &"x".repeat(1_100_000)),
+            ],
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 413);
+    });
+}
+
+fn out_of_range_query_dates_are_problems(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        // item 10: this panicked (date arithmetic overflow) and dropped the connection
+        for (q, parameter) in [
+            ("to=-262143-01-02", "to"),
+            ("to=0001-01-01", "to"),
+            ("from=%2B262142-12-31", "from"),
+            ("from=-0001-01-01", "from"),
+            ("to=0000-01-01T00:00:00Z", "to"),
+        ] {
+            let r = s.get(&format!("/api/v1/indicators?{q}"), None).await;
+            let v: Value = r.json().await.expect("problem");
+            assert_eq!(
+                (v["status"].as_u64(), v["parameter"].as_str()),
+                (Some(422), Some(parameter)),
+                "{q}: {v}"
+            );
+        }
+        for q in [
+            "start_date=0000-01-01T00:00:00Z",
+            "end_date=0000-03-01T00:00:00Z",
+            "service_request_id=18446744073709551616",
+        ] {
+            let (status, e) = read_request(&s, &format!("requests.json?{q}"), None).await;
+            assert_eq!(status, 400, "{q}: {e}");
+        }
+        let many: Vec<String> = (1..=1001).map(|i| i.to_string()).collect();
+        let (status, e) = read_request(
+            &s,
+            &format!("requests.json?service_request_id={}", many.join(",")),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400, "{e}");
+        let intake = s.token("intake");
+        problem(
+            s.get("/api/v1/cases?offset=9223372036854775808", Some(&intake))
+                .await,
+            400,
+        )
+        .await;
+    });
+}
+
+fn open311_xml_is_well_formed_whatever_the_text(db: &TestDb) {
+    run(async {
+        let s = start_with(
+            db,
+            ServeConfig {
+                open311_public: gridatlas::http::open311::Open311Public {
+                    description: true,
+                    location: false,
+                    media: false,
+                },
+                ..ServeConfig::default()
+            },
+        )
+        .await;
+        let key = s.token("intake");
+        let (x, y, _) = inner_block(Layer::StreetGrid);
+        let nasty = "a\u{FFFE}b\u{1}c\u{8}d\u{1F}e]]>f&g<h>i\"j'k\u{FFFF}l\tm";
+        let r = post_open311(
+            &s,
+            &[
+                ("api_key", key.as_str()),
+                ("service_code", "SG0101"),
+                ("lat", &y.to_string()),
+                ("long", &x.to_string()),
+                ("description", nasty),
+                ("address_string", "<b>&amp;</b>"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 201);
+        let expected =
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e]]>f&g<h>i\"j'k\u{FFFD}l\tm\n地址: <b>&amp;</b>";
+        for path in ["requests.xml", "requests.xml?status=open"] {
+            let xml = s
+                .client
+                .get(format!("{}/open311/v2/{path}", s.base))
+                .send()
+                .await
+                .expect("req")
+                .text()
+                .await
+                .expect("text");
+            let texts = xml_texts(&xml, "description");
+            assert_eq!(texts, vec![expected.to_owned()], "{xml}");
+        }
+        // the native API keeps the text as given (JSON carries every character)
+        let cases = s
+            .store
+            .list_cases(&gridatlas::cases::CaseFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .expect("cases")
+            .0;
+        assert!(cases[0].description.starts_with(&nasty[..6]));
+    });
+}
+
+/// Parses an XML document strictly (quick-xml's reader) and returns the text of every `tag`,
+/// entity references resolved; every character must be one XML 1.0 allows.
+fn xml_texts(xml: &str, tag: &str) -> Vec<String> {
+    use quick_xml::events::Event;
+    let legal = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    let mut depth = 0usize;
+    loop {
+        let text = match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) => {
+                depth += 1;
+                if e.name().as_ref() == tag {
+                    current = Some(String::new());
+                }
+                continue;
+            }
+            Event::End(e) => {
+                depth -= 1;
+                if e.name().as_ref() == tag {
+                    out.extend(current.take());
+                }
+                continue;
+            }
+            Event::Text(t) => {
+                let raw: &str = t.as_ref();
+                raw.to_owned()
+            }
+            Event::GeneralRef(r) => match r.resolve_char_ref().expect("char ref") {
+                Some(c) => c.to_string(),
+                None => match AsRef::<str>::as_ref(&r) {
+                    "amp" => "&".into(),
+                    "lt" => "<".into(),
+                    "gt" => ">".into(),
+                    "quot" => "\"".into(),
+                    "apos" => "'".into(),
+                    other => panic!("undefined entity &{other};"),
+                },
+            },
+            Event::Eof => break,
+            _ => continue,
+        };
+        if let Some(c) = text.chars().find(|&c| !legal(c)) {
+            panic!("a character XML 1.0 cannot carry: {c:?} in {xml}");
+        }
+        if let Some(cur) = current.as_mut() {
+            cur.push_str(&text);
+        }
+    }
+    assert_eq!(depth, 0, "unclosed elements");
+    out
+}
+
 suite!(
     gcj02_case_lands_on_the_block_head,
     bad_cases_are_problems_naming_the_field,
@@ -1317,6 +1940,12 @@ suite!(
     indicators_are_right_on_a_hand_built_set,
     open311_clients_post_and_read_requests,
     categories_are_editable,
+    open311_reads_follow_the_read_policy,
+    open311_public_fields_are_a_server_setting,
+    event_and_report_times_are_bounded,
+    text_fields_are_limited_in_characters,
+    out_of_range_query_dates_are_problems,
+    open311_xml_is_well_formed_whatever_the_text,
 );
 
 #[test]
@@ -1430,4 +2059,93 @@ fn the_categories_cli_loads_lists_and_exports() {
             .count(),
         categories().len()
     );
+}
+
+mod query_parsers {
+    //! Arbitrary strings and dates into the query parsers of the case list, the indicators and
+    //! Open311's request list: never a panic; either a value or a 4xx.
+    use chrono::{FixedOffset, TimeZone, Utc};
+    use gridatlas::http::cases::{indicator_period, list_filter};
+    use gridatlas::http::open311::{Format, requests_query};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// Text shaped like dates and times at every scale, numbers, lists, and anything at all.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[+-]?[0-9]{1,7}-[0-9]{1,2}-[0-9]{1,2}",
+            "[+-]?[0-9]{4,6}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,9})?(Z|[+-][0-2][0-9]:[0-5][0-9])",
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<i32>().prop_map(|days| {
+                chrono::NaiveDate::from_num_days_from_ce_opt(days)
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| days.to_string())
+            }),
+            any::<i64>().prop_map(|secs| {
+                Utc.timestamp_opt(secs, 0)
+                    .single()
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| secs.to_string())
+            }),
+            "[0-9,-]{0,40}",
+            Just(String::new()),
+        ]
+    }
+
+    fn query(keys: &'static [&'static str]) -> impl Strategy<Value = HashMap<String, String>> {
+        proptest::collection::vec((proptest::sample::select(keys), value()), 0..4)
+            .prop_map(|kv| kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn indicators(q in query(&["from", "to", "street"]), offset_h in -12i32..=14, now_s in any::<i64>()) {
+            let offset = FixedOffset::east_opt(offset_h * 3600).expect("offset");
+            let now = Utc.timestamp_opt(now_s % 253_402_300_799, 0).single().unwrap_or_else(Utc::now);
+            match indicator_period(&q, offset, now) {
+                Ok((from, to)) => prop_assert!(from < to),
+                Err(e) => prop_assert!(e.status.is_client_error(), "{e:?}"),
+            }
+        }
+
+        #[test]
+        fn case_list(q in query(&["limit", "offset", "status", "overdue", "grid"])) {
+            if let Err(e) = list_filter(&q, Utc::now()) {
+                prop_assert!(e.status.is_client_error(), "{e:?}");
+            }
+        }
+
+        #[test]
+        fn open311_requests(q in query(&["start_date", "end_date", "service_request_id", "status", "service_code"])) {
+            for format in [Format::Json, Format::Xml] {
+                match requests_query(&q, format, Utc::now()) {
+                    Ok((f, _)) => {
+                        if let (Some(a), Some(b)) = (f.reported_from, f.reported_to) {
+                            prop_assert!(a <= b);
+                        }
+                    }
+                    Err(e) => prop_assert!(e.status().is_client_error(), "{}", e.description()),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_due_date_past_the_last_representable_time_is_an_error() {
+    let cat = category_of(Layer::StreetGrid);
+    let (x, y, _) = inner_block(Layer::StreetGrid);
+    let e = route(
+        demo_atlas(),
+        x,
+        y,
+        &cat,
+        DateTime::<Utc>::MAX_UTC,
+        &RouteOptions::default(),
+    )
+    .expect_err("no due date");
+    assert!(matches!(e, RouteError::DueDate { .. }), "{e}");
 }

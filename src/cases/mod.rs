@@ -5,11 +5,16 @@
 //! `escalated_back_end` (后端共治: handed to a department, which must be named) → `closed`.
 //! Any other transition is refused with the reason and the transitions allowed from the current
 //! status. A case is *done* when it is first resolved at the front end or closed.
+//!
+//! Times and text are bounded ([`check_reported_at`], [`check_event_at`], [`limits`]): a report
+//! is not in the future (beyond [`CLOCK_SKEW`]) nor older than [`MAX_REPORT_AGE_DAYS`]; a status
+//! change is not in the future either, nor earlier than the case's previous event; every text
+//! field has a length limit in characters.
 
 pub mod indicators;
 
 use crate::routing::Assignment;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -146,6 +151,105 @@ pub fn check_transition(
         ));
     }
     Ok(())
+}
+
+/// How far in the future (by the server's clock) a reported time or an event may lie: clocks of
+/// phones and hotline desks drift.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// How old a reported time may be, in days (a year and a day): older reports are typos or
+/// attempts to move a case out of every indicator period.
+pub const MAX_REPORT_AGE_DAYS: i64 = 366;
+
+/// Length limits of text fields, in characters (Unicode scalar values, not bytes).
+pub mod limits {
+    /// A case's description (for Open311: the description and the address as given, each).
+    pub const DESCRIPTION: usize = 2_000;
+    /// An event's note.
+    pub const NOTE: usize = 1_000;
+    /// A name: an event's `by`, a department, an Open311 first or last name.
+    pub const NAME: usize = 100;
+    /// An e-mail address (RFC 5321's longest path).
+    pub const EMAIL: usize = 254;
+    /// A phone number.
+    pub const PHONE: usize = 32;
+    /// An Open311 `address_string`.
+    pub const ADDRESS: usize = 500;
+    /// A photo (media) URL.
+    pub const MEDIA_URL: usize = 2_048;
+    /// An Open311 `device_id` or `account_id`.
+    pub const ID: usize = 100;
+}
+
+/// Checks that `value` has at most `max` characters; the error names the field and the limit.
+/// Cheap on any input: it counts at most `max + 1` characters.
+pub fn check_len(field: &str, value: &str, max: usize) -> Result<(), String> {
+    // a string of at most `max` bytes has at most `max` characters
+    if value.len() <= max || value.chars().nth(max).is_none() {
+        Ok(())
+    } else {
+        Err(format!(
+            "field `{field}` is longer than {max} characters (the limit)"
+        ))
+    }
+}
+
+/// Checks a case's reported time against `now`: at most [`CLOCK_SKEW`] ahead, at most
+/// [`MAX_REPORT_AGE_DAYS`] behind.
+pub fn check_reported_at(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    if now
+        .checked_add_signed(CLOCK_SKEW)
+        .is_none_or(|late| t > late)
+    {
+        return Err(format!(
+            "{} is in the future (by this server's clock, {} minutes of skew allowed)",
+            t.to_rfc3339(),
+            CLOCK_SKEW.num_minutes()
+        ));
+    }
+    if now
+        .checked_sub_signed(Duration::days(MAX_REPORT_AGE_DAYS))
+        .is_none_or(|early| t < early)
+    {
+        return Err(format!(
+            "{} is more than {MAX_REPORT_AGE_DAYS} days ago",
+            t.to_rfc3339()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the time of a new status change of `case`: not in the future (beyond [`CLOCK_SKEW`]),
+/// not before the case's latest event (the routing, or the previous change).
+pub fn check_event_at(case: &Case, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    if now
+        .checked_add_signed(CLOCK_SKEW)
+        .is_none_or(|late| at > late)
+    {
+        return Err(format!(
+            "{} is in the future (by this server's clock, {} minutes of skew allowed)",
+            at.to_rfc3339(),
+            CLOCK_SKEW.num_minutes()
+        ));
+    }
+    check_event_order(case.id, case.events.iter().map(|e| e.at).max(), at)
+}
+
+/// Checks that a status change of case `id` at `at` does not precede `previous`, the time of its
+/// latest event.
+pub fn check_event_order(
+    id: i64,
+    previous: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<(), String> {
+    match previous {
+        Some(p) if at < p => Err(format!(
+            "case {id}: {} is before the case's latest event ({}); events are recorded in order",
+            at.to_rfc3339(),
+            p.to_rfc3339()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A case as submitted and routed, before it has an id.
@@ -299,6 +403,34 @@ mod tests {
         assert!(e.contains("resolved_front_end, escalated_back_end"), "{e}");
         let e = check_transition(7, Assigned, EscalatedBackEnd, Some(" ")).expect_err("dept");
         assert!(e.contains("department"), "{e}");
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters() {
+        assert!(check_len("d", &"楼".repeat(10), 10).is_ok());
+        let e = check_len("d", &"楼".repeat(11), 10).expect_err("11 characters");
+        assert!(e.contains("`d`") && e.contains("10"), "{e}");
+        assert!(check_len("d", "", 0).is_ok());
+        assert!(check_len("d", "a", 0).is_err());
+    }
+
+    #[test]
+    fn times_are_bounded_by_the_clock_and_the_case() {
+        let now = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert!(check_reported_at(now + Duration::minutes(5), now).is_ok());
+        assert!(check_reported_at(now + Duration::minutes(6), now).is_err());
+        assert!(check_reported_at(now - Duration::days(366), now).is_ok());
+        assert!(check_reported_at(now - Duration::days(367), now).is_err());
+        assert!(check_reported_at(DateTime::<Utc>::MIN_UTC, now).is_err());
+        // no overflow at the ends of time
+        assert!(check_reported_at(now, DateTime::<Utc>::MAX_UTC).is_err());
+        assert!(check_reported_at(now, DateTime::<Utc>::MIN_UTC).is_err());
+        let e = check_event_order(3, Some(now), now - Duration::seconds(1)).expect_err("order");
+        assert!(e.contains("case 3") && e.contains("before"), "{e}");
+        assert!(check_event_order(3, Some(now), now).is_ok());
+        assert!(check_event_order(3, None, DateTime::<Utc>::MIN_UTC).is_ok());
     }
 
     #[test]

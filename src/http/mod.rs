@@ -59,6 +59,9 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// How long an unpublished draft lives: older ones cannot be published and are purged.
     pub draft_ttl: Duration,
+    /// What public Open311 reads show of a service request (default: no description, no media,
+    /// location rounded to about 100 m); see [`open311::Open311Public`].
+    pub open311_public: open311::Open311Public,
 }
 
 impl Default for ServeConfig {
@@ -74,6 +77,7 @@ impl Default for ServeConfig {
             rate_limit: Some(ratelimit::RateLimit::default()),
             public_url: None,
             draft_ttl: Duration::from_secs(30 * 24 * 3600),
+            open311_public: open311::Open311Public::default(),
         }
     }
 }

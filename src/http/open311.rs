@@ -9,19 +9,51 @@
 //!
 //! Status mapping: `open` = assigned or escalated to the back end; `closed` = resolved at the
 //! front end or closed.
+//!
+//! Reads follow the server's read policy: with `--private-reads` they need a token of any role,
+//! as `Authorization: Bearer <token>` or `api_key=<token>` (401 otherwise). A read with an
+//! intake or admin token shows every field of a request; any other read shows the public
+//! fields only ([`Open311Public`], `serve --open311-public-fields`): by default no description,
+//! no media URL and the location rounded to 0.001° (about 100 m). The reporter's contact details
+//! are never shown.
+//!
+//! XML is written with an XML writer (`quick-xml`): text is escaped, and characters XML 1.0
+//! cannot carry (controls other than tab, newline and carriage return; U+FFFE, U+FFFF) are
+//! replaced with U+FFFD, so every document is well-formed.
+//!
+//! Posted form fields are checked against their limits in characters before anything else
+//! ([`crate::cases::limits`]; the body is at most [`super::cases::MAX_CASE_BODY_BYTES`]).
 
 use super::AppState;
 use super::auth::Role;
-use super::cases::{CaseInput, categories_of, submit};
+use super::cases::{CaseInput, MAX_CASE_BODY_BYTES, categories_of, check_text, submit};
 use super::drafts::{blocking, store_error};
 use super::error::ApiError;
-use crate::cases::{Case, CaseFilter, Status};
-use axum::extract::{Path, Query, State};
+use crate::cases::{Case, CaseFilter, Status, limits};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+
+/// What a public Open311 read (no token, or a token of a role other than intake or admin) shows
+/// of a service request, beyond status, service, agency, block name and times. Reads with an
+/// intake or admin token show everything but the reporter's contact details, which no read shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Open311Public {
+    /// The description as reported (may name people, phone numbers, doors).
+    pub description: bool,
+    /// The exact location; without it `lat`/`long` are rounded to 0.001° (about 100 m).
+    pub location: bool,
+    /// The photo URL (`media_url`).
+    pub media: bool,
+}
+
+/// Most ids in one `service_request_id` list.
+pub const MAX_REQUEST_IDS: usize = 1000;
 
 /// Response format, from the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +63,7 @@ pub enum Format {
 }
 
 /// An Open311 error: status and description, rendered in the request's format.
+#[derive(Debug)]
 pub struct Open311Error {
     status: StatusCode,
     description: String,
@@ -42,6 +75,18 @@ fn err(format: Format, status: StatusCode, description: impl Into<String>) -> Op
         status,
         description: description.into(),
         format,
+    }
+}
+
+impl Open311Error {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What is wrong.
+    pub fn description(&self) -> &str {
+        &self.description
     }
 }
 
@@ -79,68 +124,98 @@ fn split_ext(file: &str) -> std::result::Result<(&str, Format), Open311Error> {
     }
 }
 
-fn xml_escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // characters XML 1.0 cannot carry
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
+/// `s` with every character XML 1.0 cannot carry replaced by U+FFFD (borrowed when clean).
+pub fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
+    let ok = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    if s.chars().all(ok) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(
+            s.chars()
+                .map(|c| if ok(c) { c } else { '\u{FFFD}' })
+                .collect(),
+        )
     }
 }
 
-fn xml_value(tag: &str, v: &Value, out: &mut String) {
+type Xml = Writer<Vec<u8>>;
+
+fn xml_event(w: &mut Xml, e: Event<'_>) -> std::result::Result<(), String> {
+    w.write_event(e).map_err(|e| format!("writing XML: {e}"))
+}
+
+/// Writes `<tag>…</tag>` for a JSON value: objects as child elements, arrays as repeated
+/// children named by the tag less a final `s`, null as `<tag/>`.
+fn xml_value(w: &mut Xml, tag: &str, v: &Value) -> std::result::Result<(), String> {
+    if v.is_null() {
+        return xml_event(w, Event::Empty(BytesStart::new(tag)));
+    }
+    xml_event(w, Event::Start(BytesStart::new(tag)))?;
     match v {
-        Value::Null => {
-            out.push('<');
-            out.push_str(tag);
-            out.push_str("/>");
-        }
         Value::Array(items) => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
             let inner = tag.strip_suffix('s').unwrap_or(tag);
             for i in items {
-                xml_value(inner, i, out);
+                xml_value(w, inner, i)?;
             }
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
         }
         Value::Object(o) => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
             for (k, v) in o {
-                xml_value(k, v, out);
+                xml_value(w, k, v)?;
             }
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
         }
-        Value::String(s) => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
-            xml_escape(s, out);
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
+        Value::String(text) => {
+            xml_event(w, Event::Text(BytesText::new(&xml_chars(text))))?;
         }
-        other => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
-            out.push_str(&other.to_string());
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
+        other => xml_event(w, Event::Text(BytesText::new(&other.to_string())))?,
+    }
+    xml_event(w, Event::End(BytesEnd::new(tag)))
+}
+
+/// An XML document: the declaration, then `<root>` holding `<item>` per record (or, with no
+/// item name, the one record as `<root>`).
+pub fn xml_document(
+    root: &str,
+    item: Option<&str>,
+    records: &[Value],
+) -> std::result::Result<Vec<u8>, String> {
+    let mut w = Writer::new(Vec::new());
+    xml_event(
+        &mut w,
+        Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)),
+    )?;
+    match item {
+        Some(item) => {
+            xml_event(&mut w, Event::Start(BytesStart::new(root)))?;
+            for r in records {
+                xml_value(&mut w, item, r)?;
+            }
+            xml_event(&mut w, Event::End(BytesEnd::new(root)))?;
+        }
+        None => {
+            for r in records {
+                xml_value(&mut w, root, r)?;
+            }
+        }
+    }
+    Ok(w.into_inner())
+}
+
+fn xml_response(doc: std::result::Result<Vec<u8>, String>) -> Response {
+    match doc {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "Open311 XML");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                r#"<?xml version="1.0" encoding="utf-8"?><errors><error><code>500</code><description>internal error</description></error></errors>"#,
+            )
+                .into_response()
         }
     }
 }
@@ -149,19 +224,53 @@ fn xml_value(tag: &str, v: &Value, out: &mut String) {
 fn render(format: Format, root: &str, item: &str, records: &[Value]) -> Response {
     match format {
         Format::Json => axum::Json(Value::Array(records.to_vec())).into_response(),
-        Format::Xml => {
-            let mut out = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
-            out.push('<');
-            out.push_str(root);
-            out.push('>');
-            for r in records {
-                xml_value(item, r, &mut out);
-            }
-            out.push_str("</");
-            out.push_str(root);
-            out.push('>');
-            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
-        }
+        Format::Xml => xml_response(xml_document(root, Some(item), records)),
+    }
+}
+
+/// How much of a request a read may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Every field but the reporter's contact details (intake or admin token).
+    Full,
+    /// The public fields ([`Open311Public`]).
+    Public,
+}
+
+/// Applies the read policy to an Open311 read: the token comes as `Authorization: Bearer` or as
+/// `api_key`; none is needed unless reads are private; a token given must be valid.
+async fn read_view(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    format: Format,
+) -> Result<View> {
+    let mut auth_headers = HeaderMap::new();
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        auth_headers.insert(header::AUTHORIZATION, v.clone());
+    } else if let Some(key) = q.get("api_key").filter(|k| !k.is_empty()) {
+        let v = header::HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+            err(
+                format,
+                StatusCode::UNAUTHORIZED,
+                "api_key: not a token (unexpected characters)",
+            )
+        })?;
+        auth_headers.insert(header::AUTHORIZATION, v);
+    } else if state.config().public_reads {
+        return Ok(View::Public);
+    } else {
+        return Err(err(
+            format,
+            StatusCode::UNAUTHORIZED,
+            "this server's reads are private: send a token of any role as `api_key=<token>` or `Authorization: Bearer <token>`",
+        ));
+    }
+    match super::auth::require(state, &auth_headers, Role::Intake).await {
+        Ok(_) => Ok(View::Full),
+        // a valid token of another role may read, and sees the public fields
+        Err(e) if e.status == StatusCode::FORBIDDEN => Ok(View::Public),
+        Err(e) => Err(err(format, e.status, format!("api_key: {}", e.detail))),
     }
 }
 
@@ -205,12 +314,19 @@ fn service_record(c: &crate::routing::categories::Category) -> Value {
 pub async fn root_get(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     let (stem, format) = split_ext(&file)?;
     match stem {
-        "services" => services(state, format, q).await,
-        "requests" => get_requests(state, format, q).await,
+        "services" => {
+            read_view(&state, &headers, &q, format).await?;
+            services(state, format, q).await
+        }
+        "requests" => {
+            let view = read_view(&state, &headers, &q, format).await?;
+            get_requests(state, format, q, view).await
+        }
         _ => Err(err(
             format,
             StatusCode::NOT_FOUND,
@@ -231,9 +347,11 @@ async fn services(state: AppState, format: Format, q: HashMap<String, String>) -
 pub async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     let (code, format) = split_ext(&file)?;
+    read_view(&state, &headers, &q, format).await?;
     check_jurisdiction(&state, &q, format)?;
     let cats = categories_of(&state).await.map_err(|e| (format, e))?;
     if !cats.iter().any(|c| c.code == code) {
@@ -246,11 +364,7 @@ pub async fn service_definition(
     let def = json!({"service_code": code, "attributes": []});
     Ok(match format {
         Format::Json => axum::Json(def).into_response(),
-        Format::Xml => {
-            let mut out = String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#);
-            xml_value("service_definition", &def, &mut out);
-            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
-        }
+        Format::Xml => xml_response(xml_document("service_definition", None, &[def])),
     })
 }
 
@@ -258,8 +372,20 @@ fn open311_status(s: Status) -> &'static str {
     if s.is_done() { "closed" } else { "open" }
 }
 
-/// A case as a GeoReport v2 service request.
-fn request_record(c: &Case, names: &HashMap<String, String>, offset: chrono::FixedOffset) -> Value {
+/// Rounds a coordinate to 0.001° (about 100 m).
+fn round_coarse(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A case as a GeoReport v2 service request, with what `view` may see.
+fn request_record(
+    c: &Case,
+    names: &HashMap<String, String>,
+    offset: chrono::FixedOffset,
+    view: View,
+    public: Open311Public,
+) -> Value {
+    let full = view == View::Full;
     let a = &c.assignment;
     let agency = a
         .grid
@@ -281,7 +407,14 @@ fn request_record(c: &Case, names: &HashMap<String, String>, offset: chrono::Fix
     o.insert("status_notes".into(), json!(notes));
     o.insert("service_name".into(), json!(names.get(&c.category)));
     o.insert("service_code".into(), json!(c.category));
-    o.insert("description".into(), json!(c.description));
+    o.insert(
+        "description".into(),
+        if full || public.description {
+            json!(c.description)
+        } else {
+            Value::Null
+        },
+    );
     o.insert("agency_responsible".into(), json!(agency));
     o.insert("service_notice".into(), Value::Null);
     o.insert(
@@ -302,9 +435,21 @@ fn request_record(c: &Case, names: &HashMap<String, String>, offset: chrono::Fix
         json!(a.block.as_ref().map(|b| b.code.clone())),
     );
     o.insert("zipcode".into(), Value::Null);
-    o.insert("lat".into(), json!(a.point[1]));
-    o.insert("long".into(), json!(a.point[0]));
-    o.insert("media_url".into(), json!(c.photos.first()));
+    let (lon, lat) = if full || public.location {
+        (a.point[0], a.point[1])
+    } else {
+        (round_coarse(a.point[0]), round_coarse(a.point[1]))
+    };
+    o.insert("lat".into(), json!(lat));
+    o.insert("long".into(), json!(lon));
+    o.insert(
+        "media_url".into(),
+        if full || public.media {
+            json!(c.photos.first())
+        } else {
+            Value::Null
+        },
+    );
     Value::Object(o)
 }
 
@@ -321,7 +466,7 @@ pub async fn post_request(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    mut req: Request,
 ) -> Result<Response> {
     let (stem, format) = split_ext(&file)?;
     if stem != "requests" {
@@ -342,8 +487,30 @@ pub async fn post_request(
             "POST requests must be form-encoded (Content-Type: application/x-www-form-urlencoded)",
         ));
     }
+    let limit = MAX_CASE_BODY_BYTES.min(state.config().max_body_bytes);
+    DefaultBodyLimit::max(limit).apply(&mut req);
+    let body = axum::body::Bytes::from_request(req, &state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                err(
+                    format,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body is larger than {limit} bytes (the limit of a service request)"
+                    ),
+                )
+            } else {
+                err(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    format!("form body: {}", e.body_text()),
+                )
+            }
+        })?;
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
         .map_err(|e| err(format, StatusCode::BAD_REQUEST, format!("form body: {e}")))?;
+    check_form_lengths(&form, format)?;
     check_jurisdiction(&state, &form, format)?;
     let api_key = form
         .get("api_key")
@@ -394,14 +561,7 @@ pub async fn post_request(
     };
     let lat = number("lat")?;
     let lon = number("long")?;
-    let mut description = form.get("description").cloned().unwrap_or_default();
-    if let Some(addr) = form.get("address_string").filter(|s| !s.is_empty()) {
-        if !description.is_empty() {
-            description.push('\n');
-        }
-        description.push_str("地址: ");
-        description.push_str(addr);
-    }
+    let description = form.get("description").cloned().unwrap_or_default();
     let contact: Map<String, Value> = [
         "email",
         "first_name",
@@ -425,6 +585,7 @@ pub async fn post_request(
         description,
         source: "open311".into(),
         reported_at: None,
+        address: form.get("address_string").cloned(),
         photos: form
             .get("media_url")
             .filter(|s| !s.is_empty())
@@ -467,6 +628,30 @@ pub async fn post_request(
     Ok(resp)
 }
 
+/// The form fields of a posted request and their limits in characters.
+const FORM_LIMITS: [(&str, usize); 10] = [
+    ("description", limits::DESCRIPTION),
+    ("address_string", limits::ADDRESS),
+    ("media_url", limits::MEDIA_URL),
+    ("email", limits::EMAIL),
+    ("phone", limits::PHONE),
+    ("first_name", limits::NAME),
+    ("last_name", limits::NAME),
+    ("device_id", limits::ID),
+    ("account_id", limits::ID),
+    ("service_code", limits::ID),
+];
+
+/// Checks every limited form field (400 naming the field and its limit).
+fn check_form_lengths(form: &HashMap<String, String>, format: Format) -> Result<()> {
+    for (name, max) in FORM_LIMITS {
+        if let Some(v) = form.get(name) {
+            check_text(name, v, max).map_err(|e| err(format, StatusCode::BAD_REQUEST, e.detail))?;
+        }
+    }
+    Ok(())
+}
+
 /// Parses a w3 datetime parameter.
 fn date_param(
     q: &HashMap<String, String>,
@@ -475,16 +660,44 @@ fn date_param(
 ) -> Result<Option<DateTime<Utc>>> {
     match q.get(name).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| {
+        Some(s) => {
+            let t = DateTime::parse_from_rfc3339(s).map_err(|e| {
                 err(
                     format,
                     StatusCode::BAD_REQUEST,
                     format!("{name}: {s:?} is not a w3 datetime (e.g. 2026-01-01T00:00:00Z): {e}"),
                 )
-            }),
+            })?;
+            super::cases::check_query_time(name, t.with_timezone(&Utc))
+                .map(Some)
+                .map_err(|e| err(format, StatusCode::BAD_REQUEST, e.detail))
+        }
     }
+}
+
+/// `t` ± 90 days, or 400 naming the parameter it came from.
+fn shift_90_days(
+    t: DateTime<Utc>,
+    forward: bool,
+    name: &str,
+    format: Format,
+) -> Result<DateTime<Utc>> {
+    let d = chrono::Duration::days(90);
+    let shifted = if forward {
+        t.checked_add_signed(d)
+    } else {
+        t.checked_sub_signed(d)
+    };
+    shifted.ok_or_else(|| {
+        err(
+            format,
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{name}: 90 days from {} is not representable",
+                t.to_rfc3339()
+            ),
+        )
+    })
 }
 
 /// `GET /open311/v2/requests.{json,xml}`: service requests, with the spec's filters
@@ -493,13 +706,46 @@ async fn get_requests(
     state: AppState,
     format: Format,
     q: HashMap<String, String>,
+    view: View,
 ) -> Result<Response> {
     check_jurisdiction(&state, &q, format)?;
+    let (filter, status_filter) = requests_query(&q, format, Utc::now())?;
+    let store = state.store().map_err(|e| (format, e))?;
+    let (cases, _) = blocking(move || store.list_cases(&filter).map_err(store_error))
+        .await
+        .map_err(|e| (format, e))?;
+    let names = service_names(&state, format).await?;
+    let offset = state.config().routing.utc_offset;
+    let public = state.config().open311_public;
+    let records: Vec<Value> = cases
+        .iter()
+        .filter(|c| {
+            status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status))
+        })
+        .map(|c| request_record(c, &names, offset, view, public))
+        .collect();
+    Ok(render(format, "service_requests", "request", &records))
+}
+
+/// The filter of `GET requests.{fmt}` from its query (and the `status` list); 400 naming the
+/// parameter at fault.
+pub fn requests_query(
+    q: &HashMap<String, String>,
+    format: Format,
+    now: DateTime<Utc>,
+) -> Result<(CaseFilter, Vec<String>)> {
     let mut filter = CaseFilter {
         limit: 1000,
         ..CaseFilter::default()
     };
     if let Some(ids) = q.get("service_request_id").filter(|s| !s.is_empty()) {
+        if ids.split(',').nth(MAX_REQUEST_IDS).is_some() {
+            return Err(err(
+                format,
+                StatusCode::BAD_REQUEST,
+                format!("service_request_id: more than {MAX_REQUEST_IDS} ids"),
+            ));
+        }
         for raw in ids.split(',') {
             let id = raw.trim().parse::<i64>().map_err(|_| {
                 err(
@@ -514,8 +760,8 @@ async fn get_requests(
         if let Some(codes) = q.get("service_code").filter(|s| !s.is_empty()) {
             filter.categories = codes.split(',').map(|s| s.trim().to_owned()).collect();
         }
-        let end = date_param(&q, "end_date", format)?;
-        let start = date_param(&q, "start_date", format)?;
+        let end = date_param(q, "end_date", format)?;
+        let start = date_param(q, "start_date", format)?;
         let (start, end) = match (start, end) {
             (Some(s), Some(e)) => {
                 if e < s {
@@ -534,10 +780,10 @@ async fn get_requests(
                 }
                 (s, Some(e))
             }
-            (Some(s), None) => (s, Some(s + chrono::Duration::days(90))),
-            (None, Some(e)) => (e - chrono::Duration::days(90), Some(e)),
+            (Some(s), None) => (s, Some(shift_90_days(s, true, "start_date", format)?)),
+            (None, Some(e)) => (shift_90_days(e, false, "end_date", format)?, Some(e)),
             // the most recent 90 days
-            (None, None) => (Utc::now() - chrono::Duration::days(90), None),
+            (None, None) => (shift_90_days(now, false, "start_date", format)?, None),
         };
         filter.reported_from = Some(start);
         filter.reported_to = end;
@@ -557,29 +803,18 @@ async fn get_requests(
             format!("status: {bad:?} is not open or closed"),
         ));
     }
-    let store = state.store().map_err(|e| (format, e))?;
-    let (cases, _) = blocking(move || store.list_cases(&filter).map_err(store_error))
-        .await
-        .map_err(|e| (format, e))?;
-    let names = service_names(&state, format).await?;
-    let offset = state.config().routing.utc_offset;
-    let records: Vec<Value> = cases
-        .iter()
-        .filter(|c| {
-            status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status))
-        })
-        .map(|c| request_record(c, &names, offset))
-        .collect();
-    Ok(render(format, "service_requests", "request", &records))
+    Ok((filter, status_filter))
 }
 
 /// `GET /open311/v2/requests/{id}.{json,xml}`: one service request (as a one-element list).
 pub async fn get_request(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
     let (stem, format) = split_ext(&file)?;
+    let view = read_view(&state, &headers, &q, format).await?;
     check_jurisdiction(&state, &q, format)?;
     let id: i64 = stem.parse().map_err(|_| {
         err(
@@ -608,6 +843,12 @@ pub async fn get_request(
         format,
         "service_requests",
         "request",
-        &[request_record(&case, &names, offset)],
+        &[request_record(
+            &case,
+            &names,
+            offset,
+            view,
+            state.config().open311_public,
+        )],
     ))
 }

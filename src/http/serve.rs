@@ -78,6 +78,23 @@ pub struct ServeArgs {
     /// (checked at start and hourly).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub draft_ttl_days: u32,
+    /// What public Open311 reads (no token, or a token of a role other than intake or admin)
+    /// show of a service request, as a comma list: `description` (as reported; may name people
+    /// or phone numbers), `location` (exact; otherwise rounded to 0.001°, about 100 m), `media`
+    /// (the photo URL). Default: none of them. Reporter contact details are never shown.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub open311_public_fields: Vec<Open311Field>,
+}
+
+/// A field a public Open311 read may show (`--open311-public-fields`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Open311Field {
+    /// The description as reported.
+    Description,
+    /// The exact location.
+    Location,
+    /// The photo URL.
+    Media,
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -117,6 +134,13 @@ impl ServeArgs {
             }),
             public_url: self.public_url.clone(),
             draft_ttl: Duration::from_secs(u64::from(self.draft_ttl_days) * 24 * 3600),
+            open311_public: super::open311::Open311Public {
+                description: self
+                    .open311_public_fields
+                    .contains(&Open311Field::Description),
+                location: self.open311_public_fields.contains(&Open311Field::Location),
+                media: self.open311_public_fields.contains(&Open311Field::Media),
+            },
         }
     }
 }

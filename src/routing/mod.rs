@@ -210,6 +210,16 @@ pub enum RouteError {
         /// The street of the point.
         point_street: String,
     },
+    /// The due date (reported time + `due_in_days`) is past the last time representable.
+    #[error(
+        "reported at {reported_at}, the due date {due_in_days} days later cannot be represented"
+    )]
+    DueDate {
+        /// The reported time.
+        reported_at: DateTime<Utc>,
+        /// The days to the due date.
+        due_in_days: u32,
+    },
 }
 
 fn area_ref(atlas: &Atlas, id: FeatureId) -> AreaRef {
@@ -368,7 +378,12 @@ pub fn route(
             people: u.people.clone(),
         })
         .collect();
-    let due_at = (reported_at + chrono::Duration::days(i64::from(opts.due_in_days)))
+    let due_at = reported_at
+        .checked_add_signed(chrono::Duration::days(i64::from(opts.due_in_days)))
+        .ok_or(RouteError::DueDate {
+            reported_at,
+            due_in_days: opts.due_in_days,
+        })?
         .with_timezone(&opts.utc_offset);
     Ok(Assignment {
         category: category.code.clone(),

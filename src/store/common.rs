@@ -1085,6 +1085,16 @@ impl Db {
             let from: Status = status.parse().map_err(corrupt_row)?;
             crate::cases::check_transition(id, from, to, department)
                 .map_err(StoreError::Conflict)?;
+            // A status change may not precede the previous one (event 1, the routing, is stamped
+            // with the store's clock: the API checks new events against it).
+            let previous: Option<DateTime<Utc>> = e::case_events
+                .filter(e::case_id.eq(id).and(e::seq.gt(1)))
+                .order(e::seq.desc())
+                .select(e::at)
+                .first(conn)
+                .optional()
+                .map_err(db_err)?;
+            crate::cases::check_event_order(id, previous, at).map_err(StoreError::Conflict)?;
             let last: Option<i32> = e::case_events
                 .filter(e::case_id.eq(id))
                 .select(diesel::dsl::max(e::seq))
