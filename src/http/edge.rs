@@ -161,8 +161,8 @@ pub struct EdgeConfig {
 }
 
 /// The service `gridatlas serve` runs: [`EdgeConfig`]'s work around a router. Serve it with
-/// `axum::serve(listener, edge)` or, to tell clients apart for the rate limit,
-/// `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(edge)`.
+/// [`super::serve::serve`] (connection limits, header timeout, client addresses); `axum::serve`
+/// also takes it, without those.
 #[derive(Clone)]
 pub struct Edge {
     router: Router,
