@@ -592,7 +592,7 @@ async fn json_batches_are_counted_while_parsed() {
         .header("content-type", "application/json")
         .body(format!(
             "{{\"points\": [{}]}}",
-            vec!["[121.2,30.8]"; 10].join(",")
+            ["[121.2,30.8]"; 10].join(",")
         ))
         .send()
         .await
