@@ -96,11 +96,7 @@ pub async fn require(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::unauthorized("this request needs `Authorization: Bearer <token>` (create one with `gridatlas token create`)"))?;
-    let secret = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let secret = bearer_secret(auth)
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
         .to_owned();
     let store = state.store()?;
@@ -139,6 +135,14 @@ pub async fn require(
             caller.token.role
         )))
     }
+}
+
+/// The secret of an `Authorization` value `Bearer <token>`: the scheme in any case (RFC 7235
+/// §2.1), one or more spaces, a non-empty token.
+fn bearer_secret(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim_start().split_once(' ')?;
+    let secret = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
 }
 
 /// A new random secret: 32 bytes, hex.
@@ -230,4 +234,32 @@ pub fn run(args: TokenArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_secret;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr   abc ",
+            " Bearer abc",
+        ] {
+            assert_eq!(bearer_secret(v), Some("abc"), "{v:?}");
+        }
+        for v in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearerabc",
+            "",
+            "Token abc",
+        ] {
+            assert_eq!(bearer_secret(v), None, "{v:?}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The edge of the HTTP stack: one tower service around the whole router that does, per request,
-//! what every route needs — the body limit, the rate limit, the request timeout, and request
-//! counts and latency per route for `/metrics`.
+//! what every route needs — the rate limit, the body limit and the token check of the route, the
+//! request timeout, the body-progress timeout, and request counts and latency per route for
+//! `/metrics`.
 //!
 //! Why one hand-written service instead of `Router::layer` with four layers: axum applies a
 //! router layer to every route separately, as a boxed service that is cloned for each request,
@@ -15,9 +16,21 @@
 //!   Methods other than the standard ones count as `OTHER`.
 //! - **Rate limit** ([`super::ratelimit`]): only paths under `/api/` and `/open311/`; a request
 //!   over the limit is answered 429 here and never reaches the router.
+//! - **Per-route policy** ([`Policy`], kept in the [`RouteTable`] per route and method): the
+//!   largest body and the role the bearer token must have. In order, before a byte of the body
+//!   is read: a `Content-Length` over the route's limit is answered 413; on a route needing a
+//!   role the token is checked (a store lookup on the blocking pool) and a missing, unknown or
+//!   revoked token is answered 401, a token without the role 403 — so a bad token costs the
+//!   server the headers and nothing more. The verified [`super::auth::Caller`] goes into the
+//!   request's extensions; handlers still run their own `auth::require` (defence in depth). A
+//!   chunked body is counted as it arrives and cut at the limit (413).
+//! - **Body progress:** a body that sends nothing for the configured body-idle time while the
+//!   handler waits for it is cut and the request answered 408 (problem+json).
 //! - **Timeout:** a request still pending after the configured time is answered 503
 //!   (problem+json). The timer is only armed when the inner future is pending, so a request
-//!   answered on its first poll (a lookup) never touches the timer wheel.
+//!   answered on its first poll (a lookup) never touches the timer wheel. The deadline goes into
+//!   the request's extensions ([`Deadline`]) for handlers that stream their answer after
+//!   returning (the NDJSON lookup ends its stream there).
 //! - **The lookup fast path.** With public reads, `GET /api/v1/lookup` on the live atlas (no
 //!   `at=`) is answered by the edge itself with the handler's own code
 //!   ([`super::lookup::lookup_now`]): routing, the matched-path extension, the boxed route
@@ -25,12 +38,13 @@
 //!   lookup is the call made thousands of times a second. Everything else goes through the
 //!   router; tests check both paths give the same answers.
 
+use super::auth::{Caller, Role};
 use super::error::ApiError;
 use super::ratelimit::Limiter;
 use axum::Router;
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::http::Method;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -38,27 +52,82 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower::Service;
 
-/// The route templates of a router, for the `route` label of the metrics.
+/// The body limit of a route and method the route table does not list (GET, HEAD, and methods
+/// a route does not take: no handler reads their body).
+pub const SMALL_BODY: usize = 64 * 1024;
+
+/// What the edge enforces on one method of one route before the router sees the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Largest request body, bytes: a larger `Content-Length` is answered 413 at once, a
+    /// chunked body is cut (413) when it grows past it.
+    pub body_limit: usize,
+    /// The role the bearer token must have, checked before the body is read (`None`: the edge
+    /// checks no token; the handler may still).
+    pub role: Option<Role>,
+}
+
+impl Policy {
+    /// A body of at most `body_limit` bytes, no token checked at the edge.
+    pub const fn body(body_limit: usize) -> Policy {
+        Policy {
+            body_limit,
+            role: None,
+        }
+    }
+
+    /// A body of at most `body_limit` bytes from a token with `role` (or admin).
+    pub const fn with_role(body_limit: usize, role: Role) -> Policy {
+        Policy {
+            body_limit,
+            role: Some(role),
+        }
+    }
+}
+
+/// The route templates of a router, for the `route` label of the metrics, with the
+/// [`Policy`] of each method a route takes.
 pub struct RouteTable {
     matcher: matchit::Router<usize>,
     templates: Vec<&'static str>,
+    /// Per template: the policies of its methods (unlisted methods: [`SMALL_BODY`], no role).
+    policies: Vec<Vec<(Method, Policy)>>,
 }
 
 impl RouteTable {
     /// A table of `templates` (axum's path syntax). A template the matcher refuses (which axum
     /// would have refused first) is left out and its requests count as `unmatched`.
     pub fn new(templates: Vec<&'static str>) -> RouteTable {
+        RouteTable::with_policies(templates.into_iter().map(|t| (t, Vec::new())).collect())
+    }
+
+    /// A table of templates, each with the policies of the methods that take a body.
+    pub fn with_policies(routes: Vec<(&'static str, Vec<(Method, Policy)>)>) -> RouteTable {
         let mut matcher = matchit::Router::new();
-        for (i, t) in templates.iter().enumerate() {
+        for (i, (t, _)) in routes.iter().enumerate() {
             if let Err(e) = matcher.insert(*t, i) {
                 tracing::warn!(route = t, error = %e, "route left out of the metrics table");
             }
         }
-        RouteTable { matcher, templates }
+        let (templates, policies) = routes.into_iter().unzip();
+        RouteTable {
+            matcher,
+            templates,
+            policies,
+        }
+    }
+
+    /// The policy of `method` on the route of index `i`.
+    pub fn policy(&self, i: usize, method: &Method) -> Policy {
+        self.policies
+            .get(i)
+            .and_then(|ps| ps.iter().find(|(m, _)| m == method))
+            .map_or(Policy::body(SMALL_BODY), |&(_, p)| p)
     }
 
     /// The index of the template matching `path`; `templates.len()` for none.
@@ -76,22 +145,24 @@ impl RouteTable {
 
 /// What the edge does besides calling the router.
 pub struct EdgeConfig {
+    /// The state of the router: tokens are checked against its store.
+    pub state: super::AppState,
     /// Answer `GET /api/v1/lookup` here, without the router (set when reads are public: the
     /// router would add nothing but its own cost to the hottest route).
-    pub fast_lookup: Option<super::AppState>,
-    /// The route templates (the `route` label).
+    pub fast_lookup: bool,
+    /// The route templates (the `route` label) and their policies (body limit, role).
     pub routes: RouteTable,
-    /// The largest request body for extractors that read it whole.
-    pub body_limit: usize,
     /// Longest a request may take.
     pub timeout: Duration,
+    /// Longest a request body may send nothing while its handler waits for it (408).
+    pub body_idle_timeout: Duration,
     /// The rate limit of `/api/` and `/open311/` (`None`: unlimited).
     pub limiter: Option<Limiter>,
 }
 
 /// The service `gridatlas serve` runs: [`EdgeConfig`]'s work around a router. Serve it with
-/// `axum::serve(listener, edge)` or, to tell clients apart for the rate limit,
-/// `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(edge)`.
+/// [`super::serve::serve`] (connection limits, header timeout, client addresses); `axum::serve`
+/// also takes it, without those.
 #[derive(Clone)]
 pub struct Edge {
     router: Router,
@@ -103,11 +174,8 @@ pub struct Edge {
 impl Edge {
     /// `router` (with its state) behind `config`.
     pub fn new(router: Router, config: EdgeConfig) -> Edge {
-        let lookup_route = config
-            .fast_lookup
-            .as_ref()
-            .map(|_| config.routes.index(LOOKUP))
-            .filter(|&i| config.routes.label(i) == LOOKUP);
+        let lookup_route = Some(config.routes.index(LOOKUP))
+            .filter(|&i| config.fast_lookup && config.routes.label(i) == LOOKUP);
         Edge {
             // Turns every handler into a route once, not per request.
             router: router.with_state(()),
@@ -234,35 +302,240 @@ where
         // The hottest route: answered here when it can be at once (no `at=`), in the same
         // handler code as through the router, which would only add its own cost.
         if self.lookup_route == Some(route) && method == Method::GET {
-            if let Some(state) = &config.fast_lookup {
-                if let Some(answer) =
-                    super::lookup::lookup_now(state, req.uri().query().unwrap_or(""))
-                {
-                    return EdgeFuture::done(
-                        answer.into_response(),
-                        start,
-                        route,
-                        method,
-                        config.clone(),
-                    );
-                }
+            if let Some(answer) =
+                super::lookup::lookup_now(&config.state, req.uri().query().unwrap_or(""))
+            {
+                return EdgeFuture::done(
+                    answer.into_response(),
+                    start,
+                    route,
+                    method,
+                    config.clone(),
+                );
             }
         }
         // GET and HEAD carry no body to limit (and each extension costs an insert).
-        if !matches!(*req.method(), Method::GET | Method::HEAD) {
-            DefaultBodyLimit::max(config.body_limit).apply(&mut req);
+        if matches!(*req.method(), Method::GET | Method::HEAD) {
+            let fut = self.router.call(req);
+            return EdgeFuture::routed(fut, None, start, route, method, config.clone());
+        }
+        let policy = config.routes.policy(route, req.method());
+        let label = config.routes.label(route);
+        // Refused on its headers: the body is never read.
+        if let Some(len) = content_length(&req) {
+            if len > policy.body_limit as u64 {
+                let e = ApiError::too_large(format!(
+                    "the body of {} {label} may be at most {} bytes; Content-Length says {len}",
+                    req.method(),
+                    policy.body_limit
+                ))
+                .with_extra(serde_json::json!({"limit_bytes": policy.body_limit}));
+                return EdgeFuture::done(e.into_response(), start, route, method, config.clone());
+            }
+        }
+        DefaultBodyLimit::max(policy.body_limit).apply(&mut req);
+        req.extensions_mut()
+            .insert(Deadline(start + config.timeout));
+        let cut = Arc::new(AtomicU8::new(CUT_NONE));
+        let req = req.map(|b| {
+            Body::new(GuardedBody {
+                inner: b,
+                limit: policy.body_limit,
+                read: 0,
+                idle: config.body_idle_timeout,
+                sleep: None,
+                armed: false,
+                cut: cut.clone(),
+            })
+        });
+        if let Some(role) = policy.role {
+            // The token first, on the headers alone; the router is called once it is verified.
+            let state = config.state.clone();
+            let headers = req.headers().clone();
+            let check = Box::pin(async move { super::auth::require(&state, &headers, role).await });
+            return EdgeFuture {
+                inner: None,
+                auth: Some(Box::new(AuthStage {
+                    check,
+                    req: Some(req),
+                    router: self.router.clone(),
+                })),
+                early: None,
+                sleep: None,
+                cut: Some(cut),
+                start,
+                route,
+                method,
+                config: config.clone(),
+            };
         }
         let fut = self.router.call(req);
-        EdgeFuture {
-            inner: Some(fut),
-            early: None,
-            sleep: None,
-            start,
-            route,
-            method,
-            config: config.clone(),
+        EdgeFuture::routed(fut, Some(cut), start, route, method, config.clone())
+    }
+}
+
+/// The `Content-Length` of a request, if it has a valid one.
+fn content_length<B>(req: &axum::http::Request<B>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// When the request's time is up (the configured request timeout after it arrived); in the
+/// extensions of every request with a body, for handlers that stream their answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+const CUT_NONE: u8 = 0;
+const CUT_TOO_LARGE: u8 = 1;
+const CUT_IDLE: u8 = 2;
+
+/// Why the edge cut a request body: the error its reader sees (inside an `axum::Error`).
+#[derive(Debug, Clone)]
+pub struct BodyCut {
+    /// 413 (over the route's limit) or 408 (nothing arrived for the body-idle time).
+    pub status: StatusCode,
+    /// What happened, naming the limit.
+    pub detail: String,
+}
+
+impl std::fmt::Display for BodyCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for BodyCut {}
+
+impl BodyCut {
+    /// The problem the request is answered with.
+    pub fn problem(&self) -> ApiError {
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(self.detail.clone())
+        } else {
+            request_timeout(self.detail.clone())
         }
     }
+
+    /// The cut behind a body read error, if the edge cut the body.
+    pub fn of(e: &axum::Error) -> Option<&BodyCut> {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = source {
+            if let Some(cut) = s.downcast_ref::<BodyCut>() {
+                return Some(cut);
+            }
+            source = s.source();
+        }
+        None
+    }
+}
+
+/// 408 problem+json.
+fn request_timeout(detail: String) -> ApiError {
+    ApiError {
+        status: StatusCode::REQUEST_TIMEOUT,
+        slug: "request-timeout",
+        title: "Request body too slow",
+        detail,
+        extra: None,
+    }
+}
+
+/// A request body as the edge passes it on: counted against the route's limit, and cut when
+/// nothing arrives for `idle` while its reader waits.
+struct GuardedBody<B> {
+    inner: B,
+    limit: usize,
+    read: usize,
+    idle: Duration,
+    /// The body-idle timer, created on the first wait and reset on each later one.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the timer runs for the current wait (a frame disarms it).
+    armed: bool,
+    /// Set when the body is cut, for the edge to answer 413 / 408.
+    cut: Arc<AtomicU8>,
+}
+
+impl<B> HttpBody for GuardedBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.armed = false;
+                if let Some(data) = frame.data_ref() {
+                    this.read = this.read.saturating_add(data.len());
+                    if this.read > this.limit {
+                        this.cut.store(CUT_TOO_LARGE, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err(Box::new(BodyCut {
+                            status: StatusCode::PAYLOAD_TOO_LARGE,
+                            detail: format!(
+                                "the request body exceeds the limit of {} bytes of this route",
+                                this.limit
+                            ),
+                        }))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                let deadline = tokio::time::Instant::now() + this.idle;
+                let sleep = match &mut this.sleep {
+                    Some(s) => {
+                        if !this.armed {
+                            s.as_mut().reset(deadline);
+                        }
+                        s
+                    }
+                    None => this
+                        .sleep
+                        .insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                this.armed = true;
+                if sleep.as_mut().poll(cx).is_ready() {
+                    this.cut.store(CUT_IDLE, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(Box::new(BodyCut {
+                        status: StatusCode::REQUEST_TIMEOUT,
+                        detail: format!(
+                            "the request body sent nothing for {} s (the body-idle timeout)",
+                            this.idle.as_secs_f64()
+                        ),
+                    }))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The token check of a route needing a role, before the router is called.
+struct AuthStage {
+    check: Pin<Box<dyn Future<Output = Result<Caller, ApiError>> + Send>>,
+    req: Option<Request>,
+    router: Router,
 }
 
 type RouterFuture = <Router as Service<Request>>::Future;
@@ -270,10 +543,14 @@ type RouterFuture = <Router as Service<Request>>::Future;
 /// The future of one request through the [`Edge`].
 pub struct EdgeFuture {
     inner: Option<RouterFuture>,
-    /// An answer given without calling the router (rate limited).
+    /// The token check, when the route needs a role (before `inner` exists).
+    auth: Option<Box<AuthStage>>,
+    /// An answer given without calling the router (rate limited, body too large).
     early: Option<Response>,
     /// Armed when the router's future is first pending.
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set by the request body when the edge cuts it (413 / 408).
+    cut: Option<Arc<AtomicU8>>,
     start: Instant,
     route: usize,
     method: Method,
@@ -290,8 +567,10 @@ impl EdgeFuture {
     ) -> EdgeFuture {
         EdgeFuture {
             inner: None,
+            auth: None,
             early: Some(resp),
             sleep: None,
+            cut: None,
             start,
             route,
             method,
@@ -299,7 +578,55 @@ impl EdgeFuture {
         }
     }
 
-    fn finish(&mut self, resp: Response) -> Poll<Result<Response, Infallible>> {
+    fn routed(
+        fut: RouterFuture,
+        cut: Option<Arc<AtomicU8>>,
+        start: Instant,
+        route: usize,
+        method: Method,
+        config: Arc<EdgeConfig>,
+    ) -> EdgeFuture {
+        EdgeFuture {
+            inner: Some(fut),
+            auth: None,
+            early: None,
+            sleep: None,
+            cut,
+            start,
+            route,
+            method,
+            config,
+        }
+    }
+
+    fn finish(&mut self, mut resp: Response) -> Poll<Result<Response, Infallible>> {
+        // A body the edge cut: the handler saw a read error; the answer names the cut.
+        let cut = self
+            .cut
+            .as_ref()
+            .map_or(CUT_NONE, |c| c.load(Ordering::Relaxed));
+        if cut != CUT_NONE && !resp.status().is_success() {
+            let limit = self
+                .config
+                .routes
+                .policy(self.route, &self.method)
+                .body_limit;
+            let label = self.config.routes.label(self.route);
+            resp = if cut == CUT_TOO_LARGE {
+                ApiError::too_large(format!(
+                    "the body of {} {label} exceeds its limit of {limit} bytes",
+                    self.method
+                ))
+                .with_extra(serde_json::json!({"limit_bytes": limit}))
+            } else {
+                request_timeout(format!(
+                    "the body of {} {label} sent nothing for {} s (the body-idle timeout)",
+                    self.method,
+                    self.config.body_idle_timeout.as_secs_f64()
+                ))
+            }
+            .into_response();
+        }
         let label = self.config.routes.label(self.route);
         record(
             label,
@@ -321,6 +648,27 @@ impl Future for EdgeFuture {
         if let Some(resp) = this.early.take() {
             return this.finish(resp);
         }
+        if let Some(stage) = this.auth.as_mut() {
+            match stage.check.as_mut().poll(cx) {
+                Poll::Ready(Ok(caller)) => {
+                    let Some(mut req) = stage.req.take() else {
+                        this.auth = None;
+                        return this.finish(
+                            ApiError::internal(anyhow::anyhow!("request checked twice"))
+                                .into_response(),
+                        );
+                    };
+                    req.extensions_mut().insert(caller);
+                    this.inner = Some(stage.router.call(req));
+                    this.auth = None;
+                }
+                Poll::Ready(Err(e)) => {
+                    this.auth = None;
+                    return this.finish(e.into_response());
+                }
+                Poll::Pending => return this.poll_timeout(cx),
+            }
+        }
         let Some(inner) = this.inner.as_mut() else {
             // Polled after completion: the contract says this may not happen; answer anyway.
             return Poll::Ready(Ok(ApiError::internal(anyhow::anyhow!(
@@ -336,17 +684,25 @@ impl Future for EdgeFuture {
             };
             return this.finish(resp);
         }
-        let deadline = tokio::time::Instant::from_std(this.start + this.config.timeout);
-        let sleep = this
+        this.poll_timeout(cx)
+    }
+}
+
+impl EdgeFuture {
+    /// The request is pending: answers 503 once its time is up.
+    fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response, Infallible>> {
+        let deadline = tokio::time::Instant::from_std(self.start + self.config.timeout);
+        let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if sleep.as_mut().poll(cx).is_ready() {
-            this.inner = None;
+            self.inner = None;
+            self.auth = None;
             let resp = ApiError::unavailable(
                 "the request took longer than the configured request timeout",
             )
             .into_response();
-            return this.finish(resp);
+            return self.finish(resp);
         }
         Poll::Pending
     }

@@ -1,4 +1,18 @@
 //! `GET /api/v1/lookup` (one point) and `POST /api/v1/lookup` (a batch, as JSON or NDJSON).
+//!
+//! Limits of the batches:
+//! - **JSON** (`{"crs", "points"}`): the body may be at most [`json_batch_limit`] bytes (256 per
+//!   allowed point, at least 1 MiB, at most the upload limit); the points are counted while
+//!   they are parsed and the parse stops at the first one over `max_batch_points` (413), so a
+//!   large batch never becomes a large vector.
+//! - **NDJSON** (one point per line, streamed): the body up to the upload limit (the edge cuts
+//!   it), each line at most [`MAX_NDJSON_LINE`] bytes, each byte looked at once (no rescan of
+//!   the buffer per chunk). `?crs=` is parsed (URL-decoded) as in `GET`; an unknown value is 400
+//!   naming `crs`. The response starts with the first answered line: a problem found before
+//!   (an over-long first line, the body cut by the edge, the request timeout) is the response's
+//!   status as problem+json. Once answers are streaming, a problem ends the stream with one last
+//!   line `{"error", "status", "line"}` (`line`: the first line not answered) — and the request
+//!   timeout applies to the whole stream the same way (status 503).
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -181,8 +195,10 @@ pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Re
     }
     // Only `at=` needs to wait (the atlas of a past generation may have to be built).
     let (input, crs, wgs, at) = lookup_params(query)?;
-    let atlas = atlas_at(&state, at.unwrap_or_default()).await?;
-    answer_one(&atlas, input, crs, wgs)
+    match atlas_at(&state, at.unwrap_or_default()).await {
+        Ok(atlas) => answer_one(&atlas, input, crs, wgs),
+        Err(e) => Ok(error_response(e)),
+    }
 }
 
 /// `GET /api/v1/lookup` answered at once on the live atlas, or `None` when the query names a
@@ -200,14 +216,19 @@ pub fn lookup_now(state: &AppState, query: &str) -> Option<ApiResult<Response>> 
 /// The point asked for (as given), its CRS, the point in WGS84, and `at` if given.
 type LookupQuery = ((f64, f64), Crs, (f64, f64), Option<String>);
 
-fn lookup_params(query: &str) -> ApiResult<LookupQuery> {
-    let q = LookupParams::parse(query);
-    let crs = match q.crs.as_deref() {
-        None => Crs::Wgs84,
+/// The `crs` query parameter (decoded): default WGS84, an unknown value is 400 naming `crs`.
+fn query_crs(q: &LookupParams<'_>) -> ApiResult<Crs> {
+    match q.crs.as_deref() {
+        None => Ok(Crs::Wgs84),
         Some(s) => s
             .parse()
-            .map_err(|e: String| ApiError::invalid_parameter("crs", e))?,
-    };
+            .map_err(|e: String| ApiError::invalid_parameter("crs", e)),
+    }
+}
+
+fn lookup_params(query: &str) -> ApiResult<LookupQuery> {
+    let q = LookupParams::parse(query);
+    let crs = query_crs(&q)?;
     let lon = parse_number("lon", q.lon.as_deref(), -180.0..=180.0)?;
     let lat = parse_number("lat", q.lat.as_deref(), -90.0..=90.0)?;
     Ok((
@@ -245,25 +266,129 @@ fn answer_one(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64, f64)) -> Ap
 /// The atlas of the generation `at` names (a number or an RFC 3339 time).
 pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<Atlas>> {
     let store = state.store()?;
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let n = crate::store::resolve_at(store.as_ref(), &at)
+    let n = tokio::task::spawn_blocking(move || {
+        crate::store::resolve_at(store.as_ref(), &at)
             .map_err(|e| ApiError::invalid_parameter("at", e))?
             .ok_or_else(|| {
                 ApiError::not_found(format!("no generation was published at or before {at}"))
-            })?;
-        st.atlas_of(n).map_err(ApiError::internal)
+            })
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)??;
+    state.atlas_of(n).await
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An error as a response; a `busy` one (503, the build of a past atlas waits its turn) with
+/// `Retry-After`.
+fn error_response(e: ApiError) -> Response {
+    let busy = e.slug == "busy";
+    let mut resp = e.into_response();
+    if busy {
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(super::BUSY_RETRY_AFTER_S),
+        );
+    }
+    resp
+}
+
 struct BatchRequest {
-    #[serde(default)]
     crs: Option<String>,
     points: Vec<[f64; 2]>,
+}
+
+/// Deserialises a [`BatchRequest`] (`{"crs", "points"}`, no other member), counting the points
+/// as they are parsed: past `max` the parse stops and `over` is set.
+struct BatchSeed<'a> {
+    max: usize,
+    over: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for BatchSeed<'_> {
+    type Value = BatchRequest;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<BatchRequest, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for BatchSeed<'_> {
+    type Value = BatchRequest;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object {\"crs\", \"points\"}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<BatchRequest, A::Error> {
+        use serde::de::Error;
+        let mut crs: Option<Option<String>> = None;
+        let mut points: Option<Vec<[f64; 2]>> = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "crs" if crs.is_some() => return Err(A::Error::duplicate_field("crs")),
+                "crs" => crs = Some(map.next_value()?),
+                "points" if points.is_some() => return Err(A::Error::duplicate_field("points")),
+                "points" => {
+                    points = Some(map.next_value_seed(PointsSeed {
+                        max: self.max,
+                        over: self.over,
+                    })?)
+                }
+                other => return Err(A::Error::unknown_field(other, &["crs", "points"])),
+            }
+        }
+        Ok(BatchRequest {
+            crs: crs.flatten(),
+            points: points.ok_or_else(|| A::Error::missing_field("points"))?,
+        })
+    }
+}
+
+/// The `points` array, stopped past `max` points.
+struct PointsSeed<'a> {
+    max: usize,
+    over: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for PointsSeed<'_> {
+    type Value = Vec<[f64; 2]>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PointsSeed<'_> {
+    type Value = Vec<[f64; 2]>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of [lon, lat]")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut points = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max).min(4096));
+        while let Some(p) = seq.next_element::<[f64; 2]>()? {
+            if points.len() == self.max {
+                self.over.set(true);
+                return Err(serde::de::Error::custom(format!(
+                    "more than {} points",
+                    self.max
+                )));
+            }
+            points.push(p);
+        }
+        Ok(points)
+    }
+}
+
+/// The largest JSON batch body: 256 bytes per allowed point (a point is about 40), at least
+/// 1 MiB, at most the upload limit.
+pub fn json_batch_limit(config: &super::ServeConfig) -> usize {
+    config
+        .max_batch_points
+        .saturating_mul(256)
+        .max(1024 * 1024)
+        .min(config.max_body_bytes)
 }
 
 /// `POST /api/v1/lookup`: a batch of points, as `{"crs", "points": [[lon, lat], …]}` (JSON,
@@ -288,7 +413,7 @@ pub async fn post_lookup(
         .unwrap_or("")
         .to_ascii_lowercase();
     if ctype.starts_with("application/x-ndjson") || ctype.starts_with("application/ndjson") {
-        return Ok(ndjson(state, req));
+        return ndjson(state, req).await;
     }
     if !ctype.starts_with("application/json") {
         return Err(ApiError::unsupported_media_type(format!(
@@ -300,12 +425,40 @@ pub async fn post_lookup(
             }
         )));
     }
-    let limit = state.config().max_body_bytes;
-    let body = axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| ApiError::too_large(format!("the body exceeds the limit of {limit} bytes")))?;
-    let req: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
+    let limit = json_batch_limit(state.config());
+    let max = state.config().max_batch_points;
+    let too_large = || {
+        ApiError::too_large(format!(
+            "a JSON batch body may be at most {limit} bytes (for at most {max} points); use NDJSON streaming for more"
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(match super::edge::BodyCut::of(&e) {
+                Some(cut) => cut.problem(),
+                None if is_length_limit(&e) => too_large(),
+                None => ApiError::bad_request(format!("reading the body: {e}")),
+            });
+        }
+    };
+    let over = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let parsed = serde::de::DeserializeSeed::deserialize(BatchSeed { max, over: &over }, &mut de)
+        .and_then(|r| de.end().map(|()| r));
+    let req = parsed.map_err(|e| {
+        if over.get() {
+            ApiError::too_large(format!(
+                "more than {max} points in one batch; the limit is {max} (use NDJSON streaming for more)"
+            ))
+        } else if e.is_data() {
             ApiError::unprocessable(format!(
                 "body: {e} (expected {{\"crs\": \"wgs84\", \"points\": [[lon, lat], …]}})"
             ))
@@ -319,13 +472,6 @@ pub async fn post_lookup(
             .parse()
             .map_err(|e: String| ApiError::unprocessable(format!("crs: {e}")))?,
     };
-    let max = state.config().max_batch_points;
-    if req.points.len() > max {
-        return Err(ApiError::too_large(format!(
-            "{} points in one batch; the limit is {max} (use NDJSON streaming for more)",
-            req.points.len()
-        )));
-    }
     let atlas = state.atlas();
     let n = req.points.len();
     // Chunks of points are answered in parallel (rayon) and sent in order, each as it is.
@@ -414,82 +560,163 @@ fn ndjson_answer(atlas: &Atlas, n: usize, line: &str, default: Crs, out: &mut St
     out.push_str("}\n");
 }
 
-/// Streams NDJSON: reads the body chunk by chunk, answers each complete line as it arrives.
-fn ndjson(state: AppState, req: Request) -> Response {
-    let default = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("crs=")))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(Crs::Wgs84);
+/// Whether a body read error is the length limit of `axum::body::to_bytes`.
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The longest NDJSON line, bytes (a point with its CRS and generous whitespace is under 200).
+pub const MAX_NDJSON_LINE: usize = 4096;
+
+/// What the NDJSON reader hands the response: answers, or the problem that ends the stream.
+enum NdjsonOut {
+    Answers(Bytes),
+    Problem(ApiError, usize),
+}
+
+/// The problem behind a body read error (the edge's cut, or the connection's).
+fn body_problem(e: &axum::Error) -> ApiError {
+    match super::edge::BodyCut::of(e) {
+        Some(cut) => cut.problem(),
+        None => ApiError::bad_request(format!("reading the body: {e}")),
+    }
+}
+
+/// Streams NDJSON: reads the body chunk by chunk, answers each complete line as it arrives (see
+/// the module documentation for the limits and what the client sees when one is hit).
+async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
+    let default = query_crs(&LookupParams::parse(req.uri().query().unwrap_or("")))?;
+    let timeout = state.config().request_timeout;
+    let deadline = req
+        .extensions()
+        .get::<super::edge::Deadline>()
+        .map_or_else(|| std::time::Instant::now() + timeout, |d| d.0);
+    let deadline = tokio::time::Instant::from_std(deadline);
     let atlas = state.atlas();
-    let limit = state.config().max_body_bytes;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<NdjsonOut>(16);
     let mut body = req.into_body().into_data_stream();
     tokio::spawn(async move {
+        // A send that does not finish by the deadline (a client not reading) ends the stream.
+        let send = |out: NdjsonOut| {
+            let tx = tx.clone();
+            async move {
+                matches!(
+                    tokio::time::timeout_at(deadline, tx.send(out)).await,
+                    Ok(Ok(()))
+                )
+            }
+        };
         let mut pending: Vec<u8> = Vec::new();
+        // Bytes of `pending` already known to hold no newline.
+        let mut scanned = 0usize;
         let mut n = 0usize;
-        let mut total = 0usize;
         let mut count = 0u64;
         loop {
-            let chunk = body.next().await;
+            let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
+                Ok(c) => c,
+                Err(_) => {
+                    let e = ApiError::unavailable(format!(
+                        "the request took longer than the configured request timeout ({} s); lines from {} on were not answered",
+                        timeout.as_secs_f64(),
+                        n + 1
+                    ));
+                    send(NdjsonOut::Problem(e, n + 1)).await;
+                    break;
+                }
+            };
             let last = chunk.is_none();
             match chunk {
-                Some(Ok(c)) => {
-                    total += c.len();
-                    pending.extend_from_slice(&c);
-                }
+                Some(Ok(c)) => pending.extend_from_slice(&c),
                 Some(Err(e)) => {
-                    let _ = tx.send(Err(std::io::Error::other(e))).await;
-                    return;
+                    send(NdjsonOut::Problem(body_problem(&e), n + 1)).await;
+                    break;
                 }
                 None => {}
             }
-            if total > limit {
-                let msg = format!("{{\"error\":\"body exceeds the limit of {limit} bytes\"}}\n");
-                let _ = tx.send(Ok(Bytes::from(msg))).await;
-                return;
-            }
             let mut out = String::new();
             let mut start = 0;
-            while let Some(pos) = pending[start..]
+            let mut problem = None;
+            while let Some(pos) = pending[scanned..]
                 .iter()
                 .position(|&b| b == b'\n')
-                .map(|p| p + start)
+                .map(|p| p + scanned)
             {
                 n += 1;
+                if pos - start > MAX_NDJSON_LINE {
+                    problem = Some(n);
+                    break;
+                }
                 let line = String::from_utf8_lossy(&pending[start..pos]);
                 if !line.trim().is_empty() {
                     ndjson_answer(&atlas, n, line.trim(), default, &mut out);
                     count += 1;
                 }
                 start = pos + 1;
+                scanned = start;
             }
-            pending.drain(..start);
-            if last && !pending.is_empty() {
-                n += 1;
-                let line = String::from_utf8_lossy(&pending).into_owned();
-                if !line.trim().is_empty() {
-                    ndjson_answer(&atlas, n, line.trim(), default, &mut out);
-                    count += 1;
+            if problem.is_none() {
+                pending.drain(..start);
+                scanned = pending.len();
+                if pending.len() > MAX_NDJSON_LINE {
+                    problem = Some(n + 1);
+                } else if last && !pending.is_empty() {
+                    n += 1;
+                    let line = String::from_utf8_lossy(&pending).into_owned();
+                    if !line.trim().is_empty() {
+                        ndjson_answer(&atlas, n, line.trim(), default, &mut out);
+                        count += 1;
+                    }
+                    pending.clear();
                 }
-                pending.clear();
             }
-            if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
-                return;
+            if !out.is_empty() && !send(NdjsonOut::Answers(Bytes::from(out))).await {
+                break;
+            }
+            if let Some(line) = problem {
+                let e = ApiError::too_large(format!(
+                    "line {line} is longer than {MAX_NDJSON_LINE} bytes"
+                ))
+                .with_extra(json!({"line": line, "limit_bytes": MAX_NDJSON_LINE}));
+                send(NdjsonOut::Problem(e, line)).await;
+                break;
             }
             if last {
-                metrics::counter!("gridatlas_lookups_total", "kind" => "ndjson").increment(count);
-                return;
+                break;
             }
         }
+        metrics::counter!("gridatlas_lookups_total", "kind" => "ndjson").increment(count);
     });
-    let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/x-ndjson")
-        .body(Body::from_stream(stream))
-        .unwrap_or_else(|e| ApiError::internal(e).into_response())
+    // The status waits for the first answers: a problem before them is the response's.
+    let first = match rx.recv().await {
+        None => Bytes::new(),
+        Some(NdjsonOut::Problem(e, _)) => return Err(e),
+        Some(NdjsonOut::Answers(b)) => b,
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = match rx.recv().await? {
+            NdjsonOut::Answers(b) => b,
+            NdjsonOut::Problem(e, line) => {
+                let mut l = String::from("{\"error\":");
+                push_json_str(&mut l, &e.detail);
+                let _ = writeln!(l, ",\"status\":{},\"line\":{line}}}", e.status.as_u16());
+                Bytes::from(l)
+            }
+        };
+        Some((Ok::<_, std::convert::Infallible>(item), rx))
+    });
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

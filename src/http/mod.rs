@@ -62,6 +62,19 @@ pub struct ServeConfig {
     /// What public Open311 reads show of a service request (default: no description, no media,
     /// location rounded to about 100 m); see [`open311::Open311Public`].
     pub open311_public: open311::Open311Public,
+    /// Most connections served at once; more wait in the listen backlog (see [`serve::serve`]).
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head; also how long an idle keep-alive
+    /// connection waits for its next request before it is closed.
+    pub header_read_timeout: Duration,
+    /// Longest a request body may send nothing while its handler waits for it (408).
+    pub body_idle_timeout: Duration,
+    /// Memory budget of the atlases of past generations kept for `at=` lookups, bytes.
+    pub past_atlas_budget_bytes: usize,
+    /// Most atlases of past generations built at once.
+    pub past_atlas_builds: usize,
+    /// Longest an `at=` request waits for its turn to build an atlas (then 503, Retry-After).
+    pub past_atlas_wait: Duration,
 }
 
 impl Default for ServeConfig {
@@ -78,8 +91,26 @@ impl Default for ServeConfig {
             public_url: None,
             draft_ttl: Duration::from_secs(30 * 24 * 3600),
             open311_public: open311::Open311Public::default(),
+            max_connections: serve::default_max_connections(),
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(20),
+            past_atlas_budget_bytes: 512 * 1024 * 1024,
+            past_atlas_builds: 1,
+            past_atlas_wait: Duration::from_secs(15),
         }
     }
+}
+
+/// Body limits of the routes that take a body (see [`edge::Policy`]; other routes and methods:
+/// [`edge::SMALL_BODY`]).
+pub mod limits {
+    /// Case creation: a description of 4,000 characters (JSON-escaped, up to 6 bytes each) and 20
+    /// photo URLs of up to 2 KiB fit.
+    pub const CASE_BODY: usize = 128 * 1024;
+    /// Case events, publish, Open311 POST: a few short fields.
+    pub const SMALL_BODY: usize = super::edge::SMALL_BODY;
+    /// A task list (`PUT /api/v1/categories`).
+    pub const TASK_LIST_BODY: usize = 4 * 1024 * 1024;
 }
 
 /// Shared state of all handlers.
@@ -95,8 +126,49 @@ struct Inner {
     store: Option<Arc<dyn Store>>,
     /// Serialises rebuilds so two reloads never race to swap an older atlas in.
     reload: std::sync::Mutex<()>,
-    /// Atlases of past generations asked for with `at=` (the last few).
-    past: std::sync::Mutex<Vec<Arc<Atlas>>>,
+    /// Atlases of past generations asked for with `at=`.
+    past: PastAtlases,
+}
+
+/// The atlases of past generations (`at=`): each built once however many requests ask for it
+/// at once (they share one build), at most `past_atlas_builds` built at a time (a request
+/// waiting longer than `past_atlas_wait` for its turn is answered 503 with Retry-After), and
+/// kept, most recently used first, while their estimated memory fits `past_atlas_budget_bytes`.
+struct PastAtlases {
+    /// Most recently used first; a slot whose build is in flight has `bytes == None`.
+    slots: std::sync::Mutex<Vec<PastSlot>>,
+    /// Permits to build.
+    builds: Arc<tokio::sync::Semaphore>,
+    /// Builds started (for tests and logs).
+    started: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// A build shared by the requests waiting for it, whether it has its permit (is building), and
+/// the handle to drop it while it waits for one.
+type PastBuild = (
+    futures_util::future::Shared<
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<Atlas>, ApiError>> + Send>>,
+    >,
+    Arc<std::sync::atomic::AtomicBool>,
+    tokio::task::AbortHandle,
+);
+
+struct PastSlot {
+    generation: i32,
+    build: PastBuild,
+    /// The atlas's estimated memory once built.
+    bytes: Option<usize>,
+}
+
+/// The estimated heap memory of an atlas: its index and its features' coordinates and
+/// attributes.
+pub fn atlas_heap_bytes(atlas: &Atlas) -> usize {
+    let set = atlas.features();
+    // Per feature: the struct, its strings and attributes (a generous flat estimate).
+    let per_feature = std::mem::size_of::<crate::model::Feature>() + 512;
+    atlas.index_heap_bytes()
+        + set.position_count() * std::mem::size_of::<geo::Coord<f64>>()
+        + set.len() * per_feature
 }
 
 impl AppState {
@@ -117,11 +189,15 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 atlas: ArcSwap::from_pointee(atlas),
-                config,
                 metrics: metrics_handle(),
                 store,
                 reload: std::sync::Mutex::new(()),
-                past: std::sync::Mutex::new(Vec::new()),
+                past: PastAtlases {
+                    slots: std::sync::Mutex::new(Vec::new()),
+                    builds: Arc::new(tokio::sync::Semaphore::new(config.past_atlas_builds.max(1))),
+                    started: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+                },
+                config,
             }),
         }
     }
@@ -134,28 +210,145 @@ impl AppState {
             .ok_or_else(|| ApiError::unavailable("this server serves a file (--data) and has no store: drafts, generations and tokens are unavailable"))
     }
 
-    /// The atlas of generation `n`: the live one, a cached past one, or built from the store
-    /// (the last four past generations asked for stay cached). Blocking.
-    pub fn atlas_of(&self, n: i32) -> anyhow::Result<Arc<Atlas>> {
+    /// The atlas of generation `n`: the live one, a cached past one, or built from the store —
+    /// once for all the requests asking for it at once, within the build limit and the memory
+    /// budget of [`PastAtlases`]. A request that waits longer than `past_atlas_wait` for its
+    /// turn gets 503 (slug `busy`, with `retry_after_s`); the build goes on for the next one.
+    pub async fn atlas_of(&self, n: i32) -> Result<Arc<Atlas>, ApiError> {
         let live = self.atlas();
         if live.generation() == Some(i64::from(n)) {
             return Ok(live);
         }
-        let lock =
-            |m: &std::sync::Mutex<Vec<Arc<Atlas>>>| m.lock().map(|v| v.clone()).unwrap_or_default();
-        if let Some(a) = lock(&self.inner.past)
-            .into_iter()
-            .find(|a| a.generation() == Some(i64::from(n)))
-        {
-            return Ok(a);
+        let build = {
+            let mut slots = self
+                .inner
+                .past
+                .slots
+                .lock()
+                .map_err(|_| ApiError::internal("the past-atlas cache lock is poisoned"))?;
+            match slots.iter().position(|s| s.generation == n) {
+                Some(i) => {
+                    let slot = slots.remove(i);
+                    let build = slot.build.clone();
+                    slots.insert(0, slot);
+                    build
+                }
+                None => {
+                    let build = self.past_build(n);
+                    slots.insert(
+                        0,
+                        PastSlot {
+                            generation: n,
+                            build: build.clone(),
+                            bytes: None,
+                        },
+                    );
+                    build
+                }
+            }
+        };
+        let wait = self.config().past_atlas_wait;
+        let result = match tokio::time::timeout(wait, build.0.clone()).await {
+            Ok(r) => r,
+            // Still waiting for its turn: 503, and the queued build is dropped (a client asking
+            // for many generations queues no work beyond its patience).
+            Err(_) if !build.1.load(std::sync::atomic::Ordering::Acquire) => {
+                build.2.abort();
+                if let Ok(mut slots) = self.inner.past.slots.lock() {
+                    slots.retain(|s| !(s.generation == n && s.build.0.ptr_eq(&build.0)));
+                }
+                return Err(busy(wait));
+            }
+            // Building: wait for it (the edge's request timeout bounds the wait).
+            Err(_) => build.0.clone().await,
+        };
+        let mut slots = self
+            .inner
+            .past
+            .slots
+            .lock()
+            .map_err(|_| ApiError::internal("the past-atlas cache lock is poisoned"))?;
+        let mine = |s: &PastSlot| s.generation == n && s.build.0.ptr_eq(&build.0);
+        match &result {
+            // A failed build is not kept: the next request tries again.
+            Err(_) => slots.retain(|s| !mine(s)),
+            Ok(atlas) => {
+                if let Some(slot) = slots.iter_mut().find(|s| mine(s)) {
+                    slot.bytes.get_or_insert_with(|| atlas_heap_bytes(atlas));
+                }
+                // Most recently used first: keep built atlases while they fit the budget (one
+                // larger than the whole budget is answered but not kept); builds in flight stay.
+                let budget = self.config().past_atlas_budget_bytes;
+                let mut used = 0usize;
+                slots.retain(|s| match s.bytes {
+                    None => true,
+                    Some(b) => {
+                        used = used.saturating_add(b);
+                        used <= budget
+                    }
+                });
+                metrics::gauge!("gridatlas_past_atlas_bytes").set(used.min(budget) as f64);
+            }
         }
-        let store = self.store().map_err(|e| anyhow::anyhow!(e.detail))?;
-        let atlas = Arc::new(Atlas::build(store.load_generation(n)?).with_generation(i64::from(n)));
-        if let Ok(mut past) = self.inner.past.lock() {
-            past.insert(0, atlas.clone());
-            past.truncate(4);
-        }
-        Ok(atlas)
+        result
+    }
+
+    /// The shared build of the atlas of generation `n`: waits for a build permit (as long as
+    /// anyone waits for the build), then loads and builds on the blocking pool.
+    fn past_build(&self, n: i32) -> PastBuild {
+        use futures_util::FutureExt;
+        use std::sync::atomic::Ordering;
+        let store = self.store();
+        let permits = self.inner.past.builds.clone();
+        let building = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = building.clone();
+        // Not the state itself: the slot holding this future lives in the state.
+        let started = self.inner.past.started.clone();
+        // A task of its own: it waits for its permit whether or not anyone polls it (a permit
+        // handed to a waiter nobody polls would block every other build).
+        let task = tokio::spawn(async move {
+            let store = store?;
+            let permit = permits
+                .acquire_owned()
+                .await
+                .map_err(|_| ApiError::internal("the past-atlas build semaphore is closed"))?;
+            flag.store(true, Ordering::Release);
+            started.fetch_add(1, Ordering::Relaxed);
+            // The permit goes with the build: released when it ends, whoever still waits.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let t = Instant::now();
+                let set = store.load_generation(n).map_err(ApiError::internal)?;
+                let atlas = Atlas::build(set).with_generation(i64::from(n));
+                tracing::info!(
+                    generation = n,
+                    elapsed_ms = t.elapsed().as_millis() as u64,
+                    "past generation built for `at=`"
+                );
+                Ok(Arc::new(atlas))
+            })
+            .await
+            .map_err(ApiError::internal)?
+        });
+        let abort = task.abort_handle();
+        let fut: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Arc<Atlas>, ApiError>> + Send>,
+        > = Box::pin(async move {
+            match task.await {
+                Ok(r) => r,
+                Err(e) if e.is_cancelled() => Err(busy(Duration::ZERO)),
+                Err(e) => Err(ApiError::internal(e)),
+            }
+        });
+        (fut.shared(), building, abort)
+    }
+
+    /// How many atlases of past generations this state has started building.
+    pub fn past_atlas_builds(&self) -> u64 {
+        self.inner
+            .past
+            .started
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Loads generation `n` from the store and swaps its atlas in, unless a newer one is live.
@@ -240,6 +433,23 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// 503 `busy`: an `at=` request waited `wait` for its turn to build an atlas.
+fn busy(wait: Duration) -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        slug: "busy",
+        title: "Server busy",
+        detail: format!(
+            "the atlas of this past generation is being built or waits its turn (waited {} s); try again shortly",
+            wait.as_secs_f64()
+        ),
+        extra: Some(serde_json::json!({"retry_after_s": BUSY_RETRY_AFTER_S})),
+    }
+}
+
+/// The `Retry-After` of a `busy` answer, seconds.
+pub const BUSY_RETRY_AFTER_S: u64 = 5;
+
 /// With `--private-reads`, every API read needs a valid token of any role.
 async fn reads_auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !state.config().public_reads {
@@ -264,85 +474,149 @@ async fn fallback_405(method: axum::http::Method, uri: axum::http::Uri) -> ApiEr
     ApiError::method_not_allowed(format!("{} does not answer {method}", uri.path()))
 }
 
-/// Every route of the service, behind the [`edge::Edge`] (body limit, rate limit, timeout,
-/// metrics). Serve it with `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>()`
-/// (as `gridatlas serve` does): the rate limit tells clients apart by their address.
+/// Every route of the service, behind the [`edge::Edge`] (rate limit, per-route body limit and
+/// token check, timeouts, metrics). Serve it with [`serve::serve`] (as `gridatlas serve` does):
+/// connection limits and timeouts, and the client address the rate limit needs.
 pub fn router(state: AppState) -> edge::Edge {
     router_with(state, true)
 }
 
+/// A route: its template, its handlers, and the [`edge::Policy`] of each method taking a body.
+type RouteEntry = (
+    &'static str,
+    MethodRouter<AppState>,
+    Vec<(axum::http::Method, edge::Policy)>,
+);
+
 /// [`router`], with the edge's lookup fast path on or off (both must answer alike: tested).
 fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
+    use auth::Role;
+    use axum::http::Method;
+    use edge::Policy;
+    let config = state.config();
+    let upload = config.max_body_bytes;
     // Full paths merged into the root rather than nested under /api/v1: nesting strips the
     // prefix from every request's URI (a new URI per request).
-    let api: Vec<(&'static str, MethodRouter<AppState>)> = vec![
+    let api: Vec<RouteEntry> = vec![
         (
             "/api/v1/lookup",
             get(lookup::get_lookup).post(lookup::post_lookup),
+            // NDJSON streams up to the upload limit; a JSON batch has its own, smaller bound
+            // (see `lookup::json_batch_limit`).
+            vec![(Method::POST, Policy::body(upload))],
         ),
-        ("/api/v1/areas", get(areas::list)),
-        ("/api/v1/areas/{code}", get(areas::one)),
-        ("/api/v1/areas/{code}/children", get(areas::children)),
-        ("/api/v1/tiles.json", get(tiles::tilejson)),
-        ("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile)),
-        ("/api/v1/drafts", post(drafts::create)),
-        ("/api/v1/drafts/{id}", get(drafts::one)),
-        ("/api/v1/drafts/{id}/report", get(drafts::report)),
-        ("/api/v1/drafts/{id}/publish", post(drafts::publish)),
-        ("/api/v1/generations", get(drafts::generations)),
-        ("/api/v1/generations/{a}/diff/{b}", get(drafts::diff)),
+        ("/api/v1/areas", get(areas::list), vec![]),
+        ("/api/v1/areas/{code}", get(areas::one), vec![]),
+        (
+            "/api/v1/areas/{code}/children",
+            get(areas::children),
+            vec![],
+        ),
+        ("/api/v1/tiles.json", get(tiles::tilejson), vec![]),
+        ("/api/v1/tiles/{z}/{x}/{y}", get(tiles::tile), vec![]),
+        (
+            "/api/v1/drafts",
+            post(drafts::create),
+            vec![(Method::POST, Policy::with_role(upload, Role::Planner))],
+        ),
+        ("/api/v1/drafts/{id}", get(drafts::one), vec![]),
+        ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
+        (
+            "/api/v1/drafts/{id}/publish",
+            post(drafts::publish),
+            vec![(
+                Method::POST,
+                Policy::with_role(limits::SMALL_BODY, Role::Planner),
+            )],
+        ),
+        ("/api/v1/generations", get(drafts::generations), vec![]),
+        (
+            "/api/v1/generations/{a}/diff/{b}",
+            get(drafts::diff),
+            vec![],
+        ),
         (
             "/api/v1/categories",
             get(cases::list_categories).put(cases::put_categories),
+            vec![(
+                Method::PUT,
+                Policy::with_role(limits::TASK_LIST_BODY, Role::Admin),
+            )],
         ),
-        ("/api/v1/cases", get(cases::list).post(cases::create)),
-        ("/api/v1/cases/{id}", get(cases::one)),
-        ("/api/v1/cases/{id}/events", post(cases::add_event)),
-        ("/api/v1/indicators", get(cases::get_indicators)),
-        ("/api/v1/config", get(meta::config)),
-        ("/api/v1/openapi.json", get(meta::openapi)),
+        (
+            "/api/v1/cases",
+            get(cases::list).post(cases::create),
+            vec![(
+                Method::POST,
+                Policy::with_role(limits::CASE_BODY, Role::Intake),
+            )],
+        ),
+        ("/api/v1/cases/{id}", get(cases::one), vec![]),
+        (
+            "/api/v1/cases/{id}/events",
+            post(cases::add_event),
+            vec![(
+                Method::POST,
+                Policy::with_role(limits::SMALL_BODY, Role::Intake),
+            )],
+        ),
+        ("/api/v1/indicators", get(cases::get_indicators), vec![]),
+        ("/api/v1/config", get(meta::config), vec![]),
+        ("/api/v1/openapi.json", get(meta::openapi), vec![]),
     ];
-    let rest: Vec<(&'static str, MethodRouter<AppState>)> = vec![
-        // Open311 GeoReport v2: public by the spec (writes carry an `api_key`).
+    let rest: Vec<RouteEntry> = vec![
+        // Open311 GeoReport v2: public by the spec (writes carry an `api_key` in the form body,
+        // so the token is checked by the handler, after the small body is read).
         (
             "/open311/v2/{file}",
             get(open311::root_get).post(open311::post_request),
+            vec![(Method::POST, Policy::body(limits::SMALL_BODY))],
         ),
         (
             "/open311/v2/services/{file}",
             get(open311::service_definition),
+            vec![],
         ),
-        ("/open311/v2/requests/{file}", get(open311::get_request)),
-        ("/api/v1/{*rest}", any(fallback_404)),
-        ("/healthz", get(meta::healthz)),
-        ("/readyz", get(meta::readyz)),
-        ("/metrics", get(meta::metrics)),
-        ("/avatars/{file}", get(web::avatar)),
-        ("/", get(web::index)),
-        ("/{*path}", get(web::asset)),
+        (
+            "/open311/v2/requests/{file}",
+            get(open311::get_request),
+            vec![],
+        ),
+        ("/api/v1/{*rest}", any(fallback_404), vec![]),
+        ("/healthz", get(meta::healthz), vec![]),
+        ("/readyz", get(meta::readyz), vec![]),
+        ("/metrics", get(meta::metrics), vec![]),
+        ("/avatars/{file}", get(web::avatar), vec![]),
+        ("/", get(web::index), vec![]),
+        ("/{*path}", get(web::asset), vec![]),
     ];
-    // Every template is also the `route` label of the metrics: one list for both.
-    let templates = api.iter().chain(&rest).map(|(path, _)| *path).collect();
+    // Every template is also the `route` label of the metrics and carries the edge's policies:
+    // one list for the router, the metrics and the limits.
+    let table = api
+        .iter()
+        .chain(&rest)
+        .map(|(path, _, policies)| (*path, policies.clone()))
+        .collect();
     let mut api_router = Router::new();
-    for (path, m) in api {
+    for (path, m, _) in api {
         api_router = api_router.route(path, m);
     }
     // With public reads the check would pass every request: leave it out of the stack.
-    if !state.config().public_reads {
+    if !config.public_reads {
         api_router =
             api_router.route_layer(middleware::from_fn_with_state(state.clone(), reads_auth));
     }
     let mut r = Router::new().merge(api_router);
-    for (path, m) in rest {
+    for (path, m, _) in rest {
         r = r.route(path, m);
     }
-    let config = state.config();
     let edge = edge::EdgeConfig {
+        state: state.clone(),
         // With private reads the router's token check must run: no fast path.
-        fast_lookup: (fast_lookup && config.public_reads).then(|| state.clone()),
-        routes: edge::RouteTable::new(templates),
-        body_limit: config.max_body_bytes,
+        fast_lookup: fast_lookup && config.public_reads,
+        routes: edge::RouteTable::with_policies(table),
         timeout: config.request_timeout,
+        body_idle_timeout: config.body_idle_timeout,
         limiter: config.rate_limit.map(ratelimit::Limiter::new),
     };
     edge::Edge::new(

@@ -13,8 +13,9 @@
 //!    table stays as large as the set of recently active clients.
 //!
 //! The check runs in [`super::edge`], before routing. The client address comes from axum's
-//! `ConnectInfo<SocketAddr>`, which `gridatlas serve` provides; a router served without it (e.g.
-//! `axum::serve(listener, router(state))` in a test) cannot tell clients apart and limits nobody.
+//! `ConnectInfo<SocketAddr>`, which `gridatlas serve` ([`super::serve::serve`]) provides; a router
+//! served without it (e.g. `axum::serve(listener, router(state))` in a test) cannot tell clients
+//! apart and limits nobody.
 
 use super::error::ApiError;
 use axum::http::{HeaderValue, header};

@@ -1,10 +1,28 @@
 //! `gridatlas serve`: load the current generation, build the atlas, listen (loopback by default).
+//!
+//! The connection loop ([`serve`]) is hyper's HTTP/1.1 server with what `axum::serve` lacks:
+//!
+//! 1. **A connection limit** (`--max-connections`; default half the process's open-file limit,
+//!    [`default_max_connections`]): a connection is accepted only when a slot is free, so the
+//!    process never runs out of descriptors; over the limit new connections wait in the
+//!    kernel's listen backlog. An `accept` error (e.g. `EMFILE` from other descriptors) is
+//!    logged and retried after 100 ms, never in a busy loop.
+//! 2. **A header-read timeout** (`--header-timeout-s`, 10 s): a client must send a request's whole
+//!    head within it, or the connection is closed. The same timer runs while an idle keep-alive
+//!    connection waits for its next request, so it is also the idle timeout.
+//! 3. The body-progress and request timeouts are the edge's ([`super::edge`]).
+//! 4. Each request gets its peer's address (`ConnectInfo<SocketAddr>`, for the rate limit).
+//! 5. Graceful shutdown: on the signal the listener closes, connections finish the request in
+//!    flight and close; the loop returns when all have.
 
+use super::edge::Edge;
 use super::ratelimit::RateLimit;
 use super::{AppState, ServeConfig, router};
 use crate::atlas::Atlas;
 use crate::store::Store;
 use anyhow::Context;
+use axum::extract::ConnectInfo;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -42,6 +60,23 @@ pub struct ServeArgs {
     /// Longest a request may take, seconds.
     #[arg(long, default_value_t = 60)]
     pub request_timeout_s: u64,
+    /// Most connections served at once (more wait in the listen backlog); 0: half the process's
+    /// open-file limit (512 where it cannot be read).
+    #[arg(long, default_value_t = 0)]
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head, seconds; also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_s: u64,
+    /// Longest a request body may send nothing, seconds (then 408).
+    #[arg(long, default_value_t = 20)]
+    pub body_idle_timeout_s: u64,
+    /// Memory budget of the atlases of past generations kept for `at=` lookups, MB.
+    #[arg(long, default_value_t = 512)]
+    pub past_atlas_budget_mb: usize,
+    /// Most atlases of past generations built at once (`at=` lookups).
+    #[arg(long, default_value_t = 1)]
+    pub past_atlas_builds: usize,
     /// Require a token for reads too (lookups, areas, tiles).
     #[arg(long)]
     pub private_reads: bool,
@@ -141,8 +176,118 @@ impl ServeArgs {
                 location: self.open311_public_fields.contains(&Open311Field::Location),
                 media: self.open311_public_fields.contains(&Open311Field::Media),
             },
+            max_connections: match self.max_connections {
+                0 => default_max_connections(),
+                n => n,
+            },
+            header_read_timeout: Duration::from_secs(self.header_timeout_s.max(1)),
+            body_idle_timeout: Duration::from_secs(self.body_idle_timeout_s.max(1)),
+            past_atlas_budget_bytes: self.past_atlas_budget_mb.saturating_mul(1024 * 1024),
+            past_atlas_builds: self.past_atlas_builds.max(1),
+            ..ServeConfig::default()
         }
     }
+}
+
+/// The default connection limit: half the soft open-file limit of the process (read from
+/// `/proc/self/limits`), at least 64; 512 where the limit cannot be read. The other half is left
+/// for the store's connections, files and the blocking pool.
+pub fn default_max_connections() -> usize {
+    open_file_limit().map_or(512, |n| (n / 2).max(64))
+}
+
+/// The soft `RLIMIT_NOFILE` of this process, if known.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Serves `edge` on `listener` until `shutdown` completes, with the connection limit and the
+/// header-read timeout of `config` (see the module documentation); then lets the connections
+/// finish their request in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    edge: Edge,
+    config: &ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    // (Bounded so that all slots can be taken back at once at shutdown.)
+    let max = config.max_connections.clamp(1, 1 << 24);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let header_timeout = config.header_read_timeout;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A free slot first: over the limit, connections wait in the backlog, not in memory.
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    drop(permit);
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        // EMFILE and the like: wait for descriptors to free up, do not spin.
+                        tracing::warn!(error = %e, "accept failed; retrying in 100 ms");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let edge = edge.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _slot = permit;
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    tower::Service::call(&mut edge.clone(), req)
+                },
+            );
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let stopping = async move {
+                let _ = stop.wait_for(|&s| s).await;
+            };
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = stopping => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every slot back: every connection has finished.
+    let _ = slots.acquire_many(max as u32).await;
 }
 
 /// Runs the server until Ctrl-C / SIGTERM.
@@ -220,12 +365,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "gridatlas serving: open http://{addr}/");
         println!("gridatlas listening on http://{addr}/");
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown())
-        .await?;
+        let config = state.config().clone();
+        tracing::info!(
+            max_connections = config.max_connections,
+            header_timeout_s = config.header_read_timeout.as_secs(),
+            "connection limits"
+        );
+        serve(listener, router(state), &config, shutdown()).await;
         anyhow::Ok(())
     })?;
     Ok(0)
