@@ -728,7 +728,51 @@ fn past_atlases_are_built_once_within_budget(db: &TestDb) {
     });
 }
 
+/// A refused upload small enough to read is read and dropped after the answer: the client gets
+/// the 401 (not a reset while it still sends) and its connection serves the next request. A large
+/// one is never read and its answer says `Connection: close`.
+fn refused_bodies_leave_the_connection_usable_or_closed(db: &TestDb) {
+    run(async {
+        let s = start_with_store(db, ServeConfig::default(), 1).await;
+        let body = vec![b' '; 600 * 1024];
+        let mut conn = TcpStream::connect(&s.addr).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/drafts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bogus\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.expect("head");
+        conn.write_all(&body)
+            .await
+            .expect("the whole body is taken");
+        let answer = read_answer(&mut conn, Duration::from_secs(5)).await;
+        raw_problem(&answer, 401);
+        assert!(
+            !answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("next request");
+        let next = read_answer(&mut conn, Duration::from_secs(5)).await;
+        assert_eq!(status_of(&next), 200, "{next}");
+
+        let big = raw(
+            &s.addr,
+            "POST /api/v1/drafts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bogus\r\nContent-Type: application/geo+json\r\nContent-Length: 199000000\r\n\r\n",
+            &[b' '; 1024],
+            Duration::from_secs(5),
+        )
+        .await;
+        raw_problem(&big, 401);
+        assert!(
+            big.to_ascii_lowercase().contains("connection: close"),
+            "{big}"
+        );
+    });
+}
+
 suite!(
+    refused_bodies_leave_the_connection_usable_or_closed,
     tokens_and_limits_are_checked_before_the_body,
     past_atlases_are_built_once_within_budget,
 );

@@ -330,7 +330,9 @@ where
                     policy.body_limit
                 ))
                 .with_extra(serde_json::json!({"limit_bytes": policy.body_limit}));
-                return EdgeFuture::done(e.into_response(), start, route, method, config.clone());
+                let mut resp = e.into_response();
+                refuse_unread(req, &mut resp);
+                return EdgeFuture::done(resp, start, route, method, config.clone());
             }
         }
         DefaultBodyLimit::max(policy.body_limit).apply(&mut req);
@@ -371,6 +373,41 @@ where
         }
         let fut = self.router.call(req);
         EdgeFuture::routed(fut, Some(cut), start, route, method, config.clone())
+    }
+}
+
+/// Most bytes of a refused request's body read (and dropped) after the answer, so that a client
+/// still sending a small body reads the answer instead of a connection reset.
+const DRAIN_BYTES: u64 = 1 << 20;
+/// Longest such a body is read.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// A request refused before its body was read: a small body (a known length up to
+/// [`DRAIN_BYTES`]) is read and dropped in the background, off the answer's path, so the
+/// connection stays usable; any other is never read and the answer closes the connection
+/// (`Connection: close`), so no client sends its next request after a body the server skipped.
+fn refuse_unread(req: Request, resp: &mut Response) {
+    if content_length(&req).is_some_and(|n| n <= DRAIN_BYTES) {
+        let mut body = req.into_body();
+        tokio::spawn(async move {
+            let drain = async {
+                let mut read = 0u64;
+                while let Some(Ok(frame)) =
+                    std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+                {
+                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    if read > DRAIN_BYTES {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+        });
+    } else {
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
 }
 
@@ -663,8 +700,12 @@ impl Future for EdgeFuture {
                     this.auth = None;
                 }
                 Poll::Ready(Err(e)) => {
+                    let mut resp = e.into_response();
+                    if let Some(req) = stage.req.take() {
+                        refuse_unread(req, &mut resp);
+                    }
                     this.auth = None;
-                    return this.finish(e.into_response());
+                    return this.finish(resp);
                 }
                 Poll::Pending => return this.poll_timeout(cx),
             }
