@@ -79,13 +79,24 @@ async fn problem(resp: reqwest::Response, status: u16) -> Value {
 async fn lookup_returns_the_block_and_its_head() {
     let s = start(ServeConfig::default()).await;
     let (x, y, block) = inner_point();
-    let v: Value = s
-        .get(&format!("/api/v1/lookup?lon={x}&lat={y}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let resp = s.get(&format!("/api/v1/lookup?lon={x}&lat={y}")).await;
+    // API answers, the fast path's included, carry nosniff as the web map's files do.
+    assert_eq!(
+        resp.headers()
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    let v: Value = resp.json().await.expect("json");
     assert_eq!(v["block"]["code"], block.code.as_str());
+    let nosniff = s.get("/api/v1/areas/nope").await;
+    assert_eq!(
+        nosniff
+            .headers()
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
     let head = block.person(Role::BlockHead).expect("head");
     assert_eq!(v["block_head"]["name"], head.name.as_str());
     assert_eq!(v["fallback"], Value::Null);

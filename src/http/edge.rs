@@ -388,27 +388,34 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// (`Connection: close`), so no client sends its next request after a body the server skipped.
 fn refuse_unread(req: Request, resp: &mut Response) {
     if content_length(&req).is_some_and(|n| n <= DRAIN_BYTES) {
-        let mut body = req.into_body();
-        tokio::spawn(async move {
-            let drain = async {
-                let mut read = 0u64;
-                while let Some(Ok(frame)) =
-                    std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
-                {
-                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
-                    if read > DRAIN_BYTES {
-                        break;
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-        });
+        drain(req.into_body());
     } else {
         resp.headers_mut().insert(
             header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),
         );
     }
+}
+
+/// Reads and drops up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`], in the background.
+fn drain<B>(mut body: B)
+where
+    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let read_some = async {
+            let mut read = 0u64;
+            while let Some(Ok(frame)) =
+                std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+            {
+                read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if read > DRAIN_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIME, read_some).await;
+    });
 }
 
 /// The `Content-Length` of a request, if it has a valid one.
@@ -499,7 +506,7 @@ struct GuardedBody<B> {
 
 impl<B> HttpBody for GuardedBody<B>
 where
-    B: HttpBody<Data = Bytes> + Unpin,
+    B: HttpBody<Data = Bytes> + Unpin + Default + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
     type Data = Bytes;
@@ -517,6 +524,9 @@ where
                     this.read = this.read.saturating_add(data.len());
                     if this.read > this.limit {
                         this.cut.store(CUT_TOO_LARGE, Ordering::Relaxed);
+                        // What the client still sends is read and dropped for a while (a
+                        // lingering close): it reads the 413 instead of a reset.
+                        drain(std::mem::take(&mut this.inner));
                         return Poll::Ready(Some(Err(Box::new(BodyCut {
                             status: StatusCode::PAYLOAD_TOO_LARGE,
                             detail: format!(
@@ -664,6 +674,10 @@ impl EdgeFuture {
             }
             .into_response();
         }
+        // No client guesses another type than the one declared (problem+json, GeoJSON, MVT…).
+        resp.headers_mut()
+            .entry(header::X_CONTENT_TYPE_OPTIONS)
+            .or_insert(axum::http::HeaderValue::from_static("nosniff"));
         let label = self.config.routes.label(self.route);
         record(
             label,
