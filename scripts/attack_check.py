@@ -81,6 +81,8 @@ def short(b, n=160):
 
 
 def mb(n):
+    if n < 1048576:
+        return f"{n / 1024:.0f} KiB"
     return f"{n / 1048576:.0f} MB"
 
 
@@ -411,8 +413,10 @@ class LookupWatch:
     thread: counts answers, other statuses and the longest time without a 200. A connection
     the server closes is reopened (and that wait counts in the gap)."""
 
-    def __init__(self, path=LOOKUP, interval=0.02):
+    def __init__(self, path=LOOKUP, interval=0.02, min_secs=2.0):
         self.path = path
+        # The watch runs at least this long, however quickly the attack is refused.
+        self.min_secs = min_secs
         self.interval = interval
         self.ok = self.bad = self.reconnects = 0
         self.bad_sample = ""
@@ -455,6 +459,7 @@ class LookupWatch:
             self._stop.wait(self.interval)
 
     def __exit__(self, *exc):
+        self._stop.wait(max(0.0, self.started + self.min_secs - time.monotonic()))
         self._stop.set()
         self._thread.join(15)
         self.max_gap = max(self.max_gap, time.monotonic() - self.last_ok)
