@@ -31,6 +31,11 @@ fn get(url: &str) -> Option<Value> {
 }
 
 fn start(db: &str) -> Replica {
+    start_with(db, &["--demo"], "/readyz")
+}
+
+/// `gridatlas serve --database DB EXTRA…`, once `ready` (a path) answers.
+fn start_with(db: &str, extra: &[&str], ready: &str) -> Replica {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_gridatlas"))
         .args([
@@ -40,13 +45,14 @@ fn start(db: &str) -> Replica {
             "--database",
             db,
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("serve");
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while get(&format!("{base}/readyz")).is_none() {
+    while get(&format!("{base}{ready}")).is_none() {
         assert!(
             Instant::now() < deadline,
             "replica on {db} not ready in 60 s"
@@ -157,6 +163,34 @@ fn two_replicas_follow_one_publish(db: &str) {
     );
     let area = get(&format!("{}/api/v1/areas/310116105", b.1)).expect("area");
     assert_eq!(area["name"], "吕巷镇（改）");
+}
+
+/// A database named on the command line is the operator's: `serve` loads no demo district or
+/// example task list into it unless asked (`--demo`); it serves, not ready, until a publish.
+#[test]
+fn a_named_database_gets_no_demo_unless_asked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("prod.db").to_string_lossy().into_owned();
+    let r = start_with(&db, &[], "/api/v1/generations");
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2"])
+        .arg(format!("{}/readyz", r.1))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "503");
+    let cats = get(&format!("{}/api/v1/categories", r.1)).expect("categories");
+    assert_eq!(cats["items"].as_array().map(Vec::len), Some(0), "{cats}");
+    drop(r);
+    let gens = Command::new(env!("CARGO_BIN_EXE_gridatlas"))
+        .args(["generations", "--json", "--database", &db])
+        .output()
+        .expect("generations");
+    assert!(gens.status.success());
+    assert!(
+        gens.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&gens.stdout)
+    );
 }
 
 #[test]
