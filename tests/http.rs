@@ -492,6 +492,18 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
     assert!(paths["/api/v1/lookup"].get("post").is_some());
+    assert!(paths.contains_key("/api/v1/drafts/{id}"));
+    // Operation ids are unique (the OpenAPI validator and client generators refuse duplicates).
+    let mut ids: Vec<&str> = paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|ops| ops.values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate operation ids among {ids:?}");
     assert_eq!(s.get("/healthz").await.text().await.expect("text"), "ok");
     let r: Value = s.get("/readyz").await.json().await.expect("json");
     assert_eq!(r["ready"], true);

@@ -305,7 +305,7 @@ fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
               (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
               (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
               (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
-pub async fn one(
+pub async fn get_draft(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,

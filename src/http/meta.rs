@@ -21,7 +21,7 @@ use utoipa::OpenApi;
         super::tiles::tile,
         super::tiles::tilejson,
         super::drafts::create,
-        super::drafts::one,
+        super::drafts::get_draft,
         super::drafts::report,
         super::drafts::publish,
         super::drafts::generations,

@@ -519,7 +519,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             post(drafts::create),
             vec![(Method::POST, Policy::with_role(upload, Role::Planner))],
         ),
-        ("/api/v1/drafts/{id}", get(drafts::one), vec![]),
+        ("/api/v1/drafts/{id}", get(drafts::get_draft), vec![]),
         ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
         (
             "/api/v1/drafts/{id}/publish",
