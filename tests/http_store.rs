@@ -444,6 +444,20 @@ fn uploads_cannot_change_what_the_token_does_not_own(db: &TestDb) {
             "{v}"
         );
 
+        // A draft of no street (an admin's unit change) is read by its uploader and admins only.
+        let units_only = json!([hijacked_unit("310116101C01")]);
+        let resp = s
+            .upload(&admin, "", collection(Vec::new(), Some(units_only)))
+            .await;
+        assert_eq!(resp.status(), 201);
+        let id = resp.json::<Value>().await.expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let report = format!("/api/v1/drafts/{id}/report");
+        problem(s.get_as(&report, Some(&p101)).await, 403).await;
+        problem(s.get_as(&report, Some(&nobody)).await, 403).await;
+        assert_eq!(s.get_as(&report, Some(&admin)).await.status(), 200);
+
         // Nothing was published; the unit's people are the real ones.
         assert_eq!(s.generation().await, 1);
         let (x, y) = (121.33473, 30.71531);

@@ -246,12 +246,21 @@ fn authorize_change(caller: &Caller, scope: &store::ChangeScope) -> Result<(), A
     caller.check_streets(scope.streets.iter().map(String::as_str))
 }
 
-/// Checks that the caller may see draft `info`: an admin, or a planner whose streets include
-/// every street the draft covers (a whole-territory draft: admins only).
+/// Checks that the caller may see draft `info`: an admin, the token that uploaded it, or a planner
+/// whose streets include every street the draft covers (a draft of no street or of the whole
+/// territory: only its uploader and admins).
 fn authorize_read(caller: &Caller, info: &store::DraftInfo) -> Result<(), ApiError> {
+    if caller.is_admin() || info.created_by == caller.name() {
+        return Ok(());
+    }
     match &info.covered_streets {
-        Some(streets) => caller.check_streets(streets.iter().map(String::as_str)),
-        None if caller.is_admin() => Ok(()),
+        Some(streets) if !streets.is_empty() => {
+            caller.check_streets(streets.iter().map(String::as_str))
+        }
+        // A draft of no street (management units only): its uploader and admins.
+        Some(_) => Err(ApiError::forbidden(
+            "this draft covers no street: only its uploader and admins may read it",
+        )),
         None => Err(ApiError::forbidden(
             "a whole-territory draft can only be read by an admin",
         )),
