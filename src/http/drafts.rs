@@ -197,8 +197,7 @@ pub async fn create(
             store::draft_as_whole(&base_set, &set, covered.as_deref()).map_err(store_error)?;
         // What the draft would really change, whatever it declared, must be in scope.
         authorize_change(&caller, &store::effective_change(&base_set, &whole))?;
-        let (report, errors) =
-            crate::store::cli::validate_for_draft(&whole).map_err(ApiError::internal)?;
+        let (report, errors) = crate::validate::draft_report(&whole).map_err(ApiError::internal)?;
         let id = store
             .create_draft(NewDraft {
                 features: &set,

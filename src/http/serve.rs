@@ -384,7 +384,7 @@ const DEMO: &[u8] = include_bytes!("../../fixtures/demo-district.geojson");
 pub fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
     tracing::info!("empty store: loading the demo district (金山区) as generation 1");
     let set = crate::geo_io::read_slice(DEMO).context("reading the embedded demo district")?;
-    let (report, errors) = crate::store::cli::validate_for_draft(&set)?;
+    let (report, errors) = crate::validate::draft_report(&set)?;
     let id = store.create_draft(crate::store::NewDraft {
         features: &set,
         covered_streets: None,

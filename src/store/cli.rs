@@ -133,17 +133,6 @@ pub struct WatchArgs {
     pub db: DatabaseArgs,
 }
 
-/// Validation hook for imports: validates the whole draft (current generation with the upload
-/// applied) with the default options. Returns the report (JSON) and its number of errors; a report
-/// that cannot be serialised is an error, never stored in its place.
-pub fn validate_for_draft(
-    whole: &FeatureSet,
-) -> Result<(serde_json::Value, usize), serde_json::Error> {
-    let report = crate::validate::validate(whole, &crate::validate::Options::default());
-    let errors = report.summary.errors;
-    Ok((serde_json::to_value(&report)?, errors))
-}
-
 /// Runs `import`.
 pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
@@ -165,7 +154,7 @@ pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<()> {
     let set = crate::geo_io::read_path_with(&args.file, &opts)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let whole = super::draft_as_whole(&base_set, &set, args.streets.as_deref())?;
-    let (report, errors) = validate_for_draft(&whole)?;
+    let (report, errors) = crate::validate::draft_report(&whole)?;
     let id = store.create_draft(NewDraft {
         features: &set,
         covered_streets: args.streets.clone(),

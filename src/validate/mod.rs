@@ -251,6 +251,16 @@ impl Report {
     }
 }
 
+/// The report stored with a draft: the whole draft (the current generation with the upload
+/// applied) validated with the default options, as JSON, with its number of errors. Used by every
+/// way a draft is made (CLI import, HTTP upload, the first-run demo). A report that cannot be
+/// serialised is an error, never stored in its place.
+pub fn draft_report(whole: &FeatureSet) -> Result<(serde_json::Value, usize), serde_json::Error> {
+    let report = validate(whole, &Options::default());
+    let errors = report.summary.errors;
+    Ok((serde_json::to_value(&report)?, errors))
+}
+
 /// Validates a whole feature set.
 pub fn validate(set: &FeatureSet, opts: &Options) -> Report {
     validate_features(set.features(), opts)
