@@ -6,6 +6,8 @@
 #[macro_use]
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/http.rs"]
+mod http_support;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use db::TestDb;
@@ -18,19 +20,9 @@ use gridatlas::model::{Feature, FeatureSet, Layer, Role};
 use gridatlas::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_list};
 use gridatlas::routing::{Confidence, RouteError, RouteOptions, route};
 use gridatlas::store::Store;
+use http_support::{demo, problem, run};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
-
-fn demo() -> &'static FeatureSet {
-    static SET: OnceLock<FeatureSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        gridatlas::geo_io::read_path(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/demo-district.geojson"
-        )))
-        .expect("demo fixture")
-    })
-}
 
 fn demo_atlas() -> &'static Atlas {
     static ATLAS: OnceLock<Atlas> = OnceLock::new();
@@ -435,28 +427,6 @@ impl Server {
             .await
             .expect("request")
     }
-}
-
-async fn problem(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status);
-    assert_eq!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
-    let v: Value = resp.json().await.expect("json");
-    assert_eq!(v["status"], status, "{v}");
-    v
-}
-
-fn run(f: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f);
 }
 
 fn gcj02_case_lands_on_the_block_head(db: &TestDb) {

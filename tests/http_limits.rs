@@ -6,29 +6,21 @@
 #[macro_use]
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/http.rs"]
+mod http_support;
 
 use db::TestDb;
 use gridatlas::atlas::Atlas;
 use gridatlas::geometry::crs::Crs;
 use gridatlas::http::{AppState, ServeConfig, router, serve};
-use gridatlas::model::{FeatureSet, Layer};
+use gridatlas::model::Layer;
 use gridatlas::store::Store;
+use http_support::{demo, problem, run};
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn demo() -> &'static FeatureSet {
-    static SET: OnceLock<FeatureSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        gridatlas::geo_io::read_path(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/demo-district.geojson"
-        )))
-        .expect("demo fixture")
-    })
-}
 
 /// A point well inside a block of the demo district, and that block's code.
 fn inner_point() -> (f64, f64, String) {
@@ -103,15 +95,6 @@ fn token(s: &Server, role: &str) -> String {
     secret
 }
 
-fn run(f: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f);
-}
-
 /// Writes `head` (and `body`) on a fresh connection and reads the answer until the connection
 /// closes or a whole response with a `Content-Length` body is in, within `within`.
 async fn raw(addr: &str, head: &str, body: &[u8], within: Duration) -> String {
@@ -180,17 +163,6 @@ fn raw_problem(answer: &str, status: u16) -> Value {
     let v: Value = serde_json::from_str(body).expect("problem json");
     assert_eq!(v["status"], status, "{v}");
     v
-}
-
-async fn problem(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status);
-    assert_eq!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
-    resp.json().await.expect("problem json")
 }
 
 // ---------------------------------------------------------------------------------------------
