@@ -6,11 +6,14 @@
 
 pub mod atlas;
 pub mod cases;
+pub mod cli;
 pub mod geo_io;
 pub mod geometry;
 pub mod http;
 pub mod model;
 pub mod routing;
+pub mod service;
 pub mod store;
 pub mod synth;
 pub mod validate;
+pub mod wire;

@@ -8,10 +8,11 @@
 
 use chrono::Utc;
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon};
+use gridatlas::cli::store as cli;
 use gridatlas::geometry::measure::area_m2;
 use gridatlas::model::{Feature, FeatureSet, Geometry, Kind, Layer, Person, Role};
 use gridatlas::store::{
-    self, ChangeKind, NewDraft, Store, StoreError, Subject, canonical, cli, draft_as_whole,
+    self, ChangeKind, NewDraft, Store, StoreError, Subject, canonical, draft_as_whole,
 };
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -34,7 +34,6 @@
 //! - **Road segments** within `road_radius_m` (default 30 m) are listed nearest first, with their
 //!   distance in metres (local metric frame, see [`crate::geometry::measure::LocalFrame`]).
 
-pub mod cli;
 pub mod json;
 pub mod raster;
 pub mod tiles;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 /// Where a case came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Found by grid staff on patrol (网格先行发现).
@@ -63,7 +63,7 @@ impl FromStr for Source {
 }
 
 /// The status of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Routed to a grid (or a street queue), not yet handled.
@@ -276,7 +276,7 @@ pub struct NewCase {
 }
 
 /// A status change, as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// 1, 2, … per case (1 = routed).
     pub seq: i32,
@@ -294,8 +294,19 @@ pub struct Event {
     pub note: Option<String>,
 }
 
+/// The point of a case as reported: `{lon, lat, crs}` (the shape of [`Case::input`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReportedPoint {
+    /// Longitude in `crs`.
+    pub lon: f64,
+    /// Latitude in `crs`.
+    pub lat: f64,
+    /// The coordinate system it was given in (wgs84, cgcs2000, gcj02, bd09).
+    pub crs: String,
+}
+
 /// A stored case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Case {
     /// Id.
     pub id: i64,
@@ -308,6 +319,7 @@ pub struct Case {
     /// Current status.
     pub status: Status,
     /// The point as given (`lon`, `lat`, `crs`).
+    #[schema(value_type = ReportedPoint)]
     pub input: serde_json::Value,
     /// When reported.
     pub reported_at: DateTime<Utc>,

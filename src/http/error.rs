@@ -233,3 +233,53 @@ fn from_bytes(r: BytesRejection) -> ApiError {
         ApiError::bad_request(r.body_text())
     }
 }
+
+impl From<crate::service::Error> for ApiError {
+    fn from(e: crate::service::Error) -> Self {
+        use crate::service::Kind;
+        let (status, slug, title) = match e.kind {
+            Kind::BadRequest => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
+            Kind::InvalidParameter => (
+                StatusCode::BAD_REQUEST,
+                "invalid-parameter",
+                "Invalid parameter",
+            ),
+            Kind::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Kind::Conflict => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Kind::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+            ),
+            Kind::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Kind::Unprocessable => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable content",
+            ),
+            Kind::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            Kind::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Kind::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            Kind::Internal => return ApiError::internal(e.detail),
+        };
+        ApiError {
+            status,
+            slug,
+            title,
+            detail: e.detail,
+            extra: e.extra,
+        }
+    }
+}

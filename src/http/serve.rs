@@ -16,7 +16,6 @@
 //!    flight and close; the loop returns when all have.
 
 use super::edge::Edge;
-use super::ratelimit::RateLimit;
 use super::{AppState, ServeConfig, router};
 use crate::atlas::Atlas;
 use crate::store::Store;
@@ -24,169 +23,24 @@ use anyhow::Context;
 use axum::extract::ConnectInfo;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Arguments of `gridatlas serve`.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Address to listen on. Only loopback unless you say otherwise.
-    #[arg(long, env = "GRIDATLAS_LISTEN", default_value = "127.0.0.1:8080")]
+/// What `gridatlas serve` starts: where to listen, what to serve and how.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Address to listen on.
     pub listen: SocketAddr,
-    /// Serve this GeoJSON feature file (read-only, no store) instead of the store's current
-    /// generation.
-    #[arg(long, conflicts_with = "database")]
+    /// Serve this GeoJSON feature file (read-only, no store) instead of a store.
     pub data: Option<PathBuf>,
-    /// The store: a SQLite file (created if missing) or `postgres://…`. Without it, the embedded
-    /// store `gridatlas.db`, which gets the demo district (金山区) and the example task list on
-    /// first start; a store named here gets them only with `--demo`.
-    #[arg(long, env = "DATABASE_URL")]
+    /// The store's URL; `None`: the embedded default store.
     pub database: Option<String>,
-    /// Load the demo district and the example task list into the store if it is empty (the
-    /// default embedded store gets them anyway on first start).
-    #[arg(long, conflicts_with = "data")]
+    /// Load the demo district and the example task list into an empty store (the default
+    /// embedded store gets them anyway).
     pub demo: bool,
-    /// Largest request body in MB (uploads, batch lookups).
-    #[arg(long, default_value_t = 200)]
-    pub max_body_mb: usize,
-    /// Most points in one JSON batch lookup.
-    #[arg(long, default_value_t = 100_000)]
-    pub max_batch_points: usize,
-    /// Most positions in one uploaded feature.
-    #[arg(long, default_value_t = 200_000)]
-    pub max_positions_per_feature: usize,
-    /// Longest a request may take, seconds.
-    #[arg(long, default_value_t = 60)]
-    pub request_timeout_s: u64,
-    /// Most connections served at once (more wait in the listen backlog); 0: half the process's
-    /// open-file limit (512 where it cannot be read).
-    #[arg(long, default_value_t = 0)]
-    pub max_connections: usize,
-    /// Longest a client may take to send a request's head, seconds; also how long an idle
-    /// keep-alive connection is kept.
-    #[arg(long, default_value_t = 10)]
-    pub header_timeout_s: u64,
-    /// Longest a request body may send nothing, seconds (then 408).
-    #[arg(long, default_value_t = 20)]
-    pub body_idle_timeout_s: u64,
-    /// Memory budget of the atlases of past generations kept for `at=` lookups, MB.
-    #[arg(long, default_value_t = 512)]
-    pub past_atlas_budget_mb: usize,
-    /// Most atlases of past generations built at once (`at=` lookups).
-    #[arg(long, default_value_t = 1)]
-    pub past_atlas_builds: usize,
-    /// Require a token for reads too (lookups, areas, tiles).
-    #[arg(long)]
-    pub private_reads: bool,
-    /// Basemap tile URL template for the web map (e.g. an OSM or Tianditu raster URL with
-    /// {z}/{x}/{y}); none by default, so the map works offline.
-    #[arg(long, env = "GRIDATLAS_BASEMAP_URL")]
-    pub basemap_url: Option<String>,
-    /// Days from a case's report to its due date (the 7-day quick disposal).
-    #[arg(long, default_value_t = 7)]
-    pub due_in_days: u32,
-    /// A case within this many metres of another grid is routed with confidence `boundary`.
-    #[arg(long, default_value_t = 5.0)]
-    pub boundary_tolerance_m: f64,
-    /// The district's UTC offset in hours, for due dates and indicator periods (China: 8).
-    #[arg(long, default_value_t = 8, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-12..=14))]
-    pub utc_offset_h: i32,
-    /// API requests per second per client address (IPv6: per /64), sustained; 0 turns the rate
-    /// limit off. Over the limit: 429 with Retry-After.
-    #[arg(long, default_value_t = 200)]
-    pub rate_limit_rps: u32,
-    /// Most API requests a client may make at once (the token bucket's size).
-    #[arg(long, default_value_t = 400)]
-    pub rate_limit_burst: u32,
-    /// Limit clients on loopback too. Off by default: on loopback every client is this machine —
-    /// typically a reverse proxy in front of gridatlas (which sees the real client addresses and
-    /// is where to limit them), a benchmark or an operator's tool.
-    #[arg(long)]
-    pub rate_limit_loopback: bool,
-    /// The public base URL clients reach this server at (e.g. `https://grid.example.gov.cn`), for
-    /// the absolute URLs it hands out (TileJSON tile URLs); without it they are server-relative.
-    #[arg(long, env = "GRIDATLAS_PUBLIC_URL", value_parser = parse_public_url)]
-    pub public_url: Option<String>,
-    /// Days an unpublished draft is kept: older drafts cannot be published and are deleted
-    /// (checked at start and hourly).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub draft_ttl_days: u32,
-    /// What public Open311 reads (no token, or a token of a role other than intake or admin)
-    /// show of a service request, as a comma list: `description` (as reported; may name people
-    /// or phone numbers), `location` (exact; otherwise rounded to 0.001°, about 100 m), `media`
-    /// (the photo URL). Default: none of them. Reporter contact details are never shown.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub open311_public_fields: Vec<Open311Field>,
-}
-
-/// A field a public Open311 read may show (`--open311-public-fields`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Open311Field {
-    /// The description as reported.
-    Description,
-    /// The exact location.
-    Location,
-    /// The photo URL.
-    Media,
-}
-
-fn parse_public_url(s: &str) -> Result<String, String> {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .ok_or_else(|| format!("{s:?}: expected http://HOST[:PORT][/PATH] or https://…"))?;
-    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        return Err(format!(
-            "{s:?}: expected a base URL without query or fragment"
-        ));
-    }
-    Ok(s.trim_end_matches('/').to_owned())
-}
-
-impl ServeArgs {
-    /// The server configuration these arguments describe.
-    pub fn config(&self) -> ServeConfig {
-        ServeConfig {
-            max_body_bytes: self.max_body_mb.saturating_mul(1024 * 1024),
-            max_batch_points: self.max_batch_points,
-            max_positions_per_feature: self.max_positions_per_feature,
-            request_timeout: Duration::from_secs(self.request_timeout_s),
-            public_reads: !self.private_reads,
-            basemap_url: self.basemap_url.clone(),
-            routing: crate::routing::RouteOptions {
-                due_in_days: self.due_in_days,
-                boundary_tolerance_m: self.boundary_tolerance_m.max(0.0),
-                utc_offset: chrono::FixedOffset::east_opt(self.utc_offset_h * 3600)
-                    .unwrap_or_else(crate::routing::china_standard_time),
-                ..crate::routing::RouteOptions::default()
-            },
-            rate_limit: NonZeroU32::new(self.rate_limit_rps).map(|per_second| RateLimit {
-                per_second,
-                burst: NonZeroU32::new(self.rate_limit_burst).unwrap_or(per_second),
-                loopback: self.rate_limit_loopback,
-            }),
-            public_url: self.public_url.clone(),
-            draft_ttl: Duration::from_secs(u64::from(self.draft_ttl_days) * 24 * 3600),
-            open311_public: super::open311::Open311Public {
-                description: self
-                    .open311_public_fields
-                    .contains(&Open311Field::Description),
-                location: self.open311_public_fields.contains(&Open311Field::Location),
-                media: self.open311_public_fields.contains(&Open311Field::Media),
-            },
-            max_connections: match self.max_connections {
-                0 => default_max_connections(),
-                n => n,
-            },
-            header_read_timeout: Duration::from_secs(self.header_timeout_s.max(1)),
-            body_idle_timeout: Duration::from_secs(self.body_idle_timeout_s.max(1)),
-            past_atlas_budget_bytes: self.past_atlas_budget_mb.saturating_mul(1024 * 1024),
-            past_atlas_builds: self.past_atlas_builds.max(1),
-            ..ServeConfig::default()
-        }
-    }
+    /// Limits and switches.
+    pub config: ServeConfig,
 }
 
 /// The default connection limit: half the soft open-file limit of the process (read from
@@ -291,7 +145,7 @@ pub async fn serve(
 }
 
 /// Runs the server until Ctrl-C / SIGTERM.
-pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
+pub fn run(args: Launch) -> anyhow::Result<i32> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -299,7 +153,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         )
         .try_init();
     // the web map's Content-Security-Policy allows the basemap's origin: refuse one it cannot
-    if let Some(url) = &args.basemap_url {
+    if let Some(url) = &args.config.basemap_url {
         super::web::basemap_origin(url).map_err(anyhow::Error::msg)?;
     }
     let t = std::time::Instant::now();
@@ -307,7 +161,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         Some(path) => {
             let set = crate::geo_io::read_path(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            (AppState::new(Atlas::build(set), args.config()), None)
+            (AppState::new(Atlas::build(set), args.config.clone()), None)
         }
         None => {
             // The first-run demo is for the default embedded store (the README's first command)
@@ -340,7 +194,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
                 Atlas::build(crate::model::FeatureSet::default())
             };
             (
-                AppState::with_store(atlas, args.config(), Some(store)),
+                AppState::with_store(atlas, args.config.clone(), Some(store)),
                 Some(current),
             )
         }
@@ -377,40 +231,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The demo district, embedded so that a fresh store needs nothing else.
-const DEMO: &[u8] = include_bytes!("../../fixtures/demo-district.geojson");
-
-/// Imports and publishes the demo district into an empty store; returns its generation.
-pub fn bootstrap_demo(store: &dyn Store) -> anyhow::Result<i32> {
-    tracing::info!("empty store: loading the demo district (金山区) as generation 1");
-    let set = crate::geo_io::read_slice(DEMO).context("reading the embedded demo district")?;
-    let (report, errors) = crate::validate::draft_report(&set)?;
-    let id = store.create_draft(crate::store::NewDraft {
-        features: &set,
-        covered_streets: None,
-        report,
-        error_count: errors,
-        created_by: "gridatlas (demo district)",
-    })?;
-    let g = store.publish(id, "gridatlas (demo district)", None)?;
-    Ok(g.number)
-}
-
-/// Loads the example task list (fixtures/task-list.example.json) into a store without categories.
-pub fn bootstrap_categories(store: &dyn Store) -> anyhow::Result<()> {
-    if store.categories()?.is_empty() {
-        let cats = crate::routing::categories::parse_task_list(
-            crate::routing::categories::EXAMPLE_TASK_LIST,
-        )
-        .map_err(|p| anyhow::anyhow!("the embedded example task list: {}", p.join("; ")))?;
-        tracing::info!(
-            categories = cats.len(),
-            "no case categories: loading the example task list"
-        );
-        store.replace_categories(&cats)?;
-    }
-    Ok(())
-}
+pub use crate::service::setup::{bootstrap_categories, bootstrap_demo};
 
 /// Deletes unpublished drafts older than the configured time to live, at start and hourly.
 fn spawn_draft_purger(state: AppState) {

@@ -79,7 +79,7 @@ impl Feature {
 }
 
 /// What a management unit does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ManagementUnitKind {
     /// 城管: city management.

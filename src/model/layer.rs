@@ -8,7 +8,19 @@ use std::str::FromStr;
 ///
 /// The order of the variants is the hierarchy order (a parent always sorts before its child),
 /// and it is the order in which lookups report layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     /// 区: the root; at most one per feature set.

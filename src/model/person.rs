@@ -5,7 +5,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A person's role in a grid or block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 网格站长: committee party secretary, heads the grid workstation.
@@ -72,7 +84,7 @@ impl FromStr for Role {
 }
 
 /// A named person with a role, as shown on the public board.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Person {
     /// Role in the grid or block.
     pub role: Role,

@@ -19,7 +19,6 @@
 //! ([`crate::geometry::crs`]).
 
 pub mod categories;
-pub mod cli;
 
 use crate::atlas::{Atlas, Fallback, FeatureId, LookupOptions};
 use crate::model::{Layer, ManagementUnitKind, Person, Role};
@@ -28,7 +27,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How sure the routing is of the owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Inside one grid, no other owner within the tolerance.
@@ -89,7 +88,7 @@ pub fn china_standard_time() -> FixedOffset {
 use chrono::Offset as _;
 
 /// An area named in an assignment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AreaRef {
     /// Code.
     pub code: String,
@@ -103,7 +102,7 @@ pub struct AreaRef {
 }
 
 /// Another possible owner of a point near a boundary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Candidate {
     /// The grid.
     #[serde(flatten)]
@@ -113,7 +112,7 @@ pub struct Candidate {
 }
 
 /// The road segment a street-grid case is on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RoadRef {
     /// Code.
     pub code: String,
@@ -127,7 +126,7 @@ pub struct RoadRef {
 }
 
 /// A management unit serving the grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnitRef {
     /// Code.
     pub code: String,
@@ -141,7 +140,7 @@ pub struct UnitRef {
 }
 
 /// Where a case goes. Self-contained (names, people): stored with the case as routed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Assignment {
     /// The category routed.
     pub category: String,

@@ -32,7 +32,6 @@
 //! A loaded generation lists its features in canonical order (layer in hierarchy order, then
 //! code), so that two loads of the same generation are identical whatever order the uploads had.
 
-pub mod cli;
 mod convert;
 mod diff;
 mod postgres;

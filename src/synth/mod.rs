@@ -29,7 +29,6 @@
 //! | management unit | street code + `C` (城管) or `M` (市场监管) + 2-digit sequence |
 
 pub mod boundary;
-pub mod cli;
 pub mod defects;
 pub mod divisions;
 pub mod layout;
@@ -47,8 +46,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-
-pub use cli::{SynthArgs, run_cli};
 
 /// Largest supported scale (street codes of one district run out beyond it).
 pub const MAX_SCALE: f64 = 30.0;

@@ -1,7 +1,8 @@
 //! `gridatlas categories list|load|export`: the case categories (task list) in a store.
 
-use super::categories::{parse_task_list, task_list_json};
-use crate::store::cli::DatabaseArgs;
+use super::db::DatabaseArgs;
+use crate::routing::categories::{parse_task_list, task_list_json};
+use crate::service::{access::Caller, cases};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,7 +33,8 @@ enum CategoriesCommand {
 pub fn run(args: CategoriesArgs, out: &mut dyn Write) -> Result<()> {
     match args.command {
         CategoriesCommand::List(db) => {
-            for c in db.open()?.categories()? {
+            let store = db.open()?;
+            for c in cases::categories(Some(store.as_ref()))?.iter() {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
@@ -48,24 +50,28 @@ pub fn run(args: CategoriesArgs, out: &mut dyn Write) -> Result<()> {
         CategoriesCommand::Load { file, db } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let cats = parse_task_list(&bytes).map_err(|problems| {
-                anyhow::anyhow!(
+            // Every problem of the file, one per line (the service names only the first).
+            if let Err(problems) = parse_task_list(&bytes) {
+                anyhow::bail!(
                     "{}: {} problem(s):\n  {}",
                     file.display(),
                     problems.len(),
                     problems.join("\n  ")
-                )
-            })?;
-            db.open()?.replace_categories(&cats)?;
+                );
+            }
+            let store = db.open()?;
+            let loaded =
+                cases::replace_categories(store.as_ref(), &Caller::operator("cli"), &bytes)?;
             writeln!(
                 out,
                 "loaded {} categories from {}",
-                cats.len(),
+                loaded.total,
                 file.display()
             )?;
         }
         CategoriesCommand::Export(db) => {
-            let cats = db.open()?.categories()?;
+            let store = db.open()?;
+            let cats = cases::categories(Some(store.as_ref()))?;
             writeln!(
                 out,
                 "{}",

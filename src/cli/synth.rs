@@ -1,6 +1,6 @@
-//! `gridatlas synth` on the command line.
+//! `gridatlas synth`: the deterministic demo district.
 
-use super::{SynthOptions, try_synth};
+use crate::synth::{SynthOptions, try_synth};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ pub struct SynthArgs {
 }
 
 /// Runs `gridatlas synth`.
-pub fn run_cli(args: SynthArgs) -> anyhow::Result<()> {
+pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     if args.dirty > 0 && args.truth.is_none() {
         anyhow::bail!("--dirty needs --truth PATH for the ground truth");
     }

@@ -1,33 +1,18 @@
-//! The storage commands of the `gridatlas` CLI: `import`, `publish`, `generations`, `diff`,
-//! `export`, `migrate`, `watch`, `drafts`. Each takes its clap arguments and writes its output
-//! to the given writer (standard output in the binary), so tests can drive them directly.
+//! The storage commands: `import`, `publish`, `generations`, `drafts`, `diff`, `export`,
+//! `migrate`, `watch`. Each takes its arguments and writes its output to the given writer
+//! (standard output in the binary), so tests can drive them directly. The operator at the
+//! command line holds the database itself and so acts with every right ([`Caller::operator`]).
 
-use super::{DraftId, GenerationNo, NewDraft, Store, StoreError};
-use crate::model::FeatureSet;
-use anyhow::{Context, Result, bail};
+pub use super::db::DatabaseArgs;
+use super::db::default_user;
+use crate::service::access::Caller;
+use crate::service::{drafts, generations};
+use crate::store::{DraftId, GenerationNo, WatchEvent};
+use crate::wire::drafts::Generation;
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::io::Write;
 use std::path::PathBuf;
-
-/// Where the database is.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DatabaseArgs {
-    /// Database: a SQLite file path (or `sqlite:PATH`) or `postgres://user:pass@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = super::DEFAULT_DATABASE)]
-    pub database: String,
-}
-
-impl DatabaseArgs {
-    /// Opens the store (applying pending migrations).
-    pub fn open(&self) -> Result<Box<dyn Store>> {
-        super::open(&self.database)
-            .with_context(|| format!("opening {}", super::redact_url(&self.database)))
-    }
-}
-
-fn default_user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
-}
 
 /// `gridatlas import FILE`: store a GeoJSON file as a draft, with its validation report.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,7 +36,7 @@ pub struct ImportArgs {
 pub struct PublishArgs {
     /// Draft id (as printed by `import`).
     pub draft: DraftId,
-    /// Publish even though the draft's report has errors; the reason is stored (admins only).
+    /// Publish even though the draft's report has errors; the reason is stored.
     #[arg(long)]
     pub override_reason: Option<String>,
     /// Who is publishing.
@@ -133,57 +118,46 @@ pub struct WatchArgs {
     pub db: DatabaseArgs,
 }
 
-/// Runs `import`.
+/// Runs `import`: one JSON line with the draft's id, base generation, feature count, covered
+/// streets, error count and the whole report.
 pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    let base = store.current_generation()?;
-    let base_set = match &base {
-        Some(g) => store.load_generation(g.number)?,
-        None => FeatureSet::default(),
-    };
-    // A file of one street names its parent (the district) by code without holding it.
-    let known = base_set
-        .features()
-        .iter()
-        .map(|f| (f.code.clone(), f.layer))
-        .collect();
-    let opts = crate::geo_io::ReadOptions {
-        known_parents: Some(std::sync::Arc::new(known)),
-        ..crate::geo_io::ReadOptions::default()
-    };
-    let set = crate::geo_io::read_path_with(&args.file, &opts)
-        .with_context(|| format!("reading {}", args.file.display()))?;
-    let whole = super::draft_as_whole(&base_set, &set, args.streets.as_deref())?;
-    let (report, errors) = crate::validate::draft_report(&whole)?;
-    let id = store.create_draft(NewDraft {
-        features: &set,
-        covered_streets: args.streets.clone(),
-        report: report.clone(),
-        error_count: errors,
-        created_by: &args.by,
-    })?;
-    let draft = store.get_draft(id)?;
+    let done = drafts::upload(
+        store.as_ref(),
+        &Caller::operator(&args.by),
+        drafts::Upload {
+            source: drafts::Source::File(&args.file),
+            streets: args.streets.clone(),
+            read: crate::geo_io::ReadOptions::default(),
+        },
+    )?;
     let line = serde_json::json!({
-        "draft": id,
-        "base_generation": draft.info.base_generation,
-        "features": set.len(),
-        "covered_streets": args.streets,
-        "errors": errors,
-        "report": report,
+        "draft": done.draft.id,
+        "base_generation": done.draft.base_generation,
+        "features": done.draft.features,
+        "covered_streets": done.covered_streets,
+        "errors": done.errors,
+        "report": done.report,
     });
     writeln!(out, "{line}")?;
     Ok(())
 }
 
-/// Runs `publish`.
+/// Runs `publish`: the new generation as one JSON line.
 pub fn publish(args: &PublishArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    let g = store.publish(args.draft, &args.by, args.override_reason.as_deref())?;
-    writeln!(out, "{}", serde_json::to_string(&g)?)?;
+    let g = drafts::publish(
+        store.as_ref(),
+        &Caller::operator(&args.by),
+        args.draft,
+        args.override_reason.as_deref(),
+        std::time::Duration::MAX,
+    )?;
+    writeln!(out, "{}", serde_json::to_string(&generations::to_wire(&g))?)?;
     Ok(())
 }
 
-fn changes_text(g: &super::GenerationInfo) -> String {
+fn changes_text(g: &Generation) -> String {
     if g.changes.is_empty() {
         return "no change".into();
     }
@@ -197,7 +171,8 @@ fn changes_text(g: &super::GenerationInfo) -> String {
 /// Runs `generations`.
 pub fn generations(args: &GenerationsArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    for g in store.generations()? {
+    for g in generations::list(store.as_ref())? {
+        let g = generations::to_wire(&g);
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&g)?)?;
         } else {
@@ -221,15 +196,11 @@ pub fn generations(args: &GenerationsArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Runs `drafts`.
+/// Runs `drafts`: one JSON line per draft (without its report).
 pub fn drafts(args: &DraftsArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    for d in store.list_drafts()? {
-        let mut v = serde_json::to_value(&d)?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("report");
-        }
-        writeln!(out, "{v}")?;
+    for d in drafts::list(store.as_ref())? {
+        writeln!(out, "{}", serde_json::to_string(&d)?)?;
     }
     Ok(())
 }
@@ -237,40 +208,29 @@ pub fn drafts(args: &DraftsArgs, out: &mut dyn Write) -> Result<()> {
 /// Runs `diff`.
 pub fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    for c in store.diff(args.a, args.b)? {
+    for c in generations::diff(store.as_ref(), args.a, args.b)?.items {
         if args.json {
-            let mut v = serde_json::to_value(&c)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert(
-                    "changed_hands_m2".into(),
-                    serde_json::json!(c.changed_hands_m2()),
-                );
-            }
-            writeln!(out, "{v}")?;
-        } else {
-            let change = match c.change {
-                super::ChangeKind::Added => "added",
-                super::ChangeKind::Removed => "removed",
-                super::ChangeKind::Changed => "changed",
-            };
-            let area = match (c.gained_m2, c.lost_m2) {
-                (None, None) => String::new(),
-                (g, l) => format!(
-                    "\t{:.1} m² changed hands (+{:.1} / -{:.1})",
-                    c.changed_hands_m2(),
-                    g.unwrap_or(0.0),
-                    l.unwrap_or(0.0)
-                ),
-            };
-            writeln!(
-                out,
-                "{change}\t{}\t{}\t{}\t{}{area}",
-                c.layer,
-                c.code,
-                c.name,
-                c.fields.join(",")
-            )?;
+            writeln!(out, "{}", serde_json::to_string(&c)?)?;
+            continue;
         }
+        let area = match (c.gained_m2, c.lost_m2) {
+            (None, None) => String::new(),
+            (g, l) => format!(
+                "\t{:.1} m² changed hands (+{:.1} / -{:.1})",
+                c.changed_hands_m2,
+                g.unwrap_or(0.0),
+                l.unwrap_or(0.0)
+            ),
+        };
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}{area}",
+            c.change,
+            c.layer,
+            c.code,
+            c.name,
+            c.fields.join(",")
+        )?;
     }
     Ok(())
 }
@@ -278,29 +238,23 @@ pub fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<()> {
 /// Runs `export`.
 pub fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
-    let n = match (args.generation, args.at) {
-        (Some(n), _) => n,
-        (None, Some(at)) => match store.generation_at(at.with_timezone(&Utc))? {
-            Some(g) => g.number,
-            None => bail!("no generation was published at or before {at}"),
-        },
-        (None, None) => match store.current_generation()? {
-            Some(g) => g.number,
-            None => bail!("nothing has been published yet"),
-        },
+    let which = match (args.generation, args.at) {
+        (Some(n), _) => generations::Which::Number(n),
+        (None, Some(at)) => generations::Which::At(at.with_timezone(&Utc)),
+        (None, None) => generations::Which::Current,
     };
-    let set = store.load_generation(n)?;
+    let set = generations::load(store.as_ref(), which)?;
     crate::geo_io::write(&set, std::io::BufWriter::new(out))?;
     Ok(())
 }
 
 /// Runs `migrate`.
 pub fn migrate(args: &MigrateArgs, out: &mut dyn Write) -> Result<()> {
-    let applied = super::migrate(&args.db.database)?;
+    let applied = crate::store::migrate(&args.db.database)?;
     writeln!(
         out,
         "{}",
-        serde_json::json!({"database": super::redact_url(&args.db.database), "applied": applied})
+        serde_json::json!({"database": crate::store::redact_url(&args.db.database), "applied": applied})
     )?;
     Ok(())
 }
@@ -311,13 +265,13 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
     let store = args.db.open()?;
     let mut seen = 0usize;
     let mut failure: Option<std::io::Error> = None;
-    store.watch(args.after, &mut |event| {
+    generations::watch(store.as_ref(), args.after, &mut |event| {
         let g = match event {
-            super::WatchEvent::Ready { current } => {
+            WatchEvent::Ready { current } => {
                 eprintln!("watching: current generation {current}");
                 return true;
             }
-            super::WatchEvent::Published(g) => g,
+            WatchEvent::Published(g) => g,
         };
         let line = serde_json::json!({
             "generation": g.number,
@@ -336,12 +290,4 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
         return Err(e.into());
     }
     Ok(())
-}
-
-/// Exit status for a command's error: 3 for a refused or conflicting publish, 2 otherwise.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<StoreError>() {
-        Some(StoreError::PublishRefused { .. } | StoreError::Conflict(_)) => 3,
-        _ => 2,
-    }
 }

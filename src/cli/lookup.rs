@@ -1,7 +1,10 @@
-//! `gridatlas lookup`: one point, or a CSV of points, against a GeoJSON file.
+//! `gridatlas lookup`: one point, or a CSV of points, against a GeoJSON file or a stored
+//! generation.
 
-use super::{Atlas, Placement};
+use super::db::DatabaseArgs;
+use crate::atlas::{Atlas, Placement};
 use crate::geo_io;
+use crate::service::generations::{self, Which};
 use anyhow::Context;
 use serde_json::json;
 use std::io::{BufRead, BufWriter, Write};
@@ -41,20 +44,15 @@ pub fn run(args: LookupArgs) -> anyhow::Result<i32> {
     let atlas = match (&args.data, &args.database) {
         (Some(path), _) => Atlas::build(read_file(path)?),
         (None, Some(url)) => {
-            let store = crate::store::open(url)
-                .with_context(|| format!("opening {}", crate::store::redact_url(url)))?;
-            let n = match &args.at {
-                Some(at) => crate::store::resolve_at(store.as_ref(), at)
-                    .map_err(anyhow::Error::msg)?
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("no generation was published at or before {at}")
-                    })?,
-                None => store
-                    .current_generation()?
-                    .map(|g| g.number)
-                    .ok_or_else(|| anyhow::anyhow!("the store has no published generation"))?,
+            let store = DatabaseArgs {
+                database: url.clone(),
+            }
+            .open()?;
+            let which = match &args.at {
+                Some(at) => Which::parse("at", at)?,
+                None => Which::Current,
             };
-            Atlas::build(store.load_generation(n)?).with_generation(i64::from(n))
+            generations::atlas(store.as_ref(), which)?
         }
         (None, None) => anyhow::bail!("give --data FILE or --database URL"),
     };

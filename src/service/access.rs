@@ -1,0 +1,253 @@
+//! Access: roles, the verified caller and its street scope, and API tokens (create, list, revoke,
+//! authenticate). Only a SHA-256 of each secret is stored (see [`crate::store::secret_hash`]).
+//!
+//! Roles: `admin` (everything, including publishing over validation errors), `planner` (uploads
+//! and publishes drafts touching only its streets), `intake` (submits and updates cases). A
+//! planner token with no streets may touch no street.
+
+use super::error::{Error, Result};
+use crate::store::{Store, Token};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+
+/// A role a token can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, including overrides.
+    Admin,
+    /// Drafts and publishing for its streets.
+    Planner,
+    /// Case intake.
+    Intake,
+}
+
+impl Role {
+    /// Every role, in the order they are listed.
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Planner, Role::Intake];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Planner => "planner",
+            Role::Intake => "intake",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a role (admin, planner, intake)"))
+    }
+}
+
+/// Who is calling, once verified: a stored token, or the operator at the command line (who has
+/// the database itself and so every right).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The stored token; `None` for the operator.
+    pub token: Option<Token>,
+    /// The operator's name (`--by`), when there is no token.
+    operator: Option<String>,
+}
+
+impl Caller {
+    /// A caller holding `token`.
+    pub fn with_token(token: Token) -> Caller {
+        Caller {
+            token: Some(token),
+            operator: None,
+        }
+    }
+
+    /// The operator at the command line, named `by`.
+    pub fn operator(by: impl Into<String>) -> Caller {
+        Caller {
+            token: None,
+            operator: Some(by.into()),
+        }
+    }
+
+    fn role(&self) -> &str {
+        self.token.as_ref().map_or("admin", |t| t.role.as_str())
+    }
+
+    /// Whether the caller has `role` (admins have every role).
+    pub fn has(&self, role: Role) -> bool {
+        self.is_admin() || self.role() == role.as_str()
+    }
+
+    /// Whether the caller is an admin (the operator is).
+    pub fn is_admin(&self) -> bool {
+        self.role() == "admin"
+    }
+
+    /// Who, for the record.
+    pub fn name(&self) -> String {
+        match (&self.token, &self.operator) {
+            (Some(t), _) => format!("token:{} ({})", t.id, t.role),
+            (None, Some(by)) => by.clone(),
+            (None, None) => "operator".to_owned(),
+        }
+    }
+
+    /// Checks that the caller may act on every street in `streets`; 403 names those it may not.
+    pub fn check_streets<'a>(&self, streets: impl IntoIterator<Item = &'a str>) -> Result<()> {
+        let Some(token) = self.token.as_ref().filter(|_| !self.is_admin()) else {
+            return Ok(());
+        };
+        let mut outside: Vec<&str> = streets
+            .into_iter()
+            .filter(|s| !token.streets.iter().any(|t| t == s))
+            .collect();
+        outside.sort_unstable();
+        outside.dedup();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        Err(Error::forbidden(format!(
+            "this token is scoped to street(s) {} and may not change street(s) {}",
+            if token.streets.is_empty() {
+                "(none)".to_owned()
+            } else {
+                token.streets.join(", ")
+            },
+            outside.join(", ")
+        ))
+        .with_extra(serde_json::json!({"streets": outside})))
+    }
+
+    /// Checks that the caller has `role`; 403 naming both roles otherwise.
+    pub fn require(&self, role: Role) -> Result<()> {
+        if self.has(role) {
+            return Ok(());
+        }
+        Err(Error::forbidden(format!(
+            "this needs a token with role {} (or admin); this token has role {}",
+            role.as_str(),
+            self.role()
+        )))
+    }
+}
+
+/// Verifies `secret`: a known, unrevoked, unexpired token with `role` (401 or 403 otherwise).
+/// Records the token's last use at most once a minute; a failure to record it refuses nothing.
+pub fn authenticate(store: &dyn Store, secret: &str, role: Role) -> Result<Caller> {
+    let now = Utc::now();
+    let token = store
+        .token_by_secret(secret)
+        .map_err(Error::internal)?
+        .filter(|t| !t.revoked)
+        .ok_or_else(|| Error::unauthorized("unknown or revoked token"))?;
+    if token.expired(now) {
+        return Err(Error::unauthorized(format!(
+            "token {} expired at {}; create a new one with `gridatlas token create`",
+            token.id,
+            token.expires_at.map(|e| e.to_rfc3339()).unwrap_or_default()
+        )));
+    }
+    if token
+        .last_used_at
+        .is_none_or(|u| now - u > chrono::Duration::seconds(60))
+    {
+        if let Err(e) = store.touch_token(token.id, now) {
+            tracing::warn!(error = %e, token = token.id, "could not record the token's last use");
+        }
+    }
+    let caller = Caller::with_token(token);
+    caller.require(role)?;
+    Ok(caller)
+}
+
+/// A new random secret: 32 bytes, hex.
+pub fn new_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A token just made: its id, expiry and the secret (shown once; only its hash is stored).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// The token's id.
+    pub id: i64,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The secret.
+    pub secret: String,
+}
+
+/// Creates a token with `role` for `streets`, valid until `expires_at` (`None`: never).
+pub fn create_token(
+    store: &dyn Store,
+    role: Role,
+    streets: &[String],
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<NewToken> {
+    let secret = new_secret();
+    let id = store.create_token_until(role.as_str(), streets, &secret, expires_at)?;
+    Ok(NewToken {
+        id,
+        expires_at,
+        secret,
+    })
+}
+
+/// Every token, without secrets.
+pub fn list_tokens(store: &dyn Store) -> Result<Vec<Token>> {
+    Ok(store.list_tokens()?)
+}
+
+/// Revokes token `id`.
+pub fn revoke_token(store: &dyn Store, id: i64) -> Result<()> {
+    Ok(store.revoke_token(id)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(role: &str, streets: &[&str]) -> Caller {
+        Caller::with_token(Token {
+            id: 7,
+            role: role.into(),
+            streets: streets.iter().map(|s| (*s).to_owned()).collect(),
+            created_at: Utc::now(),
+            revoked: false,
+            expires_at: None,
+            last_used_at: None,
+        })
+    }
+
+    #[test]
+    fn roles_parse_and_admins_have_every_role() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("root".parse::<Role>().is_err());
+        let admin = token("admin", &[]);
+        assert!(Role::ALL.iter().all(|r| admin.has(*r)));
+        let intake = token("intake", &[]);
+        assert!(intake.has(Role::Intake) && !intake.has(Role::Planner));
+        assert!(intake.require(Role::Planner).is_err());
+        assert!(Caller::operator("ops").is_admin());
+        assert_eq!(Caller::operator("ops").name(), "ops");
+        assert_eq!(intake.name(), "token:7 (intake)");
+    }
+
+    #[test]
+    fn street_scope_names_the_streets_outside() {
+        let planner = token("planner", &["a"]);
+        assert!(planner.check_streets(["a"]).is_ok());
+        let e = planner.check_streets(["b", "a", "b"]).unwrap_err();
+        assert_eq!(e.kind, super::super::Kind::Forbidden);
+        assert_eq!(e.extra, Some(serde_json::json!({"streets": ["b"]})));
+        assert!(token("admin", &[]).check_streets(["z"]).is_ok());
+        assert!(token("planner", &[]).check_streets(["a"]).is_err());
+    }
+}

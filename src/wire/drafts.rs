@@ -1,0 +1,306 @@
+//! Drafts, validation reports and generations on the wire: `POST /api/v1/drafts`,
+//! `GET /api/v1/drafts/{id}[/report]`, `POST /api/v1/drafts/{id}/publish`,
+//! `GET /api/v1/generations[/{a}/diff/{b}]`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// The counts of a validation report: every finding is counted, also those a bounded report
+/// summarises instead of listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSummary {
+    /// Error findings (they block publishing).
+    pub errors: u64,
+    /// Warning findings.
+    pub warnings: u64,
+    /// Findings per rule, then per severity (`error`, `warning`).
+    pub by_rule: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// `201` of `POST /api/v1/drafts`: the stored draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftCreated {
+    /// The draft's id.
+    pub id: i64,
+    /// The generation the draft was made on (0: none); it can only be published on top of it.
+    pub base_generation: i32,
+    /// Features uploaded.
+    pub features: usize,
+    /// Streets the draft replaces; `null`: the whole territory.
+    pub streets: Option<Vec<String>>,
+    /// Counts of the validation report.
+    pub summary: ReportSummary,
+    /// Where the report is: `/api/v1/drafts/{id}/report`.
+    pub report: String,
+}
+
+/// `GET /api/v1/drafts/{id}`: a draft's metadata and the counts of its report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftView {
+    /// The draft's id.
+    pub id: i64,
+    /// When it was uploaded.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Who uploaded it (`token:<id> (<role>)`, or the operator's name from the CLI).
+    pub created_by: String,
+    /// The generation it was made on (0: none).
+    pub base_generation: i32,
+    /// Streets it replaces; `null`: the whole territory.
+    pub covered_streets: Option<Vec<String>>,
+    /// Errors in its report.
+    pub error_count: usize,
+    /// Features uploaded.
+    pub feature_count: usize,
+    /// The generation it became, once published.
+    pub published_generation: Option<i32>,
+    /// Counts of the validation report.
+    pub summary: ReportSummary,
+    /// Where the report is.
+    pub report: String,
+}
+
+/// A message in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Chinese.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+/// A fix suggestion of a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fix {
+    /// `merge_into` | `subtract_from` | `repair` | `manual`.
+    pub action: String,
+    /// The feature to change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// In words.
+    pub message: Message,
+}
+
+/// One defect found by validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// `invalid_geometry` | `hierarchy` | `overlap` | `gap` | `containment` | `sliver`.
+    pub rule: String,
+    /// Sub-kind within the rule, e.g. `self_intersection`, `unknown_parent`, `outside_parent`.
+    pub kind: String,
+    /// `error` (blocks publishing) | `warning`.
+    pub severity: String,
+    /// Codes of the features involved.
+    pub codes: Vec<String>,
+    /// GeoJSON geometry of the defect itself.
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<serde_json::Value>,
+    /// Geodesic area of the defect, m².
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_m2: Option<f64>,
+    /// Geodesic length, m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_m: Option<f64>,
+    /// Width = 2·area/perimeter, m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width_m: Option<f64>,
+    /// What is wrong, in words.
+    pub message: Message,
+    /// Suggested fix.
+    pub fix: Option<Fix>,
+    /// The location was cut down to bound the report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub location_simplified: bool,
+    /// This finding stands for this many of its group (itself included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<usize>,
+}
+
+/// A page of a report's findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsPage {
+    /// The report's summary as the validator wrote it (counts, timing, tolerance).
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    /// Findings in the whole report.
+    pub total: usize,
+    /// First finding of this page.
+    pub offset: usize,
+    /// Page size asked for.
+    pub limit: usize,
+    /// The findings of this page.
+    pub findings: Vec<Finding>,
+}
+
+/// `GET /api/v1/drafts/{id}/report`: a page of the validation report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftReport {
+    /// The draft's id.
+    pub draft: i64,
+    /// Errors in the report.
+    pub error_count: usize,
+    /// Counts of the whole report.
+    pub summary: ReportSummary,
+    /// The page.
+    pub report: FindingsPage,
+}
+
+/// A finding drawn on a map: the defect's geometry, the finding as properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingFeature {
+    /// Always `Feature`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The defect's GeoJSON geometry.
+    #[schema(value_type = Object)]
+    pub geometry: serde_json::Value,
+    /// The finding without its location.
+    #[schema(value_type = Object)]
+    pub properties: serde_json::Value,
+}
+
+/// `GET /api/v1/drafts/{id}/report?format=geojson`: a page of findings as a FeatureCollection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsCollection {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Findings with a location.
+    pub features: Vec<FindingFeature>,
+    /// Findings in the whole report.
+    pub total: usize,
+    /// First finding of the page.
+    pub offset: usize,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// Query of `GET /api/v1/drafts/{id}/report`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// `json` (default) | `geojson`.
+    pub format: Option<String>,
+    /// First finding of the page (default 0).
+    #[param(value_type = Option<u64>)]
+    pub offset: Option<String>,
+    /// Findings per page, 1..=1000 (default 1000).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+}
+
+/// Query of `POST /api/v1/drafts`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// Comma-separated street codes the draft replaces (default: the streets the upload
+    /// touches; a file with the district replaces everything).
+    pub streets: Option<String>,
+}
+
+/// Body of `POST /api/v1/drafts/{id}/publish` (optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// Publish over validation errors (admin only); the reason is stored with the generation.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+/// What changed in one layer (or in the management units) against the previous generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerChanges {
+    /// Features whose code is new.
+    pub added: usize,
+    /// Features whose code is gone.
+    pub removed: usize,
+    /// Features whose geometry or properties changed.
+    pub changed: usize,
+}
+
+/// A published generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generation {
+    /// Number (1, 2, …).
+    pub number: i32,
+    /// When it was published.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Who published it.
+    pub created_by: String,
+    /// The draft it was published from.
+    pub draft_id: i64,
+    /// The reason given for publishing over validation errors.
+    pub override_reason: Option<String>,
+    /// Errors in the draft's report at publish time.
+    pub error_count: usize,
+    /// Features in the generation.
+    pub feature_count: usize,
+    /// Per layer (`district`, `street`, …, `management_unit`): what changed.
+    pub changes: BTreeMap<String, LayerChanges>,
+}
+
+/// `200` of `POST /api/v1/drafts/{id}/publish`: the new generation, now served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Published {
+    /// The new generation's number.
+    pub generation: i32,
+    /// The new generation.
+    pub info: Generation,
+}
+
+/// `GET /api/v1/generations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generations {
+    /// Every published generation, oldest first.
+    pub items: Vec<Generation>,
+    /// The generation this server serves.
+    pub current: Option<i64>,
+}
+
+/// One area that changed between two generations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AreaChange {
+    /// Layer, or `management_unit`.
+    pub layer: String,
+    /// Code.
+    pub code: String,
+    /// Name (in the newer generation when it exists there).
+    pub name: String,
+    /// `added` | `removed` | `changed`.
+    pub change: String,
+    /// What differs: `geometry`, `name`, `parent`, `kind`, `people`, `attributes`, `grids`.
+    pub fields: Vec<String>,
+    /// Area gained, m² (`null` for road segments).
+    pub gained_m2: Option<f64>,
+    /// Area lost, m² (`null` for road segments).
+    pub lost_m2: Option<f64>,
+    /// Area that changed hands, m², to 0.1 m².
+    pub changed_hands_m2: f64,
+}
+
+/// `GET /api/v1/generations/{a}/diff/{b}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Diff {
+    /// The older generation.
+    pub from: i32,
+    /// The newer generation.
+    pub to: i32,
+    /// The areas that changed.
+    pub items: Vec<AreaChange>,
+}

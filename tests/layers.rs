@@ -1,0 +1,162 @@
+//! The dependency rule of docs/architecture.md, checked on the source: layers point one way,
+//!
+//! `http`, `cli` → `service` → `wire` (the API's shapes) → `store`, `atlas`, `validate`,
+//! `routing`, `geo_io`, `cases`, `synth` → `model`, `geometry`,
+//!
+//! so a module may name only the modules below it. A path into a module (`crate::store::…`,
+//! `use crate::{store, …}`, `gridatlas::http`) in a file of a lower layer fails this test with the
+//! file, the line and the rule it breaks.
+
+use std::path::{Path, PathBuf};
+
+/// Each top-level module and the modules it must not name.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "model",
+        &[
+            "store", "http", "cli", "service", "atlas", "validate", "routing", "geo_io", "cases",
+            "synth", "wire",
+        ],
+    ),
+    (
+        "geometry",
+        &[
+            "store", "http", "cli", "service", "atlas", "validate", "routing", "geo_io", "cases",
+            "synth", "wire",
+        ],
+    ),
+    (
+        "wire",
+        &[
+            "store", "http", "cli", "service", "atlas", "validate", "routing", "geo_io", "cases",
+            "synth",
+        ],
+    ),
+    (
+        "geo_io",
+        &[
+            "store", "http", "cli", "service", "atlas", "validate", "routing", "cases", "synth",
+        ],
+    ),
+    (
+        "atlas",
+        &[
+            "store", "http", "cli", "service", "validate", "routing", "cases", "synth",
+        ],
+    ),
+    (
+        "validate",
+        &[
+            "store", "http", "cli", "service", "atlas", "routing", "cases", "synth",
+        ],
+    ),
+    (
+        "routing",
+        &[
+            "store", "http", "cli", "service", "validate", "cases", "synth",
+        ],
+    ),
+    (
+        "cases",
+        &["store", "http", "cli", "service", "validate", "synth"],
+    ),
+    (
+        "synth",
+        &[
+            "store", "http", "cli", "service", "atlas", "validate", "routing", "cases",
+        ],
+    ),
+    ("store", &["http", "cli", "service", "atlas", "wire"]),
+    ("service", &["http", "cli"]),
+    ("http", &["cli"]),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The crate's modules a line names: `crate::m`, `gridatlas::m`, and the names inside
+/// `use crate::{a, b::c}`.
+fn named_modules(line: &str) -> Vec<String> {
+    let code = line.split("//").next().unwrap_or("");
+    let mut found = Vec::new();
+    for prefix in ["crate::", "gridatlas::"] {
+        let mut rest = code;
+        while let Some(i) = rest.find(prefix) {
+            let after = &rest[i + prefix.len()..];
+            if let Some(group) = after.strip_prefix('{') {
+                let inner = group.split('}').next().unwrap_or("");
+                for part in inner.split(',') {
+                    let name: String = part
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    found.push(name);
+                }
+            } else {
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                found.push(name);
+            }
+            rest = after;
+        }
+    }
+    found
+}
+
+#[test]
+fn layers_point_one_way() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for (module, forbidden) in RULES {
+        let dir = src.join(module);
+        assert!(dir.is_dir(), "src/{module} is not a directory");
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read source");
+            checked += 1;
+            for (n, line) in text.lines().enumerate() {
+                for name in named_modules(line) {
+                    if forbidden.contains(&name.as_str()) {
+                        broken.push(format!(
+                            "{}:{}: `{module}` names `{name}`, a layer above or beside it: {}",
+                            file.strip_prefix(&src).unwrap_or(&file).display(),
+                            n + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} files checked");
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+#[test]
+fn the_checker_sees_every_form_of_path() {
+    assert_eq!(named_modules("use crate::store::Store;"), ["store"]);
+    assert_eq!(
+        named_modules("use crate::{http, store::Store};"),
+        ["http", "store"]
+    );
+    assert_eq!(
+        named_modules("let s = crate::service::cases::get(x);"),
+        ["service"]
+    );
+    assert!(named_modules("// see crate::store").is_empty());
+    assert_eq!(named_modules("gridatlas::cli::main()"), ["cli"]);
+}
