@@ -38,6 +38,11 @@ impl std::hash::Hasher for FxHasher {
 /// A `HashMap` with [`FxHasher`].
 pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
+/// `mp` with shells counter-clockwise and holes clockwise (what the boolean operations expect).
+pub(crate) fn oriented(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    mp.orient(Direction::Default)
+}
+
 /// Geodesic area, perimeter and width (2·area/perimeter) of one polygon.
 #[derive(Debug, Clone, Copy)]
 pub struct Measure {
