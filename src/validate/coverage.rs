@@ -17,27 +17,29 @@
 //!    (grown by 1 m) touch are merged, so every defect region lies wholly inside one cluster box.
 //! 3. **Exact polygons, locally.** Per cluster box, only the children whose box meets it are
 //!    clipped to it, and the defect polygons are computed with boolean operations (i_overlay):
-//!    pairwise intersections of candidates whose boxes meet (overlaps), the clipped parent minus
-//!    the union of the clipped children (gaps), each clipped child minus the parent (outside).
-//!    A huge polygon touching thousands of others costs one clip per cluster, never a pass per
+//!    pairwise intersections of candidates whose boxes meet (overlaps, [`super::overlap`]), the
+//!    clipped parent minus the union of the clipped children (gaps, [`super::gap`]), each clipped
+//!    child minus the parent (outside, [`super::containment`]). A huge polygon touching thousands of others costs one clip per cluster, never a pass per
 //!    neighbour.
 //! 4. **Tolerance.** Each defect polygon is measured geodesically; those narrower than the
-//!    tolerance (width = 2·area/perimeter) are dropped, those narrower than the sliver width
-//!    become slivers.
+//!    tolerance (width = 2·area/perimeter) are dropped (by the rules), those narrower than the
+//!    sliver width become slivers ([`super::sliver`]). [`to_finding`] turns each defect into a
+//!    finding with its rule's message; [`super::cross`] uses the same steps across scopes.
 //!
 //! Streets without a district feature form a scope without a parent: only overlaps are checked,
 //! by testing the midpoints of the edges that do not cancel against the other streets.
 
 use super::findings::{Defect, defect_finding};
 use super::geom::{
-    FxMap, bbox, distance_to_boundary_m, expand, metres_to_deg, oriented, rect_polygon,
-    rect_within, rects_intersect, ring_signed_area,
+    bbox, distance_to_boundary_m, expand, metres_to_deg, oriented, rect_polygon, rect_within,
+    rects_intersect, ring_signed_area,
 };
 use super::types::{Ctx, Finding, Rule};
 use super::{containment, gap, overlap, sliver};
 use crate::geometry::pip;
 use crate::model::Layer;
 use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Rect};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 
 /// A parent and the children that must tile it.
@@ -235,7 +237,7 @@ impl Dsu {
 /// Step 2: boxes of the merged clusters of leftover edges, each grown by `margin`.
 pub(crate) fn cluster_boxes(left: &[Leftover], margin: f64) -> Vec<Rect<f64>> {
     let mut dsu = Dsu::new(left.len());
-    let mut at: FxMap<(u64, u64), usize> = FxMap::default();
+    let mut at: FxHashMap<(u64, u64), usize> = FxHashMap::default();
     for (i, e) in left.iter().enumerate() {
         for c in [e.a, e.b] {
             match at.entry(bits(c)) {

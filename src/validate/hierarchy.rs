@@ -10,6 +10,7 @@
 //! * `cycle`: following parents comes back to the start (reported once per cycle).
 
 use super::types::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
+use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 
 fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Finding {
@@ -49,7 +50,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding>
 /// Codes used by more than one feature (reported when either feature is kept).
 fn duplicate_codes(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool, out: &mut Vec<Finding>) {
     let fs = ctx.features;
-    let mut seen: super::geom::FxMap<&str, usize> = super::geom::FxMap::default();
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, f) in fs.iter().enumerate() {
         if let Some(&first) = seen.get(f.code.as_str()) {
             if keep(i) || keep(first) {

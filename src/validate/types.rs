@@ -2,9 +2,9 @@
 //! [`Finding`] with its [`Message`] and [`Fix`], the [`Summary`] and [`Report`], and the read-only
 //! context of one run ([`Ctx`]). It uses no rule; the pipeline is in `validate/mod.rs`.
 
-use super::geom;
 use crate::model::{Feature, Layer};
 use geo::MultiPolygon;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -194,14 +194,14 @@ pub(crate) struct Ctx<'a> {
     pub features: &'a [Feature],
     pub opts: &'a Options,
     /// Code → index of the first feature with that code.
-    pub by_code: geom::FxMap<&'a str, usize>,
+    pub by_code: FxHashMap<&'a str, usize>,
     /// Index of each feature's parent, when it exists and has an allowed layer.
     parents: Vec<Option<usize>>,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(features: &'a [Feature], opts: &'a Options) -> Self {
-        let mut by_code = geom::FxMap::default();
+        let mut by_code = FxHashMap::default();
         by_code.reserve(features.len());
         for (i, f) in features.iter().enumerate() {
             by_code.entry(f.code.as_str()).or_insert(i);
