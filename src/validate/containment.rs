@@ -44,7 +44,6 @@ pub(crate) fn outside_parent(
 }
 
 /// The message and fix of an `outside_parent` defect.
-
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let (c, p) = (&fs[d.features[0]], &fs[d.features[1]]);

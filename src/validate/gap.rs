@@ -103,7 +103,6 @@ fn longest_shared(
 }
 
 /// The message and fix of a gap defect (`sliver`: narrower than the sliver width).
-
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let p = &fs[d.features[0]];

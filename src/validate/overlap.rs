@@ -45,7 +45,6 @@ pub(crate) fn overlaps(
 }
 
 /// The message and fix of an overlap defect (`sliver`: narrower than the sliver width).
-
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let (a, b) = (&fs[d.features[0]], &fs[d.features[1]]);
