@@ -206,33 +206,6 @@ fn floor(v: f64) -> f64 {
     if t > v { t - 1.0 } else { t }
 }
 
-/// A fast hash for the build's small integer keys (the standard SipHash is needlessly slow here).
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-        for &b in chunks.remainder() {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
 /// The polygons of one layer, stored flat, with their band edge lists (build time only).
 #[derive(Debug, Default)]
 struct PolyStore {
@@ -564,11 +537,8 @@ impl Raster {
             data: Vec::new(),
             n_edges: 0,
         };
-        let mut combo_ids: std::collections::HashMap<
-            [u32; LAYERS],
-            u32,
-            std::hash::BuildHasherDefault<FxHasher>,
-        > = Default::default();
+        // Fx hash: the build's small integer keys (SipHash is needlessly slow here).
+        let mut combo_ids: rustc_hash::FxHashMap<[u32; LAYERS], u32> = Default::default();
         let mut builder = CellBuilder {
             edges: Vec::new(),
             merged: Vec::new(),

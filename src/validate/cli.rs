@@ -6,7 +6,8 @@
 //! repaired file.
 
 use super::output::{Format, render};
-use super::{Options, fix, validate};
+use super::types::Options;
+use super::{fix, validate};
 use crate::geo_io::{self, ReadError};
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,20 +1,49 @@
 //! Rule `containment` (error):
 //! * `outside_parent`: the part of a child (street, grid, block) outside its parent, with its area;
 //!   `codes` are the child, then the parent; the fix subtracts the part from the child. Computed
-//!   by the coverage engine ([`super::coverage`]) together with overlaps and gaps.
+//!   in the boxes the coverage engine ([`super::coverage`]) finds, with overlaps and gaps
+//!   ([`outside_parent`]).
 //! * `road_outside_grid`: the pieces of a road segment outside its grid (its parent, or its
 //!   parent block's grid); a piece counts when it reaches farther than the tolerance from the
 //!   grid, so a road drawn along the grid boundary is fine. `length_m` is the geodesic length.
 
-use super::coverage::Defect;
-use super::geom::distance_to_boundary_m;
-use super::sliver::{fix_msg, round};
-use super::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
+use super::findings::{Defect, fix_msg, round};
+use super::geom::{distance_to_boundary_m, measure};
+use super::types::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
 use crate::geo_io::write::geometry_to_json;
 use crate::geometry::measure::length_m;
 use crate::model::{Geometry, Layer};
-use geo::{BooleanOps, Coord, MultiLineString};
+use geo::{BooleanOps, Coord, MultiLineString, MultiPolygon};
 
+/// The parts of child `child` (feature index; `clipped` its clipped, oriented area) outside its
+/// parent `parent` (clipped: `pclip`): one defect per piece at least `tol` wide.
+pub(crate) fn outside_parent(
+    clipped: &MultiPolygon<f64>,
+    pclip: &MultiPolygon<f64>,
+    child: usize,
+    parent: usize,
+    tol: f64,
+    out: &mut Vec<Defect>,
+) {
+    for p in clipped.difference(pclip).0 {
+        let m = measure(&p);
+        if m.width_m < tol {
+            continue;
+        }
+        out.push(Defect {
+            rule: Rule::Containment,
+            what: "outside_parent",
+            severity: Severity::Error,
+            features: vec![child, parent],
+            polygon: p,
+            area_m2: m.area_m2,
+            width_m: m.width_m,
+            target: Some(child),
+        });
+    }
+}
+
+/// The message and fix of an `outside_parent` defect.
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let (c, p) = (&fs[d.features[0]], &fs[d.features[1]]);

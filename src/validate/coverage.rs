@@ -17,27 +17,29 @@
 //!    (grown by 1 m) touch are merged, so every defect region lies wholly inside one cluster box.
 //! 3. **Exact polygons, locally.** Per cluster box, only the children whose box meets it are
 //!    clipped to it, and the defect polygons are computed with boolean operations (i_overlay):
-//!    pairwise intersections of candidates whose boxes meet (overlaps), the clipped parent minus
-//!    the union of the clipped children (gaps), each clipped child minus the parent (outside).
-//!    A huge polygon touching thousands of others costs one clip per cluster, never a pass per
+//!    pairwise intersections of candidates whose boxes meet (overlaps, [`super::overlap`]), the
+//!    clipped parent minus the union of the clipped children (gaps, [`super::gap`]), each clipped
+//!    child minus the parent (outside, [`super::containment`]). A huge polygon touching thousands of others costs one clip per cluster, never a pass per
 //!    neighbour.
 //! 4. **Tolerance.** Each defect polygon is measured geodesically; those narrower than the
-//!    tolerance (width = 2·area/perimeter) are dropped, those narrower than the sliver width
-//!    become slivers.
+//!    tolerance (width = 2·area/perimeter) are dropped (by the rules), those narrower than the
+//!    sliver width become slivers ([`super::sliver`]). [`to_finding`] turns each defect into a
+//!    finding with its rule's message; [`super::cross`] uses the same steps across scopes.
 //!
 //! Streets without a district feature form a scope without a parent: only overlaps are checked,
 //! by testing the midpoints of the edges that do not cancel against the other streets.
 
+use super::findings::{Defect, defect_finding};
 use super::geom::{
-    bbox, distance_to_boundary_m, expand, measure, metres_to_deg, rect_polygon, rect_within,
-    rects_intersect,
+    bbox, distance_to_boundary_m, expand, metres_to_deg, oriented, rect_polygon, rect_within,
+    rects_intersect, ring_signed_area,
 };
-use super::{Ctx, Finding, Rule, Severity};
-use crate::geometry::measure::LocalFrame;
+use super::types::{Ctx, Finding, Rule};
+use super::{containment, gap, overlap, sliver};
 use crate::geometry::pip;
-use crate::model::{Feature, Layer};
-use geo::orient::Direction;
-use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Orient, Polygon, Rect};
+use crate::model::Layer;
+use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Rect};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 
 /// A parent and the children that must tile it.
@@ -105,7 +107,7 @@ fn push_ring(
     if c.len() < 2 {
         return;
     }
-    let ccw = super::geom::ring_signed_area(c) > 0.0;
+    let ccw = ring_signed_area(c) > 0.0;
     let mut dir = if ccw == exterior { 1 } else { -1 };
     if reversed {
         dir = -dir;
@@ -235,7 +237,7 @@ impl Dsu {
 /// Step 2: boxes of the merged clusters of leftover edges, each grown by `margin`.
 pub(crate) fn cluster_boxes(left: &[Leftover], margin: f64) -> Vec<Rect<f64>> {
     let mut dsu = Dsu::new(left.len());
-    let mut at: super::geom::FxMap<(u64, u64), usize> = super::geom::FxMap::default();
+    let mut at: FxHashMap<(u64, u64), usize> = FxHashMap::default();
     for (i, e) in left.iter().enumerate() {
         for c in [e.a, e.b] {
             match at.entry(bits(c)) {
@@ -303,42 +305,22 @@ fn union_rect(a: &Rect<f64>, b: &Rect<f64>) -> Rect<f64> {
     )
 }
 
-/// A defect polygon found in a scope, before it becomes a finding.
-pub(crate) struct Defect {
-    pub rule: Rule,
-    /// `overlap`, `gap` or `outside_parent`.
-    pub what: &'static str,
-    pub severity: Severity,
-    /// Children involved (scope positions are already resolved to feature indices).
-    pub features: Vec<usize>,
-    pub polygon: Polygon<f64>,
-    pub area_m2: f64,
-    pub width_m: f64,
-    /// Gaps: the neighbour sharing the longest boundary. Overlaps: the feature to subtract from.
-    pub target: Option<usize>,
-}
-
-pub(crate) fn oriented(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    mp.orient(Direction::Default)
-}
-
-/// The gap severity of a scope: errors but for blocks in a grid (warnings: cases fall back to
-/// the grid).
-pub(crate) fn gap_severity(parent: &Feature) -> Severity {
-    if parent.layer.is_grid() {
-        Severity::Warning
-    } else {
-        Severity::Error
-    }
-}
-
 /// Checks one scope; returns its findings.
 pub(crate) fn check_scope(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Finding> {
     let defects = scope_defects(ctx, scope);
-    defects
-        .into_iter()
-        .map(|d| super::sliver::to_finding(ctx, d))
-        .collect()
+    defects.into_iter().map(|d| to_finding(ctx, d)).collect()
+}
+
+/// Turns a defect into a finding with its rule's message and fix (a gap or overlap narrower than
+/// the sliver width under rule `sliver`).
+pub(crate) fn to_finding(ctx: &Ctx<'_>, d: Defect) -> Finding {
+    let sliver = sliver::is_sliver_defect(ctx, &d);
+    let (message, fix) = match d.rule {
+        Rule::Overlap => overlap::describe(ctx, &d, sliver),
+        Rule::Gap => gap::describe(ctx, &d, sliver),
+        _ => containment::describe(ctx, &d),
+    };
+    defect_finding(ctx, d, sliver, message, fix)
 }
 
 /// Steps 1–4 for one scope.
@@ -366,7 +348,7 @@ pub(crate) fn scope_defects(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Defect> {
     let kid_boxes: Vec<Option<Rect<f64>>> = kids.iter().map(|k| bbox(k)).collect();
     let parent_box = bbox(parent_mp);
     let pi = scope.parent.unwrap_or(0);
-    let gap_sev = gap_severity(&fs[pi]);
+    let gap_sev = gap::gap_severity(&fs[pi]);
     let tol = ctx.opts.tolerance_m;
     let areas: Vec<f64> = kids.iter().map(|k| k.unsigned_area()).collect();
     let mut out = Vec::new();
@@ -375,6 +357,8 @@ pub(crate) fn scope_defects(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Defect> {
         let involved: Vec<usize> = (0..kids.len())
             .filter(|&k| kid_boxes[k].is_some_and(|b| rects_intersect(&b, &rect)))
             .collect();
+        // Feature indices of the involved children.
+        let members: Vec<usize> = involved.iter().map(|&k| scope.children[k]).collect();
         let clip = |mp: &MultiPolygon<f64>, b: Option<Rect<f64>>| -> MultiPolygon<f64> {
             match b {
                 Some(b) if rect_within(&b, &rect) => oriented(mp),
@@ -387,7 +371,6 @@ pub(crate) fn scope_defects(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Defect> {
             .collect();
         let cboxes: Vec<Option<Rect<f64>>> = clipped.iter().map(bbox).collect();
         let pclip = clip(parent_mp, parent_box);
-        // Overlaps.
         for a in 0..involved.len() {
             for b in a + 1..involved.len() {
                 let (Some(ba), Some(bb)) = (cboxes[a], cboxes[b]) else {
@@ -396,118 +379,25 @@ pub(crate) fn scope_defects(ctx: &Ctx<'_>, scope: &Scope) -> Vec<Defect> {
                 if !rects_intersect(&ba, &bb) {
                     continue;
                 }
-                let ov = clipped[a].intersection(&clipped[b]);
-                for p in ov.0 {
-                    let m = measure(&p);
-                    if m.width_m < tol {
-                        continue;
-                    }
-                    let (ka, kb) = (involved[a], involved[b]);
-                    // Subtract from the larger feature: it loses the smaller share of its area.
-                    let target = if areas[ka] >= areas[kb] { ka } else { kb };
-                    out.push(Defect {
-                        rule: Rule::Overlap,
-                        what: "overlap",
-                        severity: Severity::Error,
-                        features: vec![scope.children[ka], scope.children[kb]],
-                        polygon: p,
-                        area_m2: m.area_m2,
-                        width_m: m.width_m,
-                        target: Some(scope.children[target]),
-                    });
-                }
+                let (ka, kb) = (involved[a], involved[b]);
+                // Subtract from the larger feature: it loses the smaller share of its area.
+                let target = if areas[ka] >= areas[kb] { ka } else { kb };
+                overlap::overlaps(
+                    &clipped[a],
+                    &clipped[b],
+                    (members[a], members[b]),
+                    tol,
+                    |_| scope.children[target],
+                    &mut out,
+                );
             }
         }
-        // Gaps: the clipped parent minus the union of the clipped children.
-        let union = geo::unary_union(clipped.iter());
-        let gaps = pclip.difference(&union);
-        for p in gaps.0 {
-            let m = measure(&p);
-            if m.width_m < tol {
-                continue;
-            }
-            let target = longest_shared(&p, &involved, &clipped, tol).map(|k| scope.children[k]);
-            let mut features = vec![pi];
-            if let Some(t) = target {
-                features.push(t);
-            }
-            out.push(Defect {
-                rule: Rule::Gap,
-                what: "gap",
-                severity: gap_sev,
-                features,
-                polygon: p,
-                area_m2: m.area_m2,
-                width_m: m.width_m,
-                target,
-            });
-        }
-        // Parts outside the parent.
-        for (a, c) in clipped.iter().enumerate() {
-            let outside = c.difference(&pclip);
-            for p in outside.0 {
-                let m = measure(&p);
-                if m.width_m < tol {
-                    continue;
-                }
-                let k = scope.children[involved[a]];
-                out.push(Defect {
-                    rule: Rule::Containment,
-                    what: "outside_parent",
-                    severity: Severity::Error,
-                    features: vec![k, pi],
-                    polygon: p,
-                    area_m2: m.area_m2,
-                    width_m: m.width_m,
-                    target: Some(k),
-                });
-            }
+        gap::gaps(&pclip, &clipped, &members, pi, gap_sev, tol, &mut out);
+        for (c, &k) in clipped.iter().zip(&members) {
+            containment::outside_parent(c, &pclip, k, pi, tol, &mut out);
         }
     }
     out
-}
-
-/// The involved child (position in `involved`'s scope numbering) sharing the longest boundary
-/// with `gap`.
-fn longest_shared(
-    gap: &Polygon<f64>,
-    involved: &[usize],
-    clipped: &[MultiPolygon<f64>],
-    tol: f64,
-) -> Option<usize> {
-    let eps = tol.max(0.001);
-    let mut score = vec![0.0f64; involved.len()];
-    let boxes: Vec<Option<Rect<f64>>> = clipped.iter().map(bbox).collect();
-    let frame = gap
-        .exterior()
-        .0
-        .first()
-        .map(|c| LocalFrame::new(c.x, c.y))?;
-    let grow = metres_to_deg(eps, gap.exterior().0[0].y);
-    for r in std::iter::once(gap.exterior()).chain(gap.interiors()) {
-        for w in r.0.windows(2) {
-            let m = Coord {
-                x: (w[0].x + w[1].x) / 2.0,
-                y: (w[0].y + w[1].y) / 2.0,
-            };
-            let (pa, pb) = (frame.to_xy(w[0]), frame.to_xy(w[1]));
-            let len = (pb.x - pa.x).hypot(pb.y - pa.y);
-            let mr = expand(&Rect::new(m, m), grow);
-            for (k, c) in clipped.iter().enumerate() {
-                if !boxes[k].is_some_and(|b| rects_intersect(&b, &mr)) {
-                    continue;
-                }
-                if distance_to_boundary_m(m, c) <= eps {
-                    score[k] += len;
-                }
-            }
-        }
-    }
-    let (best, s) = score
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))?;
-    (*s > 0.0).then_some(involved[best])
 }
 
 /// Streets without a district: overlaps only. A leftover edge of street A whose midpoint is inside
@@ -545,28 +435,19 @@ fn parentless_overlaps(
     }
     let mut out = Vec::new();
     for (a, b) in pairs {
-        let ov = oriented(kids[a]).intersection(&oriented(kids[b]));
         let target = if kids[a].unsigned_area() >= kids[b].unsigned_area() {
             a
         } else {
             b
         };
-        for p in ov.0 {
-            let m = measure(&p);
-            if m.width_m < tol {
-                continue;
-            }
-            out.push(Defect {
-                rule: Rule::Overlap,
-                what: "overlap",
-                severity: Severity::Error,
-                features: vec![scope.children[a], scope.children[b]],
-                polygon: p,
-                area_m2: m.area_m2,
-                width_m: m.width_m,
-                target: Some(scope.children[target]),
-            });
-        }
+        overlap::overlaps(
+            &oriented(kids[a]),
+            &oriented(kids[b]),
+            (scope.children[a], scope.children[b]),
+            tol,
+            |_| scope.children[target],
+            &mut out,
+        );
     }
     out
 }

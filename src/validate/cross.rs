@@ -22,9 +22,13 @@
 //! that lies outside its own parent there (the containment finding cuts the same part), else
 //! from the larger one.
 
-use super::coverage::{Defect, Scope, leftover_edges_of, merge_boxes, oriented};
-use super::geom::{bbox, expand, measure, metres_to_deg, rect_polygon, rect_within};
-use super::{Ctx, Finding, Rule, Severity};
+use super::coverage::{Leftover, Scope, cluster_boxes, leftover_edges_of, merge_boxes, to_finding};
+use super::findings::Defect;
+use super::geom::{
+    bbox, expand, metres_to_deg, oriented, rect_polygon, rect_within, rects_intersect,
+};
+use super::overlap;
+use super::types::{Ctx, Finding, Rule};
 use crate::geometry::pip;
 use crate::model::Layer;
 use geo::{Area, BooleanOps, InteriorPoint, MultiPolygon, Rect};
@@ -71,11 +75,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, scopes: &[Scope], found: &[Finding]) -> Vec<F
             .filter_map(|f| f.shape.as_ref().and_then(bbox))
             .collect();
         let defects = layer_defects(ctx, cls, &scope_of, &parent_suspects);
-        out.extend(
-            defects
-                .into_iter()
-                .map(|d| super::sliver::to_finding(ctx, d)),
-        );
+        out.extend(defects.into_iter().map(|d| to_finding(ctx, d)));
     }
     out
 }
@@ -114,31 +114,10 @@ fn layer_defects(
     if left.is_empty() && suspects.is_empty() {
         return Vec::new();
     }
-    let lat = left
-        .first()
-        .map(|e| e.a.y)
-        .or_else(|| suspects.first().map(|r| r.min().y))
-        .unwrap_or(0.0);
-    let margin = metres_to_deg(1.0, lat);
-    let mut boxes = super::coverage::cluster_boxes(&left, margin);
-    boxes.extend(suspects.iter().map(|r| expand(r, margin)));
-    let boxes = merge_boxes(boxes);
+    let boxes = suspect_boxes(&left, suspects);
 
     let member_boxes: Vec<Option<Rect<f64>>> = areas.iter().map(|a| bbox(a)).collect();
-    let tree = RTree::bulk_load(
-        member_boxes
-            .iter()
-            .enumerate()
-            .filter_map(|(k, b)| {
-                b.map(|b| {
-                    GeomWithData::new(
-                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                        k,
-                    )
-                })
-            })
-            .collect(),
-    );
+    let tree = box_tree(&member_boxes);
     let env = |r: &Rect<f64>| AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
     // Two members are checked here unless they are siblings of one scope.
     let siblings = |a: usize, b: usize| {
@@ -167,7 +146,7 @@ fn layer_defects(
                 let (Some(ba), Some(bb)) = (member_boxes[ka], member_boxes[kb]) else {
                     continue;
                 };
-                if !super::geom::rects_intersect(&ba, &bb) {
+                if !rects_intersect(&ba, &bb) {
                     continue;
                 }
                 for j in [a, b] {
@@ -182,28 +161,51 @@ fn layer_defects(
                 let (Some(ca), Some(cb)) = (&clipped[a], &clipped[b]) else {
                     continue;
                 };
-                for p in ca.intersection(cb).0 {
-                    let m = measure(&p);
-                    if m.width_m < tol {
-                        continue;
-                    }
-                    let (ia, ib) = (members[ka], members[kb]);
-                    let target = target_of(ctx, &p, ia, ib, areas[ka], areas[kb]);
-                    out.push(Defect {
-                        rule: Rule::Overlap,
-                        what: "overlap",
-                        severity: Severity::Error,
-                        features: vec![ia, ib],
-                        polygon: p,
-                        area_m2: m.area_m2,
-                        width_m: m.width_m,
-                        target: Some(target),
-                    });
-                }
+                let (ia, ib) = (members[ka], members[kb]);
+                overlap::overlaps(
+                    ca,
+                    cb,
+                    (ia, ib),
+                    tol,
+                    |p| target_of(ctx, p, ia, ib, areas[ka], areas[kb]),
+                    &mut out,
+                );
             }
         }
     }
     out
+}
+
+/// Step 2: the boxes of the clusters of leftover edges and of the parents' overlaps, grown by
+/// 1 m and merged until disjoint.
+fn suspect_boxes(left: &[Leftover], suspects: &[Rect<f64>]) -> Vec<Rect<f64>> {
+    let lat = left
+        .first()
+        .map(|e| e.a.y)
+        .or_else(|| suspects.first().map(|r| r.min().y))
+        .unwrap_or(0.0);
+    let margin = metres_to_deg(1.0, lat);
+    let mut boxes = cluster_boxes(left, margin);
+    boxes.extend(suspects.iter().map(|r| expand(r, margin)));
+    merge_boxes(boxes)
+}
+
+/// An R-tree of the members' boxes (position in the member list as data).
+fn box_tree(boxes: &[Option<Rect<f64>>]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
+    RTree::bulk_load(
+        boxes
+            .iter()
+            .enumerate()
+            .filter_map(|(k, b)| {
+                b.map(|b| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        k,
+                    )
+                })
+            })
+            .collect(),
+    )
 }
 
 /// The feature to subtract an overlap from: the one whose own parent does not hold the overlap

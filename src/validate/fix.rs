@@ -12,7 +12,8 @@
 //! 4. Steps 1–3 are repeated on the result (at most three rounds) while errors fixable this way
 //!    remain; hierarchy errors and gaps bordering no child need a person and are left.
 
-use super::{FixAction, Message, Options, Report, Rule, validate};
+use super::types::{FixAction, Message, Options, Report, Rule};
+use super::validate;
 use crate::model::{FeatureSet, Geometry};
 use geo::orient::Direction;
 use geo::{BooleanOps, Coord, MapCoordsInPlace, MultiPolygon, Orient, Polygon};
@@ -127,6 +128,28 @@ fn one_round(
         .collect();
     let mut changed: HashSet<usize> = HashSet::new();
     // 1. Broken geometry.
+    repair_geometry(features, report, opts, &idx, &mut changed, changes);
+    // 2. Coverage defects.
+    let (adds, subs) = coverage_edits(features, report, &idx, changes);
+    apply_edits(features, &adds, &subs, opts, &mut changed);
+    // 3. Snap changed features' vertices onto unchanged vertices within the tolerance.
+    if !changed.is_empty() {
+        snap(features, &changed, opts.tolerance_m);
+    }
+}
+
+/// Polygons to merge into (`adds`) and subtract from (`subs`) each feature.
+type Edits = BTreeMap<usize, Vec<Polygon<f64>>>;
+
+/// Step 1: rebuilds the rings of every feature with an `invalid_geometry` finding.
+fn repair_geometry(
+    features: &mut [crate::model::Feature],
+    report: &Report,
+    opts: &Options,
+    idx: &HashMap<String, usize>,
+    changed: &mut HashSet<usize>,
+    changes: &mut Vec<Change>,
+) {
     let mut rebuilt: HashSet<usize> = HashSet::new();
     for f in &report.findings {
         if f.rule != Rule::InvalidGeometry {
@@ -154,9 +177,17 @@ fn one_round(
             });
         }
     }
-    // 2. Coverage defects.
-    let mut adds: BTreeMap<usize, Vec<Polygon<f64>>> = BTreeMap::new();
-    let mut subs: BTreeMap<usize, Vec<Polygon<f64>>> = BTreeMap::new();
+}
+
+/// Step 2a: the merges and subtractions the coverage findings suggest, each recorded as a change.
+fn coverage_edits(
+    features: &[crate::model::Feature],
+    report: &Report,
+    idx: &HashMap<String, usize>,
+    changes: &mut Vec<Change>,
+) -> (Edits, Edits) {
+    let mut adds: Edits = BTreeMap::new();
+    let mut subs: Edits = BTreeMap::new();
     for f in &report.findings {
         let (Some(shape), Some(fix)) = (&f.shape, &f.fix) else {
             continue;
@@ -198,6 +229,17 @@ fn one_round(
             },
         });
     }
+    (adds, subs)
+}
+
+/// Step 2b: applies the merges, then the subtractions, to each target feature.
+fn apply_edits(
+    features: &mut [crate::model::Feature],
+    adds: &Edits,
+    subs: &Edits,
+    opts: &Options,
+    changed: &mut HashSet<usize>,
+) {
     let targets: BTreeSet<usize> = adds.keys().chain(subs.keys()).copied().collect();
     for t in targets {
         let Geometry::Area(mp) = &features[t].geometry else {
@@ -223,10 +265,6 @@ fn one_round(
         }
         features[t].geometry = Geometry::Area(drop_crumbs(g, opts.tolerance_m));
         changed.insert(t);
-    }
-    // 3. Snap changed features' vertices onto unchanged vertices within the tolerance.
-    if !changed.is_empty() {
-        snap(features, &changed, opts.tolerance_m);
     }
 }
 

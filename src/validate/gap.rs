@@ -3,12 +3,106 @@
 //! warning (cases there fall back to the grid). A scope whose parent has no children at all is
 //! not checked (nothing has been drawn there yet). One finding per connected gap polygon; `codes`
 //! are the parent, then the suggested merge target: the child sharing the longest boundary with
-//! the gap. Computed by the coverage engine ([`super::coverage`]).
+//! the gap. The coverage engine ([`super::coverage`]) finds the boxes to look in; this file
+//! computes the gap polygons there ([`gaps`]), their merge target and their message.
 
-use super::coverage::Defect;
-use super::sliver::fix_msg;
-use super::{Ctx, Fix, FixAction, Message};
+use super::findings::{Defect, fix_msg};
+use super::geom::{bbox, distance_to_boundary_m, expand, measure, metres_to_deg, rects_intersect};
+use super::types::{Ctx, Fix, FixAction, Message, Rule, Severity};
+use crate::geometry::measure::LocalFrame;
+use crate::model::Feature;
+use geo::{BooleanOps, Coord, MultiPolygon, Polygon, Rect};
 
+/// The gap severity of a scope: errors but for blocks in a grid (warnings: cases fall back to
+/// the grid).
+pub(crate) fn gap_severity(parent: &Feature) -> Severity {
+    if parent.layer.is_grid() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    }
+}
+
+/// The gaps of one cluster box: the clipped parent `pclip` (feature `parent`) minus the union of
+/// the clipped children `clipped` (features `involved`). One defect per piece at least `tol`
+/// wide, with the child sharing the longest boundary with it as merge target.
+pub(crate) fn gaps(
+    pclip: &MultiPolygon<f64>,
+    clipped: &[MultiPolygon<f64>],
+    involved: &[usize],
+    parent: usize,
+    severity: Severity,
+    tol: f64,
+    out: &mut Vec<Defect>,
+) {
+    let union = geo::unary_union(clipped.iter());
+    for p in pclip.difference(&union).0 {
+        let m = measure(&p);
+        if m.width_m < tol {
+            continue;
+        }
+        let target = longest_shared(&p, involved, clipped, tol);
+        let mut features = vec![parent];
+        if let Some(t) = target {
+            features.push(t);
+        }
+        out.push(Defect {
+            rule: Rule::Gap,
+            what: "gap",
+            severity,
+            features,
+            polygon: p,
+            area_m2: m.area_m2,
+            width_m: m.width_m,
+            target,
+        });
+    }
+}
+
+/// The entry of `involved` whose clipped area (same position in `clipped`) shares the longest
+/// boundary with `gap`.
+fn longest_shared(
+    gap: &Polygon<f64>,
+    involved: &[usize],
+    clipped: &[MultiPolygon<f64>],
+    tol: f64,
+) -> Option<usize> {
+    let eps = tol.max(0.001);
+    let mut score = vec![0.0f64; involved.len()];
+    let boxes: Vec<Option<Rect<f64>>> = clipped.iter().map(bbox).collect();
+    let frame = gap
+        .exterior()
+        .0
+        .first()
+        .map(|c| LocalFrame::new(c.x, c.y))?;
+    let grow = metres_to_deg(eps, gap.exterior().0[0].y);
+    for r in std::iter::once(gap.exterior()).chain(gap.interiors()) {
+        for w in r.0.windows(2) {
+            let m = Coord {
+                x: (w[0].x + w[1].x) / 2.0,
+                y: (w[0].y + w[1].y) / 2.0,
+            };
+            let (pa, pb) = (frame.to_xy(w[0]), frame.to_xy(w[1]));
+            let len = (pb.x - pa.x).hypot(pb.y - pa.y);
+            let mr = expand(&Rect::new(m, m), grow);
+            for (k, c) in clipped.iter().enumerate() {
+                if !boxes[k].is_some_and(|b| rects_intersect(&b, &mr)) {
+                    continue;
+                }
+                if distance_to_boundary_m(m, c) <= eps {
+                    score[k] += len;
+                }
+            }
+        }
+    }
+    let (best, s) = score
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))?;
+    (*s > 0.0).then_some(involved[best])
+}
+
+/// The message and fix of a gap defect (`sliver`: narrower than the sliver width).
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let p = &fs[d.features[0]];

@@ -7,36 +7,10 @@ use geo::orient::Direction;
 use geo::{BoundingRect, Coord, GeodesicArea, LineString, MultiPolygon, Orient, Polygon, Rect};
 use serde_json::{Value, json};
 
-/// A fast non-cryptographic hasher (the Fx hash of rustc) for code and coordinate maps: inputs
-/// are not attacker-chosen in a validation run, and SipHash was a sixth of the run time.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
+/// `mp` with shells counter-clockwise and holes clockwise (what the boolean operations expect).
+pub(crate) fn oriented(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    mp.orient(Direction::Default)
 }
-
-/// A `HashMap` with [`FxHasher`].
-pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// Geodesic area, perimeter and width (2·area/perimeter) of one polygon.
 #[derive(Debug, Clone, Copy)]

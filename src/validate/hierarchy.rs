@@ -9,7 +9,8 @@
 //! * `wrong_layer_parent`: the parent's layer is not allowed (see `Layer::parent_layers`).
 //! * `cycle`: following parents comes back to the start (reported once per cycle).
 
-use super::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
+use super::types::{Ctx, Finding, Fix, FixAction, Message, Rule, Severity};
+use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 
 fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Finding {
@@ -39,9 +40,17 @@ fn finding(kind: &'static str, codes: Vec<String>, zh: String, en: String) -> Fi
 
 /// Checks every feature kept by `keep`.
 pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding> {
-    let fs = ctx.features;
     let mut out = Vec::new();
-    let mut seen: super::geom::FxMap<&str, usize> = super::geom::FxMap::default();
+    duplicate_codes(ctx, keep, &mut out);
+    parents(ctx, keep, &mut out);
+    cycles(ctx, keep, &mut out);
+    out
+}
+
+/// Codes used by more than one feature (reported when either feature is kept).
+fn duplicate_codes(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool, out: &mut Vec<Finding>) {
+    let fs = ctx.features;
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, f) in fs.iter().enumerate() {
         if let Some(&first) = seen.get(f.code.as_str()) {
             if keep(i) || keep(first) {
@@ -56,6 +65,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding>
             seen.insert(&f.code, i);
         }
     }
+}
+
+/// Missing, unexpected, unknown and wrong-layer parents.
+fn parents(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool, out: &mut Vec<Finding>) {
+    let fs = ctx.features;
     for (i, f) in fs.iter().enumerate() {
         if !keep(i) {
             continue;
@@ -105,7 +119,11 @@ pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding>
             },
         }
     }
-    // Cycles: follow parent codes regardless of layer.
+}
+
+/// Cycles: follow parent codes regardless of layer.
+fn cycles(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool, out: &mut Vec<Finding>) {
+    let fs = ctx.features;
     let mut state = vec![0u8; fs.len()]; // 0 new, 1 on current path, 2 done
     let mut reported: HashSet<usize> = HashSet::new();
     for start in 0..fs.len() {
@@ -145,7 +163,6 @@ pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding>
             state[i] = 2;
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //! exact orientation predicates; cost O(n log n + pairs whose x-ranges overlap) per feature.
 
 use super::geom::{area_json, distance_to_boundary_m, measure, multipoint_json, point_json};
-use super::{Finding, Fix, FixAction, Message, Options, Rule, Severity};
+use super::types::{Finding, Fix, FixAction, Message, Options, Rule, Severity};
 use crate::geometry::measure::{LocalFrame, point_segment_distance};
 use crate::geometry::pip;
 use crate::model::Feature;
@@ -202,91 +202,123 @@ pub fn check_feature(f: &Feature, opts: &Options) -> Vec<Finding> {
     let frame = LocalFrame::new(first.x, first.y);
     let tol = opts.tolerance_m;
 
-    // Per ring: repeats, collapse, spikes.
+    // Per ring: repeats, collapse, spikes, self-touch.
     let mut rings: Vec<Vec<Coord<f64>>> = Vec::new();
-    let mut ring_part: Vec<(usize, bool)> = Vec::new();
-    for (pi, p) in mp.0.iter().enumerate() {
-        for (ri, r) in std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .enumerate()
-        {
-            let repeats: Vec<Coord<f64>> =
-                r.0.windows(2)
-                    .filter(|w| w[0] == w[1])
-                    .map(|w| w[0])
-                    .collect();
-            if !repeats.is_empty() {
-                out.push(finding(
-                    f,
-                    "repeated_point",
-                    Severity::Warning,
-                    multipoint_json(&repeats),
-                    format!("{} 有 {} 处重复点", f.code, repeats.len()),
-                    format!("{} has {} repeated point(s)", f.code, repeats.len()),
-                ));
+    for p in &mp.0 {
+        for r in std::iter::once(p.exterior()).chain(p.interiors()) {
+            if let Some(d) = check_ring(f, r, &frame, tol, &mut out) {
+                rings.push(d);
             }
-            let d = distinct(r);
-            let xy: Vec<Coord<f64>> = d.iter().map(|&c| frame.to_xy(c)).collect();
-            if d.len() < 3 || flat(&xy, tol) {
-                out.push(finding(
-                    f,
-                    "collapsed_ring",
-                    Severity::Error,
-                    multipoint_json(&d),
-                    format!("{} 有退化的环（无面积或宽度小于容差）", f.code),
-                    format!(
-                        "{} has a collapsed ring (no area, or narrower than the tolerance)",
-                        f.code
-                    ),
-                ));
-                continue;
-            }
-            // Spikes.
-            let n = xy.len();
-            for i in 0..n {
-                let (pa, pb, pc) = (xy[(i + n - 1) % n], xy[i], xy[(i + 1) % n]);
-                if let Some(len) = is_spike(pa, pb, pc, tol) {
-                    let mut fd = finding(
-                        f,
-                        "spike",
-                        Severity::Error,
-                        point_json(d[i]),
-                        format!("{} 有尖刺（零宽度部分）", f.code),
-                        format!("{} has a spike (zero-width part)", f.code),
-                    );
-                    fd.length_m = Some(len);
-                    out.push(fd);
-                }
-            }
-            // A ring through the same position twice (self-touch).
-            let mut sorted: Vec<(u64, u64)> = d
-                .iter()
-                .map(|c| ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits()))
-                .collect();
-            sorted.sort_unstable();
-            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-                let c = Coord {
-                    x: f64::from_bits(w[0].0),
-                    y: f64::from_bits(w[0].1),
-                };
-                out.push(finding(
-                    f,
-                    "self_intersection",
-                    Severity::Error,
-                    point_json(c),
-                    format!("{} 的边界自相交（同一点经过两次）", f.code),
-                    format!(
-                        "{} self-intersects (a ring passes twice through a point)",
-                        f.code
-                    ),
-                ));
-            }
-            rings.push(d);
-            ring_part.push((pi, ri == 0));
         }
     }
 
-    // Crossing edges, over all rings of all parts.
+    let mut points = crossing_points(&rings);
+    if !points.is_empty() {
+        points.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+        points.dedup();
+        let mut fd = finding(
+            f,
+            "self_intersection",
+            Severity::Error,
+            multipoint_json(&points),
+            format!("{} 的边界自相交（{} 处）", f.code, points.len()),
+            format!("{} self-intersects at {} point(s)", f.code, points.len()),
+        );
+        fd.length_m = None;
+        out.push(fd);
+        return out;
+    }
+
+    check_holes_and_parts(f, mp, tol, &mut out);
+    out
+}
+
+/// The checks of one ring on its own (repeated points, collapse, spikes, a position passed twice);
+/// its distinct positions unless it collapsed.
+fn check_ring(
+    f: &Feature,
+    r: &LineString<f64>,
+    frame: &LocalFrame,
+    tol: f64,
+    out: &mut Vec<Finding>,
+) -> Option<Vec<Coord<f64>>> {
+    let repeats: Vec<Coord<f64>> =
+        r.0.windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+    if !repeats.is_empty() {
+        out.push(finding(
+            f,
+            "repeated_point",
+            Severity::Warning,
+            multipoint_json(&repeats),
+            format!("{} 有 {} 处重复点", f.code, repeats.len()),
+            format!("{} has {} repeated point(s)", f.code, repeats.len()),
+        ));
+    }
+    let d = distinct(r);
+    let xy: Vec<Coord<f64>> = d.iter().map(|&c| frame.to_xy(c)).collect();
+    if d.len() < 3 || flat(&xy, tol) {
+        out.push(finding(
+            f,
+            "collapsed_ring",
+            Severity::Error,
+            multipoint_json(&d),
+            format!("{} 有退化的环（无面积或宽度小于容差）", f.code),
+            format!(
+                "{} has a collapsed ring (no area, or narrower than the tolerance)",
+                f.code
+            ),
+        ));
+        return None;
+    }
+    // Spikes.
+    let n = xy.len();
+    for i in 0..n {
+        let (pa, pb, pc) = (xy[(i + n - 1) % n], xy[i], xy[(i + 1) % n]);
+        if let Some(len) = is_spike(pa, pb, pc, tol) {
+            let mut fd = finding(
+                f,
+                "spike",
+                Severity::Error,
+                point_json(d[i]),
+                format!("{} 有尖刺（零宽度部分）", f.code),
+                format!("{} has a spike (zero-width part)", f.code),
+            );
+            fd.length_m = Some(len);
+            out.push(fd);
+        }
+    }
+    // A ring through the same position twice (self-touch).
+    let mut sorted: Vec<(u64, u64)> = d
+        .iter()
+        .map(|c| ((c.x + 0.0).to_bits(), (c.y + 0.0).to_bits()))
+        .collect();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        let c = Coord {
+            x: f64::from_bits(w[0].0),
+            y: f64::from_bits(w[0].1),
+        };
+        out.push(finding(
+            f,
+            "self_intersection",
+            Severity::Error,
+            point_json(c),
+            format!("{} 的边界自相交（同一点经过两次）", f.code),
+            format!(
+                "{} self-intersects (a ring passes twice through a point)",
+                f.code
+            ),
+        ));
+    }
+    Some(d)
+}
+
+/// The points where edges of the rings (all rings of all parts) cross or share a stretch; rings
+/// of a polygon may touch at a vertex.
+fn crossing_points(rings: &[Vec<Coord<f64>>]) -> Vec<Coord<f64>> {
     let mut edges: Vec<Edge> = Vec::new();
     for (ri, d) in rings.iter().enumerate() {
         let n = d.len();
@@ -339,23 +371,11 @@ pub fn check_feature(f: &Feature, opts: &Options) -> Vec<Finding> {
             }
         }
     }
-    if !points.is_empty() {
-        points.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
-        points.dedup();
-        let mut fd = finding(
-            f,
-            "self_intersection",
-            Severity::Error,
-            multipoint_json(&points),
-            format!("{} 的边界自相交（{} 处）", f.code, points.len()),
-            format!("{} self-intersects at {} point(s)", f.code, points.len()),
-        );
-        fd.length_m = None;
-        out.push(fd);
-        return out;
-    }
+    points
+}
 
-    // Holes against their shell, holes against each other, parts against each other.
+/// Holes against their shell, holes against each other, parts against each other.
+fn check_holes_and_parts(f: &Feature, mp: &MultiPolygon<f64>, tol: f64, out: &mut Vec<Finding>) {
     for p in &mp.0 {
         let shell = MultiPolygon(vec![Polygon::new(p.exterior().clone(), vec![])]);
         for h in p.interiors() {
@@ -399,7 +419,6 @@ pub fn check_feature(f: &Feature, opts: &Options) -> Vec<Finding> {
         "多部件相互重叠",
         "parts of the multipolygon overlap",
     ));
-    out
 }
 
 fn pairwise_overlaps(

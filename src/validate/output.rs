@@ -1,7 +1,7 @@
 //! Writing a report: plain text for a terminal, JSON, or GeoJSON findings a map can draw.
 
 use super::fix::Change;
-use super::{Finding, Report};
+use super::types::{Finding, Report};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 

@@ -5,11 +5,46 @@
 //! names both parents). One finding per connected overlap polygon; `codes` are the two features;
 //! the fix subtracts the overlap from the larger of the two (it loses the smaller share of its
 //! area) — across parents, from the one lying outside its own parent there.
+//!
+//! This file owns the overlap pieces of two features ([`overlaps`]) and their message; the
+//! coverage engine and [`super::cross`] find the pairs to compare.
 
-use super::coverage::Defect;
-use super::sliver::fix_msg;
-use super::{Ctx, Fix, FixAction, Message};
+use super::findings::{Defect, fix_msg};
+use super::geom::measure;
+use super::types::{Ctx, Fix, FixAction, Message, Rule, Severity};
+use geo::{BooleanOps, MultiPolygon, Polygon};
 
+/// The overlaps of features `ia` and `ib`, given as (clipped, oriented) areas `a` and `b`: one
+/// defect per connected piece at least `tol` wide; `target` picks the feature to subtract a piece
+/// from.
+pub(crate) fn overlaps(
+    a: &MultiPolygon<f64>,
+    b: &MultiPolygon<f64>,
+    (ia, ib): (usize, usize),
+    tol: f64,
+    mut target: impl FnMut(&Polygon<f64>) -> usize,
+    out: &mut Vec<Defect>,
+) {
+    for p in a.intersection(b).0 {
+        let m = measure(&p);
+        if m.width_m < tol {
+            continue;
+        }
+        let target = target(&p);
+        out.push(Defect {
+            rule: Rule::Overlap,
+            what: "overlap",
+            severity: Severity::Error,
+            features: vec![ia, ib],
+            polygon: p,
+            area_m2: m.area_m2,
+            width_m: m.width_m,
+            target: Some(target),
+        });
+    }
+}
+
+/// The message and fix of an overlap defect (`sliver`: narrower than the sliver width).
 pub(crate) fn describe(ctx: &Ctx<'_>, d: &Defect, sliver: bool) -> (Message, Option<Fix>) {
     let fs = ctx.features;
     let (a, b) = (&fs[d.features[0]], &fs[d.features[1]]);

@@ -20,7 +20,7 @@
 //!
 //! [`page`] and [`page_value`] cut a report (in memory, or as stored JSON) into pages of findings.
 
-use super::{Finding, Message, Report, Summary};
+use super::types::{Finding, Message, Report, Summary};
 use geo::MultiPolygon;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -107,7 +107,7 @@ fn summary_of(mut f: Finding) -> Finding {
 fn absorb(into: &mut Finding, f: Finding) {
     into.omitted = Some(represented(into) + represented(&f));
     into.area_m2 = match (into.area_m2, f.area_m2) {
-        (Some(a), Some(b)) => Some(super::sliver::round(a + b, 3)),
+        (Some(a), Some(b)) => Some(super::findings::round(a + b, 3)),
         (a, b) => a.or(b),
     };
     if let Some(s) = f.shape {
@@ -165,7 +165,7 @@ pub fn compact_location(loc: Value, budget: usize) -> (Value, bool, usize) {
     }
     let mut pts: Vec<[f64; 2]> = Vec::new();
     collect_positions(&loc["coordinates"], &mut pts);
-    let r = |x: f64| super::sliver::round(x, LOCATION_DECIMALS);
+    let r = |x: f64| super::findings::round(x, LOCATION_DECIMALS);
     if loc["type"] == "MultiPoint" {
         let kept: Vec<Value> = pts
             .iter()
@@ -231,7 +231,7 @@ fn round_positions(v: &mut Value) {
             for c in a.iter_mut() {
                 match c.as_f64() {
                     Some(x) if c.is_number() => {
-                        *c = json!(super::sliver::round(x, LOCATION_DECIMALS));
+                        *c = json!(super::findings::round(x, LOCATION_DECIMALS));
                     }
                     _ => round_positions(c),
                 }

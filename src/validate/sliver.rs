@@ -4,62 +4,21 @@
 //! A sliver keeps the severity its gap or overlap would have had (it still breaks full coverage),
 //! and its `kind` says which it is (`gap` or `overlap`), so a planner sees at a glance which
 //! defects are drawing noise (snap the vertices) and which are real disagreements (redraw).
-//! Parts of a child outside its parent stay `containment` findings whatever their width.
+//! Parts of a child outside its parent stay `containment` findings whatever their width. The
+//! coverage engine asks [`is_sliver_defect`] when it turns a defect into a finding.
 
-use super::coverage::Defect;
-use super::geom::area_json;
-use super::{Ctx, Finding, Fix, FixAction, Message, Rule};
-use geo::MultiPolygon;
+use super::findings::Defect;
+use super::types::{Ctx, Rule};
 
 /// Whether a defect of this width is a sliver.
 pub fn is_sliver(width_m: f64, sliver_width_m: f64) -> bool {
     width_m < sliver_width_m
 }
 
-/// Turns a coverage defect into a finding (rule, messages, fix suggestion).
-pub(crate) fn to_finding(ctx: &Ctx<'_>, d: Defect) -> Finding {
-    let fs = ctx.features;
-    let codes: Vec<String> = d.features.iter().map(|&i| fs[i].code.clone()).collect();
-    let sliver = d.rule != Rule::Containment && is_sliver(d.width_m, ctx.opts.sliver_width_m);
-    let (message, fix) = match d.rule {
-        Rule::Overlap => super::overlap::describe(ctx, &d, sliver),
-        Rule::Gap => super::gap::describe(ctx, &d, sliver),
-        _ => super::containment::describe(ctx, &d),
-    };
-    let shape = MultiPolygon(vec![d.polygon]);
-    Finding {
-        rule: if sliver { Rule::Sliver } else { d.rule },
-        kind: d.what,
-        severity: d.severity,
-        codes,
-        location: Some(area_json(&shape)),
-        area_m2: Some(round(d.area_m2, 3)),
-        length_m: None,
-        width_m: Some(round(d.width_m, 3)),
-        message,
-        fix,
-        shape: Some(shape),
-        location_simplified: false,
-        omitted: None,
-    }
-}
-
-pub(crate) fn round(x: f64, digits: i32) -> f64 {
-    let m = 10f64.powi(digits);
-    (x * m).round() / m
-}
-
-pub(crate) fn fix_msg(
-    action: FixAction,
-    target: Option<&str>,
-    zh: String,
-    en: String,
-) -> Option<Fix> {
-    Some(Fix {
-        action,
-        target: target.map(Into::into),
-        message: Message { zh, en },
-    })
+/// Whether defect `d` is reported as a sliver: a gap or overlap narrower than `sliver_width_m`
+/// (parts outside the parent never are).
+pub(crate) fn is_sliver_defect(ctx: &Ctx<'_>, d: &Defect) -> bool {
+    d.rule != Rule::Containment && is_sliver(d.width_m, ctx.opts.sliver_width_m)
 }
 
 #[cfg(test)]
