@@ -53,7 +53,6 @@
 //! `sliver` (its `kind` says `gap` or `overlap`) and the severity the gap or overlap would have had:
 //! it still breaks full coverage, but it is drawing noise, not a real disagreement about ownership.
 
-pub mod cli;
 mod coverage;
 mod cross;
 mod findings;

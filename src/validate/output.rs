@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 
 /// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One line per finding, then a summary.
     Text,
@@ -14,6 +14,27 @@ pub enum Format {
     Json,
     /// A FeatureCollection, one feature per finding (geometry = the defect).
     Geojson,
+}
+
+impl Format {
+    /// Every format, by name.
+    pub const ALL: [(&'static str, Format); 3] = [
+        ("text", Format::Text),
+        ("json", Format::Json),
+        ("geojson", Format::Geojson),
+    ];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| format!("{s:?} is not a report format (text, json, geojson)"))
+    }
 }
 
 /// The report in `format`; `changes` are the repairs of `--fix`, if any.
