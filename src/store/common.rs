@@ -435,7 +435,9 @@ impl super::Store for Db {
     fn backend(&self) -> super::Backend {
         BACKEND
     }
+}
 
+impl super::Boundaries for Db {
     fn create_draft(&self, draft: NewDraft<'_>) -> StoreResult<DraftId> {
         use schema::drafts::dsl as d;
         let cols: Vec<Columns> = draft
@@ -564,6 +566,38 @@ impl super::Store for Db {
         Ok(load_rows(&mut conn, n)?.1)
     }
 
+    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize> {
+        use schema::draft_features::dsl as df;
+        use schema::drafts::dsl as d;
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |conn| {
+            let stale = d::drafts
+                .filter(d::published_generation.is_null())
+                .filter(d::created_at.lt(before))
+                .select(d::id);
+            let ids: Vec<i64> = stale.load(conn).map_err(db_err)?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            diesel::delete(df::draft_features.filter(df::draft_id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)?;
+            diesel::delete(d::drafts.filter(d::id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)
+        })
+    }
+
+    fn watch(
+        &self,
+        after: Option<GenerationNo>,
+        on_event: &mut dyn FnMut(super::WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        self.watch_impl(after, on_event)
+    }
+}
+
+impl super::Access for Db {
     fn create_token_until(
         &self,
         role: &str,
@@ -645,28 +679,9 @@ impl super::Store for Db {
         Ok(())
     }
 
-    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize> {
-        use schema::draft_features::dsl as df;
-        use schema::drafts::dsl as d;
-        let mut conn = self.conn()?;
-        write_tx(&mut conn, |conn| {
-            let stale = d::drafts
-                .filter(d::published_generation.is_null())
-                .filter(d::created_at.lt(before))
-                .select(d::id);
-            let ids: Vec<i64> = stale.load(conn).map_err(db_err)?;
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            diesel::delete(df::draft_features.filter(df::draft_id.eq_any(&ids)))
-                .execute(conn)
-                .map_err(db_err)?;
-            diesel::delete(d::drafts.filter(d::id.eq_any(&ids)))
-                .execute(conn)
-                .map_err(db_err)
-        })
-    }
+}
 
+impl super::Categories for Db {
     fn replace_categories(&self, categories: &[Category]) -> StoreResult<()> {
         self.replace_categories_impl(categories)
     }
@@ -675,6 +690,9 @@ impl super::Store for Db {
         self.categories_impl()
     }
 
+}
+
+impl super::Cases for Db {
     fn create_case(&self, case: &NewCase) -> StoreResult<Case> {
         self.create_case_impl(case)
     }
@@ -697,14 +715,6 @@ impl super::Store for Db {
         at: DateTime<Utc>,
     ) -> StoreResult<Case> {
         self.add_case_event_impl(id, status, by, department, note, at)
-    }
-
-    fn watch(
-        &self,
-        after: Option<GenerationNo>,
-        on_event: &mut dyn FnMut(super::WatchEvent) -> bool,
-    ) -> StoreResult<()> {
-        self.watch_impl(after, on_event)
     }
 }
 
