@@ -7,8 +7,8 @@
 //! PostGIS is found through `GRIDATLAS_TEST_PG` as in tests/store.rs (with `CI=true` a missing
 //! PostGIS is a failure, otherwise a loud skip).
 //!
-//! A new table: add it to [`sqlite_schema`] and [`pg_schema`] (one line each); a new SQL type:
-//! add it to [`SqlName`] with its name on each backend.
+//! A new table: add it to `schema_tables!` (one line); a new SQL type: add it to `sql_name!` with
+//! its name on each backend.
 
 use diesel::sql_types::{
     BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz, TimestamptzSqlite,
@@ -134,34 +134,20 @@ where
     (name, <T::AllColumns as Columns>::declared(db))
 }
 
-/// Every table of the SQLite diesel schema.
-fn sqlite_schema() -> Vec<(&'static str, Vec<Declared>)> {
-    let db = Db::Sqlite;
-    vec![
-        table::<lite::drafts::table>("drafts", db),
-        table::<lite::draft_features::table>("draft_features", db),
-        table::<lite::generations::table>("generations", db),
-        table::<lite::features::table>("features", db),
-        table::<lite::tokens::table>("tokens", db),
-        table::<lite::categories::table>("categories", db),
-        table::<lite::cases::table>("cases", db),
-        table::<lite::case_events::table>("case_events", db),
-    ]
-}
-
-/// Every table of the PostgreSQL diesel schema.
-fn pg_schema() -> Vec<(&'static str, Vec<Declared>)> {
-    let db = Db::Pg;
-    vec![
-        table::<pg::drafts::table>("drafts", db),
-        table::<pg::draft_features::table>("draft_features", db),
-        table::<pg::generations::table>("generations", db),
-        table::<pg::features::table>("features", db),
-        table::<pg::tokens::table>("tokens", db),
-        table::<pg::categories::table>("categories", db),
-        table::<pg::cases::table>("cases", db),
-        table::<pg::case_events::table>("case_events", db),
-    ]
+/// Every table of a diesel schema module (`lite` or `pg`), as diesel declares it for `db`.
+macro_rules! schema_tables {
+    ($schema:ident, $db:expr) => {
+        vec![
+            table::<$schema::drafts::table>("drafts", $db),
+            table::<$schema::draft_features::table>("draft_features", $db),
+            table::<$schema::generations::table>("generations", $db),
+            table::<$schema::features::table>("features", $db),
+            table::<$schema::tokens::table>("tokens", $db),
+            table::<$schema::categories::table>("categories", $db),
+            table::<$schema::cases::table>("cases", $db),
+            table::<$schema::case_events::table>("case_events", $db),
+        ]
+    };
 }
 
 /// Every difference between the diesel schema and the tables the database reports, one line each.
@@ -323,7 +309,7 @@ fn sqlite_schema_matches_migrations() {
     gridatlas::store::migrate(&db.url).expect("migrate");
     assert_no_differences(differences(
         "SQLite",
-        sqlite_schema(),
+        schema_tables!(lite, Db::Sqlite),
         sqlite_tables(&db.url),
     ));
 }
@@ -334,7 +320,11 @@ fn postgis_schema_matches_migrations() {
         return;
     };
     gridatlas::store::migrate(&db.url).expect("migrate");
-    assert_no_differences(differences("PostgreSQL", pg_schema(), pg_tables(&db.url)));
+    assert_no_differences(differences(
+        "PostgreSQL",
+        schema_tables!(pg, Db::Pg),
+        pg_tables(&db.url),
+    ));
 }
 
 #[test]

@@ -1,9 +1,12 @@
 // The backend-independent part of a diesel store, compiled once per backend with `include!` from
-// sqlite.rs and postgres.rs. Each includer defines, before including this file:
+// sqlite.rs and postgres.rs: the rows and queries of every aggregate, and the `impl`s of the
+// aggregate traits (Boundaries, Access, Categories, Cases) and of the umbrella Store for the
+// includer's store. Each includer defines, before including this file:
 //   `schema` (its diesel schema module), `Conn` (its connection type), `Db` (the store struct,
 //   with `fn conn(&self) -> StoreResult<PooledConn>` and `fn watch_impl`), `write_tx` (a write
 //   transaction that serialises publishes), `announce` (tell other processes about a new
-//   generation) and `db_err` (map a diesel error, recognising corruption).
+//   generation), `case_tx` and `lock_case` (a case write transaction and a case row lock),
+//   `BACKEND` and `db_err` (map a diesel error, recognising corruption).
 // Formatting: `rustfmt --edition 2024 src/store/common.rs` (cargo fmt does not see included files).
 
 use super::convert::{self, Columns};
@@ -678,7 +681,6 @@ impl super::Access for Db {
         .map_err(db_err)?;
         Ok(())
     }
-
 }
 
 impl super::Categories for Db {
@@ -689,7 +691,6 @@ impl super::Categories for Db {
     fn categories(&self) -> StoreResult<Vec<Category>> {
         self.categories_impl()
     }
-
 }
 
 impl super::Cases for Db {
