@@ -208,81 +208,56 @@ fn differences(
     out
 }
 
-fn assert_no_differences(diffs: Vec<String>) {
-    assert!(
-        diffs.is_empty(),
-        "the diesel schema differs from the migrations:\n  {}",
-        diffs.join("\n  ")
-    );
-}
-
+/// One column as a database catalogue reports it.
 #[derive(QueryableByName)]
-struct SqliteTable {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
-#[derive(QueryableByName)]
-struct SqliteColumn {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    ty: String,
-    #[diesel(sql_type = Integer)]
-    notnull: i32,
-    #[diesel(sql_type = Integer)]
-    pk: i32,
-}
-
-/// The tables of a SQLite database (diesel's and SQLite's own left out) and their columns.
-fn sqlite_tables(path: &str) -> BTreeMap<String, Vec<Col>> {
-    let mut conn = diesel::SqliteConnection::establish(path).expect("open SQLite");
-    let tables: Vec<SqliteTable> = diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' \
-         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__diesel_%' ORDER BY name",
-    )
-    .load(&mut conn)
-    .expect("list tables");
-    let mut out = BTreeMap::new();
-    for t in tables {
-        let cols: Vec<SqliteColumn> = diesel::sql_query(
-            "SELECT name, type AS ty, \"notnull\", pk FROM pragma_table_info(?) ORDER BY cid",
-        )
-        .bind::<Text, _>(&t.name)
-        .load(&mut conn)
-        .expect("table_info");
-        let cols = cols
-            .into_iter()
-            .map(|c| Col {
-                // An INTEGER PRIMARY KEY is the rowid: never NULL, whatever `notnull` says.
-                nullable: c.notnull == 0 && !(c.pk == 1 && c.ty.eq_ignore_ascii_case("INTEGER")),
-                name: c.name,
-                ty: c.ty,
-            })
-            .collect();
-        out.insert(t.name, cols);
-    }
-    out
-}
-
-#[derive(QueryableByName)]
-struct PgColumn {
+struct CatalogColumn {
     #[diesel(sql_type = Text)]
     table_name: String,
     #[diesel(sql_type = Text)]
     column_name: String,
     #[diesel(sql_type = Text)]
-    udt_name: String,
-    #[diesel(sql_type = Text)]
-    is_nullable: String,
+    ty: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
 }
 
-/// The base tables of the `public` schema (diesel's and PostGIS's left out) and their columns.
+/// The catalogue's columns by table.
+fn by_table(cols: Vec<CatalogColumn>) -> BTreeMap<String, Vec<Col>> {
+    let mut out: BTreeMap<String, Vec<Col>> = BTreeMap::new();
+    for c in cols {
+        out.entry(c.table_name).or_default().push(Col {
+            name: c.column_name,
+            ty: c.ty,
+            nullable: c.nullable,
+        });
+    }
+    out
+}
+
+/// The tables of a SQLite database (diesel's and SQLite's own left out) and their columns, from
+/// `pragma table_info`. An `INTEGER PRIMARY KEY` is the rowid: never NULL, whatever `notnull`
+/// says.
+fn sqlite_tables(path: &str) -> BTreeMap<String, Vec<Col>> {
+    let mut conn = diesel::SqliteConnection::establish(path).expect("open SQLite");
+    let cols: Vec<CatalogColumn> = diesel::sql_query(
+        "SELECT m.name AS table_name, p.name AS column_name, p.type AS ty, \
+                (p.\"notnull\" = 0 AND NOT (p.pk = 1 AND upper(p.type) = 'INTEGER')) AS nullable \
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '__diesel_%' \
+         ORDER BY m.name, p.cid",
+    )
+    .load(&mut conn)
+    .expect("pragma table_info");
+    by_table(cols)
+}
+
+/// The base tables of the `public` schema (diesel's and PostGIS's left out) and their columns,
+/// from `information_schema.columns` (the type is `udt_name`).
 fn pg_tables(url: &str) -> BTreeMap<String, Vec<Col>> {
     let mut conn = diesel::PgConnection::establish(url).expect("connect to PostGIS");
-    let cols: Vec<PgColumn> = diesel::sql_query(
+    let cols: Vec<CatalogColumn> = diesel::sql_query(
         "SELECT c.table_name::text AS table_name, c.column_name::text AS column_name, \
-                c.udt_name::text AS udt_name, c.is_nullable::text AS is_nullable \
+                c.udt_name::text AS ty, c.is_nullable = 'YES' AS nullable \
          FROM information_schema.columns c \
          JOIN information_schema.tables t \
            ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
@@ -292,39 +267,41 @@ fn pg_tables(url: &str) -> BTreeMap<String, Vec<Col>> {
     )
     .load(&mut conn)
     .expect("information_schema.columns");
-    let mut out: BTreeMap<String, Vec<Col>> = BTreeMap::new();
-    for c in cols {
-        out.entry(c.table_name).or_default().push(Col {
-            name: c.column_name,
-            ty: c.udt_name,
-            nullable: c.is_nullable == "YES",
-        });
-    }
-    out
+    by_table(cols)
+}
+
+/// Applies the migrations to `db` and compares its tables with the diesel schema.
+fn check(
+    db: &TestDb,
+    backend: &str,
+    schema: Vec<(&'static str, Vec<Declared>)>,
+    tables: fn(&str) -> BTreeMap<String, Vec<Col>>,
+) {
+    gridatlas::store::migrate(&db.url).expect("migrate");
+    let diffs = differences(backend, schema, tables(&db.url));
+    assert!(
+        diffs.is_empty(),
+        "the diesel schema differs from the migrations:\n  {}",
+        diffs.join("\n  ")
+    );
 }
 
 #[test]
 fn sqlite_schema_matches_migrations() {
     let db = TestDb::sqlite();
-    gridatlas::store::migrate(&db.url).expect("migrate");
-    assert_no_differences(differences(
+    check(
+        &db,
         "SQLite",
         schema_tables!(lite, Db::Sqlite),
-        sqlite_tables(&db.url),
-    ));
+        sqlite_tables,
+    );
 }
 
 #[test]
 fn postgis_schema_matches_migrations() {
-    let Some(db) = TestDb::postgres("schema_matches_migrations") else {
-        return;
-    };
-    gridatlas::store::migrate(&db.url).expect("migrate");
-    assert_no_differences(differences(
-        "PostgreSQL",
-        schema_tables!(pg, Db::Pg),
-        pg_tables(&db.url),
-    ));
+    if let Some(db) = TestDb::postgres("schema_matches_migrations") {
+        check(&db, "PostgreSQL", schema_tables!(pg, Db::Pg), pg_tables);
+    }
 }
 
 #[test]
