@@ -848,7 +848,8 @@ fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
         block: r.block,
         generation: r.generation,
         department: r.department,
-        photos: serde_json::from_str(&r.photos).unwrap_or_default(),
+        photos: serde_json::from_str(&r.photos)
+            .map_err(|e| corrupt_row(format!("case {} photos: {e}", r.id)))?,
         created_by: r.created_by,
         assignment,
         events,
