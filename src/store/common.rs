@@ -1,9 +1,12 @@
 // The backend-independent part of a diesel store, compiled once per backend with `include!` from
-// sqlite.rs and postgres.rs. Each includer defines, before including this file:
+// sqlite.rs and postgres.rs: the rows and queries of every aggregate, and the `impl`s of the
+// aggregate traits (Boundaries, Access, Categories, Cases) and of the umbrella Store for the
+// includer's store. Each includer defines, before including this file:
 //   `schema` (its diesel schema module), `Conn` (its connection type), `Db` (the store struct,
 //   with `fn conn(&self) -> StoreResult<PooledConn>` and `fn watch_impl`), `write_tx` (a write
 //   transaction that serialises publishes), `announce` (tell other processes about a new
-//   generation) and `db_err` (map a diesel error, recognising corruption).
+//   generation), `case_tx` and `lock_case` (a case write transaction and a case row lock),
+//   `BACKEND` and `db_err` (map a diesel error, recognising corruption).
 // Formatting: `rustfmt --edition 2024 src/store/common.rs` (cargo fmt does not see included files).
 
 use super::convert::{self, Columns};
@@ -435,7 +438,9 @@ impl super::Store for Db {
     fn backend(&self) -> super::Backend {
         BACKEND
     }
+}
 
+impl super::Boundaries for Db {
     fn create_draft(&self, draft: NewDraft<'_>) -> StoreResult<DraftId> {
         use schema::drafts::dsl as d;
         let cols: Vec<Columns> = draft
@@ -564,6 +569,38 @@ impl super::Store for Db {
         Ok(load_rows(&mut conn, n)?.1)
     }
 
+    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize> {
+        use schema::draft_features::dsl as df;
+        use schema::drafts::dsl as d;
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |conn| {
+            let stale = d::drafts
+                .filter(d::published_generation.is_null())
+                .filter(d::created_at.lt(before))
+                .select(d::id);
+            let ids: Vec<i64> = stale.load(conn).map_err(db_err)?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            diesel::delete(df::draft_features.filter(df::draft_id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)?;
+            diesel::delete(d::drafts.filter(d::id.eq_any(&ids)))
+                .execute(conn)
+                .map_err(db_err)
+        })
+    }
+
+    fn watch(
+        &self,
+        after: Option<GenerationNo>,
+        on_event: &mut dyn FnMut(super::WatchEvent) -> bool,
+    ) -> StoreResult<()> {
+        self.watch_impl(after, on_event)
+    }
+}
+
+impl super::Access for Db {
     fn create_token_until(
         &self,
         role: &str,
@@ -644,29 +681,9 @@ impl super::Store for Db {
         .map_err(db_err)?;
         Ok(())
     }
+}
 
-    fn purge_drafts(&self, before: DateTime<Utc>) -> StoreResult<usize> {
-        use schema::draft_features::dsl as df;
-        use schema::drafts::dsl as d;
-        let mut conn = self.conn()?;
-        write_tx(&mut conn, |conn| {
-            let stale = d::drafts
-                .filter(d::published_generation.is_null())
-                .filter(d::created_at.lt(before))
-                .select(d::id);
-            let ids: Vec<i64> = stale.load(conn).map_err(db_err)?;
-            if ids.is_empty() {
-                return Ok(0);
-            }
-            diesel::delete(df::draft_features.filter(df::draft_id.eq_any(&ids)))
-                .execute(conn)
-                .map_err(db_err)?;
-            diesel::delete(d::drafts.filter(d::id.eq_any(&ids)))
-                .execute(conn)
-                .map_err(db_err)
-        })
-    }
-
+impl super::Categories for Db {
     fn replace_categories(&self, categories: &[Category]) -> StoreResult<()> {
         self.replace_categories_impl(categories)
     }
@@ -674,7 +691,9 @@ impl super::Store for Db {
     fn categories(&self) -> StoreResult<Vec<Category>> {
         self.categories_impl()
     }
+}
 
+impl super::Cases for Db {
     fn create_case(&self, case: &NewCase) -> StoreResult<Case> {
         self.create_case_impl(case)
     }
@@ -697,14 +716,6 @@ impl super::Store for Db {
         at: DateTime<Utc>,
     ) -> StoreResult<Case> {
         self.add_case_event_impl(id, status, by, department, note, at)
-    }
-
-    fn watch(
-        &self,
-        after: Option<GenerationNo>,
-        on_event: &mut dyn FnMut(super::WatchEvent) -> bool,
-    ) -> StoreResult<()> {
-        self.watch_impl(after, on_event)
     }
 }
 
@@ -837,7 +848,8 @@ fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
         block: r.block,
         generation: r.generation,
         department: r.department,
-        photos: serde_json::from_str(&r.photos).unwrap_or_default(),
+        photos: serde_json::from_str(&r.photos)
+            .map_err(|e| corrupt_row(format!("case {} photos: {e}", r.id)))?,
         created_by: r.created_by,
         assignment,
         events,
