@@ -11,15 +11,16 @@
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
 //! The diesel code of every aggregate (rows, queries, the `impl`s of the aggregate traits) is in
-//! `common.rs`, compiled once per backend through `include!` from `sqlite.rs` and `postgres.rs`,
-//! which hold what differs (connection, write transaction, NOTIFY, case row lock, watch). The
-//! diesel schemas are `schema_sqlite.rs` and `schema_pg.rs`.
+//! `diesel/`, one file per aggregate, compiled as a module of each backend (`sqlite.rs`,
+//! `postgres.rs`), which hold what differs (connection, write transaction, NOTIFY, case row lock,
+//! watch); see `diesel/mod.rs` for why. The diesel schemas are `schema_sqlite.rs` and
+//! `schema_pg.rs`.
 //!
 //! **Adding a capability** (a new aggregate): a new file `src/store/<aggregate>.rs` with its
-//! trait and its types; its rows and `impl` in `common.rs`; its migration in both
-//! `migrations/sqlite` and `migrations/postgres`; its tables in both diesel schemas (checked
-//! against the migrations by `tests/store_schema.rs`); its tests on both backends in
-//! `tests/store.rs` (or a new `tests/store_<aggregate>.rs`); and one line each in the umbrella
+//! trait and its types; its rows, queries and `impl` in `src/store/diesel/<aggregate>.rs`; its
+//! migration in both `migrations/sqlite` and `migrations/postgres`; its tables in both diesel
+//! schemas (checked against the migrations by `tests/store_schema.rs`); its tests on both backends
+//! in `tests/store.rs` (or a new `tests/store_<aggregate>.rs`); and one line each in the umbrella
 //! [`Store`] and in [`prelude`].
 //!
 //! Backends:
