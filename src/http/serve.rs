@@ -149,7 +149,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "info".into()),
         )
         .try_init();
     // the web map's Content-Security-Policy allows the basemap's origin: refuse one it cannot
