@@ -14,3 +14,4 @@ pub mod routing;
 pub mod store;
 pub mod synth;
 pub mod validate;
+pub mod wire;
