@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 struct Server {
     base: String,
     client: reqwest::Client,
+    store: std::sync::Arc<dyn gridatlas::store::Store>,
     _db: TestDb,
 }
 
@@ -31,11 +32,12 @@ async fn start() -> Server {
     let db = TestDb::sqlite();
     let store: std::sync::Arc<dyn gridatlas::store::Store> = std::sync::Arc::from(db.open());
     let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    gridatlas::http::serve::bootstrap_categories(store.as_ref()).expect("categories");
     let set = store.load_generation(n).expect("load");
     let state = AppState::with_store(
         Atlas::build(set).with_generation(i64::from(n)),
         ServeConfig::default(),
-        Some(store),
+        Some(store.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -45,6 +47,7 @@ async fn start() -> Server {
     Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
+        store,
         _db: db,
     }
 }
@@ -94,7 +97,11 @@ fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> T {
 fn demo_points() -> Vec<(f64, f64)> {
     let set = demo();
     let mut points = Vec::new();
-    for (i, b) in set.layer(Layer::Block).enumerate().filter(|(i, _)| i % 9 == 0) {
+    for (i, b) in set
+        .layer(Layer::Block)
+        .enumerate()
+        .filter(|(i, _)| i % 9 == 0)
+    {
         let area = b.geometry.as_area().expect("area");
         let p = geo::InteriorPoint::interior_point(area).expect("interior");
         points.push((p.x(), p.y()));
@@ -164,7 +171,10 @@ fn lookup_answers_round_trip_through_the_wire_types() {
         for f in ["None", "Some(Nearest)", "Some(Outside)"] {
             assert!(fallbacks.contains(f), "no {f} among {fallbacks:?}");
         }
-        assert!(units > 0 && roads > 0 && heads > 0, "{units} {roads} {heads}");
+        assert!(
+            units > 0 && roads > 0 && heads > 0,
+            "{units} {roads} {heads}"
+        );
         eprintln!("placements with attributes: {attributes}");
 
         // A JSON batch, with a point out of range.
@@ -210,7 +220,9 @@ fn lookup_answers_round_trip_through_the_wire_types() {
                 body.push_str(&format!("[{x},{y}]\n"));
             } else {
                 let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
-                body.push_str(&format!("{{\"lon\":{gx},\"lat\":{gy},\"crs\":\"gcj02\"}}\n"));
+                body.push_str(&format!(
+                    "{{\"lon\":{gx},\"lat\":{gy},\"crs\":\"gcj02\"}}\n"
+                ));
             }
         }
         body.push_str("not json\n[1, 2, 3]\n");
@@ -224,13 +236,20 @@ fn lookup_answers_round_trip_through_the_wire_types() {
             .lines()
             .map(|l| round_trip(&serde_json::from_str(l).expect("json line")))
             .collect();
-        let count = |f: fn(&wire::lookup::NdjsonLine) -> bool| lines.iter().filter(|l| f(l)).count();
+        let count =
+            |f: fn(&wire::lookup::NdjsonLine) -> bool| lines.iter().filter(|l| f(l)).count();
         assert_eq!(
             count(|l| matches!(l, wire::lookup::NdjsonLine::Placed(_))),
             points.len()
         );
-        assert_eq!(count(|l| matches!(l, wire::lookup::NdjsonLine::Failed(_))), 2);
-        assert!(matches!(lines.last(), Some(wire::lookup::NdjsonLine::End(_))));
+        assert_eq!(
+            count(|l| matches!(l, wire::lookup::NdjsonLine::Failed(_))),
+            2
+        );
+        assert!(matches!(
+            lines.last(),
+            Some(wire::lookup::NdjsonLine::End(_))
+        ));
     });
 }
 
@@ -249,7 +268,9 @@ fn other_read_answers_round_trip_through_the_wire_types() {
             let v = s.json(&format!("/api/v1/areas{q}")).await;
             let page: wire::areas::AreaPage = round_trip(&v);
             for a in page.items.iter().take(5) {
-                let v = s.json(&format!("/api/v1/areas/{}?geometry=1", a.code)).await;
+                let v = s
+                    .json(&format!("/api/v1/areas/{}?geometry=1", a.code))
+                    .await;
                 round_trip::<wire::areas::AreaDetail>(&v);
                 let v = s
                     .json(&format!("/api/v1/areas/{}/children?geometry=1", a.code))
@@ -298,16 +319,23 @@ fn snapshots_of_read_answers() {
         let p = geo::InteriorPoint::interior_point(block.geometry.as_area().expect("area"))
             .expect("interior");
         let (x, y) = (p.x(), p.y());
+        // The GCJ-02 conversions (trigonometry, iterated inverse) are rounded: their last digits
+        // may differ between platforms' maths libraries.
         insta::assert_json_snapshot!(
             "lookup",
-            s.json(&format!("/api/v1/lookup?lon={x}&lat={y}")).await
+            s.json(&format!("/api/v1/lookup?lon={x}&lat={y}")).await,
+            {".gcj02[]" => insta::rounded_redaction(7)}
         );
         let (gx, gy) = Crs::Gcj02.from_wgs84(x, y);
         let body = json!({"crs": "gcj02", "points": [[gx, gy], [121.0, 20.0], [181.0, 0.0]]});
         let resp = s
             .post("/api/v1/lookup", "application/json", body.to_string())
             .await;
-        insta::assert_json_snapshot!("batch", resp.json::<Value>().await.expect("json"));
+        insta::assert_json_snapshot!(
+            "batch",
+            resp.json::<Value>().await.expect("json"),
+            {".results[].lon" => insta::rounded_redaction(7), ".results[].lat" => insta::rounded_redaction(7)}
+        );
         insta::assert_json_snapshot!(
             "areas_search",
             s.json("/api/v1/areas?layer=street&limit=3").await
@@ -337,9 +365,7 @@ fn snapshots_of_read_answers() {
         ] {
             insta::assert_json_snapshot!(name, problem(s.get(path).await, status).await);
         }
-        let resp = s
-            .post("/api/v1/lookup", "text/csv", "1,2".into())
-            .await;
+        let resp = s.post("/api/v1/lookup", "text/csv", "1,2".into()).await;
         insta::assert_json_snapshot!("problem_media_type", problem(resp, 415).await);
     });
 }
@@ -370,7 +396,10 @@ fn openapi_names_typed_read_responses() {
             );
         }
         let geometry = &doc["components"]["schemas"]["AreaSummary"]["properties"]["geometry"];
-        assert!(geometry.to_string().contains("GeoJsonGeometry"), "{geometry}");
+        assert!(
+            geometry.to_string().contains("GeoJsonGeometry"),
+            "{geometry}"
+        );
         assert!(doc["components"]["schemas"]["GeoJsonGeometry"]["oneOf"].is_array());
         let lookup_params: Vec<&str> = doc["paths"]["/api/v1/lookup"]["get"]["parameters"]
             .as_array()
@@ -379,5 +408,76 @@ fn openapi_names_typed_read_responses() {
             .filter_map(|p| p["name"].as_str())
             .collect();
         assert_eq!(lookup_params, ["lon", "lat", "crs", "at"]);
+    });
+}
+
+/// Open311 GeoReport v2 JSON answers (services, a service definition, a posted request, request
+/// lists public and full, errors) round-trip through `wire::open311`; snapshots of the services
+/// and of a request list, with the volatile members (ids, times) redacted.
+#[test]
+fn open311_answers_round_trip_through_the_wire_types() {
+    use wire::open311::{Open311Error, PostedRequest, Service, ServiceDefinition, ServiceRequest};
+    run(async {
+        let s = start().await;
+        let intake = gridatlas::http::auth::new_secret();
+        s.store.create_token("intake", &[], &intake).expect("token");
+        let services: Vec<Service> = round_trip(&s.json("/open311/v2/services.json").await);
+        assert!(!services.is_empty());
+        insta::assert_json_snapshot!(
+            "open311_services",
+            s.json("/open311/v2/services.json").await
+        );
+        let code = services[0].service_code.clone();
+        round_trip::<ServiceDefinition>(
+            &s.json(&format!("/open311/v2/services/{code}.json")).await,
+        );
+        let block = demo().layer(Layer::Block).nth(100).expect("blocks");
+        let p = geo::InteriorPoint::interior_point(block.geometry.as_area().expect("area"))
+            .expect("interior");
+        let (lat, lon) = (p.y().to_string(), p.x().to_string());
+        let resp = s
+            .client
+            .post(format!("{}/open311/v2/requests.json", s.base))
+            .form(&[
+                ("api_key", intake.as_str()),
+                ("service_code", code.as_str()),
+                ("lat", lat.as_str()),
+                ("long", lon.as_str()),
+                ("description", "门口堆物"),
+                ("media_url", "https://example.org/p/1.jpg"),
+                ("account_id", "a-1"),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 201);
+        let posted: Vec<PostedRequest> = round_trip(&resp.json().await.expect("json"));
+        let id = &posted[0].service_request_id;
+        let public: Vec<ServiceRequest> = round_trip(&s.json("/open311/v2/requests.json").await);
+        assert!(public.iter().all(|r| r.description.is_none()));
+        let full: Vec<ServiceRequest> = round_trip(
+            &s.json(&format!("/open311/v2/requests/{id}.json?api_key={intake}"))
+                .await,
+        );
+        assert_eq!(full[0].description.as_deref(), Some("门口堆物"));
+        insta::assert_json_snapshot!(
+            "open311_requests",
+            s.json("/open311/v2/requests.json").await,
+            {
+                "[].service_request_id" => "[id]",
+                "[].requested_datetime" => "[time]",
+                "[].updated_datetime" => "[time]",
+                "[].expected_datetime" => "[time]",
+            }
+        );
+        for (path, status) in [
+            ("/open311/v2/services/NOPE.json", 404),
+            ("/open311/v2/requests/999999.json", 404),
+            ("/open311/v2/services.json?jurisdiction_id=1", 404),
+        ] {
+            let resp = s.get(path).await;
+            assert_eq!(resp.status().as_u16(), status, "{path}");
+            round_trip::<Vec<Open311Error>>(&resp.json().await.expect("json"));
+        }
     });
 }

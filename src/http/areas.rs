@@ -123,13 +123,7 @@ pub fn search(atlas: &Atlas, q: &AreaSearchQuery) -> ApiResult<AreaPage> {
     let limit = parse_usize("limit", q.limit.as_deref(), 50, 1000)?;
     let offset = parse_usize("offset", q.offset.as_deref(), 0, usize::MAX)?;
     let geometry = flag("geometry", q.geometry.as_deref())?;
-    let (total, ids) = atlas.search(
-        q.q.as_deref(),
-        layer,
-        q.parent.as_deref(),
-        offset,
-        limit,
-    );
+    let (total, ids) = atlas.search(q.q.as_deref(), layer, q.parent.as_deref(), offset, limit);
     Ok(AreaPage {
         items: ids
             .into_iter()

@@ -1,12 +1,12 @@
 //! Health, readiness, metrics, the web map's configuration, and the OpenAPI document.
 
 use super::AppState;
+use crate::wire;
+use crate::wire::meta::{Config, DistrictRef, Readiness};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use crate::wire;
-use crate::wire::meta::{Config, DistrictRef, Readiness};
 use utoipa::OpenApi;
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -40,7 +40,14 @@ use utoipa::OpenApi;
         metrics,
         openapi,
     ),
-    components(schemas(wire::GeoJsonGeometry, wire::lookup::NdjsonLine)),
+    components(schemas(
+        wire::GeoJsonGeometry,
+        wire::LayerName,
+        wire::KindName,
+        wire::RoleName,
+        wire::UnitKindName,
+        wire::lookup::NdjsonLine,
+    )),
     tags(
         (name = "lookup", description = "Who owns a point"),
         (name = "areas", description = "Streets, grids, blocks, road segments"),

@@ -4,13 +4,13 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::atlas::tiles::{MAX_ZOOM, TileError, min_zoom};
 use crate::model::Layer;
+use crate::wire;
+use crate::wire::tiles::{TileJson, VectorLayer};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use crate::wire;
-use crate::wire::tiles::{TileJson, VectorLayer};
 
 /// `GET /api/v1/tiles/{z}/{x}/{y}.mvt`.
 #[utoipa::path(get, path = "/api/v1/tiles/{z}/{x}/{y}.mvt", tag = "tiles",

@@ -1,7 +1,7 @@
 //! The shapes of `GET /api/v1/areas` (search), `/areas/{code}` (one area) and
 //! `/areas/{code}/children`.
 
-use super::{GeoJsonGeometry, ManagementUnit, Person, layer_schema};
+use super::{GeoJsonGeometry, KindName, LayerName, ManagementUnit, Person};
 use crate::model::{Kind, Layer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ pub struct AreaSearchQuery {
     /// Code prefix or part of the name (Chinese included).
     pub q: Option<String>,
     /// Only areas of this layer.
-    #[param(schema_with = layer_schema)]
+    #[param(value_type = Option<LayerName>)]
     pub layer: Option<String>,
     /// Only children of this parent code.
     pub parent: Option<String>,
@@ -24,8 +24,8 @@ pub struct AreaSearchQuery {
     /// Items to skip (default 0).
     #[param(value_type = Option<i64>, minimum = 0)]
     pub offset: Option<String>,
-    /// Include each area's GeoJSON geometry: `1`/`true` (default `0`/`false`).
-    #[param(schema_with = flag_schema)]
+    /// Include each area's GeoJSON geometry (`true`/`1`; default `false`/`0`).
+    #[param(value_type = Option<bool>)]
     pub geometry: Option<String>,
 }
 
@@ -33,17 +33,9 @@ pub struct AreaSearchQuery {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GeometryQuery {
-    /// Include the GeoJSON geometry: `1`/`true` (default `0`/`false`).
-    #[param(schema_with = flag_schema)]
+    /// Include the GeoJSON geometry (`true`/`1`; default `false`/`0`).
+    #[param(value_type = Option<bool>)]
     pub geometry: Option<String>,
-}
-
-/// The schema of a boolean query flag.
-pub fn flag_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(["0", "1", "false", "true", ""]))
-        .build()
 }
 
 /// An area in a list (search results, children).
@@ -55,10 +47,10 @@ pub struct AreaSummary {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(schema_with = layer_schema)]
+    #[schema(value_type = LayerName)]
     pub layer: Layer,
     /// Kind, null when the layer has none.
-    #[schema(schema_with = super::nullable_kind_schema)]
+    #[schema(value_type = Option<KindName>)]
     pub kind: Option<Kind>,
     /// Parent code (null for the district).
     pub parent: Option<String>,
@@ -110,7 +102,7 @@ pub struct AreaRef {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(schema_with = layer_schema)]
+    #[schema(value_type = LayerName)]
     pub layer: Layer,
 }
 
@@ -123,10 +115,10 @@ pub struct AreaDetail {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(schema_with = layer_schema)]
+    #[schema(value_type = LayerName)]
     pub layer: Layer,
     /// Kind, null when the layer has none.
-    #[schema(schema_with = super::nullable_kind_schema)]
+    #[schema(value_type = Option<KindName>)]
     pub kind: Option<Kind>,
     /// Parent code (null for the district).
     pub parent: Option<String>,

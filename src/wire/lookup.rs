@@ -6,7 +6,7 @@
 //! types: the types document them, and `tests/wire_lookup.rs` checks that real answers
 //! deserialise into them (unknown members refused) and re-serialise to the same JSON.
 
-use super::{ManagementUnit, Person, kind_schema, layer_schema, nullable_layer_schema};
+use super::{KindName, LayerName, ManagementUnit, Person};
 use crate::model::{Kind, Layer};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -79,11 +79,11 @@ pub struct PlacementArea {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(schema_with = layer_schema)]
+    #[schema(value_type = LayerName)]
     pub layer: Layer,
     /// Kind (absent when the layer has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = kind_schema)]
+    #[schema(value_type = Option<KindName>)]
     pub kind: Option<Kind>,
     /// People responsible (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -173,7 +173,7 @@ pub struct CompactPlacement {
     /// Grid code.
     pub grid: Option<String>,
     /// Layer of the grid.
-    #[schema(schema_with = nullable_layer_schema)]
+    #[schema(value_type = Option<LayerName>)]
     pub grid_layer: Option<Layer>,
     /// Block code.
     pub block: Option<String>,
@@ -236,7 +236,7 @@ pub struct NdjsonPlaced {
     /// Grid code.
     pub grid: Option<String>,
     /// Layer of the grid.
-    #[schema(schema_with = nullable_layer_schema)]
+    #[schema(value_type = Option<LayerName>)]
     pub grid_layer: Option<Layer>,
     /// Block code.
     pub block: Option<String>,

@@ -28,9 +28,12 @@
 //! 5. **Request bodies** derive `Deserialize + ToSchema` (plus `Serialize` for tests and clients),
 //!    `#[serde(deny_unknown_fields)]`.
 //! 6. **Enums of the model** (layer, kind, role, management unit kind) are used as such in wire
-//!    types; their schemas are string enums generated from the model's `ALL` lists
-//!    ([`layer_schema`], [`kind_schema`], [`role_schema`]) via `#[schema(schema_with = …)]`, so
-//!    they cannot drift from the model.
+//!    types; their schemas are named components (`Layer`, `Kind`, `Role`,
+//!    `ManagementUnitKind`: [`LayerName`], [`KindName`], …) generated from the model's `ALL`
+//!    lists, so they cannot drift from the model: `#[schema(value_type = LayerName)]`, and
+//!    `value_type = Option<KindName>` for an optional one (a query parameter:
+//!    `#[param(value_type = Option<LayerName>)]`). Register new components in `ApiDoc`'s
+//!    `components(schemas(…))` (`http/meta.rs`).
 //! 7. **Geometries** are [`geojson::Geometry`] (RFC 7946) with
 //!    `#[schema(value_type = wire::GeoJsonGeometry)]`, the hand-written schema component below.
 //! 8. **Errors** are [`problem::Problem`] (`application/problem+json`); every `utoipa::path`
@@ -71,40 +74,12 @@ pub fn layer_schema() -> Object {
     )
 }
 
-/// The schema of an `Option<Layer>` that is always present: a layer or null.
-pub fn nullable_layer_schema() -> Object {
-    let values: Vec<serde_json::Value> = Layer::ALL
-        .iter()
-        .map(|l| serde_json::Value::from(l.as_str()))
-        .chain([serde_json::Value::Null])
-        .collect();
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .description(Some("Layer of the territory, or null"))
-        .enum_values(Some(values))
-        .build()
-}
-
 /// The schema of a [`Kind`] (a string enum of the model's kinds).
 pub fn kind_schema() -> Object {
     string_enum(
         "Kind of the area, where its layer has kinds",
         Kind::ALL.iter().map(|k| k.as_str()),
     )
-}
-
-/// The schema of an `Option<Kind>` that is always present: a kind or null.
-pub fn nullable_kind_schema() -> Object {
-    let values: Vec<serde_json::Value> = Kind::ALL
-        .iter()
-        .map(|k| serde_json::Value::from(k.as_str()))
-        .chain([serde_json::Value::Null])
-        .collect();
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .description(Some("Kind of the area, or null when its layer has none"))
-        .enum_values(Some(values))
-        .build()
 }
 
 /// The schema of a [`Role`] (a string enum of the model's roles).
@@ -134,12 +109,40 @@ pub fn unit_kind_schema() -> Object {
     )
 }
 
+/// A named schema component for a model enum (`Layer`, `Kind`, `Role`, `ManagementUnitKind`):
+/// one enum in the document, referenced by every field of that type (generated clients get one
+/// enum class). Use `#[schema(value_type = wire::LayerName)]` on a `Layer` field,
+/// `value_type = Option<wire::KindName>` on an `Option<Kind>` one.
+macro_rules! enum_component {
+    ($name:ident, $component:literal, $schema:path) => {
+        #[doc = concat!("The `", $component, "` schema component (see [`", stringify!($schema), "`]).")]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                RefOr::T(Schema::Object($schema()))
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($component)
+            }
+        }
+    };
+}
+
+enum_component!(LayerName, "Layer", layer_schema);
+enum_component!(KindName, "Kind", kind_schema);
+enum_component!(RoleName, "Role", role_schema);
+enum_component!(UnitKindName, "ManagementUnitKind", unit_kind_schema);
+
 /// A person responsible for an area (block head, station head, …) or in a management unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     /// Role.
-    #[schema(schema_with = role_schema)]
+    #[schema(value_type = RoleName)]
     pub role: Role,
     /// Display name.
     pub name: String,
@@ -160,7 +163,7 @@ pub struct ManagementUnit {
     /// Display name.
     pub name: String,
     /// Service.
-    #[schema(schema_with = unit_kind_schema)]
+    #[schema(value_type = UnitKindName)]
     pub kind: ManagementUnitKind,
     /// Codes of the grids served.
     pub grids: Vec<String>,
@@ -182,9 +185,7 @@ impl GeoJsonGeometry {
             "type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3,
             "description": "[lon, lat] in WGS84"
         });
-        let array = |items: serde_json::Value, min: u64| {
-            serde_json::json!({"type": "array", "items": items, "minItems": min})
-        };
+        let array = |items: serde_json::Value, min: u64| serde_json::json!({"type": "array", "items": items, "minItems": min});
         let line = array(position.clone(), 2);
         let ring = array(position.clone(), 4);
         let polygon = array(ring, 1);
