@@ -1,5 +1,10 @@
 //! `GET /api/v1/lookup` (one point) and `POST /api/v1/lookup` (a batch, as JSON or NDJSON).
 //!
+//! The answers are written from the atlas's pre-rendered fragments (`atlas::json`), not through
+//! serde types: their shapes are documented by `wire::lookup` (`Placement`, `BatchResponse`,
+//! `NdjsonLine`), which tests/wire.rs checks real answers against. The lookups of a batch and of
+//! NDJSON lines run on the blocking pool, not on the async workers.
+//!
 //! Limits of the batches:
 //! - **JSON** (`{"crs", "points"}`): the body may be at most [`json_batch_limit`] bytes (256 per
 //!   allowed point, at least 1 MiB, at most the upload limit); the points are counted while

@@ -1,6 +1,6 @@
 //! The shapes of `GET /api/v1/lookup` (a [`Placement`]) and `POST /api/v1/lookup` (a
 //! [`BatchRequest`] answered by a [`BatchResponse`], or NDJSON lines answered by
-//! [`NdjsonLine`]s).
+//! [`NdjsonLine`]s; an answered line is a [`CompactPlacement`] with its `line`).
 //!
 //! These answers are rendered by hand from pre-rendered fragments (`atlas::json`), not from these
 //! types: the types document them, and `tests/wire_lookup.rs` checks that real answers
@@ -164,10 +164,13 @@ pub struct BatchRequest {
     pub points: Vec<[f64; 2]>,
 }
 
-/// The compact placement of one point of a batch.
+/// The compact placement of one point of a batch (JSON), or of one NDJSON line (with `line`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompactPlacement {
+    /// Line number of the input, 1-based (NDJSON answers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     /// Street code.
     pub street: Option<String>,
     /// Grid code.
@@ -225,35 +228,6 @@ pub struct BatchResponse {
     pub results: Vec<BatchItem>,
 }
 
-/// An answered NDJSON line: its line number and the compact placement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NdjsonPlaced {
-    /// Line number of the input (1-based).
-    pub line: usize,
-    /// Street code.
-    pub street: Option<String>,
-    /// Grid code.
-    pub grid: Option<String>,
-    /// Layer of the grid.
-    #[schema(value_type = Option<LayerName>)]
-    pub grid_layer: Option<Layer>,
-    /// Block code.
-    pub block: Option<String>,
-    /// Name of the block head.
-    pub block_head: Option<String>,
-    /// Code of the nearest road segment.
-    pub road_segment: Option<String>,
-    /// As in the placement.
-    pub fallback: Option<Fallback>,
-    /// As in the placement.
-    pub distance_m: Option<f64>,
-    /// Longitude in WGS84.
-    pub lon: f64,
-    /// Latitude in WGS84.
-    pub lat: f64,
-}
-
 /// An NDJSON line that could not be answered (not a point, out of range).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -280,8 +254,8 @@ pub struct NdjsonStreamEnd {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum NdjsonLine {
-    /// An answered line.
-    Placed(NdjsonPlaced),
+    /// An answered line (with `line`).
+    Placed(CompactPlacement),
     /// A line that could not be answered.
     Failed(NdjsonLineError),
     /// The end of a stream cut short.
