@@ -43,7 +43,8 @@
 //!    pre-rendered fragments for speed) keep their renderer; their wire type documents them and a
 //!    test deserialises many real answers into it and re-serialises to the same JSON value.
 //! 10. Every `utoipa::path` names its typed success body (`body = wire::…`) and its params
-//!    (`params(wire::….Query)`); `Object` is reserved for truly free-form members (attributes).
+//!     (`params(wire::…::SomeQuery)`); `Object` is reserved for truly free-form members
+//!     (attributes).
 
 pub mod areas;
 pub mod lookup;
