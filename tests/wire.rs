@@ -12,10 +12,10 @@ mod http_support;
 use db::TestDb;
 use gridatlas::atlas::Atlas;
 use gridatlas::geometry::crs::Crs;
-use gridatlas::http::{AppState, ServeConfig, router};
+use gridatlas::http::{AppState, ServeConfig};
 use gridatlas::model::Layer;
 use gridatlas::wire;
-use http_support::{demo, problem, run};
+use http_support::{demo, problem, run, serve};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -39,13 +39,8 @@ async fn start() -> Server {
         ServeConfig::default(),
         Some(store.clone()),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
     Server {
-        base: format!("http://{addr}"),
+        base: serve(state).await,
         client: reqwest::Client::new(),
         store,
         _db: db,
