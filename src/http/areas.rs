@@ -1,41 +1,65 @@
-//! `GET /api/v1/areas`, `/areas/{code}`, `/areas/{code}/children`.
+//! `GET /api/v1/areas`, `/areas/{code}`, `/areas/{code}/children`: handlers and the conversion
+//! of atlas features into the `wire::areas` shapes. The linear search runs on the blocking pool.
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::query::Params;
 use crate::atlas::{Atlas, FeatureId};
-use crate::geo_io::write::geometry_to_json;
 use crate::model::Layer;
+use crate::wire;
+use crate::wire::areas::{
+    AreaChildren, AreaDetail, AreaPage, AreaRef, AreaSearchQuery, AreaSummary, GeometryQuery,
+};
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use std::collections::BTreeMap;
 
-fn bbox_json(atlas: &Atlas, id: FeatureId) -> Value {
-    atlas.bbox(id).map_or(Value::Null, |b| {
-        json!([b.min().x, b.min().y, b.max().x, b.max().y])
-    })
+fn bbox(atlas: &Atlas, id: FeatureId) -> Option<[f64; 4]> {
+    atlas
+        .bbox(id)
+        .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y])
 }
 
-/// The summary of an area in lists.
-pub fn summary(atlas: &Atlas, id: FeatureId, geometry: bool) -> Value {
+/// The summary of an area in lists (`people` is for children lists).
+pub fn summary(atlas: &Atlas, id: FeatureId, geometry: bool) -> AreaSummary {
     let f = atlas.feature(id);
-    let mut v = json!({
-        "code": f.code,
-        "name": f.name,
-        "layer": f.layer.as_str(),
-        "kind": f.kind.map(|k| k.as_str()),
-        "parent": f.parent,
-        "bbox": bbox_json(atlas, id),
-    });
-    if geometry {
-        v["geometry"] = geometry_to_json(&f.geometry);
+    AreaSummary {
+        code: f.code.clone(),
+        name: f.name.clone(),
+        layer: f.layer,
+        kind: f.kind,
+        parent: f.parent.clone(),
+        bbox: bbox(atlas, id),
+        people: None,
+        geometry: geometry.then(|| wire::geometry(&f.geometry)),
     }
-    v
 }
 
-fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
-    match q.get(name).map(String::as_str) {
+fn people(p: &[crate::model::Person]) -> Vec<wire::Person> {
+    p.iter()
+        .map(|p| wire::Person {
+            role: p.role,
+            name: p.name.clone(),
+            phone: p.phone.clone(),
+            photo_url: p.photo_url.clone(),
+        })
+        .collect()
+}
+
+fn unit(u: &crate::model::ManagementUnit) -> wire::ManagementUnit {
+    wire::ManagementUnit {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        kind: u.kind,
+        grids: u.grids.clone(),
+        people: people(&u.people),
+    }
+}
+
+/// A boolean flag parameter: absent, `0`, `false` or empty is false; `1` or `true` is true.
+fn flag(name: &str, raw: Option<&str>) -> ApiResult<bool> {
+    match raw {
         None | Some("0" | "false" | "") => Ok(false),
         Some("1" | "true") => Ok(true),
         Some(other) => Err(ApiError::invalid_parameter(
@@ -45,13 +69,14 @@ fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
     }
 }
 
-pub(crate) fn usize_param(
-    q: &HashMap<String, String>,
+/// A non-negative integer parameter `name` (raw value `raw`), `default` when absent, at most `max`.
+pub(crate) fn parse_usize(
     name: &str,
+    raw: Option<&str>,
     default: usize,
     max: usize,
 ) -> ApiResult<usize> {
-    match q.get(name) {
+    match raw {
         None => Ok(default),
         Some(s) => {
             let v: usize = s.parse().map_err(|_| {
@@ -77,123 +102,135 @@ fn find(atlas: &Atlas, code: &str) -> ApiResult<FeatureId> {
     })
 }
 
-/// `GET /api/v1/areas?layer=&parent=&q=&limit=&offset=`: search areas.
-#[utoipa::path(get, path = "/api/v1/areas", tag = "areas",
-    params(
-        ("q" = Option<String>, Query, description = "Code prefix or part of the name (Chinese included)"),
-        ("layer" = Option<String>, Query, description = "district | street | resident_grid | street_grid | extended_grid | block | road_segment"),
-        ("parent" = Option<String>, Query, description = "Parent code"),
-        ("limit" = Option<usize>, Query, description = "Page size (default 50, at most 1000)"),
-        ("offset" = Option<usize>, Query, description = "Items to skip"),
-    ),
-    responses((status = 200, description = "`{items, total, limit, offset}`", body = Object),
-              (status = 400, description = "Invalid parameter", content_type = "application/problem+json")))]
-pub async fn list(
-    State(state): State<AppState>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let Query(q) = q?;
-    let layer = match q.get("layer") {
+/// The search of `GET /api/v1/areas` (a linear scan: call it on the blocking pool).
+pub fn search(atlas: &Atlas, q: &AreaSearchQuery) -> ApiResult<AreaPage> {
+    let layer = match q.layer.as_deref() {
         None => None,
         Some(s) => Some(s.parse::<Layer>().map_err(|()| {
             ApiError::invalid_parameter("layer", format!("unknown layer {s:?}; expected one of district, street, resident_grid, street_grid, extended_grid, block, road_segment"))
         })?),
     };
-    let limit = usize_param(&q, "limit", 50, 1000)?;
-    let offset = usize_param(&q, "offset", 0, usize::MAX)?;
-    let geometry = flag(&q, "geometry")?;
-    let atlas = state.atlas();
-    let (total, ids) = atlas.search(
-        q.get("q").map(String::as_str),
-        layer,
-        q.get("parent").map(String::as_str),
-        offset,
+    let limit = parse_usize("limit", q.limit.as_deref(), 50, 1000)?;
+    let offset = parse_usize("offset", q.offset.as_deref(), 0, usize::MAX)?;
+    let geometry = flag("geometry", q.geometry.as_deref())?;
+    let (total, ids) = atlas.search(q.q.as_deref(), layer, q.parent.as_deref(), offset, limit);
+    Ok(AreaPage {
+        items: ids
+            .into_iter()
+            .map(|id| summary(atlas, id, geometry))
+            .collect(),
+        total,
         limit,
-    );
-    let items: Vec<Value> = ids
-        .into_iter()
-        .map(|id| summary(&atlas, id, geometry))
-        .collect();
-    Ok(Json(
-        json!({"items": items, "total": total, "limit": limit, "offset": offset, "generation": atlas.generation()}),
-    ))
+        offset,
+        generation: atlas.generation(),
+    })
 }
 
-/// `GET /api/v1/areas/{code}[?geometry=1]`: one area with its parent chain, children counts and people.
-#[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
-    params(("code" = String, Path, description = "Area code"), ("geometry" = Option<String>, Query, description = "1 to include the GeoJSON geometry")),
-    responses((status = 200, description = "The area", body = Object),
-              (status = 404, description = "Unknown code", content_type = "application/problem+json")))]
-pub async fn one(
-    State(state): State<AppState>,
-    code: Result<Path<String>, PathRejection>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let Path(code) = code?;
-    let Query(q) = q?;
-    let geometry = flag(&q, "geometry")?;
-    let atlas = state.atlas();
-    let id = find(&atlas, &code)?;
+/// One area with its parent chain, children counts, people and management units.
+pub fn detail(atlas: &Atlas, code: &str, q: &GeometryQuery) -> ApiResult<AreaDetail> {
+    let geometry = flag("geometry", q.geometry.as_deref())?;
+    let id = find(atlas, code)?;
     let f = atlas.feature(id);
-    let parents: Vec<Value> = atlas
+    let parents = atlas
         .ancestors(id)
         .into_iter()
         .map(|p| {
             let pf = atlas.feature(p);
-            json!({"code": pf.code, "name": pf.name, "layer": pf.layer.as_str()})
+            AreaRef {
+                code: pf.code.clone(),
+                name: pf.name.clone(),
+                layer: pf.layer,
+            }
         })
         .collect();
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut children: BTreeMap<String, usize> = BTreeMap::new();
     for &c in atlas.children(id) {
-        *counts.entry(atlas.feature(c).layer.as_str()).or_default() += 1;
+        *children
+            .entry(atlas.feature(c).layer.as_str().to_owned())
+            .or_default() += 1;
     }
-    let units: Vec<Value> = atlas.units_of_grid(id).map(|u| json!(u)).collect();
-    let mut v = json!({
-        "code": f.code,
-        "name": f.name,
-        "layer": f.layer.as_str(),
-        "kind": f.kind.map(|k| k.as_str()),
-        "parent": f.parent,
-        "parents": parents,
-        "children": counts,
-        "people": f.people,
-        "management_units": units,
-        "attributes": f.attributes,
-        "bbox": bbox_json(&atlas, id),
-        "area_m2": f.geometry.as_area().map(|a| crate::geometry::measure::area_m2(a).round()),
-        "generation": atlas.generation(),
-    });
-    if geometry {
-        v["geometry"] = geometry_to_json(&f.geometry);
-    }
-    Ok(Json(v))
+    Ok(AreaDetail {
+        code: f.code.clone(),
+        name: f.name.clone(),
+        layer: f.layer,
+        kind: f.kind,
+        parent: f.parent.clone(),
+        parents,
+        children,
+        people: people(&f.people),
+        management_units: atlas.units_of_grid(id).map(unit).collect(),
+        attributes: f.attributes.clone(),
+        bbox: bbox(atlas, id),
+        area_m2: f
+            .geometry
+            .as_area()
+            .map(|a| crate::geometry::measure::area_m2(a).round()),
+        generation: atlas.generation(),
+        geometry: geometry.then(|| wire::geometry(&f.geometry)),
+    })
+}
+
+/// The children of an area in file order, each with its people.
+pub fn children_of(atlas: &Atlas, code: &str, q: &GeometryQuery) -> ApiResult<AreaChildren> {
+    let geometry = flag("geometry", q.geometry.as_deref())?;
+    let id = find(atlas, code)?;
+    let items: Vec<AreaSummary> = atlas
+        .children(id)
+        .iter()
+        .map(|&c| AreaSummary {
+            people: Some(people(&atlas.feature(c).people)),
+            ..summary(atlas, c, geometry)
+        })
+        .collect();
+    Ok(AreaChildren {
+        total: items.len(),
+        items,
+        generation: atlas.generation(),
+    })
+}
+
+/// `GET /api/v1/areas?layer=&parent=&q=&limit=&offset=&geometry=`: search areas.
+#[utoipa::path(get, path = "/api/v1/areas", tag = "areas",
+    params(AreaSearchQuery),
+    responses((status = 200, description = "A page of areas", body = AreaPage),
+              (status = 400, description = "Invalid parameter", body = wire::problem::Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(state): State<AppState>,
+    Params(q): Params<AreaSearchQuery>,
+) -> ApiResult<Json<AreaPage>> {
+    let atlas = state.atlas();
+    tokio::task::spawn_blocking(move || search(&atlas, &q))
+        .await
+        .map_err(ApiError::internal)?
+        .map(Json)
+}
+
+/// `GET /api/v1/areas/{code}[?geometry=1]`: one area with its parent chain, children counts and people.
+#[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
+    params(("code" = String, Path, description = "Area code"), GeometryQuery),
+    responses((status = 200, description = "The area", body = AreaDetail),
+              (status = 400, description = "Invalid parameter", body = wire::problem::Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown code", body = wire::problem::Problem, content_type = "application/problem+json")))]
+pub async fn one(
+    State(state): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+    Params(q): Params<GeometryQuery>,
+) -> ApiResult<Json<AreaDetail>> {
+    let Path(code) = code?;
+    detail(&state.atlas(), &code, &q).map(Json)
 }
 
 /// `GET /api/v1/areas/{code}/children[?geometry=1]`.
 #[utoipa::path(get, path = "/api/v1/areas/{code}/children", tag = "areas",
-    params(("code" = String, Path, description = "Area code"), ("geometry" = Option<String>, Query, description = "1 to include geometries")),
-    responses((status = 200, description = "`{items}` in file order", body = Object),
-              (status = 404, description = "Unknown code", content_type = "application/problem+json")))]
+    params(("code" = String, Path, description = "Area code"), GeometryQuery),
+    responses((status = 200, description = "The children in file order", body = AreaChildren),
+              (status = 400, description = "Invalid parameter", body = wire::problem::Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown code", body = wire::problem::Problem, content_type = "application/problem+json")))]
 pub async fn children(
     State(state): State<AppState>,
     code: Result<Path<String>, PathRejection>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+    Params(q): Params<GeometryQuery>,
+) -> ApiResult<Json<AreaChildren>> {
     let Path(code) = code?;
-    let Query(q) = q?;
-    let geometry = flag(&q, "geometry")?;
-    let atlas = state.atlas();
-    let id = find(&atlas, &code)?;
-    let items: Vec<Value> = atlas
-        .children(id)
-        .iter()
-        .map(|&c| {
-            let mut v = summary(&atlas, c, geometry);
-            v["people"] = json!(atlas.feature(c).people);
-            v
-        })
-        .collect();
-    Ok(Json(
-        json!({"items": items, "total": items.len(), "generation": atlas.generation()}),
-    ))
+    children_of(&state.atlas(), &code, &q).map(Json)
 }

@@ -1,5 +1,10 @@
 //! `GET /api/v1/lookup` (one point) and `POST /api/v1/lookup` (a batch, as JSON or NDJSON).
 //!
+//! The answers are written from the atlas's pre-rendered fragments (`atlas::json`), not through
+//! serde types: their shapes are documented by `wire::lookup` (`Placement`, `BatchResponse`,
+//! `NdjsonLine`), which tests/wire.rs checks real answers against. The lookups of a batch and of
+//! NDJSON lines run on the blocking pool, not on the async workers.
+//!
 //! Limits of the batches:
 //! - **JSON** (`{"crs", "points"}`): the body may be at most [`json_batch_limit`] bytes (256 per
 //!   allowed point, at least 1 MiB, at most the upload limit); the points are counted while
@@ -19,6 +24,7 @@ use super::error::{ApiError, ApiResult};
 use crate::atlas::json::push_json_str;
 use crate::atlas::{Atlas, Placement};
 use crate::geometry::crs::Crs;
+use crate::wire;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
@@ -177,16 +183,12 @@ impl<'a> LookupParams<'a> {
 
 /// `GET /api/v1/lookup?lon=&lat=&crs=`: who owns this point?
 #[utoipa::path(get, path = "/api/v1/lookup", tag = "lookup",
-    params(
-        ("lon" = f64, Query, description = "Longitude in `crs`"),
-        ("lat" = f64, Query, description = "Latitude in `crs`"),
-        ("crs" = Option<String>, Query, description = "wgs84 (default) | cgcs2000 | gcj02 | bd09"),
-        ("at" = Option<String>, Query, description = "A generation number, or an RFC 3339 time (the generation in force then); default: the current one"),
-    ),
+    params(wire::lookup::LookupQuery),
     responses(
-        (status = 200, description = "The placement: street, grid, block, block head, people, management units, road segments, fallback", body = Object),
-        (status = 400, description = "A parameter is missing or invalid", content_type = "application/problem+json"),
-        (status = 404, description = "No generation at `at`", content_type = "application/problem+json"),
+        (status = 200, description = "The placement: street, grid, block, block head, people, management units, road segments, fallback", body = wire::lookup::Placement),
+        (status = 400, description = "A parameter is missing or invalid", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No generation at `at`", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Serving a file (no generations), or the atlas of `at` is being built (`Retry-After`)", body = wire::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
     let query = uri.query().unwrap_or("");
@@ -394,13 +396,21 @@ pub fn json_batch_limit(config: &super::ServeConfig) -> usize {
 /// `POST /api/v1/lookup`: a batch of points, as `{"crs", "points": [[lon, lat], …]}` (JSON,
 /// results in order) or NDJSON (`[lon, lat]` or `{"lon","lat","crs"}` per line, streamed).
 #[utoipa::path(post, path = "/api/v1/lookup", tag = "lookup",
-    request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [[lon, lat], …]}` (application/json, up to the batch limit) or one point per line (application/x-ndjson)"),
+    params(wire::lookup::BatchQuery),
+    request_body(content(
+        (wire::lookup::BatchRequest = "application/json"),
+        (String = "application/x-ndjson", example = json!("[121.47, 31.23]\n{\"lon\": 121.48, \"lat\": 31.22, \"crs\": \"gcj02\"}\n")),
+    ), description = "`{\"crs\": \"gcj02\", \"points\": [[lon, lat], …]}` (application/json, up to the batch limit) or one point per line, `[lon, lat]` or `{\"lon\", \"lat\", \"crs\"}` (application/x-ndjson, streamed)"),
     responses(
-        (status = 200, description = "`{\"generation\", \"results\": [...]}` in input order, or one NDJSON line per input line", body = Object),
-        (status = 400, description = "Malformed body", content_type = "application/problem+json"),
-        (status = 413, description = "Too many points or too large a body", content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor NDJSON", content_type = "application/problem+json"),
-        (status = 422, description = "JSON of the wrong shape", content_type = "application/problem+json"),
+        (status = 200, description = "`{generation, crs, count, results}` in input order (JSON), or one line per input line (NDJSON; each line a `NdjsonLine`)", content(
+            (wire::lookup::BatchResponse = "application/json"),
+            (wire::lookup::NdjsonLine = "application/x-ndjson"),
+        )),
+        (status = 400, description = "Malformed body or parameter", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too many points or too large a body", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor NDJSON", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape", body = wire::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request timeout passed before the first answer", body = wire::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_lookup(
     State(state): State<AppState>,
@@ -589,6 +599,62 @@ fn body_problem(e: &axum::Error) -> ApiError {
     }
 }
 
+/// The line splitter of an NDJSON body: the bytes not yet answered and the counts so far.
+#[derive(Default)]
+struct NdjsonReader {
+    pending: Vec<u8>,
+    /// Bytes of `pending` already known to hold no newline.
+    scanned: usize,
+    /// Lines seen.
+    n: usize,
+    /// Lines answered.
+    count: u64,
+}
+
+impl NdjsonReader {
+    /// Answers the complete lines of `pending` (and the rest too when `last`), CPU work: returns
+    /// the answers and, if a line is too long, its number.
+    fn feed(&mut self, atlas: &Atlas, last: bool, default: Crs) -> (String, Option<usize>) {
+        let mut out = String::new();
+        let mut start = 0;
+        let mut problem = None;
+        while let Some(pos) = self.pending[self.scanned..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| p + self.scanned)
+        {
+            self.n += 1;
+            if pos - start > MAX_NDJSON_LINE {
+                problem = Some(self.n);
+                break;
+            }
+            let line = String::from_utf8_lossy(&self.pending[start..pos]);
+            if !line.trim().is_empty() {
+                ndjson_answer(atlas, self.n, line.trim(), default, &mut out);
+                self.count += 1;
+            }
+            start = pos + 1;
+            self.scanned = start;
+        }
+        if problem.is_none() {
+            self.pending.drain(..start);
+            self.scanned = self.pending.len();
+            if self.pending.len() > MAX_NDJSON_LINE {
+                problem = Some(self.n + 1);
+            } else if last && !self.pending.is_empty() {
+                self.n += 1;
+                let line = String::from_utf8_lossy(&self.pending).into_owned();
+                if !line.trim().is_empty() {
+                    ndjson_answer(atlas, self.n, line.trim(), default, &mut out);
+                    self.count += 1;
+                }
+                self.pending.clear();
+            }
+        }
+        (out, problem)
+    }
+}
+
 /// Streams NDJSON: reads the body chunk by chunk, answers each complete line as it arrives (see
 /// the module documentation for the limits and what the client sees when one is hit).
 async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
@@ -613,11 +679,8 @@ async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
                 )
             }
         };
-        let mut pending: Vec<u8> = Vec::new();
-        // Bytes of `pending` already known to hold no newline.
-        let mut scanned = 0usize;
-        let mut n = 0usize;
-        let mut count = 0u64;
+        let mut reader = NdjsonReader::default();
+        let mut answered = 0u64;
         loop {
             let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
                 Ok(c) => c,
@@ -625,57 +688,38 @@ async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
                     let e = ApiError::unavailable(format!(
                         "the request took longer than the configured request timeout ({} s); lines from {} on were not answered",
                         timeout.as_secs_f64(),
-                        n + 1
+                        reader.n + 1
                     ));
-                    send(NdjsonOut::Problem(e, n + 1)).await;
+                    send(NdjsonOut::Problem(e, reader.n + 1)).await;
                     break;
                 }
             };
             let last = chunk.is_none();
             match chunk {
-                Some(Ok(c)) => pending.extend_from_slice(&c),
+                Some(Ok(c)) => reader.pending.extend_from_slice(&c),
                 Some(Err(e)) => {
-                    send(NdjsonOut::Problem(body_problem(&e), n + 1)).await;
+                    send(NdjsonOut::Problem(body_problem(&e), reader.n + 1)).await;
                     break;
                 }
                 None => {}
             }
-            let mut out = String::new();
-            let mut start = 0;
-            let mut problem = None;
-            while let Some(pos) = pending[scanned..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|p| p + scanned)
-            {
-                n += 1;
-                if pos - start > MAX_NDJSON_LINE {
-                    problem = Some(n);
+            // The lookups of the complete lines, on the blocking pool (not on an async worker).
+            let a = atlas.clone();
+            let next_line = reader.n + 1;
+            let fed = tokio::task::spawn_blocking(move || {
+                let (out, problem) = reader.feed(&a, last, default);
+                (reader, out, problem)
+            })
+            .await;
+            let (out, problem);
+            (reader, out, problem) = match fed {
+                Ok(r) => r,
+                Err(e) => {
+                    send(NdjsonOut::Problem(ApiError::internal(e), next_line)).await;
                     break;
                 }
-                let line = String::from_utf8_lossy(&pending[start..pos]);
-                if !line.trim().is_empty() {
-                    ndjson_answer(&atlas, n, line.trim(), default, &mut out);
-                    count += 1;
-                }
-                start = pos + 1;
-                scanned = start;
-            }
-            if problem.is_none() {
-                pending.drain(..start);
-                scanned = pending.len();
-                if pending.len() > MAX_NDJSON_LINE {
-                    problem = Some(n + 1);
-                } else if last && !pending.is_empty() {
-                    n += 1;
-                    let line = String::from_utf8_lossy(&pending).into_owned();
-                    if !line.trim().is_empty() {
-                        ndjson_answer(&atlas, n, line.trim(), default, &mut out);
-                        count += 1;
-                    }
-                    pending.clear();
-                }
-            }
+            };
+            answered = reader.count;
             if !out.is_empty() && !send(NdjsonOut::Answers(Bytes::from(out))).await {
                 break;
             }
@@ -691,7 +735,7 @@ async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
                 break;
             }
         }
-        metrics::counter!("gridatlas_lookups_total", "kind" => "ndjson").increment(count);
+        metrics::counter!("gridatlas_lookups_total", "kind" => "ndjson").increment(answered);
     });
     // The status waits for the first answers: a problem before them is the response's.
     let first = match rx.recv().await {

@@ -1,11 +1,12 @@
 //! Health, readiness, metrics, the web map's configuration, and the OpenAPI document.
 
 use super::AppState;
+use crate::wire;
+use crate::wire::meta::{Config, DistrictRef, Readiness};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.
@@ -39,6 +40,14 @@ use utoipa::OpenApi;
         metrics,
         openapi,
     ),
+    components(schemas(
+        wire::GeoJsonGeometry,
+        wire::LayerName,
+        wire::KindName,
+        wire::RoleName,
+        wire::UnitKindName,
+        wire::lookup::NdjsonLine,
+    )),
     tags(
         (name = "lookup", description = "Who owns a point"),
         (name = "areas", description = "Streets, grids, blocks, road segments"),
@@ -60,27 +69,31 @@ pub async fn openapi() -> Result<impl IntoResponse, super::error::ApiError> {
 }
 
 /// `GET /healthz`: the process is up.
-#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "ok")))]
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// `GET /readyz`: an atlas is loaded and lookups are answered.
-#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, description = "ready"), (status = 503, description = "no atlas yet")))]
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, description = "ready", body = Readiness), (status = 503, description = "no atlas yet", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let atlas = state.atlas();
     if atlas.features().is_empty() {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": "no published generation"})),
-        )
+        let r = Readiness {
+            ready: false,
+            generation: None,
+            features: None,
+            reason: Some("no published generation".into()),
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, Json(r))
     } else {
-        (
-            StatusCode::OK,
-            Json(
-                json!({"ready": true, "generation": atlas.generation(), "features": atlas.features().len()}),
-            ),
-        )
+        let r = Readiness {
+            ready: true,
+            generation: atlas.generation(),
+            features: Some(atlas.features().len()),
+            reason: None,
+        };
+        (StatusCode::OK, Json(r))
     }
 }
 
@@ -92,22 +105,21 @@ pub async fn metrics(state: State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /api/v1/config`: what the web map needs to start.
-#[utoipa::path(get, path = "/api/v1/config", tag = "meta", responses((status = 200, description = "District, bounds, centre, basemap URL, generation", body = Object)))]
-pub async fn config(State(state): State<AppState>) -> Json<Value> {
+#[utoipa::path(get, path = "/api/v1/config", tag = "meta", responses((status = 200, description = "District, bounds, centre, basemap URL, generation", body = Config)))]
+pub async fn config(State(state): State<AppState>) -> Json<Config> {
     let atlas = state.atlas();
-    let district = atlas
-        .features()
-        .district()
-        .map(|d| json!({"code": d.code, "name": d.name}));
     let bbox = atlas.territory_bbox();
-    Json(json!({
-        "district": district,
-        "bbox": bbox.map(|b| json!([b.min().x, b.min().y, b.max().x, b.max().y])),
-        "center": bbox.map(|b| json!([b.center().x, b.center().y])),
-        "basemap_url": state.config().basemap_url,
-        "generation": atlas.generation(),
-        "public_reads": state.config().public_reads,
+    Json(Config {
+        district: atlas.features().district().map(|d| DistrictRef {
+            code: d.code.clone(),
+            name: d.name.clone(),
+        }),
+        bbox: bbox.map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]),
+        center: bbox.map(|b| [b.center().x, b.center().y]),
+        basemap_url: state.config().basemap_url.clone(),
+        generation: atlas.generation(),
+        public_reads: state.config().public_reads,
         // Whether drafts, publishing and cases are possible (false when serving a file).
-        "writable": state.store().is_ok(),
-    }))
+        writable: state.store().is_ok(),
+    })
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod lookup;
 pub mod meta;
 pub mod open311;
+pub mod query;
 pub mod ratelimit;
 pub mod serve;
 pub mod tiles;

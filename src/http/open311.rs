@@ -30,6 +30,7 @@ use super::cases::{CaseInput, MAX_CASE_BODY_BYTES, categories_of, check_text, su
 use super::drafts::{blocking, store_error};
 use super::error::ApiError;
 use crate::cases::{Case, CaseFilter, Status, limits};
+use crate::wire::open311 as wire;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -99,7 +100,10 @@ impl From<(Format, ApiError)> for Open311Error {
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let code = self.status.as_u16();
-        let record = json!({"code": code, "description": self.description});
+        let record = wire::Open311Error {
+            code,
+            description: self.description,
+        };
         let mut resp = render(self.format, "errors", "error", &[record]);
         *resp.status_mut() = self.status;
         resp
@@ -220,11 +224,16 @@ fn xml_response(doc: std::result::Result<Vec<u8>, String>) -> Response {
     }
 }
 
-/// A list of records as a JSON array or `<root><item>…</item></root>`.
-fn render(format: Format, root: &str, item: &str, records: &[Value]) -> Response {
+/// A list of records (`wire::open311` types) as a JSON array or `<root><item>…</item></root>`
+/// (the same members as elements).
+fn render<T: serde::Serialize>(format: Format, root: &str, item: &str, records: &[T]) -> Response {
     match format {
-        Format::Json => axum::Json(Value::Array(records.to_vec())).into_response(),
-        Format::Xml => xml_response(xml_document(root, Some(item), records)),
+        Format::Json => axum::Json(records).into_response(),
+        Format::Xml => xml_response(match serde_json::to_value(records) {
+            Ok(Value::Array(values)) => xml_document(root, Some(item), &values),
+            Ok(_) => Err("records did not serialise as an array".to_owned()),
+            Err(e) => Err(e.to_string()),
+        }),
     }
 }
 
@@ -298,16 +307,16 @@ fn check_jurisdiction(state: &AppState, q: &HashMap<String, String>, format: For
     }
 }
 
-fn service_record(c: &crate::routing::categories::Category) -> Value {
-    json!({
-        "service_code": c.code,
-        "service_name": c.name_zh,
-        "description": format!("{} ({}; {})", c.name_en, c.group_zh, c.layer.name_zh()),
-        "metadata": false,
-        "type": "realtime",
-        "keywords": format!("{},{},{}", c.group_zh, c.group_en, c.layer.as_str()),
-        "group": c.group_zh,
-    })
+fn service_record(c: &crate::routing::categories::Category) -> wire::Service {
+    wire::Service {
+        service_code: c.code.clone(),
+        service_name: c.name_zh.clone(),
+        description: format!("{} ({}; {})", c.name_en, c.group_zh, c.layer.name_zh()),
+        metadata: false,
+        type_: "realtime".to_owned(),
+        keywords: format!("{},{},{}", c.group_zh, c.group_en, c.layer.as_str()),
+        group: c.group_zh.clone(),
+    }
 }
 
 /// `GET /open311/v2/{services,requests}.{json,xml}`.
@@ -339,7 +348,7 @@ pub async fn root_get(
 async fn services(state: AppState, format: Format, q: HashMap<String, String>) -> Result<Response> {
     check_jurisdiction(&state, &q, format)?;
     let cats = categories_of(&state).await.map_err(|e| (format, e))?;
-    let records: Vec<Value> = cats.iter().map(service_record).collect();
+    let records: Vec<wire::Service> = cats.iter().map(service_record).collect();
     Ok(render(format, "services", "service", &records))
 }
 
@@ -361,10 +370,17 @@ pub async fn service_definition(
             format!("service_code {code} not found"),
         ));
     }
-    let def = json!({"service_code": code, "attributes": []});
+    let def = wire::ServiceDefinition {
+        service_code: code.to_owned(),
+        attributes: vec![],
+    };
     Ok(match format {
         Format::Json => axum::Json(def).into_response(),
-        Format::Xml => xml_response(xml_document("service_definition", None, &[def])),
+        Format::Xml => xml_response(
+            serde_json::to_value(&def)
+                .map_err(|e| e.to_string())
+                .and_then(|v| xml_document("service_definition", None, &[v])),
+        ),
     })
 }
 
@@ -384,7 +400,7 @@ fn request_record(
     offset: chrono::FixedOffset,
     view: View,
     public: Open311Public,
-) -> Value {
+) -> wire::ServiceRequest {
     let full = view == View::Full;
     let a = &c.assignment;
     let agency = a
@@ -401,56 +417,34 @@ fn request_record(
         ),
         Status::Closed => "已结案 (closed)".to_owned(),
     };
-    let mut o = Map::new();
-    o.insert("service_request_id".into(), json!(c.id.to_string()));
-    o.insert("status".into(), json!(open311_status(c.status)));
-    o.insert("status_notes".into(), json!(notes));
-    o.insert("service_name".into(), json!(names.get(&c.category)));
-    o.insert("service_code".into(), json!(c.category));
-    o.insert(
-        "description".into(),
-        if full || public.description {
-            json!(c.description)
-        } else {
-            Value::Null
-        },
-    );
-    o.insert("agency_responsible".into(), json!(agency));
-    o.insert("service_notice".into(), Value::Null);
-    o.insert(
-        "requested_datetime".into(),
-        json!(c.reported_at.with_timezone(&offset).to_rfc3339()),
-    );
-    o.insert(
-        "updated_datetime".into(),
-        json!(c.updated_at.with_timezone(&offset).to_rfc3339()),
-    );
-    o.insert("expected_datetime".into(), json!(c.due_at.to_rfc3339()));
-    o.insert(
-        "address".into(),
-        json!(a.block.as_ref().or(a.grid.as_ref()).map(|b| b.name.clone())),
-    );
-    o.insert(
-        "address_id".into(),
-        json!(a.block.as_ref().map(|b| b.code.clone())),
-    );
-    o.insert("zipcode".into(), Value::Null);
     let (lon, lat) = if full || public.location {
         (a.point[0], a.point[1])
     } else {
         (round_coarse(a.point[0]), round_coarse(a.point[1]))
     };
-    o.insert("lat".into(), json!(lat));
-    o.insert("long".into(), json!(lon));
-    o.insert(
-        "media_url".into(),
-        if full || public.media {
-            json!(c.photos.first())
+    wire::ServiceRequest {
+        service_request_id: c.id.to_string(),
+        status: open311_status(c.status).to_owned(),
+        status_notes: notes,
+        service_name: names.get(&c.category).cloned(),
+        service_code: c.category.clone(),
+        description: (full || public.description).then(|| c.description.clone()),
+        agency_responsible: agency,
+        service_notice: None,
+        requested_datetime: c.reported_at.with_timezone(&offset).to_rfc3339(),
+        updated_datetime: c.updated_at.with_timezone(&offset).to_rfc3339(),
+        expected_datetime: c.due_at.to_rfc3339(),
+        address: a.block.as_ref().or(a.grid.as_ref()).map(|b| b.name.clone()),
+        address_id: a.block.as_ref().map(|b| b.code.clone()),
+        zipcode: None,
+        lat,
+        long: lon,
+        media_url: if full || public.media {
+            c.photos.first().cloned()
         } else {
-            Value::Null
+            None
         },
-    );
-    Value::Object(o)
+    }
 }
 
 async fn service_names(state: &AppState, format: Format) -> Result<HashMap<String, String>> {
@@ -618,11 +612,11 @@ pub async fn post_request(
         ),
         _ => "已转街镇分中心人工派单".to_owned(),
     };
-    let record = json!({
-        "service_request_id": case.id.to_string(),
-        "service_notice": notice,
-        "account_id": form.get("account_id"),
-    });
+    let record = wire::PostedRequest {
+        service_request_id: case.id.to_string(),
+        service_notice: notice,
+        account_id: form.get("account_id").cloned(),
+    };
     let mut resp = render(format, "service_requests", "request", &[record]);
     *resp.status_mut() = StatusCode::CREATED;
     Ok(resp)
@@ -717,7 +711,7 @@ async fn get_requests(
     let names = service_names(&state, format).await?;
     let offset = state.config().routing.utc_offset;
     let public = state.config().open311_public;
-    let records: Vec<Value> = cases
+    let records: Vec<wire::ServiceRequest> = cases
         .iter()
         .filter(|c| {
             status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status))

@@ -4,19 +4,21 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::atlas::tiles::{MAX_ZOOM, TileError, min_zoom};
 use crate::model::Layer;
+use crate::wire;
+use crate::wire::tiles::{TileJson, VectorLayer};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 /// `GET /api/v1/tiles/{z}/{x}/{y}.mvt`.
 #[utoipa::path(get, path = "/api/v1/tiles/{z}/{x}/{y}.mvt", tag = "tiles",
     params(("z" = u8, Path, description = "Zoom 0–18"), ("x" = u32, Path), ("y" = u32, Path)),
     responses((status = 200, description = "Mapbox Vector Tile: one layer per gridatlas layer with code, name, layer, kind, parent", content_type = "application/vnd.mapbox-vector-tile"),
               (status = 304, description = "Not modified (ETag per generation)"),
-              (status = 400, description = "Invalid tile address", content_type = "application/problem+json")))]
+              (status = 400, description = "Invalid tile address", body = wire::problem::Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Not a tile path (tiles end in .mvt)", body = wire::problem::Problem, content_type = "application/problem+json")))]
 pub async fn tile(
     State(state): State<AppState>,
     path: Result<Path<(String, String, String)>, PathRejection>,
@@ -82,8 +84,8 @@ pub async fn tile(
 
 /// `GET /api/v1/tiles.json`: TileJSON 3.0 describing the tiles.
 #[utoipa::path(get, path = "/api/v1/tiles.json", tag = "tiles",
-    responses((status = 200, description = "TileJSON 3.0.0", body = Object)))]
-pub async fn tilejson(State(state): State<AppState>) -> Json<Value> {
+    responses((status = 200, description = "TileJSON 3.0.0", body = TileJson)))]
+pub async fn tilejson(State(state): State<AppState>) -> Json<TileJson> {
     let atlas = state.atlas();
     // Never from the request's Host header (a client would choose where other clients fetch
     // tiles from): the configured public URL, else a path on this server.
@@ -92,29 +94,36 @@ pub async fn tilejson(State(state): State<AppState>) -> Json<Value> {
         .public_url
         .as_deref()
         .map_or("", |u| u.trim_end_matches('/'));
-    let bounds = atlas
-        .territory_bbox()
-        .map_or(json!([-180, -85, 180, 85]), |b| {
-            json!([b.min().x, b.min().y, b.max().x, b.max().y])
-        });
-    let center = atlas.territory_bbox().map_or(json!([0, 0, 2]), |b| {
-        json!([b.center().x, b.center().y, 11])
+    let bbox = atlas.territory_bbox();
+    let bounds = bbox.map_or([-180.0, -85.0, 180.0, 85.0], |b| {
+        [b.min().x, b.min().y, b.max().x, b.max().y]
     });
-    let fields = json!({"code": "String", "name": "String", "layer": "String", "kind": "String", "parent": "String"});
-    let layers: Vec<Value> = Layer::ALL
+    let center = bbox.map_or([0.0, 0.0, 2.0], |b| [b.center().x, b.center().y, 11.0]);
+    let fields: std::collections::BTreeMap<String, String> =
+        ["code", "name", "layer", "kind", "parent"]
+            .into_iter()
+            .map(|f| (f.to_owned(), "String".to_owned()))
+            .collect();
+    let vector_layers = Layer::ALL
         .iter()
-        .map(|&l| json!({"id": l.as_str(), "description": l.name_zh(), "minzoom": min_zoom(l), "maxzoom": MAX_ZOOM, "fields": fields}))
+        .map(|&l| VectorLayer {
+            id: l.as_str().to_owned(),
+            description: l.name_zh().to_owned(),
+            minzoom: min_zoom(l),
+            maxzoom: MAX_ZOOM,
+            fields: fields.clone(),
+        })
         .collect();
-    Json(json!({
-        "tilejson": "3.0.0",
-        "name": "gridatlas",
-        "version": atlas.generation().unwrap_or(0).to_string(),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/api/v1/tiles/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": bounds,
-        "center": center,
-        "vector_layers": layers,
-    }))
+    Json(TileJson {
+        tilejson: "3.0.0".into(),
+        name: "gridatlas".into(),
+        version: atlas.generation().unwrap_or(0).to_string(),
+        scheme: "xyz".into(),
+        tiles: vec![format!("{base}/api/v1/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        minzoom: 0,
+        maxzoom: MAX_ZOOM,
+        bounds,
+        center,
+        vector_layers,
+    })
 }

@@ -1,14 +1,284 @@
-//! The JSON shapes of the API: one type per response and per request body or query, each
-//! `Serialize + Deserialize + utoipa::ToSchema` (queries: `Deserialize + utoipa::IntoParams`),
-//! so the OpenAPI document describes every answer and clients can generate types from it.
+//! The JSON shapes of the HTTP API ("wire types"): one Rust type per response body, per query
+//! string and per request body, from which the OpenAPI document's schemas are generated.
 //!
-//! Conventions:
-//! - plain data, no behaviour: `wire` depends on nothing of the crate but plain types; the service
-//!   layer builds these from domain values, the handlers answer them;
-//! - responses deny unknown fields when deserialized, so a test that reads an answer back into its
-//!   type fails when the two drift apart;
-//! - query fields are `Option<String>` documented with their real type (`#[param(value_type)]`):
-//!   the service parses them with errors that name the parameter exactly.
+//! # Conventions (for every route, read and write side)
+//!
+//! 1. **Plain data.** `wire` depends on the data types of the layers below it ([`crate::model`],
+//!    and the domain's own data where the API shows it as it is: a case, a category, an
+//!    assignment, indicators — those derive `ToSchema` themselves), `serde`, `serde_json`,
+//!    `utoipa` and `geojson` — never on `http`, `service`, `store`, `atlas` or `validate`
+//!    (`tests/layers.rs`). Conversions from internal types live in the service layer or next to
+//!    the handler, not here, except small pure functions over `model` types (e.g. [`geometry`]).
+//! 2. **One file per area of the API**: `lookup.rs`, `areas.rs`, `tiles.rs`, `meta.rs`,
+//!    `open311.rs`, `problem.rs` (read side); `drafts.rs`, `cases.rs`, … (write side). Shared
+//!    shapes (people, management units, GeoJSON geometry, enum schemas) are in this file.
+//!    Spell arrays as arrays (`[f64; 4]` for a bounding box `[min_lon, min_lat, max_lon,
+//!    max_lat]`), not through a type alias: utoipa does not see through aliases.
+//! 3. **Responses** derive `Serialize + Deserialize + ToSchema`, with
+//!    `#[serde(deny_unknown_fields)]` (so a test deserialising a real answer catches a member the
+//!    type forgets; utoipa then writes `additionalProperties: false`). Members always present but
+//!    possibly null are `Option<T>` without `skip_serializing_if` (utoipa: required, nullable);
+//!    members sometimes absent are `Option<T>` with
+//!    `#[serde(default, skip_serializing_if = "Option::is_none")]` (utoipa: not required).
+//!    Every field has a `///` doc: it becomes the schema's description.
+//! 4. **Query strings** are a struct of `Option<String>` fields deriving `Deserialize + IntoParams`
+//!    (`#[into_params(parameter_in = Query)]`), each documented with its real type and format in
+//!    `#[param(value_type = …, …)]`. The handler extracts it with `http::query::Params<T>` (the
+//!    last of a repeated parameter wins, unknown parameters are ignored — as before typing) and
+//!    parses each field with the route's precise parser, so a bad value is still a problem+json
+//!    naming the parameter (`parameter `limit`: "x" is not a non-negative integer`).
+//! 5. **Request bodies** derive `Deserialize + ToSchema` (plus `Serialize` for tests and clients),
+//!    `#[serde(deny_unknown_fields)]`.
+//! 6. **Enums of the model** (layer, kind, role, management unit kind) are used as such in wire
+//!    types; their schemas are named components (`Layer`, `Kind`, `Role`,
+//!    `ManagementUnitKind`: [`LayerName`], [`KindName`], …) generated from the model's `ALL`
+//!    lists, so they cannot drift from the model: `#[schema(value_type = LayerName)]`, and
+//!    `value_type = Option<KindName>` for an optional one (a query parameter:
+//!    `#[param(value_type = Option<LayerName>)]`). Register new components in `ApiDoc`'s
+//!    `components(schemas(…))` (`http/meta.rs`).
+//! 7. **Geometries** are [`geojson::Geometry`] (RFC 7946) with
+//!    `#[schema(value_type = wire::GeoJsonGeometry)]`, the hand-written schema component below.
+//! 8. **Errors** are [`problem::Problem`] (`application/problem+json`); every `utoipa::path`
+//!    names it for its 4xx/5xx answers:
+//!    `(status = 400, body = wire::problem::Problem, content_type = "application/problem+json")`.
+//! 9. **Hand-rendered answers** (the placement, batch and NDJSON lookups are written from
+//!    pre-rendered fragments for speed) keep their renderer; their wire type documents them and a
+//!    test deserialises many real answers into it and re-serialises to the same JSON value.
+//! 10. Every `utoipa::path` names its typed success body (`body = wire::…`) and its params
+//!     (`params(wire::…::SomeQuery)`); `Object` is reserved for truly free-form members
+//!     (attributes).
 
+pub mod areas;
 pub mod cases;
 pub mod drafts;
+pub mod lookup;
+pub mod meta;
+pub mod open311;
+pub mod problem;
+pub mod tiles;
+
+use crate::model::{Kind, Layer, ManagementUnitKind, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
+use utoipa::openapi::{RefOr, schema::ObjectBuilder};
+use utoipa::{PartialSchema, ToSchema};
+
+fn string_enum(description: &str, values: impl IntoIterator<Item = &'static str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .description(Some(description))
+        .enum_values(Some(values))
+        .build()
+}
+
+/// The schema of a [`Layer`] (a string enum of the model's layers).
+pub fn layer_schema() -> Object {
+    string_enum(
+        "Layer of the territory",
+        Layer::ALL.iter().map(|l| l.as_str()),
+    )
+}
+
+/// The schema of a [`Kind`] (a string enum of the model's kinds).
+pub fn kind_schema() -> Object {
+    string_enum(
+        "Kind of the area, where its layer has kinds",
+        Kind::ALL.iter().map(|k| k.as_str()),
+    )
+}
+
+/// The schema of a [`Role`] (a string enum of the model's roles).
+pub fn role_schema() -> Object {
+    string_enum(
+        "Role of a person in a grid, block or management unit",
+        Role::ALL.iter().map(|r| r.as_str()),
+    )
+}
+
+/// The schema of a [`ManagementUnitKind`].
+pub fn unit_kind_schema() -> Object {
+    // An exhaustive match, so a new kind does not compile until it is listed here.
+    let name = |k: ManagementUnitKind| match k {
+        ManagementUnitKind::CityManagement => "city_management",
+        ManagementUnitKind::MarketSupervision => "market_supervision",
+        ManagementUnitKind::Other => "other",
+    };
+    string_enum(
+        "Service of a management unit",
+        [
+            ManagementUnitKind::CityManagement,
+            ManagementUnitKind::MarketSupervision,
+            ManagementUnitKind::Other,
+        ]
+        .map(name),
+    )
+}
+
+/// A named schema component for a model enum (`Layer`, `Kind`, `Role`, `ManagementUnitKind`):
+/// one enum in the document, referenced by every field of that type (generated clients get one
+/// enum class). Use `#[schema(value_type = wire::LayerName)]` on a `Layer` field,
+/// `value_type = Option<wire::KindName>` on an `Option<Kind>` one.
+macro_rules! enum_component {
+    ($name:ident, $component:literal, $schema:path) => {
+        #[doc = concat!("The `", $component, "` schema component (see [`", stringify!($schema), "`]).")]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                RefOr::T(Schema::Object($schema()))
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($component)
+            }
+        }
+    };
+}
+
+enum_component!(LayerName, "Layer", layer_schema);
+enum_component!(KindName, "Kind", kind_schema);
+enum_component!(RoleName, "Role", role_schema);
+enum_component!(UnitKindName, "ManagementUnitKind", unit_kind_schema);
+
+/// A person responsible for an area (block head, station head, …) or in a management unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Role.
+    #[schema(value_type = RoleName)]
+    pub role: Role,
+    /// Display name.
+    pub name: String,
+    /// Contact phone, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Photo URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
+}
+
+/// 管理单元: several grids served one-to-many by one team (city management, market supervision).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManagementUnit {
+    /// Unique code.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Service.
+    #[schema(value_type = UnitKindName)]
+    pub kind: ManagementUnitKind,
+    /// Codes of the grids served.
+    pub grids: Vec<String>,
+    /// Team members (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
+}
+
+/// A GeoJSON geometry (RFC 7946): the schema of [`geojson::Geometry`] in the OpenAPI document.
+///
+/// The API writes Polygon / MultiPolygon for areas and LineString / MultiLineString for road
+/// segments; the schema admits every geometry type but GeometryCollection.
+pub struct GeoJsonGeometry;
+
+impl GeoJsonGeometry {
+    /// The schema as JSON (OpenAPI 3.1 / JSON Schema 2020-12).
+    pub fn json() -> serde_json::Value {
+        let position = serde_json::json!({
+            "type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3,
+            "description": "[lon, lat] in WGS84"
+        });
+        let array = |items: serde_json::Value, min: u64| serde_json::json!({"type": "array", "items": items, "minItems": min});
+        let line = array(position.clone(), 2);
+        let ring = array(position.clone(), 4);
+        let polygon = array(ring, 1);
+        let variant = |name: &str, coordinates: serde_json::Value| {
+            serde_json::json!({
+                "type": "object",
+                "title": name,
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": {"type": "string", "enum": [name]},
+                    "coordinates": coordinates,
+                    "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4}
+                }
+            })
+        };
+        serde_json::json!({
+            "description": "A GeoJSON geometry (RFC 7946), WGS84 longitude/latitude",
+            "oneOf": [
+                variant("Point", position.clone()),
+                variant("MultiPoint", array(position, 0)),
+                variant("LineString", line.clone()),
+                variant("MultiLineString", array(line, 0)),
+                variant("Polygon", polygon.clone()),
+                variant("MultiPolygon", array(polygon, 0)),
+            ]
+        })
+    }
+}
+
+impl PartialSchema for GeoJsonGeometry {
+    fn schema() -> RefOr<Schema> {
+        // A constant document of utoipa's own schema model: it always parses (tested below).
+        #[allow(clippy::expect_used)]
+        let schema: Schema = serde_json::from_value(Self::json()).expect("GeoJSON schema");
+        RefOr::T(schema)
+    }
+}
+
+impl ToSchema for GeoJsonGeometry {}
+
+/// The GeoJSON geometry of a model geometry: Polygon / LineString when it has one part,
+/// MultiPolygon / MultiLineString otherwise (as the GeoJSON writer does).
+pub fn geometry(g: &crate::model::Geometry) -> geojson::Geometry {
+    use crate::model::Geometry as G;
+    fn line(ls: &geo::LineString<f64>) -> Vec<Vec<f64>> {
+        ls.0.iter().map(|c| vec![c.x, c.y]).collect()
+    }
+    fn polygon(p: &geo::Polygon<f64>) -> Vec<Vec<Vec<f64>>> {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .map(line)
+            .collect()
+    }
+    let value = match g {
+        G::Area(mp) => match mp.0.as_slice() {
+            [one] => geojson::Value::Polygon(polygon(one)),
+            many => geojson::Value::MultiPolygon(many.iter().map(polygon).collect()),
+        },
+        G::Line(ml) => match ml.0.as_slice() {
+            [one] => geojson::Value::LineString(line(one)),
+            many => geojson::Value::MultiLineString(many.iter().map(line).collect()),
+        },
+    };
+    geojson::Geometry::new(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geojson_schema_parses_and_names_every_type() {
+        let RefOr::T(Schema::OneOf(one)) = GeoJsonGeometry::schema() else {
+            panic!("a oneOf schema");
+        };
+        assert_eq!(one.items.len(), 6);
+    }
+
+    #[test]
+    fn geometry_matches_the_geojson_writer() {
+        let set = crate::geo_io::read_path(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/demo-district.geojson"
+        )))
+        .expect("demo fixture");
+        for f in set.features().iter().step_by(7) {
+            let ours = serde_json::to_value(geometry(&f.geometry)).expect("json");
+            assert_eq!(ours, crate::geo_io::write::geometry_to_json(&f.geometry));
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Shared pieces of the HTTP integration tests: the demo district, the problem+json check, a
-//! runtime for the `suite!` tests (which are plain `#[test]` functions).
+//! server on an ephemeral port, a runtime for the `suite!` tests (which are plain `#[test]`
+//! functions).
 
 #![allow(dead_code)]
 
@@ -31,6 +32,16 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
     let v: Value = resp.json().await.expect("json");
     assert_eq!(v["status"], status, "{v}");
     v
+}
+
+/// Serves `state`'s router on an ephemeral loopback port; returns the base URL.
+pub async fn serve(state: gridatlas::http::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, gridatlas::http::router(state)).await });
+    format!("http://{addr}")
 }
 
 /// Runs `f` on a two-worker runtime.
