@@ -36,27 +36,6 @@ pub fn summary(atlas: &Atlas, id: FeatureId, geometry: bool) -> AreaSummary {
     }
 }
 
-fn people(p: &[crate::model::Person]) -> Vec<wire::Person> {
-    p.iter()
-        .map(|p| wire::Person {
-            role: p.role,
-            name: p.name.clone(),
-            phone: p.phone.clone(),
-            photo_url: p.photo_url.clone(),
-        })
-        .collect()
-}
-
-fn unit(u: &crate::model::ManagementUnit) -> wire::ManagementUnit {
-    wire::ManagementUnit {
-        code: u.code.clone(),
-        name: u.name.clone(),
-        kind: u.kind,
-        grids: u.grids.clone(),
-        people: people(&u.people),
-    }
-}
-
 /// A boolean flag parameter: absent, `0`, `false` or empty is false; `1` or `true` is true.
 fn flag(name: &str, raw: Option<&str>) -> ApiResult<bool> {
     match raw {
@@ -157,8 +136,8 @@ pub fn detail(atlas: &Atlas, code: &str, q: &GeometryQuery) -> ApiResult<AreaDet
         parent: f.parent.clone(),
         parents,
         children,
-        people: people(&f.people),
-        management_units: atlas.units_of_grid(id).map(unit).collect(),
+        people: f.people.clone(),
+        management_units: atlas.units_of_grid(id).cloned().collect(),
         attributes: f.attributes.clone(),
         bbox: bbox(atlas, id),
         area_m2: f
@@ -178,7 +157,7 @@ pub fn children_of(atlas: &Atlas, code: &str, q: &GeometryQuery) -> ApiResult<Ar
         .children(id)
         .iter()
         .map(|&c| AreaSummary {
-            people: Some(people(&atlas.feature(c).people)),
+            people: Some(atlas.feature(c).people.clone()),
             ..summary(atlas, c, geometry)
         })
         .collect();

@@ -20,6 +20,7 @@ use crate::cases::Case;
 use crate::routing::categories::Category;
 use crate::service::cases as service;
 use crate::wire::cases as wire;
+use crate::wire::problem::Problem;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
@@ -79,7 +80,8 @@ pub async fn submit(
 /// `GET /api/v1/categories`: the case categories (task list items).
 #[utoipa::path(get, path = "/api/v1/categories", tag = "cases",
     params(wire::CategoriesQuery),
-    responses((status = 200, description = "The categories", body = wire::Categories)))]
+    responses((status = 200, description = "The categories", body = wire::Categories),
+        (status = 400, description = "Invalid parameter (`layer` not a grid layer) or query string", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_categories(
     State(state): State<AppState>,
     q: Result<Query<wire::CategoriesQuery>, QueryRejection>,
@@ -94,8 +96,11 @@ pub async fn list_categories(
     request_body(content = Object, description = "A task list: `{groups: [{code, name_zh, name_en, layer, list, street?, items: [{code, name_zh, name_en}]}]}`"),
     responses(
         (status = 200, description = "The new categories", body = wire::Categories),
-        (status = 401, description = "No token"), (status = 403, description = "Not an admin"),
-        (status = 422, description = "Invalid task list: every problem listed", content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid task list: every problem listed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_categories(
     State(state): State<AppState>,
@@ -128,10 +133,14 @@ async fn small_json<T: DeserializeOwned>(mut req: Request, state: &AppState) -> 
     request_body(content = CaseInput, description = "The case: point, crs, category, description, source, reported_at, photos"),
     responses(
         (status = 201, description = "The stored case with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, due_at, generation)", body = wire::CaseView),
-        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
-        (status = 401, description = "No token"), (status = 403, description = "Not an intake token"),
-        (status = 413, description = "The body is over 1 MiB", content_type = "application/problem+json"),
-        (status = 422, description = "Unknown category, bad coordinates, a point outside the district; `description` over 2,000 characters, over 20 `photos` or one over 2,048 characters; `reported_at` more than 5 minutes ahead or more than 366 days ago (the problem names the `field` and the `limit`)", content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or an invalid `at`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No generation at `at`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 128 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown category, bad coordinates, a point outside the district; `description` over 2,000 characters, over 20 `photos` or one over 2,048 characters; `reported_at` more than 5 minutes ahead or more than 366 days ago (the problem names the `field` and the `limit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store, or the generation asked for with `at` is being built (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -154,7 +163,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case",
     params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, description = "The case with its assignment and events", body = wire::CaseView),
-        (status = 404, description = "No such case", content_type = "application/problem+json")))]
+        (status = 400, description = "`id` is not a case id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn one(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -173,7 +186,11 @@ pub async fn one(
 /// `GET /api/v1/cases` (role intake): cases, newest first, paged.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", operation_id = "list_cases",
     params(wire::CaseListQuery),
-    responses((status = 200, description = "A page of cases", body = wire::CaseList)))]
+    responses((status = 200, description = "A page of cases", body = wire::CaseList),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -192,10 +209,15 @@ pub async fn list(
     params(("id" = i64, Path, description = "Case id")),
     request_body(content = EventInput, description = "The new status, who, when, department, note"),
     responses((status = 200, description = "The case after the change", body = wire::CaseView),
-        (status = 404, description = "No such case", content_type = "application/problem+json"),
-        (status = 409, description = "The transition is not allowed from the case's status (the reason and the allowed ones are named), or another change came first", content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 1 MiB", content_type = "application/problem+json"),
-        (status = 422, description = "Unknown status; bad time, `at` before the case's latest event or more than 5 minutes ahead; `note` over 1,000 characters, `by` or `department` over 100 (the problem names the `field` and the `limit`)", content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON, or `id` is not a case id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The transition is not allowed from the case's status (the reason and the allowed ones are named), or another change came first", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown status; bad time, `at` before the case's latest event or more than 5 minutes ahead; `note` over 1,000 characters, `by` or `department` over 100 (the problem names the `field` and the `limit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -218,7 +240,11 @@ pub async fn add_event(
 /// on-time rates and overdue counts per district, street and grid.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "cases",
     params(wire::IndicatorsQuery),
-    responses((status = 200, description = "Indicators per district, street and grid; rates are null when nothing is counted", body = wire::IndicatorsReport)))]
+    responses((status = 200, description = "Indicators per district, street and grid; rates are null when nothing is counted", body = wire::IndicatorsReport),
+        (status = 400, description = "Invalid parameter (`from`, `to` not a time or date; `from` not before `to`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_indicators(
     State(state): State<AppState>,
     q: Result<Query<wire::IndicatorsQuery>, QueryRejection>,

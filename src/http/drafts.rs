@@ -13,6 +13,7 @@ use crate::geo_io::ReadOptions;
 use crate::service::{self, drafts, generations};
 use crate::store::StoreError;
 use crate::wire::drafts as wire;
+use crate::wire::problem::Problem;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -41,12 +42,12 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
     request_body(content = Object, content_type = "application/geo+json", description = "A FeatureCollection in the gridatlas feature format"),
     responses(
         (status = 201, description = "The stored draft with the counts of its validation report", body = wire::DraftCreated),
-        (status = 400, description = "Malformed JSON", content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "The upload would change streets outside the token's scope (named), or make changes only an admin may (the district, units serving several streets, features under no street)", content_type = "application/problem+json"),
-        (status = 413, description = "Body or feature too large", content_type = "application/problem+json"),
-        (status = 415, description = "Not GeoJSON", content_type = "application/problem+json"),
-        (status = 422, description = "Invalid features: every problem listed with feature index, code and JSON path", content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The upload would change streets outside the token's scope (named), or make changes only an admin may (the district, units serving several streets, features under no street)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or feature too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not GeoJSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid features: every problem listed with feature index, code and JSON path", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -105,9 +106,10 @@ fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "drafts",
     params(("id" = i64, Path)),
     responses((status = 200, description = "The draft", body = wire::DraftView),
-              (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-              (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
-              (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
+              (status = 400, description = "`id` is not a draft id", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_draft(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -126,9 +128,10 @@ pub async fn get_draft(
     params(("id" = i64, Path), wire::ReportQuery),
     responses((status = 200, description = "A page of the report (`format=json`, the default)", body = wire::DraftReport),
               (status = 200, description = "A page of the findings as GeoJSON (`format=geojson`)", body = wire::FindingsCollection, content_type = "application/geo+json"),
-              (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-              (status = 403, description = "The draft covers streets outside the token's scope", content_type = "application/problem+json"),
-              (status = 404, description = "Unknown draft", content_type = "application/problem+json")))]
+              (status = 400, description = "Invalid parameter (`id`, `format`, `offset`, `limit`)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", body = Problem, content_type = "application/problem+json")))]
 pub async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -157,9 +160,13 @@ pub async fn report(
     request_body(content = wire::PublishRequest, description = "Optional: `override_reason` (admin only) to publish over validation errors"),
     responses(
         (status = 200, description = "The new generation, now served", body = wire::Published),
-        (status = 403, description = "Outside the token's streets, or an override by a non-admin", content_type = "application/problem+json"),
-        (status = 404, description = "Unknown draft", content_type = "application/problem+json"),
-        (status = 409, description = "Refused (validation errors) or conflicting (already published, expired, or the generation moved)", content_type = "application/problem+json"),
+        (status = 400, description = "`id` is not a draft id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Outside the token's streets, or an override by a non-admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown draft", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused (validation errors) or conflicting (already published, expired, or the generation moved)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is not `{\"override_reason\": …}`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publish(
     State(state): State<AppState>,
@@ -203,7 +210,8 @@ pub async fn publish(
 
 /// `GET /api/v1/generations`: every published generation, oldest first.
 #[utoipa::path(get, path = "/api/v1/generations", tag = "drafts",
-    responses((status = 200, description = "Every published generation and the one served", body = wire::Generations)))]
+    responses((status = 200, description = "Every published generation and the one served", body = wire::Generations),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn generations(State(state): State<AppState>) -> ApiResult<Json<wire::Generations>> {
     let store = state.store()?;
     let list = blocking(move || generations::list(store.as_ref())).await?;
@@ -217,7 +225,9 @@ pub async fn generations(State(state): State<AppState>) -> ApiResult<Json<wire::
 #[utoipa::path(get, path = "/api/v1/generations/{a}/diff/{b}", tag = "drafts",
     params(("a" = i32, Path), ("b" = i32, Path)),
     responses((status = 200, description = "The areas that changed", body = wire::Diff),
-              (status = 404, description = "Unknown generation", content_type = "application/problem+json")))]
+              (status = 400, description = "`a` or `b` is not a generation number", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown generation", body = Problem, content_type = "application/problem+json")))]
 pub async fn diff(
     State(state): State<AppState>,
     p: Result<Path<(String, String)>, PathRejection>,

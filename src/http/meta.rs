@@ -42,10 +42,10 @@ use utoipa::OpenApi;
     ),
     components(schemas(
         wire::GeoJsonGeometry,
-        wire::LayerName,
-        wire::KindName,
-        wire::RoleName,
-        wire::UnitKindName,
+        wire::Layer,
+        wire::Kind,
+        wire::Role,
+        wire::ManagementUnitKind,
         wire::lookup::NdjsonLine,
     )),
     tags(

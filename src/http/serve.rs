@@ -148,8 +148,7 @@ pub async fn serve(
 pub fn run(args: Launch) -> anyhow::Result<i32> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .try_init();
     // the web map's Content-Security-Policy allows the basemap's origin: refuse one it cannot

@@ -91,7 +91,7 @@ pub enum ManagementUnitKind {
 }
 
 /// 管理单元: several grids served one-to-many by one team. No geometry of its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ManagementUnit {
     /// Unique code.
     pub code: String,

@@ -1,8 +1,7 @@
 //! The shapes of `GET /api/v1/areas` (search), `/areas/{code}` (one area) and
 //! `/areas/{code}/children`.
 
-use super::{GeoJsonGeometry, KindName, LayerName, ManagementUnit, Person};
-use crate::model::{Kind, Layer};
+use super::{GeoJsonGeometry, Kind, Layer, ManagementUnit, Person};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +13,7 @@ pub struct AreaSearchQuery {
     /// Code prefix or part of the name (Chinese included).
     pub q: Option<String>,
     /// Only areas of this layer.
-    #[param(value_type = Option<LayerName>)]
+    #[param(value_type = Option<Layer>)]
     pub layer: Option<String>,
     /// Only children of this parent code.
     pub parent: Option<String>,
@@ -47,10 +46,10 @@ pub struct AreaSummary {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(value_type = LayerName)]
+    #[schema(value_type = Layer)]
     pub layer: Layer,
     /// Kind, null when the layer has none.
-    #[schema(value_type = Option<KindName>)]
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<Kind>,
     /// Parent code (null for the district).
     pub parent: Option<String>,
@@ -102,7 +101,7 @@ pub struct AreaRef {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(value_type = LayerName)]
+    #[schema(value_type = Layer)]
     pub layer: Layer,
 }
 
@@ -115,10 +114,10 @@ pub struct AreaDetail {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(value_type = LayerName)]
+    #[schema(value_type = Layer)]
     pub layer: Layer,
     /// Kind, null when the layer has none.
-    #[schema(value_type = Option<KindName>)]
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<Kind>,
     /// Parent code (null for the district).
     pub parent: Option<String>,

@@ -6,8 +6,7 @@
 //! types: the types document them, and `tests/wire_lookup.rs` checks that real answers
 //! deserialise into them (unknown members refused) and re-serialise to the same JSON.
 
-use super::{KindName, LayerName, ManagementUnit, Person};
-use crate::model::{Kind, Layer};
+use super::{Kind, Layer, ManagementUnit, Person};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -79,11 +78,11 @@ pub struct PlacementArea {
     /// Display name.
     pub name: String,
     /// Layer.
-    #[schema(value_type = LayerName)]
+    #[schema(value_type = Layer)]
     pub layer: Layer,
     /// Kind (absent when the layer has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<KindName>)]
+    #[schema(value_type = Option<Kind>)]
     pub kind: Option<Kind>,
     /// People responsible (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -176,7 +175,7 @@ pub struct CompactPlacement {
     /// Grid code.
     pub grid: Option<String>,
     /// Layer of the grid.
-    #[schema(value_type = Option<LayerName>)]
+    #[schema(value_type = Option<Layer>)]
     pub grid_layer: Option<Layer>,
     /// Block code.
     pub block: Option<String>,

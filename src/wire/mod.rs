@@ -29,13 +29,11 @@
 //!    naming the parameter (`parameter `limit`: "x" is not a non-negative integer`).
 //! 5. **Request bodies** derive `Deserialize + ToSchema` (plus `Serialize` for tests and clients),
 //!    `#[serde(deny_unknown_fields)]`.
-//! 6. **Enums of the model** (layer, kind, role, management unit kind) are used as such in wire
-//!    types; their schemas are named components (`Layer`, `Kind`, `Role`,
-//!    `ManagementUnitKind`: [`LayerName`], [`KindName`], …) generated from the model's `ALL`
-//!    lists, so they cannot drift from the model: `#[schema(value_type = LayerName)]`, and
-//!    `value_type = Option<KindName>` for an optional one (a query parameter:
-//!    `#[param(value_type = Option<LayerName>)]`). Register new components in `ApiDoc`'s
-//!    `components(schemas(…))` (`http/meta.rs`).
+//! 6. **Data of the model** (`Layer`, `Kind`, `Role`, `ManagementUnitKind`, `Person`,
+//!    `ManagementUnit`) and of the domain where the API shows it as it is (a case, a category,
+//!    indicators) derive `ToSchema` where they are defined, so their schema cannot drift from
+//!    them; wire types use them directly (re-exported here) and a query parameter names its real
+//!    type in `#[param(value_type = Option<Layer>)]`.
 //! 7. **Geometries** are [`geojson::Geometry`] (RFC 7946) with
 //!    `#[schema(value_type = wire::GeoJsonGeometry)]`, the hand-written schema component below.
 //! 8. **Errors** are [`problem::Problem`] (`application/problem+json`); every `utoipa::path`
@@ -57,125 +55,11 @@ pub mod open311;
 pub mod problem;
 pub mod tiles;
 
-use crate::model::{Kind, Layer, ManagementUnitKind, Role};
-use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
-use utoipa::openapi::{RefOr, schema::ObjectBuilder};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-fn string_enum(description: &str, values: impl IntoIterator<Item = &'static str>) -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Type(Type::String))
-        .description(Some(description))
-        .enum_values(Some(values))
-        .build()
-}
-
-/// The schema of a [`Layer`] (a string enum of the model's layers).
-pub fn layer_schema() -> Object {
-    string_enum(
-        "Layer of the territory",
-        Layer::ALL.iter().map(|l| l.as_str()),
-    )
-}
-
-/// The schema of a [`Kind`] (a string enum of the model's kinds).
-pub fn kind_schema() -> Object {
-    string_enum(
-        "Kind of the area, where its layer has kinds",
-        Kind::ALL.iter().map(|k| k.as_str()),
-    )
-}
-
-/// The schema of a [`Role`] (a string enum of the model's roles).
-pub fn role_schema() -> Object {
-    string_enum(
-        "Role of a person in a grid, block or management unit",
-        Role::ALL.iter().map(|r| r.as_str()),
-    )
-}
-
-/// The schema of a [`ManagementUnitKind`].
-pub fn unit_kind_schema() -> Object {
-    // An exhaustive match, so a new kind does not compile until it is listed here.
-    let name = |k: ManagementUnitKind| match k {
-        ManagementUnitKind::CityManagement => "city_management",
-        ManagementUnitKind::MarketSupervision => "market_supervision",
-        ManagementUnitKind::Other => "other",
-    };
-    string_enum(
-        "Service of a management unit",
-        [
-            ManagementUnitKind::CityManagement,
-            ManagementUnitKind::MarketSupervision,
-            ManagementUnitKind::Other,
-        ]
-        .map(name),
-    )
-}
-
-/// A named schema component for a model enum (`Layer`, `Kind`, `Role`, `ManagementUnitKind`):
-/// one enum in the document, referenced by every field of that type (generated clients get one
-/// enum class). Use `#[schema(value_type = wire::LayerName)]` on a `Layer` field,
-/// `value_type = Option<wire::KindName>` on an `Option<Kind>` one.
-macro_rules! enum_component {
-    ($name:ident, $component:literal, $schema:path) => {
-        #[doc = concat!("The `", $component, "` schema component (see [`", stringify!($schema), "`]).")]
-        pub struct $name;
-
-        impl PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                RefOr::T(Schema::Object($schema()))
-            }
-        }
-
-        impl ToSchema for $name {
-            fn name() -> std::borrow::Cow<'static, str> {
-                std::borrow::Cow::Borrowed($component)
-            }
-        }
-    };
-}
-
-enum_component!(LayerName, "Layer", layer_schema);
-enum_component!(KindName, "Kind", kind_schema);
-enum_component!(RoleName, "Role", role_schema);
-enum_component!(UnitKindName, "ManagementUnitKind", unit_kind_schema);
-
-/// A person responsible for an area (block head, station head, …) or in a management unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Person {
-    /// Role.
-    #[schema(value_type = RoleName)]
-    pub role: Role,
-    /// Display name.
-    pub name: String,
-    /// Contact phone, as written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Photo URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photo_url: Option<String>,
-}
-
-/// 管理单元: several grids served one-to-many by one team (city management, market supervision).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ManagementUnit {
-    /// Unique code.
-    pub code: String,
-    /// Display name.
-    pub name: String,
-    /// Service.
-    #[schema(value_type = UnitKindName)]
-    pub kind: ManagementUnitKind,
-    /// Codes of the grids served.
-    pub grids: Vec<String>,
-    /// Team members (absent when none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub people: Vec<Person>,
-}
+pub use crate::model::{Kind, Layer, ManagementUnit, ManagementUnitKind, Person, Role};
 
 /// A GeoJSON geometry (RFC 7946): the schema of [`geojson::Geometry`] in the OpenAPI document.
 ///
