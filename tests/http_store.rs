@@ -593,6 +593,142 @@ fn private_reads_need_a_token_of_any_role(db: &TestDb) {
     });
 }
 
+/// Every answer of the write side read back into its wire type (`deny_unknown_fields`: a member
+/// the type forgets fails) and pinned by a snapshot, the same on both stores.
+fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
+    use gridatlas::wire::cases::{CaseList, CaseView, Categories, IndicatorsReport};
+    use gridatlas::wire::drafts::{
+        Diff, DraftCreated, DraftReport, DraftView, FindingsCollection, Generations, Published,
+    };
+    fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> T {
+        let t: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v:#}"));
+        assert_eq!(&serde_json::to_value(&t).expect("json"), v, "round trip");
+        t
+    }
+    run(async {
+        let s = start(db, ServeConfig::default()).await;
+        let admin = s.token("admin", &[]);
+        let street = "310116101";
+        let grid = street_features(street, None)
+            .into_iter()
+            .find(|f| f["properties"]["layer"] == "resident_grid")
+            .expect("a grid");
+        let code = grid["properties"]["code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let r = s
+            .upload(&admin, "", street_upload(street, Some((&code, "改名网格"))))
+            .await;
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.expect("json");
+        let d: DraftCreated = typed(&created);
+        insta::assert_json_snapshot!("draft_created", created, {".id" => "[id]", ".report" => "[url]"});
+        let view = s
+            .json(&format!("/api/v1/drafts/{}", d.id), Some(&admin))
+            .await;
+        typed::<DraftView>(&view);
+        insta::assert_json_snapshot!("draft_view", view, {
+            ".id" => "[id]", ".report" => "[url]", ".created_at" => "[time]", ".created_by" => "[token]"
+        });
+        let report = s
+            .json(
+                &format!("/api/v1/drafts/{}/report?limit=5", d.id),
+                Some(&admin),
+            )
+            .await;
+        typed::<DraftReport>(&report);
+        insta::assert_json_snapshot!("draft_report", report, {
+            ".draft" => "[id]", ".report.summary.time_ms" => "[ms]"
+        });
+        let geo = s
+            .json(
+                &format!("/api/v1/drafts/{}/report?format=geojson", d.id),
+                Some(&admin),
+            )
+            .await;
+        typed::<FindingsCollection>(&geo);
+        let r = s
+            .client
+            .post(format!("{}/api/v1/drafts/{}/publish", s.base, d.id))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(r.status(), 200);
+        let published: Value = r.json().await.expect("json");
+        let p: Published = typed(&published);
+        assert_eq!(p.generation, 2);
+        insta::assert_json_snapshot!("published", published, {
+            ".info.created_at" => "[time]", ".info.created_by" => "[token]", ".info.draft_id" => "[id]"
+        });
+        let gens = s.json("/api/v1/generations", None).await;
+        typed::<Generations>(&gens);
+        insta::assert_json_snapshot!("generations", gens, {
+            ".items[].created_at" => "[time]", ".items[].created_by" => "[who]", ".items[].draft_id" => "[id]"
+        });
+        let diff = s.json("/api/v1/generations/1/diff/2", None).await;
+        let d: Diff = typed(&diff);
+        assert!(
+            d.items
+                .iter()
+                .any(|c| c.code == code && c.fields == ["name"]),
+            "{diff:#}"
+        );
+        insta::assert_json_snapshot!("diff", diff);
+
+        gridatlas::service::setup::bootstrap_categories(s.store.as_ref()).expect("task list");
+        let cats = s.json("/api/v1/categories?layer=resident_grid", None).await;
+        typed::<Categories>(&cats);
+        insta::assert_json_snapshot!("categories_resident_grid", cats);
+        let (lon, lat, block) = inner_point();
+        let grid_layer = demo()
+            .features()
+            .iter()
+            .find(|f| Some(&f.code) == block.parent.as_ref())
+            .expect("the block's grid")
+            .layer;
+        let all = s.json("/api/v1/categories", None).await;
+        let all: Categories = typed(&all);
+        let category = all
+            .items
+            .iter()
+            .find(|c| c.layer == grid_layer && c.street.is_none())
+            .expect("a district category of the grid's layer")
+            .code
+            .clone();
+        let r = s
+            .client
+            .post(format!("{}/api/v1/cases", s.base))
+            .bearer_auth(&admin)
+            .json(
+                &json!({"lon": lon, "lat": lat, "category": category, "source": "patrol",
+                          "description": "井盖缺失"}),
+            )
+            .send()
+            .await
+            .expect("case");
+        assert_eq!(r.status(), 201);
+        let case: Value = r.json().await.expect("json");
+        let v: CaseView = typed(&case);
+        assert_eq!(
+            v.case.assignment.block.map(|b| b.code),
+            Some(block.code.clone())
+        );
+        insta::assert_json_snapshot!("case_created", case, {
+            ".id" => "[id]", ".reported_at" => "[time]", ".created_at" => "[time]",
+            ".updated_at" => "[time]", ".due_at" => "[time]", ".assignment.due_at" => "[time]",
+            ".created_by" => "[token]", ".events[].at" => "[time]", ".events[].by" => "[token]"
+        });
+        let list = s.json("/api/v1/cases?limit=5", Some(&admin)).await;
+        typed::<CaseList>(&list);
+        let ind = s
+            .json(&format!("/api/v1/indicators?street={street}"), None)
+            .await;
+        typed::<IndicatorsReport>(&ind);
+    });
+}
+
 suite!(
     drafts_need_tokens_scoped_to_their_streets,
     uploads_cannot_change_what_the_token_does_not_own,
@@ -600,4 +736,5 @@ suite!(
     unit_changes_are_counted_and_diffed,
     one_street_uploads_with_or_without_the_district,
     private_reads_need_a_token_of_any_role,
+    write_side_answers_are_typed_and_pinned,
 );
