@@ -16,14 +16,14 @@ use super::AppState;
 use super::auth::{self, Caller, Role};
 use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
+use super::query::Params;
 use crate::cases::Case;
 use crate::routing::categories::Category;
 use crate::service::cases as service;
 use crate::wire::cases as wire;
 use crate::wire::problem::Problem;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -84,9 +84,8 @@ pub async fn submit(
         (status = 400, description = "Invalid parameter (`layer` not a grid layer) or query string", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_categories(
     State(state): State<AppState>,
-    q: Result<Query<wire::CategoriesQuery>, QueryRejection>,
+    Params(q): Params<wire::CategoriesQuery>,
 ) -> ApiResult<Json<wire::Categories>> {
-    let Query(q) = q?;
     let cats = categories_of(&state).await?;
     Ok(Json(service::list_categories(&cats, &q)?))
 }
@@ -194,10 +193,9 @@ pub async fn one(
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    q: Result<Query<wire::CaseListQuery>, QueryRejection>,
+    Params(q): Params<wire::CaseListQuery>,
 ) -> ApiResult<Json<wire::CaseList>> {
     auth::require(&state, &headers, Role::Intake).await?;
-    let Query(q) = q?;
     let store = state.store()?;
     Ok(Json(
         blocking(move || service::list(store.as_ref(), &q, Utc::now())).await?,
@@ -247,9 +245,8 @@ pub async fn add_event(
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_indicators(
     State(state): State<AppState>,
-    q: Result<Query<wire::IndicatorsQuery>, QueryRejection>,
+    Params(q): Params<wire::IndicatorsQuery>,
 ) -> ApiResult<Json<wire::IndicatorsReport>> {
-    let Query(q) = q?;
     let offset = state.config().routing.utc_offset;
     let store = state.store()?;
     let atlas = state.atlas();

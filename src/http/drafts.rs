@@ -9,6 +9,7 @@
 use super::AppState;
 use super::auth::{self, Role};
 use super::error::{ApiError, ApiResult};
+use super::query::Params;
 use crate::geo_io::ReadOptions;
 use crate::service::{self, drafts, generations};
 use crate::store::StoreError;
@@ -16,8 +17,8 @@ use crate::wire::drafts as wire;
 use crate::wire::problem::Problem;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -52,11 +53,10 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'stat
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    q: Result<Query<wire::UploadQuery>, QueryRejection>,
+    Params(q): Params<wire::UploadQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let caller = auth::require(&state, &headers, Role::Planner).await?;
-    let Query(q) = q?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -136,10 +136,9 @@ pub async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-    q: Result<Query<wire::ReportQuery>, QueryRejection>,
+    Params(q): Params<wire::ReportQuery>,
 ) -> ApiResult<Response> {
     let id = draft_id(id)?;
-    let Query(q) = q?;
     let page = drafts::page_params(q.offset.as_deref(), q.limit.as_deref())?;
     let format = drafts::ReportFormat::parse(q.format.as_deref())?;
     let caller = auth::require(&state, &headers, Role::Planner).await?;
