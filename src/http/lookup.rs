@@ -265,18 +265,13 @@ fn answer_one(atlas: &Atlas, input: (f64, f64), crs: Crs, wgs: (f64, f64)) -> Ap
         .into_response())
 }
 
-/// The atlas of the generation `at` names (a number or an RFC 3339 time).
+/// The atlas of the generation `at` names (a number or an RFC 3339 time): resolved by the
+/// service ([`crate::service::generations`]), built once and kept by the state's past atlases.
 pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<Atlas>> {
+    use crate::service::generations::{Which, resolve};
+    let which = Which::parse("at", &at)?;
     let store = state.store()?;
-    let n = tokio::task::spawn_blocking(move || {
-        crate::store::resolve_at(store.as_ref(), &at)
-            .map_err(|e| ApiError::invalid_parameter("at", e))?
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no generation was published at or before {at}"))
-            })
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let n = super::drafts::blocking(move || resolve(store.as_ref(), which)).await?;
     state.atlas_of(n).await
 }
 

@@ -142,3 +142,25 @@ pub fn watch(
 ) -> Result<()> {
     Ok(store.watch(after, on_event)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_reads_a_number_or_a_time_and_names_the_parameter_otherwise() {
+        assert_eq!(Which::parse("at", " 3 ").ok(), Some(Which::Number(3)));
+        let t = Which::parse("at", "2026-05-01T00:00:00+08:00").expect("time");
+        assert_eq!(
+            t,
+            Which::At(
+                DateTime::parse_from_rfc3339("2026-04-30T16:00:00Z")
+                    .expect("utc")
+                    .with_timezone(&Utc)
+            )
+        );
+        let e = Which::parse("at", "yesterday").unwrap_err();
+        assert_eq!(e.kind, crate::service::Kind::InvalidParameter);
+        assert!(e.detail.starts_with("parameter `at`:"), "{}", e.detail);
+    }
+}

@@ -1,11 +1,11 @@
 //! The boundaries aggregate: drafts, published generations and their history, diffs, watching
 //! for new generations and purging stale drafts ([`Boundaries`]), with the types they use and
 //! the pure functions over feature sets that the pipeline needs ([`draft_as_whole`],
-//! [`change_counts`], [`canonical`], [`street_of_features`], [`resolve_at`]).
+//! [`change_counts`], [`canonical`], [`street_of_features`]).
 //!
 //! Tables: `drafts`, `draft_features`, `generations`, `features`.
 
-use super::{Store, StoreError, StoreResult, diff_sets};
+use super::{StoreError, StoreResult, diff_sets};
 use crate::model::{Feature, FeatureSet, Layer, ManagementUnit};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -333,26 +333,6 @@ pub fn street_of_features(set: &FeatureSet) -> HashMap<&str, &str> {
         }
     }
     out
-}
-
-/// Resolves an `at` argument — a generation number (`3`) or an RFC 3339 time
-/// (`2026-05-01T00:00:00+08:00`, the generation in force then) — to a generation number.
-/// `Ok(None)`: no generation existed then. `Err`: the text is neither.
-pub fn resolve_at(store: &dyn Store, at: &str) -> Result<Option<GenerationNo>, String> {
-    let at = at.trim();
-    if let Ok(n) = at.parse::<GenerationNo>() {
-        return store
-            .generations()
-            .map(|gs| gs.iter().find(|g| g.number == n).map(|g| g.number))
-            .map_err(|e| e.to_string());
-    }
-    let t = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| {
-        format!("{at:?} is neither a generation number nor an RFC 3339 time such as 2026-05-01T00:00:00+08:00 ({e})")
-    })?;
-    store
-        .generation_at(t.with_timezone(&Utc))
-        .map(|g| g.map(|g| g.number))
-        .map_err(|e| e.to_string())
 }
 
 /// The draft as a whole (see [`Boundaries::draft_as_whole`]): `base` with every feature of the

@@ -76,7 +76,7 @@ pub use access::{Access, Token, secret_hash};
 pub use boundaries::{
     AreaChange, Boundaries, ChangeKind, Draft, DraftId, DraftInfo, GenerationInfo, GenerationNo,
     LayerChanges, NOTIFY_CHANNEL, NewDraft, Subject, WatchEvent, canonical, change_counts,
-    draft_as_whole, resolve_at, street_of_features,
+    draft_as_whole, street_of_features,
 };
 pub use cases::Cases;
 pub use categories::Categories;
