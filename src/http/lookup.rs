@@ -447,7 +447,7 @@ pub async fn post_lookup(
     let body = match axum::body::to_bytes(req.into_body(), limit).await {
         Ok(b) => b,
         Err(e) => {
-            return Err(match super::edge::BodyCut::of(&e) {
+            return Err(match super::body::BodyCut::of(&e) {
                 Some(cut) => cut.problem(),
                 None if is_length_limit(&e) => too_large(),
                 None => ApiError::bad_request(format!("reading the body: {e}")),
@@ -588,7 +588,7 @@ enum NdjsonOut {
 
 /// The problem behind a body read error (the edge's cut, or the connection's).
 fn body_problem(e: &axum::Error) -> ApiError {
-    match super::edge::BodyCut::of(e) {
+    match super::body::BodyCut::of(e) {
         Some(cut) => cut.problem(),
         None => ApiError::bad_request(format!("reading the body: {e}")),
     }
@@ -657,7 +657,7 @@ async fn ndjson(state: AppState, req: Request) -> ApiResult<Response> {
     let timeout = state.config().request_timeout;
     let deadline = req
         .extensions()
-        .get::<super::edge::Deadline>()
+        .get::<super::body::Deadline>()
         .map_or_else(|| std::time::Instant::now() + timeout, |d| d.0);
     let deadline = tokio::time::Instant::from_std(deadline);
     let atlas = state.atlas();

@@ -10,6 +10,7 @@
 
 pub mod areas;
 pub mod auth;
+pub mod body;
 pub mod cases;
 pub mod drafts;
 pub mod edge;

@@ -2,9 +2,8 @@
 //! finite numbers, longitude in [-180, 180], latitude in [-90, 90]), ring length and closure, line
 //! length; rings are normalised to exterior counter-clockwise, holes clockwise (RFC 7946).
 
-use super::json::{Node, RawGeometry};
 use super::problems::{Ctx, type_name};
-use super::state::crs_problem;
+use super::raw::{Node, RawGeometry};
 use crate::model::{Geometry, Layer};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Polygon, Winding};
 use serde_json::Value;
@@ -362,5 +361,53 @@ impl fmt::Display for CoordPath {
             write!(f, "[{i}]")?;
         }
         Ok(())
+    }
+}
+
+/// The problem with a legacy `crs` member, if it names anything but WGS84 / CGCS2000 lon-lat.
+pub(super) fn crs_problem(v: &Value) -> Option<String> {
+    const CONVERT: &str =
+        "convert to WGS84 longitude/latitude (EPSG:4326) or CGCS2000 (EPSG:4490) first";
+    let obj = match v {
+        Value::Null => return None,
+        Value::Object(o) => o,
+        other => {
+            return Some(format!(
+                "crs is {}, expected an object naming the CRS; GeoJSON (RFC 7946) is always WGS84 longitude/latitude, so the member can simply be left out",
+                type_name(other)
+            ));
+        }
+    };
+    let props = obj.get("properties").and_then(Value::as_object);
+    let name = match (obj.get("type").and_then(Value::as_str), props) {
+        (Some("name"), Some(p)) => p.get("name").and_then(Value::as_str).map(str::to_string),
+        (Some("EPSG"), Some(p)) => p.get("code").map(|c| match c {
+            Value::String(s) => format!("EPSG:{s}"),
+            other => format!("EPSG:{other}"),
+        }),
+        (Some("link"), _) => {
+            return Some(format!(
+                "crs links to an external CRS definition, which is not supported; {CONVERT}"
+            ));
+        }
+        _ => None,
+    };
+    let Some(name) = name else {
+        return Some(format!(
+            "crs does not name a CRS (expected {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:OGC:1.3:CRS84\"}}}}); {CONVERT}"
+        ));
+    };
+    let up = name.to_ascii_uppercase();
+    let code = up.rsplit([':', '/']).next().unwrap_or_default();
+    let epsg = up.contains("EPSG");
+    let ok = code == "CRS84"
+        || up == "WGS84"
+        || up == "WGS 84"
+        || up == "CGCS2000"
+        || (epsg && (code == "4326" || code == "4490"));
+    if ok {
+        None
+    } else {
+        Some(format!("coordinates are in CRS {name}; {CONVERT}"))
     }
 }

@@ -1,29 +1,13 @@
-//! The raw forms a feature is parsed into (properties as a JSON map, coordinates as a compact
-//! tree) and the serde visitors that stream the top-level object and its `features` one element
-//! at a time, within the position budget of [`super::ReadOptions`].
+//! The serde visitors that stream the top-level object and its `features` one element at a time
+//! into the raw forms of `raw.rs`, within the position budget of [`super::ReadOptions`].
 
 use super::Problem;
-use super::state::{Budget, State};
+use super::raw::{Budget, Node, Pos, RawFeature, RawFeatureObject, RawGeometry, RawGeometryObject};
+use super::state::State;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
-
-/// A `features` element as parsed, before checking.
-pub(super) enum RawFeature {
-    NotObject(&'static str),
-    Object(Box<RawFeatureObject>),
-}
-
-pub(super) struct RawFeatureObject {
-    pub(super) ty: Option<Value>,
-    pub(super) properties: Option<Value>,
-    /// Keys that appear more than once inside `properties` (JSON allows it; a map keeps only one).
-    pub(super) property_duplicates: Vec<String>,
-    pub(super) geometry: Option<RawGeometry>,
-    pub(super) has_id: bool,
-    pub(super) duplicates: Vec<&'static str>,
-}
 
 /// `properties` read as a value, with the keys its object repeats (a plain `Value` would keep the
 /// last silently).
@@ -76,37 +60,6 @@ impl<'de> Deserialize<'de> for PropertiesWithDuplicates {
         }
         d.deserialize_any(V)
     }
-}
-
-pub(super) enum RawGeometry {
-    Null,
-    NotObject(&'static str),
-    Object(RawGeometryObject),
-}
-
-pub(super) struct RawGeometryObject {
-    pub(super) ty: Option<Value>,
-    pub(super) coordinates: Option<Node>,
-    pub(super) crs: Option<Value>,
-    pub(super) duplicates: Vec<&'static str>,
-}
-
-/// A compact tree of a `coordinates` value. An array whose first element is a number is a
-/// position: only its first two numbers are kept.
-pub(super) enum Node {
-    Num(f64),
-    Pos(Pos),
-    List(Vec<Node>),
-    Other(&'static str),
-}
-
-pub(super) struct Pos {
-    pub(super) x: f64,
-    pub(super) y: f64,
-    /// Number of elements.
-    pub(super) len: u32,
-    /// 1 + index of the first element that is not a number; 0 when all are numbers.
-    pub(super) bad: u32,
 }
 
 /// Implements the visitor methods for scalars and containers that are "the wrong JSON type",

@@ -24,6 +24,7 @@ mod geometry;
 mod json;
 mod problems;
 mod properties;
+mod raw;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,8 @@
 //! from a feature without problems ([`check_feature`]).
 
 use super::geometry::check_geometry;
-use super::json::{RawFeature, RawFeatureObject};
 use super::problems::{Ctx, layer_list, one_of, type_name};
-use super::state::Meta;
+use super::raw::{RawFeature, RawFeatureObject};
 use crate::model::{Feature, Kind, Layer, Person, Role};
 use serde_json::{Map, Value};
 
@@ -174,6 +173,13 @@ pub(super) fn check_people(c: &mut Ctx, v: Option<Value>, path: &str) -> Vec<Per
         }
     }
     out
+}
+
+/// What the cross-feature checks need of each feature.
+pub(super) struct Meta {
+    pub(super) code: Option<String>,
+    pub(super) layer: Option<Layer>,
+    pub(super) parent: Option<String>,
 }
 
 pub(super) fn check_feature(c: &mut Ctx, raw: RawFeature) -> (Meta, Option<Feature>) {

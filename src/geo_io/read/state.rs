@@ -3,26 +3,15 @@
 //! than one district while streaming, parents after the stream ([`State::finish`]), and a legacy
 //! top-level or geometry `crs` member. Management units are checked in [`super::units`].
 
-use super::json::RawFeature;
-use super::problems::{Ctx, one_of, type_name};
+use super::geometry::crs_problem;
+use super::problems::{Ctx, one_of};
+use super::properties::Meta;
 use super::properties::check_feature;
+use super::raw::{Budget, RawFeature};
 use super::{Problem, ReadError, ReadOptions};
 use crate::model::{Feature, FeatureSet, Layer};
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// What the cross-feature checks need of each feature.
-pub(super) struct Meta {
-    pub(super) code: Option<String>,
-    pub(super) layer: Option<Layer>,
-    pub(super) parent: Option<String>,
-}
-
-/// Position budget of the feature being parsed.
-pub(super) struct Budget {
-    pub(super) left: usize,
-    pub(super) exceeded: bool,
-}
 
 pub(super) struct State<'o> {
     pub(super) opts: &'o ReadOptions,
@@ -186,53 +175,5 @@ impl<'o> State<'o> {
         if let Some(message) = crs_problem(v) {
             self.top_problem(path, message);
         }
-    }
-}
-
-/// The problem with a legacy `crs` member, if it names anything but WGS84 / CGCS2000 lon-lat.
-pub(super) fn crs_problem(v: &Value) -> Option<String> {
-    const CONVERT: &str =
-        "convert to WGS84 longitude/latitude (EPSG:4326) or CGCS2000 (EPSG:4490) first";
-    let obj = match v {
-        Value::Null => return None,
-        Value::Object(o) => o,
-        other => {
-            return Some(format!(
-                "crs is {}, expected an object naming the CRS; GeoJSON (RFC 7946) is always WGS84 longitude/latitude, so the member can simply be left out",
-                type_name(other)
-            ));
-        }
-    };
-    let props = obj.get("properties").and_then(Value::as_object);
-    let name = match (obj.get("type").and_then(Value::as_str), props) {
-        (Some("name"), Some(p)) => p.get("name").and_then(Value::as_str).map(str::to_string),
-        (Some("EPSG"), Some(p)) => p.get("code").map(|c| match c {
-            Value::String(s) => format!("EPSG:{s}"),
-            other => format!("EPSG:{other}"),
-        }),
-        (Some("link"), _) => {
-            return Some(format!(
-                "crs links to an external CRS definition, which is not supported; {CONVERT}"
-            ));
-        }
-        _ => None,
-    };
-    let Some(name) = name else {
-        return Some(format!(
-            "crs does not name a CRS (expected {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:OGC:1.3:CRS84\"}}}}); {CONVERT}"
-        ));
-    };
-    let up = name.to_ascii_uppercase();
-    let code = up.rsplit([':', '/']).next().unwrap_or_default();
-    let epsg = up.contains("EPSG");
-    let ok = code == "CRS84"
-        || up == "WGS84"
-        || up == "WGS 84"
-        || up == "CGCS2000"
-        || (epsg && (code == "4326" || code == "4490"));
-    if ok {
-        None
-    } else {
-        Some(format!("coordinates are in CRS {name}; {CONVERT}"))
     }
 }

@@ -1,7 +1,7 @@
 //! Tests of the reader through its entry points.
 
+use super::geometry::crs_problem;
 use super::problems::one_of;
-use super::state::crs_problem;
 use super::*;
 use crate::model::Kind;
 
