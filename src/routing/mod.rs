@@ -281,79 +281,16 @@ pub fn route(
             Confidence::Nearest
         }
         Fallback::None | Fallback::Grid => {
-            let mut others: Vec<(FeatureId, f64)> =
-                [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid]
-                    .into_iter()
-                    .flat_map(|l| atlas.areas_near(l, lon, lat, opts.boundary_tolerance_m))
-                    .filter(|(id, _)| Some(*id) != grid)
-                    .collect();
-            others.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            if others.is_empty() {
-                Confidence::Inside
-            } else {
-                let own = grid.map(|g| (g, 0.0));
-                // The category's layer decides between owners within the tolerance: the grid
-                // containing the point if it is of that layer, else the nearest that is.
-                let chosen = own
-                    .into_iter()
-                    .chain(others.iter().copied())
-                    .find(|(id, _)| atlas.feature(*id).layer == category.layer)
-                    .or(own);
-                if let Some((c, _)) = chosen {
-                    if Some(c) != grid {
-                        grid = Some(c);
-                        block = atlas
-                            .nearest_area(
-                                Layer::Block,
-                                lon,
-                                lat,
-                                opts.boundary_tolerance_m,
-                                Some(c),
-                            )
-                            .map(|(b, _)| b);
-                    }
-                }
-                let mut all: Vec<(FeatureId, f64)> = own.into_iter().chain(others).collect();
-                if let Some(i) = all.iter().position(|(id, _)| Some(*id) == grid) {
-                    let c = all.remove(i);
-                    all.insert(0, c);
-                }
-                candidates = all
-                    .into_iter()
-                    .map(|(id, d)| Candidate {
-                        area: area_ref(atlas, id),
-                        distance_m: round_cm(d),
-                    })
-                    .collect();
-                // the owner's own boundary distance says nothing of the point's position
-                if let Some(first) = candidates.first_mut() {
-                    if p.grid == grid {
-                        first.distance_m = 0.0;
-                    }
-                }
-                Confidence::Boundary
+            let owner = owner_within_tolerance(atlas, lon, lat, category, opts, grid);
+            if let Some((g, b)) = owner.moved_to {
+                grid = Some(g);
+                block = b;
             }
+            candidates = owner.candidates;
+            owner.confidence
         }
     };
-    let (layer_mismatch, mismatch_reason) = match grid {
-        Some(g) if atlas.feature(g).layer != category.layer => {
-            let f = atlas.feature(g);
-            (
-                true,
-                Some(format!(
-                    "category {} belongs to {} ({}), but the point lies in {} {} {} ({}), which owns the place",
-                    category.code,
-                    category.layer.name_zh(),
-                    category.layer.as_str(),
-                    f.layer.name_zh(),
-                    f.code,
-                    f.name,
-                    f.layer.as_str()
-                )),
-            )
-        }
-        _ => (false, None),
-    };
+    let (layer_mismatch, mismatch_reason) = layer_mismatch(atlas, grid, category);
     let road_segment = if wants_road {
         p.roads.first().map(|r| {
             let f = atlas.feature(r.feature);
@@ -407,4 +344,103 @@ pub fn route(
         generation: atlas.generation(),
         due_at,
     })
+}
+
+/// The owner of a point inside a grid when other grids lie within the boundary tolerance.
+struct NearBoundary {
+    /// The grid chosen instead of the one containing the point, with its nearest block.
+    moved_to: Option<(FeatureId, Option<FeatureId>)>,
+    /// Every grid within the tolerance, the chosen one first (empty: none but the point's own).
+    candidates: Vec<Candidate>,
+    /// `Inside` when no other grid is within the tolerance, else `Boundary`.
+    confidence: Confidence,
+}
+
+/// The category's layer decides between the grids within the tolerance: the grid containing the
+/// point if it is of that layer, else the nearest that is.
+fn owner_within_tolerance(
+    atlas: &Atlas,
+    lon: f64,
+    lat: f64,
+    category: &Category,
+    opts: &RouteOptions,
+    point_grid: Option<FeatureId>,
+) -> NearBoundary {
+    let mut others: Vec<(FeatureId, f64)> =
+        [Layer::ResidentGrid, Layer::StreetGrid, Layer::ExtendedGrid]
+            .into_iter()
+            .flat_map(|l| atlas.areas_near(l, lon, lat, opts.boundary_tolerance_m))
+            .filter(|(id, _)| Some(*id) != point_grid)
+            .collect();
+    if others.is_empty() {
+        return NearBoundary {
+            moved_to: None,
+            candidates: Vec::new(),
+            confidence: Confidence::Inside,
+        };
+    }
+    others.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let own = point_grid.map(|g| (g, 0.0));
+    let chosen = own
+        .into_iter()
+        .chain(others.iter().copied())
+        .find(|(id, _)| atlas.feature(*id).layer == category.layer)
+        .or(own)
+        .map(|(c, _)| c);
+    let moved_to = chosen.filter(|c| Some(*c) != point_grid).map(|c| {
+        let block = atlas
+            .nearest_area(Layer::Block, lon, lat, opts.boundary_tolerance_m, Some(c))
+            .map(|(b, _)| b);
+        (c, block)
+    });
+    let mut all: Vec<(FeatureId, f64)> = own.into_iter().chain(others).collect();
+    if let Some(i) = all.iter().position(|(id, _)| Some(*id) == chosen) {
+        let c = all.remove(i);
+        all.insert(0, c);
+    }
+    let mut candidates: Vec<Candidate> = all
+        .into_iter()
+        .map(|(id, d)| Candidate {
+            area: area_ref(atlas, id),
+            distance_m: round_cm(d),
+        })
+        .collect();
+    // the owner's own boundary distance says nothing of the point's position
+    if let Some(first) = candidates.first_mut() {
+        if moved_to.is_none() {
+            first.distance_m = 0.0;
+        }
+    }
+    NearBoundary {
+        moved_to,
+        candidates,
+        confidence: Confidence::Boundary,
+    }
+}
+
+/// Whether the owning grid is of another layer than the category's, and why that matters.
+fn layer_mismatch(
+    atlas: &Atlas,
+    grid: Option<FeatureId>,
+    category: &Category,
+) -> (bool, Option<String>) {
+    match grid {
+        Some(g) if atlas.feature(g).layer != category.layer => {
+            let f = atlas.feature(g);
+            (
+                true,
+                Some(format!(
+                    "category {} belongs to {} ({}), but the point lies in {} {} {} ({}), which owns the place",
+                    category.code,
+                    category.layer.name_zh(),
+                    category.layer.as_str(),
+                    f.layer.name_zh(),
+                    f.code,
+                    f.name,
+                    f.layer.as_str()
+                )),
+            )
+        }
+        _ => (false, None),
+    }
 }
