@@ -5,6 +5,7 @@
 //! See docs/architecture.md for the whole picture.
 
 pub mod atlas;
+pub mod calendar;
 pub mod cases;
 pub mod cli;
 pub mod geo_io;

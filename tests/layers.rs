@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["service"],
     &["wire"],
     &[
-        "store", "routing", "cases", "atlas", "validate", "geo_io", "synth",
+        "store", "routing", "cases", "atlas", "validate", "geo_io", "synth", "calendar",
     ],
     &["model", "geometry"],
 ];

@@ -6,6 +6,7 @@
 //! Exit status: 0 on success, 1 when a check found errors (`validate`), 2 on an error, 3 when a
 //! publish was refused or conflicted.
 
+pub mod calendar;
 pub mod categories;
 pub mod db;
 pub mod lookup;
@@ -60,6 +61,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List, load or export the case categories (the task list, 规定+自选).
     Categories(categories::CategoriesArgs),
+    /// Due times on a working calendar (working hours, holidays, 调休 working days).
+    Calendar(calendar::CalendarArgs),
 }
 
 /// Parses the command line, runs the command and answers the exit status.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Watch(a) => ok(store::watch(&a, &mut out)),
         Command::Validate(args) => validate::run(&args),
         Command::Categories(a) => ok(categories::run(a, &mut out)),
+        Command::Calendar(a) => calendar::run(a, &mut out),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
