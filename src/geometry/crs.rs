@@ -44,6 +44,18 @@ impl Crs {
         }
     }
 
+    /// [`Crs::to_wgs84`] of a point given by a client: the longitude must lie in [-180, 180]
+    /// and the latitude in [-90, 90] (finite), else the error names which is out of range.
+    pub fn checked_to_wgs84(self, lon: f64, lat: f64) -> Result<(f64, f64), String> {
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(format!("longitude {lon} is outside [-180, 180]"));
+        }
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(format!("latitude {lat} is outside [-90, 90]"));
+        }
+        Ok(self.to_wgs84(lon, lat))
+    }
+
     /// Converts `(lon, lat)` in this system to WGS84.
     pub fn to_wgs84(self, lon: f64, lat: f64) -> (f64, f64) {
         match self {
@@ -205,6 +217,9 @@ mod tests {
     #[test]
     fn outside_china_nothing_moves() {
         assert_eq!(Crs::Gcj02.to_wgs84(2.35, 48.85), (2.35, 48.85));
+        assert!(Crs::Wgs84.checked_to_wgs84(181.0, 0.0).is_err());
+        assert!(Crs::Wgs84.checked_to_wgs84(0.0, f64::NAN).is_err());
+        assert_eq!(Crs::Wgs84.checked_to_wgs84(121.0, 31.0), Ok((121.0, 31.0)));
         assert_eq!(wgs84_to_gcj02(-74.0, 40.7), (-74.0, 40.7));
     }
 

@@ -48,30 +48,6 @@ fn flag(name: &str, raw: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-/// A non-negative integer parameter `name` (raw value `raw`), `default` when absent, at most `max`.
-pub(crate) fn parse_usize(
-    name: &str,
-    raw: Option<&str>,
-    default: usize,
-    max: usize,
-) -> ApiResult<usize> {
-    match raw {
-        None => Ok(default),
-        Some(s) => {
-            let v: usize = s.parse().map_err(|_| {
-                ApiError::invalid_parameter(name, format!("{s:?} is not a non-negative integer"))
-            })?;
-            if v > max {
-                return Err(ApiError::invalid_parameter(
-                    name,
-                    format!("{v} is above the maximum {max}"),
-                ));
-            }
-            Ok(v)
-        }
-    }
-}
-
 fn find(atlas: &Atlas, code: &str) -> ApiResult<FeatureId> {
     atlas.find(code).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -89,8 +65,8 @@ pub fn search(atlas: &Atlas, q: &AreaSearchQuery) -> ApiResult<AreaPage> {
             ApiError::invalid_parameter("layer", format!("unknown layer {s:?}; expected one of district, street, resident_grid, street_grid, extended_grid, block, road_segment"))
         })?),
     };
-    let limit = parse_usize("limit", q.limit.as_deref(), 50, 1000)?;
-    let offset = parse_usize("offset", q.offset.as_deref(), 0, usize::MAX)?;
+    let limit = crate::service::usize_param("limit", q.limit.as_deref(), 50, 1000)?;
+    let offset = crate::service::usize_param("offset", q.offset.as_deref(), 0, usize::MAX)?;
     let geometry = flag("geometry", q.geometry.as_deref())?;
     let (total, ids) = atlas.search(q.q.as_deref(), layer, q.parent.as_deref(), offset, limit);
     Ok(AreaPage {

@@ -74,17 +74,6 @@ pub fn crs_param(q: &HashMap<String, String>) -> ApiResult<Crs> {
     }
 }
 
-/// Converts a point given in `crs` to WGS84, checking ranges.
-pub fn to_wgs84(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64), String> {
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(format!("longitude {lon} is outside [-180, 180]"));
-    }
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(format!("latitude {lat} is outside [-90, 90]"));
-    }
-    Ok(crs.to_wgs84(lon, lat))
-}
-
 /// The full placement document of one point, as a `Value`.
 pub fn placement_document(
     atlas: &Atlas,
@@ -501,7 +490,7 @@ pub async fn post_lookup(
                         out.push(',');
                     }
                     out.push('{');
-                    match to_wgs84(lon, lat, crs) {
+                    match crs.checked_to_wgs84(lon, lat) {
                         Ok(wgs) => atlas.write_compact(&mut out, wgs, &atlas.lookup(wgs.0, wgs.1)),
                         Err(e) => {
                             let _ = write!(out, "\"index\":{i},\"error\":");
@@ -556,7 +545,7 @@ fn parse_ndjson_line(line: &str, default: Crs) -> Result<(f64, f64, Crs), String
 fn ndjson_answer(atlas: &Atlas, n: usize, line: &str, default: Crs, out: &mut String) {
     out.push('{');
     let _ = write!(out, "\"line\":{n},");
-    match parse_ndjson_line(line, default).and_then(|(x, y, crs)| to_wgs84(x, y, crs)) {
+    match parse_ndjson_line(line, default).and_then(|(x, y, crs)| crs.checked_to_wgs84(x, y)) {
         Ok(wgs) => atlas.write_compact(out, wgs, &atlas.lookup(wgs.0, wgs.1)),
         Err(e) => {
             let _ = write!(out, "\"error\":{}", Value::from(e));

@@ -10,6 +10,7 @@
 
 use super::access::Caller;
 use super::error::{Error, Result};
+use super::usize_param;
 use crate::atlas::Atlas;
 use crate::cases::{self as rules, Case, CaseFilter, NewCase, Source, Status, indicators, limits};
 use crate::geometry::crs::Crs;
@@ -138,17 +139,6 @@ fn time_field(name: &str, raw: Option<&str>, now: DateTime<Utc>) -> Result<DateT
         .map_err(|e| Error::field(name, format!("{s:?} is not an RFC 3339 time: {e}")))
 }
 
-/// Converts a point given in `crs` to WGS84, checking ranges.
-pub fn to_wgs84(lon: f64, lat: f64, crs: Crs) -> std::result::Result<(f64, f64), String> {
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(format!("longitude {lon} is outside [-180, 180]"));
-    }
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(format!("latitude {lat} is outside [-90, 90]"));
-    }
-    Ok(crs.to_wgs84(lon, lat))
-}
-
 /// A submission that passed the cheap checks (lengths, counts, times, coordinates).
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -198,7 +188,9 @@ pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
         .source
         .parse()
         .map_err(|e: String| Error::field("source", e))?;
-    let wgs = to_wgs84(input.lon, input.lat, crs).map_err(|e| Error::field("lon/lat", e))?;
+    let wgs = crs
+        .checked_to_wgs84(input.lon, input.lat)
+        .map_err(|e| Error::field("lon/lat", e))?;
     Ok(Checked {
         input,
         crs,
@@ -279,23 +271,6 @@ pub fn case_id(raw: &str) -> Result<i64> {
 /// Case `id`.
 pub fn get(store: &dyn Store, id: i64) -> Result<Case> {
     Ok(store.get_case(id)?)
-}
-
-/// A non-negative integer parameter, at most `max`; 400 naming it otherwise.
-pub fn usize_param(name: &str, raw: Option<&str>, default: usize, max: usize) -> Result<usize> {
-    let Some(s) = raw else {
-        return Ok(default);
-    };
-    let v: usize = s.parse().map_err(|_| {
-        Error::invalid_parameter(name, format!("{s:?} is not a non-negative integer"))
-    })?;
-    if v > max {
-        return Err(Error::invalid_parameter(
-            name,
-            format!("{v} is above the maximum {max}"),
-        ));
-    }
-    Ok(v)
 }
 
 /// The filter of the case list from its query, with the page size and offset; 400 naming the

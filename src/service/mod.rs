@@ -32,3 +32,21 @@ impl Error {
         !matches!(self.kind, Kind::Internal | Kind::Unavailable)
     }
 }
+
+/// A non-negative integer query parameter `name` (raw value `raw`), `default` when absent, at
+/// most `max`; 400 naming it otherwise.
+pub fn usize_param(name: &str, raw: Option<&str>, default: usize, max: usize) -> Result<usize> {
+    let Some(s) = raw else {
+        return Ok(default);
+    };
+    let v: usize = s.parse().map_err(|_| {
+        Error::invalid_parameter(name, format!("{s:?} is not a non-negative integer"))
+    })?;
+    if v > max {
+        return Err(Error::invalid_parameter(
+            name,
+            format!("{v} is above the maximum {max}"),
+        ));
+    }
+    Ok(v)
+}
