@@ -72,8 +72,11 @@ fn main() -> anyhow::Result<()> {
                             reported_at: now,
                             photos: vec![],
                             created_by: "cases_bench".into(),
+                            role: "grid_worker".into(),
                             contact: None,
                             assignment,
+                            limits: cats[c].limits,
+                            due_at: now + chrono::Duration::hours(1),
                         };
                         ok += usize::from(store.create_case(&new).is_ok());
                     }

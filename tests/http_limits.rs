@@ -229,13 +229,26 @@ fn tokens_and_limits_are_checked_before_the_body(db: &TestDb) {
         let head = "POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n";
         raw_problem(&raw(&s.addr, head, b"api_key=", quick).await, 413);
 
+        // The events route takes actions of the workflow: an intake token is refused before its
+        // body is read (none is sent: waiting for it would time out).
+        let head = format!(
+            "POST /api/v1/cases/1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {intake}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        );
+        let v = raw_problem(&raw(&s.addr, &head, b"", quick).await, 403);
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("dispatcher")),
+            "{v}"
+        );
         // A chunked body (no Content-Length) over the events route's 64 KiB is cut: 413.
+        let dispatcher = token(&s, "dispatcher");
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
             (0..20).map(|_| Ok(vec![b' '; 8 * 1024])).collect();
         let resp = s
             .client
             .post(format!("{}/api/v1/cases/1/events", s.base))
-            .header("authorization", format!("Bearer {intake}"))
+            .header("authorization", format!("Bearer {dispatcher}"))
             .header("content-type", "application/json")
             .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
                 chunks,

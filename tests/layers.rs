@@ -23,14 +23,16 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// The edges allowed within a layer: the store keeps cases and categories, routing uses the
-/// atlas, a case carries its routing, the atlas and the validator read GeoJSON files in tests
-/// and tools.
+/// atlas, a case carries its routing, cases and the task list count stage limits on the working
+/// calendar, the atlas and the validator read GeoJSON files in tests and tools.
 const SIDEWAYS: &[(&str, &str)] = &[
     ("store", "cases"),
     ("store", "routing"),
     ("store", "geo_io"),
     ("routing", "atlas"),
     ("cases", "routing"),
+    ("cases", "calendar"),
+    ("routing", "calendar"),
     ("atlas", "geo_io"),
     ("validate", "geo_io"),
     ("model", "geometry"),

@@ -146,6 +146,7 @@ macro_rules! schema_tables {
             table::<$schema::categories::table>("categories", $db),
             table::<$schema::cases::table>("cases", $db),
             table::<$schema::case_events::table>("case_events", $db),
+            table::<$schema::settings::table>("settings", $db),
         ]
     };
 }

@@ -21,9 +21,15 @@
 //!    period is that end, not the next period's start.
 //! 4. `hours`/`days` add clock time.
 //!
+//! A file may also carry `"example": true`, a free-text `"note"` and a `"source"` list of strings;
+//! they do not change any computation ([`Calendar::is_example`] reads the first). Any other field
+//! is an error.
+//!
 //! Every computation is bounded: a limit is at most [`MAX_LIMIT`] of its unit, and a search for
 //! working time gives up after [`MAX_SEARCH_DAYS`] days without any (a calendar with no working
 //! day at all), with an error, never a loop.
+
+pub mod stages;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, Weekday};
 use serde::Deserialize;
@@ -34,6 +40,14 @@ pub const MAX_LIMIT: u32 = 3650;
 
 /// Most consecutive days searched for working time before giving up.
 pub const MAX_SEARCH_DAYS: i64 = 3700;
+
+/// The example calendar shipped in `fixtures/calendar.example.json` (marked `"example": true`):
+/// 09:00–12:00 and 13:00–17:00 at UTC+8, Saturday and Sunday off, and the State Council's
+/// published 2026 public holidays and adjusted working days (调休), with the sources in the file.
+/// Only 2026 is in it (the 2027 schedule had not been published when it was written), so later
+/// dates count as ordinary weekdays and weekends. A starting point for a district's own file, not
+/// a calendar to rely on as it is.
+pub const EXAMPLE_CALENDAR: &[u8] = include_bytes!("../../fixtures/calendar.example.json");
 
 /// A working calendar (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +61,8 @@ pub struct Calendar {
     workdays: BTreeSet<NaiveDate>,
     /// Minutes of working time in one working day.
     day_minutes: i64,
+    /// The file is marked `"example": true`.
+    example: bool,
 }
 
 /// The calendar file as written.
@@ -61,6 +77,15 @@ struct CalendarFile {
     holidays: Vec<NaiveDate>,
     #[serde(default)]
     workdays: Vec<NaiveDate>,
+    /// Marks an example file (see [`Calendar::is_example`]).
+    #[serde(default)]
+    example: bool,
+    /// Free text for the reader; ignored.
+    #[serde(default, rename = "note")]
+    _note: Option<String>,
+    /// Where the dates come from, for the reader; ignored.
+    #[serde(default, rename = "source")]
+    _source: Vec<String>,
 }
 
 /// A time limit: a count of a unit.
@@ -177,7 +202,14 @@ impl Calendar {
             holidays,
             workdays,
             day_minutes,
+            example: f.example,
         })
+    }
+
+    /// Whether the file was marked `"example": true` (like [`EXAMPLE_CALENDAR`]): its dates are
+    /// illustrative and must be checked before the calendar is used for real due times.
+    pub fn is_example(&self) -> bool {
+        self.example
     }
 
     /// The calendar's UTC offset.
@@ -297,6 +329,32 @@ impl Calendar {
             }
         }
         total.num_minutes()
+    }
+}
+
+impl std::fmt::Display for Limit {
+    /// The form it is written in: `"5 work_hours"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (n, unit) = match self {
+            Limit::WorkHours(n) => (n, "work_hours"),
+            Limit::WorkDays(n) => (n, "work_days"),
+            Limit::Hours(n) => (n, "hours"),
+            Limit::Days(n) => (n, "days"),
+        };
+        write!(f, "{n} {unit}")
+    }
+}
+
+impl serde::Serialize for Limit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -426,6 +484,171 @@ mod tests {
             .due(t("2026-11-24T10:00:00+08:00"), Limit::WorkHours(1))
             .expect_err("no working day");
         assert!(e.contains("no working day"), "{e}");
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    /// The `holidays` or `workdays` list of the shipped example file, as written.
+    fn example_list(key: &str) -> Vec<NaiveDate> {
+        let v: serde_json::Value = serde_json::from_slice(EXAMPLE_CALENDAR).expect("json");
+        v[key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .map(|d| date(d.as_str().expect("date string")))
+            .collect()
+    }
+
+    #[test]
+    fn example_calendar_parses_and_is_marked() {
+        let c = Calendar::from_json(EXAMPLE_CALENDAR).expect("example calendar");
+        assert!(c.is_example());
+        assert_eq!(c.offset(), FixedOffset::east_opt(8 * 3600).expect("offset"));
+        // 09:00–12:00 and 13:00–17:00: seven hours a day
+        assert_eq!(c.day_minutes, 7 * 60);
+        // an unmarked file is not an example; `note` and `source` are allowed and change nothing
+        assert!(!cal(EXAMPLE).is_example());
+        let annotated = cal(r#"{"utc_offset_h": 8, "work_hours": [["09:00", "17:00"]],
+            "example": false, "note": "x", "source": ["y"]}"#);
+        assert!(!annotated.is_example());
+        assert_eq!(
+            annotated,
+            cal(r#"{"utc_offset_h": 8, "work_hours": [["09:00", "17:00"]]}"#)
+        );
+        // still strict about everything else
+        for json in [
+            r#"{"utc_offset_h": 8, "work_hours": [["09:00", "17:00"]], "sources": ["y"]}"#,
+            r#"{"utc_offset_h": 8, "work_hours": [["09:00", "17:00"]], "example": "yes"}"#,
+        ] {
+            assert!(Calendar::from_json(json.as_bytes()).is_err(), "{json}");
+        }
+    }
+
+    /// The example file holds exactly the State Council's 2026 schedule (国务院办公厅关于2026年
+    /// 部分节假日安排的通知, 2025-11-04; sources in the file) and nothing of 2027, which had not
+    /// been published when it was written.
+    #[test]
+    fn example_calendar_has_the_2026_schedule() {
+        let c = Calendar::from_json(EXAMPLE_CALENDAR).expect("example calendar");
+        let (holidays, workdays) = (example_list("holidays"), example_list("workdays"));
+        for d in &holidays {
+            assert!(!c.is_working_day(*d), "holiday {d} is a working day");
+        }
+        for d in &workdays {
+            assert!(c.is_working_day(*d), "调休 {d} is not a working day");
+            assert!(
+                matches!(d.weekday(), Weekday::Sat | Weekday::Sun),
+                "调休 {d} is not a weekend day"
+            );
+        }
+        // The notice, transcribed: each holiday's days off (放假), first to last day.
+        let notice = [
+            ("2026-01-01", "2026-01-03"), // 元旦 1月1日(周四)至3日(周六)
+            ("2026-02-15", "2026-02-23"), // 春节 2月15日(周日)至23日(周一), 9 days
+            ("2026-04-04", "2026-04-06"), // 清明节 4月4日(周六)至6日(周一)
+            ("2026-05-01", "2026-05-05"), // 劳动节 5月1日(周五)至5日(周二)
+            ("2026-06-19", "2026-06-21"), // 端午节 6月19日(周五)至21日(周日)
+            ("2026-09-25", "2026-09-27"), // 中秋节 9月25日(周五)至27日(周日)
+            ("2026-10-01", "2026-10-07"), // 国庆节 10月1日(周四)至7日(周三)
+        ];
+        let mut expected = Vec::new();
+        for (first, last) in notice {
+            let mut d = date(first);
+            while d <= date(last) {
+                expected.push(d);
+                d = d.succ_opt().expect("next day");
+            }
+        }
+        assert_eq!(holidays, expected);
+        // 上班: 1月4日(周日), 2月14日(周六), 2月28日(周六), 5月9日(周六), 9月20日(周日), 10月10日(周六)
+        let expected: Vec<NaiveDate> = [
+            "2026-01-04",
+            "2026-02-14",
+            "2026-02-28",
+            "2026-05-09",
+            "2026-09-20",
+            "2026-10-10",
+        ]
+        .map(date)
+        .to_vec();
+        assert_eq!(workdays, expected);
+        assert!(holidays.iter().chain(&workdays).all(|d| d.year() == 2026));
+        // A few named days, and their neighbours.
+        for (d, working) in [
+            ("2026-02-13", true),  // Friday before the Spring Festival
+            ("2026-02-14", true),  // Saturday, 调休 before the Spring Festival
+            ("2026-02-17", false), // Tuesday, 春节 (正月初一)
+            ("2026-02-23", false), // Monday, last day of the Spring Festival break
+            ("2026-02-24", true),  // Tuesday after it
+            ("2026-02-28", true),  // Saturday, 调休 after it
+            ("2026-09-19", false), // an ordinary Saturday
+            ("2026-09-20", true),  // Sunday, 调休 before National Day
+            ("2026-09-24", true),  // Thursday before the Mid-Autumn Festival
+            ("2026-09-25", false), // Friday, 中秋节
+            ("2026-09-28", true),  // Monday between the two breaks
+            ("2026-10-01", false), // Thursday, 国庆节
+            ("2026-10-07", false), // Wednesday, last day of the National Day break
+            ("2026-10-08", true),  // Thursday after it
+            ("2026-10-10", true),  // Saturday, 调休 after National Day
+            ("2026-10-11", false), // an ordinary Sunday
+        ] {
+            assert_eq!(c.is_working_day(date(d)), working, "{d}");
+        }
+    }
+
+    #[test]
+    fn example_calendar_due_times_across_the_2026_holidays() {
+        let c = Calendar::from_json(EXAMPLE_CALENDAR).expect("example calendar");
+        // One work day is 3 h + 4 h = 420 min; 5 work days are 2,100 min.
+        //
+        // Friday 25 September 16:00 is itself a holiday (中秋节, 25–27 Sep), so counting starts at
+        // the next working period, Monday 28 September 09:00. Mon 28, Tue 29 and Wed 30 Sep give
+        // 3 × 420 = 1,260; 1–7 October are the National Day break; Thu 8 Oct brings it to 1,680
+        // and Fri 9 Oct to 2,100, exactly at the end of its afternoon period: Fri 9 Oct 17:00.
+        assert_eq!(
+            due(&c, "2026-09-25T16:00:00+08:00", "5 work_days"),
+            "2026-10-09T17:00:00+08:00"
+        );
+        // From Thursday 24 September 16:00: 60 min that day (16:00–17:00), 1,260 on 28–30 Sep,
+        // 420 on 8 Oct (1,740 in all), leaving 360 on Fri 9 Oct: 180 in the morning, 180 from
+        // 13:00, due 16:00.
+        assert_eq!(
+            due(&c, "2026-09-24T16:00:00+08:00", "5 work_days"),
+            "2026-10-09T16:00:00+08:00"
+        );
+        assert_eq!(
+            c.working_minutes_between(
+                t("2026-09-24T16:00:00+08:00"),
+                t("2026-10-09T16:00:00+08:00")
+            ),
+            5 * 420
+        );
+        // One more work day (2,520): all of Fri 9 Oct (2,160 by then), leaving 360 on Saturday
+        // 10 October, an adjusted working day (调休): due 16:00 that Saturday.
+        assert_eq!(
+            due(&c, "2026-09-24T16:00:00+08:00", "6 work_days"),
+            "2026-10-10T16:00:00+08:00"
+        );
+        // Saturday 19 September is an ordinary weekend day, Sunday 20 September is 调休: one
+        // working hour from Saturday 10:00 is Sunday 10:00.
+        assert_eq!(
+            due(&c, "2026-09-19T10:00:00+08:00", "1 work_hours"),
+            "2026-09-20T10:00:00+08:00"
+        );
+        // Spring Festival. From Friday 13 February 16:00: 60 min that day, then Saturday
+        // 14 February (调休) gives 420 (480 in all); 15–23 February are the break; Tuesday
+        // 24 February gives 180 in the morning (660) and the last 180 from 13:00: due 16:00.
+        // One work day (420) ends on the 调休 Saturday: 60 + 180 + 180, due 16:00.
+        assert_eq!(
+            due(&c, "2026-02-13T16:00:00+08:00", "1 work_days"),
+            "2026-02-14T16:00:00+08:00"
+        );
+        assert_eq!(
+            due(&c, "2026-02-13T16:00:00+08:00", "2 work_days"),
+            "2026-02-24T16:00:00+08:00"
+        );
     }
 
     proptest! {

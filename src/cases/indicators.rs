@@ -2,16 +2,17 @@
 //! moment (the end of the period, or now if that is earlier):
 //!
 //! - `first_discovery_rate` (网格先行发现率) = cases found on patrol ÷ all cases;
-//! - `front_end_resolution_rate` (前端自治解决率) = cases resolved at the front end ÷ cases
-//!   disposed of (resolved at the front end or escalated to the back end) by then; cases still
-//!   `assigned` are not counted yet;
-//! - `on_time_rate` (按时办结率) = cases done (resolved at the front end, or closed) by their due
-//!   date ÷ cases done by then;
-//! - `overdue` = cases not done by then whose due date has passed.
+//! - `front_end_resolution_rate` (前端自治解决率) = cases disposed of by their grid (front end) ÷
+//!   cases disposed of at the front end or escalated / dispatched to the back end by then; cases
+//!   not yet that far are not counted;
+//! - `on_time_rate` (按时办结率) = cases closed by then with every stage ended by its due time
+//!   (as recorded on each event) ÷ cases closed by then;
+//! - `overdue` = cases not finished whose current stage is past due (as of now; a past period
+//!   counts the stage due times recorded by then).
 //!
 //! A rate with an empty denominator is `null`, not 0 or 1.
 
-use super::{Case, Status};
+use super::{Action, Case, Event};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,11 +48,15 @@ fn rate(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| (n as f64 / d as f64 * 10_000.0).round() / 10_000.0)
 }
 
-/// When the case first reached one of `statuses`, if by `as_of`.
-fn first_at(case: &Case, statuses: &[Status], as_of: DateTime<Utc>) -> Option<DateTime<Utc>> {
+/// When the case first had an event matching `f`, if by `as_of`.
+fn first_at(
+    case: &Case,
+    as_of: DateTime<Utc>,
+    f: impl Fn(&Event) -> bool,
+) -> Option<DateTime<Utc>> {
     case.events
         .iter()
-        .filter(|e| statuses.contains(&e.status) && e.at <= as_of)
+        .filter(|e| e.at <= as_of && f(e))
         .map(|e| e.at)
         .min()
 }
@@ -63,26 +68,48 @@ impl Indicators {
         if case.source == super::Source::Patrol {
             self.patrol += 1;
         }
-        let front = first_at(case, &[Status::ResolvedFrontEnd], as_of);
-        let back = first_at(case, &[Status::EscalatedBackEnd], as_of);
+        let front = first_at(case, as_of, |e| {
+            e.action == Action::Dispose && e.grid.is_some()
+        });
+        let back = first_at(case, as_of, |e| {
+            e.action == Action::Escalate
+                || (matches!(e.action, Action::Dispatch | Action::Transfer)
+                    && e.department.is_some())
+        });
+        // disposed at the front end before any back-end involvement
+        let front = front.filter(|f| back.is_none_or(|b| f < &b));
         if front.is_some() {
             self.resolved_front_end += 1;
-        }
-        if back.is_some() {
+        } else if back.is_some() {
             self.escalated_back_end += 1;
         }
         if front.is_some() || back.is_some() {
             self.disposed += 1;
         }
-        match first_at(case, &[Status::ResolvedFrontEnd, Status::Closed], as_of) {
-            Some(done_at) => {
+        match first_at(case, as_of, |e| e.action == Action::Close) {
+            Some(_) => {
                 self.done += 1;
-                if done_at <= case.due_at {
+                let late = case
+                    .events
+                    .iter()
+                    .any(|e| e.at <= as_of && e.on_time == Some(false));
+                if !late {
                     self.done_on_time += 1;
                 }
             }
             None => {
-                if case.due_at < as_of {
+                // the due time in force at `as_of`: that of the latest event by then that set one
+                let due = case
+                    .events
+                    .iter()
+                    .filter(|e| e.at <= as_of)
+                    .filter_map(|e| e.due_at)
+                    .next_back();
+                let finished = case
+                    .events
+                    .iter()
+                    .any(|e| e.at <= as_of && e.stage.is_terminal());
+                if !finished && due.is_some_and(|d| d < as_of) {
                     self.overdue += 1;
                 }
             }

@@ -1,20 +1,22 @@
 //! Cases (案件): what was reported, where it was routed, and its lifecycle; and the indicators
 //! computed from a set of cases. Plain data and rules, no I/O (the store keeps cases durably).
 //!
-//! Lifecycle: `assigned` → `resolved_front_end` (前端自治: the grid solved it) or
-//! `escalated_back_end` (后端共治: handed to a department, which must be named) → `closed`.
-//! Any other transition is refused with the reason and the transitions allowed from the current
-//! status. A case is *done* when it is first resolved at the front end or closed.
+//! The life of a case is the national standard's workflow ([`workflow`]: stages, the actions
+//! between them, who may take them, and the time limit of every stage on a working calendar).
+//! A case is *done* when it is finished: closed, rejected or void.
 //!
-//! Times and text are bounded ([`check_reported_at`], [`check_event_at`], [`limits`]): a report
+//! Times and text are bounded ([`check_reported_at`], [`check_event_time`], [`limits`]): a report
 //! is not in the future (beyond [`CLOCK_SKEW`]) nor older than [`MAX_REPORT_AGE_DAYS`]; a status
 //! change is not in the future either, nor earlier than the case's previous event; every text
 //! field has a length limit in characters.
 
 pub mod indicators;
+pub mod workflow;
+
+pub use workflow::{Action, Stage, StageLimits, Track};
 
 use crate::routing::Assignment;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -60,97 +62,6 @@ impl FromStr for Source {
             .find(|x| x.as_str() == s)
             .ok_or_else(|| format!("unknown source {s:?} (patrol, hotline, app or open311)"))
     }
-}
-
-/// The status of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Routed to a grid (or a street queue), not yet handled.
-    Assigned,
-    /// Solved by the grid workstation (前端自治).
-    ResolvedFrontEnd,
-    /// Handed to a department (后端共治).
-    EscalatedBackEnd,
-    /// Finished.
-    Closed,
-}
-
-impl Status {
-    /// Every status.
-    pub const ALL: [Status; 4] = [
-        Status::Assigned,
-        Status::ResolvedFrontEnd,
-        Status::EscalatedBackEnd,
-        Status::Closed,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Assigned => "assigned",
-            Status::ResolvedFrontEnd => "resolved_front_end",
-            Status::EscalatedBackEnd => "escalated_back_end",
-            Status::Closed => "closed",
-        }
-    }
-
-    /// The statuses reachable from this one.
-    pub fn next(self) -> &'static [Status] {
-        match self {
-            Status::Assigned => &[Status::ResolvedFrontEnd, Status::EscalatedBackEnd],
-            Status::ResolvedFrontEnd | Status::EscalatedBackEnd => &[Status::Closed],
-            Status::Closed => &[],
-        }
-    }
-
-    /// Whether a case in this status is done (solved at the front end, or closed).
-    pub fn is_done(self) -> bool {
-        matches!(self, Status::ResolvedFrontEnd | Status::Closed)
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Status::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status {s:?} (assigned, resolved_front_end, escalated_back_end or closed)"
-                )
-            })
-    }
-}
-
-/// Checks a status change; the error says why it is refused and what is allowed.
-pub fn check_transition(
-    id: i64,
-    from: Status,
-    to: Status,
-    department: Option<&str>,
-) -> Result<(), String> {
-    if !from.next().contains(&to) {
-        let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
-        return Err(format!(
-            "case {id} is {}; it cannot become {} (allowed from {}: {})",
-            from.as_str(),
-            to.as_str(),
-            from.as_str(),
-            if allowed.is_empty() {
-                "none, the case is closed".to_owned()
-            } else {
-                allowed.join(", ")
-            }
-        ));
-    }
-    if to == Status::EscalatedBackEnd && department.is_none_or(|d| d.trim().is_empty()) {
-        return Err(format!(
-            "case {id}: escalating to the back end needs the `department` that takes it over"
-        ));
-    }
-    Ok(())
 }
 
 /// How far in the future (by the server's clock) a reported time or an event may lie: clocks of
@@ -219,9 +130,9 @@ pub fn check_reported_at(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Str
     Ok(())
 }
 
-/// Checks the time of a new status change of `case`: not in the future (beyond [`CLOCK_SKEW`]),
-/// not before the case's latest event (the routing, or the previous change).
-pub fn check_event_at(case: &Case, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+/// Checks the time of a new event: not in the future (beyond [`CLOCK_SKEW`]). That it does not
+/// precede the case's latest event is checked by [`workflow::apply`].
+pub fn check_event_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
     if now
         .checked_add_signed(CLOCK_SKEW)
         .is_none_or(|late| at > late)
@@ -232,24 +143,7 @@ pub fn check_event_at(case: &Case, at: DateTime<Utc>, now: DateTime<Utc>) -> Res
             CLOCK_SKEW.num_minutes()
         ));
     }
-    check_event_order(case.id, case.events.iter().map(|e| e.at).max(), at)
-}
-
-/// Checks that a status change of case `id` at `at` does not precede `previous`, the time of its
-/// latest event.
-pub fn check_event_order(
-    id: i64,
-    previous: Option<DateTime<Utc>>,
-    at: DateTime<Utc>,
-) -> Result<(), String> {
-    match previous {
-        Some(p) if at < p => Err(format!(
-            "case {id}: {} is before the case's latest event ({}); events are recorded in order",
-            at.to_rfc3339(),
-            p.to_rfc3339()
-        )),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// A case as submitted and routed, before it has an id.
@@ -269,29 +163,60 @@ pub struct NewCase {
     pub photos: Vec<String>,
     /// Who submitted it (token name), for the record.
     pub created_by: String,
+    /// The submitter's role, for the record.
+    pub role: String,
     /// Reporter's contact details (Open311 email/phone/name); never shown publicly.
     pub contact: Option<serde_json::Value>,
     /// The routing.
     pub assignment: Assignment,
+    /// The stage limits of its category, kept with the case.
+    pub limits: StageLimits,
+    /// When the `reported` stage is due (the `accept` limit from `reported_at`).
+    pub due_at: DateTime<Utc>,
 }
 
-/// A status change, as recorded.
+/// One event of a case's history: an action, who took it in which role, when, and what it
+/// carried; the due time of the stage it started and whether the stage it ended was on time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
-    /// 1, 2, … per case (1 = routed).
+    /// 1, 2, … per case (1 = the report).
     pub seq: i32,
     /// When it happened.
     pub at: DateTime<Utc>,
-    /// The new status.
-    pub status: Status,
-    /// Who made it (a person's name as given, and the token).
+    /// What happened.
+    pub action: Action,
+    /// The case's stage after it.
+    pub stage: Stage,
+    /// Who (a person's name, and the token).
     pub by: String,
-    /// The department, for an escalation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    /// A note.
+    /// In which role (`admin`, `intake`, `dispatcher`, `department`, `grid_worker`,
+    /// `supervisor`; `system` for an escalation when the front-end limit passed; `migrated` for
+    /// a status change recorded before the workflow).
+    pub role: String,
+    /// The reason or the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Photo URLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
+    /// The grid dispatched or transferred to (or that disposed of it, or returned it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
+    /// The department dispatched or transferred to (or that disposed of it, or returned it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The review date (hold) or the due time asked for (extension request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// The case this one duplicates (void).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<i64>,
+    /// The due time of the stage this event started (or the new due time it set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Whether the stage this event ended was ended by its due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_time: Option<bool>,
 }
 
 /// The point of a case as reported: `{lon, lat, crs}` (the shape of [`Case::input`]).
@@ -316,8 +241,10 @@ pub struct Case {
     pub source: Source,
     /// Description.
     pub description: String,
-    /// Current status.
-    pub status: Status,
+    /// The stage.
+    pub stage: Stage,
+    /// Front end (the grid) or back end (a department), once dispatched or escalated.
+    pub track: Option<Track>,
     /// The point as given (`lon`, `lat`, `crs`).
     #[schema(value_type = ReportedPoint)]
     pub input: serde_json::Value,
@@ -327,51 +254,116 @@ pub struct Case {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
-    /// Due date, in the district's time zone.
-    pub due_at: DateTime<FixedOffset>,
-    /// When first done (resolved at the front end, or closed).
+    /// When the current stage is due (on hold: the review date; finished: the last stage's).
+    pub due_at: DateTime<Utc>,
+    /// When finished (closed, rejected or void).
     pub done_at: Option<DateTime<Utc>>,
     /// Street code.
     pub street: Option<String>,
-    /// Grid code.
+    /// Grid code (as routed).
     pub grid: Option<String>,
     /// Block code.
     pub block: Option<String>,
     /// The generation it was routed with.
     pub generation: Option<i64>,
-    /// The department it was escalated to.
+    /// The grid it is dispatched to (front end).
+    pub assigned_grid: Option<String>,
+    /// The department it is dispatched to (back end).
     pub department: Option<String>,
+    /// 督办: supervised by the district.
+    pub supervised: bool,
+    /// The case this one duplicates (when void as a duplicate).
+    pub duplicate_of: Option<i64>,
+    /// The time limit of every stage, as they were when the case was reported.
+    pub limits: StageLimits,
     /// Photo URLs.
     pub photos: Vec<String>,
     /// Who submitted it.
     pub created_by: String,
     /// The routing, as it was made.
     pub assignment: Assignment,
-    /// The status changes, oldest first.
+    /// The history, oldest first.
     pub events: Vec<Event>,
 }
 
 impl Case {
-    /// Whether the case is past its due date and not done, at `now`.
+    /// Whether the case is past the due time of its stage (on hold: its review date) and not
+    /// finished, at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        match self.done_at {
-            Some(_) => false,
-            None => self.due_at < now,
-        }
+        !self.stage.is_terminal() && self.due_at < now
     }
+
+    /// The due time asked for by an extension request still waiting for a decision.
+    pub fn pending_extension(&self) -> Option<DateTime<Utc>> {
+        let mut pending = None;
+        for e in &self.events {
+            match e.action {
+                Action::RequestExtension => pending = e.until,
+                Action::ApproveExtension
+                | Action::RefuseExtension
+                | Action::Transfer
+                | Action::Return
+                | Action::Dispose
+                | Action::Escalate
+                | Action::Hold
+                | Action::Void => pending = None,
+                _ => {}
+            }
+        }
+        pending
+    }
+
+    /// Whether the case was escalated from the front end to the back end.
+    pub fn escalated(&self) -> bool {
+        self.events.iter().any(|e| e.action == Action::Escalate)
+    }
+
+    /// How many times a failed check sent it back to disposal (返工).
+    pub fn reworks(&self) -> usize {
+        self.count(Action::Rework)
+    }
+
+    /// How many times an assignee returned it (退单).
+    pub fn returns(&self) -> usize {
+        self.count(Action::Return)
+    }
+
+    fn count(&self, action: Action) -> usize {
+        self.events.iter().filter(|e| e.action == action).count()
+    }
+}
+
+/// Which cases a caller may see: everything, or those of some streets, grids or departments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every case.
+    #[default]
+    All,
+    /// Cases of these streets.
+    Streets(Vec<String>),
+    /// Cases routed or dispatched to these grids.
+    Grids(Vec<String>),
+    /// Cases dispatched to these departments, now or before.
+    Departments(Vec<String>),
 }
 
 /// Filters of a case listing.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
-    /// Grid code.
+    /// Grid code (as routed, or dispatched to).
     pub grid: Option<String>,
     /// Street code.
     pub street: Option<String>,
-    /// Status.
-    pub status: Option<Status>,
-    /// Only cases past due and not done at this time.
+    /// Stages (any of).
+    pub stages: Vec<Stage>,
+    /// Department dispatched to.
+    pub department: Option<String>,
+    /// Only cases past due and not finished at this time.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Only supervised (督办) cases.
+    pub supervised: bool,
+    /// Only cases the routing left in the street queue.
+    pub queued: bool,
     /// Category codes (any of).
     pub categories: Vec<String>,
     /// Ids (any of).
@@ -380,6 +372,10 @@ pub struct CaseFilter {
     pub reported_from: Option<DateTime<Utc>>,
     /// Reported before.
     pub reported_to: Option<DateTime<Utc>>,
+    /// Within this WGS84 box (min lon, min lat, max lon, max lat).
+    pub bbox: Option<[f64; 4]>,
+    /// What the caller may see.
+    pub visibility: Visibility,
     /// Skip this many (newest first).
     pub offset: i64,
     /// At most this many.
@@ -389,33 +385,6 @@ pub struct CaseFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_lifecycle_allows_only_its_transitions() {
-        use Status::*;
-        let ok = [
-            (Assigned, ResolvedFrontEnd),
-            (Assigned, EscalatedBackEnd),
-            (ResolvedFrontEnd, Closed),
-            (EscalatedBackEnd, Closed),
-        ];
-        for from in Status::ALL {
-            for to in Status::ALL {
-                let r = check_transition(7, from, to, Some("城管"));
-                assert_eq!(
-                    r.is_ok(),
-                    ok.contains(&(from, to)),
-                    "{from:?} → {to:?}: {r:?}"
-                );
-            }
-        }
-        let e = check_transition(7, Closed, Assigned, None).expect_err("closed is final");
-        assert!(e.contains("case 7 is closed") && e.contains("none"), "{e}");
-        let e = check_transition(7, Assigned, Closed, None).expect_err("must be handled first");
-        assert!(e.contains("resolved_front_end, escalated_back_end"), "{e}");
-        let e = check_transition(7, Assigned, EscalatedBackEnd, Some(" ")).expect_err("dept");
-        assert!(e.contains("department"), "{e}");
-    }
 
     #[test]
     fn lengths_are_counted_in_characters() {
@@ -439,20 +408,22 @@ mod tests {
         // no overflow at the ends of time
         assert!(check_reported_at(now, DateTime::<Utc>::MAX_UTC).is_err());
         assert!(check_reported_at(now, DateTime::<Utc>::MIN_UTC).is_err());
-        let e = check_event_order(3, Some(now), now - Duration::seconds(1)).expect_err("order");
-        assert!(e.contains("case 3") && e.contains("before"), "{e}");
-        assert!(check_event_order(3, Some(now), now).is_ok());
-        assert!(check_event_order(3, None, DateTime::<Utc>::MIN_UTC).is_ok());
+        assert!(check_event_time(now + Duration::minutes(5), now).is_ok());
+        assert!(check_event_time(now + Duration::minutes(6), now).is_err());
+        assert!(check_event_time(now, DateTime::<Utc>::MIN_UTC).is_err());
     }
 
     #[test]
     fn names_round_trip() {
-        for s in Status::ALL {
-            assert_eq!(s.as_str().parse::<Status>(), Ok(s));
+        for s in Stage::ALL {
+            assert_eq!(s.as_str().parse::<Stage>(), Ok(s));
+        }
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
         }
         for s in Source::ALL {
             assert_eq!(s.as_str().parse::<Source>(), Ok(s));
         }
-        assert!("open".parse::<Status>().is_err());
+        assert!("assigned".parse::<Stage>().is_err());
     }
 }

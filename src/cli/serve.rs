@@ -67,6 +67,13 @@ pub struct ServeArgs {
     /// Days from a case's report to its due date (the 7-day quick disposal).
     #[arg(long, default_value_t = 7)]
     pub due_in_days: u32,
+    /// A new case reports open cases of its category within this many metres as possible
+    /// duplicates …
+    #[arg(long, default_value_t = 50.0)]
+    pub duplicate_radius_m: f64,
+    /// … reported at most this many hours before it.
+    #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(u32).range(0..=8784))]
+    pub duplicate_window_h: u32,
     /// A case within this many metres of another grid is routed with confidence `boundary`.
     #[arg(long, default_value_t = 5.0)]
     pub boundary_tolerance_m: f64,
@@ -149,6 +156,8 @@ impl ServeArgs {
             routing: crate::routing::RouteOptions {
                 due_in_days: self.due_in_days,
                 boundary_tolerance_m: self.boundary_tolerance_m.max(0.0),
+                duplicate_radius_m: self.duplicate_radius_m.clamp(0.0, 10_000.0),
+                duplicate_window_h: self.duplicate_window_h,
                 utc_offset: chrono::FixedOffset::east_opt(self.utc_offset_h * 3600)
                     .unwrap_or_else(crate::routing::china_standard_time),
                 ..crate::routing::RouteOptions::default()

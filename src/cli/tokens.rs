@@ -15,12 +15,22 @@ pub struct TokenArgs {
 enum TokenCommand {
     /// Create a token and print its secret (shown once; only a hash is stored).
     Create {
-        /// Role: admin, planner or intake.
+        /// Role: admin, planner, intake, dispatcher, department, grid_worker or supervisor.
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::as_str)))]
         role: String,
-        /// A street the token may act on (planners; repeat for several).
+        /// A street the token may act on (planners, dispatchers; repeat for several; `*`: every
+        /// street of the district).
         #[arg(long = "street")]
         streets: Vec<String>,
+        /// A grid a grid worker works in (repeat for several).
+        #[arg(long = "grid")]
+        grids: Vec<String>,
+        /// The department (or management unit) a department token acts for.
+        #[arg(long)]
+        department: Option<String>,
+        /// The person holding the token, recorded on every case event it makes.
+        #[arg(long)]
+        subject: Option<String>,
         /// Days until the token stops working.
         #[arg(long, default_value_t = 90, conflicts_with = "no_expiry",
               value_parser = clap::value_parser!(u32).range(1..=3650))]
@@ -51,18 +61,28 @@ pub fn run(args: TokenArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         TokenCommand::Create {
             role,
             streets,
+            grids,
+            department,
+            subject,
             expires_in_days,
             no_expiry,
             db,
         } => {
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let expires_at = (!no_expiry)
                 .then(|| chrono::Utc::now() + chrono::Duration::days(i64::from(expires_in_days)));
-            let t = access::create_token(db.open()?.as_ref(), role, &streets, expires_at)?;
+            let spec = crate::store::TokenSpec {
+                role: role.clone(),
+                streets,
+                grids,
+                department,
+                subject,
+                expires_at,
+            };
+            let t = access::create_token(db.open()?.as_ref(), &spec)?;
             eprintln!(
                 "token {} ({}) created, {}; the secret is shown once:",
                 t.id,
-                role.as_str(),
+                role,
                 t.expires_at.map_or("never expires".to_owned(), |e| format!(
                     "expires {}",
                     e.to_rfc3339()

@@ -13,6 +13,16 @@ pub async fn require(
     headers: &HeaderMap,
     role: Role,
 ) -> Result<Caller, ApiError> {
+    require_any(state, headers, &[role]).await
+}
+
+/// Verifies the bearer token of a request and that it has one of `roles`.
+pub async fn require_any(
+    state: &AppState,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<Caller, ApiError> {
+    let roles = roles.to_vec();
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -22,7 +32,7 @@ pub async fn require(
         .to_owned();
     let store = state.store()?;
     let caller = tokio::task::spawn_blocking(move || {
-        crate::service::access::authenticate(store.as_ref(), &secret, role)
+        crate::service::access::authenticate(store.as_ref(), &secret, &roles)
     })
     .await
     .map_err(ApiError::internal)??;

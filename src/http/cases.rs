@@ -3,9 +3,14 @@
 //!
 //! - `GET /api/v1/categories[?layer=&street=]` (public read), `PUT /api/v1/categories` (admin:
 //!   replaces the task list; body in the task-list file format);
-//! - `POST /api/v1/cases` (role intake) → 201 with the case and its assignment;
-//!   `GET /api/v1/cases/{id}`, `GET /api/v1/cases?grid=&street=&status=&overdue=1&limit=&offset=`,
-//!   `POST /api/v1/cases/{id}/events` (role intake; 409 with the reason for a refused transition);
+//! - `POST /api/v1/cases` (intake, grid_worker, dispatcher) → 201 with the reported case, its
+//!   assignment and its possible duplicates;
+//!   `GET /api/v1/cases/{id}`, `GET /api/v1/cases?grid=&street=&stage=&department=&supervised=
+//!   &overdue=1&limit=&offset=` (the roles that read cases, each within its scope),
+//!   `POST /api/v1/cases/{id}/events` (an action of the workflow by the party the table names;
+//!   409 naming the stage and the allowed actions);
+//! - `GET /api/v1/queue?street=` (dispatcher, supervisor): a street's queue;
+//! - `GET /api/v1/calendar` (public read), `PUT /api/v1/calendar` (admin): the working calendar;
 //! - `GET /api/v1/indicators?street=&from=&to=` (public read).
 //!
 //! The flows are [`crate::service::cases`]; a handler authenticates, reads the body within its
@@ -53,13 +58,14 @@ pub fn check_query_time(name: &str, t: DateTime<Utc>) -> ApiResult<DateTime<Utc>
     Ok(service::check_query_time(name, t)?)
 }
 
-/// Checks, routes and stores a case (native API and Open311); errors name the field at fault.
+/// Checks, routes and stores a case (native API and Open311), with its possible duplicates;
+/// errors name the field at fault.
 pub async fn submit(
     state: &AppState,
     caller: &Caller,
     input: CaseInput,
     contact: Option<Value>,
-) -> ApiResult<Case> {
+) -> ApiResult<(Case, Vec<wire::Duplicate>)> {
     let checked = service::check(input, Utc::now())?;
     let atlas = match checked.at() {
         None => state.atlas(),
@@ -72,7 +78,7 @@ pub async fn submit(
         service::submit(store.as_ref(), &caller, &atlas, checked, contact, &options)
     })
     .await?;
-    metrics::counter!("gridatlas_cases_total", "confidence" => case.assignment.confidence.as_str())
+    metrics::counter!("gridatlas_cases_total", "confidence" => case.0.assignment.confidence.as_str())
         .increment(1);
     Ok(case)
 }
@@ -131,10 +137,10 @@ async fn small_json<T: DeserializeOwned>(mut req: Request, state: &AppState) -> 
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case",
     request_body(content = CaseInput, description = "The case: point, crs, category, description, source, reported_at, photos"),
     responses(
-        (status = 201, description = "The stored case with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, due_at, generation)", body = wire::CaseView),
+        (status = 201, description = "The stored case, stage `reported`, with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, generation), the due time of its stage and its `possible_duplicates` (open cases of the category within 50 m reported in the 72 hours before)", body = wire::CaseView),
         (status = 400, description = "Malformed JSON, or an invalid `at`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an intake, grid_worker or dispatcher token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No generation at `at`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 128 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
@@ -146,11 +152,12 @@ pub async fn create(
     headers: HeaderMap,
     req: Request,
 ) -> ApiResult<Response> {
-    let caller = auth::require(&state, &headers, Role::Intake).await?;
+    let caller = auth::require_any(&state, &headers, &service::REPORTERS).await?;
     let input: CaseInput = small_json(req, &state).await?;
-    let case = submit(&state, &caller, input, None).await?;
+    let (case, duplicates) = submit(&state, &caller, input, None).await?;
     let id = case.id;
-    let view = service::case_view(case, Utc::now());
+    let mut view = service::case_view(case, Utc::now());
+    view.possible_duplicates = duplicates;
     let mut resp = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/cases/{id}")) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -158,13 +165,13 @@ pub async fn create(
     Ok(resp)
 }
 
-/// `GET /api/v1/cases/{id}` (role intake).
+/// `GET /api/v1/cases/{id}` (a role that reads cases, within its scope).
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case",
     params(("id" = i64, Path, description = "Case id")),
     responses((status = 200, description = "The case with its assignment and events", body = wire::CaseView),
         (status = 400, description = "`id` is not a case id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A role that reads no cases, or the case is outside the token's scope (streets, grids, department)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn one(
@@ -172,49 +179,50 @@ pub async fn one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<wire::CaseView>> {
-    auth::require(&state, &headers, Role::Intake).await?;
+    let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let id = service::case_id(&id)?;
     let store = state.store()?;
     let case = blocking(move || {
-        service::get(store.as_ref(), id).map(|c| service::case_view(c, Utc::now()))
+        service::get(store.as_ref(), &caller, id).map(|c| service::case_view(c, Utc::now()))
     })
     .await?;
     Ok(Json(case))
 }
 
-/// `GET /api/v1/cases` (role intake): cases, newest first, paged.
+/// `GET /api/v1/cases` (a role that reads cases): the cases of the token's scope, newest first,
+/// paged.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", operation_id = "list_cases",
     params(wire::CaseListQuery),
     responses((status = 200, description = "A page of cases", body = wire::CaseList),
         (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A role that reads no cases", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Params(q): Params<wire::CaseListQuery>,
 ) -> ApiResult<Json<wire::CaseList>> {
-    auth::require(&state, &headers, Role::Intake).await?;
+    let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::list(store.as_ref(), &q, Utc::now())).await?,
+        blocking(move || service::list(store.as_ref(), &caller, &q, Utc::now())).await?,
     ))
 }
 
-/// `POST /api/v1/cases/{id}/events` (role intake): change a case's status.
+/// `POST /api/v1/cases/{id}/events`: take an action of the workflow on a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", operation_id = "add_case_event",
     params(("id" = i64, Path, description = "Case id")),
-    request_body(content = EventInput, description = "The new status, who, when, department, note"),
-    responses((status = 200, description = "The case after the change", body = wire::CaseView),
+    request_body(content = EventInput, description = "The action, who, when, note, photos, target (grid or department), until, extend_by, duplicate_of"),
+    responses((status = 200, description = "The case after the action", body = wire::CaseView),
         (status = 400, description = "Malformed JSON, or `id` is not a case id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an intake token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token may not take this action on this case (the problem names who may: a dispatcher of the case's street, the department or grid it is dispatched to, a grid worker of its grid, a supervisor)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The transition is not allowed from the case's status (the reason and the allowed ones are named), or another change came first", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The action is not allowed from the case's stage (the problem names the `stage` and the `allowed` actions), or another change came first", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown status; bad time, `at` before the case's latest event or more than 5 minutes ahead; `note` over 1,000 characters, `by` or `department` over 100 (the problem names the `field` and the `limit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown action; a missing note, target or `until`; a bad time, `at` before the case's latest event or more than 5 minutes ahead; an unknown grid or `duplicate_of`; a field over its limit (the problem names the `field`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
     State(state): State<AppState>,
@@ -222,16 +230,98 @@ pub async fn add_event(
     Path(id): Path<String>,
     req: Request,
 ) -> ApiResult<Json<wire::CaseView>> {
-    let caller = auth::require(&state, &headers, Role::Intake).await?;
+    let caller = auth::require_any(&state, &headers, &ACTORS).await?;
     let id = service::case_id(&id)?;
     let ev: EventInput = small_json(req, &state).await?;
+    if let Some(g) = &ev.grid {
+        let atlas = state.atlas();
+        if atlas
+            .find(g)
+            .is_none_or(|f| !atlas.feature(f).layer.is_grid())
+        {
+            return Err(service_error(crate::service::Error::field(
+                "grid",
+                format!("there is no grid {g} in the served generation"),
+            )));
+        }
+    }
     let store = state.store()?;
     let case = blocking(move || {
         let now = Utc::now();
-        service::add_event(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
+        service::act(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
     })
     .await?;
     Ok(Json(case))
+}
+
+/// Roles that take actions on cases.
+pub const ACTORS: [Role; 4] = [
+    Role::Dispatcher,
+    Role::Department,
+    Role::GridWorker,
+    Role::Supervisor,
+];
+
+fn service_error(e: crate::service::Error) -> ApiError {
+    e.into()
+}
+
+/// `GET /api/v1/queue?street=`: a street's cases the routing could not give a grid, waiting for
+/// manual dispatch, with the nearest grids as suggestions.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "cases",
+    params(wire::QueueQuery),
+    responses((status = 200, description = "The street's queue, oldest first", body = wire::Queue),
+        (status = 400, description = "Invalid parameter, or no `street` for a token not scoped to one street", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a dispatcher or supervisor token, or the street is outside its scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::QueueQuery>,
+) -> ApiResult<Json<wire::Queue>> {
+    let caller = auth::require_any(&state, &headers, &[Role::Dispatcher, Role::Supervisor]).await?;
+    let store = state.store()?;
+    let atlas = state.atlas();
+    Ok(Json(
+        blocking(move || service::queue(store.as_ref(), &caller, &atlas, &q, Utc::now())).await?,
+    ))
+}
+
+/// `GET /api/v1/calendar`: the working calendar the stage limits are counted on.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "cases",
+    responses((status = 200, description = "The calendar file, and whether it is the example shipped with gridatlas", body = wire::CalendarView)))]
+pub async fn get_calendar(State(state): State<AppState>) -> ApiResult<Json<wire::CalendarView>> {
+    let store = state.store().ok();
+    Ok(Json(
+        blocking(move || service::calendar_view(store.as_deref())).await?,
+    ))
+}
+
+/// `PUT /api/v1/calendar` (admin): replaces the working calendar.
+#[utoipa::path(put, path = "/api/v1/calendar", tag = "cases",
+    request_body(content = Object, description = "A calendar file: `{utc_offset_h, work_hours: [[\"08:30\", \"11:30\"], …], weekend: [\"sat\", \"sun\"], holidays: [dates], workdays: [dates]}`"),
+    responses(
+        (status = 200, description = "The new calendar", body = wire::CalendarView),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid calendar file (the problem says what is wrong)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_calendar(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> ApiResult<Json<wire::CalendarView>> {
+    let caller = auth::require(&state, &headers, Role::Admin).await?;
+    let body: Value = small_json(req, &state).await?;
+    let store = state.store()?;
+    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    Ok(Json(
+        blocking(move || service::replace_calendar(store.as_ref(), &caller, &bytes)).await?,
+    ))
 }
 
 /// `GET /api/v1/indicators?street=&from=&to=`: first-discovery, front-end resolution and

@@ -68,9 +68,9 @@ pub struct Policy {
     /// Largest request body, bytes: a larger `Content-Length` is answered 413 at once, a
     /// chunked body is cut (413) when it grows past it.
     pub body_limit: usize,
-    /// The role the bearer token must have, checked before the body is read (`None`: the edge
-    /// checks no token; the handler may still).
-    pub role: Option<Role>,
+    /// The roles one of which the bearer token must have, checked before the body is read
+    /// (empty: the edge checks no token; the handler may still).
+    pub roles: &'static [Role],
 }
 
 impl Policy {
@@ -78,16 +78,13 @@ impl Policy {
     pub const fn body(body_limit: usize) -> Policy {
         Policy {
             body_limit,
-            role: None,
+            roles: &[],
         }
     }
 
-    /// A body of at most `body_limit` bytes from a token with `role` (or admin).
-    pub const fn with_role(body_limit: usize, role: Role) -> Policy {
-        Policy {
-            body_limit,
-            role: Some(role),
-        }
+    /// A body of at most `body_limit` bytes from a token with one of `roles` (or admin).
+    pub const fn with_roles(body_limit: usize, roles: &'static [Role]) -> Policy {
+        Policy { body_limit, roles }
     }
 }
 
@@ -351,11 +348,13 @@ where
                 cut: cut.clone(),
             })
         });
-        if let Some(role) = policy.role {
+        if !policy.roles.is_empty() {
             // The token first, on the headers alone; the router is called once it is verified.
             let state = config.state.clone();
             let headers = req.headers().clone();
-            let check = Box::pin(async move { super::auth::require(&state, &headers, role).await });
+            let roles = policy.roles;
+            let check =
+                Box::pin(async move { super::auth::require_any(&state, &headers, roles).await });
             return EdgeFuture {
                 inner: None,
                 auth: Some(Box::new(AuthStage {

@@ -33,6 +33,9 @@ use utoipa::OpenApi;
         super::cases::one,
         super::cases::list,
         super::cases::add_event,
+        super::cases::queue,
+        super::cases::get_calendar,
+        super::cases::put_calendar,
         super::cases::get_indicators,
         config,
         healthz,
@@ -53,7 +56,7 @@ use utoipa::OpenApi;
         (name = "areas", description = "Streets, grids, blocks, road segments"),
         (name = "tiles", description = "Mapbox Vector Tiles"),
         (name = "drafts", description = "Uploads, validation reports, publishing, generations"),
-        (name = "cases", description = "Case categories (task lists), case intake and routing, lifecycle, indicators; Open311 GeoReport v2 is at /open311/v2/"),
+        (name = "cases", description = "Case categories (task lists) with stage time limits, the working calendar, case intake and routing, the workflow of the national standard (stages, actions, roles), the street queue, indicators; Open311 GeoReport v2 is at /open311/v2/"),
         (name = "meta", description = "Health, metrics, configuration"),
     )
 )]

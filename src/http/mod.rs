@@ -519,7 +519,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         (
             "/api/v1/drafts",
             post(drafts::create),
-            vec![(Method::POST, Policy::with_role(upload, Role::Planner))],
+            vec![(Method::POST, Policy::with_roles(upload, &[Role::Planner]))],
         ),
         ("/api/v1/drafts/{id}", get(drafts::get_draft), vec![]),
         ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
@@ -528,7 +528,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             post(drafts::publish),
             vec![(
                 Method::POST,
-                Policy::with_role(limits::SMALL_BODY, Role::Planner),
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Planner]),
             )],
         ),
         ("/api/v1/generations", get(drafts::generations), vec![]),
@@ -542,7 +542,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             get(cases::list_categories).put(cases::put_categories),
             vec![(
                 Method::PUT,
-                Policy::with_role(limits::TASK_LIST_BODY, Role::Admin),
+                Policy::with_roles(limits::TASK_LIST_BODY, &[Role::Admin]),
             )],
         ),
         (
@@ -550,7 +550,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             get(cases::list).post(cases::create),
             vec![(
                 Method::POST,
-                Policy::with_role(limits::CASE_BODY, Role::Intake),
+                Policy::with_roles(limits::CASE_BODY, &crate::service::cases::REPORTERS),
             )],
         ),
         ("/api/v1/cases/{id}", get(cases::one), vec![]),
@@ -559,7 +559,16 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             post(cases::add_event),
             vec![(
                 Method::POST,
-                Policy::with_role(limits::SMALL_BODY, Role::Intake),
+                Policy::with_roles(limits::SMALL_BODY, &cases::ACTORS),
+            )],
+        ),
+        ("/api/v1/queue", get(cases::queue), vec![]),
+        (
+            "/api/v1/calendar",
+            get(cases::get_calendar).put(cases::put_calendar),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
             )],
         ),
         ("/api/v1/indicators", get(cases::get_indicators), vec![]),

@@ -7,8 +7,10 @@
 //! intake. `lat`/`long` are WGS84 as the spec says; the extension parameter `crs` (gcj02, bd09,
 //! cgcs2000) accepts coordinates from Chinese web maps.
 //!
-//! Status mapping: `open` = assigned or escalated to the back end; `closed` = resolved at the
-//! front end or closed.
+//! Status mapping: `closed` = the case is finished (结案 closed, 不予受理 rejected, 作废 void),
+//! `open` = any other stage; `status_notes` names the stage in Chinese and English (and the
+//! department or grid it is dispatched to), `expected_datetime` is the due time of the current
+//! stage (on hold: its review date).
 //!
 //! Reads follow the server's read policy: with `--private-reads` they need a token of any role,
 //! as `Authorization: Bearer <token>` or `api_key=<token>` (401 otherwise). A read with an
@@ -29,7 +31,7 @@ use super::auth::Role;
 use super::cases::{CaseInput, MAX_CASE_BODY_BYTES, categories_of, check_text, submit};
 use super::drafts::{blocking, store_error};
 use super::error::ApiError;
-use crate::cases::{Case, CaseFilter, Status, limits};
+use crate::cases::{Case, CaseFilter, Stage, Track, limits};
 use crate::wire::open311 as wire;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -384,8 +386,10 @@ pub async fn service_definition(
     })
 }
 
-fn open311_status(s: Status) -> &'static str {
-    if s.is_done() { "closed" } else { "open" }
+/// GeoReport v2 knows `open` and `closed`: a case is closed once finished (closed, rejected or
+/// void).
+fn open311_status(s: Stage) -> &'static str {
+    if s.is_terminal() { "closed" } else { "open" }
 }
 
 /// Rounds a coordinate to 0.001° (about 100 m).
@@ -408,14 +412,17 @@ fn request_record(
         .as_ref()
         .map(|g| g.name.clone())
         .or_else(|| a.street.as_ref().map(|s| format!("{} 街镇分中心", s.name)));
-    let notes = match c.status {
-        Status::Assigned => format!("已派至{}", agency.clone().unwrap_or_default()),
-        Status::ResolvedFrontEnd => "前端已解决 (resolved at the front end)".to_owned(),
-        Status::EscalatedBackEnd => format!(
-            "已转后端部门处置: {}",
-            c.department.clone().unwrap_or_default()
+    // the stage in Chinese and English; a department's name is public, a person's is not
+    let notes = match c.stage {
+        Stage::Dispatched => match (&c.track, &c.department) {
+            (Some(Track::BackEnd), Some(d)) => format!("派遣 (dispatched): {d}"),
+            _ => format!("派遣 (dispatched): {}", agency.clone().unwrap_or_default()),
+        },
+        Stage::Void if c.duplicate_of.is_some() => format!(
+            "作废 (void): duplicate of request {}",
+            c.duplicate_of.unwrap_or_default()
         ),
-        Status::Closed => "已结案 (closed)".to_owned(),
+        s => format!("{} ({})", s.name_zh(), s.as_str().replace('_', " ")),
     };
     let (lon, lat) = if full || public.location {
         (a.point[0], a.point[1])
@@ -424,7 +431,7 @@ fn request_record(
     };
     wire::ServiceRequest {
         service_request_id: c.id.to_string(),
-        status: open311_status(c.status).to_owned(),
+        status: open311_status(c.stage).to_owned(),
         status_notes: notes,
         service_name: names.get(&c.category).cloned(),
         service_code: c.category.clone(),
@@ -433,7 +440,7 @@ fn request_record(
         service_notice: None,
         requested_datetime: c.reported_at.with_timezone(&offset).to_rfc3339(),
         updated_datetime: c.updated_at.with_timezone(&offset).to_rfc3339(),
-        expected_datetime: c.due_at.to_rfc3339(),
+        expected_datetime: c.due_at.with_timezone(&offset).to_rfc3339(),
         address: a.block.as_ref().or(a.grid.as_ref()).map(|b| b.name.clone()),
         address_id: a.block.as_ref().map(|b| b.code.clone()),
         zipcode: None,
@@ -589,7 +596,7 @@ pub async fn post_request(
         at: None,
     };
     let contact = (!contact.is_empty()).then_some(Value::Object(contact));
-    let case = submit(&state, &caller, input, contact).await.map_err(|e| {
+    let (case, _) = submit(&state, &caller, input, contact).await.map_err(|e| {
         // the spec's errors are 400 for bad input; 404 would say the endpoint is missing
         let status = if e.status.is_client_error() {
             StatusCode::BAD_REQUEST
@@ -600,17 +607,21 @@ pub async fn post_request(
     })?;
     let notice = match (&case.assignment.grid, &case.assignment.block_head) {
         (Some(g), Some(h)) => format!(
-            "已派至{}，责任块长{}，{}前处置",
+            "已上报，所在网格{}（责任块长{}），{}前受理",
             g.name,
             h.name,
-            case.due_at.format("%Y-%m-%d %H:%M")
+            case.due_at
+                .with_timezone(&state.config().routing.utc_offset)
+                .format("%Y-%m-%d %H:%M")
         ),
         (Some(g), None) => format!(
-            "已派至{}，{}前处置",
+            "已上报，所在网格{}，{}前受理",
             g.name,
-            case.due_at.format("%Y-%m-%d %H:%M")
+            case.due_at
+                .with_timezone(&state.config().routing.utc_offset)
+                .format("%Y-%m-%d %H:%M")
         ),
-        _ => "已转街镇分中心人工派单".to_owned(),
+        _ => "已上报，转街镇分中心人工派单".to_owned(),
     };
     let record = wire::PostedRequest {
         service_request_id: case.id.to_string(),
@@ -714,7 +725,7 @@ async fn get_requests(
     let records: Vec<wire::ServiceRequest> = cases
         .iter()
         .filter(|c| {
-            status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.status))
+            status_filter.is_empty() || status_filter.iter().any(|s| s == open311_status(c.stage))
         })
         .map(|c| request_record(c, &names, offset, view, public))
         .collect();

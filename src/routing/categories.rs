@@ -5,8 +5,12 @@
 //! district's categories (e.g. street grids: 3 categories, 11 items); each item is a case
 //! category, owned by the grid layer of its group. `list` is `mandatory` (规定: the district's
 //! base list, everywhere) or `optional` (自选: one street's own items, `street` required).
-//! Plain data, no I/O.
+//! A group and an item may give stage time limits (`"limits": {"verify": "2 work_hours",
+//! "dispose": "5 work_days", "check": "1 work_days"}`, see
+//! [`crate::calendar::stages::StageLimits`]): an item's limits over its group's over the
+//! defaults. Plain data, no I/O.
 
+use crate::calendar::stages::{PartialLimits, StageLimits};
 use crate::model::Layer;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -43,6 +47,16 @@ pub struct Category {
     /// The street an optional item belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
+    /// The time limit of every stage for cases of this category (the item's limits over its
+    /// group's over the defaults).
+    #[serde(default)]
+    pub limits: StageLimits,
+    /// The limits as the item gave them (for writing the task list back).
+    #[serde(default, skip_serializing_if = "PartialLimits::is_empty")]
+    pub item_limits: PartialLimits,
+    /// The limits as the group gave them.
+    #[serde(default, skip_serializing_if = "PartialLimits::is_empty")]
+    pub group_limits: PartialLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,6 +66,8 @@ struct FileItem {
     name_zh: String,
     #[serde(default)]
     name_en: String,
+    #[serde(default)]
+    limits: PartialLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +81,8 @@ struct FileGroup {
     list: ListKind,
     #[serde(default)]
     street: Option<String>,
+    #[serde(default)]
+    limits: PartialLimits,
     items: Vec<FileItem>,
 }
 
@@ -139,6 +157,9 @@ pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
                     group_en: g.name_en.clone(),
                     list: g.list,
                     street: g.street.clone(),
+                    limits: item.limits.over(g.limits.over(StageLimits::default())),
+                    item_limits: item.limits,
+                    group_limits: g.limits,
                 });
             }
         }
@@ -164,6 +185,9 @@ pub fn task_list_json(categories: &[Category]) -> serde_json::Value {
             if let Some(s) = &c.street {
                 g["street"] = serde_json::json!(s);
             }
+            if !c.group_limits.is_empty() {
+                g["limits"] = serde_json::json!(c.group_limits);
+            }
             groups.push(g);
         }
         if let Some(items) = groups
@@ -171,9 +195,12 @@ pub fn task_list_json(categories: &[Category]) -> serde_json::Value {
             .and_then(|g| g.get_mut("items"))
             .and_then(|i| i.as_array_mut())
         {
-            items.push(
-                serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}),
-            );
+            let mut item =
+                serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en});
+            if !c.item_limits.is_empty() {
+                item["limits"] = serde_json::json!(c.item_limits);
+            }
+            items.push(item);
         }
     }
     serde_json::json!({ "groups": groups })
@@ -224,6 +251,32 @@ mod tests {
         let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("example parses");
         let again = parse_task_list(task_list_json(&cats).to_string().as_bytes()).expect("parses");
         assert_eq!(cats, again);
+    }
+
+    #[test]
+    fn limits_come_from_the_item_then_the_group_then_the_defaults() {
+        use crate::calendar::Limit;
+        let list = r#"{"groups": [
+            {"code": "A", "name_zh": "甲", "layer": "street_grid", "list": "mandatory",
+             "limits": {"verify": "2 work_hours", "dispose": "5 work_days"},
+             "items": [{"code": "A1", "name_zh": "x", "limits": {"dispose": "2 work_days", "check": "3 hours"}},
+                       {"code": "A2", "name_zh": "y"}]}
+        ]}"#;
+        let cats = parse_task_list(list.as_bytes()).expect("parses");
+        let d = StageLimits::default();
+        assert_eq!(cats[0].limits.dispose, Limit::WorkDays(2));
+        assert_eq!(cats[0].limits.check, Limit::Hours(3));
+        assert_eq!(cats[0].limits.verify, Limit::WorkHours(2));
+        assert_eq!(cats[0].limits.front_end, d.front_end);
+        assert_eq!(cats[1].limits.dispose, Limit::WorkDays(5));
+        assert_eq!(cats[1].limits.check, d.check);
+        let again = parse_task_list(task_list_json(&cats).to_string().as_bytes()).expect("again");
+        assert_eq!(cats, again);
+        let bad = list.replace("3 hours", "3 fortnights");
+        let e = parse_task_list(bad.as_bytes()).expect_err("unknown unit");
+        assert!(e[0].contains("fortnights"), "{e:?}");
+        let bad = list.replace("\"check\"", "\"chekc\"");
+        assert!(parse_task_list(bad.as_bytes()).is_err());
     }
 
     #[test]

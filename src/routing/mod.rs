@@ -63,6 +63,10 @@ pub struct RouteOptions {
     pub nearest_radius_m: f64,
     /// Days from report to due date.
     pub due_in_days: u32,
+    /// Intake: open cases of the same category within this many metres … (possible duplicates).
+    pub duplicate_radius_m: f64,
+    /// … reported within this many hours before are returned as possible duplicates.
+    pub duplicate_window_h: u32,
     /// The district's time zone (China Standard Time, UTC+8, has no daylight saving).
     pub utc_offset: FixedOffset,
 }
@@ -74,6 +78,8 @@ impl Default for RouteOptions {
             road_radius_m: 30.0,
             nearest_radius_m: 50.0,
             due_in_days: 7,
+            duplicate_radius_m: 50.0,
+            duplicate_window_h: 72,
             utc_offset: china_standard_time(),
         }
     }
@@ -233,6 +239,31 @@ fn area_ref(atlas: &Atlas, id: FeatureId) -> AreaRef {
 
 fn round_cm(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// How far the suggestions of a queued case look for grids, metres.
+pub const SUGGESTION_RADIUS_M: f64 = 3000.0;
+
+/// The `n` grids of `street` nearest to `(lon, lat)` (by distance to their boundary, within
+/// [`SUGGESTION_RADIUS_M`]), nearest first: the suggestions for a case in the street queue.
+pub fn nearest_grids(atlas: &Atlas, lon: f64, lat: f64, street: &str, n: usize) -> Vec<Candidate> {
+    let Some(street_id) = atlas.find(street) else {
+        return Vec::new();
+    };
+    let mut all: Vec<(FeatureId, f64)> = Layer::ALL
+        .into_iter()
+        .filter(|l| l.is_grid())
+        .flat_map(|l| atlas.areas_near(l, lon, lat, SUGGESTION_RADIUS_M))
+        .filter(|(id, _)| atlas.ancestors(*id).contains(&street_id))
+        .collect();
+    all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    all.into_iter()
+        .take(n)
+        .map(|(id, d)| Candidate {
+            area: area_ref(atlas, id),
+            distance_m: round_cm(d),
+        })
+        .collect()
 }
 
 /// Routes a case of `category` at `(lon, lat)` (WGS84) reported at `reported_at`.

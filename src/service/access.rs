@@ -2,11 +2,17 @@
 //! authenticate). Only a SHA-256 of each secret is stored (see [`crate::store::secret_hash`]).
 //!
 //! Roles: `admin` (everything, including publishing over validation errors), `planner` (uploads
-//! and publishes drafts touching only its streets), `intake` (submits and updates cases). A
-//! planner token with no streets may touch no street.
+//! and publishes drafts touching only its streets), `intake` (submits cases, reads them),
+//! `dispatcher` (the district centre or a street sub-centre: accepts, opens, dispatches,
+//! transfers, closes, voids and decides extensions for cases of its streets), `department` (a
+//! named department or management unit: disposes of, returns and asks extensions for the cases
+//! dispatched to it, and sees only those), `grid_worker` (verifies, checks and disposes of
+//! front-end cases of its grids, reports patrol cases), `supervisor` (督办; reads everything).
+//! A street-scoped token with no streets may touch no street; `*` is every street of the
+//! district. A token may name its holder (`subject`), recorded on every case event it makes.
 
 use super::error::{Error, Result};
-use crate::store::{Store, Token};
+use crate::store::{Store, Token, TokenSpec};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 
@@ -19,11 +25,36 @@ pub enum Role {
     Planner,
     /// Case intake.
     Intake,
+    /// Case dispatch for its streets.
+    Dispatcher,
+    /// A department or management unit disposing of cases dispatched to it.
+    Department,
+    /// A grid worker of its grids.
+    GridWorker,
+    /// The district's supervision (督办).
+    Supervisor,
 }
 
 impl Role {
     /// Every role, in the order they are listed.
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Planner, Role::Intake];
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Planner,
+        Role::Intake,
+        Role::Dispatcher,
+        Role::Department,
+        Role::GridWorker,
+        Role::Supervisor,
+    ];
+
+    /// The roles that read cases.
+    pub const CASE_READERS: [Role; 5] = [
+        Role::Intake,
+        Role::Dispatcher,
+        Role::Department,
+        Role::GridWorker,
+        Role::Supervisor,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +62,10 @@ impl Role {
             Role::Admin => "admin",
             Role::Planner => "planner",
             Role::Intake => "intake",
+            Role::Dispatcher => "dispatcher",
+            Role::Department => "department",
+            Role::GridWorker => "grid_worker",
+            Role::Supervisor => "supervisor",
         }
     }
 }
@@ -42,7 +77,12 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not a role (admin, planner, intake)"))
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not a role ({})",
+                    Role::ALL.map(Role::as_str).join(", ")
+                )
+            })
     }
 }
 
@@ -73,8 +113,68 @@ impl Caller {
         }
     }
 
-    fn role(&self) -> &str {
+    /// The caller's role's name (`admin` for the operator).
+    pub fn role(&self) -> &str {
         self.token.as_ref().map_or("admin", |t| t.role.as_str())
+    }
+
+    /// The person acting, for the record: the token's subject, else `by`, else the token.
+    pub fn person(&self, by: Option<&str>) -> String {
+        let named = self
+            .token
+            .as_ref()
+            .and_then(|t| t.subject.as_deref())
+            .or(by)
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        match named {
+            Some(name) if self.token.is_some() => format!("{name} via {}", self.name()),
+            Some(name) => name.to_owned(),
+            None => self.name(),
+        }
+    }
+
+    /// Whether the token's streets include `street` (`*`: every street; admins: everything).
+    pub fn has_street(&self, street: Option<&str>) -> bool {
+        match self.token.as_ref().filter(|_| !self.is_admin()) {
+            None => true,
+            Some(t) => t
+                .streets
+                .iter()
+                .any(|s| s == "*" || Some(s.as_str()) == street),
+        }
+    }
+
+    /// Whether the token's grids include `grid`.
+    pub fn has_grid(&self, grid: Option<&str>) -> bool {
+        match self.token.as_ref().filter(|_| !self.is_admin()) {
+            None => true,
+            Some(t) => grid.is_some_and(|g| t.grids.iter().any(|x| x == g)),
+        }
+    }
+
+    /// Whether the token acts for `department`.
+    pub fn is_department(&self, department: Option<&str>) -> bool {
+        match self.token.as_ref().filter(|_| !self.is_admin()) {
+            None => true,
+            Some(t) => department.is_some() && t.department.as_deref() == department,
+        }
+    }
+
+    /// Checks that the caller has one of `roles`; 403 naming them otherwise.
+    pub fn require_any(&self, roles: &[Role]) -> Result<()> {
+        if roles.iter().any(|r| self.has(*r)) {
+            return Ok(());
+        }
+        Err(Error::forbidden(format!(
+            "this needs a token with role {} (or admin); this token has role {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            self.role()
+        )))
     }
 
     /// Whether the caller has `role` (admins have every role).
@@ -103,7 +203,7 @@ impl Caller {
         };
         let mut outside: Vec<&str> = streets
             .into_iter()
-            .filter(|s| !token.streets.iter().any(|t| t == s))
+            .filter(|s| !token.streets.iter().any(|t| t == s || t == "*"))
             .collect();
         outside.sort_unstable();
         outside.dedup();
@@ -124,20 +224,14 @@ impl Caller {
 
     /// Checks that the caller has `role`; 403 naming both roles otherwise.
     pub fn require(&self, role: Role) -> Result<()> {
-        if self.has(role) {
-            return Ok(());
-        }
-        Err(Error::forbidden(format!(
-            "this needs a token with role {} (or admin); this token has role {}",
-            role.as_str(),
-            self.role()
-        )))
+        self.require_any(&[role])
     }
 }
 
-/// Verifies `secret`: a known, unrevoked, unexpired token with `role` (401 or 403 otherwise).
-/// Records the token's last use at most once a minute; a failure to record it refuses nothing.
-pub fn authenticate(store: &dyn Store, secret: &str, role: Role) -> Result<Caller> {
+/// Verifies `secret`: a known, unrevoked, unexpired token with one of `roles` (401 or 403
+/// otherwise). Records the token's last use at most once a minute; a failure to record it
+/// refuses nothing.
+pub fn authenticate(store: &dyn Store, secret: &str, roles: &[Role]) -> Result<Caller> {
     let now = Utc::now();
     let token = store
         .token_by_secret(secret)
@@ -160,7 +254,7 @@ pub fn authenticate(store: &dyn Store, secret: &str, role: Role) -> Result<Calle
         }
     }
     let caller = Caller::with_token(token);
-    caller.require(role)?;
+    caller.require_any(roles)?;
     Ok(caller)
 }
 
@@ -182,15 +276,39 @@ pub struct NewToken {
     pub secret: String,
 }
 
-/// Creates a token with `role` for `streets`, valid until `expires_at` (`None`: never).
-pub fn create_token(
-    store: &dyn Store,
-    role: Role,
-    streets: &[String],
-    expires_at: Option<DateTime<Utc>>,
-) -> Result<NewToken> {
+/// Creates a token of `spec` (role, scope, holder, expiry); the scope must suit the role: a
+/// `grid_worker` needs grids, a `department` its department.
+pub fn create_token(store: &dyn Store, spec: &TokenSpec) -> Result<NewToken> {
+    let role: Role = spec
+        .role
+        .parse()
+        .map_err(|e: String| Error::field("role", e))?;
+    if role == Role::GridWorker && spec.grids.is_empty() {
+        return Err(Error::field(
+            "grids",
+            "a grid_worker token needs the grids it works in (--grids)",
+        ));
+    }
+    if role == Role::Department
+        && spec
+            .department
+            .as_deref()
+            .is_none_or(|d| d.trim().is_empty())
+    {
+        return Err(Error::field(
+            "department",
+            "a department token needs its department (--department)",
+        ));
+    }
+    if role != Role::Department && spec.department.is_some() {
+        return Err(Error::field(
+            "department",
+            "only a department token names a department",
+        ));
+    }
     let secret = new_secret();
-    let id = store.create_token_until(role.as_str(), streets, &secret, expires_at)?;
+    let id = store.create_token_with(spec, &secret)?;
+    let expires_at = spec.expires_at;
     Ok(NewToken {
         id,
         expires_at,
@@ -221,6 +339,9 @@ mod tests {
             revoked: false,
             expires_at: None,
             last_used_at: None,
+            grids: vec!["g1".into()],
+            department: Some("城管".into()),
+            subject: None,
         })
     }
 

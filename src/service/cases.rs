@@ -1,18 +1,25 @@
-//! Cases: the task list (categories), intake (check, route, store), the case list and one case,
-//! status changes, and the indicators. The native API and Open311 both come here; routing itself
-//! is [`crate::routing::route`] and the lifecycle rules are [`crate::cases`].
+//! Cases: the task list (categories) and the working calendar, intake (check, route, look for
+//! duplicates, store), the case list, one case, the street queue, the workflow's actions (who may
+//! take them, decided on the case as stored), the escalation sweep, and the indicators. The
+//! native API and Open311 both come here; routing itself is [`crate::routing::route`] and the
+//! workflow's rules are [`crate::cases::workflow`].
 //!
 //! Input is bounded before any work: every text field is checked against its limit in
 //! characters ([`crate::cases::limits`]), times against the clock
-//! ([`crate::cases::check_reported_at`], [`crate::cases::check_event_at`]); query times must lie
-//! in the years 1 to 9999, and every date computed from them is checked (422 naming the
+//! ([`crate::cases::check_reported_at`], [`crate::cases::check_event_time`]); query times must
+//! lie in the years 1 to 9999, and every date computed from them is checked (422 naming the
 //! parameter, never a panic).
 
-use super::access::Caller;
+use super::access::{Caller, Role};
 use super::error::{Error, Result};
 use super::usize_param;
 use crate::atlas::Atlas;
-use crate::cases::{self as rules, Case, CaseFilter, NewCase, Source, Status, indicators, limits};
+use crate::calendar::{Calendar, EXAMPLE_CALENDAR, Limit};
+use crate::cases::workflow::{self, Party, Refusal, Request};
+use crate::cases::{
+    self as rules, Action, Case, CaseFilter, NewCase, Source, Stage, Track, Visibility, indicators,
+    limits,
+};
 use crate::geometry::crs::Crs;
 use crate::model::Layer;
 use crate::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_list};
@@ -30,8 +37,65 @@ pub const MAX_PHOTOS: usize = 20;
 pub fn case_view(case: Case, now: DateTime<Utc>) -> wire::CaseView {
     wire::CaseView {
         overdue: case.is_overdue(now),
+        stage_zh: case.stage.name_zh().to_owned(),
+        next: case.stage.actions(),
+        reworks: case.reworks(),
+        returns: case.returns(),
+        pending_extension: case.pending_extension(),
+        possible_duplicates: Vec::new(),
         case,
     }
+}
+
+/// The working calendar in force: the store's, or the example calendar shipped with gridatlas
+/// (`true`) when none was loaded or there is no store.
+pub fn calendar(store: Option<&dyn Store>) -> Result<(Arc<Calendar>, bool)> {
+    if let Some(json) = store.map(|s| s.calendar()).transpose()?.flatten() {
+        let cal = Calendar::from_json(json.as_bytes())
+            .map_err(|e| Error::internal(format!("the stored working calendar: {e}")))?;
+        return Ok((Arc::new(cal), false));
+    }
+    static EXAMPLE: OnceLock<std::result::Result<Arc<Calendar>, String>> = OnceLock::new();
+    EXAMPLE
+        .get_or_init(|| {
+            Calendar::from_json(EXAMPLE_CALENDAR)
+                .map(Arc::new)
+                .map_err(|e| format!("the embedded example calendar: {e}"))
+        })
+        .clone()
+        .map(|c| (c, true))
+        .map_err(Error::internal)
+}
+
+/// The calendar file in force, and whether it is the example.
+pub fn calendar_view(store: Option<&dyn Store>) -> Result<wire::CalendarView> {
+    let stored = store.map(|s| s.calendar()).transpose()?.flatten();
+    let (text, example) = match stored {
+        Some(t) => (t, false),
+        None => (String::from_utf8_lossy(EXAMPLE_CALENDAR).into_owned(), true),
+    };
+    let calendar = serde_json::from_str(&text)
+        .map_err(|e| Error::internal(format!("the working calendar is not JSON: {e}")))?;
+    Ok(wire::CalendarView { example, calendar })
+}
+
+/// Replaces the working calendar with `body` (the calendar file; admin only). Cases keep the
+/// due times already computed; new stages are counted on the new calendar.
+pub fn replace_calendar(
+    store: &dyn Store,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<wire::CalendarView> {
+    if !caller.is_admin() {
+        return Err(Error::forbidden(
+            "replacing the working calendar needs an admin token",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::unprocessable(format!("the calendar file is not UTF-8: {e}")))?;
+    Calendar::from_json(body).map_err(Error::unprocessable)?;
+    store.replace_calendar(text)?;
+    calendar_view(Some(store))
 }
 
 /// The categories in force: the store's, or the embedded example list when serving a file
@@ -156,20 +220,15 @@ impl Checked {
     }
 }
 
-/// The cheap checks of a submission, before any lookup: lengths, counts, times, coordinates.
-pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
-    check_text("category", &input.category, limits::ID)?;
-    check_text("description", &input.description, limits::DESCRIPTION)?;
-    if let Some(a) = &input.address {
-        check_text("address_string", a, limits::ADDRESS)?;
-    }
-    if input.photos.len() > MAX_PHOTOS {
+/// Checks photo URLs: at most [`MAX_PHOTOS`], each http(s) and within its length.
+fn check_photos(photos: &[String]) -> Result<()> {
+    if photos.len() > MAX_PHOTOS {
         return Err(Error::field(
             "photos",
             format!("more than {MAX_PHOTOS} URLs"),
         ));
     }
-    for u in &input.photos {
+    for u in photos {
         check_text("photos", u, limits::MEDIA_URL)?;
         if !(u.starts_with("https://") || u.starts_with("http://")) {
             return Err(Error::field(
@@ -178,6 +237,17 @@ pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
             ));
         }
     }
+    Ok(())
+}
+
+/// The cheap checks of a submission, before any lookup: lengths, counts, times, coordinates.
+pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
+    check_text("category", &input.category, limits::ID)?;
+    check_text("description", &input.description, limits::DESCRIPTION)?;
+    if let Some(a) = &input.address {
+        check_text("address_string", a, limits::ADDRESS)?;
+    }
+    check_photos(&input.photos)?;
     let reported_at = time_field("reported_at", input.reported_at.as_deref(), now)?;
     rules::check_reported_at(reported_at, now).map_err(|e| Error::field("reported_at", e))?;
     let crs: Crs = match &input.crs {
@@ -200,8 +270,12 @@ pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
     })
 }
 
-/// Routes a checked submission on `atlas` and stores it as a case (`contact`: the reporter's
-/// details, stored, never shown).
+/// Who may submit cases: intake desks, grid workers on patrol, dispatchers.
+pub const REPORTERS: [Role; 3] = [Role::Intake, Role::GridWorker, Role::Dispatcher];
+
+/// Routes a checked submission on `atlas`, looks for possible duplicates and stores it as a
+/// reported case, its `reported` stage due by the category's `accept` limit on the working
+/// calendar (`contact`: the reporter's details, stored, never shown).
 pub fn submit(
     store: &dyn Store,
     caller: &Caller,
@@ -209,7 +283,8 @@ pub fn submit(
     checked: Checked,
     contact: Option<Value>,
     options: &RouteOptions,
-) -> Result<Case> {
+) -> Result<(Case, Vec<wire::Duplicate>)> {
+    caller.require_any(&REPORTERS)?;
     let Checked {
         input,
         crs,
@@ -238,6 +313,10 @@ pub fn submit(
             RouteError::DueDate { .. } => Error::field("reported_at", e),
         },
     )?;
+    let (calendar, _) = calendar(Some(store))?;
+    let due_at = workflow::due(&calendar, reported_at, category.limits.accept)
+        .map_err(|e| Error::field("reported_at", e.to_string()))?;
+    let duplicates = possible_duplicates(store, &category.code, wgs, reported_at, options)?;
     let mut description = input.description;
     if let Some(addr) = input.address.as_deref().filter(|a| !a.is_empty()) {
         if !description.is_empty() {
@@ -253,11 +332,70 @@ pub fn submit(
         input: (input.lon, input.lat, crs.as_str().to_owned()),
         reported_at,
         photos: input.photos,
-        created_by: caller.name(),
+        created_by: caller.person(None),
+        role: caller.role().to_owned(),
         contact,
         assignment,
+        limits: category.limits,
+        due_at,
     };
-    Ok(store.create_case(&new)?)
+    Ok((store.create_case(&new)?, duplicates))
+}
+
+/// Metres between two WGS84 points (haversine on a sphere of the mean Earth radius).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    const R: f64 = 6_371_008.8;
+    let (p1, p2) = (a.1.to_radians(), b.1.to_radians());
+    let dp = p2 - p1;
+    let dl = (b.0 - a.0).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * R * h.sqrt().min(1.0).asin()
+}
+
+/// Most possible duplicates returned with a new case.
+pub const MAX_DUPLICATES: usize = 10;
+
+/// Open cases of `category` within the radius of `at`, reported in the window before
+/// `reported_at` (and not after it), nearest first.
+pub fn possible_duplicates(
+    store: &dyn Store,
+    category: &str,
+    at: (f64, f64),
+    reported_at: DateTime<Utc>,
+    options: &RouteOptions,
+) -> Result<Vec<wire::Duplicate>> {
+    let r = options.duplicate_radius_m;
+    if r <= 0.0 || options.duplicate_window_h == 0 {
+        return Ok(Vec::new());
+    }
+    let dlat = r / 111_000.0;
+    let dlon = r / (111_000.0 * at.1.to_radians().cos().max(0.01));
+    let from = reported_at - chrono::Duration::hours(i64::from(options.duplicate_window_h));
+    let filter = CaseFilter {
+        categories: vec![category.to_owned()],
+        stages: Stage::OPEN.to_vec(),
+        reported_from: Some(from),
+        reported_to: Some(reported_at + chrono::Duration::microseconds(1)),
+        bbox: Some([at.0 - dlon, at.1 - dlat, at.0 + dlon, at.1 + dlat]),
+        limit: 1000,
+        ..CaseFilter::default()
+    };
+    let (cases, _) = store.list_cases(&filter)?;
+    let mut out: Vec<wire::Duplicate> = cases
+        .into_iter()
+        .filter_map(|c| {
+            let d = metres(at, (c.assignment.point[0], c.assignment.point[1]));
+            (d <= r).then(|| wire::Duplicate {
+                id: c.id,
+                stage: c.stage,
+                distance_m: (d * 10.0).round() / 10.0,
+                age_minutes: (reported_at - c.reported_at).num_minutes(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+    out.truncate(MAX_DUPLICATES);
+    Ok(out)
 }
 
 /// Case `id` from its path segment; 400 naming `id` unless a positive integer.
@@ -268,9 +406,104 @@ pub fn case_id(raw: &str) -> Result<i64> {
         .ok_or_else(|| Error::invalid_parameter("id", format!("{raw:?} is not a case id")))
 }
 
-/// Case `id`.
-pub fn get(store: &dyn Store, id: i64) -> Result<Case> {
-    Ok(store.get_case(id)?)
+/// What `caller` may see of the cases (403 for a role that reads no cases).
+pub fn visibility(caller: &Caller) -> Result<Visibility> {
+    if caller.is_admin() {
+        return Ok(Visibility::All);
+    }
+    caller.require_any(&Role::CASE_READERS)?;
+    let Some(t) = &caller.token else {
+        return Ok(Visibility::All);
+    };
+    Ok(match t.role.parse::<Role>() {
+        Ok(Role::Dispatcher) if !t.streets.iter().any(|s| s == "*") => {
+            Visibility::Streets(t.streets.clone())
+        }
+        Ok(Role::Department) => Visibility::Departments(t.department.iter().cloned().collect()),
+        Ok(Role::GridWorker) => Visibility::Grids(t.grids.clone()),
+        _ => Visibility::All,
+    })
+}
+
+/// Whether a case is visible under `v`.
+fn visible(v: &Visibility, c: &Case) -> bool {
+    match v {
+        Visibility::All => true,
+        Visibility::Streets(s) => c.street.as_ref().is_some_and(|x| s.contains(x)),
+        Visibility::Grids(g) => [&c.grid, &c.assigned_grid]
+            .into_iter()
+            .any(|x| x.as_ref().is_some_and(|x| g.contains(x))),
+        Visibility::Departments(d) => {
+            c.department.as_ref().is_some_and(|x| d.contains(x))
+                || c.events
+                    .iter()
+                    .any(|e| e.department.as_ref().is_some_and(|x| d.contains(x)))
+        }
+    }
+}
+
+/// Case `id`, if `caller` may see it (403 naming the scope otherwise).
+pub fn get(store: &dyn Store, caller: &Caller, id: i64) -> Result<Case> {
+    let v = visibility(caller)?;
+    let case = store.get_case(id)?;
+    if !visible(&v, &case) {
+        return Err(Error::forbidden(format!(
+            "case {id} is outside this token's scope ({})",
+            scope_text(caller)
+        )));
+    }
+    Ok(case)
+}
+
+fn scope_text(caller: &Caller) -> String {
+    match &caller.token {
+        None => "the operator".to_owned(),
+        Some(t) => {
+            let mut parts = vec![format!("role {}", t.role)];
+            if !t.streets.is_empty() {
+                parts.push(format!("streets {}", t.streets.join(", ")));
+            }
+            if !t.grids.is_empty() {
+                parts.push(format!("grids {}", t.grids.join(", ")));
+            }
+            if let Some(d) = &t.department {
+                parts.push(format!("department {d}"));
+            }
+            parts.join("; ")
+        }
+    }
+}
+
+fn flag_param(name: &str, raw: Option<&str>) -> Result<bool> {
+    match raw {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(Error::invalid_parameter(
+            name,
+            format!("{other:?} is not 1/0/true/false"),
+        )),
+    }
+}
+
+/// The stages of a `stage` parameter: names separated by commas, or `open`.
+fn stages_param(raw: Option<&str>) -> Result<Vec<Stage>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim) {
+        if part == "open" {
+            out.extend(Stage::OPEN);
+        } else {
+            out.push(
+                part.parse::<Stage>()
+                    .map_err(|e| Error::invalid_parameter("stage", e))?,
+            );
+        }
+    }
+    out.sort_by_key(|s| *s as u8);
+    out.dedup();
+    Ok(out)
 }
 
 /// The filter of the case list from its query, with the page size and offset; 400 naming the
@@ -282,28 +515,13 @@ pub fn list_filter(
     let limit = usize_param("limit", q.limit.as_deref(), 50, 1000)?;
     let max_offset = usize::try_from(i64::MAX).unwrap_or(usize::MAX);
     let offset = usize_param("offset", q.offset.as_deref(), 0, max_offset)?;
-    let status = match &q.status {
-        None => None,
-        Some(s) => Some(
-            s.parse::<Status>()
-                .map_err(|e| Error::invalid_parameter("status", e))?,
-        ),
-    };
-    let overdue_at = match q.overdue.as_deref() {
-        None | Some("0") | Some("false") => None,
-        Some("1") | Some("true") => Some(now),
-        Some(other) => {
-            return Err(Error::invalid_parameter(
-                "overdue",
-                format!("{other:?} is not 1/0/true/false"),
-            ));
-        }
-    };
     let filter = CaseFilter {
         grid: q.grid.clone(),
         street: q.street.clone(),
-        status,
-        overdue_at,
+        stages: stages_param(q.stage.as_deref())?,
+        department: q.department.clone(),
+        supervised: flag_param("supervised", q.supervised.as_deref())?,
+        overdue_at: flag_param("overdue", q.overdue.as_deref())?.then_some(now),
         offset: i64::try_from(offset)
             .map_err(|_| Error::invalid_parameter("offset", "too large"))?,
         limit: i64::try_from(limit).map_err(|_| Error::invalid_parameter("limit", "too large"))?,
@@ -312,13 +530,15 @@ pub fn list_filter(
     Ok((filter, limit, offset))
 }
 
-/// A page of cases, newest first.
+/// A page of the cases `caller` may see, newest first.
 pub fn list(
     store: &dyn Store,
+    caller: &Caller,
     q: &wire::CaseListQuery,
     now: DateTime<Utc>,
 ) -> Result<wire::CaseList> {
-    let (filter, limit, offset) = list_filter(q, now)?;
+    let (mut filter, limit, offset) = list_filter(q, now)?;
+    filter.visibility = visibility(caller)?;
     let (cases, total) = store.list_cases(&filter)?;
     Ok(wire::CaseList {
         items: cases.into_iter().map(|c| case_view(c, now)).collect(),
@@ -328,45 +548,292 @@ pub fn list(
     })
 }
 
-/// Records a status change of case `id` (409 naming the current status and the allowed next ones
-/// for a refused transition, or when another change came first).
-pub fn add_event(
+/// Whether `caller` may act as `party` on `case`.
+fn acts_as(caller: &Caller, party: Party, case: &Case) -> bool {
+    if caller.is_admin() {
+        return party != Party::System;
+    }
+    let Ok(role) = caller.role().parse::<Role>() else {
+        return false;
+    };
+    let street = case.street.as_deref();
+    match party {
+        Party::Reporter => REPORTERS.contains(&role),
+        Party::Dispatcher => role == Role::Dispatcher && caller.has_street(street),
+        Party::Assignee => match case.track {
+            Some(Track::BackEnd) => {
+                role == Role::Department && caller.is_department(case.department.as_deref())
+            }
+            Some(Track::FrontEnd) => {
+                role == Role::GridWorker && caller.has_grid(case.assigned_grid.as_deref())
+            }
+            None => false,
+        },
+        Party::GridWorker => match case.assigned_grid.as_deref().or(case.grid.as_deref()) {
+            Some(g) => role == Role::GridWorker && caller.has_grid(Some(g)),
+            // a case without a grid (the street queue): the street's sub-centre verifies it
+            None => role == Role::Dispatcher && caller.has_street(street),
+        },
+        Party::Supervisor => role == Role::Supervisor,
+        Party::System => false,
+    }
+}
+
+/// Who `party` is for `case`, for a refusal.
+fn party_text(party: Party, case: &Case) -> String {
+    let street = case.street.as_deref().unwrap_or("(none)");
+    match party {
+        Party::Reporter => "an intake, grid_worker or dispatcher token".to_owned(),
+        Party::Dispatcher => format!("a dispatcher token for street {street}"),
+        Party::Assignee => match (case.track, &case.assigned_grid, &case.department) {
+            (Some(Track::BackEnd), _, Some(d)) => format!("the department token of {d}"),
+            (Some(Track::FrontEnd), Some(g), _) => format!("a grid_worker token for grid {g}"),
+            _ => "the assignee's token".to_owned(),
+        },
+        Party::GridWorker => match case.assigned_grid.as_deref().or(case.grid.as_deref()) {
+            Some(g) => format!("a grid_worker token for grid {g}"),
+            None => format!("a dispatcher token for street {street} (the case has no grid)"),
+        },
+        Party::Supervisor => "a supervisor token".to_owned(),
+        Party::System => "gridatlas itself".to_owned(),
+    }
+}
+
+/// The parsed, length-checked request of an action (everything but the case).
+fn request(
+    caller: &Caller,
+    ev: wire::EventInput,
+    now: DateTime<Utc>,
+) -> Result<(Request, Option<Limit>)> {
+    let action: Action = ev
+        .action
+        .parse()
+        .map_err(|e: String| Error::field("action", e))?;
+    for (name, value, max) in [
+        ("by", &ev.by, limits::NAME),
+        ("department", &ev.department, limits::NAME),
+        ("grid", &ev.grid, limits::ID),
+        ("note", &ev.note, limits::NOTE),
+        ("extend_by", &ev.extend_by, limits::ID),
+    ] {
+        if let Some(v) = value {
+            check_text(name, v, max)?;
+        }
+    }
+    check_photos(&ev.photos)?;
+    let at = time_field("at", ev.at.as_deref(), now)?;
+    rules::check_event_time(at, now).map_err(|e| Error::field("at", e))?;
+    let until = match ev.until.as_deref() {
+        None => None,
+        Some(u) => Some(time_field("until", Some(u), now)?),
+    };
+    let extend_by = match ev.extend_by.as_deref() {
+        None => None,
+        Some(_) if until.is_some() => {
+            return Err(Error::field(
+                "extend_by",
+                "give `until` or `extend_by`, not both",
+            ));
+        }
+        Some(_) if action != Action::RequestExtension => {
+            return Err(Error::field(
+                "extend_by",
+                "only request_extension takes `extend_by`",
+            ));
+        }
+        Some(l) => Some(
+            l.parse::<Limit>()
+                .map_err(|e| Error::field("extend_by", e))?,
+        ),
+    };
+    let mut req = Request::new(action, at, &caller.person(ev.by.as_deref()), caller.role());
+    req.note = ev.note;
+    req.photos = ev.photos;
+    req.grid = ev.grid;
+    req.department = ev.department;
+    req.until = until;
+    req.duplicate_of = ev.duplicate_of;
+    Ok((req, extend_by))
+}
+
+/// Takes an action on case `id`: checked against the workflow's table, the caller's right to act
+/// as one of the action's parties, and the case as stored, in the transaction that records it
+/// (409 naming the stage and the allowed actions; 403 naming who may; 422 naming the field).
+pub fn act(
     store: &dyn Store,
     caller: &Caller,
     id: i64,
     ev: wire::EventInput,
     now: DateTime<Utc>,
 ) -> Result<Case> {
-    let status: Status = ev
-        .status
-        .parse()
-        .map_err(|e: String| Error::field("status", e))?;
-    for (name, value, max) in [
-        ("by", &ev.by, limits::NAME),
-        ("department", &ev.department, limits::NAME),
-        ("note", &ev.note, limits::NOTE),
-    ] {
-        if let Some(v) = value {
-            check_text(name, v, max)?;
+    let (mut req, extend_by) = request(caller, ev, now)?;
+    if let Some(dup) = req.duplicate_of {
+        if dup != id {
+            store.get_case(dup).map_err(|e| match e {
+                crate::store::StoreError::NotFound(_) => {
+                    Error::field("duplicate_of", format!("there is no case {dup}"))
+                }
+                e => e.into(),
+            })?;
         }
     }
-    let at = time_field("at", ev.at.as_deref(), now)?;
-    let by = match ev.by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => format!("{name} via {}", caller.name()),
-        None => caller.name(),
+    if let Some(g) = &req.grid {
+        // a grid must exist in the atlas' sense of a code: the service cannot see the atlas
+        // here, so the HTTP layer checks it (`check_grid`) before calling
+        check_text("grid", g, limits::ID)?;
+    }
+    let (calendar, _) = calendar(Some(store))?;
+    let outcome = store.change_case(id, &mut |case: &Case| {
+        let rule = req.action.rule();
+        if !rule.parties.iter().any(|p| acts_as(caller, *p, case)) {
+            return Err(Refusal::Forbidden(format!(
+                "case {id}: {} needs {} (this token: {})",
+                req.action.as_str(),
+                rule.parties
+                    .iter()
+                    .filter(|p| **p != Party::System)
+                    .map(|p| party_text(*p, case))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                scope_text(caller)
+            )));
+        }
+        if let Some(limit) = extend_by {
+            req.until = Some(workflow::due(&calendar, case.due_at, limit)?);
+        }
+        workflow::apply(case, &req, &calendar)
+    })?;
+    outcome.map_err(refusal)
+}
+
+/// A refusal of the workflow as an API error.
+pub fn refusal(r: Refusal) -> Error {
+    match r {
+        Refusal::Conflict {
+            detail,
+            stage,
+            allowed,
+        } => Error::conflict(detail).with_extra(json!({
+            "stage": stage,
+            "allowed": allowed,
+        })),
+        Refusal::Forbidden(detail) => Error::forbidden(detail),
+        Refusal::Invalid { field, detail } => Error::field(field, detail),
+    }
+}
+
+/// Escalates every front-end case whose front-end limit passed by `now` to the back end (at
+/// its due time); returns how many. Run by the server every minute.
+pub fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<usize> {
+    let (calendar, _) = calendar(Some(store))?;
+    let filter = CaseFilter {
+        stages: vec![Stage::Dispatched],
+        overdue_at: Some(now),
+        limit: 1000,
+        ..CaseFilter::default()
     };
-    // The case's latest event bounds `at` from below; the store checks the order again in the
-    // transaction that writes the event (a change made meanwhile: 409).
-    let current = store.get_case(id)?;
-    rules::check_event_at(&current, at, now).map_err(|e| Error::field("at", e))?;
-    Ok(store.add_case_event(
-        id,
-        status,
-        &by,
-        ev.department.as_deref(),
-        ev.note.as_deref(),
-        at,
-    )?)
+    let (cases, _) = store.list_cases(&filter)?;
+    let mut n = 0;
+    for c in cases.iter().filter(|c| c.track == Some(Track::FrontEnd)) {
+        let outcome = store.change_case(c.id, &mut |case: &Case| {
+            if case.stage != Stage::Dispatched
+                || case.track != Some(Track::FrontEnd)
+                || case.due_at > now
+            {
+                return Err(Refusal::Forbidden("no longer due for escalation".into()));
+            }
+            let last = case
+                .events
+                .iter()
+                .map(|e| e.at)
+                .max()
+                .unwrap_or(case.due_at);
+            let mut req = Request::new(
+                Action::Escalate,
+                case.due_at.max(last),
+                "gridatlas",
+                "system",
+            );
+            req.note = Some(format!(
+                "the front-end limit ({}) passed at {}",
+                case.limits.front_end,
+                case.due_at.to_rfc3339()
+            ));
+            workflow::apply(case, &req, &calendar)
+        })?;
+        if outcome.is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The cases waiting in `street`'s queue (the routing found no grid), oldest first, each with
+/// the street's nearest grids as suggestions.
+pub fn queue(
+    store: &dyn Store,
+    caller: &Caller,
+    atlas: &Atlas,
+    q: &wire::QueueQuery,
+    now: DateTime<Utc>,
+) -> Result<wire::Queue> {
+    caller.require_any(&[Role::Dispatcher, Role::Supervisor])?;
+    let street = match (&q.street, &caller.token) {
+        (Some(s), _) => s.clone(),
+        (None, Some(t)) if t.streets.len() == 1 && t.streets[0] != "*" => t.streets[0].clone(),
+        _ => {
+            return Err(Error::invalid_parameter(
+                "street",
+                "required (the token is not scoped to exactly one street)",
+            ));
+        }
+    };
+    if atlas
+        .find(&street)
+        .is_none_or(|id| atlas.feature(id).layer != Layer::Street)
+    {
+        return Err(Error::not_found(format!("no street with code {street}")));
+    }
+    if !caller.has(Role::Supervisor) && !caller.has_street(Some(&street)) {
+        return Err(Error::forbidden(format!(
+            "street {street} is outside this token's scope ({})",
+            scope_text(caller)
+        )));
+    }
+    let limit = usize_param("limit", q.limit.as_deref(), 50, 1000)?;
+    let offset = usize_param("offset", q.offset.as_deref(), 0, 1_000_000)?;
+    let filter = CaseFilter {
+        street: Some(street.clone()),
+        queued: true,
+        stages: vec![
+            Stage::Reported,
+            Stage::Accepted,
+            Stage::Verified,
+            Stage::Opened,
+        ],
+        offset: i64::try_from(offset)
+            .map_err(|_| Error::invalid_parameter("offset", "too large"))?,
+        limit: i64::try_from(limit).map_err(|_| Error::invalid_parameter("limit", "too large"))?,
+        ..CaseFilter::default()
+    };
+    let (cases, total) = store.list_cases(&filter)?;
+    let items = cases
+        .into_iter()
+        .map(|c| {
+            let p = c.assignment.point;
+            wire::QueuedCase {
+                suggestions: routing::nearest_grids(atlas, p[0], p[1], &street, 3),
+                case: case_view(c, now),
+            }
+        })
+        .collect();
+    Ok(wire::Queue {
+        street,
+        items,
+        total,
+        limit,
+        offset,
+    })
 }
 
 /// The earliest and latest times a query may name: the years 1 to 9999 (UTC), which RFC 3339

@@ -25,6 +25,29 @@ pub struct Token {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was last used (to the minute; `None`: never).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Grids a `grid_worker` token acts for.
+    pub grids: Vec<String>,
+    /// The department (or management unit) a `department` token acts for.
+    pub department: Option<String>,
+    /// The person holding it, recorded on every case event it makes.
+    pub subject: Option<String>,
+}
+
+/// What a new token may do and for whom (its role and scope).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenSpec {
+    /// Role.
+    pub role: String,
+    /// Streets (`*`: every street of the district).
+    pub streets: Vec<String>,
+    /// Grids (grid workers).
+    pub grids: Vec<String>,
+    /// Department (department tokens).
+    pub department: Option<String>,
+    /// The person holding it.
+    pub subject: Option<String>,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Token {
@@ -49,7 +72,20 @@ pub trait Access {
         streets: &[String],
         secret: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<i64> {
+        self.create_token_with(
+            &TokenSpec {
+                role: role.to_owned(),
+                streets: streets.to_vec(),
+                expires_at,
+                ..TokenSpec::default()
+            },
+            secret,
+        )
+    }
+
+    /// Stores a token of `spec`; returns its id. Only the SHA-256 of `secret` is kept.
+    fn create_token_with(&self, spec: &TokenSpec, secret: &str) -> StoreResult<i64>;
 
     /// Records that token `id` was used at `at` (written at most once a minute per token).
     fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;

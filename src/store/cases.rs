@@ -1,15 +1,16 @@
-//! The cases aggregate: routed cases and their events ([`Cases`]); a status change is checked
-//! against the allowed transitions atomically with its write.
+//! The cases aggregate: cases and their histories ([`Cases`]). A change is decided on the case
+//! as read inside the write transaction that records it (the row locked), so two changes never
+//! interleave and a refused one writes nothing.
 //!
 //! Tables: `cases`, `case_events`.
 
 use super::StoreResult;
-use crate::cases::{Case, CaseFilter, NewCase, Status};
-use chrono::{DateTime, Utc};
+use crate::cases::workflow::{Refusal, Step};
+use crate::cases::{Case, CaseFilter, NewCase};
 
-/// Cases and their events (status changes).
+/// Cases and their events.
 pub trait Cases {
-    /// Stores a routed case (status `assigned`, first event recorded).
+    /// Stores a reported case (stage `reported`, the report recorded as its first event).
     fn create_case(&self, case: &NewCase) -> StoreResult<Case>;
 
     /// One case with its events.
@@ -18,15 +19,12 @@ pub trait Cases {
     /// Cases matching `filter`, newest first, and how many match in all.
     fn list_cases(&self, filter: &CaseFilter) -> StoreResult<(Vec<Case>, i64)>;
 
-    /// Changes a case's status, atomically with the check that the transition is allowed
-    /// ([`StoreError::Conflict`](super::StoreError::Conflict) with the reason if not).
-    fn add_case_event(
+    /// Reads case `id` in a write transaction (its row locked), asks `decide` for the step and
+    /// records it: the event appended and the case's state updated. A refusal writes nothing and
+    /// is returned as is.
+    fn change_case(
         &self,
         id: i64,
-        status: Status,
-        by: &str,
-        department: Option<&str>,
-        note: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Case>;
+        decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>>;
 }

@@ -72,7 +72,7 @@ mod sqlite;
 
 use serde::Serialize;
 
-pub use access::{Access, Token, secret_hash};
+pub use access::{Access, Token, TokenSpec, secret_hash};
 pub use boundaries::{
     AreaChange, Boundaries, ChangeKind, Draft, DraftId, DraftInfo, GenerationInfo, GenerationNo,
     LayerChanges, NOTIFY_CHANNEL, NewDraft, Subject, WatchEvent, canonical, change_counts,

@@ -88,6 +88,9 @@ diesel::table! {
         revoked -> Bool,
         expires_at -> Nullable<TimestamptzSqlite>,
         last_used_at -> Nullable<TimestamptzSqlite>,
+        grids -> Text,
+        department -> Nullable<Text>,
+        subject -> Nullable<Text>,
     }
 }
 
@@ -105,7 +108,7 @@ diesel::table! {
         category -> Text,
         source -> Text,
         description -> Text,
-        status -> Text,
+        stage -> Text,
         input_lon -> Double,
         input_lat -> Double,
         input_crs -> Text,
@@ -126,6 +129,11 @@ diesel::table! {
         contact -> Nullable<Text>,
         created_by -> Text,
         assignment -> Text,
+        track -> Nullable<Text>,
+        assigned_grid -> Nullable<Text>,
+        supervised -> Bool,
+        duplicate_of -> Nullable<BigInt>,
+        limits -> Text,
     }
 }
 
@@ -134,10 +142,26 @@ diesel::table! {
         case_id -> BigInt,
         seq -> Integer,
         at -> TimestamptzSqlite,
-        status -> Text,
+        stage -> Text,
         actor -> Text,
         department -> Nullable<Text>,
         note -> Nullable<Text>,
+        action -> Text,
+        role -> Text,
+        photos -> Text,
+        grid -> Nullable<Text>,
+        until -> Nullable<TimestamptzSqlite>,
+        duplicate_of -> Nullable<BigInt>,
+        due_at -> Nullable<TimestamptzSqlite>,
+        on_time -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        body -> Text,
+        updated_at -> TimestamptzSqlite,
     }
 }
 
@@ -152,5 +176,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     categories,
     cases,
-    case_events
+    case_events,
+    settings
 );

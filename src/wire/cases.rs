@@ -4,7 +4,7 @@
 //! [`Indicators`], which carry their OpenAPI schema) in the lists and pages of the API.
 
 pub use crate::cases::indicators::Indicators;
-pub use crate::cases::{Case, Event};
+pub use crate::cases::{Action, Case, Event, Stage};
 pub use crate::routing::Assignment;
 pub use crate::routing::categories::Category;
 use serde::{Deserialize, Serialize};
@@ -44,36 +44,84 @@ pub struct CaseInput {
     pub address: Option<String>,
 }
 
-/// A status change of a case.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+/// An action on a case (one step of the workflow; see docs/cases.md for the table).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// resolved_front_end | escalated_back_end | closed.
-    pub status: String,
-    /// Who did it (a person's name, at most 100 characters); the token is recorded too.
+    /// accept | reject | verify | open | dispatch | transfer | return | dispose | check | rework
+    /// | close | escalate | request_extension | approve_extension | refuse_extension | hold |
+    /// resume | void | supervise.
+    pub action: String,
+    /// Who did it (a person's name, at most 100 characters) when the token names nobody; the
+    /// token is recorded too.
     #[serde(default)]
     pub by: Option<String>,
-    /// The department taking over (escalated_back_end; at most 100 characters).
-    #[serde(default)]
-    pub department: Option<String>,
-    /// A note (at most 1,000 characters).
+    /// The reason (reject, return, rework, hold, void, refuse_extension, request_extension) or
+    /// the result (dispose); at most 1,000 characters.
     #[serde(default)]
     pub note: Option<String>,
+    /// Photo URLs (at most 20, each http(s) and at most 2,048 characters): before and after.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    /// The grid to dispatch or transfer to (front end).
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// The department to dispatch or transfer to (back end; at most 100 characters).
+    #[serde(default)]
+    pub department: Option<String>,
+    /// RFC 3339: the review date (hold) or the due time asked for (request_extension).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Instead of `until` for request_extension: how much longer, e.g. `"2 work_days"`, counted
+    /// on the working calendar from the current due time.
+    #[serde(default)]
+    pub extend_by: Option<String>,
+    /// The case this one duplicates (void).
+    #[serde(default)]
+    pub duplicate_of: Option<i64>,
     /// When (RFC 3339); default now. Not before the case's latest event, at most 5 minutes ahead
     /// of the server's clock.
     #[serde(default)]
     pub at: Option<String>,
 }
 
-/// A case as the API shows it: the stored case (with its assignment and events; the reporter's
-/// contact details are never shown) and whether it is overdue now.
+/// An open case of the same category near a new one (a possible duplicate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Duplicate {
+    /// The case.
+    pub id: i64,
+    /// Its stage.
+    pub stage: crate::cases::Stage,
+    /// Metres between the two points.
+    pub distance_m: f64,
+    /// How long before the new case it was reported, in minutes.
+    pub age_minutes: i64,
+}
+
+/// A case as the API shows it: the stored case (with its assignment and history; the reporter's
+/// contact details are never shown), whether it is overdue now, what may happen next, and its
+/// counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CaseView {
     /// The case.
     #[serde(flatten)]
     pub case: Case,
-    /// Past due and not done.
+    /// Past the due time of its stage and not finished.
     pub overdue: bool,
+    /// The stage's Chinese name.
+    pub stage_zh: String,
+    /// The actions allowed from the stage.
+    pub next: Vec<crate::cases::Action>,
+    /// 返工: failed checks.
+    pub reworks: usize,
+    /// 退单: returns by an assignee.
+    pub returns: usize,
+    /// The due time asked for by an extension request waiting for a decision.
+    pub pending_extension: Option<chrono::DateTime<chrono::Utc>>,
+    /// On intake: open cases of the same category near it, reported shortly before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<Duplicate>,
 }
 
 /// `GET /api/v1/cases`: a page of cases, newest first.
@@ -98,9 +146,14 @@ pub struct CaseListQuery {
     pub grid: Option<String>,
     /// Street code.
     pub street: Option<String>,
-    /// assigned | resolved_front_end | escalated_back_end | closed.
-    pub status: Option<String>,
-    /// 1: only cases past due and not done.
+    /// Stages, comma-separated (reported, accepted, verified, opened, dispatched, disposed,
+    /// checked, closed, rejected, on_hold, void), or `open` for every stage not finished.
+    pub stage: Option<String>,
+    /// The department dispatched to.
+    pub department: Option<String>,
+    /// 1: only supervised (督办) cases.
+    pub supervised: Option<String>,
+    /// 1: only cases past the due time of their stage and not finished.
     pub overdue: Option<String>,
     /// Page size (default 50, at most 1000).
     #[param(value_type = Option<u64>)]
@@ -173,4 +226,56 @@ pub struct IndicatorsQuery {
     pub from: Option<String>,
     /// Cases reported before (RFC 3339, or a date: midnight starting it); default now.
     pub to: Option<String>,
+}
+
+/// Query of `GET /api/v1/queue`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// The street (required unless the token is scoped to exactly one street).
+    pub street: Option<String>,
+    /// Page size (default 50, at most 1000).
+    #[param(value_type = Option<u64>)]
+    pub limit: Option<String>,
+    /// Skip this many.
+    #[param(value_type = Option<u64>)]
+    pub offset: Option<String>,
+}
+
+/// A case waiting in a street's queue, with the grids nearest to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueuedCase {
+    /// The case.
+    pub case: CaseView,
+    /// The nearest grids of the street, nearest first (at most 3).
+    pub suggestions: Vec<crate::routing::Candidate>,
+}
+
+/// `GET /api/v1/queue`: a street's cases the routing could not give a grid, waiting for manual
+/// dispatch, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// The street.
+    pub street: String,
+    /// The page.
+    pub items: Vec<QueuedCase>,
+    /// Cases waiting.
+    pub total: i64,
+    /// Page size.
+    pub limit: usize,
+    /// Skipped.
+    pub offset: usize,
+}
+
+/// `GET`/`PUT /api/v1/calendar`: the working calendar the stage limits are counted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarView {
+    /// Whether it is the example calendar shipped with gridatlas (none was loaded).
+    pub example: bool,
+    /// The calendar file.
+    #[schema(value_type = Object)]
+    pub calendar: serde_json::Value,
 }

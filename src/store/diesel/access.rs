@@ -12,6 +12,9 @@ struct TokenRow {
     revoked: bool,
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
+    grids: String,
+    department: Option<String>,
+    subject: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -23,6 +26,9 @@ struct NewTokenRow<'a> {
     created_at: DateTime<Utc>,
     revoked: bool,
     expires_at: Option<DateTime<Utc>>,
+    grids: String,
+    department: Option<&'a str>,
+    subject: Option<&'a str>,
 }
 
 fn token(row: TokenRow) -> StoreResult<Token> {
@@ -34,27 +40,27 @@ fn token(row: TokenRow) -> StoreResult<Token> {
         revoked: row.revoked,
         expires_at: row.expires_at,
         last_used_at: row.last_used_at,
+        grids: convert::json_from("token grids", &row.grids)?,
+        department: row.department,
+        subject: row.subject,
     })
 }
 
 impl Access for Db {
-    fn create_token_until(
-        &self,
-        role: &str,
-        streets: &[String],
-        secret: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<i64> {
+    fn create_token_with(&self, spec: &crate::store::TokenSpec, secret: &str) -> StoreResult<i64> {
         use schema::tokens::dsl as t;
         let mut conn = self.conn()?;
         diesel::insert_into(t::tokens)
             .values(&NewTokenRow {
-                role,
-                streets: convert::try_json("token streets", &streets)?,
+                role: &spec.role,
+                streets: convert::try_json("token streets", &spec.streets)?,
                 secret_sha256: crate::store::secret_hash(secret),
                 created_at: Utc::now(),
                 revoked: false,
-                expires_at,
+                expires_at: spec.expires_at,
+                grids: convert::try_json("token grids", &spec.grids)?,
+                department: spec.department.as_deref(),
+                subject: spec.subject.as_deref(),
             })
             .returning(t::id)
             .get_result(&mut conn)

@@ -1,4 +1,5 @@
-//! Cases in diesel: a case with its assignment, its events, the filtered list.
+//! Cases in diesel: a case with its assignment and history, the filtered list, and a change
+//! decided and written in one transaction.
 
 use super::*;
 
@@ -8,23 +9,20 @@ impl Cases for Db {
     }
 
     fn get_case(&self, id: i64) -> StoreResult<Case> {
-        self.get_case_impl(id)
+        let mut conn = self.conn()?;
+        load_case(&mut conn, id)
     }
 
     fn list_cases(&self, filter: &CaseFilter) -> StoreResult<(Vec<Case>, i64)> {
         self.list_cases_impl(filter)
     }
 
-    fn add_case_event(
+    fn change_case(
         &self,
         id: i64,
-        status: Status,
-        by: &str,
-        department: Option<&str>,
-        note: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Case> {
-        self.add_case_event_impl(id, status, by, department, note, at)
+        decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>> {
+        self.change_case_impl(id, decide)
     }
 }
 
@@ -35,19 +33,25 @@ struct CaseRow {
     category: String,
     source: String,
     description: String,
-    status: String,
+    stage: String,
+    track: Option<String>,
     input_lon: f64,
     input_lat: f64,
     input_crs: String,
     reported_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
     done_at: Option<DateTime<Utc>>,
     street: Option<String>,
     grid: Option<String>,
     block: Option<String>,
     generation: Option<i64>,
+    assigned_grid: Option<String>,
     department: Option<String>,
+    supervised: bool,
+    duplicate_of: Option<i64>,
+    limits: String,
     photos: String,
     created_by: String,
     assignment: String,
@@ -59,7 +63,7 @@ struct NewCaseRow<'a> {
     category: &'a str,
     source: &'a str,
     description: &'a str,
-    status: &'a str,
+    stage: &'a str,
     input_lon: f64,
     input_lat: f64,
     input_crs: &'a str,
@@ -80,6 +84,11 @@ struct NewCaseRow<'a> {
     contact: Option<String>,
     created_by: &'a str,
     assignment: String,
+    track: Option<&'a str>,
+    assigned_grid: Option<&'a str>,
+    supervised: bool,
+    duplicate_of: Option<i64>,
+    limits: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -88,20 +97,59 @@ struct EventRow {
     case_id: i64,
     seq: i32,
     at: DateTime<Utc>,
-    status: String,
+    stage: String,
     actor: String,
     department: Option<String>,
     note: Option<String>,
+    action: String,
+    role: String,
+    photos: String,
+    grid: Option<String>,
+    until: Option<DateTime<Utc>>,
+    duplicate_of: Option<i64>,
+    due_at: Option<DateTime<Utc>>,
+    on_time: Option<bool>,
+}
+
+impl EventRow {
+    fn new(case_id: i64, e: &Event) -> StoreResult<EventRow> {
+        Ok(EventRow {
+            case_id,
+            seq: e.seq,
+            at: e.at,
+            stage: e.stage.as_str().into(),
+            actor: e.by.clone(),
+            department: e.department.clone(),
+            note: e.note.clone(),
+            action: e.action.as_str().into(),
+            role: e.role.clone(),
+            photos: convert::try_json("event photos", &e.photos)?,
+            grid: e.grid.clone(),
+            until: e.until,
+            duplicate_of: e.duplicate_of,
+            due_at: e.due_at,
+            on_time: e.on_time,
+        })
+    }
 }
 
 fn event_from_row(r: EventRow) -> StoreResult<Event> {
     Ok(Event {
         seq: r.seq,
         at: r.at,
-        status: r.status.parse().map_err(corrupt_row)?,
+        action: r.action.parse().map_err(corrupt_row)?,
+        stage: r.stage.parse().map_err(corrupt_row)?,
         by: r.actor,
-        department: r.department,
+        role: r.role,
         note: r.note,
+        photos: serde_json::from_str(&r.photos)
+            .map_err(|e| corrupt_row(format!("case {} event {} photos: {e}", r.case_id, r.seq)))?,
+        grid: r.grid,
+        department: r.department,
+        until: r.until,
+        duplicate_of: r.duplicate_of,
+        due_at: r.due_at,
+        on_time: r.on_time,
     })
 }
 
@@ -113,18 +161,28 @@ fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
         category: r.category,
         source: r.source.parse().map_err(corrupt_row)?,
         description: r.description,
-        status: r.status.parse().map_err(corrupt_row)?,
+        stage: r.stage.parse().map_err(corrupt_row)?,
+        track: r
+            .track
+            .map(|t| t.parse())
+            .transpose()
+            .map_err(corrupt_row)?,
         input: serde_json::json!({"lon": r.input_lon, "lat": r.input_lat, "crs": r.input_crs}),
         reported_at: r.reported_at,
         created_at: r.created_at,
         updated_at: r.updated_at,
-        due_at: assignment.due_at,
+        due_at: r.due_at,
         done_at: r.done_at,
         street: r.street,
         grid: r.grid,
         block: r.block,
         generation: r.generation,
+        assigned_grid: r.assigned_grid,
         department: r.department,
+        supervised: r.supervised,
+        duplicate_of: r.duplicate_of,
+        limits: serde_json::from_str(&r.limits)
+            .map_err(|e| corrupt_row(format!("case {} limits: {e}", r.id)))?,
         photos: serde_json::from_str(&r.photos)
             .map_err(|e| corrupt_row(format!("case {} photos: {e}", r.id)))?,
         created_by: r.created_by,
@@ -172,20 +230,26 @@ fn load_case(conn: &mut Conn, id: i64) -> StoreResult<Case> {
         .ok_or_else(|| StoreError::NotFound(format!("case {id}")))
 }
 
+/// Microseconds: what both databases keep, so a case returned equals the case read back.
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(t, 6)
+}
+
 impl Db {
     fn create_case_impl(&self, new: &NewCase) -> StoreResult<Case> {
+        use crate::cases::{Action, Stage};
         use schema::case_events::dsl as e;
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
-        // microseconds: what both databases keep, so the case returned equals the case read back
-        let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+        let now = micros(Utc::now());
         let a = &new.assignment;
-        let reported_at = chrono::SubsecRound::trunc_subsecs(new.reported_at, 6);
+        let reported_at = micros(new.reported_at);
+        let due_at = micros(new.due_at);
         let row = NewCaseRow {
             category: &new.category,
             source: new.source.as_str(),
             description: &new.description,
-            status: Status::Assigned.as_str(),
+            stage: Stage::Reported.as_str(),
             input_lon: new.input.0,
             input_lat: new.input.1,
             input_crs: &new.input.2,
@@ -194,7 +258,7 @@ impl Db {
             reported_at,
             created_at: now,
             updated_at: now,
-            due_at: a.due_at.with_timezone(&Utc),
+            due_at,
             done_at: None,
             street: a.street.as_ref().map(|s| s.code.as_str()),
             grid: a.grid.as_ref().map(|s| s.code.as_str()),
@@ -202,10 +266,35 @@ impl Db {
             generation: a.generation,
             confidence: a.confidence.as_str(),
             department: None,
-            photos: convert::json_to(&new.photos),
-            contact: new.contact.as_ref().map(convert::json_to),
+            photos: convert::try_json("case photos", &new.photos)?,
+            contact: new
+                .contact
+                .as_ref()
+                .map(|v| convert::try_json("case contact", v))
+                .transpose()?,
             created_by: &new.created_by,
-            assignment: convert::json_to(a),
+            assignment: convert::try_json("case assignment", a)?,
+            track: None,
+            assigned_grid: None,
+            supervised: false,
+            duplicate_of: None,
+            limits: convert::try_json("case limits", &new.limits)?,
+        };
+        let report = Event {
+            seq: 1,
+            at: reported_at,
+            action: Action::Report,
+            stage: Stage::Reported,
+            by: new.created_by.clone(),
+            role: new.role.clone(),
+            note: Some(format!("routed: {}", a.confidence.as_str())),
+            photos: Vec::new(),
+            grid: None,
+            department: None,
+            until: None,
+            duplicate_of: None,
+            due_at: Some(due_at),
+            on_time: None,
         };
         let id = case_tx(&mut conn, |conn| {
             let id: i64 = diesel::insert_into(c::cases)
@@ -214,15 +303,7 @@ impl Db {
                 .get_result(conn)
                 .map_err(db_err)?;
             diesel::insert_into(e::case_events)
-                .values(&EventRow {
-                    case_id: id,
-                    seq: 1,
-                    at: now,
-                    status: Status::Assigned.as_str().into(),
-                    actor: new.created_by.clone(),
-                    department: None,
-                    note: Some(format!("routed: {}", a.confidence.as_str())),
-                })
+                .values(&EventRow::new(id, &report)?)
                 .execute(conn)
                 .map_err(db_err)?;
             Ok(id)
@@ -233,53 +314,60 @@ impl Db {
             category: new.category.clone(),
             source: new.source,
             description: new.description.clone(),
-            status: Status::Assigned,
+            stage: Stage::Reported,
+            track: None,
             input: serde_json::json!({"lon": new.input.0, "lat": new.input.1, "crs": new.input.2}),
             reported_at,
             created_at: now,
             updated_at: now,
-            due_at: a.due_at,
+            due_at,
             done_at: None,
             street: a.street.as_ref().map(|s| s.code.clone()),
             grid: a.grid.as_ref().map(|s| s.code.clone()),
             block: a.block.as_ref().map(|s| s.code.clone()),
             generation: a.generation,
+            assigned_grid: None,
             department: None,
+            supervised: false,
+            duplicate_of: None,
+            limits: new.limits,
             photos: new.photos.clone(),
             created_by: new.created_by.clone(),
             assignment: a.clone(),
-            events: vec![Event {
-                seq: 1,
-                at: now,
-                status: Status::Assigned,
-                by: new.created_by.clone(),
-                department: None,
-                note: Some(format!("routed: {}", a.confidence.as_str())),
-            }],
+            events: vec![report],
         })
-    }
-
-    fn get_case_impl(&self, id: i64) -> StoreResult<Case> {
-        let mut conn = self.conn()?;
-        load_case(&mut conn, id)
     }
 
     fn list_cases_impl(&self, f: &CaseFilter) -> StoreResult<(Vec<Case>, i64)> {
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
+        let stages: Vec<&str> = f.stages.iter().map(|s| s.as_str()).collect();
         let query = || {
             let mut q = c::cases.into_boxed();
             if let Some(g) = &f.grid {
-                q = q.filter(c::grid.eq(g.clone()));
+                q = q.filter(c::grid.eq(g.clone()).or(c::assigned_grid.eq(g.clone())));
             }
             if let Some(s) = &f.street {
                 q = q.filter(c::street.eq(s.clone()));
             }
-            if let Some(s) = f.status {
-                q = q.filter(c::status.eq(s.as_str()));
+            if !stages.is_empty() {
+                q = q.filter(c::stage.eq_any(stages.clone()));
+            }
+            if let Some(d) = &f.department {
+                q = q.filter(c::department.eq(d.clone()));
             }
             if let Some(at) = f.overdue_at {
-                q = q.filter(c::done_at.is_null().and(c::due_at.lt(at)));
+                q = q.filter(
+                    c::stage
+                        .ne_all(["closed", "rejected", "void"])
+                        .and(c::due_at.lt(at)),
+                );
+            }
+            if f.supervised {
+                q = q.filter(c::supervised.eq(true));
+            }
+            if f.queued {
+                q = q.filter(c::confidence.eq("street_queue"));
             }
             if !f.categories.is_empty() {
                 q = q.filter(c::category.eq_any(f.categories.clone()));
@@ -292,6 +380,29 @@ impl Db {
             }
             if let Some(t) = f.reported_to {
                 q = q.filter(c::reported_at.lt(t));
+            }
+            if let Some([x0, y0, x1, y1]) = f.bbox {
+                q = q.filter(c::lon.between(x0, x1).and(c::lat.between(y0, y1)));
+            }
+            match &f.visibility {
+                Visibility::All => {}
+                Visibility::Streets(s) => q = q.filter(c::street.eq_any(s.clone())),
+                Visibility::Grids(g) => {
+                    q = q.filter(
+                        c::grid
+                            .eq_any(g.clone())
+                            .or(c::assigned_grid.eq_any(g.clone())),
+                    )
+                }
+                Visibility::Departments(d) => {
+                    // now, or at any time before (a returned or transferred case stays visible
+                    // to the department that had it)
+                    use schema::case_events::dsl as e;
+                    let had = e::case_events
+                        .filter(e::department.eq_any(d.clone()))
+                        .select(e::case_id);
+                    q = q.filter(c::department.eq_any(d.clone()).or(c::id.eq_any(had)))
+                }
             }
             q
         };
@@ -306,74 +417,55 @@ impl Db {
         Ok((cases_with_events(&mut conn, rows)?, total))
     }
 
-    fn add_case_event_impl(
+    fn change_case_impl(
         &self,
         id: i64,
-        to: Status,
-        by: &str,
-        department: Option<&str>,
-        note: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Case> {
+        decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>> {
         use schema::case_events::dsl as e;
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
         case_tx(&mut conn, |conn| {
             lock_case(conn, id)?;
-            let (status, done_at): (String, Option<DateTime<Utc>>) = c::cases
-                .find(id)
-                .select((c::status, c::done_at))
-                .first(conn)
-                .optional()
-                .map_err(db_err)?
-                .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
-            let from: Status = status.parse().map_err(corrupt_row)?;
-            crate::cases::check_transition(id, from, to, department)
-                .map_err(StoreError::Conflict)?;
-            // A status change may not precede the previous one (event 1, the routing, is stamped
-            // with the store's clock: the API checks new events against it).
-            let previous: Option<DateTime<Utc>> = e::case_events
-                .filter(e::case_id.eq(id).and(e::seq.gt(1)))
-                .order(e::seq.desc())
-                .select(e::at)
-                .first(conn)
-                .optional()
-                .map_err(db_err)?;
-            crate::cases::check_event_order(id, previous, at).map_err(StoreError::Conflict)?;
-            let last: Option<i32> = e::case_events
-                .filter(e::case_id.eq(id))
-                .select(diesel::dsl::max(e::seq))
-                .first(conn)
-                .map_err(db_err)?;
+            let mut case = load_case(conn, id)?;
+            let mut step = match decide(&case) {
+                Ok(step) => step,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            step.event.at = micros(step.event.at);
+            step.event.until = step.event.until.map(micros);
+            step.event.due_at = step.event.due_at.map(micros);
+            step.due_at = micros(step.due_at);
+            step.done_at = step.done_at.map(micros);
             diesel::insert_into(e::case_events)
-                .values(&EventRow {
-                    case_id: id,
-                    seq: last.unwrap_or(0) + 1,
-                    at,
-                    status: to.as_str().into(),
-                    actor: by.to_owned(),
-                    department: department.map(str::to_owned),
-                    note: note.map(str::to_owned),
-                })
+                .values(&EventRow::new(id, &step.event)?)
                 .execute(conn)
                 .map_err(db_err)?;
-            let done_at = done_at.or(to.is_done().then_some(at));
             diesel::update(c::cases.find(id))
                 .set((
-                    c::status.eq(to.as_str()),
-                    c::updated_at.eq(at),
-                    c::done_at.eq(done_at),
+                    c::stage.eq(step.stage.as_str()),
+                    c::track.eq(step.track.map(|t| t.as_str())),
+                    c::assigned_grid.eq(step.assigned_grid.as_deref()),
+                    c::department.eq(step.department.as_deref()),
+                    c::due_at.eq(step.due_at),
+                    c::supervised.eq(step.supervised),
+                    c::duplicate_of.eq(step.duplicate_of),
+                    c::done_at.eq(step.done_at),
+                    c::updated_at.eq(step.event.at),
                 ))
                 .execute(conn)
                 .map_err(db_err)?;
-            if let Some(d) = department {
-                diesel::update(c::cases.find(id))
-                    .set(c::department.eq(d))
-                    .execute(conn)
-                    .map_err(db_err)?;
-            }
-            Ok(())
-        })?;
-        load_case(&mut conn, id)
+            case.stage = step.stage;
+            case.track = step.track;
+            case.assigned_grid = step.assigned_grid;
+            case.department = step.department;
+            case.due_at = step.due_at;
+            case.supervised = step.supervised;
+            case.duplicate_of = step.duplicate_of;
+            case.done_at = step.done_at;
+            case.updated_at = step.event.at;
+            case.events.push(step.event);
+            Ok(Ok(case))
+        })
     }
 }
