@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! 上报 reported ─accept→ 受理 accepted ─verify→ 核实 verified ─open→ 立案 opened ─dispatch→ 派遣 dispatched
-//!    │ (a patrol report is verified at once:           ↑ return (退单) / resume        │ transfer (转派) keeps the stage
+//!    │ (a patrol report is verified at once:           ↑ return (退单) / resume        │ transfer (转派): to another
+//!    │                                                 │ opened ─transfer→ dispatched  │ grid or department
 //!    │  accept → verified)                             │ escalate (front end → back end, when the front-end limit passes)
 //!    └─reject→ 不予受理 rejected                        │                                 ↓ dispose
 //! 结案 closed ←close─ 核查 checked ←check─ 处置 disposed ─rework (返工)→ dispatched
@@ -397,8 +398,8 @@ pub const RULES: [Rule; 20] = [
     },
     Rule {
         action: Action::Transfer,
-        from: &[Dispatched],
-        to: None,
+        from: &[Opened, Dispatched],
+        to: Some(Dispatched),
         parties: &[Dispatcher],
         needs: &[Need::Target],
     },
@@ -763,20 +764,30 @@ pub fn apply(case: &Case, req: &Request, calendar: &Calendar) -> Result<Step, Re
                     "was escalated to the back end: dispatch it to a `department`".to_owned(),
                 ));
             }
-            if req.action == Action::Transfer
-                && (track, Some(&code))
-                    == (
-                        case.track.unwrap_or(Track::FrontEnd),
-                        match case.track {
-                            Some(Track::BackEnd) => case.department.as_ref(),
-                            _ => case.assigned_grid.as_ref(),
-                        },
-                    )
-            {
-                return Err(conflict(
-                    case,
-                    format!("is already dispatched to {code}; transfer names another"),
-                ));
+            if req.action == Action::Transfer {
+                // to whom it is (or, returned, was last) dispatched
+                let last = case
+                    .events
+                    .iter()
+                    .rev()
+                    .find(|e| matches!(e.action, Action::Dispatch | Action::Transfer));
+                let Some(last) = last else {
+                    return Err(conflict(
+                        case,
+                        "was never dispatched: dispatch it rather than transfer it".to_owned(),
+                    ));
+                };
+                let before = match (&last.grid, &last.department) {
+                    (Some(g), _) => (Track::FrontEnd, g),
+                    (None, Some(d)) => (Track::BackEnd, d),
+                    (None, None) => (Track::FrontEnd, &String::new()),
+                };
+                if (track, &code) == (before.0, before.1) {
+                    return Err(conflict(
+                        case,
+                        format!("was dispatched to {code}; transfer names another"),
+                    ));
+                }
             }
             step.track = Some(track);
             match track {
@@ -889,7 +900,7 @@ pub fn apply(case: &Case, req: &Request, calendar: &Calendar) -> Result<Step, Re
             step.stage = to;
         }
     }
-    let enters = rule.to.is_some() || req.action == Action::Transfer;
+    let enters = rule.to.is_some();
     if enters {
         // the stage it ends: was it ended in time?
         step.event.on_time = Some(req.at <= case.due_at);

@@ -244,17 +244,21 @@ fn round_cm(x: f64) -> f64 {
 /// How far the suggestions of a queued case look for grids, metres.
 pub const SUGGESTION_RADIUS_M: f64 = 3000.0;
 
-/// The `n` grids of `street` nearest to `(lon, lat)` (by distance to their boundary, within
-/// [`SUGGESTION_RADIUS_M`]), nearest first: the suggestions for a case in the street queue.
+/// The `n` grids of `street` nearest to `(lon, lat)` (0 m for one containing it, else the
+/// distance to its boundary, within [`SUGGESTION_RADIUS_M`]), nearest first: the suggestions
+/// for a case in the street queue.
 pub fn nearest_grids(atlas: &Atlas, lon: f64, lat: f64, street: &str, n: usize) -> Vec<Candidate> {
     let Some(street_id) = atlas.find(street) else {
         return Vec::new();
     };
+    // a grid containing the point is at 0 m (areas_near measures to the boundary)
+    let containing: Vec<FeatureId> = atlas.locate(lon, lat).into_iter().flatten().collect();
     let mut all: Vec<(FeatureId, f64)> = Layer::ALL
         .into_iter()
         .filter(|l| l.is_grid())
         .flat_map(|l| atlas.areas_near(l, lon, lat, SUGGESTION_RADIUS_M))
         .filter(|(id, _)| atlas.ancestors(*id).contains(&street_id))
+        .map(|(id, d)| (id, if containing.contains(&id) { 0.0 } else { d }))
         .collect();
     all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     all.into_iter()

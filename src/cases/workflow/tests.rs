@@ -111,6 +111,14 @@ fn ready(stage: Stage, action: Action) -> Case {
         _ => None,
     };
     let mut c = case(stage, track, Source::Hotline);
+    if action == Action::Transfer {
+        // transferred from where it is (or was last) dispatched
+        let mut e = c.events[0].clone();
+        e.seq = 2;
+        e.action = Action::Dispatch;
+        e.department = Some("区市容绿化局".into());
+        c.events.push(e);
+    }
     if matches!(action, Action::ApproveExtension | Action::RefuseExtension) {
         let mut e = c.events[0].clone();
         e.seq = 2;
@@ -403,7 +411,7 @@ fn extensions_are_asked_once_and_decided_once() {
 fn transfer_names_another_assignee_and_supervision_is_raised_once() {
     let cal = calendar();
     let at = t("2026-09-28T10:00:00+08:00");
-    let c = case(Stage::Dispatched, Some(Track::BackEnd), Source::Hotline);
+    let c = ready(Stage::Dispatched, Action::Transfer);
     let mut same = Request::new(Action::Transfer, at, "x", "dispatcher");
     same.department = c.department.clone();
     assert!(matches!(
@@ -422,6 +430,10 @@ fn transfer_names_another_assignee_and_supervision_is_raised_once() {
         ),
         (Stage::Dispatched, Some(Track::FrontEnd), Some("G9"), None)
     );
+    // a case never dispatched is dispatched, not transferred
+    let o = case(Stage::Opened, None, Source::Hotline);
+    let e = apply(&o, &other, &cal).expect_err("never dispatched");
+    assert!(e.to_string().contains("never dispatched"), "{e}");
     let mut s = case(Stage::Opened, None, Source::Hotline);
     let step = apply(&s, &complete(Action::Supervise, at), &cal).expect("supervise");
     assert!(step.supervised);
