@@ -1065,7 +1065,55 @@ fn the_street_queue_and_the_calendar(db: &TestDb) {
     });
 }
 
+fn demo_cases_cover_every_stage(db: &TestDb) {
+    let store: Arc<dyn Store> = Arc::from(db.open());
+    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    gridatlas::http::serve::bootstrap_categories(store.as_ref()).expect("categories");
+    let atlas = Atlas::build(store.load_generation(n).expect("load")).with_generation(1);
+    let made = gridatlas::service::setup::bootstrap_cases(store.as_ref(), &atlas).expect("cases");
+    assert!(made >= 14, "{made}");
+    // once only
+    assert_eq!(
+        gridatlas::service::setup::bootstrap_cases(store.as_ref(), &atlas).expect("again"),
+        0
+    );
+    // the sweep escalates the demo case whose front-end limit passed
+    assert_eq!(
+        gridatlas::service::cases::sweep(store.as_ref(), Utc::now()).expect("sweep"),
+        1
+    );
+    let (cases, total) = store
+        .list_cases(&gridatlas::cases::CaseFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(total as usize, made);
+    let mut stages: Vec<&str> = cases.iter().map(|c| c.stage.as_str()).collect();
+    stages.sort_unstable();
+    stages.dedup();
+    let mut all: Vec<&str> = gridatlas::cases::Stage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(stages, all, "every stage has a demo case");
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.supervised && c.pending_extension().is_some())
+    );
+    assert!(cases.iter().any(|c| c.duplicate_of.is_some()));
+    assert!(cases.iter().any(|c| c.escalated()));
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.reworks() == 1 && c.returns() == 1 && c.stage.as_str() == "closed")
+    );
+}
+
 suite!(
+    demo_cases_cover_every_stage,
     hotline_case_across_the_spring_festival,
     patrol_case_front_end_and_escalation,
     extensions_holds_and_voids,

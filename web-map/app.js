@@ -880,16 +880,21 @@ function renderIntakePlace() {
 
 function renderIntakeResult(res) {
   const a = res.assignment || {};
-  const due = a.due_at ? new Date(a.due_at).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+  // the due time of the case's stage (reported: to be accepted by), on the working calendar
+  const dueAt = res.due_at || a.due_at;
+  const due = dueAt ? new Date(dueAt).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+  const stage = res.stage ? (getLang() === 'zh' ? (res.stage_zh || res.stage) : res.stage.replace('_', ' ')) : '—';
+  const dups = (res.possible_duplicates || []).map((d) => `#${d.id} (${Math.round(d.distance_m)} m)`).join(', ');
   const box = $('#intake-result');
   box.hidden = false;
   box.innerHTML = `<h3>${esc(t('intake.routed', { id: res.id }))}</h3><dl>
     <dt>${esc(t('intake.grid'))}</dt><dd>${esc(a.grid?.name ?? '—')}</dd>
     <dt>${esc(t('intake.block'))}</dt><dd>${esc(a.block?.name ?? '—')}</dd>
     <dt>${esc(t('intake.person'))}</dt><dd>${a.block_head ? `${esc(a.block_head.name)} <a href="tel:${esc(a.block_head.phone)}">${esc(a.block_head.phone ?? '')}</a>` : '—'}</dd>
+    <dt>${esc(t('intake.stage'))}</dt><dd id="intake-stage">${esc(stage)}</dd>
     <dt>${esc(t('intake.due'))}</dt><dd id="intake-due">${esc(due)}</dd>
     ${a.confidence ? `<dt>${esc(t('intake.confidence'))}</dt><dd>${esc(a.confidence)}</dd>` : ''}
-  </dl>`;
+  </dl>${dups ? `<p class="warning" id="intake-duplicates">${esc(t('intake.duplicates', { ids: dups }))}</p>` : ''}`;
 }
 
 main();

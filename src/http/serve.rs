@@ -192,6 +192,9 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
             } else {
                 Atlas::build(crate::model::FeatureSet::default())
             };
+            if demo && current > 0 {
+                crate::service::setup::bootstrap_cases(store.as_ref(), &atlas)?;
+            }
             (
                 AppState::with_store(atlas, args.config.clone(), Some(store)),
                 Some(current),
@@ -207,6 +210,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
     if let Some(current) = watch {
         spawn_watcher(state.clone(), current);
         spawn_draft_purger(state.clone());
+        spawn_escalation_sweep(state.clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -255,6 +259,28 @@ fn spawn_draft_purger(state: AppState) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the draft purger");
+    }
+}
+
+/// Escalates front-end cases whose front-end limit passed to the back end, at start and every
+/// minute.
+fn spawn_escalation_sweep(state: AppState) {
+    let spawned = std::thread::Builder::new()
+        .name("escalation-sweep".into())
+        .spawn(move || {
+            loop {
+                if let Ok(store) = state.store() {
+                    match crate::service::cases::sweep(store.as_ref(), chrono::Utc::now()) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(cases = n, "front-end limit passed: escalated"),
+                        Err(e) => tracing::error!(error = %e, "the escalation sweep failed"),
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the escalation sweep");
     }
 }
 

@@ -41,3 +41,224 @@ pub fn bootstrap_categories(store: &dyn Store) -> Result<()> {
     );
     Ok(store.replace_categories(&cats)?)
 }
+
+/// Who the demo's cases and their events are recorded as.
+const DEMO_CASES_BY: &str = "演示数据 (demo)";
+
+/// One demo case: its source, how many hours ago it was reported, and its history as
+/// `(action, hours after the report, note, target)`.
+type DemoCase = (
+    crate::cases::Source,
+    i64,
+    &'static [(&'static str, i64, &'static str, Option<&'static str>)],
+);
+
+/// The demo cases, one or more in every stage of the workflow (the grid target `@` is the case's
+/// own grid).
+const DEMO_CASES: &[DemoCase] = {
+    use crate::cases::Source::{App, Hotline, Open311, Patrol};
+    &[
+        (Hotline, 1, &[]),
+        (
+            App,
+            5,
+            &[("reject", 1, "不属于城市管理范围（物业合同纠纷）", None)],
+        ),
+        (Hotline, 3, &[("accept", 1, "", None)]),
+        (
+            Open311,
+            6,
+            &[("accept", 1, "", None), ("verify", 3, "现场确认属实", None)],
+        ),
+        (Patrol, 8, &[("accept", 1, "", None), ("open", 2, "", None)]),
+        (
+            Patrol,
+            30,
+            &[
+                ("accept", 1, "", None),
+                ("open", 2, "", None),
+                ("dispatch", 3, "", Some("@")),
+            ],
+        ),
+        (
+            Hotline,
+            50,
+            &[
+                ("accept", 1, "", None),
+                ("verify", 4, "现场确认：人行道破损约2平方米", None),
+                ("open", 5, "", None),
+                ("dispatch", 6, "", Some("区建设和管理委员会")),
+                ("supervise", 20, "群众多次反映，区督办", None),
+                ("request_extension", 30, "需协调施工队，申请延期", None),
+            ],
+        ),
+        (
+            Patrol,
+            26,
+            &[
+                ("accept", 1, "", None),
+                ("open", 1, "", None),
+                ("dispatch", 2, "", Some("@")),
+                ("dispose", 20, "已劝离占道摊贩", None),
+            ],
+        ),
+        (
+            Patrol,
+            28,
+            &[
+                ("accept", 1, "", None),
+                ("open", 1, "", None),
+                ("dispatch", 2, "", Some("@")),
+                ("dispose", 20, "已清理堆物", None),
+                ("check", 24, "", None),
+            ],
+        ),
+        (
+            Hotline,
+            120,
+            &[
+                ("accept", 1, "", None),
+                ("verify", 3, "", None),
+                ("open", 4, "", None),
+                ("dispatch", 5, "", Some("区房屋管理局")),
+                ("return", 24, "不属本单位职责", None),
+                ("transfer", 25, "", Some("区绿化和市容管理局")),
+                ("dispose", 70, "已清运建筑垃圾", None),
+                ("rework", 74, "现场仍有残留", None),
+                ("dispose", 96, "残留已清", None),
+                ("check", 100, "", None),
+                ("close", 101, "", None),
+            ],
+        ),
+        (
+            Patrol,
+            72,
+            &[
+                ("accept", 1, "", None),
+                ("open", 1, "", None),
+                ("dispatch", 2, "", Some("@")),
+                ("dispose", 6, "已督促店家整改", None),
+                ("check", 8, "", None),
+                ("close", 9, "", None),
+            ],
+        ),
+        (
+            Hotline,
+            96,
+            &[
+                ("accept", 1, "", None),
+                ("verify", 3, "", None),
+                ("open", 4, "", None),
+                ("dispatch", 5, "", Some("区规划和自然资源局")),
+                ("hold", 30, "涉及旧区改造，待征收后处置", None),
+            ],
+        ),
+        // the front-end limit (7 days) passed: escalated by the sweep when the server starts
+        (
+            Patrol,
+            24 * 9,
+            &[
+                ("accept", 1, "", None),
+                ("open", 1, "", None),
+                ("dispatch", 2, "", Some("@")),
+            ],
+        ),
+    ]
+};
+
+/// Loads demo cases in every stage of the workflow into a store that has none (for the demo
+/// district's first start): reported over the last days on blocks of `atlas`, each taken
+/// through its history by the operator, plus a duplicate voided against the first.
+pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result<usize> {
+    use crate::cases::CaseFilter;
+    use crate::model::Layer;
+    use crate::wire::cases::{CaseInput, EventInput};
+    use geo::InteriorPoint;
+    let (_, total) = store.list_cases(&CaseFilter {
+        limit: 1,
+        ..CaseFilter::default()
+    })?;
+    if total > 0 {
+        return Ok(0);
+    }
+    let cats = store.categories()?;
+    // blocks of grids, each with a category of its grid's layer
+    let places: Vec<(f64, f64, String, String)> = atlas
+        .features()
+        .layer(Layer::Block)
+        .filter_map(|b| {
+            let grid = atlas.features().parent_of(b)?;
+            let cat = cats
+                .iter()
+                .find(|c| c.layer == grid.layer && c.street.is_none())?;
+            let p = b.geometry.as_area()?.interior_point()?;
+            Some((p.x(), p.y(), grid.code.clone(), cat.code.clone()))
+        })
+        .step_by(7)
+        .collect();
+    if places.is_empty() {
+        return Ok(0);
+    }
+    let caller = super::access::Caller::operator(DEMO_CASES_BY);
+    let now = chrono::Utc::now();
+    let options = crate::routing::RouteOptions::default();
+    let mut first = None;
+    let mut n = 0;
+    for (i, (source, hours_ago, history)) in DEMO_CASES.iter().enumerate() {
+        let (x, y, grid, category) = &places[i % places.len()];
+        let reported = now - chrono::Duration::hours(*hours_ago);
+        let input = CaseInput {
+            lon: *x,
+            lat: *y,
+            crs: None,
+            category: category.clone(),
+            description: "演示案件 (demo case)".into(),
+            source: source.as_str().into(),
+            reported_at: Some(reported.to_rfc3339()),
+            photos: Vec::new(),
+            at: None,
+            address: None,
+        };
+        let checked = super::cases::check(input.clone(), now)?;
+        let (case, _) = super::cases::submit(store, &caller, atlas, checked, None, &options)?;
+        first.get_or_insert((case.id, input));
+        for (action, after, note, target) in history.iter() {
+            let at = (reported + chrono::Duration::hours(*after)).min(now);
+            let mut ev = EventInput {
+                action: (*action).into(),
+                at: Some(at.to_rfc3339()),
+                note: (!note.is_empty()).then(|| (*note).to_owned()),
+                ..EventInput::default()
+            };
+            match target {
+                Some("@") => ev.grid = Some(grid.clone()),
+                Some(d) => ev.department = Some((*d).to_owned()),
+                None => {}
+            }
+            match *action {
+                "hold" => ev.until = Some((now + chrono::Duration::days(30)).to_rfc3339()),
+                "request_extension" => ev.extend_by = Some("3 work_days".into()),
+                _ => {}
+            }
+            super::cases::act(store, &caller, case.id, ev, now)?;
+        }
+        n += 1;
+    }
+    // a duplicate of the first case, reported at the same place, voided against it
+    if let Some((id, mut input)) = first {
+        input.reported_at = Some(now.to_rfc3339());
+        let checked = super::cases::check(input, now)?;
+        let (dup, _) = super::cases::submit(store, &caller, atlas, checked, None, &options)?;
+        let ev = EventInput {
+            action: "void".into(),
+            note: Some("重复上报".into()),
+            duplicate_of: Some(id),
+            at: Some(now.to_rfc3339()),
+            ..EventInput::default()
+        };
+        super::cases::act(store, &caller, dup.id, ev, now)?;
+        n += 1;
+    }
+    tracing::info!(cases = n, "no cases: loading demo cases in every stage");
+    Ok(n)
+}
