@@ -12,9 +12,13 @@ UPDATE cases SET stage = CASE
     ELSE 'assigned' END;
 UPDATE case_events SET stage = CASE
     WHEN stage IN ('closed', 'rejected', 'void') THEN 'closed'
-    WHEN action = 'dispose' AND grid IS NOT NULL THEN 'resolved_front_end'
+    WHEN action = 'dispose' AND department IS NULL THEN 'resolved_front_end'
     WHEN department IS NOT NULL THEN 'escalated_back_end'
     ELSE 'assigned' END;
+-- done_at as the old code kept it: when the case was first resolved at the front end, or closed.
+UPDATE cases SET done_at = (SELECT MIN(e.at) FROM case_events e
+    WHERE e.case_id = cases.id AND e.stage IN ('resolved_front_end', 'closed'))
+    WHERE stage IN ('resolved_front_end', 'closed');
 ALTER TABLE case_events RENAME COLUMN stage TO status;
 ALTER TABLE case_events DROP COLUMN action;
 ALTER TABLE case_events DROP COLUMN role;

@@ -52,13 +52,30 @@ UPDATE case_events SET stage = CASE stage
     WHEN 'resolved_front_end' THEN 'disposed'
     WHEN 'escalated_back_end' THEN 'dispatched'
     ELSE stage END;
+-- The old due time (7 days from the report) was the only one, and nothing moved it: it is the due
+-- time of the stage the report started, and of the back-end stage a hand-off to a department
+-- started.
 UPDATE case_events SET due_at = (SELECT c.due_at FROM cases c WHERE c.id = case_events.case_id)
-    WHERE seq = 1;
+    WHERE seq = 1 OR action = 'dispatch';
+-- Whether each old event ended its stage by that due time, so that the on-time indicator of old
+-- cases stays what it was (the old code counted a case on time when it was first resolved at the
+-- front end, or closed, by its due time): a front-end resolution or a hand-off ended the first
+-- stage; a close ended the back-end stage of a handed-off case. After a front-end resolution no
+-- limit ran any more, so a close then says nothing.
+UPDATE case_events SET on_time = (case_events.at <=
+        (SELECT c.due_at FROM cases c WHERE c.id = case_events.case_id))
+    WHERE action IN ('dispose', 'dispatch')
+       OR (action = 'close' AND NOT EXISTS (SELECT 1 FROM case_events d
+               WHERE d.case_id = case_events.case_id AND d.action = 'dispose'));
 
--- Old cases: the same mapping; only a closed case is finished.
+-- Old cases: the same mapping; only a closed case is finished. A case resolved at the front end
+-- is on the front end even without a grid (the old code let a street's workstation resolve a
+-- case in its street queue).
 UPDATE cases SET track = CASE
     WHEN stage = 'escalated_back_end' OR (stage = 'closed' AND department IS NOT NULL) THEN 'back_end'
-    WHEN grid IS NOT NULL THEN 'front_end'
+    WHEN grid IS NOT NULL
+        OR EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispose')
+        THEN 'front_end'
     ELSE NULL END;
 UPDATE cases SET assigned_grid = grid
     WHERE track = 'front_end' AND stage IN ('assigned', 'resolved_front_end');
