@@ -1119,3 +1119,81 @@ suite!(
     extensions_holds_and_voids,
     the_street_queue_and_the_calendar,
 );
+
+#[test]
+fn the_calendar_cli_loads_shows_and_computes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("g.db");
+    let bin = env!("CARGO_BIN_EXE_gridatlas");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .expect("run gridatlas")
+    };
+    let dbs = db.to_str().expect("path");
+    // the example is in force until one is loaded, and says so
+    let out = run(&["calendar", "show", "--database", dbs]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("example"));
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["example"], true);
+    // a bad file is refused naming the problem, and nothing is stored
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"utc_offset_h": 8, "work_hours": [["09:00", "25:00"]]}"#,
+    )
+    .expect("write");
+    let out = run(&[
+        "calendar",
+        "load",
+        bad.to_str().expect("path"),
+        "--database",
+        dbs,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("work_hours[0]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mine = dir.path().join("mine.json");
+    let text = r#"{"utc_offset_h": 8, "work_hours": [["08:30", "11:30"], ["13:00", "17:30"]], "weekend": ["sat", "sun"], "holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}"#;
+    std::fs::write(&mine, text).expect("write");
+    let out = run(&[
+        "calendar",
+        "load",
+        mine.to_str().expect("path"),
+        "--database",
+        dbs,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["calendar", "show", "--database", dbs]);
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown, serde_json::from_str::<Value>(text).expect("json"));
+    // and the example computes the issue's worked example: 5 work hours from Wednesday
+    // 30 September 2026 16:00 with the hours above and 1 October off
+    let out = run(&[
+        "calendar",
+        "due",
+        "--calendar",
+        mine.to_str().expect("path"),
+        "--from",
+        "2026-09-30T16:00:00+08:00",
+        "--limit",
+        "5 work_hours",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "2026-10-02T13:30:00+08:00"
+    );
+}
