@@ -786,10 +786,13 @@ def attack_7_cases(t):
     case = (r.json() or {}).get("id")
     if check("7 case created (setup)", r.status == 201 and case, f"POST /api/v1/cases category {code} → {r}"):
         path = f"/api/v1/cases/{case}/events"
-        r = request("POST", path, token=t["intake"],
-                    body={"status": "resolved_front_end", "at": "1999-01-01T00:00:00Z"})
+        r = request("POST", path, token=t["dispatcher"],
+                    body={"action": "accept", "at": "1999-01-01T00:00:00Z"})
         check("7 event backdated to 1999", problem_ok(r, 422, field="at"),
-              f"POST {path} {{status: resolved_front_end, at: 1999-01-01T00:00:00Z}} → {r}")
+              f"POST {path} {{action: accept, at: 1999-01-01T00:00:00Z}} → {r}")
+        r = request("POST", path, token=t["intake"], body={"action": "close"})
+        check("7 an intake token takes no workflow action", problem_ok(r, 403),
+              f"POST {path} {{action: close}} as intake → {r}")
 
     size = 20 * 1024 * 1024
     prefix = json.dumps({"lon": 121.1712, "lat": 30.8996, "category": code, "source": "app"})[:-1] + ', "description": "'
@@ -962,6 +965,7 @@ def main():
         "p101": SERVER.token("planner", ["310116101"]),
         "p102": SERVER.token("planner", ["310116102"]),
         "intake": SERVER.token("intake"),
+        "dispatcher": SERVER.token("dispatcher", ["*"]),
         "admin": SERVER.token("admin"),
     }
     attacks = [
