@@ -77,6 +77,7 @@ fn main() -> anyhow::Result<()> {
                             assignment,
                             limits: cats[c].limits,
                             due_at: now + chrono::Duration::hours(1),
+                            feedback_sha256: None,
                         };
                         ok += usize::from(store.create_case(&new).is_ok());
                     }

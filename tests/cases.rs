@@ -504,6 +504,13 @@ fn gcj02_case_lands_on_the_block_head(db: &TestDb) {
             .json()
             .await
             .expect("json");
+        // the feedback secret is shown at intake only
+        let mut v = v;
+        let secret = v
+            .as_object_mut()
+            .and_then(|o| o.remove("feedback_secret"))
+            .expect("feedback secret");
+        assert_eq!(secret.as_str().map(str::len), Some(64));
         assert_eq!(again, v, "the case returned is the case stored");
         assert_eq!(again["events"][0]["action"], "report");
         assert_eq!(again["events"][0]["role"], "intake");
@@ -673,6 +680,7 @@ fn hand_built(s: &Server) -> (String, String) {
                 assignment,
                 limits: day_limits(),
                 due_at: day(rep + 1),
+                feedback_sha256: None,
             })
             .expect("stored");
         let store = s.store.as_ref();

@@ -719,7 +719,7 @@ fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
             ".id" => "[id]", ".reported_at" => "[time]", ".created_at" => "[time]",
             ".updated_at" => "[time]", ".due_at" => "[time]", ".assignment.due_at" => "[time]",
             ".created_by" => "[token]", ".events[].at" => "[time]", ".events[].by" => "[token]",
-            ".events[].due_at" => "[time]"
+            ".events[].due_at" => "[time]", ".feedback_secret" => "[secret]"
         });
         let list = s.json("/api/v1/cases?limit=5", Some(&admin)).await;
         typed::<CaseList>(&list);

@@ -147,6 +147,7 @@ macro_rules! schema_tables {
             table::<$schema::cases::table>("cases", $db),
             table::<$schema::case_events::table>("case_events", $db),
             table::<$schema::settings::table>("settings", $db),
+            table::<$schema::case_feedback::table>("case_feedback", $db),
         ]
     };
 }

@@ -426,7 +426,8 @@ fn hotline_case_across_the_spring_festival(db: &TestDb) {
             .await;
         assert_eq!(v["stage"], "closed");
         assert_eq!(v["done_at"], "2026-03-02T01:30:00Z");
-        assert_eq!(v["next"], json!([]));
+        // only the reporter's verdict may reopen it now
+        assert_eq!(v["next"], json!(["reopen"]));
         assert_eq!(v["overdue"], false);
 
         // the stored history shows all of it: who, in which role, the due times and on-time
@@ -867,7 +868,7 @@ fn extensions_holds_and_voids(db: &TestDb) {
         );
         // unknown actions and stages are named
         let v = s
-            .refused(id, &dispatcher, json!({"action": "reopen"}), 422)
+            .refused(id, &dispatcher, json!({"action": "redo"}), 422)
             .await;
         assert_eq!(v["field"], "action");
         problem(
@@ -945,6 +946,7 @@ fn the_street_queue_and_the_calendar(db: &TestDb) {
                 assignment,
                 limits: cat.limits,
                 due_at: now + Duration::hours(1),
+                feedback_sha256: None,
             })
             .expect("stored");
         let dispatcher = s.token("dispatcher", &[&street], "分中心");
@@ -1118,6 +1120,7 @@ suite!(
     patrol_case_front_end_and_escalation,
     extensions_holds_and_voids,
     the_street_queue_and_the_calendar,
+    the_reporters_verdict,
 );
 
 #[test]
@@ -1196,4 +1199,235 @@ fn the_calendar_cli_loads_shows_and_computes() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "2026-10-02T13:30:00+08:00"
     );
+}
+
+fn the_reporters_verdict(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let (x, y, grid, street) = inside(Layer::ResidentGrid);
+        let intake = s.token("intake", &[], "热线");
+        let dispatcher = s.token("dispatcher", &[&street], "分中心");
+        let worker = s.token("grid_worker", &[&grid], "网格员");
+        let dept = s.token("department", &["区绿化市容局"], "绿化市容局");
+        let now = Utc::now();
+        // a case taken to closed over the past hours; its intake answer carries the secret once
+        let file = |hours_ago: i64| {
+            let s = &s;
+            let intake = intake.clone();
+            async move {
+                let r = s
+                    .post("/api/v1/cases", &intake, json!({"lon": x, "lat": y, "category": "RG0201",
+                        "source": "hotline", "reported_at": (now - Duration::hours(hours_ago)).to_rfc3339()}))
+                    .await;
+                assert_eq!(r.status().as_u16(), 201);
+                r.json::<Value>().await.expect("json")
+            }
+        };
+        let close = |id: i64, hours_ago: i64| {
+            let s = &s;
+            let (dispatcher, worker, dept) = (dispatcher.clone(), worker.clone(), dept.clone());
+            async move {
+                let t =
+                    |m: i64| (now - Duration::hours(hours_ago) + Duration::minutes(m)).to_rfc3339();
+                s.act(id, &dispatcher, "accept", &t(1), json!({})).await;
+                s.act(id, &worker, "verify", &t(2), json!({})).await;
+                s.act(id, &dispatcher, "open", &t(3), json!({})).await;
+                s.act(
+                    id,
+                    &dispatcher,
+                    "dispatch",
+                    &t(4),
+                    json!({"department": "区绿化市容局"}),
+                )
+                .await;
+                s.act(id, &dept, "dispose", &t(5), json!({"note": "已处置"}))
+                    .await;
+                s.act(id, &worker, "check", &t(6), json!({})).await;
+                s.act(id, &dispatcher, "close", &t(7), json!({})).await
+            }
+        };
+        let a = file(5).await;
+        let id = a["id"].as_i64().expect("id");
+        let secret = a["feedback_secret"].as_str().expect("secret").to_owned();
+        assert_eq!(secret.len(), 64);
+        // shown once: never on a read
+        let again: Value = s
+            .get(&format!("/api/v1/cases/{id}"), Some(&intake))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(again.get("feedback_secret").is_none(), "{again}");
+        let verdict = |body: Value, token: Option<String>| {
+            let s = &s;
+            async move {
+                let mut r = s
+                    .client
+                    .post(format!("{}/api/v1/cases/{id}/feedback", s.base))
+                    .json(&body);
+                if let Some(t) = token {
+                    r = r.bearer_auth(t);
+                }
+                r.send().await.expect("post")
+            }
+        };
+        let no = json!({"secret": secret, "resolved": false, "satisfaction": "不满意", "comment": "花盆还在"});
+        // not closed yet
+        let v = problem(verdict(no.clone(), None).await, 409).await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("once it is closed")),
+            "{v}"
+        );
+        close(id, 4).await;
+        // misuse: no secret and no token; another case's secret; a role other than intake
+        problem(
+            verdict(json!({"resolved": true, "satisfaction": "satisfied"}), None).await,
+            401,
+        )
+        .await;
+        let b = file(3).await;
+        let other = b["feedback_secret"].as_str().expect("secret").to_owned();
+        let v = problem(
+            verdict(
+                json!({"secret": other, "resolved": true, "satisfaction": "satisfied"}),
+                None,
+            )
+            .await,
+            403,
+        )
+        .await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("case {id}"))),
+            "{v}"
+        );
+        problem(
+            verdict(
+                json!({"resolved": true, "satisfaction": "satisfied"}),
+                Some(dispatcher.clone()),
+            )
+            .await,
+            403,
+        )
+        .await;
+        let v = problem(
+            verdict(
+                json!({"secret": secret, "resolved": true, "satisfaction": "so-so"}),
+                None,
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(v["field"], "satisfaction");
+        // "not resolved": the case goes back to its last assignee, counted
+        let r = verdict(no.clone(), None).await;
+        assert_eq!(r.status().as_u16(), 200);
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(
+            (v["stage"].as_str(), v["department"].as_str()),
+            (Some("dispatched"), Some("区绿化市容局")),
+            "{v}"
+        );
+        assert_eq!(v["done_at"], Value::Null);
+        assert_eq!(v["feedback"]["resolved"], false);
+        assert_eq!(v["feedback"]["satisfaction"], "dissatisfied");
+        assert_eq!(v["feedback"]["via"], "link");
+        let last = v["events"]
+            .as_array()
+            .and_then(|e| e.last())
+            .cloned()
+            .expect("event");
+        assert_eq!(
+            (last["action"].as_str(), last["role"].as_str()),
+            (Some("reopen"), Some("reporter"))
+        );
+        // one verdict per case, even the same one again
+        let v = problem(verdict(no, None).await, 409).await;
+        assert!(
+            v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("already has")),
+            "{v}"
+        );
+        // it shows in 实际解决率 and 群众满意率
+        let ind: Value = s
+            .get(&format!("/api/v1/indicators?street={street}"), None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let d = &ind["district"];
+        assert_eq!(
+            (d["verdicts"].as_u64(), d["reopened"].as_u64()),
+            (Some(1), Some(1)),
+            "{d}"
+        );
+        assert_eq!(d["actual_resolution_rate"], 0.0);
+        assert_eq!(d["satisfaction_rate"], 0.0);
+        // an intake desk records a verdict by phone for the reporter of another case
+        close(b["id"].as_i64().expect("id"), 2).await;
+        let bid = b["id"].as_i64().expect("id");
+        let r = s
+            .client
+            .post(format!("{}/api/v1/cases/{bid}/feedback", s.base))
+            .bearer_auth(&intake)
+            .json(&json!({"resolved": true, "satisfaction": "基本满意"}))
+            .send()
+            .await
+            .expect("post");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(
+            (v["stage"].as_str(), v["feedback"]["satisfaction"].as_str()),
+            (Some("closed"), Some("basically_satisfied")),
+            "{v}"
+        );
+        let ind: Value = s
+            .get(&format!("/api/v1/indicators?street={street}"), None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(ind["district"]["actual_resolution_rate"], 0.5, "{ind}");
+        assert_eq!(ind["district"]["satisfaction_rate"], 0.5);
+        // a link expires 30 days after closing (the desk still may)
+        let old = file(24 * 40).await;
+        let oid = old["id"].as_i64().expect("id");
+        close(oid, 24 * 39).await;
+        let osecret = old["feedback_secret"].as_str().expect("secret");
+        let r = s
+            .client
+            .post(format!("{}/api/v1/cases/{oid}/feedback", s.base))
+            .json(&json!({"secret": osecret, "resolved": true, "satisfaction": "satisfied"}))
+            .send()
+            .await
+            .expect("post");
+        let v = problem(r, 403).await;
+        assert!(
+            v["detail"].as_str().is_some_and(|d| d.contains("expired")),
+            "{v}"
+        );
+        // Open311 gives the reporter the secret as an extension field
+        let r = s
+            .client
+            .post(format!("{}/open311/v2/requests.json", s.base))
+            .form(&[
+                ("api_key", intake.as_str()),
+                ("service_code", "RG0201"),
+                ("lat", &y.to_string()),
+                ("long", &x.to_string()),
+            ])
+            .send()
+            .await
+            .expect("post");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(
+            v[0]["feedback_secret"].as_str().map(str::len),
+            Some(64),
+            "{v}"
+        );
+    });
 }

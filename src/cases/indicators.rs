@@ -10,6 +10,10 @@
 //! - `overdue` = cases not finished whose current stage is past due (as of now; a past period
 //!   counts the stage due times recorded by then).
 //!
+//! - `actual_resolution_rate` (实际解决率) = reporters' verdicts "solved" ÷ verdicts given by then;
+//! - `satisfaction_rate` (群众满意率) = verdicts 满意 or 基本满意 ÷ verdicts given by then;
+//! - `reopened` = cases a "not resolved" verdict sent back to disposal.
+//!
 //! A rate with an empty denominator is `null`, not 0 or 1.
 
 use super::{Action, Case, Event};
@@ -36,12 +40,24 @@ pub struct Indicators {
     pub done_on_time: u64,
     /// Not done and past due.
     pub overdue: u64,
+    /// Reporters' verdicts (回访) given by then.
+    pub verdicts: u64,
+    /// Of which: really solved.
+    pub resolved_by_verdict: u64,
+    /// Of which: satisfied or basically satisfied.
+    pub satisfied: u64,
+    /// Cases reopened by a "not resolved" verdict by then.
+    pub reopened: u64,
     /// patrol ÷ cases.
     pub first_discovery_rate: Option<f64>,
     /// resolved_front_end ÷ disposed.
     pub front_end_resolution_rate: Option<f64>,
     /// done_on_time ÷ done.
     pub on_time_rate: Option<f64>,
+    /// 实际解决率: resolved_by_verdict ÷ verdicts.
+    pub actual_resolution_rate: Option<f64>,
+    /// 群众满意率: satisfied ÷ verdicts.
+    pub satisfaction_rate: Option<f64>,
 }
 
 fn rate(n: u64, d: u64) -> Option<f64> {
@@ -65,6 +81,14 @@ impl Indicators {
     /// Adds one case.
     pub fn add(&mut self, case: &Case, as_of: DateTime<Utc>) {
         self.cases += 1;
+        if let Some(f) = case.feedback.as_ref().filter(|f| f.at <= as_of) {
+            self.verdicts += 1;
+            self.resolved_by_verdict += u64::from(f.resolved);
+            self.satisfied += u64::from(f.satisfaction != super::Satisfaction::Dissatisfied);
+        }
+        if first_at(case, as_of, |e| e.action == Action::Reopen).is_some() {
+            self.reopened += 1;
+        }
         if case.source == super::Source::Patrol {
             self.patrol += 1;
         }
@@ -121,6 +145,8 @@ impl Indicators {
         self.first_discovery_rate = rate(self.patrol, self.cases);
         self.front_end_resolution_rate = rate(self.resolved_front_end, self.disposed);
         self.on_time_rate = rate(self.done_on_time, self.done);
+        self.actual_resolution_rate = rate(self.resolved_by_verdict, self.verdicts);
+        self.satisfaction_rate = rate(self.satisfied, self.verdicts);
         self
     }
 }

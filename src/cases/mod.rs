@@ -173,6 +173,8 @@ pub struct NewCase {
     pub limits: StageLimits,
     /// When the `reported` stage is due (the `accept` limit from `reported_at`).
     pub due_at: DateTime<Utc>,
+    /// SHA-256 of the reporter's feedback secret (the secret itself is given to the reporter once).
+    pub feedback_sha256: Option<String>,
 }
 
 /// One event of a case's history: an action, who took it in which role, when, and what it
@@ -218,6 +220,78 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_time: Option<bool>,
 }
+
+/// How satisfied the reporter is (回访).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    /// Every value.
+    pub const ALL: [Satisfaction; 3] = [
+        Satisfaction::Satisfied,
+        Satisfaction::BasicallySatisfied,
+        Satisfaction::Dissatisfied,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "满意",
+            Satisfaction::BasicallySatisfied => "基本满意",
+            Satisfaction::Dissatisfied => "不满意",
+        }
+    }
+}
+
+impl FromStr for Satisfaction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Satisfaction::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s || x.name_zh() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown satisfaction {s:?} (satisfied 满意, basically_satisfied 基本满意, dissatisfied 不满意)"
+                )
+            })
+    }
+}
+
+/// The reporter's verdict on a closed case (回访): at most one per case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Feedback {
+    /// When it was given.
+    pub at: DateTime<Utc>,
+    /// Whether the problem was really solved (实际解决).
+    pub resolved: bool,
+    /// How satisfied the reporter is (群众满意).
+    pub satisfaction: Satisfaction,
+    /// The reporter's comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// How it was given: `link` (the reporter's feedback secret) or the intake token's name.
+    pub via: String,
+}
+
+/// How long after closing a case its feedback link works, in days.
+pub const FEEDBACK_DAYS: i64 = 30;
 
 /// The point of a case as reported: `{lon, lat, crs}` (the shape of [`Case::input`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -284,6 +358,8 @@ pub struct Case {
     pub assignment: Assignment,
     /// The history, oldest first.
     pub events: Vec<Event>,
+    /// The reporter's verdict (回访), once given.
+    pub feedback: Option<Feedback>,
 }
 
 impl Case {

@@ -13,6 +13,7 @@
 //! opened | dispatched ─hold→ 挂账 on_hold ─resume→ opened
 //! dispatched: request_extension → approve_extension | refuse_extension (延期, new due time)
 //! any open stage: supervise (督办, a flag)
+//! closed ─reopen (the reporter's verdict "not resolved", 回访)→ dispatched
 //! ```
 //!
 //! [`RULES`] is the one table: an action, the stages it may start from, the stage it leads to,
@@ -228,11 +229,14 @@ pub enum Action {
     Void,
     /// 督办: the district's supervision flag.
     Supervise,
+    /// The reporter's verdict "not resolved" (回访不满意): a closed case goes back to disposal by
+    /// its last assignee.
+    Reopen,
 }
 
 impl Action {
     /// Every action, in table order.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Report,
         Action::Accept,
         Action::Reject,
@@ -253,6 +257,7 @@ impl Action {
         Action::Resume,
         Action::Void,
         Action::Supervise,
+        Action::Reopen,
     ];
 
     /// The snake_case name.
@@ -278,6 +283,7 @@ impl Action {
             Action::Resume => "resume",
             Action::Void => "void",
             Action::Supervise => "supervise",
+            Action::Reopen => "reopen",
         }
     }
 
@@ -320,6 +326,9 @@ pub enum Party {
     Supervisor,
     /// gridatlas itself (the escalation sweep).
     System,
+    /// The reporter, giving a verdict through the feedback link (or an intake desk for them):
+    /// `POST /api/v1/cases/{id}/feedback`, never the events API.
+    Resident,
 }
 
 /// What an action needs besides the stage.
@@ -348,11 +357,11 @@ pub struct Rule {
     pub needs: &'static [Need],
 }
 
-use Party::{Assignee, Dispatcher, GridWorker, Reporter, Supervisor, System};
+use Party::{Assignee, Dispatcher, GridWorker, Reporter, Resident, Supervisor, System};
 use Stage::*;
 
 /// The transition table (one row per action, in the order of [`Action::ALL`]).
-pub const RULES: [Rule; 20] = [
+pub const RULES: [Rule; 21] = [
     Rule {
         action: Action::Report,
         from: &[],
@@ -492,6 +501,13 @@ pub const RULES: [Rule; 20] = [
         from: &Stage::OPEN,
         to: None,
         parties: &[Supervisor],
+        needs: &[],
+    },
+    Rule {
+        action: Action::Reopen,
+        from: &[Closed],
+        to: Some(Dispatched),
+        parties: &[Resident],
         needs: &[],
     },
 ];
@@ -886,6 +902,36 @@ pub fn apply(case: &Case, req: &Request, calendar: &Calendar) -> Result<Step, Re
                 return Err(invalid("duplicate_of", "a case cannot duplicate itself"));
             }
             step.duplicate_of = req.duplicate_of;
+        }
+        Action::Reopen => {
+            // back to whoever disposed of it last
+            let last = case.events.iter().rev().find(|e| {
+                matches!(
+                    e.action,
+                    Action::Dispatch | Action::Transfer | Action::Dispose
+                )
+            });
+            match last.map(|e| (&e.grid, &e.department)) {
+                Some((Some(g), _)) => {
+                    step.track = Some(Track::FrontEnd);
+                    step.assigned_grid = Some(g.clone());
+                    step.department = None;
+                    step.event.grid = Some(g.clone());
+                }
+                Some((None, Some(d))) => {
+                    step.track = Some(Track::BackEnd);
+                    step.department = Some(d.clone());
+                    step.assigned_grid = None;
+                    step.event.department = Some(d.clone());
+                }
+                _ => {
+                    return Err(conflict(
+                        case,
+                        "was never dispatched: there is nobody to reopen it to".to_owned(),
+                    ));
+                }
+            }
+            step.done_at = None;
         }
         Action::Supervise => {
             if case.supervised {

@@ -22,7 +22,6 @@ use super::auth::{self, Caller, Role};
 use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
-use crate::cases::Case;
 use crate::routing::categories::Category;
 use crate::service::cases as service;
 use crate::wire::cases as wire;
@@ -58,14 +57,14 @@ pub fn check_query_time(name: &str, t: DateTime<Utc>) -> ApiResult<DateTime<Utc>
     Ok(service::check_query_time(name, t)?)
 }
 
-/// Checks, routes and stores a case (native API and Open311), with its possible duplicates;
-/// errors name the field at fault.
+/// Checks, routes and stores a case (native API and Open311), with its possible duplicates and
+/// feedback secret; errors name the field at fault.
 pub async fn submit(
     state: &AppState,
     caller: &Caller,
     input: CaseInput,
     contact: Option<Value>,
-) -> ApiResult<(Case, Vec<wire::Duplicate>)> {
+) -> ApiResult<service::Submitted> {
     let checked = service::check(input, Utc::now())?;
     let atlas = match checked.at() {
         None => state.atlas(),
@@ -78,7 +77,7 @@ pub async fn submit(
         service::submit(store.as_ref(), &caller, &atlas, checked, contact, &options)
     })
     .await?;
-    metrics::counter!("gridatlas_cases_total", "confidence" => case.0.assignment.confidence.as_str())
+    metrics::counter!("gridatlas_cases_total", "confidence" => case.case.assignment.confidence.as_str())
         .increment(1);
     Ok(case)
 }
@@ -154,10 +153,9 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::REPORTERS).await?;
     let input: CaseInput = small_json(req, &state).await?;
-    let (case, duplicates) = submit(&state, &caller, input, None).await?;
-    let id = case.id;
-    let mut view = service::case_view(case, Utc::now());
-    view.possible_duplicates = duplicates;
+    let submitted = submit(&state, &caller, input, None).await?;
+    let id = submitted.case.id;
+    let view = submitted.view(Utc::now());
     let mut resp = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/cases/{id}")) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -254,6 +252,45 @@ pub async fn add_event(
     Ok(Json(case))
 }
 
+/// `POST /api/v1/cases/{id}/feedback`: the reporter's verdict on a closed case (回访), with the
+/// case's feedback secret or an intake token.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/feedback", tag = "cases", operation_id = "give_feedback",
+    params(("id" = i64, Path, description = "Case id")),
+    request_body(content = wire::FeedbackInput, description = "The verdict: `resolved`, `satisfaction`, `comment`, and the case's feedback `secret` unless an intake token is sent"),
+    responses((status = 200, description = "The case with the verdict (reopened to disposal when not resolved)", body = wire::CaseView),
+        (status = 400, description = "Malformed JSON, or `id` is not a case id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Neither a feedback secret nor a token; an unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The secret is not this case's, or the link expired 30 days after closing; a token other than intake", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is not closed, or already has a verdict", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over its limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown satisfaction; a comment over 1,000 characters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn give_feedback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<wire::CaseView>> {
+    // a token, when sent, is verified before the body is read
+    let caller = if headers.contains_key(header::AUTHORIZATION) {
+        Some(auth::require(&state, &headers, Role::Intake).await?)
+    } else {
+        None
+    };
+    let id = service::case_id(&id)?;
+    let input: wire::FeedbackInput = small_json(req, &state).await?;
+    let store = state.store()?;
+    let case = blocking(move || {
+        let now = Utc::now();
+        service::give_feedback(store.as_ref(), caller.as_ref(), id, input, now)
+            .map(|c| service::case_view(c, now))
+    })
+    .await?;
+    Ok(Json(case))
+}
+
 /// Roles that take actions on cases.
 pub const ACTORS: [Role; 4] = [
     Role::Dispatcher,
@@ -304,6 +341,8 @@ pub async fn get_calendar(State(state): State<AppState>) -> ApiResult<Json<wire:
     request_body(content = Object, description = "A calendar file: `{utc_offset_h, work_hours: [[\"08:30\", \"11:30\"], …], weekend: [\"sat\", \"sun\"], holidays: [dates], workdays: [dates]}`"),
     responses(
         (status = 200, description = "The new calendar", body = wire::CalendarView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),

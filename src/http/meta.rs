@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         super::cases::one,
         super::cases::list,
         super::cases::add_event,
+        super::cases::give_feedback,
         super::cases::queue,
         super::cases::get_calendar,
         super::cases::put_calendar,

@@ -562,6 +562,11 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::SMALL_BODY, &cases::ACTORS),
             )],
         ),
+        (
+            "/api/v1/cases/{id}/feedback",
+            post(cases::give_feedback),
+            vec![(Method::POST, Policy::body(limits::SMALL_BODY))],
+        ),
         ("/api/v1/queue", get(cases::queue), vec![]),
         (
             "/api/v1/calendar",

@@ -596,7 +596,7 @@ pub async fn post_request(
         at: None,
     };
     let contact = (!contact.is_empty()).then_some(Value::Object(contact));
-    let (case, _) = submit(&state, &caller, input, contact).await.map_err(|e| {
+    let submitted = submit(&state, &caller, input, contact).await.map_err(|e| {
         // the spec's errors are 400 for bad input; 404 would say the endpoint is missing
         let status = if e.status.is_client_error() {
             StatusCode::BAD_REQUEST
@@ -605,6 +605,7 @@ pub async fn post_request(
         };
         err(format, status, e.detail)
     })?;
+    let case = &submitted.case;
     let notice = match (&case.assignment.grid, &case.assignment.block_head) {
         (Some(g), Some(h)) => format!(
             "已上报，所在网格{}（责任块长{}），{}前受理",
@@ -627,6 +628,7 @@ pub async fn post_request(
         service_request_id: case.id.to_string(),
         service_notice: notice,
         account_id: form.get("account_id").cloned(),
+        feedback_secret: submitted.feedback_secret.clone(),
     };
     let mut resp = render(format, "service_requests", "request", &[record]);
     *resp.status_mut() = StatusCode::CREATED;

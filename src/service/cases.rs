@@ -43,6 +43,7 @@ pub fn case_view(case: Case, now: DateTime<Utc>) -> wire::CaseView {
         returns: case.returns(),
         pending_extension: case.pending_extension(),
         possible_duplicates: Vec::new(),
+        feedback_secret: None,
         case,
     }
 }
@@ -273,9 +274,32 @@ pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
 /// Who may submit cases: intake desks, grid workers on patrol, dispatchers.
 pub const REPORTERS: [Role; 3] = [Role::Intake, Role::GridWorker, Role::Dispatcher];
 
+/// A case just reported: the stored case, its possible duplicates, and the reporter's feedback
+/// secret (shown once; only its SHA-256 is stored).
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The case.
+    pub case: Case,
+    /// Open cases of its category near it.
+    pub duplicates: Vec<wire::Duplicate>,
+    /// The reporter's feedback secret.
+    pub feedback_secret: String,
+}
+
+impl Submitted {
+    /// The case as the API answers its intake, at `now`: with its duplicates and the secret.
+    pub fn view(self, now: DateTime<Utc>) -> wire::CaseView {
+        let mut v = case_view(self.case, now);
+        v.possible_duplicates = self.duplicates;
+        v.feedback_secret = Some(self.feedback_secret);
+        v
+    }
+}
+
 /// Routes a checked submission on `atlas`, looks for possible duplicates and stores it as a
 /// reported case, its `reported` stage due by the category's `accept` limit on the working
-/// calendar (`contact`: the reporter's details, stored, never shown).
+/// calendar, with a new feedback secret (`contact`: the reporter's details, stored, never
+/// shown).
 pub fn submit(
     store: &dyn Store,
     caller: &Caller,
@@ -283,7 +307,7 @@ pub fn submit(
     checked: Checked,
     contact: Option<Value>,
     options: &RouteOptions,
-) -> Result<(Case, Vec<wire::Duplicate>)> {
+) -> Result<Submitted> {
     caller.require_any(&REPORTERS)?;
     let Checked {
         input,
@@ -325,7 +349,9 @@ pub fn submit(
         description.push_str("地址: ");
         description.push_str(addr);
     }
+    let feedback_secret = super::access::new_secret();
     let new = NewCase {
+        feedback_sha256: Some(crate::store::secret_hash(&feedback_secret)),
         category: category.code.clone(),
         source,
         description,
@@ -339,7 +365,11 @@ pub fn submit(
         limits: category.limits,
         due_at,
     };
-    Ok((store.create_case(&new)?, duplicates))
+    Ok(Submitted {
+        case: store.create_case(&new)?,
+        duplicates,
+        feedback_secret,
+    })
 }
 
 /// Metres between two WGS84 points (haversine on a sphere of the mean Earth radius).
@@ -551,7 +581,7 @@ pub fn list(
 /// Whether `caller` may act as `party` on `case`.
 fn acts_as(caller: &Caller, party: Party, case: &Case) -> bool {
     if caller.is_admin() {
-        return party != Party::System;
+        return !matches!(party, Party::System | Party::Resident);
     }
     let Ok(role) = caller.role().parse::<Role>() else {
         return false;
@@ -575,7 +605,8 @@ fn acts_as(caller: &Caller, party: Party, case: &Case) -> bool {
             None => role == Role::Dispatcher && caller.has_street(street),
         },
         Party::Supervisor => role == Role::Supervisor,
-        Party::System => false,
+        // the verdict has its own endpoint; the sweep is no caller
+        Party::System | Party::Resident => false,
     }
 }
 
@@ -596,6 +627,7 @@ fn party_text(party: Party, case: &Case) -> String {
         },
         Party::Supervisor => "a supervisor token".to_owned(),
         Party::System => "gridatlas itself".to_owned(),
+        Party::Resident => "the reporter's verdict (POST /api/v1/cases/{id}/feedback)".to_owned(),
     }
 }
 
@@ -691,7 +723,7 @@ pub fn act(
                 req.action.as_str(),
                 rule.parties
                     .iter()
-                    .filter(|p| **p != Party::System)
+                    .filter(|p| !matches!(p, Party::System))
                     .map(|p| party_text(*p, case))
                     .collect::<Vec<_>>()
                     .join(" or "),
@@ -720,6 +752,103 @@ pub fn refusal(r: Refusal) -> Error {
         Refusal::Forbidden(detail) => Error::forbidden(detail),
         Refusal::Invalid { field, detail } => Error::field(field, detail),
     }
+}
+
+/// Records the reporter's verdict on closed case `id` (回访): with the case's feedback secret
+/// (valid until [`rules::FEEDBACK_DAYS`] days after closing), or by an intake desk (`caller`) for
+/// the reporter. One verdict per case (409 for a later one); "not resolved" reopens the case to
+/// its last assignee (the `reopen` action, counted).
+pub fn give_feedback(
+    store: &dyn Store,
+    caller: Option<&Caller>,
+    id: i64,
+    input: wire::FeedbackInput,
+    now: DateTime<Utc>,
+) -> Result<Case> {
+    let satisfaction: rules::Satisfaction = input
+        .satisfaction
+        .parse()
+        .map_err(|e: String| Error::field("satisfaction", e))?;
+    if let Some(c) = &input.comment {
+        check_text("comment", c, limits::NOTE)?;
+    }
+    if let Some(s) = &input.secret {
+        check_text("secret", s, limits::ID)?;
+    }
+    let secret = match (caller, input.secret.as_deref()) {
+        (Some(c), _) => {
+            c.require(Role::Intake)?;
+            None
+        }
+        (None, Some(s)) => Some(s),
+        (None, None) => {
+            return Err(Error::unauthorized(
+                "a verdict needs the case's feedback `secret` (given at intake) or an intake token",
+            ));
+        }
+    };
+    let via = caller.map_or_else(|| "link".to_owned(), |c| c.person(None));
+    let feedback = rules::Feedback {
+        at: now,
+        resolved: input.resolved,
+        satisfaction,
+        comment: input.comment.filter(|c| !c.trim().is_empty()),
+        via: via.clone(),
+    };
+    let (calendar, _) = calendar(Some(store))?;
+    let outcome = store.give_feedback(id, &feedback, secret, &mut |case: &Case| {
+        if let Some(f) = &case.feedback {
+            return Err(Refusal::Conflict {
+                detail: format!(
+                    "case {id} already has the reporter's verdict (given {}); one verdict per case",
+                    f.at.to_rfc3339()
+                ),
+                stage: case.stage,
+                allowed: case.stage.actions(),
+            });
+        }
+        if case.stage != Stage::Closed {
+            return Err(Refusal::Conflict {
+                detail: format!(
+                    "case {id} is {} {}: the reporter's verdict is given once it is closed",
+                    case.stage.as_str(),
+                    case.stage.name_zh()
+                ),
+                stage: case.stage,
+                allowed: case.stage.actions(),
+            });
+        }
+        if secret.is_some() {
+            let closed = case.done_at.unwrap_or(case.updated_at);
+            if now > closed + chrono::Duration::days(rules::FEEDBACK_DAYS) {
+                return Err(Refusal::Forbidden(format!(
+                    "the feedback link of case {id} expired {} days after closing ({})",
+                    rules::FEEDBACK_DAYS,
+                    closed.to_rfc3339()
+                )));
+            }
+        }
+        if feedback.resolved {
+            return Ok(None);
+        }
+        let mut req = Request::new(Action::Reopen, now, &via, "reporter");
+        req.note = Some(format!(
+            "回访: 未解决 ({}){}",
+            satisfaction.name_zh(),
+            feedback
+                .comment
+                .as_deref()
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default()
+        ));
+        workflow::apply(case, &req, &calendar).map(Some)
+    });
+    outcome
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(d) => Error::conflict(d),
+            e => e.into(),
+        })?
+        .map_err(refusal)
 }
 
 /// Escalates every front-end case whose front-end limit passed by `now` to the back end (at

@@ -220,7 +220,7 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
             address: None,
         };
         let checked = super::cases::check(input.clone(), now)?;
-        let (case, _) = super::cases::submit(store, &caller, atlas, checked, None, &options)?;
+        let case = super::cases::submit(store, &caller, atlas, checked, None, &options)?.case;
         first.get_or_insert((case.id, input));
         for (action, after, note, target) in history.iter() {
             let at = (reported + chrono::Duration::hours(*after)).min(now);
@@ -248,7 +248,7 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
     if let Some((id, mut input)) = first {
         input.reported_at = Some(now.to_rfc3339());
         let checked = super::cases::check(input, now)?;
-        let (dup, _) = super::cases::submit(store, &caller, atlas, checked, None, &options)?;
+        let dup = super::cases::submit(store, &caller, atlas, checked, None, &options)?.case;
         let ev = EventInput {
             action: "void".into(),
             note: Some("重复上报".into()),

@@ -2,11 +2,11 @@
 //! as read inside the write transaction that records it (the row locked), so two changes never
 //! interleave and a refused one writes nothing.
 //!
-//! Tables: `cases`, `case_events`.
+//! Tables: `cases`, `case_events`, `case_feedback`.
 
 use super::StoreResult;
 use crate::cases::workflow::{Refusal, Step};
-use crate::cases::{Case, CaseFilter, NewCase};
+use crate::cases::{Case, CaseFilter, Feedback, NewCase};
 
 /// Cases and their events.
 pub trait Cases {
@@ -26,5 +26,18 @@ pub trait Cases {
         &self,
         id: i64,
         decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>>;
+
+    /// Records the reporter's verdict on case `id` in a write transaction (its row locked): with
+    /// `secret`, only if it is the case's feedback secret (else a refusal); `decide` checks the
+    /// case and gives the step the verdict takes (a reopening), if any. At most one verdict per
+    /// case ([`StoreError::Conflict`](super::StoreError::Conflict) for a second). A refusal
+    /// writes nothing.
+    fn give_feedback(
+        &self,
+        id: i64,
+        feedback: &Feedback,
+        secret: Option<&str>,
+        decide: &mut dyn FnMut(&Case) -> Result<Option<Step>, Refusal>,
     ) -> StoreResult<Result<Case, Refusal>>;
 }

@@ -134,6 +134,7 @@ diesel::table! {
         supervised -> Bool,
         duplicate_of -> Nullable<BigInt>,
         limits -> Text,
+        feedback_sha256 -> Nullable<Text>,
     }
 }
 
@@ -165,7 +166,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    case_feedback (case_id) {
+        case_id -> BigInt,
+        at -> TimestamptzSqlite,
+        resolved -> Bool,
+        satisfaction -> Text,
+        comment -> Nullable<Text>,
+        via -> Text,
+    }
+}
+
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_feedback -> cases (case_id));
 
 diesel::joinable!(draft_features -> drafts (draft_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -177,5 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     cases,
     case_events,
-    settings
+    settings,
+    case_feedback
 );

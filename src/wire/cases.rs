@@ -122,6 +122,26 @@ pub struct CaseView {
     /// On intake: open cases of the same category near it, reported shortly before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_duplicates: Vec<Duplicate>,
+    /// On intake only: the reporter's feedback secret (回访), shown this once (only its SHA-256
+    /// is kept); give it to the reporter with the case id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_secret: Option<String>,
+}
+
+/// The reporter's verdict on a closed case (`POST /api/v1/cases/{id}/feedback`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    /// The case's feedback secret (given at intake), unless an intake token is sent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Whether the problem was really solved; `false` reopens the case to disposal.
+    pub resolved: bool,
+    /// satisfied | basically_satisfied | dissatisfied (or 满意 | 基本满意 | 不满意).
+    pub satisfaction: String,
+    /// A comment (at most 1,000 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// `GET /api/v1/cases`: a page of cases, newest first.

@@ -91,6 +91,9 @@ pub struct PostedRequest {
     pub service_notice: String,
     /// The `account_id` posted, if any.
     pub account_id: Option<String>,
+    /// Extension: the reporter's feedback secret (回访), shown once: the verdict on the closed
+    /// case is posted with it to `/api/v1/cases/{service_request_id}/feedback`.
+    pub feedback_secret: String,
 }
 
 /// An Open311 error: an element of the error array.

@@ -84,6 +84,7 @@ fn case(stage: Stage, track: Option<Track>, source: Source) -> Case {
             due_at: None,
             on_time: None,
         }],
+        feedback: None,
     }
 }
 
@@ -111,7 +112,7 @@ fn ready(stage: Stage, action: Action) -> Case {
         _ => None,
     };
     let mut c = case(stage, track, Source::Hotline);
-    if action == Action::Transfer {
+    if matches!(action, Action::Transfer | Action::Reopen) {
         // transferred from where it is (or was last) dispatched
         let mut e = c.events[0].clone();
         e.seq = 2;
@@ -192,14 +193,14 @@ fn every_refused_pair_names_the_stage_and_the_allowed_actions() {
             refused += 1;
         }
     }
-    // 19 actions × 11 stages, less the allowed pairs
+    // every action but the report × 11 stages, less the allowed pairs
     let allowed: usize = RULES
         .iter()
         .filter(|r| r.action != Action::Report)
         .map(|r| r.from.len())
         .sum();
-    assert_eq!(refused, 19 * 11 - allowed);
-    let done = case(Stage::Closed, None, Source::Hotline);
+    assert_eq!(refused, (RULES.len() - 1) * Stage::ALL.len() - allowed);
+    let done = case(Stage::Rejected, None, Source::Hotline);
     let e = apply(&done, &complete(Action::Accept, at), &cal).expect_err("finished");
     assert!(e.to_string().contains("none, the case is finished"), "{e}");
 }
@@ -463,4 +464,34 @@ fn hold_runs_to_its_review_date_and_resumes_to_dispatch() {
     let step = apply(&h, &complete(Action::Resume, at), &cal).expect("resume");
     assert_eq!(step.stage, Stage::Opened);
     assert_eq!(step.due_at, t("2026-09-28T11:00:00+08:00"));
+}
+
+#[test]
+fn a_reopened_case_goes_back_to_its_last_assignee() {
+    let cal = calendar();
+    let at = t("2026-10-12T10:00:00+08:00");
+    let mut c = ready(Stage::Closed, Action::Reopen);
+    c.done_at = Some(t("2026-10-09T10:00:00+08:00"));
+    let step = apply(&c, &complete(Action::Reopen, at), &cal).expect("reopen");
+    assert_eq!(
+        (
+            step.stage,
+            step.track,
+            step.department.as_deref(),
+            step.done_at
+        ),
+        (
+            Stage::Dispatched,
+            Some(Track::BackEnd),
+            Some("区市容绿化局"),
+            None
+        )
+    );
+    // 5 work days of 7 hours from Monday 12 October 10:00
+    assert_eq!(step.due_at, t("2026-10-19T10:00:00+08:00"));
+    let never = case(Stage::Closed, None, Source::Hotline);
+    assert!(matches!(
+        apply(&never, &complete(Action::Reopen, at), &cal),
+        Err(Refusal::Conflict { .. })
+    ));
 }

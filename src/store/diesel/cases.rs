@@ -24,6 +24,16 @@ impl Cases for Db {
     ) -> StoreResult<Result<Case, Refusal>> {
         self.change_case_impl(id, decide)
     }
+
+    fn give_feedback(
+        &self,
+        id: i64,
+        feedback: &Feedback,
+        secret: Option<&str>,
+        decide: &mut dyn FnMut(&Case) -> Result<Option<Step>, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>> {
+        self.give_feedback_impl(id, feedback, secret, decide)
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -89,6 +99,18 @@ struct NewCaseRow<'a> {
     supervised: bool,
     duplicate_of: Option<i64>,
     limits: String,
+    feedback_sha256: Option<&'a str>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::case_feedback, treat_none_as_default_value = false)]
+struct FeedbackRow {
+    case_id: i64,
+    at: DateTime<Utc>,
+    resolved: bool,
+    satisfaction: String,
+    comment: Option<String>,
+    via: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -153,7 +175,17 @@ fn event_from_row(r: EventRow) -> StoreResult<Event> {
     })
 }
 
-fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
+fn feedback_from_row(r: FeedbackRow) -> StoreResult<Feedback> {
+    Ok(Feedback {
+        at: r.at,
+        resolved: r.resolved,
+        satisfaction: r.satisfaction.parse().map_err(corrupt_row)?,
+        comment: r.comment,
+        via: r.via,
+    })
+}
+
+fn case_from_row(r: CaseRow, events: Vec<Event>, feedback: Option<Feedback>) -> StoreResult<Case> {
     let assignment: crate::routing::Assignment = serde_json::from_str(&r.assignment)
         .map_err(|e| corrupt_row(format!("case {}: {e}", r.id)))?;
     Ok(Case {
@@ -188,14 +220,27 @@ fn case_from_row(r: CaseRow, events: Vec<Event>) -> StoreResult<Case> {
         created_by: r.created_by,
         assignment,
         events,
+        feedback,
     })
 }
 
-/// Loads cases by rows, with their events.
+/// Loads cases by rows, with their events and verdicts.
 fn cases_with_events(conn: &mut Conn, rows: Vec<CaseRow>) -> StoreResult<Vec<Case>> {
     use schema::case_events::dsl as e;
+    use schema::case_feedback::dsl as f;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut by_case: HashMap<i64, Vec<Event>> = HashMap::new();
+    let mut verdicts: HashMap<i64, Feedback> = HashMap::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let rows: Vec<FeedbackRow> = f::case_feedback
+            .filter(f::case_id.eq_any(chunk))
+            .select(FeedbackRow::as_select())
+            .load(conn)
+            .map_err(db_err)?;
+        for r in rows {
+            verdicts.insert(r.case_id, feedback_from_row(r)?);
+        }
+    }
     for chunk in ids.chunks(ID_CHUNK) {
         let evs: Vec<EventRow> = e::case_events
             .filter(e::case_id.eq_any(chunk))
@@ -211,7 +256,8 @@ fn cases_with_events(conn: &mut Conn, rows: Vec<CaseRow>) -> StoreResult<Vec<Cas
     rows.into_iter()
         .map(|r| {
             let evs = by_case.remove(&r.id).unwrap_or_default();
-            case_from_row(r, evs)
+            let verdict = verdicts.remove(&r.id);
+            case_from_row(r, evs, verdict)
         })
         .collect()
 }
@@ -279,6 +325,7 @@ impl Db {
             supervised: false,
             duplicate_of: None,
             limits: convert::try_json("case limits", &new.limits)?,
+            feedback_sha256: new.feedback_sha256.as_deref(),
         };
         let report = Event {
             seq: 1,
@@ -335,6 +382,7 @@ impl Db {
             created_by: new.created_by.clone(),
             assignment: a.clone(),
             events: vec![report],
+            feedback: None,
         })
     }
 
@@ -422,50 +470,115 @@ impl Db {
         id: i64,
         decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
     ) -> StoreResult<Result<Case, Refusal>> {
-        use schema::case_events::dsl as e;
+        let mut conn = self.conn()?;
+        case_tx(&mut conn, |conn| {
+            lock_case(conn, id)?;
+            let case = load_case(conn, id)?;
+            match decide(&case) {
+                Ok(step) => write_step(conn, case, step).map(Ok),
+                Err(refusal) => Ok(Err(refusal)),
+            }
+        })
+    }
+
+    fn give_feedback_impl(
+        &self,
+        id: i64,
+        feedback: &Feedback,
+        secret: Option<&str>,
+        decide: &mut dyn FnMut(&Case) -> Result<Option<Step>, Refusal>,
+    ) -> StoreResult<Result<Case, Refusal>> {
+        use schema::case_feedback::dsl as f;
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
         case_tx(&mut conn, |conn| {
             lock_case(conn, id)?;
-            let mut case = load_case(conn, id)?;
-            let mut step = match decide(&case) {
+            let case = load_case(conn, id)?;
+            if let Some(secret) = secret {
+                let stored: Option<String> = c::cases
+                    .find(id)
+                    .select(c::feedback_sha256)
+                    .first(conn)
+                    .map_err(db_err)?;
+                let given = crate::store::secret_hash(secret);
+                if stored.as_deref() != Some(given.as_str()) {
+                    return Ok(Err(Refusal::Forbidden(format!(
+                        "this feedback secret is not case {id}'s"
+                    ))));
+                }
+            }
+            let step = match decide(&case) {
                 Ok(step) => step,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            step.event.at = micros(step.event.at);
-            step.event.until = step.event.until.map(micros);
-            step.event.due_at = step.event.due_at.map(micros);
-            step.due_at = micros(step.due_at);
-            step.done_at = step.done_at.map(micros);
-            diesel::insert_into(e::case_events)
-                .values(&EventRow::new(id, &step.event)?)
+            diesel::insert_into(f::case_feedback)
+                .values(&FeedbackRow {
+                    case_id: id,
+                    at: micros(feedback.at),
+                    resolved: feedback.resolved,
+                    satisfaction: feedback.satisfaction.as_str().into(),
+                    comment: feedback.comment.clone(),
+                    via: feedback.via.clone(),
+                })
                 .execute(conn)
-                .map_err(db_err)?;
-            diesel::update(c::cases.find(id))
-                .set((
-                    c::stage.eq(step.stage.as_str()),
-                    c::track.eq(step.track.map(|t| t.as_str())),
-                    c::assigned_grid.eq(step.assigned_grid.as_deref()),
-                    c::department.eq(step.department.as_deref()),
-                    c::due_at.eq(step.due_at),
-                    c::supervised.eq(step.supervised),
-                    c::duplicate_of.eq(step.duplicate_of),
-                    c::done_at.eq(step.done_at),
-                    c::updated_at.eq(step.event.at),
-                ))
-                .execute(conn)
-                .map_err(db_err)?;
-            case.stage = step.stage;
-            case.track = step.track;
-            case.assigned_grid = step.assigned_grid;
-            case.department = step.department;
-            case.due_at = step.due_at;
-            case.supervised = step.supervised;
-            case.duplicate_of = step.duplicate_of;
-            case.done_at = step.done_at;
-            case.updated_at = step.event.at;
-            case.events.push(step.event);
-            Ok(Ok(case))
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => StoreError::Conflict(format!("case {id} already has a verdict")),
+                    e => db_err(e),
+                })?;
+            let mut case = case;
+            case.feedback = Some(Feedback {
+                at: micros(feedback.at),
+                ..feedback.clone()
+            });
+            match step {
+                Some(step) => write_step(conn, case, step).map(Ok),
+                None => Ok(Ok(case)),
+            }
         })
     }
+}
+
+/// Records `step` on `case` (read in this transaction): the event appended, the case's state
+/// updated; returns the case after it.
+fn write_step(conn: &mut Conn, mut case: Case, mut step: Step) -> StoreResult<Case> {
+    use schema::case_events::dsl as e;
+    use schema::cases::dsl as c;
+    let id = case.id;
+    step.event.at = micros(step.event.at);
+    step.event.until = step.event.until.map(micros);
+    step.event.due_at = step.event.due_at.map(micros);
+    step.due_at = micros(step.due_at);
+    step.done_at = step.done_at.map(micros);
+    diesel::insert_into(e::case_events)
+        .values(&EventRow::new(id, &step.event)?)
+        .execute(conn)
+        .map_err(db_err)?;
+    diesel::update(c::cases.find(id))
+        .set((
+            c::stage.eq(step.stage.as_str()),
+            c::track.eq(step.track.map(|t| t.as_str())),
+            c::assigned_grid.eq(step.assigned_grid.as_deref()),
+            c::department.eq(step.department.as_deref()),
+            c::due_at.eq(step.due_at),
+            c::supervised.eq(step.supervised),
+            c::duplicate_of.eq(step.duplicate_of),
+            c::done_at.eq(step.done_at),
+            c::updated_at.eq(step.event.at),
+        ))
+        .execute(conn)
+        .map_err(db_err)?;
+    case.stage = step.stage;
+    case.track = step.track;
+    case.assigned_grid = step.assigned_grid;
+    case.department = step.department;
+    case.due_at = step.due_at;
+    case.supervised = step.supervised;
+    case.duplicate_of = step.duplicate_of;
+    case.done_at = step.done_at;
+    case.updated_at = step.event.at;
+    case.events.push(step.event);
+    Ok(case)
 }

@@ -28,7 +28,7 @@ pub(in crate::store) use boundaries::{current_number, generations_after};
 
 use super::{BACKEND, Conn, Db, announce, case_tx, db_err, lock_case, schema, write_tx};
 use crate::cases::workflow::{Refusal, Step};
-use crate::cases::{Case, CaseFilter, Event, NewCase, Visibility};
+use crate::cases::{Case, CaseFilter, Event, Feedback, NewCase, Visibility};
 use crate::model::{Feature, FeatureSet};
 use crate::routing::categories::Category;
 use crate::store::convert::{self, Columns};

@@ -1,0 +1,2 @@
+DROP TABLE case_feedback;
+ALTER TABLE cases DROP COLUMN feedback_sha256;
