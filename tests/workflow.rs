@@ -1121,6 +1121,7 @@ suite!(
     extensions_holds_and_voids,
     the_street_queue_and_the_calendar,
     the_reporters_verdict,
+    scores_grades_and_the_ranked_table,
 );
 
 #[test]
@@ -1430,4 +1431,149 @@ fn the_reporters_verdict(db: &TestDb) {
             "{v}"
         );
     });
+}
+
+fn scores_grades_and_the_ranked_table(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let atlas = Atlas::build(demo().clone()).with_generation(1);
+        gridatlas::service::setup::bootstrap_cases(s.store.as_ref(), &atlas).expect("demo cases");
+        // the example scheme until one is loaded
+        let v: Value = s
+            .get("/api/v1/scoring", None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["example"], true);
+        assert_eq!(v["scheme"]["grades"][0], json!(["A", 90.0]));
+        let admin = s.token("admin", &[], "管理员");
+        let put = |body: Value, token: String| {
+            let s = &s;
+            async move {
+                s.client
+                    .put(format!("{}/api/v1/scoring", s.base))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("put")
+            }
+        };
+        let v = problem(
+            put(json!({"grades": [["A", 90], ["B", 95]], "kinds": {"street": [{"indicator": "speed", "weight": 1}]}}), admin.clone()).await,
+            422,
+        )
+        .await;
+        assert!(
+            v["problems"].as_array().is_some_and(|p| p.len() == 3),
+            "{v}"
+        );
+        problem(
+            put(json!({}), s.token("dispatcher", &["*"], "x")).await,
+            403,
+        )
+        .await;
+        let scheme = json!({"grades": [["优", 90], ["良", 75], ["中", 60], ["差", 0]],
+            "kinds": {"street": [{"indicator": "on_time_rate", "weight": 1}],
+                      "grid": [{"indicator": "on_time_rate", "weight": 1}],
+                      "department": [{"indicator": "on_time_rate", "weight": 1}]}});
+        assert_eq!(put(scheme, admin).await.status().as_u16(), 200);
+        for kind in ["street", "grid", "department"] {
+            let v: Value = s
+                .get(
+                    &format!("/api/v1/ranking?kind={kind}&from=2026-01-01"),
+                    None,
+                )
+                .await
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(
+                (v["kind"].as_str(), v["example_scheme"].as_bool()),
+                (Some(kind), Some(false)),
+                "{v}"
+            );
+            let items = v["items"].as_array().expect("items");
+            assert!(!items.is_empty(), "{kind}: {v}");
+            let mut last = f64::INFINITY;
+            for it in items {
+                // the score is the on-time rate × 100; the grade its band
+                match (
+                    it["indicators"]["on_time_rate"].as_f64(),
+                    it["score"].as_f64(),
+                ) {
+                    (Some(r), Some(score)) => {
+                        assert!(
+                            (score - (r * 10_000.0).round() / 100.0).abs() < 1e-9,
+                            "{it}"
+                        );
+                        let band = if score >= 90.0 {
+                            "优"
+                        } else if score >= 75.0 {
+                            "良"
+                        } else if score >= 60.0 {
+                            "中"
+                        } else {
+                            "差"
+                        };
+                        assert_eq!(it["grade"], band, "{it}");
+                        assert!(score <= last, "best first");
+                        last = score;
+                        assert!(it["rank"].as_u64().is_some());
+                    }
+                    (None, None) => assert_eq!(it["rank"], Value::Null, "{it}"),
+                    other => panic!("{other:?}: {it}"),
+                }
+            }
+        }
+        problem(s.get("/api/v1/ranking?kind=county", None).await, 400).await;
+    });
+}
+
+#[test]
+fn the_scoring_cli_checks_loads_and_shows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("g.db");
+    let dbs = db.to_str().expect("path");
+    let bin = env!("CARGO_BIN_EXE_gridatlas");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .expect("run gridatlas")
+    };
+    let out = run(&["scoring", "show", "--database", dbs]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("example"));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"grades": [["A", 50]], "kinds": {"city": []}}"#).expect("write");
+    let out = run(&[
+        "scoring",
+        "load",
+        bad.to_str().expect("path"),
+        "--database",
+        dbs,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 problem(s)") && err.contains("kinds.city"),
+        "{err}"
+    );
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scoring.example.json");
+    let out = run(&["scoring", "load", example, "--database", dbs]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["scoring", "show", "--database", dbs]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("example is in force"));
+    let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(shown["kinds"]["street"][1]["indicator"], "on_time_rate");
 }

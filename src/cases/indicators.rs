@@ -160,6 +160,8 @@ pub struct Breakdown {
     pub streets: BTreeMap<String, Indicators>,
     /// Per grid code (cases in a street queue are in their street only).
     pub grids: BTreeMap<String, Indicators>,
+    /// Per department (the one a case is, or was last, dispatched to on the back end).
+    pub departments: BTreeMap<String, Indicators>,
 }
 
 /// Computes the indicators of `cases` (already limited to the period) as of `as_of`.
@@ -173,9 +175,23 @@ pub fn compute<'a>(cases: impl IntoIterator<Item = &'a Case>, as_of: DateTime<Ut
         if let Some(g) = &c.grid {
             b.grids.entry(g.clone()).or_default().add(c, as_of);
         }
+        let department = c.department.as_ref().or_else(|| {
+            c.events
+                .iter()
+                .rev()
+                .find_map(|e| e.department.as_ref().filter(|_| e.at <= as_of))
+        });
+        if let Some(d) = department {
+            b.departments.entry(d.clone()).or_default().add(c, as_of);
+        }
     }
     b.district = b.district.finish();
-    for v in b.streets.values_mut().chain(b.grids.values_mut()) {
+    for v in b
+        .streets
+        .values_mut()
+        .chain(b.grids.values_mut())
+        .chain(b.departments.values_mut())
+    {
         *v = std::mem::take(v).finish();
     }
     b

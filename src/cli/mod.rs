@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod categories;
 pub mod db;
 pub mod lookup;
+pub mod scoring;
 pub mod serve;
 pub mod store;
 pub mod synth;
@@ -61,8 +62,11 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// List, load or export the case categories (the task list, 规定+自选).
     Categories(categories::CategoriesArgs),
-    /// Due times on a working calendar (working hours, holidays, 调休 working days).
+    /// Due times on a working calendar (working hours, holidays, 调休 working days); load or show
+    /// the calendar of the case workflow.
     Calendar(calendar::CalendarArgs),
+    /// Load or show the assessment's scoring scheme (weights, grade bands).
+    Scoring(scoring::ScoringArgs),
 }
 
 /// Parses the command line, runs the command and answers the exit status.
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Categories(a) => ok(categories::run(a, &mut out)),
         Command::Calendar(a) => calendar::run(a, &mut out),
+        Command::Scoring(a) => ok(scoring::run(a, &mut out)),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

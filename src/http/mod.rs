@@ -577,6 +577,15 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             )],
         ),
         ("/api/v1/indicators", get(cases::get_indicators), vec![]),
+        ("/api/v1/ranking", get(cases::get_ranking), vec![]),
+        (
+            "/api/v1/scoring",
+            get(cases::get_scoring).put(cases::put_scoring),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
+            )],
+        ),
         ("/api/v1/config", get(meta::config), vec![]),
         ("/api/v1/openapi.json", get(meta::openapi), vec![]),
     ];

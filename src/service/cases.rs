@@ -15,6 +15,7 @@ use super::error::{Error, Result};
 use super::usize_param;
 use crate::atlas::Atlas;
 use crate::calendar::{Calendar, EXAMPLE_CALENDAR, Limit};
+use crate::cases::scoring::{AssessedKind, EXAMPLE_SCHEME, Scheme, rank};
 use crate::cases::workflow::{self, Party, Refusal, Request};
 use crate::cases::{
     self as rules, Action, Case, CaseFilter, NewCase, Source, Stage, Track, Visibility, indicators,
@@ -24,7 +25,7 @@ use crate::geometry::crs::Crs;
 use crate::model::Layer;
 use crate::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_list};
 use crate::routing::{self, RouteError, RouteOptions};
-use crate::store::Store;
+use crate::store::{Setting, Store};
 use crate::wire::cases as wire;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde_json::{Value, json};
@@ -51,7 +52,11 @@ pub fn case_view(case: Case, now: DateTime<Utc>) -> wire::CaseView {
 /// The working calendar in force: the store's, or the example calendar shipped with gridatlas
 /// (`true`) when none was loaded or there is no store.
 pub fn calendar(store: Option<&dyn Store>) -> Result<(Arc<Calendar>, bool)> {
-    if let Some(json) = store.map(|s| s.calendar()).transpose()?.flatten() {
+    if let Some(json) = store
+        .map(|s| s.setting(Setting::Calendar))
+        .transpose()?
+        .flatten()
+    {
         let cal = Calendar::from_json(json.as_bytes())
             .map_err(|e| Error::internal(format!("the stored working calendar: {e}")))?;
         return Ok((Arc::new(cal), false));
@@ -70,7 +75,10 @@ pub fn calendar(store: Option<&dyn Store>) -> Result<(Arc<Calendar>, bool)> {
 
 /// The calendar file in force, and whether it is the example.
 pub fn calendar_view(store: Option<&dyn Store>) -> Result<wire::CalendarView> {
-    let stored = store.map(|s| s.calendar()).transpose()?.flatten();
+    let stored = store
+        .map(|s| s.setting(Setting::Calendar))
+        .transpose()?
+        .flatten();
     let (text, example) = match stored {
         Some(t) => (t, false),
         None => (String::from_utf8_lossy(EXAMPLE_CALENDAR).into_owned(), true),
@@ -95,7 +103,7 @@ pub fn replace_calendar(
     let text = std::str::from_utf8(body)
         .map_err(|e| Error::unprocessable(format!("the calendar file is not UTF-8: {e}")))?;
     Calendar::from_json(body).map_err(Error::unprocessable)?;
-    store.replace_calendar(text)?;
+    store.replace_setting(Setting::Calendar, text)?;
     calendar_view(Some(store))
 }
 
@@ -1055,6 +1063,99 @@ pub fn indicator_period(
     Ok((from, to))
 }
 
+/// The scoring scheme in force: the store's, or the example shipped with gridatlas (`true`).
+pub fn scoring(store: Option<&dyn Store>) -> Result<(Scheme, bool)> {
+    if let Some(json) = store
+        .map(|s| s.setting(Setting::Scoring))
+        .transpose()?
+        .flatten()
+    {
+        let scheme = Scheme::from_json(json.as_bytes())
+            .map_err(|p| Error::internal(format!("the stored scoring scheme: {}", p.join("; "))))?;
+        return Ok((scheme, false));
+    }
+    Scheme::from_json(EXAMPLE_SCHEME)
+        .map(|s| (s, true))
+        .map_err(|p| Error::internal(format!("the embedded example scheme: {}", p.join("; "))))
+}
+
+/// Replaces the scoring scheme with `body` (the scheme file; admin only); 422 listing every
+/// problem.
+pub fn replace_scoring(
+    store: &dyn Store,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<wire::ScoringView> {
+    if !caller.is_admin() {
+        return Err(Error::forbidden(
+            "replacing the scoring scheme needs an admin token",
+        ));
+    }
+    let scheme = Scheme::from_json(body).map_err(|problems| {
+        Error::unprocessable(format!(
+            "the scoring scheme has {} problem(s): {}",
+            problems.len(),
+            problems.join("; ")
+        ))
+        .with_extra(json!({"problems": problems}))
+    })?;
+    let text = serde_json::to_string(&scheme).map_err(Error::internal)?;
+    store.replace_setting(Setting::Scoring, &text)?;
+    Ok(wire::ScoringView {
+        example: false,
+        scheme,
+    })
+}
+
+/// The ranked table of a period: streets, grids (of one street, or all) or departments, scored
+/// and graded under the scoring scheme in force.
+pub fn ranking(
+    store: &dyn Store,
+    atlas: &Atlas,
+    q: &wire::RankingQuery,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Result<wire::Ranking> {
+    let kind: AssessedKind = q
+        .kind
+        .as_deref()
+        .unwrap_or("street")
+        .parse()
+        .map_err(|e: String| Error::invalid_parameter("kind", e))?;
+    let period = wire::IndicatorsQuery {
+        street: q.street.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
+    };
+    let report = indicators(store, atlas, &period, offset, now)?;
+    let (scheme, example) = scoring(Some(store))?;
+    let rows: Vec<(String, Option<String>, indicators::Indicators)> = match kind {
+        AssessedKind::Street => report
+            .streets
+            .into_iter()
+            .map(|a| (a.code, a.name, a.indicators))
+            .collect(),
+        AssessedKind::Grid => report
+            .grids
+            .into_iter()
+            .map(|a| (a.code, a.name, a.indicators))
+            .collect(),
+        AssessedKind::Department => report
+            .departments
+            .into_iter()
+            .map(|a| (a.code, a.name, a.indicators))
+            .collect(),
+    };
+    Ok(wire::Ranking {
+        kind,
+        from: report.from,
+        to: report.to,
+        as_of: report.as_of,
+        example_scheme: example,
+        items: rank(&scheme, kind, rows),
+    })
+}
+
 /// First-discovery, front-end resolution and on-time rates and overdue counts per district,
 /// street and grid over the cases reported in the period of `q`; names from `atlas`.
 pub fn indicators(
@@ -1100,5 +1201,6 @@ pub fn indicators(
         district: b.district,
         streets: named(b.streets),
         grids: named(b.grids),
+        departments: named(b.departments),
     })
 }

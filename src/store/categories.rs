@@ -1,8 +1,10 @@
 //! The categories aggregate: what cases are counted against — the case categories, i.e. the
-//! task list the routing uses, stored in task-list order, and the working calendar the stage
-//! limits are counted on (stored as its JSON file, parsed by the service) ([`Categories`]).
+//! task list the routing uses, stored in task-list order, and the documents the district sets:
+//! the working calendar the stage limits are counted on and the scoring scheme of the
+//! assessment (each stored as its JSON file, parsed by the service) ([`Categories`],
+//! [`Setting`]).
 //!
-//! Tables: `categories`, `settings` (key `calendar`).
+//! Tables: `categories`, `settings` (keys `calendar`, `scoring`).
 
 use super::StoreResult;
 use crate::routing::categories::Category;
@@ -15,9 +17,28 @@ pub trait Categories {
     /// The case categories, in task-list order.
     fn categories(&self) -> StoreResult<Vec<Category>>;
 
-    /// Stores the working calendar (its JSON file, already checked), replacing the last one.
-    fn replace_calendar(&self, json: &str) -> StoreResult<()>;
+    /// Stores a setting (its JSON file, already checked), replacing the last one.
+    fn replace_setting(&self, key: Setting, json: &str) -> StoreResult<()>;
 
-    /// The working calendar's JSON file, if one was stored.
-    fn calendar(&self) -> StoreResult<Option<String>>;
+    /// A setting's JSON file, if one was stored.
+    fn setting(&self, key: Setting) -> StoreResult<Option<String>>;
+}
+
+/// A document the district sets, kept whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The working calendar.
+    Calendar,
+    /// The assessment's scoring scheme.
+    Scoring,
+}
+
+impl Setting {
+    /// The key it is stored under.
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Calendar => "calendar",
+            Setting::Scoring => "scoring",
+        }
+    }
 }

@@ -79,7 +79,7 @@ pub use boundaries::{
     draft_as_whole, street_of_features,
 };
 pub use cases::Cases;
-pub use categories::Categories;
+pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.

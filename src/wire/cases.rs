@@ -233,6 +233,9 @@ pub struct IndicatorsReport {
     pub streets: Vec<AreaIndicators>,
     /// Per grid.
     pub grids: Vec<AreaIndicators>,
+    /// Per department (the one a case is, or was last, dispatched to on the back end; `code` is
+    /// its name).
+    pub departments: Vec<AreaIndicators>,
 }
 
 /// Query of `GET /api/v1/indicators`.
@@ -298,4 +301,46 @@ pub struct CalendarView {
     /// The calendar file.
     #[schema(value_type = Object)]
     pub calendar: serde_json::Value,
+}
+
+/// Query of `GET /api/v1/ranking`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingQuery {
+    /// street (default) | grid | department.
+    pub kind: Option<String>,
+    /// Only this street's grids (kind grid).
+    pub street: Option<String>,
+    /// Cases reported at or after (RFC 3339, or a date); default 30 days before `to`.
+    pub from: Option<String>,
+    /// Cases reported before; default now.
+    pub to: Option<String>,
+}
+
+/// `GET /api/v1/ranking`: the ranked table of a period under the scoring scheme in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ranking {
+    /// What is ranked.
+    pub kind: crate::cases::scoring::AssessedKind,
+    /// Start of the period.
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// End of the period.
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// The instant the states are counted at.
+    pub as_of: chrono::DateTime<chrono::FixedOffset>,
+    /// Whether the scheme is the example shipped with gridatlas.
+    pub example_scheme: bool,
+    /// The rows, best first.
+    pub items: Vec<crate::cases::scoring::Ranked>,
+}
+
+/// `GET`/`PUT /api/v1/scoring`: the scoring scheme in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringView {
+    /// Whether it is the example shipped with gridatlas (none was loaded).
+    pub example: bool,
+    /// The scheme.
+    pub scheme: crate::cases::scoring::Scheme,
 }

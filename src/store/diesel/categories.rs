@@ -11,36 +11,37 @@ impl Categories for Db {
         self.categories_impl()
     }
 
-    fn replace_calendar(&self, json: &str) -> StoreResult<()> {
+    fn replace_setting(&self, key: Setting, json: &str) -> StoreResult<()> {
         use schema::settings::dsl as s;
         let mut conn = self.conn()?;
         let now = Utc::now();
         case_tx(&mut conn, |conn| {
-            diesel::delete(s::settings.filter(s::key.eq(CALENDAR)))
+            diesel::delete(s::settings.filter(s::key.eq(key.key())))
                 .execute(conn)
                 .map_err(db_err)?;
             diesel::insert_into(s::settings)
-                .values((s::key.eq(CALENDAR), s::body.eq(json), s::updated_at.eq(now)))
+                .values((
+                    s::key.eq(key.key()),
+                    s::body.eq(json),
+                    s::updated_at.eq(now),
+                ))
                 .execute(conn)
                 .map_err(db_err)?;
             Ok(())
         })
     }
 
-    fn calendar(&self) -> StoreResult<Option<String>> {
+    fn setting(&self, key: Setting) -> StoreResult<Option<String>> {
         use schema::settings::dsl as s;
         let mut conn = self.conn()?;
         s::settings
-            .filter(s::key.eq(CALENDAR))
+            .filter(s::key.eq(key.key()))
             .select(s::body)
             .first(&mut conn)
             .optional()
             .map_err(db_err)
     }
 }
-
-/// The settings key of the working calendar.
-const CALENDAR: &str = "calendar";
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = schema::categories)]

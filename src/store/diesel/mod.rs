@@ -34,7 +34,7 @@ use crate::routing::categories::Category;
 use crate::store::convert::{self, Columns};
 use crate::store::{
     Access, Boundaries, Cases, Categories, DraftId, DraftInfo, GenerationInfo, GenerationNo,
-    LayerChanges, NewDraft, Store, StoreError, StoreResult, Subject, Token,
+    LayerChanges, NewDraft, Setting, Store, StoreError, StoreResult, Subject, Token,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
