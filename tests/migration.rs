@@ -1219,7 +1219,12 @@ fn check_tokens_and_categories(store: &dyn Store, old: &Old) {
         "old categories read back, with the default limits"
     );
     assert!(stored.iter().all(|c| c.limits == StageLimits::default()));
-    assert_eq!(store.setting(gridatlas::store::Setting::Calendar).expect("calendar"), None);
+    assert_eq!(
+        store
+            .setting(gridatlas::store::Setting::Calendar)
+            .expect("calendar"),
+        None
+    );
 }
 
 fn calendar() -> Calendar {
