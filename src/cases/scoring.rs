@@ -101,7 +101,8 @@ pub struct Scheme {
     /// A note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Grade bands: (grade, floor), floors strictly falling, the last 0.
+    /// Grade bands: `[grade, floor]` pairs, floors strictly falling, the last 0.
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub grades: Vec<(String, f64)>,
     /// Weights per assessed kind (`street`, `grid`, `department`).
     pub kinds: std::collections::BTreeMap<String, Vec<Weight>>,
