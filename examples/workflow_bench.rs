@@ -842,6 +842,7 @@ fn build(
         created_by,
         assignment: a,
         events: vec![report],
+        feedback: None,
     };
     let mut at = p.reported_at;
     for &(step, secs) in &p.steps {

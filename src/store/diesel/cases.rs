@@ -434,7 +434,13 @@ impl Db {
             }
             match &f.visibility {
                 Visibility::All => {}
-                Visibility::Streets(s) => q = q.filter(c::street.eq_any(s.clone())),
+                // a street asked for within the scope needs no second condition (which would
+                // make PostgreSQL misjudge the rows and sort a whole street)
+                Visibility::Streets(s) => {
+                    if !f.street.as_ref().is_some_and(|x| s.contains(x)) {
+                        q = q.filter(c::street.eq_any(s.clone()));
+                    }
+                }
                 Visibility::Grids(g) => {
                     q = q.filter(
                         c::grid

@@ -1,0 +1,2 @@
+DROP INDEX cases_street_stage_due;
+DROP INDEX cases_street_category_stage;
