@@ -148,6 +148,7 @@ macro_rules! schema_tables {
             table::<$schema::case_events::table>("case_events", $db),
             table::<$schema::settings::table>("settings", $db),
             table::<$schema::case_feedback::table>("case_feedback", $db),
+            table::<$schema::case_facts::table>("case_facts", $db),
         ]
     };
 }

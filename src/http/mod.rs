@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod areas;
+pub mod assessment;
 pub mod auth;
 pub mod body;
 pub mod cases;
@@ -576,11 +577,20 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
             )],
         ),
-        ("/api/v1/indicators", get(cases::get_indicators), vec![]),
-        ("/api/v1/ranking", get(cases::get_ranking), vec![]),
+        (
+            "/api/v1/indicators",
+            get(assessment::get_indicators),
+            vec![],
+        ),
+        (
+            "/api/v1/indicators/persons",
+            get(assessment::get_persons),
+            vec![],
+        ),
+        ("/api/v1/ranking", get(assessment::get_ranking), vec![]),
         (
             "/api/v1/scoring",
-            get(cases::get_scoring).put(cases::put_scoring),
+            get(assessment::get_scoring).put(assessment::put_scoring),
             vec![(
                 Method::PUT,
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
