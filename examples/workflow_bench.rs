@@ -1546,7 +1546,10 @@ fn indicators(store: &dyn Store, backend: &str, now: DateTime<Utc>) -> anyhow::R
             "compute_and_compare_s": round(t.elapsed().as_secs_f64(), 1), "agree": agree,
             "ranking": ranked_sql.iter().map(|r| serde_json::json!([r.code, r.score, r.grade])).collect::<Vec<_>>()})
     );
-    anyhow::ensure!(agree, "the store's SQL and the in-memory reference disagree");
+    anyhow::ensure!(
+        agree,
+        "the store's SQL and the in-memory reference disagree"
+    );
     Ok(())
 }
 

@@ -712,6 +712,119 @@ fn hand_built(s: &Server) -> (String, String) {
     (g1, g2)
 }
 
+/// The spreadsheets of the hand-built period hold what the JSON report holds: the CSV (BOM,
+/// Chinese headers, rates as percentages) and the XLSX read back with calamine (rates as numbers).
+async fn exports_match_the_report(s: &Server, grid: &str) {
+    use calamine::{Data, Reader, Xlsx};
+    let period = "from=2026-10-01T00:00:00Z&to=2026-10-21T00:00:00Z";
+    let v: Value = s
+        .get(&format!("/api/v1/indicators?{period}"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let json_grid = v["grids"]
+        .as_array()
+        .expect("grids")
+        .iter()
+        .find(|g| g["code"] == grid)
+        .cloned()
+        .expect("grid");
+    // CSV of the grids
+    let r = s
+        .get(&format!("/api/v1/indicators.csv?{period}&table=grid"), None)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let bytes = r.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM");
+    let mut csv = csv::Reader::from_reader(&bytes[3..]);
+    let headers = csv.headers().expect("headers").clone();
+    for h in [
+        "网格编码",
+        "名称",
+        "案件数",
+        "先行发现率",
+        "按期结案率",
+        "超期未结数",
+        "群众满意率",
+    ] {
+        assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
+    }
+    let col = |name: &str| headers.iter().position(|x| x == name).expect("column");
+    let row = csv
+        .records()
+        .map(|r| r.expect("record"))
+        .find(|r| &r[0] == grid)
+        .expect("the grid's row");
+    assert_eq!(row[col("案件数")], json_grid["cases"].to_string());
+    // 0.75 → 75.00%
+    let rate = json_grid["first_discovery_rate"].as_f64().expect("rate");
+    assert_eq!(row[col("先行发现率")], format!("{:.2}%", rate * 100.0));
+    assert_eq!(
+        &row[col("群众满意率")],
+        "",
+        "no verdicts: an empty cell, not 0"
+    );
+    // a CSV holds one table; an unknown table is a 400
+    problem(
+        s.get(&format!("/api/v1/indicators.csv?{period}&table=nope"), None)
+            .await,
+        400,
+    )
+    .await;
+    // XLSX: every table a worksheet
+    let r = s
+        .get(&format!("/api/v1/indicators.xlsx?{period}"), None)
+        .await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX");
+    assert_eq!(
+        book.sheet_names(),
+        vec!["全区", "街镇", "网格", "部门", "类别组"]
+    );
+    let range = book.worksheet_range("网格").expect("the grids' sheet");
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let at = |name: &str| header.iter().position(|x| x == name).expect("column");
+    let row = range
+        .rows()
+        .find(|r| r[0] == Data::String(grid.to_owned()))
+        .expect("the grid's row");
+    assert_eq!(row[at("先行发现率")], Data::Float(rate));
+    assert_eq!(
+        row[at("案件数")],
+        Data::Float(json_grid["cases"].as_f64().expect("cases"))
+    );
+    assert_eq!(row[at("群众满意率")], Data::Empty);
+    // the ranked streets as XLSX
+    let r = s.get(&format!("/api/v1/ranking.xlsx?{period}"), None).await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX");
+    let range = book.worksheet_range("排名").expect("ranking");
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&header[..5], ["排名", "得分", "等级", "街镇编码", "名称"]);
+    assert!(range.rows().count() > 1, "ranked rows");
+}
+
 fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
     run(async {
         let s = start(db).await;
@@ -841,6 +954,7 @@ fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
                 .iter()
                 .all(|x| x["code"] == street.as_str())
         );
+        exports_match_the_report(&s, &g1).await;
         problem(s.get("/api/v1/indicators?street=nope", None).await, 404).await;
         problem(s.get("/api/v1/indicators?from=2026-13-01", None).await, 400).await;
         problem(

@@ -12,7 +12,8 @@ use crate::wire::cases as wire;
 use crate::wire::problem::Problem;
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
@@ -119,4 +120,128 @@ pub async fn get_persons(
         blocking(move || service::persons(store.as_ref(), &atlas, &caller, &q, offset, Utc::now()))
             .await?,
     ))
+}
+
+fn file(export: service::Export) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, export.content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", export.file_name),
+            ),
+        ],
+        export.bytes,
+    )
+        .into_response()
+}
+
+async fn indicators_file(
+    state: AppState,
+    q: wire::IndicatorsExportQuery,
+    format: &'static str,
+) -> ApiResult<Response> {
+    let offset = state.config().routing.utc_offset;
+    let store = state.store()?;
+    let atlas = state.atlas();
+    let export = blocking(move || {
+        let (q, table) = q.split();
+        let table = table.or_else(|| (format == "csv").then(|| "street".to_owned()));
+        let report = service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now())?;
+        let sheets = service::indicator_sheets(&report, table.as_deref())?;
+        let stem = format!(
+            "indicators-{}-{}",
+            report.from.format("%Y%m%d"),
+            report.to.format("%Y%m%d")
+        );
+        service::export(&sheets, format, &stem)
+    })
+    .await?;
+    Ok(file(export))
+}
+
+/// `GET /api/v1/indicators.csv?…&table=`: one table of the indicators report as CSV (UTF-8 with
+/// a BOM, Chinese headers, rates as percentages).
+#[utoipa::path(get, path = "/api/v1/indicators.csv", tag = "cases",
+    params(wire::IndicatorsExportQuery),
+    responses((status = 200, description = "The table (default `street`) as CSV with Chinese headers", body = String, content_type = "text/csv"),
+        (status = 400, description = "Invalid parameter (as `GET /api/v1/indicators`; an unknown `table`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_indicators_csv(
+    State(state): State<AppState>,
+    Params(q): Params<wire::IndicatorsExportQuery>,
+) -> ApiResult<Response> {
+    indicators_file(state, q, "csv").await
+}
+
+/// `GET /api/v1/indicators.xlsx?…&table=`: the indicators report as an XLSX workbook, one
+/// worksheet per table (全区, 街镇, 网格, 部门, 类别组), Chinese headers, rates as percentages.
+#[utoipa::path(get, path = "/api/v1/indicators.xlsx", tag = "cases",
+    params(wire::IndicatorsExportQuery),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, description = "Invalid parameter (as `GET /api/v1/indicators`; an unknown `table`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_indicators_xlsx(
+    State(state): State<AppState>,
+    Params(q): Params<wire::IndicatorsExportQuery>,
+) -> ApiResult<Response> {
+    indicators_file(state, q, "xlsx").await
+}
+
+async fn ranking_file(
+    state: AppState,
+    q: wire::RankingQuery,
+    format: &'static str,
+) -> ApiResult<Response> {
+    let offset = state.config().routing.utc_offset;
+    let store = state.store()?;
+    let atlas = state.atlas();
+    let export = blocking(move || {
+        let ranking = service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now())?;
+        let sheet = service::ranking_sheet(&ranking)?;
+        let stem = format!(
+            "ranking-{:?}-{}-{}",
+            ranking.kind,
+            ranking.from.format("%Y%m%d"),
+            ranking.to.format("%Y%m%d")
+        )
+        .to_lowercase();
+        service::export(&[sheet], format, &stem)
+    })
+    .await?;
+    Ok(file(export))
+}
+
+/// `GET /api/v1/ranking.csv?kind=&street=&from=&to=&as_of=`: the ranked table as CSV.
+#[utoipa::path(get, path = "/api/v1/ranking.csv", tag = "cases",
+    params(wire::RankingQuery),
+    responses((status = 200, description = "The ranked table as CSV with Chinese headers", body = String, content_type = "text/csv"),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_ranking_csv(
+    State(state): State<AppState>,
+    Params(q): Params<wire::RankingQuery>,
+) -> ApiResult<Response> {
+    ranking_file(state, q, "csv").await
+}
+
+/// `GET /api/v1/ranking.xlsx?kind=&street=&from=&to=&as_of=`: the ranked table as XLSX.
+#[utoipa::path(get, path = "/api/v1/ranking.xlsx", tag = "cases",
+    params(wire::RankingQuery),
+    responses((status = 200, description = "The ranked table as a workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_ranking_xlsx(
+    State(state): State<AppState>,
+    Params(q): Params<wire::RankingQuery>,
+) -> ApiResult<Response> {
+    ranking_file(state, q, "xlsx").await
 }

@@ -587,7 +587,27 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             get(assessment::get_persons),
             vec![],
         ),
+        (
+            "/api/v1/indicators.csv",
+            get(assessment::get_indicators_csv),
+            vec![],
+        ),
+        (
+            "/api/v1/indicators.xlsx",
+            get(assessment::get_indicators_xlsx),
+            vec![],
+        ),
         ("/api/v1/ranking", get(assessment::get_ranking), vec![]),
+        (
+            "/api/v1/ranking.csv",
+            get(assessment::get_ranking_csv),
+            vec![],
+        ),
+        (
+            "/api/v1/ranking.xlsx",
+            get(assessment::get_ranking_xlsx),
+            vec![],
+        ),
         (
             "/api/v1/scoring",
             get(assessment::get_scoring).put(assessment::put_scoring),

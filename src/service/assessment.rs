@@ -7,11 +7,12 @@ use super::access::{Caller, Role};
 use super::cases::{categories, check_query_time, time_param};
 use super::error::{Error, Result};
 use crate::atlas::Atlas;
-use crate::cases::indicators::{Dimension, Indicators, Scope};
+use crate::cases::indicators::{Dimension, Indicators, NAMES_ZH, Scope};
 use crate::cases::scoring::{AssessedKind, EXAMPLE_SCHEME, Scheme, rank};
 use crate::model::Layer;
 use crate::store::{Setting, Store};
 use crate::wire::cases as wire;
+use crate::wire::sheet::{self, Cell, Column, ColumnKind, Sheet};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -361,5 +362,176 @@ pub fn ranking(
         as_of: report.as_of,
         example_scheme: example,
         items: rank(&scheme, kind, rows),
+    })
+}
+
+/// The columns of an indicators table: code, name, then every count and rate with its Chinese
+/// header (the report's JSON names are the keys).
+fn indicator_columns(code: &str) -> Vec<Column> {
+    let mut cols = vec![
+        Column::new("code", code, ColumnKind::Text),
+        Column::new("name", "名称", ColumnKind::Text),
+    ];
+    for (key, zh) in NAMES_ZH {
+        let kind = if key.ends_with("_rate") || key == "dispatch_accuracy" {
+            ColumnKind::Rate
+        } else {
+            ColumnKind::Count
+        };
+        cols.push(Column::new(key, zh, kind));
+    }
+    cols
+}
+
+/// The cells of `ind` in the order of [`indicator_columns`] after code and name.
+fn indicator_cells(ind: &Indicators) -> Result<Vec<Cell>> {
+    NAMES_ZH
+        .iter()
+        .map(|(key, _)| match ind.count(key) {
+            Some(n) => i64::try_from(n)
+                .map(Cell::Int)
+                .map_err(|_| Error::internal(format!("{key} = {n} does not fit a spreadsheet"))),
+            None => Ok(Cell::Rate(ind.rate(key))),
+        })
+        .collect()
+}
+
+fn area_sheet(name: &str, code: &str, rows: &[wire::AreaIndicators]) -> Result<Sheet> {
+    let rows = rows
+        .iter()
+        .map(|a| {
+            let mut cells = vec![
+                Cell::Text(a.code.clone()),
+                a.name.clone().map_or(Cell::Empty, Cell::Text),
+            ];
+            cells.extend(indicator_cells(&a.indicators)?);
+            Ok(cells)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Sheet {
+        name: name.to_owned(),
+        columns: indicator_columns(code),
+        rows,
+    })
+}
+
+/// The tables of an indicators report as spreadsheets, by `table`: `district` (全区), `street`
+/// (街镇), `grid` (网格), `department` (部门), `group` (类别组); all of them when `None`.
+pub fn indicator_sheets(r: &wire::IndicatorsReport, table: Option<&str>) -> Result<Vec<Sheet>> {
+    let district = [wire::AreaIndicators {
+        code: r.street.clone().unwrap_or_else(|| "district".to_owned()),
+        name: Some(
+            if r.street.is_some() {
+                "本街镇"
+            } else {
+                "全区"
+            }
+            .to_owned(),
+        ),
+        indicators: r.district.clone(),
+    }];
+    let all: [(&str, &str, &str, &[wire::AreaIndicators]); 5] = [
+        ("district", "全区", "范围", &district),
+        ("street", "街镇", "街镇编码", &r.streets),
+        ("grid", "网格", "网格编码", &r.grids),
+        ("department", "部门", "部门", &r.departments),
+        ("group", "类别组", "类别组编码", &r.groups),
+    ];
+    if let Some(t) = table {
+        if !all.iter().any(|(k, ..)| *k == t) {
+            return Err(Error::invalid_parameter(
+                "table",
+                format!("{t:?} is not a table (district, street, grid, department, group)"),
+            ));
+        }
+    }
+    all.iter()
+        .filter(|(k, ..)| table.is_none_or(|t| t == *k))
+        .map(|(_, name, code, rows)| area_sheet(name, code, rows))
+        .collect()
+}
+
+/// The ranked table as a spreadsheet: rank, code, name, score, grade, then the indicators.
+pub fn ranking_sheet(r: &wire::Ranking) -> Result<Sheet> {
+    let mut columns = vec![
+        Column::new("rank", "排名", ColumnKind::Count),
+        Column::new("score", "得分", ColumnKind::Number),
+        Column::new("grade", "等级", ColumnKind::Text),
+    ];
+    columns.extend(indicator_columns(match r.kind {
+        AssessedKind::Street => "街镇编码",
+        AssessedKind::Grid => "网格编码",
+        AssessedKind::Department => "部门",
+    }));
+    let rows = r
+        .items
+        .iter()
+        .map(|it| {
+            let rank = it
+                .rank
+                .map(|n| i64::try_from(n).map(Cell::Int))
+                .transpose()
+                .map_err(|_| Error::internal("a rank beyond i64"))?
+                .unwrap_or(Cell::Empty);
+            let mut cells = vec![
+                rank,
+                Cell::Number(it.score),
+                it.grade.clone().map_or(Cell::Empty, Cell::Text),
+                Cell::Text(it.code.clone()),
+                it.name.clone().map_or(Cell::Empty, Cell::Text),
+            ];
+            cells.extend(indicator_cells(&it.indicators)?);
+            Ok(cells)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Sheet {
+        name: "排名".to_owned(),
+        columns,
+        rows,
+    })
+}
+
+/// A spreadsheet export: the bytes and their media type.
+pub struct Export {
+    /// `text/csv; charset=utf-8` or the XLSX media type.
+    pub content_type: &'static str,
+    /// The file name offered (`Content-Disposition`).
+    pub file_name: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+}
+
+/// The XLSX media type.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `sheets` as `format` (`csv`: the one sheet; `xlsx`: all of them), named `stem`.
+pub fn export(sheets: &[Sheet], format: &str, stem: &str) -> Result<Export> {
+    let bytes = match format {
+        "csv" => match sheets {
+            [one] => sheet::to_csv(one),
+            _ => {
+                return Err(Error::invalid_parameter(
+                    "table",
+                    "a CSV holds one table: name it with `table=`",
+                ));
+            }
+        },
+        "xlsx" => sheet::to_xlsx(sheets),
+        other => {
+            return Err(Error::invalid_parameter(
+                "format",
+                format!("{other:?} is not csv or xlsx"),
+            ));
+        }
+    }
+    .map_err(|e| Error::internal(format!("spreadsheet: {e}")))?;
+    Ok(Export {
+        content_type: if format == "csv" {
+            "text/csv; charset=utf-8"
+        } else {
+            XLSX
+        },
+        file_name: format!("{stem}.{format}"),
+        bytes,
     })
 }

@@ -292,6 +292,43 @@ pub struct IndicatorsQuery {
     pub by: Option<String>,
 }
 
+/// Query of `GET /api/v1/indicators.csv` and `.xlsx`: that of `GET /api/v1/indicators`, and the
+/// table.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IndicatorsExportQuery {
+    /// Only this street (and its grids).
+    pub street: Option<String>,
+    /// Cases reported at or after (RFC 3339, or a date); default 30 days before `to`.
+    pub from: Option<String>,
+    /// Cases reported before; default now.
+    pub to: Option<String>,
+    /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
+    pub as_of: Option<String>,
+    /// Only the categories of this group of the task list.
+    pub group: Option<String>,
+    /// The table: `district`, `street`, `grid`, `department`, `group` (CSV: default `street`;
+    /// XLSX: default all, one worksheet each).
+    pub table: Option<String>,
+}
+
+impl IndicatorsExportQuery {
+    /// The report's query (every breakdown) and the table asked for.
+    pub fn split(self) -> (IndicatorsQuery, Option<String>) {
+        (
+            IndicatorsQuery {
+                street: self.street,
+                from: self.from,
+                to: self.to,
+                as_of: self.as_of,
+                group: self.group,
+                by: None,
+            },
+            self.table,
+        )
+    }
+}
+
 /// Query of `GET /api/v1/queue`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
