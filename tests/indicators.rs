@@ -81,6 +81,7 @@ fn random_cases(store: &dyn Store, seed: u64, n: usize) -> Vec<Case> {
             .expect("stored");
         let mut at = reported;
         let mut stage = case.stage;
+        let mut pending = false;
         for _ in 0..rng.random_range(0..20) {
             let actions = stage.actions();
             if actions.is_empty() {
@@ -92,11 +93,10 @@ fn random_cases(store: &dyn Store, seed: u64, n: usize) -> Vec<Case> {
                 Stage::Accepted => Action::Verify,
                 Stage::Verified => Action::Open,
                 Stage::Opened => Action::Dispatch,
-                Stage::Dispatched => match rng.random_range(0..10) {
-                    0 => Action::RequestExtension,
-                    1 | 2 => Action::ApproveExtension,
-                    _ => Action::Dispose,
-                },
+                // an extension asked for is mostly granted next
+                Stage::Dispatched if pending => Action::ApproveExtension,
+                Stage::Dispatched if rng.random_bool(0.15) => Action::RequestExtension,
+                Stage::Dispatched => Action::Dispose,
                 Stage::Disposed if rng.random_bool(0.2) => Action::Rework,
                 Stage::Disposed => Action::Check,
                 Stage::Checked => Action::Close,
@@ -136,6 +136,7 @@ fn random_cases(store: &dyn Store, seed: u64, n: usize) -> Vec<Case> {
                 .expect("store")
             {
                 stage = c.stage;
+                pending = c.pending_extension().is_some();
             }
         }
         // a verdict on some closed cases; "not resolved" reopens the case
@@ -208,11 +209,18 @@ fn random_scope(rng: &mut ChaCha8Rng, cases: &[Case], cats: &[Category]) -> Scop
 fn sql_equals_the_reference(db: &TestDb) {
     let store = db.open();
     let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("task list");
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 6,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
+    // a fixed seed: the same histories on every run and both stores, so that the check below
+    // (every kind of fact reached) cannot come and go
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig {
+            cases: 6,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        },
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
     let all: std::cell::RefCell<Vec<Case>> = std::cell::RefCell::new(Vec::new());
     runner
         .run(&(any::<u64>(), 1usize..30), |(seed, n)| {

@@ -122,17 +122,28 @@ impl Db {
         use schema::cases::dsl as c;
         let mut conn = self.conn()?;
         let mut done = 0;
+        // walk the ids upwards: each batch starts after the last, never rescanning what is done
+        let mut after = i64::MIN;
         loop {
-            let stale: Vec<i64> = c::cases
+            let batch: Vec<(i64, Option<i64>)> = c::cases
                 .left_join(f::case_facts)
-                .filter(f::case_id.is_null())
-                .select(c::id)
+                .filter(c::id.gt(after))
+                .select((c::id, f::case_id.nullable()))
                 .order(c::id)
-                .limit(REFRESH_BATCH)
+                .limit(REFRESH_BATCH * 10)
                 .load(&mut conn)
                 .map_err(db_err)?;
-            if stale.is_empty() {
+            let Some(last) = batch.last().map(|(id, _)| *id) else {
                 return Ok(done);
+            };
+            after = last;
+            let stale: Vec<i64> = batch
+                .into_iter()
+                .filter(|(_, has)| has.is_none())
+                .map(|(id, _)| id)
+                .collect();
+            if stale.is_empty() {
+                continue;
             }
             case_tx(&mut conn, |conn| {
                 let rows: Vec<super::cases::CaseRow> = c::cases
