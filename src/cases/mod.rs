@@ -11,6 +11,7 @@
 //! field has a length limit in characters.
 
 pub mod indicators;
+pub mod review;
 pub mod scoring;
 pub mod workflow;
 

@@ -15,6 +15,7 @@
 //! - [`drafts`]: upload, read, report, publish;
 //! - [`generations`]: history, diff, export, the generation in force at a time, its atlas;
 //! - [`cases`]: categories, intake, case list, status changes, indicators;
+//! - [`review`]: quality review by sampling (质量考评): draw, assign, score, results;
 //! - [`setup`]: the demo district and the example task list for a first start.
 
 pub mod access;
@@ -22,6 +23,7 @@ pub mod cases;
 pub mod drafts;
 mod error;
 pub mod generations;
+pub mod review;
 pub mod setup;
 
 pub use error::{Error, Kind, Result};

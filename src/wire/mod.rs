@@ -53,6 +53,7 @@ pub mod lookup;
 pub mod meta;
 pub mod open311;
 pub mod problem;
+pub mod review;
 pub mod tiles;
 
 use utoipa::openapi::RefOr;
