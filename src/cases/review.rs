@@ -57,8 +57,9 @@ pub mod limits {
     pub const REVIEWERS: usize = 500;
     /// Most streets named in one review.
     pub const STREETS: usize = 200;
-    /// Most closed cases a review draws from (a month of a large district is about 80,000).
-    pub const POPULATION: usize = 1_000_000;
+    /// Most closed cases a review draws from (a month of a large district is about 80,000; the
+    /// list is read whole, about 100 bytes a case).
+    pub const POPULATION: usize = 500_000;
     /// Longest comment of a score, in characters.
     pub const COMMENT: usize = 1_000;
 }
