@@ -219,7 +219,7 @@ pub fn create(
         .ok()
         .filter(|k| (1..=limits::K).contains(k))
         .ok_or_else(|| Error::field("k", format!("{} is not 1 to {}", input.k, limits::K)))?;
-    let rubric = match input.rubric {
+    let chosen = match input.rubric {
         Some(r) => {
             r.check().map_err(rubric_problems)?;
             Rubric {
@@ -306,7 +306,7 @@ pub fn create(
         streets,
         spec,
         k,
-        rubric,
+        rubric: chosen,
         population: i64::try_from(population.len()).unwrap_or(i64::MAX),
         created_by: caller.person(None),
         created_at: now,
