@@ -1349,8 +1349,18 @@ fn main() -> anyhow::Result<()> {
             )
         );
     }
+    // the cases written in bulk have no facts yet: opening the store computes them, as after
+    // the migration that added them
+    let started = std::time::Instant::now();
+    let store: Arc<dyn Store> = Arc::from(gridatlas::store::open(url)?);
+    println!(
+        "{}",
+        serde_json::json!({"backend": backend, "measure": "facts_on_open",
+            "seconds": round(started.elapsed().as_secs_f64(), 1), "load": loadavg()})
+    );
     let (cases, max_id) = raw.count_and_max()?;
     check_sample(store.as_ref(), max_id)?;
+    indicators(store.as_ref(), &backend, now)?;
     let per_street = raw.open_per_street()?;
     let open: i64 = per_street.iter().map(|(_, n)| n).sum();
     let mut size = raw.sizes(url)?;
@@ -1416,6 +1426,130 @@ fn main() -> anyhow::Result<()> {
             list(&mut raw, "after_vacuum")?;
         }
     }
+    Ok(())
+}
+
+/// The last full calendar month before `now` (UTC+8 midnights).
+fn last_month(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::{Datelike, TimeZone};
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let local = now.with_timezone(&cst);
+    let (y, m) = if local.month() == 1 {
+        (local.year() - 1, 12)
+    } else {
+        (local.year(), local.month() - 1)
+    };
+    let start = |y: i32, m: u32| {
+        cst.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+            .single()
+            .expect("a month's first midnight")
+            .with_timezone(&Utc)
+    };
+    (start(y, m), start(local.year(), local.month()))
+}
+
+/// `indicators`: a month's indicators per grid, street, department and person and the ranked
+/// table of streets through the store's SQL (5 runs each: p50 and max in milliseconds), then the
+/// same from the month's cases in memory (the reference), which must agree.
+fn indicators(store: &dyn Store, backend: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use gridatlas::cases::indicators::{Dimension, Scope, compute};
+    use gridatlas::cases::scoring::{AssessedKind, rank};
+    let (from, to) = last_month(now);
+    let scope = Scope {
+        from,
+        to,
+        as_of: to,
+        street: None,
+        categories: None,
+    };
+    let (scheme, _) = gridatlas::service::assessment::scoring(Some(store))?;
+    let time = |f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<(Vec<f64>, usize)> {
+        let mut ms = Vec::new();
+        let mut rows = 0;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            rows = f()?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        Ok((ms, rows))
+    };
+    let report = |what: &str, f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
+        let (ms, rows) = time(f)?;
+        println!(
+            "{}",
+            serde_json::json!({"backend": backend, "measure": "indicators", "what": what,
+                "from": from, "to": to, "rows": rows, "p50_ms": round(ms[2], 1),
+                "max_ms": round(ms[4], 1), "load": loadavg()})
+        );
+        Ok(())
+    };
+    for (what, by) in [
+        ("grid", Dimension::Grid),
+        ("street", Dimension::Street),
+        ("department", Dimension::Department),
+        ("district", Dimension::District),
+        ("category", Dimension::Category),
+    ] {
+        report(what, &mut || Ok(store.indicators(&scope, by)?.len()))?;
+    }
+    report("person", &mut || Ok(store.person_indicators(&scope)?.len()))?;
+    report("street_ranking", &mut || {
+        let rows = store.indicators(&scope, Dimension::Street)?;
+        let table = rank(
+            &scheme,
+            AssessedKind::Street,
+            rows.into_iter()
+                .filter_map(|(k, v)| k.map(|k| (k, None, v))),
+        );
+        Ok(table.len())
+    })?;
+    // the reference: the month's cases read whole, counted in memory
+    let t = std::time::Instant::now();
+    let (cases, _) = store.list_cases(&gridatlas::cases::CaseFilter {
+        reported_from: Some(from),
+        reported_to: Some(to),
+        limit: i64::MAX,
+        ..gridatlas::cases::CaseFilter::default()
+    })?;
+    let read_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let mut agree = true;
+    for by in [Dimension::Grid, Dimension::Street, Dimension::Department] {
+        let reference = compute(&cases, &scope, by);
+        let sql = store.indicators(&scope, by)?;
+        agree &= reference == sql;
+        if reference != sql {
+            eprintln!("{by:?}: the SQL and the reference differ");
+        }
+    }
+    let ranked_sql = rank(
+        &scheme,
+        AssessedKind::Street,
+        store
+            .indicators(&scope, Dimension::Street)?
+            .into_iter()
+            .filter_map(|(k, v)| k.map(|k| (k, None, v))),
+    );
+    let ranked_ref = rank(
+        &scheme,
+        AssessedKind::Street,
+        compute(&cases, &scope, Dimension::Street)
+            .into_iter()
+            .filter_map(|(k, v)| k.map(|k| (k, None, v))),
+    );
+    agree &= ranked_sql == ranked_ref;
+    println!(
+        "{}",
+        serde_json::json!({"backend": backend, "measure": "indicators_reference",
+            "month_cases": cases.len(), "read_s": round(read_s, 1),
+            "compute_and_compare_s": round(t.elapsed().as_secs_f64(), 1), "agree": agree,
+            "ranking": ranked_sql.iter().map(|r| serde_json::json!([r.code, r.score, r.grade])).collect::<Vec<_>>()})
+    );
+    anyhow::ensure!(
+        agree,
+        "the store's SQL and the in-memory reference disagree"
+    );
     Ok(())
 }
 

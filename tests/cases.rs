@@ -712,6 +712,119 @@ fn hand_built(s: &Server) -> (String, String) {
     (g1, g2)
 }
 
+/// The spreadsheets of the hand-built period hold what the JSON report holds: the CSV (BOM,
+/// Chinese headers, rates as percentages) and the XLSX read back with calamine (rates as numbers).
+async fn exports_match_the_report(s: &Server, grid: &str) {
+    use calamine::{Data, Reader, Xlsx};
+    let period = "from=2026-10-01T00:00:00Z&to=2026-10-21T00:00:00Z";
+    let v: Value = s
+        .get(&format!("/api/v1/indicators?{period}"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let json_grid = v["grids"]
+        .as_array()
+        .expect("grids")
+        .iter()
+        .find(|g| g["code"] == grid)
+        .cloned()
+        .expect("grid");
+    // CSV of the grids
+    let r = s
+        .get(&format!("/api/v1/indicators.csv?{period}&table=grid"), None)
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let bytes = r.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM");
+    let mut csv = csv::Reader::from_reader(&bytes[3..]);
+    let headers = csv.headers().expect("headers").clone();
+    for h in [
+        "网格编码",
+        "名称",
+        "案件数",
+        "先行发现率",
+        "按期结案率",
+        "超期未结数",
+        "群众满意率",
+    ] {
+        assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
+    }
+    let col = |name: &str| headers.iter().position(|x| x == name).expect("column");
+    let row = csv
+        .records()
+        .map(|r| r.expect("record"))
+        .find(|r| &r[0] == grid)
+        .expect("the grid's row");
+    assert_eq!(row[col("案件数")], json_grid["cases"].to_string());
+    // 0.75 → 75.00%
+    let rate = json_grid["first_discovery_rate"].as_f64().expect("rate");
+    assert_eq!(row[col("先行发现率")], format!("{:.2}%", rate * 100.0));
+    assert_eq!(
+        &row[col("群众满意率")],
+        "",
+        "no verdicts: an empty cell, not 0"
+    );
+    // a CSV holds one table; an unknown table is a 400
+    problem(
+        s.get(&format!("/api/v1/indicators.csv?{period}&table=nope"), None)
+            .await,
+        400,
+    )
+    .await;
+    // XLSX: every table a worksheet
+    let r = s
+        .get(&format!("/api/v1/indicators.xlsx?{period}"), None)
+        .await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX");
+    assert_eq!(
+        book.sheet_names(),
+        vec!["全区", "街镇", "网格", "部门", "类别组"]
+    );
+    let range = book.worksheet_range("网格").expect("the grids' sheet");
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let at = |name: &str| header.iter().position(|x| x == name).expect("column");
+    let row = range
+        .rows()
+        .find(|r| r[0] == Data::String(grid.to_owned()))
+        .expect("the grid's row");
+    assert_eq!(row[at("先行发现率")], Data::Float(rate));
+    assert_eq!(
+        row[at("案件数")],
+        Data::Float(json_grid["cases"].as_f64().expect("cases"))
+    );
+    assert_eq!(row[at("群众满意率")], Data::Empty);
+    // the ranked streets as XLSX
+    let r = s.get(&format!("/api/v1/ranking.xlsx?{period}"), None).await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.expect("body").to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX");
+    let range = book.worksheet_range("排名").expect("ranking");
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(&header[..5], ["排名", "得分", "等级", "街镇编码", "名称"]);
+    assert!(range.rows().count() > 1, "ranked rows");
+}
+
 fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
     run(async {
         let s = start(db).await;
@@ -735,10 +848,47 @@ fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
         assert_eq!(d["front_end_resolution_rate"], 0.6);
         // done (closed): 1 (day 3), 2 (day 10, disposal due day 8: late), 3 (day 6), 6 (day 6)
         // → 3 of 4 with every stage on time
-        assert_eq!(d["done"], 4);
+        assert_eq!(d["closed"], 4);
         assert_eq!(d["on_time_rate"], 0.75);
         // overdue: 4 (front end, due day 10), 5 (back end, due day 12)
         assert_eq!(d["overdue"], 2);
+        // every case accepted: valid 6, of which the 3 patrol reports, all decided and valid
+        assert_eq!(
+            (d["valid"].as_u64(), d["patrol_valid"].as_u64()),
+            (Some(6), Some(3))
+        );
+        assert_eq!(d["valid_report_rate"], 1.0);
+        // verified: 4, 5, 6 (the patrol reports are verified when accepted), each the same day
+        assert_eq!(
+            (d["verify_due"].as_u64(), d["verified_on_time"].as_u64()),
+            (Some(3), Some(3))
+        );
+        assert_eq!(d["verify_on_time_rate"], 1.0);
+        // due to be disposed: 1, 2, 3, 6 disposed, 4 and 5 waiting past due; on time 1, 3, 6
+        assert_eq!(
+            (d["dispose_due"].as_u64(), d["disposed_on_time"].as_u64()),
+            (Some(6), Some(3))
+        );
+        assert_eq!(d["dispose_on_time_rate"], 0.5);
+        // 4 closed of 6 opened
+        assert_eq!(d["close_rate"], 0.6667);
+        // checked 4, none sent back; dispatched 6, none returned, none extended
+        assert_eq!(
+            (d["checked"].as_u64(), d["reworked"].as_u64()),
+            (Some(4), Some(0))
+        );
+        assert_eq!(d["rework_rate"], 0.0);
+        assert_eq!(
+            (d["return_rate"].as_f64(), d["dispatch_accuracy"].as_f64()),
+            (Some(0.0), Some(1.0))
+        );
+        assert_eq!(d["extension_rate"], 0.0);
+        assert_eq!(d["supervised"], 0);
+        // no verdicts yet: no 实际解决率, no 群众满意率 (null, not 0)
+        assert_eq!(
+            (d["verdicts"].as_u64(), d["satisfaction_rate"].is_null()),
+            (Some(0), true)
+        );
         let grid = |code: &str| {
             v["grids"]
                 .as_array()
@@ -784,7 +934,7 @@ fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
         // dates are midnight in UTC+8: 2026-09-30T16:00Z .. 2026-10-09T16:00Z
         assert_eq!(v["from"], "2026-10-01T00:00:00+08:00");
         assert_eq!(v["district"]["cases"], 6);
-        assert_eq!(v["district"]["done"], 3);
+        assert_eq!(v["district"]["closed"], 3);
         assert_eq!(v["district"]["overdue"], 1, "{v}"); // case 2: due day 8, disposed day 10
         // one street only
         let street = demo()
@@ -804,6 +954,7 @@ fn indicators_are_right_on_a_hand_built_set(db: &TestDb) {
                 .iter()
                 .all(|x| x["code"] == street.as_str())
         );
+        exports_match_the_report(&s, &g1).await;
         problem(s.get("/api/v1/indicators?street=nope", None).await, 404).await;
         problem(s.get("/api/v1/indicators?from=2026-13-01", None).await, 400).await;
         problem(
@@ -1940,7 +2091,8 @@ mod query_parsers {
     //! Open311's request list: never a panic; either a value or a 4xx.
     use chrono::{FixedOffset, TimeZone, Utc};
     use gridatlas::http::open311::{Format, requests_query};
-    use gridatlas::service::cases::{indicator_period, list_filter};
+    use gridatlas::service::assessment::indicator_period;
+    use gridatlas::service::cases::list_filter;
     use gridatlas::wire::cases::{CaseListQuery, IndicatorsQuery};
     use proptest::prelude::*;
     use std::collections::HashMap;
@@ -1980,7 +2132,7 @@ mod query_parsers {
         fn indicators(q in query(&["from", "to", "street"]), offset_h in -12i32..=14, now_s in any::<i64>()) {
             let offset = FixedOffset::east_opt(offset_h * 3600).expect("offset");
             let now = Utc.timestamp_opt(now_s % 253_402_300_799, 0).single().unwrap_or_else(Utc::now);
-            let q = IndicatorsQuery { from: q.get("from").cloned(), to: q.get("to").cloned(), street: q.get("street").cloned() };
+            let q = IndicatorsQuery { from: q.get("from").cloned(), to: q.get("to").cloned(), street: q.get("street").cloned(), ..IndicatorsQuery::default() };
             match indicator_period(&q, offset, now) {
                 Ok((from, to)) => prop_assert!(from < to),
                 Err(e) => prop_assert!(e.is_client_error(), "{e:?}"),

@@ -10,6 +10,7 @@
 //! change is not in the future either, nor earlier than the case's previous event; every text
 //! field has a length limit in characters.
 
+pub mod facts;
 pub mod indicators;
 pub mod review;
 pub mod scoring;

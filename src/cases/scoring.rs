@@ -58,24 +58,11 @@ impl std::str::FromStr for AssessedKind {
 }
 
 /// The indicators a scheme may weigh: the rates of [`Indicators`].
-pub const RATES: [&str; 5] = [
-    "first_discovery_rate",
-    "front_end_resolution_rate",
-    "on_time_rate",
-    "actual_resolution_rate",
-    "satisfaction_rate",
-];
+pub use super::indicators::RATES;
 
 /// The value of rate `name` in `ind` (0 to 1), if it has one.
 pub fn rate(ind: &Indicators, name: &str) -> Option<f64> {
-    match name {
-        "first_discovery_rate" => ind.first_discovery_rate,
-        "front_end_resolution_rate" => ind.front_end_resolution_rate,
-        "on_time_rate" => ind.on_time_rate,
-        "actual_resolution_rate" => ind.actual_resolution_rate,
-        "satisfaction_rate" => ind.satisfaction_rate,
-        _ => None,
-    }
+    ind.rate(name)
 }
 
 /// One weighed indicator.

@@ -4,7 +4,7 @@
 
 use super::db::DatabaseArgs;
 use crate::cases::scoring::Scheme;
-use crate::service::{access::Caller, cases};
+use crate::service::{access::Caller, assessment};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;
@@ -48,12 +48,12 @@ pub fn run(args: ScoringArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 );
             }
             let store = db.open()?;
-            cases::replace_scoring(store.as_ref(), &Caller::operator(by), &bytes)?;
+            assessment::replace_scoring(store.as_ref(), &Caller::operator(by), &bytes)?;
             writeln!(out, "loaded the scoring scheme from {}", file.display())?;
         }
         ScoringCommand::Show(db) => {
             let store = db.open()?;
-            let (scheme, example) = cases::scoring(Some(store.as_ref()))?;
+            let (scheme, example) = assessment::scoring(Some(store.as_ref()))?;
             if example {
                 eprintln!("no scheme loaded: the example shipped with gridatlas is in force");
             }

@@ -119,7 +119,10 @@ pub async fn put_categories(
 }
 
 /// Reads a JSON body of at most [`MAX_CASE_BODY_BYTES`] (413 naming the limit beyond).
-async fn small_json<T: DeserializeOwned>(mut req: Request, state: &AppState) -> ApiResult<T> {
+pub(super) async fn small_json<T: DeserializeOwned>(
+    mut req: Request,
+    state: &AppState,
+) -> ApiResult<T> {
     let limit = MAX_CASE_BODY_BYTES.min(state.config().max_body_bytes);
     DefaultBodyLimit::max(limit).apply(&mut req);
     match Json::<T>::from_request(req, state).await {
@@ -360,84 +363,5 @@ pub async fn put_calendar(
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     Ok(Json(
         blocking(move || service::replace_calendar(store.as_ref(), &caller, &bytes)).await?,
-    ))
-}
-
-/// `GET /api/v1/indicators?street=&from=&to=`: first-discovery, front-end resolution and
-/// on-time rates and overdue counts per district, street and grid.
-#[utoipa::path(get, path = "/api/v1/indicators", tag = "cases",
-    params(wire::IndicatorsQuery),
-    responses((status = 200, description = "Indicators per district, street and grid; rates are null when nothing is counted", body = wire::IndicatorsReport),
-        (status = 400, description = "Invalid parameter (`from`, `to` not a time or date; `from` not before `to`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
-pub async fn get_indicators(
-    State(state): State<AppState>,
-    Params(q): Params<wire::IndicatorsQuery>,
-) -> ApiResult<Json<wire::IndicatorsReport>> {
-    let offset = state.config().routing.utc_offset;
-    let store = state.store()?;
-    let atlas = state.atlas();
-    Ok(Json(
-        blocking(move || service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now()))
-            .await?,
-    ))
-}
-
-/// `GET /api/v1/ranking?kind=&street=&from=&to=`: streets, grids or departments of a period,
-/// scored and graded under the scoring scheme in force, best first.
-#[utoipa::path(get, path = "/api/v1/ranking", tag = "cases",
-    params(wire::RankingQuery),
-    responses((status = 200, description = "The ranked table; rows without any valued indicator come last, unranked", body = wire::Ranking),
-        (status = 400, description = "Invalid parameter (`kind`; `from`, `to` not a time or date; `from` not before `to`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No street with that code", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
-pub async fn get_ranking(
-    State(state): State<AppState>,
-    Params(q): Params<wire::RankingQuery>,
-) -> ApiResult<Json<wire::Ranking>> {
-    let offset = state.config().routing.utc_offset;
-    let store = state.store()?;
-    let atlas = state.atlas();
-    Ok(Json(
-        blocking(move || service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now())).await?,
-    ))
-}
-
-/// `GET /api/v1/scoring`: the scoring scheme in force.
-#[utoipa::path(get, path = "/api/v1/scoring", tag = "cases",
-    responses((status = 200, description = "The scheme, and whether it is the example shipped with gridatlas", body = wire::ScoringView)))]
-pub async fn get_scoring(State(state): State<AppState>) -> ApiResult<Json<wire::ScoringView>> {
-    let store = state.store().ok();
-    let (scheme, example) = blocking(move || service::scoring(store.as_deref())).await?;
-    Ok(Json(wire::ScoringView { example, scheme }))
-}
-
-/// `PUT /api/v1/scoring` (admin): replaces the scoring scheme.
-#[utoipa::path(put, path = "/api/v1/scoring", tag = "cases",
-    request_body(content = Object, description = "A scoring scheme: `{grades: [[\"A\", 90], …, [\"E\", 0]], kinds: {street: [{indicator, weight, lower_is_better?}], grid: […], department: […]}}`"),
-    responses(
-        (status = 200, description = "The new scheme", body = wire::ScoringView),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over its limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid scheme: every problem listed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn put_scoring(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: Request,
-) -> ApiResult<Json<wire::ScoringView>> {
-    let caller = auth::require(&state, &headers, Role::Admin).await?;
-    let body: Value = small_json(req, &state).await?;
-    let store = state.store()?;
-    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    Ok(Json(
-        blocking(move || service::replace_scoring(store.as_ref(), &caller, &bytes)).await?,
     ))
 }

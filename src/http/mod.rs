@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod areas;
+pub mod assessment;
 pub mod auth;
 pub mod body;
 pub mod cases;
@@ -579,11 +580,40 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
             )],
         ),
-        ("/api/v1/indicators", get(cases::get_indicators), vec![]),
-        ("/api/v1/ranking", get(cases::get_ranking), vec![]),
+        (
+            "/api/v1/indicators",
+            get(assessment::get_indicators),
+            vec![],
+        ),
+        (
+            "/api/v1/indicators/persons",
+            get(assessment::get_persons),
+            vec![],
+        ),
+        (
+            "/api/v1/indicators.csv",
+            get(assessment::get_indicators_csv),
+            vec![],
+        ),
+        (
+            "/api/v1/indicators.xlsx",
+            get(assessment::get_indicators_xlsx),
+            vec![],
+        ),
+        ("/api/v1/ranking", get(assessment::get_ranking), vec![]),
+        (
+            "/api/v1/ranking.csv",
+            get(assessment::get_ranking_csv),
+            vec![],
+        ),
+        (
+            "/api/v1/ranking.xlsx",
+            get(assessment::get_ranking_xlsx),
+            vec![],
+        ),
         (
             "/api/v1/scoring",
-            get(cases::get_scoring).put(cases::put_scoring),
+            get(assessment::get_scoring).put(assessment::put_scoring),
             vec![(
                 Method::PUT,
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),

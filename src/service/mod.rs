@@ -14,11 +14,13 @@
 //! - [`access`]: roles, the caller and its street scope, tokens;
 //! - [`drafts`]: upload, read, report, publish;
 //! - [`generations`]: history, diff, export, the generation in force at a time, its atlas;
-//! - [`cases`]: categories, intake, case list, status changes, indicators;
+//! - [`cases`]: categories, intake, case list, status changes;
+//! - [`assessment`]: the standard indicators, scoring schemes and ranked tables;
 //! - [`review`]: quality review by sampling (质量考评): draw, assign, score, results;
 //! - [`setup`]: the demo district and the example task list for a first start.
 
 pub mod access;
+pub mod assessment;
 pub mod cases;
 pub mod drafts;
 mod error;

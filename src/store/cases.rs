@@ -2,11 +2,16 @@
 //! as read inside the write transaction that records it (the row locked), so two changes never
 //! interleave and a refused one writes nothing.
 //!
-//! Tables: `cases`, `case_events`, `case_feedback`.
+//! The indicators of a period are computed in the database, from one row of facts per case
+//! ([`crate::cases::facts`]) written with every change.
+//!
+//! Tables: `cases`, `case_events`, `case_feedback`, `case_facts`.
 
 use super::StoreResult;
+use crate::cases::indicators::{Dimension, Indicators, PersonIndicators, Scope};
 use crate::cases::workflow::{Refusal, Step};
 use crate::cases::{Case, CaseFilter, Feedback, NewCase};
+use std::collections::BTreeMap;
 
 /// Cases and their events.
 pub trait Cases {
@@ -40,4 +45,17 @@ pub trait Cases {
         secret: Option<&str>,
         decide: &mut dyn FnMut(&Case) -> Result<Option<Step>, Refusal>,
     ) -> StoreResult<Result<Case, Refusal>>;
+
+    /// The indicators of the cases of `scope` broken down by `by`, rates filled in, computed in
+    /// the database; the district row's key is `None`. Equal to
+    /// [`crate::cases::indicators::compute`] over the same cases.
+    fn indicators(
+        &self,
+        scope: &Scope,
+        by: Dimension,
+    ) -> StoreResult<BTreeMap<Option<String>, Indicators>>;
+
+    /// The indicators per person of `scope`, computed in the database. Equal to
+    /// [`crate::cases::indicators::persons`] over the same cases.
+    fn person_indicators(&self, scope: &Scope) -> StoreResult<BTreeMap<String, PersonIndicators>>;
 }

@@ -83,10 +83,12 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(30))
             .build(ConnectionManager::<Conn>::new(url))
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             url: url.to_string(),
-        })
+        };
+        store.refresh_facts_impl()?;
+        Ok(store)
     }
 
     fn conn(&self) -> StoreResult<PooledConnection<ConnectionManager<Conn>>> {

@@ -178,6 +178,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_facts (case_id) {
+        case_id -> BigInt,
+        reported -> BigInt,
+        street -> Nullable<Text>,
+        grid -> Nullable<Text>,
+        category -> Text,
+        department -> Nullable<Text>,
+        patrol -> Bool,
+        reporter -> Text,
+        verifier -> Nullable<Text>,
+        resolver -> Nullable<Text>,
+        accepted -> Nullable<BigInt>,
+        voided -> Nullable<BigInt>,
+        verified -> Nullable<BigInt>,
+        verify_late -> Nullable<BigInt>,
+        opened -> Nullable<BigInt>,
+        dispatched -> Nullable<BigInt>,
+        front -> Nullable<BigInt>,
+        back -> Nullable<BigInt>,
+        disposed -> Nullable<BigInt>,
+        dispose_late -> Nullable<BigInt>,
+        checked -> Nullable<BigInt>,
+        reworked -> Nullable<BigInt>,
+        returned -> Nullable<BigInt>,
+        extended -> Nullable<BigInt>,
+        supervised -> Nullable<BigInt>,
+        reopened -> Nullable<BigInt>,
+        late -> Nullable<BigInt>,
+        verdict -> Nullable<BigInt>,
+        verdict_flags -> Integer,
+        last_event -> BigInt,
+        stage -> Text,
+        due -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     reviews (id) {
         id -> BigInt,
         name -> Text,
@@ -220,6 +257,7 @@ diesel::table! {
 
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
+diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(review_cases -> reviews (review_id));
 
 diesel::joinable!(draft_features -> drafts (draft_id));
@@ -234,6 +272,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     settings,
     case_feedback,
+    case_facts,
     reviews,
     review_cases,
     review_assignments

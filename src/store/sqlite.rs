@@ -173,7 +173,9 @@ impl SqliteStore {
             .connection_customizer(Box::new(Pragmas))
             .build(manager)
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        let store = SqliteStore { pool };
+        store.refresh_facts_impl()?;
+        Ok(store)
     }
 
     fn conn(&self) -> StoreResult<PooledConnection<ConnectionManager<Conn>>> {

@@ -233,9 +233,43 @@ pub struct IndicatorsReport {
     pub streets: Vec<AreaIndicators>,
     /// Per grid.
     pub grids: Vec<AreaIndicators>,
-    /// Per department (the one a case is, or was last, dispatched to on the back end; `code` is
-    /// its name).
+    /// The category group asked for.
+    pub group: Option<String>,
+    /// Per department (the one a case was last dispatched to on the back end; `code` is its
+    /// name).
     pub departments: Vec<AreaIndicators>,
+    /// Per category group of the task list (`name`: its Chinese name; a category no longer in
+    /// the task list is a row of its own, without a name).
+    pub groups: Vec<AreaIndicators>,
+}
+
+/// One person's row of `GET /api/v1/indicators/persons`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonIndicatorsRow {
+    /// The person (the `by` of their events).
+    pub person: String,
+    /// Their indicators.
+    #[serde(flatten)]
+    pub indicators: crate::cases::indicators::PersonIndicators,
+}
+
+/// `GET /api/v1/indicators/persons`: per person, over the steps they took themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonsReport {
+    /// Start of the period.
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// End of the period.
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// The instant the states are counted at.
+    pub as_of: chrono::DateTime<chrono::FixedOffset>,
+    /// The street asked for.
+    pub street: Option<String>,
+    /// The category group asked for.
+    pub group: Option<String>,
+    /// One row per person.
+    pub persons: Vec<PersonIndicatorsRow>,
 }
 
 /// Query of `GET /api/v1/indicators`.
@@ -249,6 +283,50 @@ pub struct IndicatorsQuery {
     pub from: Option<String>,
     /// Cases reported before (RFC 3339, or a date: midnight starting it); default now.
     pub to: Option<String>,
+    /// The moment the cases are counted as they stood at (RFC 3339, or a date): default `to`,
+    /// or now if earlier; not in the future, not before `from`.
+    pub as_of: Option<String>,
+    /// Only the categories of this group of the task list.
+    pub group: Option<String>,
+    /// The breakdowns, comma-separated: `street`, `grid`, `department`, `group` (default all).
+    pub by: Option<String>,
+}
+
+/// Query of `GET /api/v1/indicators.csv` and `.xlsx`: that of `GET /api/v1/indicators`, and the
+/// table.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IndicatorsExportQuery {
+    /// Only this street (and its grids).
+    pub street: Option<String>,
+    /// Cases reported at or after (RFC 3339, or a date); default 30 days before `to`.
+    pub from: Option<String>,
+    /// Cases reported before; default now.
+    pub to: Option<String>,
+    /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
+    pub as_of: Option<String>,
+    /// Only the categories of this group of the task list.
+    pub group: Option<String>,
+    /// The table: `district`, `street`, `grid`, `department`, `group` (CSV: default `street`;
+    /// XLSX: default all, one worksheet each).
+    pub table: Option<String>,
+}
+
+impl IndicatorsExportQuery {
+    /// The report's query (every breakdown) and the table asked for.
+    pub fn split(self) -> (IndicatorsQuery, Option<String>) {
+        (
+            IndicatorsQuery {
+                street: self.street,
+                from: self.from,
+                to: self.to,
+                as_of: self.as_of,
+                group: self.group,
+                by: None,
+            },
+            self.table,
+        )
+    }
 }
 
 /// Query of `GET /api/v1/queue`.
@@ -315,6 +393,8 @@ pub struct RankingQuery {
     pub from: Option<String>,
     /// Cases reported before; default now.
     pub to: Option<String>,
+    /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
+    pub as_of: Option<String>,
 }
 
 /// `GET /api/v1/ranking`: the ranked table of a period under the scoring scheme in force.

@@ -9,8 +9,11 @@
 //!    `utoipa` and `geojson` — never on `http`, `service`, `store`, `atlas` or `validate`
 //!    (`tests/layers.rs`). Conversions from internal types live in the service layer or next to
 //!    the handler, not here, except small pure functions over `model` types (e.g. [`geometry`]).
+//!    The one other format, [`sheet`] (report tables as CSV and XLSX), adds `csv` and
+//!    `rust_xlsxwriter` and is as plain: data in, bytes out, no I/O.
 //! 2. **One file per area of the API**: `lookup.rs`, `areas.rs`, `tiles.rs`, `meta.rs`,
-//!    `open311.rs`, `problem.rs` (read side); `drafts.rs`, `cases.rs`, … (write side). Shared
+//!    `open311.rs`, `problem.rs` (read side); `drafts.rs`, `cases.rs`, … (write side);
+//!    `sheet.rs` (spreadsheet exports of report tables, not JSON). Shared
 //!    shapes (people, management units, GeoJSON geometry, enum schemas) are in this file.
 //!    Spell arrays as arrays (`[f64; 4]` for a bounding box `[min_lon, min_lat, max_lon,
 //!    max_lat]`), not through a type alias: utoipa does not see through aliases.
@@ -53,6 +56,7 @@ pub mod lookup;
 pub mod meta;
 pub mod open311;
 pub mod problem;
+pub mod sheet;
 pub mod review;
 pub mod tiles;
 

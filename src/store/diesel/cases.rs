@@ -2,6 +2,7 @@
 //! decided and written in one transaction.
 
 use super::*;
+use crate::cases::indicators::{Dimension, Indicators, PersonIndicators, Scope};
 
 impl Cases for Db {
     fn create_case(&self, case: &NewCase) -> StoreResult<Case> {
@@ -34,11 +35,23 @@ impl Cases for Db {
     ) -> StoreResult<Result<Case, Refusal>> {
         self.give_feedback_impl(id, feedback, secret, decide)
     }
+
+    fn indicators(
+        &self,
+        scope: &Scope,
+        by: Dimension,
+    ) -> StoreResult<BTreeMap<Option<String>, Indicators>> {
+        self.indicators_impl(scope, by)
+    }
+
+    fn person_indicators(&self, scope: &Scope) -> StoreResult<BTreeMap<String, PersonIndicators>> {
+        self.person_indicators_impl(scope)
+    }
 }
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = schema::cases)]
-struct CaseRow {
+pub(super) struct CaseRow {
     id: i64,
     category: String,
     source: String,
@@ -225,7 +238,7 @@ fn case_from_row(r: CaseRow, events: Vec<Event>, feedback: Option<Feedback>) -> 
 }
 
 /// Loads cases by rows, with their events and verdicts.
-fn cases_with_events(conn: &mut Conn, rows: Vec<CaseRow>) -> StoreResult<Vec<Case>> {
+pub(super) fn cases_with_events(conn: &mut Conn, rows: Vec<CaseRow>) -> StoreResult<Vec<Case>> {
     use schema::case_events::dsl as e;
     use schema::case_feedback::dsl as f;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -343,7 +356,7 @@ impl Db {
             due_at: Some(due_at),
             on_time: None,
         };
-        let id = case_tx(&mut conn, |conn| {
+        case_tx(&mut conn, |conn| {
             let id: i64 = diesel::insert_into(c::cases)
                 .values(&row)
                 .returning(c::id)
@@ -353,36 +366,37 @@ impl Db {
                 .values(&EventRow::new(id, &report)?)
                 .execute(conn)
                 .map_err(db_err)?;
-            Ok(id)
-        })?;
-        // Everything stored is known here: no need to read it back.
-        Ok(Case {
-            id,
-            category: new.category.clone(),
-            source: new.source,
-            description: new.description.clone(),
-            stage: Stage::Reported,
-            track: None,
-            input: serde_json::json!({"lon": new.input.0, "lat": new.input.1, "crs": new.input.2}),
-            reported_at,
-            created_at: now,
-            updated_at: now,
-            due_at,
-            done_at: None,
-            street: a.street.as_ref().map(|s| s.code.clone()),
-            grid: a.grid.as_ref().map(|s| s.code.clone()),
-            block: a.block.as_ref().map(|s| s.code.clone()),
-            generation: a.generation,
-            assigned_grid: None,
-            department: None,
-            supervised: false,
-            duplicate_of: None,
-            limits: new.limits,
-            photos: new.photos.clone(),
-            created_by: new.created_by.clone(),
-            assignment: a.clone(),
-            events: vec![report],
-            feedback: None,
+            // Everything stored is known here: no need to read it back.
+            let case = Case {
+                id,
+                category: new.category.clone(),
+                source: new.source,
+                description: new.description.clone(),
+                stage: Stage::Reported,
+                track: None,
+                input: serde_json::json!({"lon": new.input.0, "lat": new.input.1, "crs": new.input.2}),
+                reported_at,
+                created_at: now,
+                updated_at: now,
+                due_at,
+                done_at: None,
+                street: a.street.as_ref().map(|s| s.code.clone()),
+                grid: a.grid.as_ref().map(|s| s.code.clone()),
+                block: a.block.as_ref().map(|s| s.code.clone()),
+                generation: a.generation,
+                assigned_grid: None,
+                department: None,
+                supervised: false,
+                duplicate_of: None,
+                limits: new.limits,
+                photos: new.photos.clone(),
+                created_by: new.created_by.clone(),
+                assignment: a.clone(),
+                events: vec![report.clone()],
+                feedback: None,
+            };
+            facts::write_facts(conn, std::slice::from_ref(&case))?;
+            Ok(case)
         })
     }
 
@@ -541,7 +555,10 @@ impl Db {
             });
             match step {
                 Some(step) => write_step(conn, case, step).map(Ok),
-                None => Ok(Ok(case)),
+                None => {
+                    facts::write_facts(conn, std::slice::from_ref(&case))?;
+                    Ok(Ok(case))
+                }
             }
         })
     }
@@ -586,5 +603,6 @@ fn write_step(conn: &mut Conn, mut case: Case, mut step: Step) -> StoreResult<Ca
     case.done_at = step.done_at;
     case.updated_at = step.event.at;
     case.events.push(step.event);
+    facts::write_facts(conn, std::slice::from_ref(&case))?;
     Ok(case)
 }

@@ -23,6 +23,7 @@ mod access;
 mod boundaries;
 mod cases;
 mod categories;
+mod facts;
 mod reviews;
 
 pub(in crate::store) use boundaries::{current_number, generations_after};
