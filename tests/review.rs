@@ -747,6 +747,35 @@ fn reviewers_score_only_their_own_assignments(db: &TestDb) {
             409,
         )
         .await;
+        // the closed review's street rates are the streets' review_score in the ranked table
+        let q = |k: &str| fin[k].as_str().expect("time").replace('+', "%2B");
+        let period = format!("from={}&to={}", q("from"), q("to"));
+        let ranking = s
+            .ok(&format!("/api/v1/ranking?{period}&review={id}"), &supervisor)
+            .await;
+        assert_eq!(ranking["review"], id, "{ranking}");
+        let score_of = |ranking: &Value, street: &str| {
+            ranking["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .find(|r| r["code"] == street)
+                .map(|r| r["indicators"]["review_score"].clone())
+        };
+        assert_eq!(score_of(&ranking, st1), Some(json!(0.8)));
+        assert_eq!(score_of(&ranking, st2), Some(json!(0.8683)));
+        let plain = s.ok(&format!("/api/v1/ranking?{period}"), &supervisor).await;
+        assert_eq!(score_of(&plain, st1), Some(Value::Null));
+        // a review scores streets only
+        problem(
+            s.get(
+                &format!("/api/v1/ranking?{period}&kind=grid&review={id}"),
+                &supervisor,
+            )
+            .await,
+            400,
+        )
+        .await;
         problem(
             s.post(
                 &format!("/api/v1/reviews/{id}/close"),
