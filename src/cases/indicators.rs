@@ -116,6 +116,10 @@ pub struct Indicators {
     pub actual_resolution_rate: Option<f64>,
     /// 群众满意率: satisfied ÷ verdicts.
     pub satisfaction_rate: Option<f64>,
+    /// 质量考评得分率: a street's mean score in a closed quality review ÷ the rubric's total
+    /// ([`super::review`]); set by the ranked table of streets when it names a review, else
+    /// `null`. Not counted from cases.
+    pub review_score: Option<f64>,
 }
 
 /// The count fields of [`Indicators`], in order: the columns the stores' queries return.
@@ -150,7 +154,7 @@ pub const COUNTS: [&str; 27] = [
 ];
 
 /// The Chinese name of every count and rate of [`Indicators`] (for tables and spreadsheets).
-pub const NAMES_ZH: [(&str, &str); 40] = [
+pub const NAMES_ZH: [(&str, &str); 41] = [
     ("cases", "案件数"),
     ("patrol", "巡查上报数"),
     ("valid", "有效案件数"),
@@ -191,10 +195,11 @@ pub const NAMES_ZH: [(&str, &str); 40] = [
     ("extension_rate", "延期率"),
     ("actual_resolution_rate", "实际解决率"),
     ("satisfaction_rate", "群众满意率"),
+    ("review_score", "质量考评得分率"),
 ];
 
-/// The rates of [`Indicators`], in order.
-pub const RATES: [&str; 13] = [
+/// The rates of [`Indicators`], in order (the last, `review_score`, from a quality review).
+pub const RATES: [&str; 14] = [
     "first_discovery_rate",
     "valid_report_rate",
     "front_end_resolution_rate",
@@ -208,6 +213,7 @@ pub const RATES: [&str; 13] = [
     "extension_rate",
     "actual_resolution_rate",
     "satisfaction_rate",
+    "review_score",
 ];
 
 fn rate(n: u64, d: u64) -> Option<f64> {
@@ -381,6 +387,7 @@ impl Indicators {
             "extension_rate" => self.extension_rate,
             "actual_resolution_rate" => self.actual_resolution_rate,
             "satisfaction_rate" => self.satisfaction_rate,
+            "review_score" => self.review_score,
             _ => None,
         }
     }

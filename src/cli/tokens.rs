@@ -15,11 +15,12 @@ pub struct TokenArgs {
 enum TokenCommand {
     /// Create a token and print its secret (shown once; only a hash is stored).
     Create {
-        /// Role: admin, planner, intake, dispatcher, department, grid_worker or supervisor.
+        /// Role: admin, planner, intake, dispatcher, department, grid_worker, supervisor or
+        /// reviewer (a reviewer needs its one `--street` and `--subject`).
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::as_str)))]
         role: String,
         /// A street the token may act on (planners, dispatchers; repeat for several; `*`: every
-        /// street of the district).
+        /// street of the district); a reviewer's own street.
         #[arg(long = "street")]
         streets: Vec<String>,
         /// A grid a grid worker works in (repeat for several).

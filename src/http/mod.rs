@@ -21,6 +21,7 @@ pub mod meta;
 pub mod open311;
 pub mod query;
 pub mod ratelimit;
+pub mod review;
 pub mod serve;
 pub mod tiles;
 pub mod web;
@@ -32,7 +33,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any, get, post, put};
 use error::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
@@ -114,6 +115,8 @@ pub mod limits {
     pub const SMALL_BODY: usize = super::edge::SMALL_BODY;
     /// A task list (`PUT /api/v1/categories`).
     pub const TASK_LIST_BODY: usize = 4 * 1024 * 1024;
+    /// A quality review's draw or assignment: up to 500 reviewers and a rubric.
+    pub const REVIEW_BODY: usize = super::review::MAX_REVIEW_BODY_BYTES;
 }
 
 /// Shared state of all handlers.
@@ -611,6 +614,53 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         (
             "/api/v1/scoring",
             get(assessment::get_scoring).put(assessment::put_scoring),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
+            )],
+        ),
+        (
+            "/api/v1/reviews",
+            get(review::list).post(review::create),
+            vec![(
+                Method::POST,
+                Policy::with_roles(limits::REVIEW_BODY, &crate::service::review::MANAGERS),
+            )],
+        ),
+        ("/api/v1/reviews/{id}", get(review::one), vec![]),
+        (
+            "/api/v1/reviews/{id}/assignments",
+            post(review::assign),
+            vec![(
+                Method::POST,
+                Policy::with_roles(limits::REVIEW_BODY, &crate::service::review::MANAGERS),
+            )],
+        ),
+        (
+            "/api/v1/reviews/{id}/cases/{case_id}",
+            get(review::case),
+            vec![],
+        ),
+        (
+            "/api/v1/reviews/{id}/cases/{case_id}/score",
+            put(review::score),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Reviewer]),
+            )],
+        ),
+        ("/api/v1/reviews/{id}/results", get(review::results), vec![]),
+        (
+            "/api/v1/reviews/{id}/close",
+            post(review::close),
+            vec![(
+                Method::POST,
+                Policy::with_roles(limits::SMALL_BODY, &crate::service::review::MANAGERS),
+            )],
+        ),
+        (
+            "/api/v1/review-rubric",
+            get(review::get_rubric).put(review::put_rubric),
             vec![(
                 Method::PUT,
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),

@@ -7,7 +7,9 @@
 //! transfers, closes, voids and decides extensions for cases of its streets), `department` (a
 //! named department or management unit: disposes of, returns and asks extensions for the cases
 //! dispatched to it, and sees only those), `grid_worker` (verifies, checks and disposes of
-//! front-end cases of its grids, reports patrol cases), `supervisor` (督办; reads everything).
+//! front-end cases of its grids, reports patrol cases), `supervisor` (督办; reads everything;
+//! draws quality reviews), `reviewer` (a person of one street who scores the sampled cases of
+//! other streets assigned to them in a quality review, 质量考评).
 //! A street-scoped token with no streets may touch no street; `*` is every street of the
 //! district. A token may name its holder (`subject`), recorded on every case event it makes.
 
@@ -33,11 +35,13 @@ pub enum Role {
     GridWorker,
     /// The district's supervision (督办).
     Supervisor,
+    /// A reviewer of the quality review (质量考评): one person (`subject`) of one street.
+    Reviewer,
 }
 
 impl Role {
     /// Every role, in the order they are listed.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Admin,
         Role::Planner,
         Role::Intake,
@@ -45,6 +49,7 @@ impl Role {
         Role::Department,
         Role::GridWorker,
         Role::Supervisor,
+        Role::Reviewer,
     ];
 
     /// The roles that read cases.
@@ -66,6 +71,7 @@ impl Role {
             Role::Department => "department",
             Role::GridWorker => "grid_worker",
             Role::Supervisor => "supervisor",
+            Role::Reviewer => "reviewer",
         }
     }
 }
@@ -277,7 +283,8 @@ pub struct NewToken {
 }
 
 /// Creates a token of `spec` (role, scope, holder, expiry); the scope must suit the role: a
-/// `grid_worker` needs grids, a `department` its department.
+/// `grid_worker` needs grids, a `department` its department, a `reviewer` its one street and
+/// its holder (`subject`: the name it is assigned reviews under).
 pub fn create_token(store: &dyn Store, spec: &TokenSpec) -> Result<NewToken> {
     let role: Role = spec
         .role
@@ -299,6 +306,20 @@ pub fn create_token(store: &dyn Store, spec: &TokenSpec) -> Result<NewToken> {
             "department",
             "a department token needs its department (--department)",
         ));
+    }
+    if role == Role::Reviewer {
+        if spec.streets.len() != 1 || spec.streets[0] == "*" || spec.streets[0].trim().is_empty() {
+            return Err(Error::field(
+                "streets",
+                "a reviewer token needs the one street its holder belongs to (--street)",
+            ));
+        }
+        if spec.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Err(Error::field(
+                "subject",
+                "a reviewer token needs its holder's name (--subject), under which reviews are assigned",
+            ));
+        }
     }
     if role != Role::Department && spec.department.is_some() {
         return Err(Error::field(

@@ -354,13 +354,41 @@ pub fn ranking(
         AssessedKind::Grid => report.grids,
         AssessedKind::Department => report.departments,
     };
-    let rows = areas.into_iter().map(|a| (a.code, a.name, a.indicators));
+    // the street rates of a closed quality review, as the `review_score` indicator
+    let reviewed = match (&q.review, kind) {
+        (None, _) => None,
+        (Some(_), AssessedKind::Grid | AssessedKind::Department) => {
+            return Err(Error::invalid_parameter(
+                "review",
+                "a quality review scores streets: `review=` goes with kind=street",
+            ));
+        }
+        (Some(raw), AssessedKind::Street) => {
+            let id = super::review::review_id(raw)?;
+            let review = store.get_review(id, crate::store::ReviewScope::All)?;
+            if review.closed_at.is_none() {
+                return Err(Error::conflict(format!(
+                    "quality review {id} is not closed: its results are not final"
+                )));
+            }
+            let results =
+                crate::cases::review::results(&review.rubric, &review.cases, &review.assignments);
+            Some((id, crate::cases::review::street_review_rates(&results)))
+        }
+    };
+    let rows = areas.into_iter().map(|mut a| {
+        if let Some((_, rates)) = &reviewed {
+            a.indicators.review_score = rates.get(&a.code).copied();
+        }
+        (a.code, a.name, a.indicators)
+    });
     Ok(wire::Ranking {
         kind,
         from: report.from,
         to: report.to,
         as_of: report.as_of,
         example_scheme: example,
+        review: reviewed.map(|(id, _)| id),
         items: rank(&scheme, kind, rows),
     })
 }
@@ -373,7 +401,8 @@ fn indicator_columns(code: &str) -> Vec<Column> {
         Column::new("name", "名称", ColumnKind::Text),
     ];
     for (key, zh) in NAMES_ZH {
-        let kind = if key.ends_with("_rate") || key == "dispatch_accuracy" {
+        let kind = if key.ends_with("_rate") || key == "dispatch_accuracy" || key == "review_score"
+        {
             ColumnKind::Rate
         } else {
             ColumnKind::Count

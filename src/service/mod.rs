@@ -16,6 +16,7 @@
 //! - [`generations`]: history, diff, export, the generation in force at a time, its atlas;
 //! - [`cases`]: categories, intake, case list, status changes;
 //! - [`assessment`]: the standard indicators, scoring schemes and ranked tables;
+//! - [`review`]: quality review by sampling (质量考评): draw, assign, score, results;
 //! - [`setup`]: the demo district and the example task list for a first start.
 
 pub mod access;
@@ -24,6 +25,7 @@ pub mod cases;
 pub mod drafts;
 mod error;
 pub mod generations;
+pub mod review;
 pub mod setup;
 
 pub use error::{Error, Kind, Result};

@@ -4,7 +4,7 @@
 //! assessment (each stored as its JSON file, parsed by the service) ([`Categories`],
 //! [`Setting`]).
 //!
-//! Tables: `categories`, `settings` (keys `calendar`, `scoring`).
+//! Tables: `categories`, `settings` (keys `calendar`, `scoring`, `review_rubric`).
 
 use super::StoreResult;
 use crate::routing::categories::Category;
@@ -31,6 +31,8 @@ pub enum Setting {
     Calendar,
     /// The assessment's scoring scheme.
     Scoring,
+    /// The rubric of the quality review by sampling (质量考评).
+    ReviewRubric,
 }
 
 impl Setting {
@@ -39,6 +41,7 @@ impl Setting {
         match self {
             Setting::Calendar => "calendar",
             Setting::Scoring => "scoring",
+            Setting::ReviewRubric => "review_rubric",
         }
     }
 }

@@ -214,9 +214,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (id) {
+        id -> BigInt,
+        name -> Text,
+        period_from -> TimestamptzSqlite,
+        period_to -> TimestamptzSqlite,
+        streets -> Text,
+        spec -> Text,
+        rubric -> Text,
+        k -> Integer,
+        seed -> BigInt,
+        population -> BigInt,
+        created_by -> Text,
+        created_at -> TimestamptzSqlite,
+        closed_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    review_cases (review_id, case_id) {
+        review_id -> BigInt,
+        case_id -> BigInt,
+        street -> Text,
+        category -> Text,
+        grp -> Text,
+    }
+}
+
+diesel::table! {
+    review_assignments (review_id, case_id, reviewer) {
+        review_id -> BigInt,
+        case_id -> BigInt,
+        reviewer -> Text,
+        reviewer_street -> Text,
+        points -> Nullable<Text>,
+        total -> Nullable<Double>,
+        comment -> Nullable<Text>,
+        scored_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
+diesel::joinable!(review_cases -> reviews (review_id));
 
 diesel::joinable!(draft_features -> drafts (draft_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -230,5 +272,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     settings,
     case_feedback,
-    case_facts
+    case_facts,
+    reviews,
+    review_cases,
+    review_assignments
 );

@@ -395,6 +395,9 @@ pub struct RankingQuery {
     pub to: Option<String>,
     /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
     pub as_of: Option<String>,
+    /// A closed quality review (its id) whose per-street results are the streets'
+    /// `review_score` (kind `street` only).
+    pub review: Option<String>,
 }
 
 /// `GET /api/v1/ranking`: the ranked table of a period under the scoring scheme in force.
@@ -411,6 +414,8 @@ pub struct Ranking {
     pub as_of: chrono::DateTime<chrono::FixedOffset>,
     /// Whether the scheme is the example shipped with gridatlas.
     pub example_scheme: bool,
+    /// The quality review whose results are the streets' `review_score`.
+    pub review: Option<i64>,
     /// The rows, best first.
     pub items: Vec<crate::cases::scoring::Ranked>,
 }

@@ -57,6 +57,7 @@ pub mod meta;
 pub mod open311;
 pub mod problem;
 pub mod sheet;
+pub mod review;
 pub mod tiles;
 
 use utoipa::openapi::RefOr;
