@@ -1321,7 +1321,14 @@ fn main() -> anyhow::Result<()> {
     let want: usize = args.get(2).map_or(Ok(1_000_000), |s| s.parse())?;
     let n_transitions: usize = args.get(3).map_or(Ok(20_000), |s| s.parse())?;
 
+    // opening computes the facts of cases that have none (a store filled by an older version)
+    let started = std::time::Instant::now();
     let store: Arc<dyn Store> = Arc::from(gridatlas::store::open(url)?);
+    println!(
+        "{}",
+        serde_json::json!({"backend": format!("{:?}", store.backend()), "measure": "open",
+            "seconds": round(started.elapsed().as_secs_f64(), 1), "load": loadavg()})
+    );
     let g = match store.current_generation()? {
         Some(g) => g.number,
         None => gridatlas::http::serve::bootstrap_demo(store.as_ref())?,

@@ -751,7 +751,10 @@ fn reviewers_score_only_their_own_assignments(db: &TestDb) {
         let q = |k: &str| fin[k].as_str().expect("time").replace('+', "%2B");
         let period = format!("from={}&to={}", q("from"), q("to"));
         let ranking = s
-            .ok(&format!("/api/v1/ranking?{period}&review={id}"), &supervisor)
+            .ok(
+                &format!("/api/v1/ranking?{period}&review={id}"),
+                &supervisor,
+            )
             .await;
         assert_eq!(ranking["review"], id, "{ranking}");
         let score_of = |ranking: &Value, street: &str| {
@@ -764,7 +767,9 @@ fn reviewers_score_only_their_own_assignments(db: &TestDb) {
         };
         assert_eq!(score_of(&ranking, st1), Some(json!(0.8)));
         assert_eq!(score_of(&ranking, st2), Some(json!(0.8683)));
-        let plain = s.ok(&format!("/api/v1/ranking?{period}"), &supervisor).await;
+        let plain = s
+            .ok(&format!("/api/v1/ranking?{period}"), &supervisor)
+            .await;
         assert_eq!(score_of(&plain, st1), Some(Value::Null));
         // a review scores streets only
         problem(

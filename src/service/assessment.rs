@@ -376,6 +376,7 @@ pub fn ranking(
             Some((id, crate::cases::review::street_review_rates(&results)))
         }
     };
+    let review_id = reviewed.as_ref().map(|(id, _)| *id);
     let rows = areas.into_iter().map(|mut a| {
         if let Some((_, rates)) = &reviewed {
             a.indicators.review_score = rates.get(&a.code).copied();
@@ -388,7 +389,7 @@ pub fn ranking(
         to: report.to,
         as_of: report.as_of,
         example_scheme: example,
-        review: reviewed.map(|(id, _)| id),
+        review: review_id,
         items: rank(&scheme, kind, rows),
     })
 }

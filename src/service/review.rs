@@ -15,7 +15,8 @@
 //! the seed; the period is read like the indicators' (`from`, `to`).
 
 use super::access::{Caller, Role};
-use super::cases::{case_view, categories, check_text, indicator_period};
+use super::assessment::indicator_period;
+use super::cases::{case_view, categories, check_text};
 use super::error::{Error, Result};
 use super::usize_param;
 use crate::atlas::Atlas;
@@ -232,9 +233,9 @@ pub fn create(
     check_reviewers(atlas, &input.reviewers)?;
     let (from, to) = indicator_period(
         &IndicatorsQuery {
-            street: None,
             from: input.from.clone(),
             to: input.to.clone(),
+            ..IndicatorsQuery::default()
         },
         offset,
         now,

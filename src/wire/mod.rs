@@ -56,8 +56,8 @@ pub mod lookup;
 pub mod meta;
 pub mod open311;
 pub mod problem;
-pub mod sheet;
 pub mod review;
+pub mod sheet;
 pub mod tiles;
 
 use utoipa::openapi::RefOr;

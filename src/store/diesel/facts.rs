@@ -3,7 +3,7 @@
 //! changed after the moment asked for, their stage and due time then are read from their events.
 //!
 //! The query text is the same on both backends but for the placeholders (`?1` on SQLite, `$1` on
-//! PostgreSQL); `tests/indicators.rs` holds its answers equal to the plain reference in
+//! PostgreSQL) and the optimisation fence's spelling; `tests/indicators.rs` holds its answers equal to the plain reference in
 //! [`crate::cases::indicators`] on both.
 
 use super::*;
@@ -134,6 +134,12 @@ impl Db {
                 .load(&mut conn)
                 .map_err(db_err)?;
             let Some(last) = batch.last().map(|(id, _)| *id) else {
+                if done > 0 {
+                    // the planner's statistics of the table just filled
+                    diesel::sql_query("ANALYZE case_facts")
+                        .execute(&mut conn)
+                        .map_err(db_err)?;
+                }
                 return Ok(done);
             };
             after = last;
@@ -393,9 +399,16 @@ fn counts_sql(key: &str, keyed: bool, scope: &Scope) -> String {
     } else {
         String::new()
     };
+    // The inner query is a fence (`OFFSET 0`): flattened into the outer one, the planner would
+    // copy the subqueries of `stage_t` and `late_t` into every SUM that reads them and run them
+    // once per use (on PostgreSQL 1.5 s instead of 0.2 s for a month at a million cases).
+    let fence = match BACKEND {
+        Backend::Sqlite => "LIMIT -1 OFFSET 0",
+        Backend::Postgres => "OFFSET 0",
+    };
     format!(
         "SELECT f.k AS key, {sums} FROM (SELECT f.*, {key} AS k, {stage_t} AS stage_t, \
-         {late_t} AS late_t FROM case_facts f WHERE {scope}{keep}) f GROUP BY f.k",
+         {late_t} AS late_t FROM case_facts f WHERE {scope}{keep} {fence}) f GROUP BY f.k",
         sums = sums.join(", "),
         scope = scope_sql(scope),
     )
