@@ -1557,6 +1557,83 @@ fn indicators(store: &dyn Store, backend: &str, now: DateTime<Utc>) -> anyhow::R
         agree,
         "the store's SQL and the in-memory reference disagree"
     );
+    verdict_reopens(store, backend, &scope, &cases)
+}
+
+/// A resident's "not resolved" on one of the month's closed cases without a verdict: the case
+/// is reopened, and the month counted as of now has one verdict more, one reopened case more,
+/// one closed case less and a lower 实际解决率 — through the store's SQL as through the reference.
+fn verdict_reopens(
+    store: &dyn Store,
+    backend: &str,
+    scope: &gridatlas::cases::indicators::Scope,
+    cases: &[Case],
+) -> anyhow::Result<()> {
+    use gridatlas::cases::indicators::{Dimension, Indicators, Scope, compute};
+    use gridatlas::cases::{Feedback, Satisfaction};
+    let Some(target) = cases
+        .iter()
+        .find(|c| c.stage == Stage::Closed && c.feedback.is_none())
+    else {
+        anyhow::bail!("no closed case without a verdict in the month");
+    };
+    let cal =
+        Calendar::from_json(gridatlas::calendar::EXAMPLE_CALENDAR).map_err(|e| anyhow!("{e:?}"))?;
+    let now_scope = |as_of| Scope {
+        as_of,
+        ..scope.clone()
+    };
+    let district = |as_of| -> anyhow::Result<Indicators> {
+        store
+            .indicators(&now_scope(as_of), Dimension::District)?
+            .remove(&None)
+            .ok_or_else(|| anyhow!("no district row"))
+    };
+    let before = district(Utc::now())?;
+    let at = Utc::now();
+    let feedback = Feedback {
+        at,
+        resolved: false,
+        satisfaction: Satisfaction::Dissatisfied,
+        comment: Some("问题还在".into()),
+        via: "link".into(),
+    };
+    let case = store
+        .give_feedback(target.id, &feedback, None, &mut |c| {
+            let mut req = Request::new(Action::Reopen, at, "resident", "resident");
+            req.note = Some("问题还在".into());
+            workflow::apply(c, &req, &cal).map(Some)
+        })?
+        .map_err(|r| anyhow!("{r}"))?;
+    let as_of = Utc::now();
+    let after = district(as_of)?;
+    let mut reread = cases.to_vec();
+    if let Some(c) = reread.iter_mut().find(|c| c.id == case.id) {
+        *c = case.clone();
+    }
+    let reference = compute(&reread, &now_scope(as_of), Dimension::District);
+    // 实际解决率 counts one more verdict, not resolved: its denominator grows, its numerator not
+    let lower = after.resolved_by_verdict == before.resolved_by_verdict
+        && after
+            .actual_resolution_rate
+            .is_some_and(|a| before.actual_resolution_rate.is_none_or(|b| a <= b));
+    let shows = !case.stage.is_terminal()
+        && after.verdicts == before.verdicts + 1
+        && after.reopened == before.reopened + 1
+        && after.closed + 1 == before.closed
+        && lower;
+    let agrees = reference.get(&None) == Some(&after);
+    let ok = shows && agrees;
+    println!(
+        "{}",
+        serde_json::json!({"backend": backend, "measure": "verdict_reopens", "case": case.id,
+            "stage_after": case.stage.as_str(),
+            "actual_resolution_rate": [before.actual_resolution_rate, after.actual_resolution_rate],
+            "verdicts": [before.verdicts, after.verdicts], "closed": [before.closed, after.closed],
+            "reopened": [before.reopened, after.reopened], "shows": shows,
+            "agrees_with_reference": agrees})
+    );
+    anyhow::ensure!(ok, "the reopening did not show as expected");
     Ok(())
 }
 
