@@ -1,7 +1,7 @@
 //! Cases: the task list (categories) and the working calendar, intake (check, route, look for
 //! duplicates, store), the case list, one case, the street queue, the workflow's actions (who may
-//! take them, decided on the case as stored), the escalation sweep, and the indicators. The
-//! native API and Open311 both come here; routing itself is [`crate::routing::route`] and the
+//! take them, decided on the case as stored) and the escalation sweep; the indicators are
+//! [`super::assessment`]'s. The native API and Open311 both come here; routing itself is [`crate::routing::route`] and the
 //! workflow's rules are [`crate::cases::workflow`].
 //!
 //! Input is bounded before any work: every text field is checked against its limit in
