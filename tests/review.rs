@@ -966,6 +966,11 @@ fn openapi_describes_the_review_api(db: &TestDb) {
         assert_eq!(created, "#/components/schemas/Review");
         assert!(doc["components"]["schemas"]["Rubric"].is_object());
         assert!(doc["components"]["schemas"]["ReviewResults"].is_object());
+        // a reviewer's assignment has a name of its own: `Assignment` is a case's routing (one
+        // schema overwrote the other, and every case answer broke its schema)
+        let props = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
+        assert!(props("Assignment")["grid"].is_object(), "{}", props("Assignment"));
+        assert!(props("ReviewAssignment")["reviewer"].is_object());
     });
 }
 

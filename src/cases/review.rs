@@ -584,8 +584,10 @@ pub fn check_reviewers(reviewers: &[Reviewer]) -> Result<(), String> {
     Ok(())
 }
 
-/// One reviewer's task: a sampled case, and the score once given.
+/// One reviewer's task: a sampled case, and the score once given. (`ReviewAssignment` in the
+/// OpenAPI document: `Assignment` is a case's routing.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReviewAssignment)]
 pub struct Assignment {
     /// The case.
     pub case_id: i64,
