@@ -969,7 +969,11 @@ fn openapi_describes_the_review_api(db: &TestDb) {
         // a reviewer's assignment has a name of its own: `Assignment` is a case's routing (one
         // schema overwrote the other, and every case answer broke its schema)
         let props = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
-        assert!(props("Assignment")["grid"].is_object(), "{}", props("Assignment"));
+        assert!(
+            props("Assignment")["grid"].is_object(),
+            "{}",
+            props("Assignment")
+        );
         assert!(props("ReviewAssignment")["reviewer"].is_object());
     });
 }
