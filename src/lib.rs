@@ -8,6 +8,7 @@ pub mod atlas;
 pub mod calendar;
 pub mod cases;
 pub mod cli;
+pub mod field;
 pub mod geo_io;
 pub mod geometry;
 pub mod http;

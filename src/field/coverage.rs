@@ -1,0 +1,1 @@
+//! Coverage of road segments, blocks and grids by patrol paths (being written).

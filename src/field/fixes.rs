@@ -1,0 +1,1 @@
+//! Fixes as they arrive: NDJSON lines and GPX files (being written).
