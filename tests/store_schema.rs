@@ -61,6 +61,7 @@ sql_name! {
     Text => ["TEXT"], "text";
     Double => ["DOUBLE"], "float8";
     Bool => ["BOOLEAN"], "bool";
+    Date => ["DATE"], "date";
     Timestamptz => ["TIMESTAMPTZ"], "timestamptz";
     TimestamptzSqlite => ["TIMESTAMPTZ"], "timestamptz";
     Geometry => ["BLOB"], "geometry";
@@ -152,6 +153,10 @@ macro_rules! schema_tables {
             table::<$schema::reviews::table>("reviews", $db),
             table::<$schema::review_cases::table>("review_cases", $db),
             table::<$schema::review_assignments::table>("review_assignments", $db),
+            table::<$schema::staff::table>("staff", $db),
+            table::<$schema::duty::table>("duty", $db),
+            table::<$schema::checkins::table>("checkins", $db),
+            table::<$schema::tracks::table>("tracks", $db),
         ]
     };
 }

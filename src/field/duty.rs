@@ -471,6 +471,94 @@ pub fn attendance(
     }
 }
 
+/// A check-in or check-out as recorded, with the verdict given when it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckIn {
+    /// Identifier (0 before it is stored).
+    pub id: i64,
+    /// 工号.
+    pub staff: String,
+    /// When (the device's time).
+    pub t: DateTime<Utc>,
+    /// In or out.
+    pub punch: Punch,
+    /// Longitude, WGS84.
+    pub lon: f64,
+    /// Latitude, WGS84.
+    pub lat: f64,
+    /// Accuracy the device reported, metres.
+    pub accuracy_m: Option<f64>,
+    /// Where it was relative to the assigned areas.
+    pub place: Place,
+    /// Distance to the nearest assigned area (0 inside) or to the workstation, metres.
+    pub distance_m: Option<f64>,
+    /// The assigned area (or the grid of the workstation) it matched, if any.
+    pub area: Option<String>,
+    /// The class of this punch.
+    pub class: Class,
+    /// The shift it belongs to: its local start date …
+    #[schema(value_type = Option<String>)]
+    pub shift_date: Option<NaiveDate>,
+    /// … and its code.
+    pub shift: Option<String>,
+    /// When the server recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl CheckIn {
+    /// The punch as attendance counts it.
+    pub fn recorded(&self) -> Recorded {
+        Recorded {
+            t: self.t,
+            punch: self.punch,
+            place: self.place,
+        }
+    }
+}
+
+impl std::str::FromStr for Punch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Punch::In, Punch::Out]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not in or out"))
+    }
+}
+
+impl std::str::FromStr for Place {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Place::Inside,
+            Place::Near,
+            Place::Workstation,
+            Place::Outside,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("{s:?} is not a place"))
+    }
+}
+
+impl std::str::FromStr for Class {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Class::OnTime,
+            Class::Late,
+            Class::EarlyLeave,
+            Class::Absent,
+            Class::Outside,
+            Class::Pending,
+            Class::NoShift,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("{s:?} is not an attendance class"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,15 @@ pub struct Fix {
     pub accuracy_m: Option<f64>,
 }
 
+/// A person's cleaned fixes, in time order: what the store keeps as one chunk of their track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    /// 工号.
+    pub staff: String,
+    /// Fixes, by time.
+    pub fixes: Vec<Fix>,
+}
+
 /// The limits fixes must meet and how they join into paths (settings `field.tracks`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -24,6 +24,7 @@ pub mod assessment;
 pub mod cases;
 pub mod drafts;
 mod error;
+pub mod field;
 pub mod generations;
 pub mod review;
 pub mod setup;

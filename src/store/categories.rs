@@ -4,7 +4,7 @@
 //! assessment (each stored as its JSON file, parsed by the service) ([`Categories`],
 //! [`Setting`]).
 //!
-//! Tables: `categories`, `settings` (keys `calendar`, `scoring`, `review_rubric`).
+//! Tables: `categories`, `settings` (keys `calendar`, `scoring`, `review_rubric`, `field`).
 
 use super::StoreResult;
 use crate::routing::categories::Category;
@@ -33,6 +33,9 @@ pub enum Setting {
     Scoring,
     /// The rubric of the quality review by sampling (质量考评).
     ReviewRubric,
+    /// The field force's settings: duty modes, shift templates, check-in, track and coverage
+    /// rules, retention.
+    Field,
 }
 
 impl Setting {
@@ -42,6 +45,7 @@ impl Setting {
             Setting::Calendar => "calendar",
             Setting::Scoring => "scoring",
             Setting::ReviewRubric => "review_rubric",
+            Setting::Field => "field",
         }
     }
 }

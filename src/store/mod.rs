@@ -8,6 +8,7 @@
 //! | categories | `categories.rs` | [`Categories`]: the case categories (task list) | `categories` |
 //! | cases | `cases.rs` | [`Cases`]: cases and their events | `cases`, `case_events` |
 //! | reviews | `reviews.rs` | [`Reviews`]: quality reviews by sampling (质量考评) | `reviews`, `review_cases`, `review_assignments` |
+//! | field | `field.rs` | [`Field`]: staff, duty, check-ins, patrol tracks | `staff`, `duty`, `checkins`, `tracks` |
 //!
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
@@ -64,6 +65,7 @@ mod cases;
 mod categories;
 mod convert;
 mod diff;
+mod field;
 mod postgres;
 mod reviews;
 #[doc(hidden)]
@@ -83,17 +85,18 @@ pub use boundaries::{
 pub use cases::Cases;
 pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
+pub use field::{Field, TrackQuery};
 pub use reviews::{NewScore, ReviewScope, Reviews};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.
 pub mod prelude {
-    pub use super::{Access, Boundaries, Cases, Categories, Reviews, Store};
+    pub use super::{Access, Boundaries, Cases, Categories, Field, Reviews, Store};
 }
 
 /// The whole store: every aggregate, on one backend. Implementations are internally pooled and
 /// safe to share between threads; calls are synchronous (diesel), async callers use
 /// `spawn_blocking`.
-pub trait Store: Boundaries + Access + Categories + Cases + Reviews + Send + Sync {
+pub trait Store: Boundaries + Access + Categories + Cases + Reviews + Field + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 }

@@ -255,6 +255,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+
+    staff (id) {
+        id -> Text,
+        name -> Text,
+        phone -> Nullable<Text>,
+        role -> Text,
+        org -> Text,
+        org_kind -> Text,
+        team -> Nullable<Text>,
+        street -> Text,
+        areas -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    duty (staff, date, shift) {
+        staff -> Text,
+        date -> Date,
+        shift -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    checkins (id) {
+        id -> BigInt,
+        staff -> Text,
+        t -> TimestamptzSqlite,
+        punch -> Text,
+        lon -> Double,
+        lat -> Double,
+        accuracy_m -> Nullable<Double>,
+        place -> Text,
+        distance_m -> Nullable<Double>,
+        area -> Nullable<Text>,
+        class -> Text,
+        shift_date -> Nullable<Date>,
+        shift -> Nullable<Text>,
+        recorded_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    tracks (id) {
+        id -> BigInt,
+        staff -> Text,
+        t_from -> TimestamptzSqlite,
+        t_to -> TimestamptzSqlite,
+        n -> Integer,
+        min_lon -> Double,
+        min_lat -> Double,
+        max_lon -> Double,
+        max_lat -> Double,
+        fixes -> Geometry,
+    }
+}
+
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
@@ -275,5 +340,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_facts,
     reviews,
     review_cases,
-    review_assignments
+    review_assignments,
+    staff,
+    duty,
+    checkins,
+    tracks
 );

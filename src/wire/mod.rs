@@ -52,6 +52,7 @@
 pub mod areas;
 pub mod cases;
 pub mod drafts;
+pub mod field;
 pub mod lookup;
 pub mod meta;
 pub mod open311;

@@ -24,6 +24,7 @@ mod boundaries;
 mod cases;
 mod categories;
 mod facts;
+mod field;
 mod reviews;
 
 pub(in crate::store) use boundaries::{current_number, generations_after};

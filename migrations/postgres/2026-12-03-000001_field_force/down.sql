@@ -1,0 +1,5 @@
+DROP VIEW track_lines;
+DROP TABLE tracks;
+DROP TABLE checkins;
+DROP TABLE duty;
+DROP TABLE staff;

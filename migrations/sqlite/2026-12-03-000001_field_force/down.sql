@@ -1,0 +1,4 @@
+DROP TABLE tracks;
+DROP TABLE checkins;
+DROP TABLE duty;
+DROP TABLE staff;

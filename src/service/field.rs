@@ -1,0 +1,975 @@
+//! The field force's flows, for the CLI and HTTP alike: the settings, the staff roster (import
+//! and export, scoped by street), the duty roster, check-in (电子考勤: where the point lies
+//! against the person's assigned areas, which shift it counts for, its class), fix ingest
+//! (cleaned per person, stored in chunks per local day), attendance per person, team, grid and
+//! street, tracks, geofence events, coverage, the current shift's task list, and the purge of
+//! old fixes.
+//!
+//! Who may do what:
+//!
+//! | what | who |
+//! |---|---|
+//! | settings, roster of any street | admin |
+//! | roster and duty of its streets | dispatcher |
+//! | check in, send fixes | the person's own `grid_worker` token (`subject` = 工号); admin; fixes also a dispatcher for its streets' people (a device gateway) |
+//! | check-ins, tracks, per-person attendance and coverage (personal data) | admin, supervisor, the street's dispatcher |
+//! | attendance and coverage aggregates | any token that reads cases |
+
+use super::access::{Caller, Role};
+use super::error::{Error, Result};
+use crate::atlas::{Atlas, FeatureId};
+use crate::field::duty::{
+    CheckIn, Class, DutyEntry, FieldSettings, Place, Punch, Span, attendance, classify,
+};
+use crate::field::roster::{MAX_STAFF, Staff};
+use crate::field::{Fix, FixRules, Track, clean, distance_m, speed_kmh};
+use crate::geometry::crs::Crs;
+use crate::model::Layer;
+use crate::store::{Setting, Store, TrackQuery};
+use crate::wire::field as w;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Most fixes in one ingest.
+pub const MAX_FIXES: usize = 500_000;
+/// Most days one attendance or coverage query spans.
+pub const MAX_PERIOD_DAYS: i64 = 31;
+
+/// The roles that read personal data of the field force.
+pub const PERSONAL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Dispatcher];
+
+/// The field settings in force: the store's, or the example shipped with gridatlas (`true`).
+pub fn settings(store: &dyn Store) -> Result<(FieldSettings, bool)> {
+    match store.setting(Setting::Field)? {
+        Some(json) => FieldSettings::from_json(&json)
+            .map(|s| (s, false))
+            .map_err(|e| Error::internal(format!("the stored field settings: {e}"))),
+        None => FieldSettings::from_json(crate::field::duty::EXAMPLE)
+            .map(|s| (s, true))
+            .map_err(|e| Error::internal(format!("the example field settings: {e}"))),
+    }
+}
+
+/// Replaces the field settings (admin).
+pub fn replace_settings(store: &dyn Store, caller: &Caller, json: &str) -> Result<FieldSettings> {
+    caller.require(Role::Admin)?;
+    let s = FieldSettings::from_json(json)
+        .map_err(|e| Error::unprocessable(format!("field settings: {e}")))?;
+    let text = serde_json::to_string(&s).map_err(Error::internal)?;
+    store.replace_setting(Setting::Field, &text)?;
+    Ok(s)
+}
+
+/// Whether the caller may read the personal data of people of `street`.
+pub fn reads_personal(caller: &Caller, street: &str) -> bool {
+    caller.is_admin()
+        || caller.has(Role::Supervisor)
+        || (caller.has(Role::Dispatcher) && caller.has_street(Some(street)))
+}
+
+/// The 工号 a `grid_worker` token stands for (its `subject`).
+fn own_staff(caller: &Caller) -> Option<&str> {
+    caller
+        .token
+        .as_ref()
+        .filter(|t| t.role == Role::GridWorker.as_str())
+        .and_then(|t| t.subject.as_deref())
+}
+
+/// Whether the caller may act for `staff` (check in, send fixes): the person's own token or an
+/// admin; with `gateway`, also a dispatcher of the person's street.
+fn acts_for(caller: &Caller, staff: &Staff, gateway: bool) -> bool {
+    caller.is_admin()
+        || own_staff(caller) == Some(staff.id.as_str())
+        || (gateway && caller.has(Role::Dispatcher) && caller.has_street(Some(&staff.street)))
+}
+
+fn person(store: &dyn Store, id: &str) -> Result<Staff> {
+    store
+        .staff_member(id)?
+        .ok_or_else(|| Error::not_found(format!("no staff member with 工号 {id:?}")))
+}
+
+/// Checks a roster against the atlas: every person valid, 工号 unique, their street a street and
+/// their areas grids, blocks, road segments or management units of the atlas.
+pub fn check_roster(staff: &[Staff], atlas: &Atlas) -> Result<()> {
+    if staff.len() > MAX_STAFF {
+        return Err(Error::too_large(format!(
+            "the roster has {} people; at most {MAX_STAFF} in one import",
+            staff.len()
+        )));
+    }
+    let units: BTreeSet<&str> = atlas
+        .features()
+        .management_units
+        .iter()
+        .map(|u| u.code.as_str())
+        .collect();
+    let mut seen = HashMap::new();
+    let mut problems = Vec::new();
+    for (i, s) in staff.iter().enumerate() {
+        let at = format!("staff[{i}] ({})", s.id);
+        if let Err(e) = s.check() {
+            problems.push(format!("{at}: {e}"));
+            continue;
+        }
+        if let Some(j) = seen.insert(s.id.as_str(), i) {
+            problems.push(format!("{at}: 工号 {} is also staff[{j}]", s.id));
+        }
+        let street_ok = atlas
+            .find(&s.street)
+            .is_some_and(|id| atlas.feature(id).layer == Layer::Street);
+        if !street_ok {
+            problems.push(format!(
+                "{at}: street {:?} is not a street of the atlas",
+                s.street
+            ));
+        }
+        for a in &s.areas {
+            let ok = units.contains(a.as_str())
+                || atlas.find(a).is_some_and(|id| {
+                    let l = atlas.feature(id).layer;
+                    l.is_grid() || l == Layer::Block || l == Layer::RoadSegment
+                });
+            if !ok {
+                problems.push(format!(
+                    "{at}: area {a:?} is not a grid, block, road segment or management unit"
+                ));
+            }
+        }
+        if problems.len() >= 100 {
+            break;
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::unprocessable(format!(
+        "the roster has {} problem(s); first: {}",
+        problems.len(),
+        problems[0]
+    ))
+    .with_extra(serde_json::json!({ "problems": problems })))
+}
+
+/// Imports a roster: replaces the staff of `streets` (default: the streets of the people
+/// given) with `staff`. Admin: any street; a dispatcher: its streets only — checked against
+/// every street replaced and every person's street.
+pub fn import_staff(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    streets: Option<Vec<String>>,
+    staff: Vec<Staff>,
+) -> Result<w::StaffImported> {
+    caller.require_any(&[Role::Admin, Role::Dispatcher])?;
+    check_roster(&staff, atlas)?;
+    let streets: Vec<String> = match streets {
+        Some(s) => s,
+        None => staff
+            .iter()
+            .map(|s| s.street.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    if let Some(s) = staff.iter().find(|s| !streets.contains(&s.street)) {
+        return Err(Error::unprocessable(format!(
+            "staff {} belongs to street {}, which is not among the streets replaced ({})",
+            s.id,
+            s.street,
+            streets.join(", ")
+        )));
+    }
+    if let Some(s) = streets.iter().find(|s| !caller.has_street(Some(s))) {
+        return Err(Error::forbidden(format!(
+            "this token may not change the roster of street {s}"
+        )));
+    }
+    store.replace_staff(Some(&streets), &staff)?;
+    Ok(w::StaffImported {
+        staff: staff.len(),
+        streets,
+    })
+}
+
+/// The roster (admin, supervisor, dispatchers: their streets' people).
+pub fn list_staff(store: &dyn Store, caller: &Caller, street: Option<&str>) -> Result<Vec<Staff>> {
+    caller.require_any(&PERSONAL)?;
+    let streets = street.map(|s| vec![s.to_owned()]);
+    let mut staff = store.staff(streets.as_deref())?;
+    staff.retain(|s| reads_personal(caller, &s.street));
+    Ok(staff)
+}
+
+/// Replaces the duty entries of the people named in `input` on `from..=to` (admin, or a
+/// dispatcher for its streets' people); every entry's shift must be one of its person's team.
+pub fn put_duty(store: &dyn Store, caller: &Caller, input: &w::DutyInput) -> Result<usize> {
+    caller.require_any(&[Role::Admin, Role::Dispatcher])?;
+    if input.to < input.from || (input.to - input.from).num_days() > 366 {
+        return Err(Error::unprocessable(
+            "to must be on or after from, at most 366 days later",
+        ));
+    }
+    if input.entries.len() > MAX_STAFF * 2 {
+        return Err(Error::too_large("too many duty entries in one request"));
+    }
+    let (settings, _) = settings(store)?;
+    let roster: HashMap<String, Staff> = store
+        .staff(None)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let mut people = BTreeSet::new();
+    for (i, e) in input.entries.iter().enumerate() {
+        let at = format!("entries[{i}]");
+        let s = roster
+            .get(&e.staff)
+            .ok_or_else(|| Error::field(&at, format!("no staff member with 工号 {:?}", e.staff)))?;
+        if !caller.has_street(Some(&s.street))
+            || !(caller.is_admin() || caller.has(Role::Dispatcher))
+        {
+            return Err(Error::forbidden(format!(
+                "{at}: this token may not set the duty of {} (street {})",
+                s.id, s.street
+            )));
+        }
+        if !(input.from..=input.to).contains(&e.date) {
+            return Err(Error::field(
+                &at,
+                format!("date {} is not in {}..={}", e.date, input.from, input.to),
+            ));
+        }
+        let team = s.team.as_deref().unwrap_or("");
+        if settings.shift(team, &e.shift).is_none() {
+            return Err(Error::field(
+                &at,
+                format!("team {team:?} of {} has no shift {:?}", s.id, e.shift),
+            ));
+        }
+        people.insert(e.staff.clone());
+    }
+    let people: Vec<String> = people.into_iter().collect();
+    store.replace_duty(input.from, input.to, &people, &input.entries)?;
+    Ok(input.entries.len())
+}
+
+/// The duty roster on `from..=to` (of one street's people), for the roles that read personal
+/// data.
+pub fn duty(
+    store: &dyn Store,
+    caller: &Caller,
+    from: NaiveDate,
+    to: NaiveDate,
+    street: Option<&str>,
+) -> Result<Vec<DutyEntry>> {
+    caller.require_any(&PERSONAL)?;
+    let roster: HashMap<String, Staff> = store
+        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    Ok(store
+        .duty(from, to, None)?
+        .into_iter()
+        .filter(|e| {
+            roster
+                .get(&e.staff)
+                .is_some_and(|s| reads_personal(caller, &s.street))
+        })
+        .collect())
+}
+
+fn shift_view(settings: &FieldSettings, team: &str, e: &DutyEntry) -> Option<(Span, w::ShiftView)> {
+    let t = settings.shift(team, &e.shift)?;
+    let (start, end) = settings.span(t, e.date);
+    let mode_zh = settings
+        .mode(&t.mode)
+        .map(|m| m.name_zh.clone())
+        .unwrap_or_default();
+    Some((
+        Span { start, end },
+        w::ShiftView {
+            date: e.date,
+            code: t.code.clone(),
+            name_zh: t.name_zh.clone(),
+            start,
+            end,
+            mode: t.mode.clone(),
+            mode_zh,
+        },
+    ))
+}
+
+/// The person's shift whose window contains `t` (the latest starting one when two do).
+fn shift_at(
+    store: &dyn Store,
+    settings: &FieldSettings,
+    staff: &Staff,
+    t: DateTime<Utc>,
+) -> Result<Option<(Span, w::ShiftView)>> {
+    let day = settings.local_date(t);
+    let from = day.pred_opt().unwrap_or(day);
+    let team = staff.team.as_deref().unwrap_or("");
+    let mut found = None;
+    for e in store.duty(from, day, Some(&staff.id))? {
+        if let Some((span, view)) = shift_view(settings, team, &e) {
+            if span.window_contains(t, &settings.check_in) {
+                found = Some((span, view));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Where `(lon, lat)` lies against `staff`'s assigned areas: inside one, near one, at the
+/// workstation of an assigned grid, or outside — with the distance and the area matched.
+pub fn place_of(
+    atlas: &Atlas,
+    settings: &FieldSettings,
+    staff: &Staff,
+    lon: f64,
+    lat: f64,
+) -> (Place, Option<f64>, Option<String>) {
+    let rules = &settings.check_in;
+    let located = atlas.locate(lon, lat);
+    let mut areas: Vec<FeatureId> = Vec::new();
+    for code in &staff.areas {
+        if let Some(id) = atlas.find(code) {
+            areas.push(id);
+        } else if let Some(u) = atlas
+            .features()
+            .management_units
+            .iter()
+            .find(|u| &u.code == code)
+        {
+            areas.extend(u.grids.iter().filter_map(|g| atlas.find(g)));
+        }
+    }
+    if let Some(&id) = areas.iter().find(|id| located.contains(&Some(**id))) {
+        return (
+            Place::Inside,
+            Some(0.0),
+            Some(atlas.feature(id).code.clone()),
+        );
+    }
+    let mut near: Option<(f64, FeatureId)> = None;
+    let mut consider = |d: f64, id: FeatureId| {
+        if near.is_none_or(|(best, _)| d < best) {
+            near = Some((d, id));
+        }
+    };
+    let mut road_hits = None;
+    for &id in &areas {
+        let f = atlas.feature(id);
+        if f.layer == Layer::RoadSegment {
+            let hits = road_hits.get_or_insert_with(|| atlas.roads_near(lon, lat, rules.near_m));
+            if let Some(h) = hits.iter().find(|h| h.feature == id) {
+                consider(h.distance_m, id);
+            }
+        } else if let Some(&(_, d)) = atlas
+            .areas_near(f.layer, lon, lat, rules.near_m)
+            .iter()
+            .find(|(a, _)| *a == id)
+        {
+            consider(d, id);
+        }
+    }
+    if let Some((d, id)) = near {
+        return (Place::Near, Some(d), Some(atlas.feature(id).code.clone()));
+    }
+    // the workstations of the assigned grids (and of the grids of assigned blocks and segments)
+    let mut best: Option<(f64, FeatureId)> = None;
+    for &id in &areas {
+        let grid = std::iter::once(id)
+            .chain(atlas.ancestors(id))
+            .find(|&a| atlas.feature(a).layer.is_grid());
+        let Some(g) = grid else { continue };
+        if let Some((wlon, wlat)) = workstation(atlas, g) {
+            let d = distance_m((wlon, wlat), (lon, lat));
+            if d <= rules.workstation_m && best.is_none_or(|(b, _)| d < b) {
+                best = Some((d, g));
+            }
+        }
+    }
+    if let Some((d, g)) = best {
+        return (
+            Place::Workstation,
+            Some(d),
+            Some(atlas.feature(g).code.clone()),
+        );
+    }
+    (Place::Outside, None, None)
+}
+
+/// A grid's workstation (工作站): its `workstation` attribute `{lon, lat, address}`.
+pub fn workstation(atlas: &Atlas, grid: FeatureId) -> Option<(f64, f64)> {
+    let w = atlas.feature(grid).attributes.get("workstation")?;
+    Some((w.get("lon")?.as_f64()?, w.get("lat")?.as_f64()?))
+}
+
+fn check_time(
+    name: &str,
+    t: DateTime<Utc>,
+    now: DateTime<Utc>,
+    settings: &FieldSettings,
+) -> Result<()> {
+    if t > now + crate::cases::CLOCK_SKEW {
+        return Err(Error::unprocessable(format!(
+            "{name}: {} is in the future (by this server's clock, {} minutes of skew allowed)",
+            t.to_rfc3339(),
+            crate::cases::CLOCK_SKEW.num_minutes()
+        )));
+    }
+    if t < now - Duration::days(settings.retention_days) {
+        return Err(Error::unprocessable(format!(
+            "{name}: {} is older than the {} days fixes are kept",
+            t.to_rfc3339(),
+            settings.retention_days
+        )));
+    }
+    Ok(())
+}
+
+/// Records a check-in or check-out: refused when the accuracy is worse than the limit, the
+/// time is in the future, or the speed since the person's previous position is impossible;
+/// else stored with its place and class and answered with the shift it counts for.
+pub fn check_in(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    input: &w::CheckInInput,
+    now: DateTime<Utc>,
+) -> Result<w::CheckInResult> {
+    caller.require_any(&[Role::GridWorker, Role::Admin])?;
+    let id = input
+        .staff
+        .as_deref()
+        .or_else(|| own_staff(caller))
+        .ok_or_else(|| Error::field("staff", "name the 工号 (this token has no holder)"))?;
+    let staff = person(store, id)?;
+    if !acts_for(caller, &staff, false) {
+        return Err(Error::forbidden(format!(
+            "this token may not check in for {} (a grid_worker token checks in only its holder)",
+            staff.id
+        )));
+    }
+    let (settings, _) = settings(store)?;
+    let crs = crs_param("crs", input.crs.as_deref())?;
+    let (lon, lat) = crs
+        .checked_to_wgs84(input.lon, input.lat)
+        .map_err(|e| Error::field("lon/lat", e))?;
+    let rules = &settings.tracks;
+    if !(input.accuracy_m.is_finite() && input.accuracy_m >= 0.0) {
+        return Err(Error::field(
+            "accuracy_m",
+            format!("{} is not a distance", input.accuracy_m),
+        ));
+    }
+    if input.accuracy_m > rules.max_accuracy_m {
+        return Err(Error::unprocessable(format!(
+            "accuracy_m: the position is accurate to {} m, worse than the {} m a check-in needs; wait for a better fix",
+            input.accuracy_m, rules.max_accuracy_m
+        )));
+    }
+    let t = input.t.unwrap_or(now);
+    check_time("t", t, now, &settings)?;
+    let here = Fix {
+        t_ms: t.timestamp_millis(),
+        lon,
+        lat,
+        accuracy_m: Some(input.accuracy_m),
+    };
+    if let Some(prev) = store.last_position(&staff.id, t)? {
+        let v = speed_kmh(&prev, &here);
+        if v > rules.max_speed_kmh {
+            return Err(Error::unprocessable(format!(
+                "impossible speed: {:.0} km/h from the position at {} ({:.0} m away); the limit is {} km/h",
+                v.min(1e9),
+                DateTime::from_timestamp_millis(prev.t_ms)
+                    .map(|p| p.to_rfc3339())
+                    .unwrap_or_default(),
+                distance_m((prev.lon, prev.lat), (lon, lat)),
+                rules.max_speed_kmh
+            )));
+        }
+    }
+    let punch = input.punch.unwrap_or(Punch::In);
+    let (place, distance, area) = place_of(atlas, &settings, &staff, lon, lat);
+    let shift = shift_at(store, &settings, &staff, t)?;
+    let class = match &shift {
+        Some((span, _)) => classify(span, t, punch, place, &settings.check_in),
+        None => Class::NoShift,
+    };
+    let mut checkin = CheckIn {
+        id: 0,
+        staff: staff.id.clone(),
+        t,
+        punch,
+        lon,
+        lat,
+        accuracy_m: Some(input.accuracy_m),
+        place,
+        distance_m: distance,
+        area,
+        class,
+        shift_date: shift.as_ref().map(|(_, v)| v.date),
+        shift: shift.as_ref().map(|(_, v)| v.code.clone()),
+        recorded_at: now,
+    };
+    checkin.id = store.add_checkin(&checkin)?;
+    Ok(w::CheckInResult {
+        checkin,
+        shift: shift.map(|(_, v)| v),
+    })
+}
+
+/// A coordinate system named by a parameter (`wgs84` when absent).
+pub fn crs_param(name: &str, v: Option<&str>) -> Result<Crs> {
+    match v {
+        None => Ok(Crs::Wgs84),
+        Some(s) => Crs::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid_parameter(
+                    name,
+                    format!("{s:?} is not wgs84, cgcs2000, gcj02 or bd09"),
+                )
+            }),
+    }
+}
+
+/// Stores fixes (already in WGS84) of one or more people: per person cleaned (accuracy, speed
+/// from their previous stored position, repeated times; fixes not after their last stored one
+/// are repeats), split by local day, stored in one transaction.
+pub fn ingest(
+    store: &dyn Store,
+    caller: &Caller,
+    fixes: Vec<(String, Fix)>,
+    now: DateTime<Utc>,
+) -> Result<w::FixesIngested> {
+    caller.require_any(&[Role::GridWorker, Role::Dispatcher, Role::Admin])?;
+    if fixes.len() > MAX_FIXES {
+        return Err(Error::too_large(format!(
+            "{} fixes in one request; at most {MAX_FIXES}",
+            fixes.len()
+        )));
+    }
+    let (settings, _) = settings(store)?;
+    let received = fixes.len();
+    let mut by_staff: BTreeMap<String, Vec<Fix>> = BTreeMap::new();
+    for (i, (staff, f)) in fixes.into_iter().enumerate() {
+        let t = DateTime::from_timestamp_millis(f.t_ms)
+            .ok_or_else(|| Error::field(&format!("fix {i}"), "time out of range"))?;
+        check_time(&format!("fix {i} t"), t, now, &settings)?;
+        by_staff.entry(staff).or_default().push(f);
+    }
+    let mut out = w::FixesIngested {
+        received,
+        people: by_staff.len(),
+        ..w::FixesIngested::default()
+    };
+    let mut chunks = Vec::new();
+    for (id, fixes) in by_staff {
+        let staff = person(store, &id)?;
+        if !acts_for(caller, &staff, true) {
+            return Err(Error::forbidden(format!(
+                "this token may not send fixes for {} (street {})",
+                staff.id, staff.street
+            )));
+        }
+        let last = fixes
+            .iter()
+            .map(|f| f.t_ms)
+            .max()
+            .and_then(DateTime::from_timestamp_millis);
+        let prev = match last {
+            Some(t) => store.last_position(&staff.id, t)?,
+            None => None,
+        };
+        let before = fixes.len();
+        let fixes: Vec<Fix> = match &prev {
+            Some(p) => fixes.into_iter().filter(|f| f.t_ms > p.t_ms).collect(),
+            None => fixes,
+        };
+        out.dropped_duplicate += before - fixes.len();
+        let c = clean(fixes, prev.as_ref(), &settings.tracks);
+        out.dropped_accuracy += c.dropped_accuracy;
+        out.dropped_speed += c.dropped_speed;
+        out.dropped_duplicate += c.dropped_duplicate;
+        out.stored += c.kept.len();
+        let mut day_chunk: Option<(NaiveDate, Track)> = None;
+        for f in c.kept {
+            let day = DateTime::from_timestamp_millis(f.t_ms).map(|t| settings.local_date(t));
+            match &mut day_chunk {
+                Some((d, t)) if Some(*d) == day => t.fixes.push(f),
+                _ => {
+                    if let Some((_, t)) = day_chunk.take() {
+                        chunks.push(t);
+                    }
+                    if let Some(d) = day {
+                        day_chunk = Some((
+                            d,
+                            Track {
+                                staff: staff.id.clone(),
+                                fixes: vec![f],
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some((_, t)) = day_chunk {
+            chunks.push(t);
+        }
+    }
+    store.add_tracks(&chunks)?;
+    Ok(out)
+}
+
+/// The local day `date` as `[start, end)`.
+pub fn day_span(settings: &FieldSettings, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|x| x.and_utc() - Duration::hours(i64::from(settings.utc_offset_h)))
+            .unwrap_or_default()
+    };
+    (start(date), start(date.succ_opt().unwrap_or(date)))
+}
+
+/// A period parameter pair: RFC 3339 times or local dates (a date `to` means the end of that
+/// day); default today; at most [`MAX_PERIOD_DAYS`].
+pub fn period(
+    settings: &FieldSettings,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let parse = |name: &str, s: &str, end: bool| -> Result<DateTime<Utc>> {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            Error::invalid_parameter(
+                name,
+                format!("{s:?} is not an RFC 3339 time or a date YYYY-MM-DD"),
+            )
+        })?;
+        let (a, b) = day_span(settings, d);
+        Ok(if end { b } else { a })
+    };
+    let from = match from {
+        Some(s) => parse("from", s, false)?,
+        None => day_span(settings, settings.local_date(now)).0,
+    };
+    let to = match to {
+        Some(s) => parse("to", s, true)?,
+        None => from + Duration::days(1),
+    };
+    if to <= from {
+        return Err(Error::invalid_parameter("to", "is not after from"));
+    }
+    if to - from > Duration::days(MAX_PERIOD_DAYS) {
+        return Err(Error::invalid_parameter(
+            "to",
+            format!("the period is longer than {MAX_PERIOD_DAYS} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// A date parameter (default: today, local).
+pub fn date_param(
+    settings: &FieldSettings,
+    name: &str,
+    v: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate> {
+    match v {
+        None => Ok(settings.local_date(now)),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| Error::invalid_parameter(name, format!("{s:?} is not a date YYYY-MM-DD"))),
+    }
+}
+
+/// Check-ins of a period (admin, supervisor, the street's dispatchers).
+pub fn checkins(
+    store: &dyn Store,
+    caller: &Caller,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    staff: Option<&str>,
+    street: Option<&str>,
+) -> Result<Vec<CheckIn>> {
+    caller.require_any(&PERSONAL)?;
+    let roster: HashMap<String, Staff> = store
+        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    Ok(store
+        .checkins(from, to, staff)?
+        .into_iter()
+        .filter(|c| {
+            roster
+                .get(&c.staff)
+                .is_some_and(|s| reads_personal(caller, &s.street))
+        })
+        .collect())
+}
+
+fn grids_of(atlas: &Atlas, staff: &Staff) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for code in &staff.areas {
+        if let Some(id) = atlas.find(code) {
+            if let Some(g) = std::iter::once(id)
+                .chain(atlas.ancestors(id))
+                .find(|&a| atlas.feature(a).layer.is_grid())
+            {
+                out.insert(atlas.feature(g).code.clone());
+            }
+        } else if let Some(u) = atlas
+            .features()
+            .management_units
+            .iter()
+            .find(|u| &u.code == code)
+        {
+            out.extend(u.grids.iter().cloned());
+        }
+    }
+    out
+}
+
+fn tally(s: &mut w::AttendanceSummary, row: &w::AttendanceRow) {
+    s.shifts += 1;
+    match row.status {
+        Class::OnTime => s.on_time += 1,
+        Class::Late => s.late += 1,
+        Class::Absent => s.absent += 1,
+        _ => s.pending += 1,
+    }
+    s.early_leave += usize::from(row.early_leave);
+    s.outside += usize::from(row.outside);
+    s.on_duty += usize::from(row.on_duty);
+}
+
+/// Attendance of the shifts starting on `date`, as it stands at `now`: per person and shift
+/// (for the roles that read personal data), and counted per street, team and grid.
+#[allow(clippy::too_many_arguments)]
+pub fn attendance_report(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    date: NaiveDate,
+    street: Option<&str>,
+    grid: Option<&str>,
+    team: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<w::AttendanceReport> {
+    caller.require_any(&[
+        Role::Admin,
+        Role::Supervisor,
+        Role::Dispatcher,
+        Role::Intake,
+        Role::Department,
+        Role::GridWorker,
+    ])?;
+    let (settings, _) = settings(store)?;
+    let roster: HashMap<String, Staff> = store
+        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
+        .into_iter()
+        .filter(|s| team.is_none_or(|t| s.team.as_deref() == Some(t)))
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let entries = store.duty(date, date, None)?;
+    let (from, _) = day_span(&settings, date);
+    let window = Duration::minutes(settings.check_in.early_min);
+    let punches = store.checkins(from - window, from + Duration::days(2) + window, None)?;
+    let mut by_staff: HashMap<&str, Vec<crate::field::duty::Recorded>> = HashMap::new();
+    for c in &punches {
+        by_staff
+            .entry(c.staff.as_str())
+            .or_default()
+            .push(c.recorded());
+    }
+    let mut rows = Vec::new();
+    let mut grids_by_staff = HashMap::new();
+    for e in &entries {
+        let Some(s) = roster.get(&e.staff) else {
+            continue;
+        };
+        let grids = grids_of(atlas, s);
+        if grid.is_some_and(|g| !grids.contains(g)) {
+            continue;
+        }
+        let Some((span, view)) = shift_view(&settings, s.team.as_deref().unwrap_or(""), e) else {
+            continue;
+        };
+        let a = attendance(
+            &span,
+            by_staff.get(s.id.as_str()).map_or(&[][..], |v| v),
+            now,
+            &settings.check_in,
+        );
+        grids_by_staff.insert(s.id.clone(), grids);
+        rows.push(w::AttendanceRow {
+            staff: s.id.clone(),
+            name: s.name.clone(),
+            team: s.team.clone(),
+            street: s.street.clone(),
+            areas: s.areas.clone(),
+            shift: view,
+            status: a.status,
+            early_leave: a.early_leave,
+            outside: a.outside,
+            first_in: a.first_in,
+            last_out: a.last_out,
+            on_duty: a.on_duty,
+        });
+    }
+    let mut total = w::AttendanceSummary {
+        key: "*".into(),
+        ..Default::default()
+    };
+    let mut by_street: BTreeMap<String, w::AttendanceSummary> = BTreeMap::new();
+    let mut by_team: BTreeMap<String, w::AttendanceSummary> = BTreeMap::new();
+    let mut by_grid: BTreeMap<String, w::AttendanceSummary> = BTreeMap::new();
+    for r in &rows {
+        tally(&mut total, r);
+        for (m, k) in [
+            (&mut by_street, Some(r.street.as_str())),
+            (&mut by_team, r.team.as_deref()),
+        ] {
+            if let Some(k) = k {
+                tally(
+                    m.entry(k.to_owned())
+                        .or_insert_with(|| w::AttendanceSummary {
+                            key: k.to_owned(),
+                            ..Default::default()
+                        }),
+                    r,
+                );
+            }
+        }
+        for g in grids_by_staff.get(&r.staff).into_iter().flatten() {
+            tally(
+                by_grid
+                    .entry(g.clone())
+                    .or_insert_with(|| w::AttendanceSummary {
+                        key: g.clone(),
+                        ..Default::default()
+                    }),
+                r,
+            );
+        }
+    }
+    let personal =
+        caller.is_admin() || caller.has(Role::Supervisor) || caller.has(Role::Dispatcher);
+    let rows = personal.then(|| {
+        rows.into_iter()
+            .filter(|r| reads_personal(caller, &r.street))
+            .collect()
+    });
+    Ok(w::AttendanceReport {
+        date,
+        now,
+        total,
+        by_street: by_street.into_values().collect(),
+        by_team: by_team.into_values().collect(),
+        by_grid: by_grid.into_values().collect(),
+        rows,
+    })
+}
+
+/// One person's tracks over a period (admin, supervisor, the street's dispatcher), as stored
+/// chunks of cleaned fixes.
+pub fn tracks(
+    store: &dyn Store,
+    caller: &Caller,
+    staff: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Staff, Vec<Fix>)> {
+    caller.require_any(&PERSONAL)?;
+    let s = person(store, staff)?;
+    if !reads_personal(caller, &s.street) {
+        return Err(Error::forbidden(format!(
+            "this token may not read the track of {} (street {})",
+            s.id, s.street
+        )));
+    }
+    let ids = [s.id.clone()];
+    let mut fixes: Vec<Fix> = store
+        .tracks(&TrackQuery {
+            from: Some(from),
+            to: Some(to),
+            staff: Some(&ids),
+            bbox: None,
+        })?
+        .into_iter()
+        .flat_map(|t| t.fixes)
+        .collect();
+    fixes.sort_by_key(|f| f.t_ms);
+    Ok((s, fixes))
+}
+
+/// The holder's shift now (or the next one starting today) and the patrol task list it
+/// focuses on: the mode's groups first, in the mode's order, then the rest in task-list order.
+pub fn my_shift(
+    store: &dyn Store,
+    caller: &Caller,
+    categories: &[crate::routing::categories::Category],
+    now: DateTime<Utc>,
+) -> Result<w::MyShift> {
+    caller.require(Role::GridWorker)?;
+    let id = own_staff(caller).ok_or_else(|| {
+        Error::forbidden("this grid_worker token names no staff member (its subject is the 工号)")
+    })?;
+    let staff = person(store, id)?;
+    let (settings, _) = settings(store)?;
+    let mut shift = shift_at(store, &settings, &staff, now)?;
+    if shift.is_none() {
+        let today = settings.local_date(now);
+        let team = staff.team.as_deref().unwrap_or("");
+        shift = store
+            .duty(today, today, Some(&staff.id))?
+            .iter()
+            .filter_map(|e| shift_view(&settings, team, e))
+            .filter(|(span, _)| span.start > now)
+            .min_by_key(|(span, _)| span.start);
+    }
+    let groups: Vec<String> = shift
+        .as_ref()
+        .and_then(|(_, v)| settings.mode(&v.mode))
+        .map(|m| m.groups.clone())
+        .unwrap_or_default();
+    let rank = |g: &str| groups.iter().position(|x| x == g).unwrap_or(groups.len());
+    let mut cats: Vec<(usize, usize, String)> = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (rank(&c.group), i, c.code.clone()))
+        .collect();
+    cats.sort();
+    Ok(w::MyShift {
+        staff: staff.id,
+        name: staff.name,
+        shift: shift.map(|(_, v)| v),
+        categories: cats.into_iter().map(|(_, _, c)| c).collect(),
+    })
+}
+
+/// Deletes fixes and check-ins older than the retention period; returns (chunks, check-ins).
+pub fn purge(store: &dyn Store, now: DateTime<Utc>) -> Result<(usize, usize)> {
+    let (settings, _) = settings(store)?;
+    Ok(store.purge_field(now - Duration::days(settings.retention_days))?)
+}
+
+/// The path rules with overrides (the CLI's flags).
+pub fn rules_with(base: FixRules, join_s: Option<f64>, join_m: Option<f64>) -> FixRules {
+    FixRules {
+        join_s: join_s.unwrap_or(base.join_s),
+        join_m: join_m.unwrap_or(base.join_m),
+        ..base
+    }
+}

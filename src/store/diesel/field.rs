@@ -1,0 +1,542 @@
+//! The field force in diesel: staff and duty replaced per street and period, check-ins
+//! appended, track chunks as MultiPoint M geometries read by period, person and bounding box,
+//! and the purge of old fixes and check-ins.
+
+use super::*;
+use crate::field::duty::{CheckIn, DutyEntry};
+use crate::field::roster::{OrgKind, Staff};
+use crate::field::{Fix, Track};
+use crate::store::field::{Field, TrackQuery};
+use chrono::NaiveDate;
+
+/// Rows per multi-row INSERT (at most 10 bound values each).
+const FIELD_CHUNK: usize = 2000;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::staff, treat_none_as_default_value = false)]
+struct StaffRow {
+    id: String,
+    name: String,
+    phone: Option<String>,
+    role: String,
+    org: String,
+    org_kind: String,
+    team: Option<String>,
+    street: String,
+    areas: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::duty)]
+struct DutyRow {
+    staff: String,
+    date: NaiveDate,
+    shift: String,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = schema::checkins)]
+struct CheckInRow {
+    id: i64,
+    staff: String,
+    t: DateTime<Utc>,
+    punch: String,
+    lon: f64,
+    lat: f64,
+    accuracy_m: Option<f64>,
+    place: String,
+    distance_m: Option<f64>,
+    area: Option<String>,
+    class: String,
+    shift_date: Option<NaiveDate>,
+    shift: Option<String>,
+    recorded_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = schema::checkins, treat_none_as_default_value = false)]
+struct NewCheckInRow<'a> {
+    staff: &'a str,
+    t: DateTime<Utc>,
+    punch: &'a str,
+    lon: f64,
+    lat: f64,
+    accuracy_m: Option<f64>,
+    place: &'a str,
+    distance_m: Option<f64>,
+    area: Option<&'a str>,
+    class: &'a str,
+    shift_date: Option<NaiveDate>,
+    shift: Option<&'a str>,
+    recorded_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = schema::tracks)]
+struct TrackRow {
+    staff: String,
+    fixes: pd::MultiPoint<pd::PointM>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = schema::tracks)]
+struct NewTrackRow<'a> {
+    staff: &'a str,
+    t_from: DateTime<Utc>,
+    t_to: DateTime<Utc>,
+    n: i32,
+    min_lon: f64,
+    min_lat: f64,
+    max_lon: f64,
+    max_lat: f64,
+    fixes: pd::MultiPoint<pd::PointM>,
+}
+
+fn bad(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Data(format!("field: {what}"))
+}
+
+fn staff_row(s: &Staff) -> StoreResult<StaffRow> {
+    Ok(StaffRow {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        phone: s.phone.clone(),
+        role: s.role.as_str().to_owned(),
+        org: s.org.clone(),
+        org_kind: s.org_kind.as_str().to_owned(),
+        team: s.team.clone(),
+        street: s.street.clone(),
+        areas: convert::try_json("staff areas", &s.areas)?,
+    })
+}
+
+fn staff_from_row(r: StaffRow) -> StoreResult<Staff> {
+    Ok(Staff {
+        role: r
+            .role
+            .parse()
+            .map_err(|()| bad(format!("staff {}: role {:?}", r.id, r.role)))?,
+        org_kind: OrgKind::parse(&r.org_kind)
+            .ok_or_else(|| bad(format!("staff {}: org_kind {:?}", r.id, r.org_kind)))?,
+        areas: serde_json::from_str(&r.areas)
+            .map_err(|e| bad(format!("staff {}: areas: {e}", r.id)))?,
+        id: r.id,
+        name: r.name,
+        phone: r.phone,
+        org: r.org,
+        team: r.team,
+        street: r.street,
+    })
+}
+
+fn checkin_from_row(r: CheckInRow) -> StoreResult<CheckIn> {
+    let id = r.id;
+    Ok(CheckIn {
+        id,
+        punch: r
+            .punch
+            .parse()
+            .map_err(|e| bad(format!("check-in {id}: {e}")))?,
+        place: r
+            .place
+            .parse()
+            .map_err(|e| bad(format!("check-in {id}: {e}")))?,
+        class: r
+            .class
+            .parse()
+            .map_err(|e| bad(format!("check-in {id}: {e}")))?,
+        staff: r.staff,
+        t: r.t,
+        lon: r.lon,
+        lat: r.lat,
+        accuracy_m: r.accuracy_m,
+        distance_m: r.distance_m,
+        area: r.area,
+        shift_date: r.shift_date,
+        shift: r.shift,
+        recorded_at: r.recorded_at,
+    })
+}
+
+/// Milliseconds since the epoch as a time (clamped to chrono's range, which fixes never leave:
+/// the service bounds them).
+fn at_ms(t_ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t_ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn track_row(t: &Track) -> StoreResult<NewTrackRow<'_>> {
+    let (first, last) = match (t.fixes.first(), t.fixes.last()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return Err(bad(format!("an empty track chunk of {}", t.staff))),
+    };
+    let mut bbox = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for f in &t.fixes {
+        bbox[0] = bbox[0].min(f.lon);
+        bbox[1] = bbox[1].min(f.lat);
+        bbox[2] = bbox[2].max(f.lon);
+        bbox[3] = bbox[3].max(f.lat);
+    }
+    Ok(NewTrackRow {
+        staff: &t.staff,
+        t_from: at_ms(first.t_ms),
+        t_to: at_ms(last.t_ms),
+        n: count_i32(t.fixes.len(), "fixes in one chunk")?,
+        min_lon: bbox[0],
+        min_lat: bbox[1],
+        max_lon: bbox[2],
+        max_lat: bbox[3],
+        fixes: pd::MultiPoint {
+            points: t
+                .fixes
+                .iter()
+                .map(|f| pd::PointM {
+                    x: f.lon,
+                    y: f.lat,
+                    m: f.t_ms as f64 / 1000.0,
+                    srid: None,
+                })
+                .collect(),
+            srid: Some(convert::SRID),
+        },
+    })
+}
+
+fn fixes_of(mp: &pd::MultiPoint<pd::PointM>) -> Vec<Fix> {
+    mp.points
+        .iter()
+        .map(|p| Fix {
+            t_ms: (p.m * 1000.0).round() as i64,
+            lon: p.x,
+            lat: p.y,
+            accuracy_m: None,
+        })
+        .collect()
+}
+
+impl Field for Db {
+    fn replace_staff(&self, streets: Option<&[String]>, staff: &[Staff]) -> StoreResult<()> {
+        use schema::staff::dsl as s;
+        let rows = staff
+            .iter()
+            .map(staff_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut conn = self.conn()?;
+        case_tx(&mut conn, |conn| {
+            match streets {
+                None => diesel::delete(s::staff).execute(conn),
+                Some(streets) => {
+                    diesel::delete(s::staff.filter(s::street.eq_any(streets))).execute(conn)
+                }
+            }
+            .map_err(db_err)?;
+            for chunk in rows.chunks(FIELD_CHUNK) {
+                diesel::insert_into(s::staff)
+                    .values(chunk)
+                    .execute(conn)
+                    .map_err(|e| match e {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => StoreError::Conflict(
+                            "a 工号 of the import is already used by a person of another street"
+                                .into(),
+                        ),
+                        e => db_err(e),
+                    })?;
+            }
+            Ok(())
+        })
+    }
+
+    fn staff(&self, streets: Option<&[String]>) -> StoreResult<Vec<Staff>> {
+        use schema::staff::dsl as s;
+        let mut conn = self.conn()?;
+        let mut q = s::staff
+            .select(StaffRow::as_select())
+            .order(s::id)
+            .into_boxed();
+        if let Some(streets) = streets {
+            q = q.filter(s::street.eq_any(streets));
+        }
+        q.load(&mut conn)
+            .map_err(db_err)?
+            .into_iter()
+            .map(staff_from_row)
+            .collect()
+    }
+
+    fn staff_member(&self, id: &str) -> StoreResult<Option<Staff>> {
+        use schema::staff::dsl as s;
+        let mut conn = self.conn()?;
+        s::staff
+            .filter(s::id.eq(id))
+            .select(StaffRow::as_select())
+            .first(&mut conn)
+            .optional()
+            .map_err(db_err)?
+            .map(staff_from_row)
+            .transpose()
+    }
+
+    fn replace_duty(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        staff: &[String],
+        entries: &[DutyEntry],
+    ) -> StoreResult<()> {
+        use schema::duty::dsl as d;
+        let rows: Vec<DutyRow> = entries
+            .iter()
+            .map(|e| DutyRow {
+                staff: e.staff.clone(),
+                date: e.date,
+                shift: e.shift.clone(),
+            })
+            .collect();
+        let mut conn = self.conn()?;
+        case_tx(&mut conn, |conn| {
+            for ids in staff.chunks(ID_CHUNK) {
+                diesel::delete(d::duty.filter(d::date.between(from, to).and(d::staff.eq_any(ids))))
+                    .execute(conn)
+                    .map_err(db_err)?;
+            }
+            for chunk in rows.chunks(FIELD_CHUNK) {
+                diesel::insert_into(d::duty)
+                    .values(chunk)
+                    .execute(conn)
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn duty(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        staff: Option<&str>,
+    ) -> StoreResult<Vec<DutyEntry>> {
+        use schema::duty::dsl as d;
+        let mut conn = self.conn()?;
+        let mut q = d::duty
+            .filter(d::date.between(from, to))
+            .select(DutyRow::as_select())
+            .order((d::date, d::staff, d::shift))
+            .into_boxed();
+        if let Some(s) = staff {
+            q = q.filter(d::staff.eq(s));
+        }
+        Ok(q.load(&mut conn)
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| DutyEntry {
+                staff: r.staff,
+                date: r.date,
+                shift: r.shift,
+            })
+            .collect())
+    }
+
+    fn add_checkin(&self, c: &CheckIn) -> StoreResult<i64> {
+        use schema::checkins::dsl as k;
+        let mut conn = self.conn()?;
+        let row = NewCheckInRow {
+            staff: &c.staff,
+            t: c.t,
+            punch: c.punch.as_str(),
+            lon: c.lon,
+            lat: c.lat,
+            accuracy_m: c.accuracy_m,
+            place: c.place.as_str(),
+            distance_m: c.distance_m,
+            area: c.area.as_deref(),
+            class: c.class.as_str(),
+            shift_date: c.shift_date,
+            shift: c.shift.as_deref(),
+            recorded_at: c.recorded_at,
+        };
+        diesel::insert_into(k::checkins)
+            .values(&row)
+            .returning(k::id)
+            .get_result(&mut conn)
+            .map_err(db_err)
+    }
+
+    fn checkins(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        staff: Option<&str>,
+    ) -> StoreResult<Vec<CheckIn>> {
+        use schema::checkins::dsl as k;
+        let mut conn = self.conn()?;
+        let mut q = k::checkins
+            .filter(k::t.ge(from).and(k::t.lt(to)))
+            .select(CheckInRow::as_select())
+            .order((k::t, k::id))
+            .into_boxed();
+        if let Some(s) = staff {
+            q = q.filter(k::staff.eq(s));
+        }
+        q.load(&mut conn)
+            .map_err(db_err)?
+            .into_iter()
+            .map(checkin_from_row)
+            .collect()
+    }
+
+    fn last_position(&self, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
+        use schema::checkins::dsl as k;
+        use schema::tracks::dsl as tr;
+        let mut conn = self.conn()?;
+        let checkin: Option<(DateTime<Utc>, f64, f64)> = k::checkins
+            .filter(k::staff.eq(staff).and(k::t.le(at)))
+            .order(k::t.desc())
+            .select((k::t, k::lon, k::lat))
+            .first(&mut conn)
+            .optional()
+            .map_err(db_err)?;
+        let chunk: Option<pd::MultiPoint<pd::PointM>> = tr::tracks
+            .filter(tr::staff.eq(staff).and(tr::t_from.le(at)))
+            .order(tr::t_to.desc())
+            .select(tr::fixes)
+            .first(&mut conn)
+            .optional()
+            .map_err(db_err)?;
+        let at_ms = at.timestamp_millis();
+        let fix = chunk.and_then(|c| fixes_of(&c).into_iter().rfind(|f| f.t_ms <= at_ms));
+        let checkin = checkin.map(|(t, lon, lat)| Fix {
+            t_ms: t.timestamp_millis(),
+            lon,
+            lat,
+            accuracy_m: None,
+        });
+        Ok(match (fix, checkin) {
+            (Some(a), Some(b)) => Some(if a.t_ms >= b.t_ms { a } else { b }),
+            (a, b) => a.or(b),
+        })
+    }
+
+    fn add_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
+        use schema::tracks::dsl as tr;
+        let rows = tracks
+            .iter()
+            .map(track_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut conn = self.conn()?;
+        case_tx(&mut conn, |conn| {
+            for chunk in rows.chunks(FIELD_CHUNK) {
+                diesel::insert_into(tr::tracks)
+                    .values(chunk)
+                    .execute(conn)
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn tracks(&self, query: &TrackQuery<'_>) -> StoreResult<Vec<Track>> {
+        use schema::tracks::dsl as tr;
+        let mut conn = self.conn()?;
+        let base = || {
+            let mut q = tr::tracks
+                .select(TrackRow::as_select())
+                .order((tr::staff, tr::t_from, tr::id))
+                .into_boxed();
+            if let Some(from) = query.from {
+                q = q.filter(tr::t_to.ge(from));
+            }
+            if let Some(to) = query.to {
+                q = q.filter(tr::t_from.lt(to));
+            }
+            if let Some([x0, y0, x1, y1]) = query.bbox {
+                q = q.filter(
+                    tr::max_lon
+                        .ge(x0)
+                        .and(tr::min_lon.le(x1))
+                        .and(tr::max_lat.ge(y0))
+                        .and(tr::min_lat.le(y1)),
+                );
+            }
+            q
+        };
+        let rows: Vec<TrackRow> = match query.staff {
+            None => base().load(&mut conn).map_err(db_err)?,
+            Some(ids) => {
+                let mut all = Vec::new();
+                for chunk in ids.chunks(ID_CHUNK) {
+                    all.extend(
+                        base()
+                            .filter(tr::staff.eq_any(chunk))
+                            .load(&mut conn)
+                            .map_err(db_err)?,
+                    );
+                }
+                all.sort_by(|a, b| a.staff.cmp(&b.staff));
+                all
+            }
+        };
+        let (from, to) = (
+            query.from.map(|t| t.timestamp_millis()),
+            query.to.map(|t| t.timestamp_millis()),
+        );
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut fixes = fixes_of(&r.fixes);
+                fixes.retain(|f| from.is_none_or(|a| f.t_ms >= a) && to.is_none_or(|b| f.t_ms < b));
+                Track {
+                    staff: r.staff,
+                    fixes,
+                }
+            })
+            .filter(|t| !t.fixes.is_empty())
+            .collect())
+    }
+
+    fn purge_field(&self, before: DateTime<Utc>) -> StoreResult<(usize, usize)> {
+        use schema::checkins::dsl as k;
+        use schema::tracks::dsl as tr;
+        let mut conn = self.conn()?;
+        case_tx(&mut conn, |conn| {
+            let chunks = diesel::delete(tr::tracks.filter(tr::t_to.lt(before)))
+                .execute(conn)
+                .map_err(db_err)?;
+            let checkins = diesel::delete(k::checkins.filter(k::t.lt(before)))
+                .execute(conn)
+                .map_err(db_err)?;
+            Ok((chunks, checkins))
+        })
+    }
+
+    fn track_bytes(&self) -> StoreResult<(u64, u64)> {
+        #[derive(QueryableByName)]
+        struct Sizes {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            bytes: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            fixes: i64,
+        }
+        let size = match BACKEND {
+            crate::store::Backend::Postgres => "pg_column_size(fixes)",
+            crate::store::Backend::Sqlite => "length(fixes)",
+        };
+        let mut conn = self.conn()?;
+        let s: Sizes = diesel::sql_query(format!(
+            "SELECT CAST(COALESCE(SUM({size}), 0) AS BIGINT) AS bytes, \
+             CAST(COALESCE(SUM(n), 0) AS BIGINT) AS fixes FROM tracks"
+        ))
+        .get_result(&mut conn)
+        .map_err(db_err)?;
+        Ok((
+            u64::try_from(s.bytes).unwrap_or(0),
+            u64::try_from(s.fixes).unwrap_or(0),
+        ))
+    }
+}
