@@ -1,7 +1,7 @@
 //! The dependency rule of docs/architecture.md, checked on the source: layers point one way,
 //!
 //! `cli` → `http` → `service` → `wire` (the API's shapes) → `store`, `atlas`, `validate`,
-//! `routing`, `geo_io`, `cases`, `synth` → `model`, `geometry`
+//! `routing`, `geo_io`, `cases`, `synth`, `field` → `model`, `geometry`
 //!
 //! so a module may name only the modules below it. A path into a module (`crate::store::…`,
 //! `use crate::{store, …}`, `gridatlas::http`) in a file of a lower layer fails this test with the
@@ -17,14 +17,15 @@ const LAYERS: &[&[&str]] = &[
     &["service"],
     &["wire"],
     &[
-        "store", "routing", "cases", "atlas", "validate", "geo_io", "synth", "calendar",
+        "store", "routing", "cases", "atlas", "validate", "geo_io", "synth", "calendar", "field",
     ],
     &["model", "geometry"],
 ];
 
 /// The edges allowed within a layer: the store keeps cases and categories, routing uses the
 /// atlas, a case carries its routing, cases and the task list count stage limits on the working
-/// calendar, the atlas and the validator read GeoJSON files in tests and tools.
+/// calendar, the atlas and the validator read GeoJSON files in tests and tools; the store keeps
+/// the field force, which geofences with the atlas and which the demo's patrol day is made of.
 const SIDEWAYS: &[(&str, &str)] = &[
     ("store", "cases"),
     ("store", "routing"),
@@ -36,6 +37,9 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("atlas", "geo_io"),
     ("validate", "geo_io"),
     ("model", "geometry"),
+    ("store", "field"),
+    ("field", "atlas"),
+    ("synth", "field"),
 ];
 
 /// The modules `module` must not name.

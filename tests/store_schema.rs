@@ -11,7 +11,7 @@
 //! its name on each backend.
 
 use diesel::sql_types::{
-    BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz, TimestamptzSqlite,
+    BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamptz, TimestamptzSqlite,
 };
 use diesel::{Column, Connection, Expression, QueryableByName, RunQueryDsl, Table};
 use gridatlas::store::{schema_pg as pg, schema_sqlite as lite};

@@ -16,6 +16,7 @@ pub mod cases;
 pub mod drafts;
 pub mod edge;
 pub mod error;
+pub mod field;
 pub mod lookup;
 pub mod meta;
 pub mod open311;
@@ -117,6 +118,10 @@ pub mod limits {
     pub const TASK_LIST_BODY: usize = 4 * 1024 * 1024;
     /// A quality review's draw or assignment: up to 500 reviewers and a rubric.
     pub const REVIEW_BODY: usize = super::review::MAX_REVIEW_BODY_BYTES;
+    /// A staff roster or duty roster: up to 100,000 people.
+    pub const ROSTER_BODY: usize = super::field::MAX_ROSTER_BYTES;
+    /// A batch of GPS fixes (NDJSON or GPX): up to 500,000 fixes.
+    pub const FIXES_BODY: usize = super::field::MAX_FIXES_BYTES;
 }
 
 /// Shared state of all handlers.
@@ -666,6 +671,41 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
             )],
         ),
+        (
+            "/api/v1/field-settings",
+            get(field::get_settings).put(field::put_settings),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
+            )],
+        ),
+        (
+            "/api/v1/staff",
+            get(field::get_staff).put(field::put_staff),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::ROSTER_BODY, &[Role::Admin, Role::Dispatcher]),
+            )],
+        ),
+        (
+            "/api/v1/duty",
+            get(field::get_duty).put(field::put_duty),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::ROSTER_BODY, &[Role::Admin, Role::Dispatcher]),
+            )],
+        ),
+        (
+            "/api/v1/checkins",
+            get(field::get_checkins).post(field::post_checkin),
+            vec![(
+                Method::POST,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::GridWorker, Role::Admin]),
+            )],
+        ),
+        ("/api/v1/attendance", get(field::get_attendance), vec![]),
+        ("/api/v1/tracks", get(field::get_tracks), vec![]),
+        ("/api/v1/my-shift", get(field::get_my_shift), vec![]),
         ("/api/v1/config", get(meta::config), vec![]),
         ("/api/v1/openapi.json", get(meta::openapi), vec![]),
     ];

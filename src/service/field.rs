@@ -973,3 +973,40 @@ pub fn rules_with(base: FixRules, join_s: Option<f64>, join_m: Option<f64>) -> F
         ..base
     }
 }
+
+/// A person's fixes as GeoJSON: one feature per path (joined by `rules`).
+pub fn track_collection(staff: &Staff, fixes: &[Fix], rules: &FixRules) -> w::TrackCollection {
+    let features = crate::field::paths(fixes, rules)
+        .into_iter()
+        .filter_map(|p| {
+            let (first, last) = (p.first()?, p.last()?);
+            let coords: Vec<Vec<f64>> = p.iter().map(|f| vec![f.lon, f.lat]).collect();
+            let geometry = if p.len() == 1 {
+                geojson::Geometry::new(geojson::Value::Point(coords[0].clone()))
+            } else {
+                geojson::Geometry::new(geojson::Value::LineString(coords))
+            };
+            let length_m = p
+                .windows(2)
+                .map(|w| distance_m((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)))
+                .sum();
+            Some(w::TrackFeature {
+                kind: "Feature".into(),
+                geometry,
+                properties: w::TrackProperties {
+                    staff: staff.id.clone(),
+                    name: staff.name.clone(),
+                    from: DateTime::from_timestamp_millis(first.t_ms)?,
+                    to: DateTime::from_timestamp_millis(last.t_ms)?,
+                    fixes: p.len(),
+                    length_m,
+                    times_ms: p.iter().map(|f| f.t_ms).collect(),
+                },
+            })
+        })
+        .collect();
+    w::TrackCollection {
+        kind: "FeatureCollection".into(),
+        features,
+    }
+}

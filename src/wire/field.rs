@@ -434,3 +434,48 @@ pub struct GeofenceEvents {
     /// Events, by person then time.
     pub events: Vec<GeofenceEventView>,
 }
+
+/// One path of a person's track, as a GeoJSON feature.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackFeature {
+    /// Always `Feature`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A LineString through the path's fixes (a Point for a path of one fix).
+    #[schema(value_type = crate::wire::GeoJsonGeometry)]
+    pub geometry: geojson::Geometry,
+    /// What the path is.
+    pub properties: TrackProperties,
+}
+
+/// Properties of a track path.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackProperties {
+    /// 工号.
+    pub staff: String,
+    /// Name.
+    pub name: String,
+    /// First fix.
+    pub from: DateTime<Utc>,
+    /// Last fix.
+    pub to: DateTime<Utc>,
+    /// Fixes.
+    pub fixes: usize,
+    /// Length, metres.
+    pub length_m: f64,
+    /// Time of every fix, milliseconds since the epoch, in coordinate order.
+    pub times_ms: Vec<i64>,
+}
+
+/// Answer of `GET /api/v1/tracks`: a person's paths as a GeoJSON FeatureCollection.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackCollection {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// One feature per path.
+    pub features: Vec<TrackFeature>,
+}
