@@ -228,10 +228,10 @@ fn attributes_are_kept_in_order() {
 fn people_are_read() {
     let mut fs = territory();
     fs[3]["properties"]["people"] = json!([
-        {"role": "block_head", "name": "王五", "phone": "13800000000"},
+        {"role": "block_head", "name": "王五", "phone": "13800000000", "staff_id": "G0001"},
         {"role": "volunteer", "name": "赵六", "photo_url": "https://example.org/z.jpg", "phone": null},
     ]);
-    let set = read_slice(collection(fs).as_bytes()).expect("valid");
+    let set = read_slice(collection(fs.clone()).as_bytes()).expect("valid");
     let b = set.get("B").expect("block");
     assert_eq!(
         b.person(Role::BlockHead).map(|p| p.name.as_str()),
@@ -240,6 +240,13 @@ fn people_are_read() {
     let v = b.person(Role::Volunteer).expect("volunteer");
     assert_eq!(v.phone, None);
     assert_eq!(v.photo_url.as_deref(), Some("https://example.org/z.jpg"));
+    assert_eq!(v.staff_id, None);
+    let head = b.person(Role::BlockHead).expect("head");
+    assert_eq!(head.staff_id.as_deref(), Some("G0001"));
+    // a staff_id that is not a string is located
+    fs[3]["properties"]["people"][0]["staff_id"] = json!(7);
+    let e = read_slice(collection(fs).as_bytes()).expect_err("invalid");
+    assert!(e.to_string().contains("staff_id"), "{e}");
 }
 
 #[test]
@@ -266,6 +273,7 @@ fn management_units_are_read() {
                 name: "李四".into(),
                 phone: None,
                 photo_url: None,
+                staff_id: None,
             }],
         }]
     );
@@ -910,6 +918,7 @@ fn random_feature(
             photo_url: rng
                 .random_bool(0.3)
                 .then(|| "https://example.org/p.jpg".to_string()),
+            staff_id: rng.random_bool(0.3).then(|| format!("G{i:04}")),
         })
         .collect();
     let mut attributes = serde_json::Map::new();

@@ -54,6 +54,7 @@ fn feature(
             name: format!("块长{code}"),
             phone: Some("021-5555".into()),
             photo_url: None,
+            staff_id: None,
         }]
     } else {
         Vec::new()

@@ -285,7 +285,14 @@ impl Atlas {
                 (f.layer.as_str(), &f.code, &f.name, &f.parent).hash(&mut h);
                 f.kind.map(|k| k.as_str()).hash(&mut h);
                 for p in &f.people {
-                    (p.role.as_str(), &p.name, &p.phone, &p.photo_url).hash(&mut h);
+                    (
+                        p.role.as_str(),
+                        &p.name,
+                        &p.phone,
+                        &p.photo_url,
+                        &p.staff_id,
+                    )
+                        .hash(&mut h);
                 }
                 serde_json::Value::Object(f.attributes.clone())
                     .to_string()

@@ -280,6 +280,7 @@ mod tests {
                 name: "<script>".into(),
                 phone: None,
                 photo_url: Some("/avatars/b1.svg".into()),
+                staff_id: None,
             }],
             attributes: serde_json::Map::new(),
             geometry: Geometry::Area(MultiPolygon(vec![polygon![

@@ -96,4 +96,8 @@ pub struct Person {
     /// Photo URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_url: Option<String>,
+    /// The person's 工号 in the staff roster, so that the board, lookups and attendance show
+    /// the same person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_id: Option<String>,
 }

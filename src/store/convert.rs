@@ -216,6 +216,7 @@ mod tests {
                 name: "王".into(),
                 phone: Some("1".into()),
                 photo_url: None,
+                staff_id: None,
             }],
             attributes,
             geometry: Geometry::Area(MultiPolygon(vec![Polygon::new(outer, vec![hole])])),

@@ -281,6 +281,7 @@ mod tests {
                 name: who.into(),
                 phone: Some("13800000000".into()),
                 photo_url: None,
+                staff_id: None,
             }],
         }
     }

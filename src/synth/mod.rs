@@ -208,6 +208,7 @@ fn person(rng: &mut ChaCha8Rng, role: Role, photo: String) -> Person {
         name: divisions::person_name(rng),
         phone: Some(divisions::phone(rng)),
         photo_url: Some(format!("/avatars/{photo}.svg")),
+        staff_id: None,
     }
 }
 

@@ -106,7 +106,7 @@ pub(super) fn check_people(c: &mut Ctx, v: Option<Value>, path: &str) -> Vec<Per
             c.problem(
                 path,
                 format!(
-                    "people is {}, expected an array of {{role, name, phone, photo_url}}",
+                    "people is {}, expected an array of {{role, name, phone, photo_url, staff_id}}",
                     type_name(&v)
                 ),
             );
@@ -123,16 +123,17 @@ pub(super) fn check_people(c: &mut Ctx, v: Option<Value>, path: &str) -> Vec<Per
             );
             continue;
         };
-        let (mut role, mut name, mut phone, mut photo) = (None, None, None, None);
+        let (mut role, mut name, mut phone, mut photo, mut staff) = (None, None, None, None, None);
         for (k, v) in obj {
             match k.as_str() {
                 "role" => role = Some(v),
                 "name" => name = Some(v),
                 "phone" => phone = Some(v),
                 "photo_url" => photo = Some(v),
+                "staff_id" => staff = Some(v),
                 other => c.problem(
                     &format!("{p}.{other}"),
-                    format!("unknown member {other:?} in a person; allowed: role, name, phone, photo_url"),
+                    format!("unknown member {other:?} in a person; allowed: role, name, phone, photo_url, staff_id"),
                 ),
             }
         }
@@ -163,12 +164,14 @@ pub(super) fn check_people(c: &mut Ctx, v: Option<Value>, path: &str) -> Vec<Per
         let name = check_name(c, name, &format!("{p}.name"));
         let phone = optional_string(c, phone, &format!("{p}.phone"), "phone");
         let photo_url = optional_string(c, photo, &format!("{p}.photo_url"), "photo_url");
+        let staff_id = optional_string(c, staff, &format!("{p}.staff_id"), "staff_id");
         if let (Some(role), Some(name)) = (role, name) {
             out.push(Person {
                 role,
                 name,
                 phone,
                 photo_url,
+                staff_id,
             });
         }
     }
