@@ -187,7 +187,7 @@ impl FieldSettings {
             ("check_in.workstation_m", c.workstation_m),
             ("coverage.radius_m", self.coverage.radius_m),
         ] {
-            if !(v.is_finite() && v >= 0.0 && v <= 10_000.0) {
+            if !(v.is_finite() && (0.0..=10_000.0).contains(&v)) {
                 return Err(format!("{name}: {v} is not 0 to 10000 metres"));
             }
         }
