@@ -122,7 +122,9 @@ pub fn clean(mut fixes: Vec<Fix>, previous: Option<&Fix>, rules: &FixRules) -> C
     };
     let mut last = previous.copied();
     for f in fixes {
-        if f.accuracy_m.is_some_and(|a| a.is_nan() || a > rules.max_accuracy_m) {
+        if f.accuracy_m
+            .is_some_and(|a| a.is_nan() || a > rules.max_accuracy_m)
+        {
             out.dropped_accuracy += 1;
             continue;
         }
