@@ -319,3 +319,38 @@ fn planted_outliers_and_gaps_are_in_the_tracks() {
         );
     }
 }
+
+#[test]
+fn the_files_carry_the_day() {
+    // A few people's day, written as `gridatlas synth --patrols` writes it, read back.
+    let d = day();
+    let mut small = d.clone();
+    small.tracks.truncate(3);
+    let kept: BTreeSet<&str> = small.tracks.iter().map(|t| t.staff.as_str()).collect();
+    small.checkins.retain(|c| kept.contains(c.staff.as_str()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    gridatlas::cli::synth::write_patrols(dir.path(), &small, settings().offset()).expect("write");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect(name);
+    let staff: Vec<gridatlas::field::roster::Staff> =
+        serde_json::from_str(&read("staff.json")).expect("staff.json");
+    assert_eq!(staff, d.staff);
+    let fixes: Vec<serde_json::Value> = read("fixes.ndjson")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fix line"))
+        .collect();
+    assert_eq!(fixes.len(), small.fix_count());
+    let first = &small.tracks[0].fixes[0];
+    let line = &fixes[0];
+    assert_eq!(line["staff"], small.tracks[0].staff.as_str());
+    assert_eq!(line["lon"].as_f64(), Some(first.lon));
+    assert_eq!(line["lat"].as_f64(), Some(first.lat));
+    assert_eq!(line["accuracy_m"].as_f64(), first.accuracy_m);
+    let t = chrono::DateTime::parse_from_rfc3339(line["t"].as_str().expect("t")).expect("rfc 3339");
+    assert_eq!(t.offset().local_minus_utc(), 8 * 3600);
+    assert_eq!(t.timestamp_millis(), first.t_ms);
+    let punches = read("checkins.ndjson").lines().count();
+    assert_eq!(punches, small.checkins.len());
+    let truth: gridatlas::synth::patrols::PatrolTruth =
+        serde_json::from_str(&read("truth.json")).expect("truth.json");
+    assert_eq!(truth.unwalked_segments, d.truth.unwalked_segments);
+}

@@ -509,6 +509,7 @@ pub fn patrol_day(
     date: NaiveDate,
     seed: u64,
 ) -> PatrolDay {
+    let mut clock = std::time::Instant::now();
     // Grids, their blocks and road segments.
     let mut grids: Vec<Grid> = Vec::new();
     let mut grid_ix: BTreeMap<&str, usize> = BTreeMap::new();
@@ -575,6 +576,7 @@ pub fn patrol_day(
         });
     }
 
+    super::phase("patrols: index", &mut clock);
     let mut rng = rng_for(seed, "patrols", 1);
     let unwalked = choose_unwalked(&grids, &segs, &mut rng);
     let unwalked_set: BTreeSet<usize> = unwalked.iter().copied().collect();
@@ -712,6 +714,7 @@ pub fn patrol_day(
     }
     plans.sort_by(|a, b| a.staff.id.cmp(&b.staff.id));
 
+    super::phase("patrols: roster", &mut clock);
     // The planted people.
     let on_duty: Vec<usize> = (0..plans.len())
         .filter(|&i| plans[i].shift.is_some())
@@ -853,12 +856,12 @@ pub fn patrol_day(
             let start_pos = match (ws_of.get(&plan.grid), astray_here) {
                 (Some((ws, _)), None) => wg.frame.to_xy(*ws),
                 (_, Some(_)) => {
-                    // The point of the walked segments farthest from the assigned grid.
-                    let mut best = (f64::NEG_INFINITY, Coord { x: 0.0, y: 0.0 });
+                    // The end of a walked segment nearest the assigned grid (80 m or more).
+                    let mut best = (f64::INFINITY, Coord { x: 0.0, y: 0.0 });
                     for s in &route.segs {
                         for &c in [s[0], s[s.len() - 1]].iter() {
                             let d = own.distance_m(wg.frame.to_lonlat(c));
-                            if d > best.0 {
+                            if d < best.0 {
                                 best = (d, c);
                             }
                         }
@@ -1054,6 +1057,7 @@ pub fn patrol_day(
             ))
         })
         .collect();
+    super::phase("patrols: walks", &mut clock);
     let mut tracks = Vec::new();
     let mut checkins = Vec::new();
     for (c, track, t) in walked.into_iter().flatten() {
@@ -1194,8 +1198,9 @@ fn choose_unwalked(grids: &[Grid], segs: &[Seg], rng: &mut ChaCha8Rng) -> Vec<us
 }
 
 /// The day patroller who walks a neighbouring street grid instead: a street grid sharing a
-/// boundary vertex with theirs, and the segments of it at least 80 m from their grid (none of
-/// them left unwalked). Returns (plan, walked grid, segments).
+/// boundary vertex with theirs (of the same street if there is one), and the segments of it
+/// 80–1,000 m from their grid (none of them left unwalked). Returns (plan, walked grid,
+/// segments).
 fn choose_astray(
     plans: &[Plan],
     grids: &[Grid],
@@ -1218,27 +1223,34 @@ fn choose_astray(
         let j = rng.random_range(0..=i);
         cands.swap(i, j);
     }
-    for p in cands {
-        let g = &grids[plans[p].grid];
-        let verts: HashSet<(i64, i64)> = area_points(g.area).map(key).collect();
-        for (h, other) in grids.iter().enumerate() {
-            if h == plans[p].grid
-                || other.f.layer != Layer::StreetGrid
-                || other.segs.is_empty()
-                || !area_points(other.area).any(|c| verts.contains(&key(c)))
-            {
-                continue;
-            }
-            let far: Vec<usize> = other
-                .segs
-                .iter()
-                .copied()
-                .filter(|s| {
-                    !unwalked.contains(s) && segs[*s].pts.iter().all(|&c| g.distance_m(c) >= 80.0)
-                })
-                .collect();
-            if !far.is_empty() {
-                return Some((p, h, far));
+    for same_street in [true, false] {
+        for &p in &cands {
+            let g = &grids[plans[p].grid];
+            let verts: HashSet<(i64, i64)> = area_points(g.area).map(key).collect();
+            for (h, other) in grids.iter().enumerate() {
+                if h == plans[p].grid
+                    || (other.f.parent == g.f.parent) != same_street
+                    || other.f.layer != Layer::StreetGrid
+                    || other.segs.is_empty()
+                    || !area_points(other.area).any(|c| verts.contains(&key(c)))
+                {
+                    continue;
+                }
+                let far: Vec<usize> = other
+                    .segs
+                    .iter()
+                    .copied()
+                    .filter(|s| {
+                        !unwalked.contains(s)
+                            && segs[*s].pts.iter().all(|&c| {
+                                let d = g.distance_m(c);
+                                (80.0..=1000.0).contains(&d)
+                            })
+                    })
+                    .collect();
+                if !far.is_empty() {
+                    return Some((p, h, far));
+                }
             }
         }
     }
