@@ -1,8 +1,12 @@
-//! `gridatlas synth`: the deterministic demo district.
+//! `gridatlas synth`: the deterministic demo district, and with `--patrols DIR --date D` a day
+//! of its field force (docs/synth.md, "A day of patrols").
 
+use crate::field::duty::{EXAMPLE, FieldSettings};
+use crate::synth::patrols::{PatrolDay, patrol_day};
 use crate::synth::{SynthOptions, try_synth};
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `gridatlas synth`.
 #[derive(Debug, Clone, clap::Args)]
@@ -22,6 +26,13 @@ pub struct SynthArgs {
     /// Output GeoJSON file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write a day of patrols of the district into this directory: staff.json, duty.json,
+    /// fixes.ndjson, checkins.ndjson, workstations.json and truth.json (needs --date).
+    #[arg(long, requires = "date")]
+    pub patrols: Option<PathBuf>,
+    /// The local date (YYYY-MM-DD) of the day of patrols.
+    #[arg(long, requires = "patrols")]
+    pub date: Option<NaiveDate>,
 }
 
 /// Runs `gridatlas synth`.
@@ -43,10 +54,71 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(p) = &args.truth {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(p)?);
-        serde_json::to_writer_pretty(&mut f, &truth)?;
-        f.write_all(b"\n")?;
-        f.flush()?;
+        write_json(p, &truth)?;
     }
+    if let (Some(dir), Some(date)) = (&args.patrols, args.date) {
+        let settings = FieldSettings::from_json(EXAMPLE).map_err(anyhow::Error::msg)?;
+        let day = patrol_day(&set, &settings, date, args.seed);
+        write_patrols(dir, &day, settings.offset())?;
+    }
+    Ok(())
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut f, value)?;
+    f.write_all(b"\n")?;
+    f.flush()?;
+    Ok(())
+}
+
+/// A time in RFC 3339 with milliseconds at `offset` (e.g. `2026-12-01T08:00:10.123+08:00`).
+fn rfc3339(t: DateTime<Utc>, offset: FixedOffset) -> String {
+    t.with_timezone(&offset)
+        .to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+/// Writes the files of a day of patrols into `dir` (created if missing). Fixes are grouped by
+/// person, by time within each; check-ins are by time.
+pub fn write_patrols(dir: &Path, day: &PatrolDay, offset: FixedOffset) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_json(&dir.join("staff.json"), &day.staff)?;
+    write_json(&dir.join("duty.json"), &day.duty)?;
+    write_json(&dir.join("workstations.json"), &day.workstations)?;
+    write_json(&dir.join("truth.json"), &day.truth)?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("fixes.ndjson"))?);
+    for track in &day.tracks {
+        let staff = serde_json::to_string(&track.staff)?;
+        for f in &track.fixes {
+            let t = DateTime::from_timestamp_millis(f.t_ms)
+                .ok_or_else(|| anyhow::anyhow!("fix time {} out of range", f.t_ms))?;
+            write!(
+                w,
+                "{{\"staff\":{staff},\"lon\":{},\"lat\":{},\"t\":\"{}\"",
+                f.lon,
+                f.lat,
+                rfc3339(t, offset)
+            )?;
+            if let Some(a) = f.accuracy_m {
+                write!(w, ",\"accuracy_m\":{a}")?;
+            }
+            w.write_all(b"}\n")?;
+        }
+    }
+    w.flush()?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("checkins.ndjson"))?);
+    for c in &day.checkins {
+        let line = serde_json::json!({
+            "staff": c.staff,
+            "punch": c.punch,
+            "lon": c.lon,
+            "lat": c.lat,
+            "t": rfc3339(c.t, offset),
+            "accuracy_m": c.accuracy_m,
+        });
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
     Ok(())
 }

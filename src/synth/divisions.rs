@@ -45,17 +45,22 @@ pub struct Street {
 impl Street {
     /// Short name without the 街道/镇 suffix (for police stations, grid names).
     pub fn short(&self) -> String {
-        if self.code.ends_with("503") {
-            return "湾区".to_string();
-        }
-        let n = self.name.as_str();
-        for suf in ["街道", "镇", "工业区", "园区"] {
-            if let Some(s) = n.strip_suffix(suf) {
-                return s.to_string();
-            }
-        }
-        n.to_string()
+        short_name(&self.code, &self.name)
     }
+}
+
+/// A street's short name from its code and name, without the 街道/镇 suffix (the zone `…503` is
+/// 湾区).
+pub fn short_name(code: &str, name: &str) -> String {
+    if code.ends_with("503") {
+        return "湾区".to_string();
+    }
+    for suf in ["街道", "镇", "工业区", "园区"] {
+        if let Some(s) = name.strip_suffix(suf) {
+            return s.to_string();
+        }
+    }
+    name.to_string()
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,6 +15,9 @@
 //! 4. (dirty mode) slivers and bow-ties edit block polygons;
 //! 5. features with names, people and attributes, and management units.
 //!
+//! [`patrols`] adds a deterministic day of the field force on a district: roster, duty, check-ins,
+//! GPS tracks and the ground truth planted in them.
+//!
 //! # Codes
 //!
 //! | what | code |
@@ -34,6 +37,7 @@ pub mod divisions;
 pub mod layout;
 pub mod mesh;
 pub mod partition;
+pub mod patrols;
 
 use crate::model::{
     Feature, FeatureSet, Geometry, Kind, Layer, ManagementUnit, ManagementUnitKind, Person, Role,
