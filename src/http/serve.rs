@@ -194,6 +194,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
             };
             if demo && current > 0 {
                 crate::service::setup::bootstrap_cases(store.as_ref(), &atlas)?;
+                crate::service::setup::bootstrap_field(store.as_ref(), &atlas, chrono::Utc::now())?;
             }
             (
                 AppState::with_store(atlas, args.config.clone(), Some(store)),

@@ -262,3 +262,71 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
     tracing::info!(cases = n, "no cases: loading demo cases in every stage");
     Ok(n)
 }
+
+/// Who the demo's field data is recorded as.
+const DEMO_FIELD_BY: &str = "gridatlas (demo patrols)";
+
+/// The demo's field force (on a store with no staff): the example field settings, the roster
+/// and duty of the synthetic patrol day (`crate::synth::patrols`) for yesterday and today, their
+/// check-ins (each through [`super::field::check_in`], so place and class are the server's) and
+/// their fixes (through [`super::field::ingest`]) — today's only up to `now`. Returns the
+/// number of fixes stored.
+pub fn bootstrap_field(
+    store: &dyn Store,
+    atlas: &crate::atlas::Atlas,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize> {
+    use crate::store::Setting;
+    if !store.staff(None)?.is_empty() {
+        return Ok(0);
+    }
+    if store.setting(Setting::Field)?.is_none() {
+        let s = crate::field::duty::FieldSettings::from_json(crate::field::duty::EXAMPLE)
+            .map_err(|e| Error::internal(format!("the example field settings: {e}")))?;
+        let text = serde_json::to_string(&s).map_err(Error::internal)?;
+        store.replace_setting(Setting::Field, &text)?;
+    }
+    let (settings, _) = super::field::settings(store)?;
+    let today = settings.local_date(now);
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let caller = super::access::Caller::operator(DEMO_FIELD_BY);
+    let mut fixes_stored = 0;
+    for (i, date) in [yesterday, today].into_iter().enumerate() {
+        let day = crate::synth::patrols::patrol_day(atlas.features(), &settings, date, 1 + i as u64);
+        if i == 0 {
+            store.replace_staff(None, &day.staff)?;
+        }
+        let ids: Vec<String> = day.staff.iter().map(|s| s.id.clone()).collect();
+        store.replace_duty(date, date, &ids, &day.duty)?;
+        for c in day.checkins.iter().filter(|c| c.t <= now) {
+            let input = crate::wire::field::CheckInInput {
+                staff: Some(c.staff.clone()),
+                lon: c.lon,
+                lat: c.lat,
+                crs: None,
+                accuracy_m: c.accuracy_m,
+                t: Some(c.t),
+                punch: Some(c.punch),
+            };
+            if let Err(e) = super::field::check_in(store, atlas, &caller, &input, now) {
+                tracing::warn!(staff = %c.staff, error = %e.detail, "demo check-in refused");
+            }
+        }
+        let now_ms = now.timestamp_millis();
+        let fixes: Vec<(String, crate::field::Fix)> = day
+            .tracks
+            .iter()
+            .flat_map(|t| {
+                t.fixes
+                    .iter()
+                    .filter(|f| f.t_ms <= now_ms)
+                    .map(|f| (t.staff.clone(), *f))
+            })
+            .collect();
+        for batch in fixes.chunks(super::field::MAX_FIXES) {
+            fixes_stored += super::field::ingest(store, &caller, batch.to_vec(), now)?.stored;
+        }
+    }
+    tracing::info!(fixes = fixes_stored, "no staff: loading the demo's field force");
+    Ok(fixes_stored)
+}
