@@ -570,6 +570,10 @@ impl CoverageIndex {
     }
 }
 
+/// A path edge's lon/lat box, with (path, edge) indices: the reference's filter.
+type PathPiece =
+    rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u32, u32)>;
+
 /// The largest angle, radians, of one straight piece of the arcs of the reference's buffers
 /// (i_overlay's finest). Every vertex of a buffer lies on its circle, so a buffer of radius `r`
 /// lies inside the exact one and a buffer of radius `r / cos(REFERENCE_ARC_RAD / 2)` contains it.
@@ -587,9 +591,7 @@ pub fn reference_coverage<'a>(
     radius_m: f64,
 ) -> Vec<SegmentCoverage> {
     // Path edges (a single fix: an edge from it to itself) with their lon/lat boxes.
-    let mut pieces: Vec<
-        rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u32, u32)>,
-    > = Vec::new();
+    let mut pieces: Vec<PathPiece> = Vec::new();
     for (pi, p) in paths.iter().enumerate() {
         let n = p.len();
         for i in 0..n.saturating_sub(1).max(usize::from(n == 1)) {

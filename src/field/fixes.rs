@@ -219,7 +219,7 @@ impl Raw {
                 .timestamp_millis(),
         };
         if let Some(a) = self.accuracy_m {
-            if !(a >= 0.0) {
+            if a.is_nan() || a < 0.0 {
                 return Err(format!("\"accuracy_m\": {a} is not a number ≥ 0"));
             }
         }
