@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod categories;
+pub mod coverage;
 pub mod db;
 pub mod lookup;
 pub mod scoring;
@@ -67,6 +68,9 @@ enum Command {
     Calendar(calendar::CalendarArgs),
     /// Load or show the assessment's scoring scheme (weights, grade bands).
     Scoring(scoring::ScoringArgs),
+    /// Coverage of road segments by patrol tracks (NDJSON fixes): one JSON line per road segment,
+    /// or per grid with --by grid.
+    Coverage(coverage::CoverageArgs),
 }
 
 /// Parses the command line, runs the command and answers the exit status.
@@ -92,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Categories(a) => ok(categories::run(a, &mut out)),
         Command::Calendar(a) => calendar::run(a, &mut out),
         Command::Scoring(a) => ok(scoring::run(a, &mut out)),
+        Command::Coverage(a) => ok(coverage::run(&a, &mut out)),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

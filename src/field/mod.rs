@@ -9,8 +9,10 @@
 //! - this module: a GPS fix, the limits a fix must meet ([`FixRules`]), cleaning a person's fixes
 //!   ([`clean`]) and joining them into paths ([`paths`]);
 //! - [`fixes`]: fixes as they arrive — NDJSON lines and GPX files;
-//! - [`coverage`]: the share of each road segment's length within a radius of the paths, block
-//!   visits and time inside grids; and the brute-force geometric reference it is checked against.
+//! - [`coverage`]: the share of each road segment's length within a radius of the paths, and the
+//!   brute-force geometric reference it is checked against;
+//! - [`geofence`]: entering and leaving grids and blocks along a person's paths, block visits and
+//!   time inside grids.
 //!
 //! Times of fixes are milliseconds since the Unix epoch (UTC): the matching runs over millions of
 //! fixes and an `i64` is what it compares.
@@ -18,6 +20,7 @@
 pub mod coverage;
 pub mod duty;
 pub mod fixes;
+pub mod geofence;
 pub mod roster;
 
 use crate::geometry::measure::LocalFrame;
