@@ -9,6 +9,8 @@
 //! - this module: a GPS fix, the limits a fix must meet ([`FixRules`]), cleaning a person's fixes
 //!   ([`clean`]) and joining them into paths ([`paths`]);
 //! - [`fixes`]: fixes as they arrive — NDJSON lines and GPX files;
+//! - [`gpx`]: the GPX format — reading phones' track recordings (GPX 1.0/1.1 tracks, WGS84 or
+//!   GCJ-02) into fixes, and writing a person's paths as GPX 1.1;
 //! - [`coverage`]: the share of each road segment's length within a radius of the paths, block
 //!   visits and time inside grids; and the brute-force geometric reference it is checked against.
 //!
@@ -18,6 +20,7 @@
 pub mod coverage;
 pub mod duty;
 pub mod fixes;
+pub mod gpx;
 pub mod roster;
 
 use crate::geometry::measure::LocalFrame;
