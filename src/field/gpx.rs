@@ -228,11 +228,16 @@ struct Parser<'i, 'o> {
 impl<'i> Parser<'i, '_> {
     /// Byte offset in the file of a position in `text`.
     fn offset(&self, pos: u64) -> usize {
-        self.bom + usize::try_from(pos).unwrap_or(usize::MAX)
+        usize::try_from(pos)
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.bom)
     }
 
     fn line(&self, pos: u64) -> usize {
-        line_at(self.text.as_bytes(), self.offset(pos) - self.bom)
+        line_at(
+            self.text.as_bytes(),
+            self.offset(pos).saturating_sub(self.bom),
+        )
     }
 
     fn xml_error(&self, pos: u64, message: String) -> GpxError {
