@@ -8,7 +8,9 @@
 //!   date, and the attendance classes of check-ins around a shift's edges;
 //! - this module: a GPS fix, the limits a fix must meet ([`FixRules`]), cleaning a person's fixes
 //!   ([`clean`]) and joining them into paths ([`paths`]);
-//! - [`fixes`]: fixes as they arrive — NDJSON lines and GPX files;
+//! - [`fixes`]: fixes as they arrive in NDJSON lines;
+//! - [`gpx`]: the GPX format — reading phones' track recordings (GPX 1.0/1.1 tracks, WGS84 or
+//!   GCJ-02) into fixes, and writing a person's paths as GPX 1.1;
 //! - [`coverage`]: the share of each road segment's length within a radius of the paths, and the
 //!   brute-force geometric reference it is checked against;
 //! - [`geofence`]: entering and leaving grids and blocks along a person's paths, block visits and
@@ -21,6 +23,7 @@ pub mod coverage;
 pub mod duty;
 pub mod fixes;
 pub mod geofence;
+pub mod gpx;
 pub mod roster;
 
 use crate::geometry::measure::LocalFrame;
