@@ -103,6 +103,7 @@ fn main() -> anyhow::Result<()> {
             name: "王小明".into(),
             phone: Some("13800000000".into()),
             photo_url: None,
+            staff_id: None,
         });
         f.attributes
             .insert("households".into(), json!(rng.random_range(10..500)));

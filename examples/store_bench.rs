@@ -47,6 +47,7 @@ fn feature(layer: Layer, code: String, parent: Option<String>, geometry: Geometr
             name: format!("块长 {code}"),
             phone: Some("021-57000000".into()),
             photo_url: None,
+            staff_id: None,
         }]
     } else {
         Vec::new()

@@ -667,10 +667,313 @@ fn tracks_over_http(db: &TestDb) {
     });
 }
 
+/// Points every `step_m` along the first line of `code`'s geometry.
+fn walk_along(code: &str, step_m: f64) -> Vec<(f64, f64)> {
+    let f = demo().get(code).expect("segment");
+    let line = &f.geometry.as_line().expect("line").0[0].0;
+    let mut out = Vec::new();
+    for w in line.windows(2) {
+        let frame = LocalFrame::new(w[0].x, w[0].y);
+        let b = frame.to_xy(w[1]);
+        let len = b.x.hypot(b.y);
+        let n = (len / step_m).ceil().max(1.0) as usize;
+        for i in 0..n {
+            let t = i as f64 / n as f64;
+            let c = frame.to_lonlat(Coord {
+                x: b.x * t,
+                y: b.y * t,
+            });
+            out.push((c.x, c.y));
+        }
+    }
+    if let Some(last) = line.last() {
+        out.push((last.x, last.y));
+    }
+    out
+}
+
+fn fixes_and_coverage_over_http(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let day = s.roster().await;
+        let segment = demo()
+            .layer(Layer::RoadSegment)
+            .find(|r| {
+                demo().parent_of(r).is_some_and(|b| {
+                    b.code == s.grid || b.parent.as_deref() == Some(s.grid.as_str())
+                })
+            })
+            .map(|r| r.code.clone())
+            .expect("a road segment of the grid");
+        let t0 = local(day, 9, 0);
+        let ndjson: String = walk_along(&segment, 10.0)
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "{}\n",
+                    json!({"staff": STAFF, "lon": p.0, "lat": p.1, "accuracy_m": 6,
+                           "t": (t0 + Duration::seconds(8 * i as i64)).to_rfc3339()})
+                )
+            })
+            .collect();
+        let post = |auth: &str, ct: &str, body: String, query: &str| {
+            s.client
+                .post(format!("{}/api/v1/fixes{query}", s.base))
+                .header("authorization", auth)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+        };
+        let resp = post(&s.worker, "application/x-ndjson", ndjson.clone(), "")
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 200);
+        let v: Value = resp.json().await.expect("json");
+        let n = ndjson.lines().count();
+        assert_eq!(
+            (v["received"].as_u64(), v["stored"].as_u64()),
+            (Some(n as u64), Some(n as u64)),
+            "{v}"
+        );
+        // the segment is covered end to end; the grid was patrolled
+        let v = s
+            .ok(
+                "GET",
+                &format!("/api/v1/coverage?grid={}&from={day}", s.grid),
+                &s.dispatcher,
+                None,
+            )
+            .await;
+        let seg = v["segments"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["code"] == segment.as_str()))
+            .expect("segment row");
+        assert!(seg["share"].as_f64().is_some_and(|x| x > 0.999), "{seg}");
+        assert_eq!(seg["covered"], true);
+        let g = &v["grids"][0];
+        assert_eq!(g["code"], s.grid.as_str());
+        assert_eq!(g["patrolled"], true);
+        assert!(
+            !g["unpatrolled_segments"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|x| x == segment.as_str())
+        );
+        assert_eq!(v["persons"][0]["staff"], STAFF, "{v}");
+        // an intake token gets no persons
+        let v = s
+            .ok(
+                "GET",
+                &format!("/api/v1/coverage?grid={}&from={day}", s.grid),
+                &s.intake,
+                None,
+            )
+            .await;
+        assert!(v.get("persons").is_none());
+        // geofence: the walk entered the grid
+        let v = s
+            .ok(
+                "GET",
+                &format!("/api/v1/geofence?staff={STAFF}&from={day}"),
+                &s.supervisor,
+                None,
+            )
+            .await;
+        assert!(
+            v["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .any(|e| e["event"] == "entered" && e["area"] == s.grid.as_str()),
+            "{v}"
+        );
+        // GPX back out, and a GPX in for the second person by the street's dispatcher
+        let gpx = s
+            .client
+            .get(format!(
+                "{}/api/v1/tracks.gpx?staff={STAFF}&from={day}",
+                s.base
+            ))
+            .header("authorization", &s.dispatcher)
+            .send()
+            .await
+            .expect("gpx")
+            .text()
+            .await
+            .expect("text");
+        let back = gridatlas::field::gpx::read_gpx(gpx.as_bytes(), &Default::default())
+            .expect("our GPX reads back");
+        assert_eq!(back.len(), n);
+        let resp = post(&s.dispatcher, "application/gpx+xml", gpx, "?staff=P0002")
+            .await
+            .expect("post");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["stored"].as_u64(), Some(n as u64), "{v}");
+        // refusals: someone else's fixes, a bad line named, not NDJSON
+        let other = format!(
+            "{}\n",
+            json!({"staff": "P0002", "lon": 121.1, "lat": 30.8, "t": t0 + Duration::hours(5)})
+        );
+        problem(
+            post(&s.worker, "application/x-ndjson", other, "")
+                .await
+                .expect("post"),
+            403,
+        )
+        .await;
+        let bad = format!(
+            "{}\n{}\n",
+            json!({"staff": STAFF, "lon": 121.1, "lat": 30.8, "t": t0}),
+            json!({"staff": STAFF, "lon": 121.1, "lat": 91, "t": t0})
+        );
+        let p = problem(
+            post(&s.worker, "application/x-ndjson", bad, "")
+                .await
+                .expect("post"),
+            422,
+        )
+        .await;
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains("line 2")),
+            "{p}"
+        );
+        problem(
+            post(&s.worker, "text/plain", "x".into(), "")
+                .await
+                .expect("post"),
+            415,
+        )
+        .await;
+        // the roster as GBK CSV, and back in as CSV
+        let bytes = s
+            .client
+            .get(format!("{}/api/v1/staff.csv?encoding=gbk", s.base))
+            .header("authorization", &s.dispatcher)
+            .send()
+            .await
+            .expect("csv")
+            .bytes()
+            .await
+            .expect("bytes");
+        let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
+        assert!(
+            !bad && text.contains("张伟") && text.contains("工号"),
+            "{text}"
+        );
+        let resp = s
+            .client
+            .put(format!("{}/api/v1/staff?encoding=gbk", s.base))
+            .header("authorization", &s.dispatcher)
+            .header("content-type", "text/csv")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("put");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["staff"], 2, "{v}");
+    });
+}
+
+/// The README's first command's field data, checked against what the synthetic day planted:
+/// the supervisor sees the late, absent, early-leaving and outside people, the road segments
+/// nobody walked (and, per grid, the astray person's grid as not patrolled by them), and the
+/// tracks.
+fn the_demo_patrol_day_shows_what_was_planted(db: &TestDb) {
+    use gridatlas::service::field as f;
+    let store = db.open();
+    let s = store.as_ref();
+    let n = gridatlas::service::setup::bootstrap_demo(s).expect("demo");
+    gridatlas::service::setup::bootstrap_categories(s).expect("categories");
+    let atlas = Atlas::build(s.load_generation(n).expect("load")).with_generation(i64::from(n));
+    let now = Utc::now();
+    let stored = gridatlas::service::setup::bootstrap_field(s, &atlas, now).expect("field");
+    assert!(stored > 1_000_000, "{stored} fixes");
+    let (settings, _) = f::settings(s).expect("settings");
+    let yesterday = settings.local_date(now) - Duration::days(1);
+    let day = gridatlas::synth::patrols::patrol_day(atlas.features(), &settings, yesterday, 1);
+    let truth = &day.truth;
+    let sup = gridatlas::service::access::Caller::operator("supervisor");
+    let a = f::attendance_report(s, &atlas, &sup, yesterday, None, None, None, now)
+        .expect("attendance");
+    let rows = a.rows.expect("rows");
+    let status = |id: &str| {
+        rows.iter()
+            .find(|r| r.staff == id)
+            .unwrap_or_else(|| panic!("no row of {id}"))
+    };
+    assert!(!truth.late.is_empty());
+    for l in &truth.late {
+        assert_eq!(status(&l.staff).status.as_str(), "late", "{}", l.staff);
+    }
+    for id in &truth.absent {
+        assert_eq!(status(id).status.as_str(), "absent", "{id}");
+    }
+    for e in &truth.early_leave {
+        assert!(status(&e.staff).early_leave, "{}", e.staff);
+    }
+    assert!(!truth.outside.is_empty());
+    for o in &truth.outside {
+        assert!(status(&o.staff).outside, "{}", o.staff);
+    }
+    let late_or_worse = rows
+        .iter()
+        .filter(|r| r.status.as_str() != "on_time")
+        .count();
+    assert_eq!(
+        late_or_worse,
+        truth.late.len() + truth.absent.len() + 1,
+        "the astray person's check-ins never count"
+    );
+    // coverage of yesterday: every unwalked segment has nobody within the radius
+    let (from, to) = f::day_span(&settings, yesterday);
+    let c = f::coverage(s, &atlas, &sup, None, None, from, to).expect("coverage");
+    assert!(c.fixes > 1_000_000);
+    assert!(!truth.unwalked_segments.is_empty());
+    let mut uncovered = 0;
+    for code in &truth.unwalked_segments {
+        let row = c
+            .segments
+            .iter()
+            .find(|x| &x.code == code)
+            .expect("segment row");
+        // nobody walked along it; a walker may have crossed it (the synthetic day leaves out
+        // the fixes near it, and the path's chord across it covers at most a crossing's width)
+        assert!(!row.covered, "{code}: {row:?}");
+        assert!(row.covered_m <= 2.5 * c.radius_m, "{code}: {row:?}");
+        let grid = row.grid.as_deref().expect("grid");
+        let g = c.grids.iter().find(|g| g.code == grid).expect("grid row");
+        assert!(
+            g.unpatrolled_segments.contains(code) || row.covered_m > 0.0,
+            "{code}"
+        );
+        uncovered += usize::from(g.unpatrolled_segments.contains(code));
+    }
+    assert!(
+        uncovered * 2 >= truth.unwalked_segments.len(),
+        "most unwalked segments are listed as not patrolled at all: {uncovered}"
+    );
+    // the astray person covered none of their own grid's segments and spent no time in it
+    let astray = truth.never_in_grid.as_ref().expect("astray");
+    let p = c
+        .persons
+        .as_ref()
+        .and_then(|p| p.iter().find(|r| r.staff == astray.staff))
+        .expect("astray person's row");
+    assert_eq!((p.covered_segments, p.inside_s), (0, 0.0), "{p:?}");
+    assert!(p.fixes > 1000);
+    // and their track is there
+    let (_, fixes) = f::tracks(s, &sup, &astray.staff, from, to).expect("track");
+    assert_eq!(fixes.len(), p.fixes);
+}
+
 suite!(
     check_in_places_and_classes,
     check_in_refusals,
     roster_and_duty_are_scoped,
     tracks_are_stored_and_purged,
     tracks_over_http,
+    fixes_and_coverage_over_http,
+    the_demo_patrol_day_shows_what_was_planted,
 );

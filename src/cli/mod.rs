@@ -13,6 +13,7 @@ pub mod db;
 pub mod lookup;
 pub mod scoring;
 pub mod serve;
+pub mod staff;
 pub mod store;
 pub mod synth;
 pub mod tokens;
@@ -71,6 +72,10 @@ enum Command {
     /// Coverage of road segments by patrol tracks (NDJSON fixes): one JSON line per road segment,
     /// or per grid with --by grid.
     Coverage(coverage::CoverageArgs),
+    /// Import or export the field force's staff roster (CSV in UTF-8 or GBK, or JSON).
+    Staff(staff::StaffArgs),
+    /// Import a duty roster (who works which shift on which date).
+    Duty(staff::DutyArgs),
 }
 
 /// Parses the command line, runs the command and answers the exit status.
@@ -97,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Calendar(a) => calendar::run(a, &mut out),
         Command::Scoring(a) => ok(scoring::run(a, &mut out)),
         Command::Coverage(a) => ok(coverage::run(&a, &mut out)),
+        Command::Staff(a) => ok(staff::run(a, &mut out)),
+        Command::Duty(a) => ok(staff::run_duty(a, &mut out)),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -125,15 +125,18 @@ pub async fn get_staff(
 /// streets of the people sent (or of `streets=`).
 #[utoipa::path(put, path = "/api/v1/staff", tag = "field",
     params(wire::StaffImportQuery),
-    request_body(content = Vec<crate::field::roster::Staff>, description = "The people (JSON array)"),
+    request_body(content(
+        (Vec<crate::field::roster::Staff> = "application/json"),
+        (String = "text/csv")
+    ), description = "The people: a JSON array, or CSV as offices export it (UTF-8 or GBK, English or Chinese headers: 工号, 姓名, 联系电话, 角色, 所属单位, 单位类型, 班组, 所属街道, 责任区域)"),
     responses((status = 200, description = "What was replaced", body = wire::StaffImported),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin or dispatcher token, or a street outside its scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A 工号 is used by a person of a street not replaced", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 32 MiB or 100,000 people", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Every problem of the roster listed (`problems`): a field too long or empty, a 工号 repeated, an unknown street or area", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json` or `text/csv`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every problem of the roster listed (a CSV's by row and column) (`problems`): a field too long or empty, a 工号 repeated, an unknown street or area", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_staff(
     State(state): State<AppState>,
@@ -143,7 +146,16 @@ pub async fn put_staff(
 ) -> ApiResult<Json<wire::StaffImported>> {
     let caller = auth::require_any(&state, &headers, &[Role::Admin, Role::Dispatcher]).await?;
     let body = body?;
-    let staff: Vec<crate::field::roster::Staff> = json_body(&headers, &body)?;
+    let staff: Vec<crate::field::roster::Staff> = if content_type(&headers).starts_with("text/csv")
+    {
+        let encoding = match q.encoding.as_deref() {
+            None => None,
+            Some(e) => Some(encoding_param(e)?),
+        };
+        crate::field::roster::read_csv(&body, encoding).map_err(roster_problem)?
+    } else {
+        json_body(&headers, &body)?
+    };
     let streets = q
         .streets
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
@@ -372,6 +384,244 @@ pub async fn get_my_shift(
         blocking(move || {
             let cats = crate::service::cases::categories(Some(store.as_ref()))?;
             service::my_shift(store.as_ref(), &caller, &cats, Utc::now())
+        })
+        .await?,
+    ))
+}
+
+fn encoding_param(e: &str) -> ApiResult<crate::field::roster::Encoding> {
+    use crate::field::roster::Encoding;
+    match e.to_ascii_lowercase().as_str() {
+        "utf-8" | "utf8" => Ok(Encoding::Utf8),
+        "gbk" | "gb2312" | "gb18030" => Ok(Encoding::Gbk),
+        _ => Err(ApiError::invalid_parameter(
+            "encoding",
+            format!("{e:?} is not utf-8 or gbk"),
+        )),
+    }
+}
+
+fn roster_problem(e: crate::field::roster::RosterErrors) -> ApiError {
+    let problems: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
+    ApiError::from(
+        crate::service::Error::unprocessable(format!(
+            "the roster has {} problem(s){}; first: {}",
+            problems.len(),
+            if e.more > 0 {
+                format!(" (and {} more)", e.more)
+            } else {
+                String::new()
+            },
+            problems.first().map_or("", String::as_str)
+        ))
+        .with_extra(serde_json::json!({ "problems": problems })),
+    )
+}
+
+/// `GET /api/v1/staff.csv` (admin, supervisor, dispatcher): the roster as CSV with Chinese
+/// headers (`encoding=gbk` for old Excel; UTF-8 with a BOM by default).
+#[utoipa::path(get, path = "/api/v1/staff.csv", tag = "field",
+    params(wire::StaffQuery),
+    responses((status = 200, description = "The roster", content_type = "text/csv"),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, supervisor or dispatcher token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A name GBK cannot hold (with `encoding=gbk`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_staff_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::StaffQuery>,
+) -> ApiResult<Response> {
+    let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
+    let (encoding, charset) = match q.encoding.as_deref() {
+        None => (crate::field::roster::Encoding::Utf8, "utf-8"),
+        Some(e) => {
+            let enc = encoding_param(e)?;
+            (
+                enc,
+                if enc == crate::field::roster::Encoding::Gbk {
+                    "gbk"
+                } else {
+                    "utf-8"
+                },
+            )
+        }
+    };
+    let store = state.store()?;
+    let staff =
+        blocking(move || service::list_staff(store.as_ref(), &caller, q.street.as_deref())).await?;
+    let bytes = crate::field::roster::write_csv(&staff, encoding).map_err(roster_problem)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, format!("text/csv; charset={charset}")),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"staff.csv\"".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/fixes`: GPS fixes as NDJSON lines, or one person's GPX file.
+#[utoipa::path(post, path = "/api/v1/fixes", tag = "field",
+    params(wire::FixesQuery),
+    request_body(content(
+        (String = "application/x-ndjson"),
+        (String = "application/gpx+xml")
+    ), description = "NDJSON lines `{\"staff\", \"lon\", \"lat\", \"t\", \"accuracy_m\", \"crs\"?}` (t: RFC 3339 or epoch milliseconds), or a GPX 1.0/1.1 file of one person (`staff=`, `crs=`)"),
+    responses((status = 200, description = "How many were stored and how many dropped, and why", body = wire::FixesIngested),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Fixes of someone the token may not send for (a grid_worker sends its holder's; a dispatcher its streets' people's)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A 工号 that is no staff member", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over 64 MiB or 500,000 fixes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither NDJSON nor GPX", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad lines, each named by number and member (`problems`); a GPX error located by track, segment and point; a time in the future or older than the retention", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn post_fixes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::FixesQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<wire::FixesIngested>> {
+    let caller = auth::require_any(
+        &state,
+        &headers,
+        &[Role::GridWorker, Role::Dispatcher, Role::Admin],
+    )
+    .await?;
+    let ct = content_type(&headers).to_owned();
+    let gpx = ct.starts_with("application/gpx+xml") || ct.starts_with("application/xml");
+    if !gpx && !ct.starts_with("application/x-ndjson") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "send fixes as application/x-ndjson or a GPX file as application/gpx+xml, not {:?}",
+            if ct.is_empty() { "(none)" } else { ct.as_str() }
+        )));
+    }
+    let body = body?;
+    let holder = caller.token.as_ref().and_then(|t| t.subject.clone());
+    let store = state.store()?;
+    Ok(Json(
+        blocking(move || {
+            let staff = q.staff.or(holder);
+            let fixes = service::read_fixes(&body, gpx, staff.as_deref(), q.crs.as_deref())?;
+            service::ingest(store.as_ref(), &caller, fixes, Utc::now())
+        })
+        .await?,
+    ))
+}
+
+/// `GET /api/v1/tracks.gpx?staff=` (admin, supervisor, the street's dispatcher): a person's
+/// paths as GPX 1.1, one track segment per path.
+#[utoipa::path(get, path = "/api/v1/tracks.gpx", tag = "field",
+    params(wire::PeriodQuery),
+    responses((status = 200, description = "GPX 1.1", content_type = "application/gpx+xml"),
+        (status = 400, description = "Invalid parameter, or no `staff`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, supervisor or the person's street's dispatcher token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No staff member with that 工号", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_tracks_gpx(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::PeriodQuery>,
+) -> ApiResult<Response> {
+    let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
+    let staff = q
+        .staff
+        .clone()
+        .ok_or_else(|| ApiError::invalid_parameter("staff", "name the person (工号)"))?;
+    let store = state.store()?;
+    let gpx = blocking(move || {
+        let (settings, _) = service::settings(store.as_ref())?;
+        let (from, to) =
+            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+        let (s, fixes) = service::tracks(store.as_ref(), &caller, &staff, from, to)?;
+        let paths = crate::field::paths(&fixes, &settings.tracks);
+        crate::field::gpx::write_gpx(Some(&format!("{} {}", s.id, s.name)), &paths)
+            .map_err(crate::service::Error::internal)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/gpx+xml")], gpx).into_response())
+}
+
+/// `GET /api/v1/geofence?staff=` (admin, supervisor, the street's dispatcher): a person's
+/// entering and leaving grids and blocks.
+#[utoipa::path(get, path = "/api/v1/geofence", tag = "field",
+    params(wire::PeriodQuery),
+    responses((status = 200, description = "Events by time; a crossing between two fixes is timed at their midpoint, a path's end leaves", body = wire::GeofenceEvents),
+        (status = 400, description = "Invalid parameter, or no `staff`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin, supervisor or the person's street's dispatcher token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No staff member with that 工号", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_geofence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::PeriodQuery>,
+) -> ApiResult<Json<wire::GeofenceEvents>> {
+    let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
+    let staff = q
+        .staff
+        .clone()
+        .ok_or_else(|| ApiError::invalid_parameter("staff", "name the person (工号)"))?;
+    let store = state.store()?;
+    let atlas = state.atlas();
+    let events = blocking(move || {
+        let (settings, _) = service::settings(store.as_ref())?;
+        let (from, to) =
+            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+        service::geofence_events(store.as_ref(), &atlas, &caller, &staff, from, to)
+    })
+    .await?;
+    Ok(Json(wire::GeofenceEvents { events }))
+}
+
+/// `GET /api/v1/coverage?street=|grid=&from=&to=`: road segments, blocks and grids covered.
+#[utoipa::path(get, path = "/api/v1/coverage", tag = "field",
+    params(wire::CoverageQuery),
+    responses((status = 200, description = "Per road segment (share of its length within 20 m of a path), per grid (segments covered ≥ 80 %, segments nobody came near, blocks visited, seconds inside), the grids with no patrol; per person for admins, supervisors and dispatchers", body = wire::CoverageReport),
+        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A token of a role that reads no cases", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No street or grid with that code", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_coverage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::CoverageQuery>,
+) -> ApiResult<Json<wire::CoverageReport>> {
+    let caller = auth::require_any(
+        &state,
+        &headers,
+        &[
+            Role::Supervisor,
+            Role::Dispatcher,
+            Role::Intake,
+            Role::Department,
+            Role::GridWorker,
+        ],
+    )
+    .await?;
+    let store = state.store()?;
+    let atlas = state.atlas();
+    Ok(Json(
+        blocking(move || {
+            let (settings, _) = service::settings(store.as_ref())?;
+            let (from, to) =
+                service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+            service::coverage(
+                store.as_ref(),
+                &atlas,
+                &caller,
+                q.street.as_deref(),
+                q.grid.as_deref(),
+                from,
+                to,
+            )
         })
         .await?,
     ))

@@ -705,6 +705,21 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ),
         ("/api/v1/attendance", get(field::get_attendance), vec![]),
         ("/api/v1/tracks", get(field::get_tracks), vec![]),
+        ("/api/v1/tracks.gpx", get(field::get_tracks_gpx), vec![]),
+        ("/api/v1/staff.csv", get(field::get_staff_csv), vec![]),
+        ("/api/v1/geofence", get(field::get_geofence), vec![]),
+        ("/api/v1/coverage", get(field::get_coverage), vec![]),
+        (
+            "/api/v1/fixes",
+            post(field::post_fixes),
+            vec![(
+                Method::POST,
+                Policy::with_roles(
+                    limits::FIXES_BODY,
+                    &[Role::GridWorker, Role::Dispatcher, Role::Admin],
+                ),
+            )],
+        ),
         ("/api/v1/my-shift", get(field::get_my_shift), vec![]),
         ("/api/v1/config", get(meta::config), vec![]),
         ("/api/v1/openapi.json", get(meta::openapi), vec![]),

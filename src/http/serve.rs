@@ -212,6 +212,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
         spawn_watcher(state.clone(), current);
         spawn_draft_purger(state.clone());
         spawn_escalation_sweep(state.clone());
+        spawn_field_purge(state.clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -282,6 +283,32 @@ fn spawn_escalation_sweep(state: AppState) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the escalation sweep");
+    }
+}
+
+/// Deletes fixes and check-ins older than the field settings' retention, at start and every
+/// hour.
+fn spawn_field_purge(state: AppState) {
+    let spawned = std::thread::Builder::new()
+        .name("field-purge".into())
+        .spawn(move || {
+            loop {
+                if let Ok(store) = state.store() {
+                    match crate::service::field::purge(store.as_ref(), chrono::Utc::now()) {
+                        Ok((0, 0)) => {}
+                        Ok((chunks, checkins)) => tracing::info!(
+                            track_chunks = chunks,
+                            checkins,
+                            "older than the retention: purged"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "the purge of old fixes failed"),
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the purge of old fixes");
     }
 }
 

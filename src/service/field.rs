@@ -1010,3 +1010,324 @@ pub fn track_collection(staff: &Staff, fixes: &[Fix], rules: &FixRules) -> w::Tr
         features,
     }
 }
+
+/// Fixes of `from..to` inside the bounding box of `area` (`None`: everywhere), per person, in
+/// time order (chunks of a person joined).
+fn fixes_by_person(
+    store: &dyn Store,
+    atlas: &Atlas,
+    area: Option<FeatureId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BTreeMap<String, Vec<Fix>>> {
+    let bbox = area
+        .and_then(|a| atlas.bbox(a))
+        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+    let mut by: BTreeMap<String, Vec<Fix>> = BTreeMap::new();
+    for t in store.tracks(&TrackQuery {
+        from: Some(from),
+        to: Some(to),
+        staff: None,
+        bbox,
+    })? {
+        by.entry(t.staff).or_default().extend(t.fixes);
+    }
+    for v in by.values_mut() {
+        v.sort_by_key(|f| f.t_ms);
+    }
+    Ok(by)
+}
+
+/// The grids of a street, or one grid, or every grid.
+fn grids_in(
+    atlas: &Atlas,
+    street: Option<&str>,
+    grid: Option<&str>,
+) -> Result<(Option<FeatureId>, Vec<FeatureId>)> {
+    let find = |name: &str, code: &str, ok: &dyn Fn(Layer) -> bool| {
+        atlas
+            .find(code)
+            .filter(|&id| ok(atlas.feature(id).layer))
+            .ok_or_else(|| Error::not_found(format!("no {name} with code {code:?}")))
+    };
+    Ok(match (grid, street) {
+        (Some(g), _) => {
+            let id = find("grid", g, &|l: Layer| l.is_grid())?;
+            (Some(id), vec![id])
+        }
+        (None, Some(s)) => {
+            let id = find("street", s, &|l: Layer| l == Layer::Street)?;
+            let grids = atlas
+                .children(id)
+                .iter()
+                .copied()
+                .filter(|&c| atlas.feature(c).layer.is_grid())
+                .collect();
+            (Some(id), grids)
+        }
+        (None, None) => (
+            None,
+            (0..atlas.features().len())
+                .filter_map(|i| u32::try_from(i).ok())
+                .filter(|&i| atlas.feature(i).layer.is_grid())
+                .collect(),
+        ),
+    })
+}
+
+/// The road segments of a grid (directly or through its blocks).
+fn segments_of(atlas: &Atlas, grid: FeatureId) -> Vec<FeatureId> {
+    let mut out = Vec::new();
+    let mut stack = vec![grid];
+    while let Some(id) = stack.pop() {
+        for &c in atlas.children(id) {
+            match atlas.feature(c).layer {
+                Layer::RoadSegment => out.push(c),
+                Layer::Block => stack.push(c),
+                _ => {}
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Coverage of a street's (or a grid's, or the district's) road segments, blocks and grids by
+/// every path in `from..to` (docs/field.md "Coverage"); per person (personal data) for the
+/// roles that read it.
+#[allow(clippy::too_many_arguments)]
+pub fn coverage(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    street: Option<&str>,
+    grid: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<w::CoverageReport> {
+    use crate::field::coverage::CoverageIndex;
+    use crate::field::geofence::{Fence, geofence};
+    let (settings, _) = settings(store)?;
+    let (area, grids) = grids_in(atlas, street, grid)?;
+    let by_person = fixes_by_person(store, atlas, area, from, to)?;
+    let rules = settings.tracks;
+    let segs: Vec<(FeatureId, FeatureId)> = grids
+        .iter()
+        .flat_map(|&g| segments_of(atlas, g).into_iter().map(move |s| (g, s)))
+        .collect();
+    let index = CoverageIndex::new(
+        segs.iter().filter_map(|&(_, s)| {
+            let f = atlas.feature(s);
+            Some((f.code.clone(), f.geometry.as_line()?))
+        }),
+        settings.coverage.radius_m,
+    );
+    let seg_pos: HashMap<FeatureId, usize> = segs
+        .iter()
+        .filter(|&&(_, s)| atlas.feature(s).geometry.as_line().is_some())
+        .enumerate()
+        .map(|(i, &(_, s))| (s, i))
+        .collect();
+    let mut tally = index.tally();
+    let mut visited: BTreeSet<FeatureId> = BTreeSet::new();
+    let mut inside: HashMap<FeatureId, i64> = HashMap::new();
+    let mut fix_count = 0;
+    let mut persons = Vec::new();
+    let roster: HashMap<String, Staff> = store
+        .staff(None)?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    for (id, fixes) in &by_person {
+        fix_count += fixes.len();
+        let ps = crate::field::paths(fixes, &rules);
+        index.add_paths(&mut tally, ps.iter().copied());
+        let fence = geofence(atlas, &ps);
+        visited.extend(fence.visited(Fence::Block));
+        let grid_time = fence.time_inside(Fence::Grid);
+        for &(g, ms) in &grid_time {
+            *inside.entry(g).or_default() += ms;
+        }
+        let Some(s) = roster.get(id).filter(|s| reads_personal(caller, &s.street)) else {
+            continue;
+        };
+        let mine = grids_of(atlas, s);
+        let mut own = index.tally();
+        index.add_paths(&mut own, ps.iter().copied());
+        let own = index.finish(&own);
+        let my_segs: Vec<usize> = segs
+            .iter()
+            .filter(|(g, _)| mine.contains(&atlas.feature(*g).code))
+            .filter_map(|(_, sg)| seg_pos.get(sg).copied())
+            .collect();
+        persons.push(w::PersonCoverageRow {
+            staff: s.id.clone(),
+            name: s.name.clone(),
+            team: s.team.clone(),
+            fixes: fixes.len(),
+            paths: ps.len(),
+            walked_m: ps
+                .iter()
+                .flat_map(|p| p.windows(2))
+                .map(|w| distance_m((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)))
+                .sum(),
+            segments: my_segs.len(),
+            covered_segments: my_segs
+                .iter()
+                .filter(|&&i| own[i].share >= settings.coverage.covered_share)
+                .count(),
+            inside_s: grid_time
+                .iter()
+                .filter(|(g, _)| mine.contains(&atlas.feature(*g).code))
+                .map(|(_, ms)| *ms as f64 / 1000.0)
+                .sum(),
+        });
+    }
+    let done = index.finish(&tally);
+    let share_ok = settings.coverage.covered_share;
+    let segments: Vec<w::SegmentCoverageRow> = segs
+        .iter()
+        .filter_map(|&(g, s)| {
+            let c = &done[*seg_pos.get(&s)?];
+            let f = atlas.feature(s);
+            let block = atlas
+                .ancestors(s)
+                .into_iter()
+                .find(|&a| atlas.feature(a).layer == Layer::Block)
+                .map(|b| atlas.feature(b).code.clone());
+            Some(w::SegmentCoverageRow {
+                code: f.code.clone(),
+                name: f.name.clone(),
+                grid: Some(atlas.feature(g).code.clone()),
+                block,
+                length_m: c.length_m,
+                covered_m: c.covered_m,
+                share: c.share,
+                covered: c.share >= share_ok,
+            })
+        })
+        .collect();
+    let mut grid_rows = Vec::new();
+    for &g in &grids {
+        let f = atlas.feature(g);
+        let mine: Vec<&w::SegmentCoverageRow> = segments
+            .iter()
+            .filter(|s| s.grid.as_deref() == Some(f.code.as_str()))
+            .collect();
+        let blocks: Vec<FeatureId> = atlas
+            .children(g)
+            .iter()
+            .copied()
+            .filter(|&b| atlas.feature(b).layer == Layer::Block)
+            .collect();
+        let inside_ms = inside.get(&g).copied().unwrap_or(0);
+        grid_rows.push(w::GridCoverageRow {
+            code: f.code.clone(),
+            name: f.name.clone(),
+            street: f.parent.clone(),
+            segments: mine.len(),
+            covered_segments: mine.iter().filter(|s| s.covered).count(),
+            unpatrolled_segments: mine
+                .iter()
+                .filter(|s| s.covered_m <= 0.0)
+                .map(|s| s.code.clone())
+                .collect(),
+            length_m: mine.iter().map(|s| s.length_m).sum(),
+            covered_m: mine.iter().map(|s| s.covered_m).sum(),
+            blocks: blocks.len(),
+            blocks_visited: blocks.iter().filter(|b| visited.contains(b)).count(),
+            inside_s: inside_ms as f64 / 1000.0,
+            patrolled: inside.contains_key(&g),
+        });
+    }
+    let unpatrolled_grids = grid_rows
+        .iter()
+        .filter(|g| !g.patrolled)
+        .map(|g| g.code.clone())
+        .collect();
+    let personal =
+        caller.is_admin() || caller.has(Role::Supervisor) || caller.has(Role::Dispatcher);
+    Ok(w::CoverageReport {
+        from,
+        to,
+        radius_m: settings.coverage.radius_m,
+        covered_share: share_ok,
+        fixes: fix_count,
+        segments,
+        grids: grid_rows,
+        unpatrolled_grids,
+        persons: personal.then_some(persons),
+    })
+}
+
+/// One person's geofence events over a period (admin, supervisor, the street's dispatcher).
+pub fn geofence_events(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    staff: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<w::GeofenceEventView>> {
+    use crate::field::geofence::{Crossing, geofence};
+    let (settings, _) = settings(store)?;
+    let (s, fixes) = tracks(store, caller, staff, from, to)?;
+    let ps = crate::field::paths(&fixes, &settings.tracks);
+    let fence = geofence(atlas, &ps);
+    Ok(fence
+        .events
+        .iter()
+        .filter_map(|e| {
+            let f = atlas.feature(e.feature);
+            Some(w::GeofenceEventView {
+                staff: s.id.clone(),
+                event: match e.crossing {
+                    Crossing::Entered => "entered",
+                    Crossing::Left => "left",
+                }
+                .into(),
+                layer: f.layer,
+                area: f.code.clone(),
+                t: DateTime::from_timestamp_millis(e.t_ms)?,
+            })
+        })
+        .collect())
+}
+
+/// Reads a fix batch: NDJSON lines (every bad line named, up to 20) or, for a GPX file, one
+/// person's track.
+pub fn read_fixes(
+    body: &[u8],
+    gpx: bool,
+    staff: Option<&str>,
+    crs: Option<&str>,
+) -> Result<Vec<(String, Fix)>> {
+    if gpx {
+        let staff = staff.ok_or_else(|| {
+            Error::invalid_parameter("staff", "a GPX file needs the person's 工号 (staff=)")
+        })?;
+        let opts = crate::field::gpx::GpxOptions {
+            crs: crs_param("crs", crs)?,
+            ..crate::field::gpx::GpxOptions::default()
+        };
+        let fixes = crate::field::gpx::read_gpx(body, &opts)
+            .map_err(|e| Error::unprocessable(format!("GPX: {e}")))?;
+        return Ok(fixes.into_iter().map(|f| (staff.to_owned(), f)).collect());
+    }
+    let limits = crate::field::fixes::Limits {
+        max_lines: MAX_FIXES,
+        max_errors: 20,
+        ..crate::field::fixes::Limits::default()
+    };
+    crate::field::fixes::read_ndjson(body, &limits)
+        .map(|v| v.into_iter().map(|s| (s.staff, s.fix)).collect())
+        .map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            Error::unprocessable(format!(
+                "{} bad line(s); first: {}",
+                lines.len(),
+                lines.first().map_or("", String::as_str)
+            ))
+            .with_extra(serde_json::json!({ "problems": lines }))
+        })
+}

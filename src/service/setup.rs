@@ -292,7 +292,8 @@ pub fn bootstrap_field(
     let caller = super::access::Caller::operator(DEMO_FIELD_BY);
     let mut fixes_stored = 0;
     for (i, date) in [yesterday, today].into_iter().enumerate() {
-        let day = crate::synth::patrols::patrol_day(atlas.features(), &settings, date, 1 + i as u64);
+        let day =
+            crate::synth::patrols::patrol_day(atlas.features(), &settings, date, 1 + i as u64);
         if i == 0 {
             store.replace_staff(None, &day.staff)?;
         }
@@ -312,21 +313,25 @@ pub fn bootstrap_field(
                 tracing::warn!(staff = %c.staff, error = %e.detail, "demo check-in refused");
             }
         }
+        // in batches of about 100,000 fixes, so the first start stays small in memory
         let now_ms = now.timestamp_millis();
-        let fixes: Vec<(String, crate::field::Fix)> = day
-            .tracks
-            .iter()
-            .flat_map(|t| {
+        let mut batch: Vec<(String, crate::field::Fix)> = Vec::new();
+        for (i, t) in day.tracks.iter().enumerate() {
+            batch.extend(
                 t.fixes
                     .iter()
                     .filter(|f| f.t_ms <= now_ms)
-                    .map(|f| (t.staff.clone(), *f))
-            })
-            .collect();
-        for batch in fixes.chunks(super::field::MAX_FIXES) {
-            fixes_stored += super::field::ingest(store, &caller, batch.to_vec(), now)?.stored;
+                    .map(|f| (t.staff.clone(), *f)),
+            );
+            if batch.len() >= 100_000 || i + 1 == day.tracks.len() {
+                let fixes = std::mem::take(&mut batch);
+                fixes_stored += super::field::ingest(store, &caller, fixes, now)?.stored;
+            }
         }
     }
-    tracing::info!(fixes = fixes_stored, "no staff: loading the demo's field force");
+    tracing::info!(
+        fixes = fixes_stored,
+        "no staff: loading the demo's field force"
+    );
     Ok(fixes_stored)
 }

@@ -81,6 +81,7 @@ pub fn feature(layer: Layer, code: &str, parent: Option<&str>, geometry: Geometr
             name: format!("块长{code}"),
             phone: Some("021-0000000".into()),
             photo_url: None,
+            staff_id: None,
         }]
     } else {
         vec![]
