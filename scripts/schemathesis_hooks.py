@@ -1,6 +1,7 @@
-"""Schemathesis hooks of scripts/test-openapi (SCHEMATHESIS_HOOKS=schemathesis_hooks): a
-serializer for the NDJSON request body of POST /api/v1/lookup (documented as a string of lines),
-so that schemathesis can send it."""
+"""Schemathesis hooks of scripts/test-openapi (SCHEMATHESIS_HOOKS=schemathesis_hooks):
+serializers for the request bodies documented as text — NDJSON lines (POST /api/v1/lookup,
+POST /api/v1/fixes), a GPX file (POST /api/v1/fixes) and CSV (PUT /api/v1/staff) — so that
+schemathesis can send them."""
 
 import json
 
@@ -9,6 +10,15 @@ import schemathesis
 
 @schemathesis.serializer("application/x-ndjson")
 def ndjson(ctx, value):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value).encode("utf-8")
+
+
+@schemathesis.serializer("application/gpx+xml", "text/csv")
+def text_file(ctx, value):
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):

@@ -660,6 +660,13 @@ fn tracks_over_http(db: &TestDb) {
         problem(s.send("GET", &path, &s.other_dispatcher, None).await, 403).await;
         problem(s.send("GET", &path, &s.worker, None).await, 403).await;
         problem(s.send("GET", &path, &s.intake, None).await, 403).await;
+        // a period outside the years 1 to 9999 is a bad parameter, not an overflow
+        let far = format!("/api/v1/tracks?staff={STAFF}&from=0000-06-01T00:00:00Z");
+        let p = problem(s.send("GET", &far, &s.supervisor, None).await, 400).await;
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains("from")),
+            "{p}"
+        );
         assert_eq!(
             s.ok("GET", &path, &s.supervisor, None).await["features"],
             *f

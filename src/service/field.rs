@@ -632,8 +632,9 @@ pub fn ingest(
 pub fn day_span(settings: &FieldSettings, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = |d: NaiveDate| {
         d.and_hms_opt(0, 0, 0)
-            .map(|x| x.and_utc() - Duration::hours(i64::from(settings.utc_offset_h)))
-            .unwrap_or_default()
+            .map(|x| x.and_utc())
+            .and_then(|x| x.checked_sub_signed(Duration::hours(i64::from(settings.utc_offset_h))))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     };
     (start(date), start(date.succ_opt().unwrap_or(date)))
 }
@@ -648,7 +649,7 @@ pub fn period(
 ) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
     let parse = |name: &str, s: &str, end: bool| -> Result<DateTime<Utc>> {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-            return Ok(t.with_timezone(&Utc));
+            return in_years(name, t.with_timezone(&Utc));
         }
         let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
             Error::invalid_parameter(
@@ -657,7 +658,7 @@ pub fn period(
             )
         })?;
         let (a, b) = day_span(settings, d);
-        Ok(if end { b } else { a })
+        in_years(name, if end { b } else { a })
     };
     let from = match from {
         Some(s) => parse("from", s, false)?,
@@ -665,7 +666,9 @@ pub fn period(
     };
     let to = match to {
         Some(s) => parse("to", s, true)?,
-        None => from + Duration::days(1),
+        None => from
+            .checked_add_signed(Duration::days(1))
+            .ok_or_else(|| Error::invalid_parameter("from", "is too late"))?,
     };
     if to <= from {
         return Err(Error::invalid_parameter("to", "is not after from"));
@@ -677,6 +680,19 @@ pub fn period(
         ));
     }
     Ok((from, to))
+}
+
+/// `t` if in the years 1 to 9999 (400 naming the parameter otherwise).
+fn in_years(name: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(Error::invalid_parameter(
+            name,
+            format!("{} is outside the years 1 to 9999", t.to_rfc3339()),
+        ))
+    }
 }
 
 /// A date parameter (default: today, local).
