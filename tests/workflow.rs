@@ -542,6 +542,11 @@ fn patrol_case_front_end_and_escalation(db: &TestDb) {
         let worker = s.token("grid_worker", &[&grid], "网格员 周");
         let now = Utc::now();
         let at = |h: i64| (now - Duration::hours(h)).to_rfc3339();
+        // minutes before now: accepting, opening and dispatching within minutes of the report
+        // are on time whatever the time of day (a limit of one working hour is at least an
+        // hour of clock time; whole hours apart would meet it exactly, to the minute, at some
+        // times of day and miss it by seconds)
+        let at_m = |m: i64| (now - Duration::minutes(m)).to_rfc3339();
         // reported on patrol by the grid worker; accepting it verifies it at once
         let r = s
             .post("/api/v1/cases", &worker,
@@ -551,11 +556,19 @@ fn patrol_case_front_end_and_escalation(db: &TestDb) {
         let id = r.json::<Value>().await.expect("json")["id"]
             .as_i64()
             .expect("id");
-        let v = s.act(id, &dispatcher, "accept", &at(9), json!({})).await;
-        assert_eq!(v["stage"], "verified");
-        s.act(id, &dispatcher, "open", &at(9), json!({})).await;
         let v = s
-            .act(id, &dispatcher, "dispatch", &at(8), json!({"grid": grid}))
+            .act(id, &dispatcher, "accept", &at_m(590), json!({}))
+            .await;
+        assert_eq!(v["stage"], "verified");
+        s.act(id, &dispatcher, "open", &at_m(585), json!({})).await;
+        let v = s
+            .act(
+                id,
+                &dispatcher,
+                "dispatch",
+                &at_m(580),
+                json!({"grid": grid}),
+            )
             .await;
         assert_eq!(
             (v["track"].as_str(), v["assigned_grid"].as_str()),
