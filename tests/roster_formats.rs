@@ -137,7 +137,7 @@ fn every_problem_of_a_file_is_located() {
         "工号,姓名,电话,角色,所属单位,单位类型,所属街道,责任区域,\n\
          A1,张伟,,执法力量,朱泾镇城管中队,城管,310116101,S01,\n\
          A2,,,执法力量,朱泾镇城管中队,城管,310116101,S01,\n\
-         A3,李娜,,站长,朱泾镇城管中队,城管中队,310116101,S01,\n\
+         A3,李娜,,站长,朱泾镇城管中队,执法局,310116101,S01,\n\
          A1,王强,,执法力量,朱泾镇城管中队,城管,310116101,S01,\n\
          A5,{long},,执法力量,\"朱泾镇\n城管中队\",城管,,S01,备注\n\
          A6,赵磊,,执法力量,朱泾镇城管中队,城管,310116101,S01,,多余\n"
@@ -150,7 +150,7 @@ fn every_problem_of_a_file_is_located() {
              deputy_head (网格副站长), enforcement_officer (执法力量), block_head (责任块长), \
              assistant (协管人员), volunteer (志愿者)"
                 .to_string(),
-            "row 4, column 单位类型: unknown organisation kind \"城管中队\": one of committee \
+            "row 4, column 单位类型: unknown organisation kind \"执法局\": one of committee \
              (居村委), city_management (城管), police (派出所), market_supervision (市场监管), \
              cleaning (保洁), property (物业), street (街镇网格中心), other (其他)"
                 .to_string(),
@@ -341,5 +341,60 @@ fn an_independent_reader_agrees() {
         );
         let rows: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(rows, expected, "{codec}");
+    }
+}
+
+#[test]
+fn cells_a_spreadsheet_would_run_are_written_quoted_and_read_back_as_given() {
+    let mut people = staff();
+    people[0].name = "=HYPERLINK(\"http://x\",\"张伟\")".into();
+    people[0].phone = Some("+86 13800000001".into());
+    people[1].org = "@SUM(A1)".into();
+    people[2].team = Some("－夜班".into());
+    for encoding in [Encoding::Utf8, Encoding::Gbk] {
+        let bytes = write_csv(&people, encoding).unwrap();
+        let text = match encoding {
+            Encoding::Utf8 => String::from_utf8(bytes[3..].to_vec()).unwrap(),
+            Encoding::Gbk => encoding_rs::GBK.decode(&bytes).0.into_owned(),
+        };
+        // Every record's cells as a CSV reader (and so a spreadsheet) sees them.
+        let cells: Vec<String> = csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        for formula in ["=HYPERLINK", "+86", "@SUM", "－夜班"] {
+            assert!(
+                cells.iter().any(|c| c.starts_with(&format!("'{formula}"))),
+                "{formula} quoted in {encoding:?}"
+            );
+            assert!(!cells.iter().any(|c| c.starts_with(formula)), "{formula}");
+        }
+        assert_eq!(read_csv(&bytes, None).unwrap(), people, "{encoding:?}");
+    }
+}
+
+#[test]
+fn organisation_kinds_by_their_full_names() {
+    for (name, kind) in [
+        ("居委会", OrgKind::Committee),
+        ("村民委员会", OrgKind::Committee),
+        ("城管中队", OrgKind::CityManagement),
+        ("公安派出所", OrgKind::Police),
+        ("市场监督管理所", OrgKind::MarketSupervision),
+        ("保洁公司", OrgKind::Cleaning),
+        ("物业公司", OrgKind::Property),
+        ("网格中心", OrgKind::Street),
+        (" city_management ", OrgKind::CityManagement),
+        ("城管", OrgKind::CityManagement),
+    ] {
+        assert_eq!(OrgKind::parse(name), Some(kind), "{name}");
+    }
+    assert_eq!(OrgKind::parse("城管局长"), None);
+    // No name stands for two kinds.
+    let mut seen = std::collections::HashSet::new();
+    for k in OrgKind::ALL {
+        for n in [k.as_str(), k.name_zh()].iter().chain(k.aliases()) {
+            assert!(seen.insert(*n), "{n} names two kinds");
+        }
     }
 }

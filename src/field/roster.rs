@@ -15,8 +15,9 @@
 //!   phone, team and areas may be left out; an unknown header is refused with the accepted ones;
 //!   a column with an empty header must be empty (Excel leaves such columns);
 //! - role: its identifier (`station_head`, …) or its Chinese title (网格站长, …);
-//!   organisation kind: identifier or Chinese name ([`OrgKind::parse`]); areas: codes separated
-//!   by `;` `；` `、` `,` or `，` in the cell; cells are trimmed; empty rows are skipped;
+//!   organisation kind: identifier, Chinese name or a full name such as 城管中队
+//!   ([`OrgKind::parse`]); areas: codes separated by `;` `；` `、` `,` or `，` in the cell;
+//!   cells are trimmed; empty rows are skipped;
 //! - every problem is reported (up to [`MAX_PROBLEMS`]), located as the spreadsheet shows it:
 //!   `row 7, column 姓名: empty` (the header is row 1; a row is a CSV record, so a cell holding a
 //!   line break does not shift the numbers; a blank line, which Excel never writes, is not
@@ -24,12 +25,15 @@
 //!
 //! Written with the Chinese headers, Chinese role and kind names, areas joined with `、`: UTF-8
 //! with a byte-order mark, or GBK — a character GBK cannot hold is refused by name, never
-//! written as `?`.
+//! written as `?`. A cell a spreadsheet would take for a formula (starting with `=`, `+`, `-`,
+//! `@`, …) is written after a `'` ([`crate::model::text::neutralise`]), and the reader drops that
+//! `'` again, so a roster read back is the roster written.
 //!
 //! **JSON** ([`read_json`], [`write_json`]): an array of [`Staff`] as in the API, with the same
 //! checks, problems located by item (from 1) and field (`item 3, name: empty`).
 
 use crate::model::Role;
+use crate::model::text::{neutralise, unneutralise};
 use encoding_rs::DecoderResult;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -119,12 +123,38 @@ impl OrgKind {
         }
     }
 
-    /// The kind named by its identifier or its Chinese name.
+    /// Other names offices write for the kind: the full names of the organisations.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            OrgKind::Committee => &[
+                "居委会",
+                "村委会",
+                "居民委员会",
+                "村民委员会",
+                "居委",
+                "村委",
+            ],
+            OrgKind::CityManagement => &["城管中队", "城管执法中队", "城市管理", "城管队"],
+            OrgKind::Police => &["公安派出所", "公安", "警务站"],
+            OrgKind::MarketSupervision => &["市场监管所", "市场监督管理所", "市场所"],
+            OrgKind::Cleaning => &["保洁公司", "环卫", "环卫所", "保洁单位"],
+            OrgKind::Property => &["物业公司", "物业服务企业"],
+            OrgKind::Street => &[
+                "网格中心",
+                "街道网格中心",
+                "镇网格中心",
+                "网格化综合管理中心",
+            ],
+            OrgKind::Other => &[],
+        }
+    }
+
+    /// The kind named by its identifier, its Chinese name or one of its [`aliases`](Self::aliases).
     pub fn parse(s: &str) -> Option<OrgKind> {
         let s = s.trim();
         OrgKind::ALL
             .into_iter()
-            .find(|k| k.as_str() == s || k.name_zh() == s)
+            .find(|k| k.as_str() == s || k.name_zh() == s || k.aliases().contains(&s))
     }
 }
 
@@ -633,7 +663,7 @@ pub fn read_csv(bytes: &[u8], encoding: Option<Encoding>) -> Result<Vec<Staff>, 
         }
         let mut cells: HashMap<Column, &str> = HashMap::new();
         for (j, cell) in record.iter().enumerate() {
-            let cell = cell.trim();
+            let cell = unneutralise(cell.trim());
             match columns.get(j) {
                 Some(Some(c)) => {
                     cells.insert(*c, cell);
@@ -778,7 +808,9 @@ pub fn write_csv(staff: &[Staff], encoding: Encoding) -> Result<Vec<u8>, RosterE
         .write_record(Column::ALL.map(zh))
         .map_err(|e| failed(&e))?;
     for s in &staff {
-        writer.write_record(csv_row(s)).map_err(|e| failed(&e))?;
+        writer
+            .write_record(csv_row(s).iter().map(|c| neutralise(c).into_owned()))
+            .map_err(|e| failed(&e))?;
     }
     let bytes = writer.into_inner().map_err(|e| failed(&e))?;
     let text = String::from_utf8(bytes).map_err(|e| failed(&e))?;

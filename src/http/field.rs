@@ -350,16 +350,9 @@ pub async fn get_tracks(
     Params(q): Params<wire::PeriodQuery>,
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
-    let staff = q
-        .staff
-        .clone()
-        .ok_or_else(|| ApiError::invalid_parameter("staff", "name the person (工号)"))?;
     let store = state.store()?;
     let tracks = blocking(move || {
-        let (settings, _) = service::settings(store.as_ref())?;
-        let (from, to) =
-            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-        let (s, fixes) = service::tracks(store.as_ref(), &caller, &staff, from, to)?;
+        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
         Ok::<_, crate::service::Error>(service::track_collection(&s, &fixes, &settings.tracks))
     })
     .await?;
@@ -530,16 +523,9 @@ pub async fn get_tracks_gpx(
     Params(q): Params<wire::PeriodQuery>,
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
-    let staff = q
-        .staff
-        .clone()
-        .ok_or_else(|| ApiError::invalid_parameter("staff", "name the person (工号)"))?;
     let store = state.store()?;
     let gpx = blocking(move || {
-        let (settings, _) = service::settings(store.as_ref())?;
-        let (from, to) =
-            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-        let (s, fixes) = service::tracks(store.as_ref(), &caller, &staff, from, to)?;
+        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
         let paths = crate::field::paths(&fixes, &settings.tracks);
         crate::field::gpx::write_gpx(Some(&format!("{} {}", s.id, s.name)), &paths)
             .map_err(crate::service::Error::internal)
@@ -564,17 +550,11 @@ pub async fn get_geofence(
     Params(q): Params<wire::PeriodQuery>,
 ) -> ApiResult<Json<wire::GeofenceEvents>> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
-    let staff = q
-        .staff
-        .clone()
-        .ok_or_else(|| ApiError::invalid_parameter("staff", "name the person (工号)"))?;
     let store = state.store()?;
     let atlas = state.atlas();
     let events = blocking(move || {
-        let (settings, _) = service::settings(store.as_ref())?;
-        let (from, to) =
-            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-        service::geofence_events(store.as_ref(), &atlas, &caller, &staff, from, to)
+        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
+        Ok::<_, crate::service::Error>(service::geofence_events(&atlas, &settings, &s, &fixes))
     })
     .await?;
     Ok(Json(wire::GeofenceEvents { events }))

@@ -10,6 +10,7 @@
 mod feature;
 mod layer;
 mod person;
+pub mod text;
 
 pub use feature::{Feature, FeatureSet, Geometry, ManagementUnit, ManagementUnitKind};
 pub use layer::{Kind, Layer};

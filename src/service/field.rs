@@ -193,6 +193,16 @@ pub fn import_staff(
     })
 }
 
+/// The roster (of one street) by 工号.
+fn roster_by_id(store: &dyn Store, street: Option<&str>) -> Result<HashMap<String, Staff>> {
+    let streets = street.map(|s| vec![s.to_owned()]);
+    Ok(store
+        .staff(streets.as_deref())?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect())
+}
+
 /// The roster (admin, supervisor, dispatchers: their streets' people).
 pub fn list_staff(store: &dyn Store, caller: &Caller, street: Option<&str>) -> Result<Vec<Staff>> {
     caller.require_any(&PERSONAL)?;
@@ -215,11 +225,7 @@ pub fn put_duty(store: &dyn Store, caller: &Caller, input: &w::DutyInput) -> Res
         return Err(Error::too_large("too many duty entries in one request"));
     }
     let (settings, _) = settings(store)?;
-    let roster: HashMap<String, Staff> = store
-        .staff(None)?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let roster = roster_by_id(store, None)?;
     let mut people = BTreeSet::new();
     for (i, e) in input.entries.iter().enumerate() {
         let at = format!("entries[{i}]");
@@ -264,11 +270,7 @@ pub fn duty(
     street: Option<&str>,
 ) -> Result<Vec<DutyEntry>> {
     caller.require_any(&PERSONAL)?;
-    let roster: HashMap<String, Staff> = store
-        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let roster = roster_by_id(store, street)?;
     Ok(store
         .duty(from, to, None)?
         .into_iter()
@@ -333,19 +335,7 @@ pub fn place_of(
 ) -> (Place, Option<f64>, Option<String>) {
     let rules = &settings.check_in;
     let located = atlas.locate(lon, lat);
-    let mut areas: Vec<FeatureId> = Vec::new();
-    for code in &staff.areas {
-        if let Some(id) = atlas.find(code) {
-            areas.push(id);
-        } else if let Some(u) = atlas
-            .features()
-            .management_units
-            .iter()
-            .find(|u| &u.code == code)
-        {
-            areas.extend(u.grids.iter().filter_map(|g| atlas.find(g)));
-        }
-    }
+    let areas = assigned_areas(atlas, staff);
     if let Some(&id) = areas.iter().find(|id| located.contains(&Some(**id))) {
         return (
             Place::Inside,
@@ -381,10 +371,9 @@ pub fn place_of(
     // the workstations of the assigned grids (and of the grids of assigned blocks and segments)
     let mut best: Option<(f64, FeatureId)> = None;
     for &id in &areas {
-        let grid = std::iter::once(id)
-            .chain(atlas.ancestors(id))
-            .find(|&a| atlas.feature(a).layer.is_grid());
-        let Some(g) = grid else { continue };
+        let Some(g) = grid_of(atlas, id) else {
+            continue;
+        };
         if let Some((wlon, wlat)) = workstation(atlas, g) {
             let d = distance_m((wlon, wlat), (lon, lat));
             if d <= rules.workstation_m && best.is_none_or(|(b, _)| d < b) {
@@ -719,11 +708,7 @@ pub fn checkins(
     street: Option<&str>,
 ) -> Result<Vec<CheckIn>> {
     caller.require_any(&PERSONAL)?;
-    let roster: HashMap<String, Staff> = store
-        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let roster = roster_by_id(store, street)?;
     Ok(store
         .checkins(from, to, staff)?
         .into_iter()
@@ -735,26 +720,39 @@ pub fn checkins(
         .collect())
 }
 
-fn grids_of(atlas: &Atlas, staff: &Staff) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// The features `staff` is assigned to: its grids, blocks and road segments, and the grids of
+/// its management units (codes the atlas does not hold are left out: the roster check names them).
+fn assigned_areas(atlas: &Atlas, staff: &Staff) -> Vec<FeatureId> {
+    let mut areas = Vec::new();
     for code in &staff.areas {
         if let Some(id) = atlas.find(code) {
-            if let Some(g) = std::iter::once(id)
-                .chain(atlas.ancestors(id))
-                .find(|&a| atlas.feature(a).layer.is_grid())
-            {
-                out.insert(atlas.feature(g).code.clone());
-            }
+            areas.push(id);
         } else if let Some(u) = atlas
             .features()
             .management_units
             .iter()
             .find(|u| &u.code == code)
         {
-            out.extend(u.grids.iter().cloned());
+            areas.extend(u.grids.iter().filter_map(|g| atlas.find(g)));
         }
     }
-    out
+    areas
+}
+
+/// The grid of a feature: itself, or its nearest grid ancestor.
+fn grid_of(atlas: &Atlas, id: FeatureId) -> Option<FeatureId> {
+    std::iter::once(id)
+        .chain(atlas.ancestors(id))
+        .find(|&a| atlas.feature(a).layer.is_grid())
+}
+
+/// The codes of the grids `staff` works in (the grids of its assigned areas).
+fn grids_of(atlas: &Atlas, staff: &Staff) -> BTreeSet<String> {
+    assigned_areas(atlas, staff)
+        .into_iter()
+        .filter_map(|id| grid_of(atlas, id))
+        .map(|g| atlas.feature(g).code.clone())
+        .collect()
 }
 
 fn tally(s: &mut w::AttendanceSummary, row: &w::AttendanceRow) {
@@ -792,12 +790,8 @@ pub fn attendance_report(
         Role::GridWorker,
     ])?;
     let (settings, _) = settings(store)?;
-    let roster: HashMap<String, Staff> = store
-        .staff(street.map(|s| vec![s.to_owned()]).as_deref())?
-        .into_iter()
-        .filter(|s| team.is_none_or(|t| s.team.as_deref() == Some(t)))
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let mut roster = roster_by_id(store, street)?;
+    roster.retain(|_, s| team.is_none_or(|t| s.team.as_deref() == Some(t)));
     let entries = store.duty(date, date, None)?;
     let (from, _) = day_span(&settings, date);
     let window = Duration::minutes(settings.check_in.early_min);
@@ -928,6 +922,25 @@ pub fn tracks(
         .collect();
     fixes.sort_by_key(|f| f.t_ms);
     Ok((s, fixes))
+}
+
+/// A person's track as a query names it (`staff=`, `from=`, `to=`, default today), with the
+/// settings in force: what `GET /api/v1/tracks`, `tracks.gpx` and `geofence` answer from.
+pub fn track_query(
+    store: &dyn Store,
+    caller: &Caller,
+    q: &w::PeriodQuery,
+    now: DateTime<Utc>,
+) -> Result<(FieldSettings, Staff, Vec<Fix>)> {
+    caller.require_any(&PERSONAL)?;
+    let staff = q
+        .staff
+        .as_deref()
+        .ok_or_else(|| Error::invalid_parameter("staff", "name the person (工号)"))?;
+    let (settings, _) = settings(store)?;
+    let (from, to) = period(&settings, q.from.as_deref(), q.to.as_deref(), now)?;
+    let (s, fixes) = tracks(store, caller, staff, from, to)?;
+    Ok((settings, s, fixes))
 }
 
 /// The holder's shift now (or the next one starting today) and the patrol task list it
@@ -1149,11 +1162,7 @@ pub fn coverage(
     let mut inside: HashMap<FeatureId, i64> = HashMap::new();
     let mut fix_count = 0;
     let mut persons = Vec::new();
-    let roster: HashMap<String, Staff> = store
-        .staff(None)?
-        .into_iter()
-        .map(|s| (s.id.clone(), s))
-        .collect();
+    let roster = roster_by_id(store, None)?;
     for (id, fixes) in &by_person {
         fix_count += fixes.len();
         let ps = crate::field::paths(fixes, &rules);
@@ -1278,19 +1287,15 @@ pub fn coverage(
 
 /// One person's geofence events over a period (admin, supervisor, the street's dispatcher).
 pub fn geofence_events(
-    store: &dyn Store,
     atlas: &Atlas,
-    caller: &Caller,
-    staff: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<w::GeofenceEventView>> {
+    settings: &FieldSettings,
+    s: &Staff,
+    fixes: &[Fix],
+) -> Vec<w::GeofenceEventView> {
     use crate::field::geofence::{Crossing, geofence};
-    let (settings, _) = settings(store)?;
-    let (s, fixes) = tracks(store, caller, staff, from, to)?;
-    let ps = crate::field::paths(&fixes, &settings.tracks);
+    let ps = crate::field::paths(fixes, &settings.tracks);
     let fence = geofence(atlas, &ps);
-    Ok(fence
+    fence
         .events
         .iter()
         .filter_map(|e| {
@@ -1307,7 +1312,7 @@ pub fn geofence_events(
                 t: DateTime::from_timestamp_millis(e.t_ms)?,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Reads a fix batch: NDJSON lines (every bad line named, up to 20) or, for a GPX file, one

@@ -48,7 +48,6 @@
 //! [`SheetError`], never a panic or a partial file. The bounds on rows and columns apply to the CSV
 //! too: a file the offices' spreadsheet cannot open whole is no export for them.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -276,16 +275,7 @@ fn check(sheet: &Sheet) -> Result<(), SheetError> {
 /// The UTF-8 byte-order mark that starts every CSV.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// `text` made safe against CSV (formula) injection: prefixed with `'` when it starts with
-/// `=`, `+`, `-`, `@`, a tab, a carriage return or one of `＝＋－＠`; otherwise unchanged.
-pub fn neutralise(text: &str) -> Cow<'_, str> {
-    const TRIGGERS: &[char] = &['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
-    if text.starts_with(TRIGGERS) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+pub use crate::model::text::neutralise;
 
 /// `v` with two decimals, without a sign on a value that rounds to zero.
 fn two_decimals(out: &mut String, v: f64) {
