@@ -4,6 +4,7 @@
 //! [`atlas::Atlas`] (in-memory index) → lookups. [`synth`] generates a realistic demo district.
 //! See docs/architecture.md for the whole picture.
 
+pub mod assets;
 pub mod atlas;
 pub mod calendar;
 pub mod cases;

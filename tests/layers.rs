@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["wire"],
     &[
         "store", "routing", "cases", "atlas", "validate", "geo_io", "synth", "calendar", "field",
+        "assets",
     ],
     &["model", "geometry"],
 ];
@@ -40,6 +41,12 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("store", "field"),
     ("field", "atlas"),
     ("synth", "field"),
+    ("store", "assets"),
+    ("assets", "atlas"),
+    ("assets", "validate"),
+    ("assets", "geo_io"),
+    ("routing", "assets"),
+    ("synth", "assets"),
 ];
 
 /// The modules `module` must not name.
