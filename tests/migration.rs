@@ -392,6 +392,11 @@ fn assignment(
         queue: grid.is_none().then(|| street.to_owned()),
         generation: Some(1),
         due_at: (reported + Duration::days(7)).with_timezone(&cst()),
+        // stored before items had kinds: read back as events, with no dispatch hint
+        about: Default::default(),
+        component: None,
+        shop: None,
+        dispatch: None,
     }
 }
 

@@ -30,6 +30,7 @@
 use super::{Case, Source};
 pub use crate::calendar::stages::{PartialLimits, StageLimits};
 use crate::calendar::{Calendar, Limit};
+use crate::routing::Principle;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -336,7 +337,8 @@ pub enum Party {
 pub enum Need {
     /// A note (the reason, or the result).
     Note,
-    /// A target: `grid` (front end) or `department` (back end), exactly one.
+    /// A target: `grid` (front end) or `department` (back end), exactly one; a dispatch
+    /// naming neither goes as routed ([`crate::routing::Assignment::dispatch_target`]).
     Target,
     /// `until`: a review date (hold) or the due time asked for (extension; or a `limit`).
     Until,
@@ -712,6 +714,21 @@ pub fn apply(case: &Case, req: &Request, calendar: &Calendar) -> Result<Step, Re
         match (&req.grid, &req.department) {
             (Some(g), None) if !g.trim().is_empty() => Some((Track::FrontEnd, g.clone())),
             (None, Some(d)) if !d.trim().is_empty() => Some((Track::BackEnd, d.clone())),
+            // dispatched as routed: owner-first to the component's owner department, else
+            // territory-first to the grid
+            (None, None) if req.action == Action::Dispatch => {
+                match case.assignment.dispatch_target() {
+                    Some((Principle::Owner, d)) => Some((Track::BackEnd, d.to_owned())),
+                    Some((Principle::Territory, g)) => Some((Track::FrontEnd, g.to_owned())),
+                    None => {
+                        return Err(invalid(
+                            "grid/department",
+                            "dispatch needs `grid` or `department`: the routing found no owner \
+                             (street queue)",
+                        ));
+                    }
+                }
+            }
             _ => {
                 return Err(invalid(
                     "grid/department",

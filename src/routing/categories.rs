@@ -8,7 +8,9 @@
 //! A group and an item may give stage time limits (`"limits": {"verify": "2 work_hours",
 //! "dispose": "5 work_days", "check": "1 work_days"}`, see
 //! [`crate::calendar::stages::StageLimits`]): an item's limits over its group's over the
-//! defaults. Plain data, no I/O.
+//! defaults. An item says what its cases are about (`"kind"`: `event`, the default, handled
+//! territory-first; `component`, owner-first, with the `component_classes` it covers; `frontage`,
+//! at a shop's front, to the shop's block head). Plain data, no I/O.
 
 use crate::calendar::stages::{PartialLimits, StageLimits};
 use crate::model::Layer;
@@ -23,6 +25,37 @@ pub enum ListKind {
     Mandatory,
     /// 自选: a street's own item.
     Optional,
+}
+
+/// What a case of a category is about (事件 or 部件), which decides who is asked first.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// 事件: handled by whoever owns the place (属地优先, territory-first).
+    #[default]
+    Event,
+    /// 部件: about a city component, dispatched to its owner department (权属优先, owner-first).
+    Component,
+    /// 门责: at a shop's frontage, to the shop's block head; counts on the shop's record.
+    Frontage,
+}
+
+impl ItemKind {
+    /// The identifier used in files and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Event => "event",
+            ItemKind::Component => "component",
+            ItemKind::Frontage => "frontage",
+        }
+    }
+
+    /// Whether this is the default (an event).
+    pub fn is_event(&self) -> bool {
+        *self == ItemKind::Event
+    }
 }
 
 /// One case category (an item of a task list).
@@ -57,6 +90,22 @@ pub struct Category {
     /// The limits as the group gave them.
     #[serde(default, skip_serializing_if = "PartialLimits::is_empty")]
     pub group_limits: PartialLimits,
+    /// Event, component or frontage.
+    #[serde(default, skip_serializing_if = "ItemKind::is_event")]
+    pub kind: ItemKind,
+    /// For a component item: the component classes it is about, each a major class (2 digits)
+    /// or a class and subclass (4 digits), e.g. `["0101", "0102"]` for manhole covers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub component_classes: Vec<String>,
+}
+
+impl Category {
+    /// Whether a component of class and subclass `class4` (4 digits) is one this item is about.
+    pub fn is_about_class(&self, class4: &str) -> bool {
+        self.component_classes
+            .iter()
+            .any(|c| class4.starts_with(c.as_str()))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +117,10 @@ struct FileItem {
     name_en: String,
     #[serde(default)]
     limits: PartialLimits,
+    #[serde(default)]
+    kind: ItemKind,
+    #[serde(default)]
+    component_classes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +192,21 @@ pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
                     "{at}: a code may hold only ASCII letters, digits, '-', '_' and '.' (it is a URL path segment and an Open311 service_code)"
                 ));
             }
+            match (item.kind, item.component_classes.is_empty()) {
+                (ItemKind::Component, true) => problems.push(format!(
+                    "{at}: a component item needs `component_classes` (major classes of 2 digits or subclasses of 4, e.g. [\"0101\"])"
+                )),
+                (ItemKind::Event | ItemKind::Frontage, false) => problems.push(format!(
+                    "{at}: only a component item takes `component_classes` (this one is {})",
+                    item.kind.as_str()
+                )),
+                _ => {}
+            }
+            for c in &item.component_classes {
+                if !matches!(c.len(), 2 | 4) || !c.bytes().all(|b| b.is_ascii_digit()) {
+                    problems.push(format!("{at}: component class {c:?} is not 2 or 4 digits"));
+                }
+            }
             if !codes.insert(item.code.clone()) {
                 problems.push(format!("{at}: duplicate code {}", item.code));
             }
@@ -160,6 +228,8 @@ pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
                     limits: item.limits.over(g.limits.over(StageLimits::default())),
                     item_limits: item.limits,
                     group_limits: g.limits,
+                    kind: item.kind,
+                    component_classes: item.component_classes,
                 });
             }
         }
@@ -197,6 +267,12 @@ pub fn task_list_json(categories: &[Category]) -> serde_json::Value {
         {
             let mut item =
                 serde_json::json!({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en});
+            if !c.kind.is_event() {
+                item["kind"] = serde_json::json!(c.kind);
+            }
+            if !c.component_classes.is_empty() {
+                item["component_classes"] = serde_json::json!(c.component_classes);
+            }
             if !c.item_limits.is_empty() {
                 item["limits"] = serde_json::json!(c.item_limits);
             }

@@ -22,7 +22,7 @@ pub mod categories;
 
 use crate::atlas::{Atlas, Fallback, FeatureId, LookupOptions};
 use crate::model::{Layer, ManagementUnitKind, Person, Role};
-use categories::Category;
+use categories::{Category, ItemKind};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,11 @@ pub struct RouteOptions {
     pub duplicate_window_h: u32,
     /// The district's time zone (China Standard Time, UTC+8, has no daylight saving).
     pub utc_offset: FixedOffset,
+    /// A component case without a named component: the nearest component of the item's classes
+    /// within this many metres.
+    pub component_radius_m: f64,
+    /// A frontage case: the shop within this many metres of the point (nearest).
+    pub shop_radius_m: f64,
 }
 
 impl Default for RouteOptions {
@@ -81,6 +86,8 @@ impl Default for RouteOptions {
             duplicate_radius_m: 50.0,
             duplicate_window_h: 72,
             utc_offset: china_standard_time(),
+            component_radius_m: 10.0,
+            shop_radius_m: 15.0,
         }
     }
 }
@@ -188,6 +195,248 @@ pub struct Assignment {
     pub generation: Option<i64>,
     /// Reported time + the disposal period, in the district's time zone.
     pub due_at: DateTime<FixedOffset>,
+    /// What the case is about (from its category): event, component or frontage.
+    #[serde(default, skip_serializing_if = "ItemKind::is_event")]
+    pub about: ItemKind,
+    /// The component a component case is about (owner-first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<ComponentRef>,
+    /// The shop at whose frontage a frontage case is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop: Option<ShopRef>,
+    /// Who is asked first, and why (absent on cases routed before components and shops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch: Option<DispatchHint>,
+}
+
+impl Assignment {
+    /// The target a dispatch without one goes to: the hint's department (back end) or grid
+    /// (front end); `None` when the routing found neither (the street queue).
+    pub fn dispatch_target(&self) -> Option<(Principle, &str)> {
+        let hint = self.dispatch.as_ref();
+        match hint.map(|h| (h.principle, &h.department)) {
+            Some((Principle::Owner, Some(d))) => Some((Principle::Owner, d.as_str())),
+            _ => self
+                .grid
+                .as_ref()
+                .map(|g| (Principle::Territory, g.code.as_str())),
+        }
+    }
+}
+
+/// Who is asked first to dispose of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Principle {
+    /// 属地优先: the grid that owns the place (front end).
+    Territory,
+    /// 权属优先: the component's owner department (back end); the grid stays the territory.
+    Owner,
+}
+
+/// Where a case goes first, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DispatchHint {
+    /// Territory-first or owner-first.
+    pub principle: Principle,
+    /// The owner department (owner-first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Why, in words (e.g. no component of the item's classes within 10 m).
+    pub reason: String,
+}
+
+/// The component a case is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ComponentRef {
+    /// 16-digit code.
+    pub code: String,
+    /// Major class and subclass (4 digits).
+    pub class: String,
+    /// 权属单位.
+    pub owner: String,
+    /// 养护单位.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainer: Option<String>,
+    /// Its state when the case was routed (`intact`, `damaged`, …).
+    pub state: String,
+    /// Distance from the case's point, metres.
+    pub distance_m: f64,
+    /// Named by the reporter (`named`) or the nearest of the item's classes (`nearest`).
+    pub found: String,
+}
+
+/// The shop at whose frontage a case is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShopRef {
+    /// Shop id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The road segment it faces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// Distance from the case's point, metres.
+    pub distance_m: f64,
+}
+
+/// A shop near a point, with the block it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopHit {
+    /// What the assignment keeps of it.
+    pub shop: ShopRef,
+    /// The block its frontage lies in (from the atlas), if any.
+    pub block: Option<FeatureId>,
+}
+
+/// The asset registers as routing sees them (components and shops; implemented over the
+/// service's in-memory indexes).
+pub trait Registers {
+    /// The component with this code, its distance measured from the point.
+    fn component(&self, code: &str, lon: f64, lat: f64) -> Option<ComponentRef>;
+    /// Components within `radius_m` of the point, nearest first (ties by code).
+    fn components_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<ComponentRef>;
+    /// Shops within `radius_m` of the point (a footprint containing it: 0), nearest first.
+    fn shops_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<ShopHit>;
+}
+
+/// Why a case about an asset cannot be routed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AssetRouteError {
+    /// The component named does not exist.
+    #[error("no component with code {0:?}")]
+    UnknownComponent(String),
+    /// The component named is of a class the category is not about.
+    #[error("component {code} is of class {class}, not one of category {category}'s ({classes})")]
+    WrongClass {
+        /// The component.
+        code: String,
+        /// Its class.
+        class: String,
+        /// The category.
+        category: String,
+        /// The category's classes.
+        classes: String,
+    },
+    /// A component was named for a category that is not about components.
+    #[error("category {category} is about {kind}s, not components: name no component")]
+    NotAComponentCategory {
+        /// The category.
+        category: String,
+        /// Its kind.
+        kind: &'static str,
+    },
+}
+
+/// Routes a case about a component or a shop front on top of its territory routing: the
+/// component (named by `component`, or the nearest of the category's classes within
+/// `opts.component_radius_m`) and its owner department (owner-first), or the shop at the point
+/// (within `opts.shop_radius_m`) whose block and block head take the case; an event stays
+/// territory-first. When nothing is found the case stays territory-first and the hint says why.
+pub fn route_assets(
+    a: &mut Assignment,
+    atlas: &Atlas,
+    registers: &dyn Registers,
+    category: &Category,
+    component: Option<&str>,
+    opts: &RouteOptions,
+) -> Result<(), AssetRouteError> {
+    let [lon, lat] = a.point;
+    a.about = category.kind;
+    let territory = |reason: String| DispatchHint {
+        principle: Principle::Territory,
+        department: None,
+        reason,
+    };
+    if component.is_some() && category.kind != ItemKind::Component {
+        {
+            return Err(AssetRouteError::NotAComponentCategory {
+                category: category.code.clone(),
+                kind: category.kind.as_str(),
+            });
+        }
+    }
+    a.dispatch = Some(match category.kind {
+        ItemKind::Event => territory("an event: the grid that owns the place (属地优先)".into()),
+        ItemKind::Component => {
+            let found = match component {
+                Some(code) => {
+                    let c = registers
+                        .component(code, lon, lat)
+                        .ok_or_else(|| AssetRouteError::UnknownComponent(code.to_owned()))?;
+                    if !category.is_about_class(&c.class) {
+                        return Err(AssetRouteError::WrongClass {
+                            code: c.code,
+                            class: c.class,
+                            category: category.code.clone(),
+                            classes: category.component_classes.join(", "),
+                        });
+                    }
+                    Some(ComponentRef {
+                        distance_m: round_cm(c.distance_m),
+                        found: "named".into(),
+                        ..c
+                    })
+                }
+                None => registers
+                    .components_near(lon, lat, opts.component_radius_m)
+                    .into_iter()
+                    .find(|c| category.is_about_class(&c.class))
+                    .map(|c| ComponentRef {
+                        distance_m: round_cm(c.distance_m),
+                        found: "nearest".into(),
+                        ..c
+                    }),
+            };
+            match found {
+                Some(c) => {
+                    let hint = DispatchHint {
+                        principle: Principle::Owner,
+                        department: Some(c.owner.clone()),
+                        reason: format!(
+                            "component {} (权属优先): its owner department {}",
+                            c.code, c.owner
+                        ),
+                    };
+                    a.component = Some(c);
+                    hint
+                }
+                None => territory(format!(
+                    "no component of classes {} within {} m: the grid that owns the place",
+                    category.component_classes.join(", "),
+                    opts.component_radius_m
+                )),
+            }
+        }
+        ItemKind::Frontage => {
+            let hit = registers
+                .shops_near(lon, lat, opts.shop_radius_m)
+                .into_iter()
+                .next();
+            match hit {
+                Some(h) => {
+                    if let Some(b) = h.block {
+                        a.block = Some(area_ref(atlas, b));
+                        a.block_head = atlas.feature(b).person(Role::BlockHead).cloned();
+                    }
+                    let reason = format!(
+                        "the frontage of shop {} ({}): its block head",
+                        h.shop.id, h.shop.name
+                    );
+                    a.shop = Some(ShopRef {
+                        distance_m: round_cm(h.shop.distance_m),
+                        ..h.shop
+                    });
+                    territory(reason)
+                }
+                None => territory(format!(
+                    "no shop within {} m: the grid that owns the place",
+                    opts.shop_radius_m
+                )),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Why a case cannot be routed.
@@ -378,6 +627,10 @@ pub fn route(
             .flatten(),
         generation: atlas.generation(),
         due_at,
+        about: category.kind,
+        component: None,
+        shop: None,
+        dispatch: None,
     })
 }
 

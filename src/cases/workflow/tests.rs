@@ -67,6 +67,10 @@ fn case(stage: Stage, track: Option<Track>, source: Source) -> Case {
             queue: None,
             generation: Some(1),
             due_at: at.fixed_offset(),
+            about: Default::default(),
+            component: None,
+            shop: None,
+            dispatch: None,
         },
         events: vec![Event {
             seq: 1,
@@ -203,6 +207,66 @@ fn every_refused_pair_names_the_stage_and_the_allowed_actions() {
     let done = case(Stage::Rejected, None, Source::Hotline);
     let e = apply(&done, &complete(Action::Accept, at), &cal).expect_err("finished");
     assert!(e.to_string().contains("none, the case is finished"), "{e}");
+}
+
+#[test]
+fn a_dispatch_naming_nobody_goes_as_routed() {
+    use crate::routing::{AreaRef, DispatchHint, Principle};
+    let cal = calendar();
+    let at = t("2026-09-28T10:00:00+08:00");
+    let mut c = case(Stage::Opened, None, Source::Hotline);
+    c.assignment.grid = Some(AreaRef {
+        code: "G1".into(),
+        name: "东林".into(),
+        layer: crate::model::Layer::StreetGrid,
+        kind: None,
+    });
+    // territory-first: to the routed grid (front end)
+    let req = Request::new(Action::Dispatch, at, "x", "dispatcher");
+    let step = apply(&c, &req, &cal).expect("dispatched");
+    assert_eq!(
+        (
+            step.track,
+            step.assigned_grid.as_deref(),
+            step.department.as_deref()
+        ),
+        (Some(Track::FrontEnd), Some("G1"), None)
+    );
+    // owner-first: to the component's owner department (back end), the grid kept as territory
+    c.assignment.dispatch = Some(DispatchHint {
+        principle: Principle::Owner,
+        department: Some("区水务局".into()),
+        reason: "component".into(),
+    });
+    let step = apply(&c, &req, &cal).expect("dispatched");
+    assert_eq!(
+        (
+            step.track,
+            step.assigned_grid.as_deref(),
+            step.department.as_deref()
+        ),
+        (Some(Track::BackEnd), None, Some("区水务局"))
+    );
+    assert_eq!(step.event.department.as_deref(), Some("区水务局"));
+    assert_eq!(c.grid.as_deref(), Some("G1"), "the territory stays");
+    // a transfer still names its target
+    let mut d = c.clone();
+    d.stage = Stage::Dispatched;
+    let e = apply(
+        &d,
+        &Request::new(Action::Transfer, at, "x", "dispatcher"),
+        &cal,
+    );
+    assert!(
+        matches!(
+            e,
+            Err(Refusal::Invalid {
+                field: "grid/department",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
