@@ -323,6 +323,47 @@ mod tests {
     }
 
     #[test]
+    fn items_say_what_they_are_about() {
+        let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("example parses");
+        let kind = |code: &str| cats.iter().find(|c| c.code == code).map(|c| c.kind);
+        assert_eq!(kind("SG0202"), Some(ItemKind::Component));
+        assert_eq!(kind("SG0102"), Some(ItemKind::Frontage));
+        assert_eq!(kind("SG0103"), Some(ItemKind::Frontage));
+        assert_eq!(kind("SG0201"), Some(ItemKind::Event));
+        let cover = cats.iter().find(|c| c.code == "SG0202").expect("SG0202");
+        assert!(cover.is_about_class("0101") && cover.is_about_class("0114"));
+        assert!(
+            !cover.is_about_class("0118"),
+            "a street lamp is no manhole cover"
+        );
+
+        let file = |item: &str| {
+            format!(
+                r#"{{"groups": [{{"code": "G", "name_zh": "组", "layer": "street_grid", "list": "mandatory", "items": [{item}]}}]}}"#
+            )
+        };
+        let problems = |item: &str| parse_task_list(file(item).as_bytes()).expect_err("refused");
+        assert!(
+            problems(r#"{"code": "A", "name_zh": "甲", "kind": "component"}"#)[0]
+                .contains("a component item needs `component_classes`")
+        );
+        assert!(
+            problems(
+                r#"{"code": "A", "name_zh": "甲", "kind": "frontage", "component_classes": ["01"]}"#
+            )[0]
+            .contains("only a component item takes `component_classes` (this one is frontage)")
+        );
+        assert!(
+            problems(r#"{"code": "A", "name_zh": "甲", "kind": "component", "component_classes": ["011"]}"#)[0]
+                .contains("component class \"011\" is not 2 or 4 digits")
+        );
+        assert!(
+            parse_task_list(file(r#"{"code": "A", "name_zh": "甲", "kind": "parcel"}"#).as_bytes())
+                .is_err()
+        );
+    }
+
+    #[test]
     fn round_trips_through_the_file_format() {
         let cats = parse_task_list(EXAMPLE_TASK_LIST).expect("example parses");
         let again = parse_task_list(task_list_json(&cats).to_string().as_bytes()).expect("parses");
