@@ -4,7 +4,8 @@
 //! assessment (each stored as its JSON file, parsed by the service) ([`Categories`],
 //! [`Setting`]).
 //!
-//! Tables: `categories`, `settings` (keys `calendar`, `scoring`, `review_rubric`, `field`).
+//! Tables: `categories`, `settings` (keys `calendar`, `scoring`, `review_rubric`, `field`,
+//! `assets`).
 
 use super::StoreResult;
 use crate::routing::categories::Category;
@@ -36,6 +37,9 @@ pub enum Setting {
     /// The field force's settings: duty modes, shift templates, check-in, track and coverage
     /// rules, retention.
     Field,
+    /// The asset registers' rules: the component class table and code rules, the frontage
+    /// binding distance, the points rule (its shape is the service's).
+    Assets,
 }
 
 impl Setting {
@@ -46,6 +50,7 @@ impl Setting {
             Setting::Scoring => "scoring",
             Setting::ReviewRubric => "review_rubric",
             Setting::Field => "field",
+            Setting::Assets => "assets",
         }
     }
 }

@@ -35,18 +35,18 @@ fn ring(ls: &geo::LineString<f64>) -> Vec<pd::Point> {
     ls.0.iter().map(point).collect()
 }
 
+/// A polygon as postgis_diesel holds it, with `srid` (`Some` for a geometry of its own, `None`
+/// for a part of a multi-geometry).
+pub(super) fn to_pd_polygon(p: &geo::Polygon<f64>, srid: Option<u32>) -> pd::Polygon<pd::Point> {
+    let mut rings = Vec::with_capacity(1 + p.interiors().len());
+    rings.push(ring(p.exterior()));
+    rings.extend(p.interiors().iter().map(ring));
+    pd::Polygon { rings, srid }
+}
+
 fn to_pd_area(mp: &geo::MultiPolygon<f64>) -> pd::MultiPolygon<pd::Point> {
     pd::MultiPolygon {
-        polygons: mp
-            .0
-            .iter()
-            .map(|p| {
-                let mut rings = Vec::with_capacity(1 + p.interiors().len());
-                rings.push(ring(p.exterior()));
-                rings.extend(p.interiors().iter().map(ring));
-                pd::Polygon { rings, srid: None }
-            })
-            .collect(),
+        polygons: mp.0.iter().map(|p| to_pd_polygon(p, None)).collect(),
         srid: Some(SRID),
     }
 }
@@ -74,17 +74,15 @@ fn coords(points: &[pd::Point]) -> geo::LineString<f64> {
     )
 }
 
+/// A polygon from postgis_diesel's (an empty exterior if it has no ring).
+pub(super) fn from_pd_polygon(p: &pd::Polygon<pd::Point>) -> geo::Polygon<f64> {
+    let mut rings = p.rings.iter().map(|r| coords(r));
+    let exterior = rings.next().unwrap_or_else(|| geo::LineString(Vec::new()));
+    geo::Polygon::new(exterior, rings.collect())
+}
+
 fn from_pd_area(mp: &pd::MultiPolygon<pd::Point>) -> geo::MultiPolygon<f64> {
-    geo::MultiPolygon(
-        mp.polygons
-            .iter()
-            .map(|p| {
-                let mut rings = p.rings.iter().map(|r| coords(r));
-                let exterior = rings.next().unwrap_or_else(|| geo::LineString(Vec::new()));
-                geo::Polygon::new(exterior, rings.collect())
-            })
-            .collect(),
-    )
+    geo::MultiPolygon(mp.polygons.iter().map(from_pd_polygon).collect())
 }
 
 fn from_pd_line(ml: &pd::MultiLineString<pd::Point>) -> geo::MultiLineString<f64> {

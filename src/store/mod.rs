@@ -9,6 +9,7 @@
 //! | cases | `cases.rs` | [`Cases`]: cases and their events | `cases`, `case_events` |
 //! | reviews | `reviews.rs` | [`Reviews`]: quality reviews by sampling (质量考评) | `reviews`, `review_cases`, `review_assignments` |
 //! | field | `field.rs` | [`Field`]: staff, duty, check-ins, patrol tracks | `staff`, `duty`, `checkins`, `tracks` |
+//! | assets | `assets.rs` | [`Assets`]: the component (部件) and shop (门责) registers, inspections, points | `components`, `shops`, `shop_inspections`, `shop_points` |
 //!
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
@@ -60,6 +61,7 @@
 //! code), so that two loads of the same generation are identical whatever order the uploads had.
 
 mod access;
+mod assets;
 mod boundaries;
 mod cases;
 mod categories;
@@ -77,6 +79,7 @@ mod sqlite;
 use serde::Serialize;
 
 pub use access::{Access, Token, TokenSpec, secret_hash};
+pub use assets::{Assets, ComponentQuery, RegisterScope, ShopQuery};
 pub use boundaries::{
     AreaChange, Boundaries, ChangeKind, Draft, DraftId, DraftInfo, GenerationInfo, GenerationNo,
     LayerChanges, NOTIFY_CHANNEL, NewDraft, Subject, WatchEvent, canonical, change_counts,
@@ -90,13 +93,15 @@ pub use reviews::{NewScore, ReviewScope, Reviews};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.
 pub mod prelude {
-    pub use super::{Access, Boundaries, Cases, Categories, Field, Reviews, Store};
+    pub use super::{Access, Assets, Boundaries, Cases, Categories, Field, Reviews, Store};
 }
 
 /// The whole store: every aggregate, on one backend. Implementations are internally pooled and
 /// safe to share between threads; calls are synchronous (diesel), async callers use
 /// `spawn_blocking`.
-pub trait Store: Boundaries + Access + Categories + Cases + Reviews + Field + Send + Sync {
+pub trait Store:
+    Boundaries + Access + Categories + Cases + Reviews + Field + Assets + Send + Sync
+{
     /// The backend in use.
     fn backend(&self) -> Backend;
 }

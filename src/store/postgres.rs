@@ -156,6 +156,15 @@ fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> S
     conn.transaction(f)
 }
 
+/// A read-only REPEATABLE READ transaction: every statement in it sees the snapshot of its
+/// first.
+fn snapshot_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run(f)
+}
+
 /// Locks a case's row until the transaction ends, so two status changes never interleave.
 fn lock_case(conn: &mut Conn, id: i64) -> StoreResult<()> {
     diesel::sql_query("SELECT id FROM cases WHERE id = $1 FOR UPDATE")

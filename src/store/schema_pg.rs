@@ -320,6 +320,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    components (code) {
+        code -> Text,
+        class -> Nullable<Text>,
+        subclass -> Nullable<Text>,
+        owner -> Text,
+        maintainer -> Nullable<Text>,
+        state -> Text,
+        survey_date -> Nullable<Date>,
+        attributes -> Text,
+        lon -> Double,
+        lat -> Double,
+        geom -> Geometry,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use postgis_diesel::sql_types::Geometry;
+
+    shops (id) {
+        id -> Text,
+        name -> Text,
+        credit_code -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        pledge_signed -> Nullable<Date>,
+        geom -> Geometry,
+        min_lon -> Double,
+        min_lat -> Double,
+        max_lon -> Double,
+        max_lat -> Double,
+        frontage_segment -> Nullable<Text>,
+        frontage_distance_m -> Nullable<Double>,
+        frontage_source -> Nullable<Text>,
+        attributes -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    shop_inspections (id) {
+        id -> BigInt,
+        shop -> Text,
+        date -> Date,
+        inspector -> Text,
+        items -> Text,
+        photos -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    shop_points (id) {
+        id -> BigInt,
+        shop -> Text,
+        at -> Timestamptz,
+        points -> BigInt,
+        reason -> Text,
+        inspection_id -> Nullable<BigInt>,
+        case_id -> Nullable<BigInt>,
+        category -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
@@ -344,5 +414,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff,
     duty,
     checkins,
-    tracks
+    tracks,
+    components,
+    shops,
+    shop_inspections,
+    shop_points
 );

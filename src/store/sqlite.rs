@@ -231,6 +231,12 @@ fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> S
     conn.immediate_transaction(f)
 }
 
+/// A read transaction: in WAL mode it reads one snapshot of the file from its first read on,
+/// while writers go on.
+fn snapshot_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
+    diesel::Connection::transaction(conn, f)
+}
+
 /// Nothing to do: the immediate transaction already holds the write lock.
 fn lock_case(_conn: &mut Conn, _id: i64) -> StoreResult<()> {
     Ok(())

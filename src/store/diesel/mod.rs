@@ -7,7 +7,8 @@
 //! `schema` (its diesel schema), `Conn` (its connection), `Db` (its store, with `conn()` and
 //! `watch_impl`), `BACKEND`, `write_tx` (a write transaction that serialises publishes),
 //! `announce` (tell other processes about a new generation), `case_tx` and `lock_case` (a case
-//! write transaction and row lock) and `db_err` (a diesel error, corruption recognised).
+//! write transaction and row lock), `snapshot_tx` (a read-only transaction that sees one
+//! snapshot) and `db_err` (a diesel error, corruption recognised).
 //!
 //! Why not one backend-generic implementation: diesel's `MultiConnection` cannot carry the
 //! PostgreSQL-only `Timestamptz` columns (a shared SQL type cannot get `AsExpression` for
@@ -20,6 +21,7 @@
 //! `src/store/<aggregate>.rs`.
 
 mod access;
+mod assets;
 mod boundaries;
 mod cases;
 mod categories;
@@ -29,7 +31,9 @@ mod reviews;
 
 pub(in crate::store) use boundaries::{current_number, generations_after};
 
-use super::{BACKEND, Conn, Db, announce, case_tx, db_err, lock_case, schema, write_tx};
+use super::{
+    BACKEND, Conn, Db, announce, case_tx, db_err, lock_case, schema, snapshot_tx, write_tx,
+};
 use crate::cases::workflow::{Refusal, Step};
 use crate::cases::{Case, CaseFilter, Event, Feedback, NewCase, Visibility};
 use crate::model::{Feature, FeatureSet};

@@ -1,0 +1,4 @@
+DROP TABLE shop_points;
+DROP TABLE shop_inspections;
+DROP TABLE shops;
+DROP TABLE components;
