@@ -18,6 +18,14 @@
 //!
 //! Plain data and pure functions, no I/O beyond the readers of byte slices.
 
+pub mod binding;
+pub mod classes;
+pub mod codes;
+pub mod index;
+pub mod io;
+pub mod record;
+pub mod rules;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 

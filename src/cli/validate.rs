@@ -53,6 +53,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let opts = Options {
         tolerance_m: args.tolerance_m,
         sliver_width_m: args.sliver_width_m,
+        ..Options::default()
     };
     let report = validate(&set, &opts);
     let (report, changes) = match &args.fix {

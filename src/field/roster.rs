@@ -541,7 +541,7 @@ impl fmt::Display for Place {
 
 /// The text of a roster CSV: `encoding` if given, else UTF-8 if the bytes are valid UTF-8 and
 /// GBK if not. A UTF-8 byte-order mark is dropped (and means UTF-8 when detecting).
-fn decode(bytes: &[u8], encoding: Option<Encoding>) -> Result<String, String> {
+pub(crate) fn decode(bytes: &[u8], encoding: Option<Encoding>) -> Result<String, String> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";
     let utf8 = |b: &[u8]| std::str::from_utf8(b).map(str::to_string);
     match encoding {

@@ -19,6 +19,8 @@
 //! 4. [`cross`]: overlaps between features of one layer that are not siblings (a block pushing
 //!    into a block of the neighbouring grid), by edge matching each layer against its parents.
 //! 5. [`containment`] also checks road segments against their grid.
+//!    When [`Options::grid_codes_15`] is on, [`codes`] checks grid codes as 15-digit unit-grid
+//!    codes (off by default: the results are then unchanged).
 //! 6. The findings are sorted, counted into the [`Summary`], then bounded ([`report`]): at most
 //!    100 per rule, kind, severity and codes (the rest summarised in one finding with `omitted`),
 //!    compact locations. The counts stay exact.
@@ -53,6 +55,7 @@
 //! `sliver` (its `kind` says `gap` or `overlap`) and the severity the gap or overlap would have had:
 //! it still breaks full coverage, but it is drawing noise, not a real disagreement about ownership.
 
+pub mod codes;
 mod coverage;
 mod cross;
 mod findings;
@@ -164,6 +167,9 @@ fn run(features: &[Feature], opts: &Options, streets: Option<&[String]>) -> Repo
         .map(|i| containment::check_road(&ctx, i))
         .collect();
     findings.extend(roads.into_iter().flatten());
+    if opts.grid_codes_15 {
+        findings.extend(codes::check(&ctx, &keep));
+    }
 
     findings.sort_by(|a, b| {
         (a.rule, a.severity, &a.codes, a.kind)

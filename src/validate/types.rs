@@ -15,6 +15,9 @@ pub struct Options {
     pub tolerance_m: f64,
     /// Gaps and overlaps narrower than this (width = 2·area/perimeter) are slivers.
     pub sliver_width_m: f64,
+    /// Check grid codes as 15-digit unit-grid codes (rule `codes`, kind `grid_code_15`, see
+    /// [`super::codes`]); off by default.
+    pub grid_codes_15: bool,
 }
 
 impl Default for Options {
@@ -22,6 +25,7 @@ impl Default for Options {
         Options {
             tolerance_m: 0.05,
             sliver_width_m: 1.0,
+            grid_codes_15: false,
         }
     }
 }
@@ -42,6 +46,9 @@ pub enum Rule {
     Containment,
     /// A thin gap or overlap.
     Sliver,
+    /// Codes that do not follow their scheme: 15-digit grid codes, component codes, shop credit
+    /// codes and ids (see [`super::codes`] and [`crate::assets::rules`]).
+    Codes,
 }
 
 impl Rule {
@@ -54,6 +61,7 @@ impl Rule {
             Rule::Gap => "gap",
             Rule::Containment => "containment",
             Rule::Sliver => "sliver",
+            Rule::Codes => "codes",
         }
     }
 }

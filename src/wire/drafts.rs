@@ -90,7 +90,7 @@ pub struct Fix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
-    /// `invalid_geometry` | `hierarchy` | `overlap` | `gap` | `containment` | `sliver`.
+    /// `invalid_geometry` | `hierarchy` | `overlap` | `gap` | `containment` | `sliver` | `codes`.
     pub rule: String,
     /// Sub-kind within the rule, e.g. `self_intersection`, `unknown_parent`, `outside_parent`.
     pub kind: String,

@@ -1,0 +1,149 @@
+//! Rule `codes` on a feature set: the 15-digit unit-grid code (kind `grid_code_15`, warning),
+//! checked when a district switches it on ([`super::Options::grid_codes_15`], off by default; the
+//! asset rules' `grid_codes_15` runs the same check on an atlas's features).
+//!
+//! A unit-grid code is 6 district + 3 street + 3 committee + 3 sequence digits:
+//!
+//! 1. **Format.** Every grid (of the three kinds) has a 15-digit code whose first 9 digits are
+//!    the code of its street (followed through its parents) —
+//!    [`crate::assets::codes::check_grid_code15`]. One finding per grid that does not.
+//! 2. **Order.** Within one committee (the first 12 digits, among the grids whose codes are
+//!    well formed), the 3-digit sequences must number the grids **west→east, then
+//!    north→south**, exactly: each grid's representative point is the centre of its bounding
+//!    box; grids are ordered by that point's longitude (west first), equal longitudes by its
+//!    latitude (north first), and the grids taken in ascending sequence must come in that order.
+//!    Gaps in the numbering are allowed (001, 002, 005). One finding per committee out of order,
+//!    naming its grids in the expected order.
+//!
+//! Every finding of this module is a warning with a manual fix.
+
+use super::types::{Ctx, Finding, Fix, FixAction, Message, Options, Rule, Severity};
+use crate::assets::codes::check_grid_code15;
+use crate::model::Feature;
+use geo::BoundingRect;
+use std::collections::BTreeMap;
+
+/// A finding of a rule checked by hand (no geometry to repair): codes and register items.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn manual_finding(
+    rule: Rule,
+    kind: &'static str,
+    severity: Severity,
+    codes: Vec<String>,
+    location: Option<serde_json::Value>,
+    message: Message,
+    fix: Message,
+) -> Finding {
+    Finding {
+        rule,
+        kind,
+        severity,
+        codes,
+        location,
+        area_m2: None,
+        length_m: None,
+        width_m: None,
+        message,
+        fix: Some(Fix {
+            action: FixAction::Manual,
+            target: None,
+            message: fix,
+        }),
+        location_simplified: false,
+        omitted: None,
+        shape: None,
+    }
+}
+
+fn msg(zh: String, en: String) -> Message {
+    Message { zh, en }
+}
+
+/// The 15-digit grid-code checks of a run, for the features kept by `keep`.
+pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding> {
+    let fs = ctx.features;
+    let mut out = Vec::new();
+    // Committee (first 12 digits) → (longitude, latitude, code) of its well-formed grids.
+    let mut committees: BTreeMap<&str, Vec<(f64, f64, &str)>> = BTreeMap::new();
+    for (i, f) in fs.iter().enumerate() {
+        if !keep(i) || !f.layer.is_grid() {
+            continue;
+        }
+        // Without a street the hierarchy rule reports the grid.
+        let Some(street) = ctx.street_of(i) else {
+            continue;
+        };
+        let street = &fs[street].code;
+        if let Err(e) = check_grid_code15(&f.code, street) {
+            out.push(manual_finding(
+                Rule::Codes,
+                "grid_code_15",
+                Severity::Warning,
+                vec![f.code.clone()],
+                None,
+                msg(
+                    format!("网格编码 {} 不是所属街镇 {street} 的15位单元网格编码：{e}", f.code),
+                    format!("grid code {}: not a 15-digit unit-grid code of street {street}: {e}", f.code),
+                ),
+                msg(
+                    format!("网格编码应为15位：街镇编码 {street}（9位）+ 社区3位 + 顺序号3位"),
+                    format!("use 15 digits: the street's code {street} (9) + committee (3) + sequence (3)"),
+                ),
+            ));
+            continue;
+        }
+        let Some(centre) = f.geometry.as_area().and_then(|a| a.bounding_rect()) else {
+            continue;
+        };
+        let c = centre.center();
+        committees
+            .entry(f.code.get(..12).unwrap_or_default())
+            .or_default()
+            .push((c.x, c.y, f.code.as_str()));
+    }
+    for (committee, mut grids) in committees {
+        // By sequence: the codes share their first 12 digits.
+        grids.sort_by(|a, b| a.2.cmp(b.2));
+        let mut expected = grids.clone();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        if expected.iter().map(|g| g.2).eq(grids.iter().map(|g| g.2)) {
+            continue;
+        }
+        let order: Vec<String> = expected.iter().map(|g| g.2.to_string()).collect();
+        let list = order.join(", ");
+        out.push(manual_finding(
+            Rule::Codes,
+            "grid_code_15",
+            Severity::Warning,
+            order.clone(),
+            None,
+            msg(
+                format!(
+                    "社区 {committee} 的网格顺序号未按自西向东、自北向南编排；按位置应为：{list}"
+                ),
+                format!(
+                    "the grids of committee {committee} are not numbered west→east, then \
+                     north→south; by position they are: {list}"
+                ),
+            ),
+            msg(
+                format!(
+                    "按网格位置（外接矩形中心）自西向东、自北向南重新编排社区 {committee} 的顺序号"
+                ),
+                format!(
+                    "renumber the grids of committee {committee} west→east, then north→south \
+                     (by the centres of their bounding boxes)"
+                ),
+            ),
+        ));
+    }
+    out
+}
+
+/// The 15-digit grid-code checks of a whole set of features (as [`super::validate`] runs them
+/// with [`Options::grid_codes_15`] on).
+pub fn check_features(features: &[Feature]) -> Vec<Finding> {
+    let opts = Options::default();
+    let ctx = Ctx::new(features, &opts);
+    check(&ctx, &|_| true)
+}
