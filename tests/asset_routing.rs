@@ -53,8 +53,10 @@ struct Comp {
 
 struct Shop {
     id: &'static str,
+    /// Where it is measured from.
     at: (f64, f64),
-    block: Option<FeatureId>,
+    /// Its anchor (the atlas's block there takes the case).
+    anchor: (f64, f64),
 }
 
 /// Registers over plain lists, measuring as the service's do (metres on the sphere).
@@ -109,7 +111,7 @@ impl Registers for Lists {
                     segment: None,
                     distance_m: metres(s.at, (lon, lat)),
                 },
-                block: s.block,
+                anchor: s.anchor,
             })
             .filter(|h| h.shop.distance_m <= radius_m)
             .collect();
@@ -329,18 +331,27 @@ fn a_shop_front_case_goes_to_the_block_head_of_the_shops_block() {
         .filter_map(|f| atlas().find(&f.code))
         .find(|&b| b != own_block)
         .expect("another block");
+    let anchor_of = |b: FeatureId| {
+        let p = atlas()
+            .feature(b)
+            .geometry
+            .as_area()
+            .and_then(|a| a.interior_point())
+            .expect("interior point");
+        (p.x(), p.y())
+    };
     let regs = Lists {
         components: vec![],
         shops: vec![
             Shop {
                 id: "S2",
                 at: east(p, 12.0),
-                block: Some(own_block),
+                anchor: p,
             },
             Shop {
                 id: "S1",
                 at: east(p, 5.0),
-                block: Some(other),
+                anchor: anchor_of(other),
             },
         ],
     };

@@ -97,6 +97,7 @@ fn cases(store: &dyn Store, atlas: &Atlas) -> (BTreeMap<String, Vec<i64>>, i64) 
     let mut open = None;
     let mut k = 0i64;
     for street in &streets {
+        let registers = gridatlas::service::assets::Registers::empty();
         for (i, (p, layer)) in places[street].iter().take(PER_STREET + 1).enumerate() {
             let of_layer: Vec<_> = cats
                 .iter()
@@ -115,10 +116,11 @@ fn cases(store: &dyn Store, atlas: &Atlas) -> (BTreeMap<String, Vec<i64>>, i64) 
                 reported_at: Some(reported.to_rfc3339()),
                 photos: vec!["https://example.org/before.jpg".into()],
                 at: None,
+                component: None,
                 address: None,
             };
             let checked = check(input, now).expect("check");
-            let case = submit(store, &caller, atlas, checked, None, &options)
+            let case = submit(store, &caller, atlas, &registers, checked, None, &options)
                 .expect("submit")
                 .case;
             assert_eq!(case.street.as_deref(), Some(street.as_str()));

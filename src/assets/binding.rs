@@ -64,7 +64,7 @@ fn mm(d: f64) -> i64 {
 
 /// Every road segment within `max_m` of the shop, with its distance.
 fn distances(atlas: &Atlas, geometry: &ShopGeometry, max_m: f64) -> Vec<(FeatureId, f64)> {
-    if !(max_m >= 0.0) {
+    if max_m.is_nan() || max_m < 0.0 {
         return Vec::new();
     }
     match geometry {
@@ -107,6 +107,27 @@ fn distances(atlas: &Atlas, geometry: &ShopGeometry, max_m: f64) -> Vec<(Feature
             out
         }
     }
+}
+
+/// Distance in metres from the shop to road segment `segment` however far (for a binding set by
+/// hand); `None` if the feature is no line or the shop has no usable position.
+pub fn distance_to(atlas: &Atlas, geometry: &ShopGeometry, segment: FeatureId) -> Option<f64> {
+    let line = atlas.feature(segment).geometry.as_line()?;
+    let (lon, lat) = anchor(geometry);
+    if !(lon.is_finite() && lat.is_finite()) {
+        return None;
+    }
+    let frame = LocalFrame::new(lon, lat);
+    let d = match geometry {
+        ShopGeometry::Point(..) => line
+            .0
+            .iter()
+            .flat_map(|l| l.0.windows(2))
+            .map(|w| frame.distance_to_segment(w[0], w[1]))
+            .fold(f64::INFINITY, f64::min),
+        ShopGeometry::Polygon(p) => polygon_line_distance_m(p, line, &frame),
+    };
+    d.is_finite().then_some(d)
 }
 
 /// Distance in metres between a polygon and a line, in `frame`: 0 when they intersect.

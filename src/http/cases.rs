@@ -73,8 +73,17 @@ pub async fn submit(
     let store = state.store()?;
     let caller = caller.clone();
     let options = state.config().routing;
+    let registers = state.registers();
     let case = blocking(move || {
-        service::submit(store.as_ref(), &caller, &atlas, checked, contact, &options)
+        service::submit(
+            store.as_ref(),
+            &caller,
+            &atlas,
+            registers.as_ref(),
+            checked,
+            contact,
+            &options,
+        )
     })
     .await?;
     metrics::counter!("gridatlas_cases_total", "confidence" => case.case.assignment.confidence.as_str())

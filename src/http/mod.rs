@@ -132,6 +132,9 @@ pub struct AppState {
 
 struct Inner {
     atlas: ArcSwap<Atlas>,
+    /// The component and shop registers in memory (loaded from the store at start and after
+    /// every write of them).
+    registers: ArcSwap<crate::service::assets::Registers>,
     config: ServeConfig,
     metrics: PrometheusHandle,
     store: Option<Arc<dyn Store>>,
@@ -200,6 +203,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 atlas: ArcSwap::from_pointee(atlas),
+                registers: ArcSwap::from_pointee(crate::service::assets::Registers::empty()),
                 metrics: metrics_handle(),
                 store,
                 reload: std::sync::Mutex::new(()),
@@ -383,6 +387,32 @@ impl AppState {
             elapsed_ms = t.elapsed().as_millis() as u64,
             "new generation served"
         );
+        Ok(())
+    }
+
+    /// The component and shop registers in memory.
+    pub fn registers(&self) -> Arc<crate::service::assets::Registers> {
+        self.inner.registers.load_full()
+    }
+
+    /// Loads the registers from the store and swaps them in. Blocking: call from a blocking
+    /// thread (or before serving).
+    pub fn reload_registers(&self) -> Result<(), ApiError> {
+        let store = self.store()?;
+        let _guard = self
+            .inner
+            .reload
+            .lock()
+            .map_err(|_| ApiError::internal("the reload lock is poisoned"))?;
+        let t = Instant::now();
+        let registers = crate::service::assets::Registers::load(store.as_ref())?;
+        tracing::info!(
+            components = registers.component_count(),
+            shops = registers.shop_count(),
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "registers loaded"
+        );
+        self.inner.registers.store(Arc::new(registers));
         Ok(())
     }
 

@@ -594,6 +594,7 @@ pub async fn post_request(
             .into_iter()
             .collect(),
         at: None,
+        component: None,
     };
     let contact = (!contact.is_empty()).then_some(Value::Object(contact));
     let submitted = submit(&state, &caller, input, contact).await.map_err(|e| {

@@ -193,13 +193,19 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
                 Atlas::build(crate::model::FeatureSet::default())
             };
             if demo && current > 0 {
+                crate::service::setup::bootstrap_assets(
+                    store.as_ref(),
+                    &atlas,
+                    chrono::Utc::now(),
+                )?;
                 crate::service::setup::bootstrap_cases(store.as_ref(), &atlas)?;
                 crate::service::setup::bootstrap_field(store.as_ref(), &atlas, chrono::Utc::now())?;
             }
-            (
-                AppState::with_store(atlas, args.config.clone(), Some(store)),
-                Some(current),
-            )
+            let state = AppState::with_store(atlas, args.config.clone(), Some(store));
+            state
+                .reload_registers()
+                .map_err(|e| anyhow::anyhow!("loading the registers: {}", e.detail))?;
+            (state, Some(current))
         }
     };
     tracing::info!(

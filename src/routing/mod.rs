@@ -285,8 +285,9 @@ pub struct ShopRef {
 pub struct ShopHit {
     /// What the assignment keeps of it.
     pub shop: ShopRef,
-    /// The block its frontage lies in (from the atlas), if any.
-    pub block: Option<FeatureId>,
+    /// Its anchor `(lon, lat)`: its point, or an interior point of its footprint (the block
+    /// that takes the case is the atlas's block there).
+    pub anchor: (f64, f64),
 }
 
 /// The asset registers as routing sees them (components and shops; implemented over the
@@ -415,7 +416,7 @@ pub fn route_assets(
                 .next();
             match hit {
                 Some(h) => {
-                    if let Some(b) = h.block {
+                    if let Some(b) = atlas.locate(h.anchor.0, h.anchor.1)[3] {
                         a.block = Some(area_ref(atlas, b));
                         a.block_head = atlas.feature(b).person(Role::BlockHead).cloned();
                     }

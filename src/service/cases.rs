@@ -255,6 +255,9 @@ pub fn check(input: wire::CaseInput, now: DateTime<Utc>) -> Result<Checked> {
         check_text("address_string", a, limits::ADDRESS)?;
     }
     check_photos(&input.photos)?;
+    if let Some(c) = &input.component {
+        check_text("component", c, limits::ID)?;
+    }
     let reported_at = time_field("reported_at", input.reported_at.as_deref(), now)?;
     rules::check_reported_at(reported_at, now).map_err(|e| Error::field("reported_at", e))?;
     let crs: Crs = match &input.crs {
@@ -306,10 +309,12 @@ impl Submitted {
 /// reported case, its `reported` stage due by the category's `accept` limit on the working
 /// calendar, with a new feedback secret (`contact`: the reporter's details, stored, never
 /// shown).
+#[allow(clippy::too_many_arguments)]
 pub fn submit(
     store: &dyn Store,
     caller: &Caller,
     atlas: &Atlas,
+    registers: &dyn routing::Registers,
     checked: Checked,
     contact: Option<Value>,
     options: &RouteOptions,
@@ -335,14 +340,22 @@ pub fn submit(
                 ),
             )
         })?;
-    let assignment = routing::route(atlas, wgs.0, wgs.1, category, reported_at, options).map_err(
-        |e| match e {
+    let mut assignment = routing::route(atlas, wgs.0, wgs.1, category, reported_at, options)
+        .map_err(|e| match e {
             RouteError::Outside { .. } => Error::unprocessable(e.to_string())
                 .with_extra(json!({"field": "lon/lat", "wgs84": [wgs.0, wgs.1]})),
             RouteError::OtherStreet { .. } => Error::field("category", e),
             RouteError::DueDate { .. } => Error::field("reported_at", e),
-        },
-    )?;
+        })?;
+    routing::route_assets(
+        &mut assignment,
+        atlas,
+        registers,
+        category,
+        input.component.as_deref(),
+        options,
+    )
+    .map_err(|e| Error::field("component", e))?;
     let (calendar, _) = calendar(Some(store))?;
     let due_at = workflow::due(&calendar, reported_at, category.limits.accept)
         .map_err(|e| Error::field("reported_at", e.to_string()))?;
@@ -741,7 +754,15 @@ pub fn act(
         }
         workflow::apply(case, &req, &calendar)
     })?;
-    outcome.map_err(refusal)
+    let case = outcome.map_err(refusal)?;
+    // 立案: a frontage case is confirmed against its shop, and counts on the shop's record (once
+    // per case: the store keeps one entry per shop and case whatever retries)
+    if req.action == Action::Open {
+        if let Some(shop) = &case.assignment.shop {
+            super::assets::count_case(store, &shop.id, case.id, &case.category, now)?;
+        }
+    }
+    Ok(case)
 }
 
 /// A refusal of the workflow as an API error.

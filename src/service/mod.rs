@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod assessment;
+pub mod assets;
 pub mod cases;
 pub mod drafts;
 mod error;

@@ -202,6 +202,7 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
     let caller = super::access::Caller::operator(DEMO_CASES_BY);
     let now = chrono::Utc::now();
     let options = crate::routing::RouteOptions::default();
+    let registers = super::assets::Registers::load(store)?;
     let mut first = None;
     let mut n = 0;
     for (i, (source, hours_ago, history)) in DEMO_CASES.iter().enumerate() {
@@ -217,10 +218,12 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
             reported_at: Some(reported.to_rfc3339()),
             photos: Vec::new(),
             at: None,
+            component: None,
             address: None,
         };
         let checked = super::cases::check(input.clone(), now)?;
-        let case = super::cases::submit(store, &caller, atlas, checked, None, &options)?.case;
+        let case =
+            super::cases::submit(store, &caller, atlas, &registers, checked, None, &options)?.case;
         first.get_or_insert((case.id, input));
         for (action, after, note, target) in history.iter() {
             let at = (reported + chrono::Duration::hours(*after)).min(now);
@@ -248,7 +251,8 @@ pub fn bootstrap_cases(store: &dyn Store, atlas: &crate::atlas::Atlas) -> Result
     if let Some((id, mut input)) = first {
         input.reported_at = Some(now.to_rfc3339());
         let checked = super::cases::check(input, now)?;
-        let dup = super::cases::submit(store, &caller, atlas, checked, None, &options)?.case;
+        let dup =
+            super::cases::submit(store, &caller, atlas, &registers, checked, None, &options)?.case;
         let ev = EventInput {
             action: "void".into(),
             note: Some("重复上报".into()),
@@ -334,4 +338,135 @@ pub fn bootstrap_field(
         "no staff: loading the demo's field force"
     );
     Ok(fixes_stored)
+}
+
+/// The demo's registers, on a store that has none (first start with `--demo`): components and
+/// shops synthesised along the demo's road segments ([`crate::synth::assets`]; those that fall
+/// outside the district are left out), shops bound to the segment they face; frontage
+/// inspections of the first shops (one shop escalated by its points); a missing manhole cover
+/// reported next to a cover and dispatched as routed (owner-first, to the cover's owner
+/// department) and a shop-front occupation reported at a shop and opened (counted on its
+/// record). Returns the components and shops stored.
+pub fn bootstrap_assets(
+    store: &dyn Store,
+    atlas: &crate::atlas::Atlas,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(usize, usize)> {
+    use crate::assets::{Inspection, InspectionItem};
+    use crate::model::Layer;
+    use crate::wire::cases::{CaseInput, EventInput};
+    if store.component_count()? > 0 || atlas.features().is_empty() {
+        return Ok((0, 0));
+    }
+    let today = (now + chrono::Duration::hours(8)).date_naive();
+    let (mut components, mut shops) = crate::synth::assets::assets(atlas.features(), 1, today);
+    let inside = |lon: f64, lat: f64| atlas.locate(lon, lat)[0].is_some();
+    components.retain(|c| inside(c.lon, c.lat));
+    shops.retain(|s| {
+        let (lon, lat) = crate::assets::binding::anchor(&s.geometry);
+        inside(lon, lat)
+    });
+    let caller = super::access::Caller::operator(DEMO_CASES_BY);
+    let n_components =
+        super::assets::import_components(store, atlas, &caller, components, true)?.stored;
+    let n_shops = super::assets::import_shops(store, atlas, &caller, shops, true)?.stored;
+    let registers = super::assets::Registers::load(store)?;
+    let bound: Vec<crate::assets::Shop> = store
+        .shops(&crate::store::ShopQuery {
+            limit: Some(40),
+            ..Default::default()
+        })?
+        .into_iter()
+        .filter(|s| s.frontage.is_some())
+        .collect();
+    // inspections: three items each; the first shop fails all three four times (12 points:
+    // escalated), every fifth shop fails one
+    let items = ["门前无乱堆物", "无跨门营业", "门前环境整洁"];
+    for (i, shop) in bound.iter().enumerate() {
+        let rounds = if i == 0 { 4 } else { 1 };
+        for r in 0..rounds {
+            let inspection = Inspection {
+                id: 0,
+                shop: shop.id.clone(),
+                date: today - chrono::Duration::days(7 * (rounds - r)),
+                inspector: "演示巡查员".into(),
+                items: items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, item)| InspectionItem {
+                        item: (*item).into(),
+                        passed: !(i == 0 || (i % 5 == 0 && k == 0)),
+                        note: None,
+                    })
+                    .collect(),
+                photos: Vec::new(),
+            };
+            super::assets::inspect(store, atlas, &caller, inspection, now)?;
+        }
+    }
+    let options = crate::routing::RouteOptions::default();
+    let report = |category: &str, (lon, lat): (f64, f64), description: &str| -> Result<i64> {
+        let input = CaseInput {
+            lon,
+            lat,
+            crs: None,
+            category: category.into(),
+            description: description.into(),
+            source: "patrol".into(),
+            reported_at: Some((now - chrono::Duration::hours(3)).to_rfc3339()),
+            photos: Vec::new(),
+            at: None,
+            component: None,
+            address: None,
+        };
+        let checked = super::cases::check(input, now)?;
+        Ok(
+            super::cases::submit(store, &caller, atlas, &registers, checked, None, &options)?
+                .case
+                .id,
+        )
+    };
+    let act = |id: i64, action: &str, hours_ago: i64| -> Result<()> {
+        let ev = EventInput {
+            action: action.into(),
+            at: Some((now - chrono::Duration::hours(hours_ago)).to_rfc3339()),
+            ..EventInput::default()
+        };
+        super::cases::act(store, &caller, id, ev, now).map(|_| ())
+    };
+    // a manhole cover of a street grid, and the case reported 2 m from it
+    let cover = store
+        .components(&crate::store::ComponentQuery {
+            subclass: Some("0101"),
+            limit: Some(200),
+            ..Default::default()
+        })?
+        .into_iter()
+        .find(|c| {
+            atlas.locate(c.lon, c.lat)[2]
+                .is_some_and(|g| atlas.feature(g).layer == Layer::StreetGrid)
+        });
+    if let Some(c) = cover {
+        let at = (c.lon + 2.0 / (111_320.0 * c.lat.to_radians().cos()), c.lat);
+        let id = report(
+            "SG0202",
+            at,
+            "演示: 窨井盖缺失 (demo: missing manhole cover)",
+        )?;
+        for (action, h) in [("accept", 3), ("open", 2), ("dispatch", 2)] {
+            act(id, action, h)?;
+        }
+    }
+    if let Some(shop) = bound.get(1) {
+        let (lon, lat) = crate::assets::binding::anchor(&shop.geometry);
+        let id = report(
+            "SG0102",
+            (lon, lat + 3.0 / 111_320.0),
+            "演示: 跨门营业 (demo: shop-front occupation)",
+        )?;
+        for (action, h) in [("accept", 3), ("open", 2), ("dispatch", 1)] {
+            act(id, action, h)?;
+        }
+    }
+    Ok((n_components, n_shops))
 }

@@ -31,6 +31,7 @@
 //! | road segment | block code + `R` + 2-digit sequence, e.g. `310116101S01B02R01` |
 //! | management unit | street code + `C` (城管) or `M` (市场监管) + 2-digit sequence |
 
+pub mod assets;
 pub mod boundary;
 pub mod defects;
 pub mod divisions;

@@ -38,6 +38,10 @@ pub struct CaseInput {
     /// Route with the generation in force at this generation number or RFC 3339 time.
     #[serde(default)]
     pub at: Option<String>,
+    /// For a component category (部件): the 16-digit code of the component the case is about;
+    /// without it, the nearest component of the category's classes within 10 m is taken.
+    #[serde(default)]
+    pub component: Option<String>,
     /// The address as the reporter gave it (Open311 `address_string`, at most 500 characters);
     /// appended to the description. Not part of the native API.
     #[serde(skip)]
