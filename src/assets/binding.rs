@@ -64,7 +64,7 @@ fn mm(d: f64) -> i64 {
 
 /// Every road segment within `max_m` of the shop, with its distance.
 fn distances(atlas: &Atlas, geometry: &ShopGeometry, max_m: f64) -> Vec<(FeatureId, f64)> {
-    if !(max_m >= 0.0) {
+    if max_m.is_nan() || max_m < 0.0 {
         return Vec::new();
     }
     match geometry {
