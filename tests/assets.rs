@@ -96,7 +96,7 @@ fn atlas() -> &'static Atlas {
                 line(&[(RC_LON, 30.751), (RC_LON, 30.759)]),
             ),
         ];
-        Atlas::build(FeatureSet::new(fs, vec![]).unwrap())
+        Atlas::build(FeatureSet::new(fs, vec![]).expect("unique codes"))
     })
 }
 

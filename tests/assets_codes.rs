@@ -52,7 +52,7 @@ fn valid_code(rng: &mut ChaCha8Rng) -> String {
     for _ in 0..9 {
         head.push(alphabet[rng.random_range(0..alphabet.len())]);
     }
-    let c = credit_check_char(&head).unwrap();
+    let c = credit_check_char(&head).expect("17 characters of the alphabet");
     format!("{head}{c}")
 }
 
@@ -98,7 +98,7 @@ fn stdnum(codes: &[String]) -> Vec<String> {
         "scripts/py-stdnum failed: {}",
         String::from_utf8_lossy(&venv.stderr)
     );
-    let venv = String::from_utf8(venv.stdout).unwrap();
+    let venv = String::from_utf8(venv.stdout).expect("a path");
     let script = "import sys\n\
                   from stdnum.cn import uscc\n\
                   from stdnum.exceptions import InvalidLength, InvalidFormat, InvalidChecksum, InvalidComponent\n\
@@ -123,17 +123,17 @@ fn stdnum(codes: &[String]) -> Vec<String> {
     child
         .stdin
         .take()
-        .unwrap()
+        .expect("piped")
         .write_all(codes.join("\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .expect("written to python");
+    let out = child.wait_with_output().expect("python ran");
     assert!(
         out.status.success(),
         "python failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
-        .unwrap()
+        .expect("UTF-8")
         .lines()
         .map(str::to_string)
         .collect()
@@ -254,7 +254,7 @@ fn committee(codes: [&str; 4], dy: f64) -> FeatureSet {
             Geometry::Area(rect(a, b, c, d)),
         ));
     }
-    FeatureSet::new(fs, vec![]).unwrap()
+    FeatureSet::new(fs, vec![]).expect("unique codes")
 }
 
 fn grid_code_findings(set: &FeatureSet) -> Vec<(Vec<String>, String)> {

@@ -239,10 +239,9 @@ fn attributes() -> impl Strategy<Value = serde_json::Map<String, serde_json::Val
 }
 
 fn date() -> impl Strategy<Value = Option<NaiveDate>> {
-    prop::option::of(
-        (1990i32..2100, 1u32..13, 1u32..29)
-            .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap()),
-    )
+    prop::option::of((1990i32..2100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a day of the month up to 28")
+    }))
 }
 
 prop_compose! {
