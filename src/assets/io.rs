@@ -146,19 +146,21 @@ pub struct Problem {
 }
 
 impl fmt::Display for Problem {
-    /// `row 7, column 经度: …`; `feature 3 (code X), properties.owner: …`; `item 2, lon: …`.
+    /// `row 7, column 经度: …`; `feature 3 (code X), properties.owner: …`; `item 2, lon: …`;
+    /// `row 1: …`; `column 经度: …`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.place != Place::File {
             write!(f, "{}", self.place)?;
             if let Some(c) = &self.code {
                 write!(f, " ({c})")?;
             }
-            f.write_str(", ")?;
-        }
-        match (&self.place, &self.field) {
-            (Place::Row(_) | Place::File, Some(c)) => write!(f, "column {c}: ")?,
-            (_, Some(c)) => write!(f, "{c}: ")?,
-            _ => {}
+            match (&self.place, &self.field) {
+                (Place::Row(_), Some(c)) => write!(f, ", column {c}: ")?,
+                (_, Some(c)) => write!(f, ", {c}: ")?,
+                (_, None) => f.write_str(": ")?,
+            }
+        } else if let Some(c) = &self.field {
+            write!(f, "column {c}: ")?;
         }
         f.write_str(&self.message)
     }
@@ -548,6 +550,13 @@ fn feature_parts<'a>(
     layer: &str,
     it: &mut Item,
 ) -> Option<(Members<'a>, Option<&'a RawValue>)> {
+    if !raw.get().starts_with('{') {
+        it.problem(
+            "",
+            format!("{}: a Feature object is expected", json_kind(raw)),
+        );
+        return None;
+    }
     let f: FeatureIn = match serde_json::from_str(raw.get()) {
         Ok(f) => f,
         Err(e) => {
@@ -835,28 +844,30 @@ fn shop_feature(raw: &RawValue, i: usize, crs: Crs) -> Result<Shop, Vec<Problem>
     it.finish(value, id.as_deref())
 }
 
-/// Reads components from GeoJSON (see the module doc), coordinates given in `crs`.
-pub fn read_components_geojson(bytes: &[u8], crs: Crs) -> Result<Vec<Component>, AssetErrors> {
+/// Reads the features of a GeoJSON file with `item` (in parallel), in file order.
+fn read_features<T: Send>(
+    bytes: &[u8],
+    crs: Crs,
+    item: fn(&RawValue, usize, Crs) -> Result<T, Vec<Problem>>,
+) -> Result<Vec<T>, AssetErrors> {
     let features = geojson_features(bytes)?;
     gather(
         features
             .par_iter()
             .enumerate()
-            .map(|(i, f)| component_feature(f, i, crs))
+            .map(|(i, f)| item(f, i, crs))
             .collect(),
     )
 }
 
+/// Reads components from GeoJSON (see the module doc), coordinates given in `crs`.
+pub fn read_components_geojson(bytes: &[u8], crs: Crs) -> Result<Vec<Component>, AssetErrors> {
+    read_features(bytes, crs, component_feature)
+}
+
 /// Reads shops from GeoJSON (see the module doc), coordinates given in `crs`.
 pub fn read_shops_geojson(bytes: &[u8], crs: Crs) -> Result<Vec<Shop>, AssetErrors> {
-    let features = geojson_features(bytes)?;
-    gather(
-        features
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| shop_feature(f, i, crs))
-            .collect(),
-    )
+    read_features(bytes, crs, shop_feature)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1379,130 +1390,136 @@ fn date_value(d: Option<NaiveDate>) -> Value {
     })
 }
 
-/// Components as GeoJSON (see the module doc), or every reason not to.
-pub fn write_components_geojson(components: &[Component]) -> Result<String, AssetErrors> {
-    let results: Vec<Result<Value, Vec<Problem>>> = components
+/// Writes `items` as a FeatureCollection of the features `feature` makes (in parallel; `Err`
+/// with every problem of every item).
+fn write_features<T: Sync>(
+    items: &[T],
+    feature: impl for<'a> Fn(&mut Item, &'a T) -> (Value, &'a str) + Sync,
+) -> Result<String, AssetErrors> {
+    let results: Vec<Result<Value, Vec<Problem>>> = items
         .par_iter()
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, x)| {
             let mut it = Item::new(Place::Item(i + 1));
-            write_checks(
-                &mut it,
-                &[
-                    ("code", Some(&c.code), true),
-                    ("owner", Some(&c.owner), true),
-                    ("maintainer", c.maintainer.as_deref(), false),
-                ],
-                &c.attributes,
-                &COMPONENT_PROPERTIES,
-            );
-            if let Some(m) = write_position_problem(c.lon, c.lat) {
-                it.problem("lon, lat", m);
-            }
-            let props = properties(
-                "component",
-                vec![
-                    ("code", Value::from(c.code.as_str())),
-                    ("owner", Value::from(c.owner.as_str())),
-                    ("maintainer", Value::from(c.maintainer.clone())),
-                    ("state", Value::from(c.state.as_str())),
-                    ("survey_date", date_value(c.survey_date)),
-                ],
-                &c.attributes,
-            );
-            let f = serde_json::json!({
-                "type": "Feature",
-                "properties": props,
-                "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
-            });
-            it.finish(Some(f), Some(&c.code))
+            let (f, code) = feature(&mut it, x);
+            it.finish(Some(f), Some(code))
         })
         .collect();
     gather(results).map(collection)
 }
 
+/// Components as GeoJSON (see the module doc), or every reason not to.
+pub fn write_components_geojson(components: &[Component]) -> Result<String, AssetErrors> {
+    write_features(components, |it, c| {
+        write_checks(
+            it,
+            &[
+                ("code", Some(&c.code), true),
+                ("owner", Some(&c.owner), true),
+                ("maintainer", c.maintainer.as_deref(), false),
+            ],
+            &c.attributes,
+            &COMPONENT_PROPERTIES,
+        );
+        if let Some(m) = write_position_problem(c.lon, c.lat) {
+            it.problem("lon, lat", m);
+        }
+        let props = properties(
+            "component",
+            vec![
+                ("code", Value::from(c.code.as_str())),
+                ("owner", Value::from(c.owner.as_str())),
+                ("maintainer", Value::from(c.maintainer.clone())),
+                ("state", Value::from(c.state.as_str())),
+                ("survey_date", date_value(c.survey_date)),
+            ],
+            &c.attributes,
+        );
+        let f = serde_json::json!({
+            "type": "Feature",
+            "properties": props,
+            "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+        });
+        (f, c.code.as_str())
+    })
+}
+
 /// Shops as GeoJSON (see the module doc), or every reason not to.
 pub fn write_shops_geojson(shops: &[Shop]) -> Result<String, AssetErrors> {
-    let results: Vec<Result<Value, Vec<Problem>>> = shops
-        .par_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut it = Item::new(Place::Item(i + 1));
-            write_checks(
-                &mut it,
-                &[
-                    ("id", Some(&s.id), true),
-                    ("name", Some(&s.name), true),
-                    ("credit_code", s.credit_code.as_deref(), false),
-                    ("contact", s.contact.as_deref(), false),
-                    ("phone", s.phone.as_deref(), false),
-                    (
-                        "frontage.segment",
-                        s.frontage.as_ref().map(|f| f.segment.as_str()),
-                        false,
-                    ),
-                ],
-                &s.attributes,
-                &SHOP_PROPERTIES,
-            );
-            let geometry = match &s.geometry {
-                ShopGeometry::Point(lon, lat) => {
-                    if let Some(m) = write_position_problem(*lon, *lat) {
-                        it.problem("geometry", m);
-                    }
-                    serde_json::json!({"type": "Point", "coordinates": [lon, lat]})
+    write_features(shops, |it, s| {
+        write_checks(
+            it,
+            &[
+                ("id", Some(&s.id), true),
+                ("name", Some(&s.name), true),
+                ("credit_code", s.credit_code.as_deref(), false),
+                ("contact", s.contact.as_deref(), false),
+                ("phone", s.phone.as_deref(), false),
+                (
+                    "frontage.segment",
+                    s.frontage.as_ref().map(|f| f.segment.as_str()),
+                    false,
+                ),
+            ],
+            &s.attributes,
+            &SHOP_PROPERTIES,
+        );
+        let geometry = match &s.geometry {
+            ShopGeometry::Point(lon, lat) => {
+                if let Some(m) = write_position_problem(*lon, *lat) {
+                    it.problem("geometry", m);
                 }
-                ShopGeometry::Polygon(p) => {
-                    let rings: Vec<Vec<[f64; 2]>> = std::iter::once(p.exterior())
-                        .chain(p.interiors())
-                        .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
-                        .collect();
-                    let as_read: Vec<Vec<Vec<f64>>> = rings
-                        .iter()
-                        .map(|r| r.iter().map(|c| c.to_vec()).collect())
-                        .collect();
-                    let _ = footprint(&as_read, Crs::Wgs84, |at, m| {
-                        let f = at.map_or_else(
-                            || "geometry".to_string(),
-                            |(r, k)| format!("geometry[{r}][{k}]"),
-                        );
-                        it.problem(&f, m);
-                    });
-                    serde_json::json!({"type": "Polygon", "coordinates": rings})
-                }
-            };
-            if let Some(f) = &s.frontage {
-                if !(f.distance_m.is_finite() && f.distance_m >= 0.0) {
-                    it.problem("frontage.distance_m", "not a distance in metres");
-                }
+                serde_json::json!({"type": "Point", "coordinates": [lon, lat]})
             }
-            let frontage = s
-                .frontage
-                .as_ref()
-                .and_then(|f| serde_json::to_value(f).ok())
-                .unwrap_or(Value::Null);
-            let props = properties(
-                "shop",
-                vec![
-                    ("id", Value::from(s.id.as_str())),
-                    ("name", Value::from(s.name.as_str())),
-                    ("credit_code", Value::from(s.credit_code.clone())),
-                    ("contact", Value::from(s.contact.clone())),
-                    ("phone", Value::from(s.phone.clone())),
-                    ("pledge_signed", date_value(s.pledge_signed)),
-                    ("frontage", frontage),
-                ],
-                &s.attributes,
-            );
-            let f = serde_json::json!({
-                "type": "Feature",
-                "properties": props,
-                "geometry": geometry,
-            });
-            it.finish(Some(f), Some(&s.id))
-        })
-        .collect();
-    gather(results).map(collection)
+            ShopGeometry::Polygon(p) => {
+                let rings: Vec<Vec<[f64; 2]>> = std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
+                    .collect();
+                let as_read: Vec<Vec<Vec<f64>>> = rings
+                    .iter()
+                    .map(|r| r.iter().map(|c| c.to_vec()).collect())
+                    .collect();
+                let _ = footprint(&as_read, Crs::Wgs84, |at, m| {
+                    let f = at.map_or_else(
+                        || "geometry".to_string(),
+                        |(r, k)| format!("geometry[{r}][{k}]"),
+                    );
+                    it.problem(&f, m);
+                });
+                serde_json::json!({"type": "Polygon", "coordinates": rings})
+            }
+        };
+        if let Some(f) = &s.frontage {
+            if !(f.distance_m.is_finite() && f.distance_m >= 0.0) {
+                it.problem("frontage.distance_m", "not a distance in metres");
+            }
+        }
+        let frontage = s
+            .frontage
+            .as_ref()
+            .and_then(|f| serde_json::to_value(f).ok())
+            .unwrap_or(Value::Null);
+        let props = properties(
+            "shop",
+            vec![
+                ("id", Value::from(s.id.as_str())),
+                ("name", Value::from(s.name.as_str())),
+                ("credit_code", Value::from(s.credit_code.clone())),
+                ("contact", Value::from(s.contact.clone())),
+                ("phone", Value::from(s.phone.clone())),
+                ("pledge_signed", date_value(s.pledge_signed)),
+                ("frontage", frontage),
+            ],
+            &s.attributes,
+        );
+        let f = serde_json::json!({
+            "type": "Feature",
+            "properties": props,
+            "geometry": geometry,
+        });
+        (f, s.id.as_str())
+    })
 }
 
 #[cfg(test)]

@@ -9,10 +9,13 @@
 //!    [`crate::assets::codes::check_grid_code15`]. One finding per grid that does not.
 //! 2. **Order.** Within one committee (the first 12 digits, among the grids whose codes are
 //!    well formed), the 3-digit sequences must number the grids **west→east, then
-//!    north→south**, exactly: each grid's representative point is the centre of its bounding
-//!    box; grids are ordered by that point's longitude (west first), equal longitudes by its
-//!    latitude (north first), and the grids taken in ascending sequence must come in that order.
-//!    Gaps in the numbering are allowed (001, 002, 005). One finding per committee out of order,
+//!    north→south**, in reading order, exactly so: each grid's representative point is the
+//!    centre of its bounding box. *Rows*: the grids taken by that centre's latitude, north first
+//!    (ties by code); the first opens a row, and each next grid joins the current row when its
+//!    centre lies north of the southern edge of the bounding box of the row's first grid, else it
+//!    opens the next row. *Within a row*: by the centre's longitude, west first (ties: north
+//!    first, then by code). The grids taken in ascending sequence must come in that order; gaps
+//!    in the numbering are allowed (001, 002, 005). One finding per committee out of order,
 //!    naming its grids in the expected order.
 //!
 //! Every finding of this module is a warning with a manual fix.
@@ -59,12 +62,44 @@ fn msg(zh: String, en: String) -> Message {
     Message { zh, en }
 }
 
+/// A grid's representative point (the centre of its bounding box) and southern edge.
+#[derive(Debug, Clone, Copy)]
+struct Placed<'a> {
+    x: f64,
+    y: f64,
+    south: f64,
+    code: &'a str,
+}
+
+/// The grids in reading order: rows north→south, west→east within a row (see the module doc).
+fn reading_order<'a>(grids: &[Placed<'a>]) -> Vec<Placed<'a>> {
+    let mut by_lat = grids.to_vec();
+    by_lat.sort_by(|a, b| b.y.total_cmp(&a.y).then(a.code.cmp(b.code)));
+    let mut rows: Vec<Vec<Placed<'a>>> = Vec::new();
+    for g in by_lat {
+        match rows.last_mut() {
+            Some(row) if g.y > row[0].south => row.push(g),
+            _ => rows.push(vec![g]),
+        }
+    }
+    rows.into_iter()
+        .flat_map(|mut row| {
+            row.sort_by(|a, b| {
+                a.x.total_cmp(&b.x)
+                    .then(b.y.total_cmp(&a.y))
+                    .then(a.code.cmp(b.code))
+            });
+            row
+        })
+        .collect()
+}
+
 /// The 15-digit grid-code checks of a run, for the features kept by `keep`.
 pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding> {
     let fs = ctx.features;
     let mut out = Vec::new();
-    // Committee (first 12 digits) → (longitude, latitude, code) of its well-formed grids.
-    let mut committees: BTreeMap<&str, Vec<(f64, f64, &str)>> = BTreeMap::new();
+    // Committee (first 12 digits) → its well-formed grids.
+    let mut committees: BTreeMap<&str, Vec<Placed>> = BTreeMap::new();
     for (i, f) in fs.iter().enumerate() {
         if !keep(i) || !f.layer.is_grid() {
             continue;
@@ -92,24 +127,31 @@ pub(crate) fn check(ctx: &Ctx<'_>, keep: &dyn Fn(usize) -> bool) -> Vec<Finding>
             ));
             continue;
         }
-        let Some(centre) = f.geometry.as_area().and_then(|a| a.bounding_rect()) else {
+        let Some(bbox) = f.geometry.as_area().and_then(|a| a.bounding_rect()) else {
             continue;
         };
-        let c = centre.center();
         committees
             .entry(f.code.get(..12).unwrap_or_default())
             .or_default()
-            .push((c.x, c.y, f.code.as_str()));
+            .push(Placed {
+                x: bbox.center().x,
+                y: bbox.center().y,
+                south: bbox.min().y,
+                code: &f.code,
+            });
     }
     for (committee, mut grids) in committees {
         // By sequence: the codes share their first 12 digits.
-        grids.sort_by(|a, b| a.2.cmp(b.2));
-        let mut expected = grids.clone();
-        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
-        if expected.iter().map(|g| g.2).eq(grids.iter().map(|g| g.2)) {
+        grids.sort_by(|a, b| a.code.cmp(b.code));
+        let expected = reading_order(&grids);
+        if expected
+            .iter()
+            .map(|g| g.code)
+            .eq(grids.iter().map(|g| g.code))
+        {
             continue;
         }
-        let order: Vec<String> = expected.iter().map(|g| g.2.to_string()).collect();
+        let order: Vec<String> = expected.iter().map(|g| g.code.to_string()).collect();
         let list = order.join(", ");
         out.push(manual_finding(
             Rule::Codes,
