@@ -26,7 +26,10 @@ const LAYERS: &[&[&str]] = &[
 /// The edges allowed within a layer: the store keeps cases and categories, routing uses the
 /// atlas, a case carries its routing, cases and the task list count stage limits on the working
 /// calendar, the atlas and the validator read GeoJSON files in tests and tools; the store keeps
-/// the field force, which geofences with the atlas and which the demo's patrol day is made of.
+/// the field force, which geofences with the atlas and which the demo's patrol day is made of;
+/// the store keeps the asset registers, which bind shops on the atlas, report findings in the
+/// validator's terms, read files with geo_io's CRS and the roster's CSV decoding; routing asks
+/// them, and the demo synthesises them.
 const SIDEWAYS: &[(&str, &str)] = &[
     ("store", "cases"),
     ("store", "routing"),
@@ -45,6 +48,7 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("assets", "atlas"),
     ("assets", "validate"),
     ("assets", "geo_io"),
+    ("assets", "field"),
     ("routing", "assets"),
     ("synth", "assets"),
 ];

@@ -6,7 +6,7 @@
 //!
 //! 1. **Format.** Every grid (of the three kinds) has a 15-digit code whose first 9 digits are
 //!    the code of its street (followed through its parents) —
-//!    [`crate::assets::codes::check_grid_code15`]. One finding per grid that does not.
+//!    [`check_grid_code15`]. One finding per grid that does not.
 //! 2. **Order.** Within one committee (the first 12 digits, among the grids whose codes are
 //!    well formed), the 3-digit sequences must number the grids **west→east, then
 //!    north→south**, in reading order, exactly so: each grid's representative point is the
@@ -21,10 +21,10 @@
 //! Every finding of this module is a warning with a manual fix.
 
 use super::types::{Ctx, Finding, Fix, FixAction, Message, Options, Rule, Severity};
-use crate::assets::codes::check_grid_code15;
 use crate::model::Feature;
 use geo::BoundingRect;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// A finding of a rule checked by hand (no geometry to repair): codes and register items.
 #[allow(clippy::too_many_arguments)]
@@ -188,4 +188,86 @@ pub fn check_features(features: &[Feature]) -> Vec<Finding> {
     let opts = Options::default();
     let ctx = Ctx::new(features, &opts);
     check(&ctx, &|_| true)
+}
+
+/// Why a grid code is not a 15-digit unit-grid code of its street.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GridCodeError {
+    /// Not 15 characters.
+    Length {
+        /// Characters found.
+        found: usize,
+    },
+    /// A character that is not an ASCII digit.
+    NotDigit {
+        /// Position, from 1.
+        position: usize,
+        /// The character.
+        found: char,
+    },
+    /// The street's code is not 9 digits, so no grid code can start with it.
+    StreetCode {
+        /// The street's code.
+        street: String,
+    },
+    /// The first 9 digits are not the street's code.
+    Street {
+        /// The street's code.
+        expected: String,
+        /// The first 9 digits of the grid code.
+        found: String,
+    },
+}
+
+impl fmt::Display for GridCodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GridCodeError::Length { found } => write!(
+                f,
+                "{found} characters, not 15 digits (district 6 + street 3 + committee 3 + \
+                 sequence 3)"
+            ),
+            GridCodeError::NotDigit { position, found } => {
+                write!(f, "character {position} ({found:?}) is not a digit")
+            }
+            GridCodeError::StreetCode { street } => write!(
+                f,
+                "the street's code {street:?} is not 9 digits (district 6 + street 3)"
+            ),
+            GridCodeError::Street { expected, found } => write!(
+                f,
+                "starts with {found}, not with its street's code {expected}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GridCodeError {}
+
+/// Checks a 15-digit unit-grid code against its street's 9-digit code.
+pub fn check_grid_code15(code: &str, street_code: &str) -> Result<(), GridCodeError> {
+    let found = code.chars().count();
+    if found != 15 {
+        return Err(GridCodeError::Length { found });
+    }
+    if let Some((i, c)) = code.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
+        return Err(GridCodeError::NotDigit {
+            position: i + 1,
+            found: c,
+        });
+    }
+    if street_code.len() != 9 || !street_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(GridCodeError::StreetCode {
+            street: street_code.to_string(),
+        });
+    }
+    // 15 ASCII digits.
+    let head = code.get(..9).unwrap_or_default();
+    if head != street_code {
+        return Err(GridCodeError::Street {
+            expected: street_code.to_string(),
+            found: head.to_string(),
+        });
+    }
+    Ok(())
 }
