@@ -456,6 +456,13 @@ impl Assets for Db {
                 Vec::new()
             };
             match scope {
+                RegisterScope::All if bulk && BACKEND == Backend::Postgres => {
+                    // A new file for the table (the dropped indexes lock it already): the index
+                    // builds read the new rows only, not the deleted ones beside them.
+                    diesel::sql_query("TRUNCATE components")
+                        .execute(conn)
+                        .map_err(db_err)?;
+                }
                 RegisterScope::All => {
                     diesel::delete(c::components)
                         .execute(conn)
