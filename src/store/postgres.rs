@@ -165,6 +165,18 @@ fn snapshot_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) 
         .run(f)
 }
 
+/// Writes component rows with one binary COPY: a whole district's register in one statement.
+fn insert_components(
+    conn: &mut Conn,
+    rows: &[imp::NewComponentRow<'_>],
+) -> diesel::QueryResult<()> {
+    use diesel::ExecuteCopyFromDsl;
+    diesel::copy_from(schema::components::table)
+        .from_insertable(rows)
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Locks a case's row until the transaction ends, so two status changes never interleave.
 fn lock_case(conn: &mut Conn, id: i64) -> StoreResult<()> {
     diesel::sql_query("SELECT id FROM cases WHERE id = $1 FOR UPDATE")

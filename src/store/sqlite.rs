@@ -5,6 +5,7 @@
 //! damage that SQLite finds later ("database disk image is malformed") is reported the same way.
 
 use super::{Backend, StoreError, StoreResult, WatchEvent};
+use diesel::QueryResult;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -235,6 +236,24 @@ fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> S
 /// while writers go on.
 fn snapshot_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
     diesel::Connection::transaction(conn, f)
+}
+
+/// Component rows per multi-row INSERT (11 bound values each, under SQLite's 32,766).
+const COMPONENT_CHUNK: usize = 2500;
+
+/// Writes component rows in multi-row INSERTs, with a page cache large enough for a whole
+/// district's register while it runs.
+fn insert_components(conn: &mut Conn, rows: &[imp::NewComponentRow<'_>]) -> QueryResult<()> {
+    use diesel::RunQueryDsl;
+    conn.batch_execute("PRAGMA cache_size = -131072")?;
+    let written = rows.chunks(COMPONENT_CHUNK).try_for_each(|chunk| {
+        diesel::insert_into(schema::components::table)
+            .values(chunk)
+            .execute(conn)
+            .map(|_| ())
+    });
+    conn.batch_execute("PRAGMA cache_size = -2000")?;
+    written
 }
 
 /// Nothing to do: the immediate transaction already holds the write lock.

@@ -2,16 +2,17 @@
 -- the boundary generations, one row per component or shop changed in place; the frontage
 -- inspections of shops and their points records, which name the shop by id and stay as history
 -- when the shop goes (no foreign key: a register replaced whole keeps its shops' records).
--- Keys sort by code point (COLLATE "C") as on SQLite, so that keyset pages are the same on both.
+-- Keys sort by code point (COLLATE "C") as on SQLite, so that keyset pages are the same on both;
+-- the indexed text columns of components too (a byte compare builds their indexes faster).
 CREATE TABLE components (
     code TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     -- digits 7–8 of the code (major class) and 7–10 (major class + subclass); NULL when the code
     -- is too short to hold them
-    class TEXT,
-    subclass TEXT,
-    owner TEXT NOT NULL,
+    class TEXT COLLATE "C",
+    subclass TEXT COLLATE "C",
+    owner TEXT COLLATE "C" NOT NULL,
     maintainer TEXT,
-    state TEXT NOT NULL,
+    state TEXT COLLATE "C" NOT NULL,
     survey_date DATE,
     -- JSON object of the other attributes
     attributes TEXT NOT NULL,
@@ -19,8 +20,9 @@ CREATE TABLE components (
     lat DOUBLE PRECISION NOT NULL,
     geom geometry(Point, 4326) NOT NULL
 );
+-- No index on class (7 values) alone: a class query walks the code order or the table. A write of
+-- a whole register drops the secondary indexes and builds them again after (src/store/diesel/assets.rs).
 CREATE INDEX components_owner ON components (owner);
-CREATE INDEX components_class ON components (class);
 CREATE INDEX components_subclass ON components (subclass);
 CREATE INDEX components_state ON components (state);
 CREATE INDEX components_geom ON components USING GIST (geom);

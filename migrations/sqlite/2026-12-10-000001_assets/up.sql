@@ -21,8 +21,9 @@ CREATE TABLE components (
     -- EWKB Point
     geom BLOB NOT NULL
 ) WITHOUT ROWID;
+-- No index on class (7 values) alone: a class query walks the code order or the table. A write of
+-- a whole register drops the secondary indexes and builds them again after (src/store/diesel/assets.rs).
 CREATE INDEX components_owner ON components (owner);
-CREATE INDEX components_class ON components (class);
 CREATE INDEX components_subclass ON components (subclass);
 CREATE INDEX components_state ON components (state);
 CREATE INDEX components_lat_lon ON components (lat, lon);

@@ -16,10 +16,11 @@ use diesel::expression::BoxableExpression;
 use diesel::sql_types::{Bool, Double};
 use std::collections::HashSet;
 
-/// Component rows per multi-row INSERT (11 bound values each).
-const COMPONENT_CHUNK: usize = 2500;
 /// Shop rows per multi-row INSERT (16 bound values each).
 const SHOP_CHUNK: usize = 1500;
+/// A write of at least this many components drops the register's secondary indexes and builds
+/// them again after it: far faster than keeping them up to date row by row.
+const BULK_ROWS: usize = 20_000;
 /// Components per query of the start-up load.
 const LOAD_CHUNK: i64 = 20_000;
 
@@ -38,9 +39,10 @@ struct ComponentRow {
     lat: f64,
 }
 
+/// A component as written (by the backend's `insert_components`).
 #[derive(Insertable)]
 #[diesel(table_name = schema::components, treat_none_as_default_value = false)]
-struct NewComponentRow<'a> {
+pub(in crate::store) struct NewComponentRow<'a> {
     code: &'a str,
     class: Option<&'a str>,
     subclass: Option<&'a str>,
@@ -162,6 +164,59 @@ fn key_chunks(keys: Option<&[String]>) -> Vec<Option<&[String]>> {
     match keys {
         None => vec![None],
         Some(k) => k.chunks(ID_CHUNK).map(Some).collect(),
+    }
+}
+
+/// One secondary index of a table: its name and the statement that makes it.
+#[derive(QueryableByName)]
+struct IndexDef {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// Drops the secondary indexes of `table` (within the caller's transaction) and returns what
+/// builds them again, read from the catalogue so that it is always what the migrations made.
+fn drop_indexes(conn: &mut Conn, table: &str) -> StoreResult<Vec<IndexDef>> {
+    let q = match BACKEND {
+        Backend::Postgres => {
+            "SELECT c.relname::text AS name, pg_get_indexdef(i.indexrelid) AS def \
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid = CAST($1 AS regclass) AND NOT i.indisprimary"
+        }
+        Backend::Sqlite => {
+            "SELECT name, sql AS def FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
+        }
+    };
+    let defs: Vec<IndexDef> = diesel::sql_query(q)
+        .bind::<diesel::sql_types::Text, _>(table)
+        .load(conn)
+        .map_err(db_err)?;
+    for d in &defs {
+        diesel::sql_query(format!("DROP INDEX \"{}\"", d.name.replace('"', "\"\"")))
+            .execute(conn)
+            .map_err(db_err)?;
+    }
+    Ok(defs)
+}
+
+/// Builds again the indexes [`drop_indexes`] dropped.
+fn create_indexes(conn: &mut Conn, defs: &[IndexDef]) -> StoreResult<()> {
+    for d in defs {
+        diesel::sql_query(&d.def).execute(conn).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The rows of a query run once per key list, as one run would give them: by key, each once,
+/// at most `limit`.
+fn merge_runs<R>(rows: &mut Vec<R>, key: impl Fn(&R) -> &String, limit: Option<usize>) {
+    rows.sort_by(|a, b| key(a).cmp(key(b)));
+    rows.dedup_by(|a, b| key(a) == key(b));
+    if let Some(n) = limit {
+        rows.truncate(n);
     }
 }
 
@@ -386,13 +441,28 @@ impl Assets for Db {
                 "component code {code} is given twice"
             )));
         }
-        let rows = components
+        let mut rows = components
             .iter()
             .map(component_row)
             .collect::<StoreResult<Vec<_>>>()?;
+        // In key order, the primary key's B-tree grows at its end.
+        rows.sort_unstable_by(|a, b| a.code.cmp(b.code));
+        let bulk = rows.len() >= BULK_ROWS;
         let mut conn = self.conn()?;
         case_tx(&mut conn, |conn| {
+            let indexes = if bulk {
+                drop_indexes(conn, "components")?
+            } else {
+                Vec::new()
+            };
             match scope {
+                RegisterScope::All if bulk && BACKEND == Backend::Postgres => {
+                    // A new file for the table (the dropped indexes lock it already): the index
+                    // builds read the new rows only, not the deleted ones beside them.
+                    diesel::sql_query("TRUNCATE components")
+                        .execute(conn)
+                        .map_err(db_err)?;
+                }
                 RegisterScope::All => {
                     diesel::delete(c::components)
                         .execute(conn)
@@ -407,13 +477,9 @@ impl Assets for Db {
                     }
                 }
             }
-            for chunk in rows.chunks(COMPONENT_CHUNK) {
-                diesel::insert_into(c::components)
-                    .values(chunk)
-                    .execute(conn)
-                    .map_err(unique_conflict("a component code is given twice"))?;
-            }
-            Ok(())
+            insert_components(conn, &rows)
+                .map_err(unique_conflict("a component code is given twice"))?;
+            create_indexes(conn, &indexes)
         })
     }
 
@@ -471,11 +537,7 @@ impl Assets for Db {
             rows.extend(q.load(&mut conn).map_err(db_err)?);
         }
         if chunks.len() > 1 {
-            rows.sort_by(|a, b| a.code.cmp(&b.code));
-            rows.dedup_by(|a, b| a.code == b.code);
-            if let Some(n) = query.limit {
-                rows.truncate(n);
-            }
+            merge_runs(&mut rows, |r| &r.code, query.limit);
         }
         rows.into_iter().map(component_from_row).collect()
     }
@@ -638,11 +700,7 @@ impl Assets for Db {
             }
         }
         if runs > 1 {
-            rows.sort_by(|a, b| a.id.cmp(&b.id));
-            rows.dedup_by(|a, b| a.id == b.id);
-            if let Some(n) = query.limit {
-                rows.truncate(n);
-            }
+            merge_runs(&mut rows, |r| &r.id, query.limit);
         }
         rows.into_iter().map(shop_from_row).collect()
     }
