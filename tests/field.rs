@@ -598,6 +598,25 @@ fn tracks_are_stored_and_purged(db: &TestDb) {
         .expect("last")
         .expect("a fix");
     assert_eq!(last, mk(recent, 4)[3]);
+    // a time inside a chunk: its last fix by then (the chunk is decoded)
+    let inside = store
+        .last_position("A", recent + Duration::seconds(15))
+        .expect("last")
+        .expect("a fix");
+    assert_eq!(inside, mk(recent, 4)[1]);
+    // a time between chunks: the earlier chunk's last fix (kept beside it)
+    let between = store
+        .last_position("A", recent - Duration::hours(1))
+        .expect("last")
+        .expect("a fix");
+    assert_eq!(between, mk(t0, 3)[2]);
+    // before anything
+    assert_eq!(
+        store
+            .last_position("A", t0 - Duration::seconds(1))
+            .expect("last"),
+        None
+    );
     let (bytes, fixes) = store.track_bytes().expect("bytes");
     assert_eq!(fixes, 9);
     assert!(

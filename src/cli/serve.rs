@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Most atlases of past generations built at once (`at=` lookups).
     #[arg(long, default_value_t = 1)]
     pub past_atlas_builds: usize,
+    /// Longest a request waits for a free database connection, milliseconds (then 503 with
+    /// Retry-After: a burst beyond what the database serves is refused quickly, not queued).
+    #[arg(long, default_value_t = 2000)]
+    pub store_wait_ms: u64,
     /// Require a token for reads too (lookups, areas, tiles).
     #[arg(long)]
     pub private_reads: bool,
@@ -184,6 +188,7 @@ impl ServeArgs {
             body_idle_timeout: Duration::from_secs(self.body_idle_timeout_s.max(1)),
             past_atlas_budget_bytes: self.past_atlas_budget_mb.saturating_mul(1024 * 1024),
             past_atlas_builds: self.past_atlas_builds.max(1),
+            store_wait: Duration::from_millis(self.store_wait_ms.max(1)),
             ..ServeConfig::default()
         }
     }

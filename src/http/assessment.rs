@@ -4,7 +4,6 @@
 use super::AppState;
 use super::auth::{self, Role};
 use super::cases::small_json;
-use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::service::assessment as service;
@@ -34,7 +33,8 @@ pub async fn get_indicators(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now()))
+        state
+            .blocking(move || service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now()))
             .await?,
     ))
 }
@@ -56,7 +56,9 @@ pub async fn get_ranking(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now())).await?,
+        state
+            .blocking(move || service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now()))
+            .await?,
     ))
 }
 
@@ -65,7 +67,9 @@ pub async fn get_ranking(
     responses((status = 200, description = "The scheme, and whether it is the example shipped with gridatlas", body = wire::ScoringView)))]
 pub async fn get_scoring(State(state): State<AppState>) -> ApiResult<Json<wire::ScoringView>> {
     let store = state.store().ok();
-    let (scheme, example) = blocking(move || service::scoring(store.as_deref())).await?;
+    let (scheme, example) = state
+        .blocking(move || service::scoring(store.as_deref()))
+        .await?;
     Ok(Json(wire::ScoringView { example, scheme }))
 }
 
@@ -92,7 +96,9 @@ pub async fn put_scoring(
     let store = state.store()?;
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     Ok(Json(
-        blocking(move || service::replace_scoring(store.as_ref(), &caller, &bytes)).await?,
+        state
+            .blocking(move || service::replace_scoring(store.as_ref(), &caller, &bytes))
+            .await?,
     ))
 }
 
@@ -117,7 +123,10 @@ pub async fn get_persons(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::persons(store.as_ref(), &atlas, &caller, &q, offset, Utc::now()))
+        state
+            .blocking(move || {
+                service::persons(store.as_ref(), &atlas, &caller, &q, offset, Utc::now())
+            })
             .await?,
     ))
 }
@@ -144,19 +153,20 @@ async fn indicators_file(
     let offset = state.config().routing.utc_offset;
     let store = state.store()?;
     let atlas = state.atlas();
-    let export = blocking(move || {
-        let (q, table) = q.split();
-        let table = table.or_else(|| (format == "csv").then(|| "street".to_owned()));
-        let report = service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now())?;
-        let sheets = service::indicator_sheets(&report, table.as_deref())?;
-        let stem = format!(
-            "indicators-{}-{}",
-            report.from.format("%Y%m%d"),
-            report.to.format("%Y%m%d")
-        );
-        service::export(&sheets, format, &stem)
-    })
-    .await?;
+    let export = state
+        .blocking(move || {
+            let (q, table) = q.split();
+            let table = table.or_else(|| (format == "csv").then(|| "street".to_owned()));
+            let report = service::indicators(store.as_ref(), &atlas, &q, offset, Utc::now())?;
+            let sheets = service::indicator_sheets(&report, table.as_deref())?;
+            let stem = format!(
+                "indicators-{}-{}",
+                report.from.format("%Y%m%d"),
+                report.to.format("%Y%m%d")
+            );
+            service::export(&sheets, format, &stem)
+        })
+        .await?;
     Ok(file(export))
 }
 
@@ -200,19 +210,20 @@ async fn ranking_file(
     let offset = state.config().routing.utc_offset;
     let store = state.store()?;
     let atlas = state.atlas();
-    let export = blocking(move || {
-        let ranking = service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now())?;
-        let sheet = service::ranking_sheet(&ranking)?;
-        let stem = format!(
-            "ranking-{:?}-{}-{}",
-            ranking.kind,
-            ranking.from.format("%Y%m%d"),
-            ranking.to.format("%Y%m%d")
-        )
-        .to_lowercase();
-        service::export(&[sheet], format, &stem)
-    })
-    .await?;
+    let export = state
+        .blocking(move || {
+            let ranking = service::ranking(store.as_ref(), &atlas, &q, offset, Utc::now())?;
+            let sheet = service::ranking_sheet(&ranking)?;
+            let stem = format!(
+                "ranking-{:?}-{}-{}",
+                ranking.kind,
+                ranking.from.format("%Y%m%d"),
+                ranking.to.format("%Y%m%d")
+            )
+            .to_lowercase();
+            service::export(&[sheet], format, &stem)
+        })
+        .await?;
     Ok(file(export))
 }
 

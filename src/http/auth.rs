@@ -31,12 +31,9 @@ pub async fn require_any(
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
         .to_owned();
     let store = state.store()?;
-    let caller = tokio::task::spawn_blocking(move || {
-        crate::service::access::authenticate(store.as_ref(), &secret, &roles)
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    Ok(caller)
+    state
+        .blocking(move || crate::service::access::authenticate(store.as_ref(), &secret, &roles))
+        .await
 }
 
 /// The secret of an `Authorization` value `Bearer <token>`: the scheme in any case (RFC 7235

@@ -19,7 +19,6 @@
 
 use super::AppState;
 use super::auth::{self, Caller, Role};
-use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::routing::categories::Category;
@@ -44,7 +43,9 @@ pub const MAX_CASE_BODY_BYTES: usize = 1024 * 1024;
 /// The categories in force: the store's, or the example list when serving a file.
 pub async fn categories_of(state: &AppState) -> ApiResult<Arc<Vec<Category>>> {
     let store = state.store().ok();
-    blocking(move || service::categories(store.as_deref())).await
+    state
+        .blocking(move || service::categories(store.as_deref()))
+        .await
 }
 
 /// Checks a text field's length in characters; 422 naming the field and the limit.
@@ -74,18 +75,19 @@ pub async fn submit(
     let caller = caller.clone();
     let options = state.config().routing;
     let registers = state.registers();
-    let case = blocking(move || {
-        service::submit(
-            store.as_ref(),
-            &caller,
-            &atlas,
-            registers.as_ref(),
-            checked,
-            contact,
-            &options,
-        )
-    })
-    .await?;
+    let case = state
+        .blocking(move || {
+            service::submit(
+                store.as_ref(),
+                &caller,
+                &atlas,
+                registers.as_ref(),
+                checked,
+                contact,
+                &options,
+            )
+        })
+        .await?;
     metrics::counter!("gridatlas_cases_total", "confidence" => case.case.assignment.confidence.as_str())
         .increment(1);
     Ok(case)
@@ -122,8 +124,9 @@ pub async fn put_categories(
 ) -> ApiResult<Json<wire::Categories>> {
     let caller = auth::require(&state, &headers, Role::Admin).await?;
     let store = state.store()?;
-    let cats =
-        blocking(move || service::replace_categories(store.as_ref(), &caller, &body)).await?;
+    let cats = state
+        .blocking(move || service::replace_categories(store.as_ref(), &caller, &body))
+        .await?;
     Ok(Json(cats))
 }
 
@@ -192,10 +195,11 @@ pub async fn one(
     let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let id = service::case_id(&id)?;
     let store = state.store()?;
-    let case = blocking(move || {
-        service::get(store.as_ref(), &caller, id).map(|c| service::case_view(c, Utc::now()))
-    })
-    .await?;
+    let case = state
+        .blocking(move || {
+            service::get(store.as_ref(), &caller, id).map(|c| service::case_view(c, Utc::now()))
+        })
+        .await?;
     Ok(Json(case))
 }
 
@@ -216,7 +220,9 @@ pub async fn list(
     let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::list(store.as_ref(), &caller, &q, Utc::now())).await?,
+        state
+            .blocking(move || service::list(store.as_ref(), &caller, &q, Utc::now()))
+            .await?,
     ))
 }
 
@@ -256,11 +262,12 @@ pub async fn add_event(
         }
     }
     let store = state.store()?;
-    let case = blocking(move || {
-        let now = Utc::now();
-        service::act(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
-    })
-    .await?;
+    let case = state
+        .blocking(move || {
+            let now = Utc::now();
+            service::act(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
+        })
+        .await?;
     Ok(Json(case))
 }
 
@@ -294,12 +301,13 @@ pub async fn give_feedback(
     let id = service::case_id(&id)?;
     let input: wire::FeedbackInput = small_json(req, &state).await?;
     let store = state.store()?;
-    let case = blocking(move || {
-        let now = Utc::now();
-        service::give_feedback(store.as_ref(), caller.as_ref(), id, input, now)
-            .map(|c| service::case_view(c, now))
-    })
-    .await?;
+    let case = state
+        .blocking(move || {
+            let now = Utc::now();
+            service::give_feedback(store.as_ref(), caller.as_ref(), id, input, now)
+                .map(|c| service::case_view(c, now))
+        })
+        .await?;
     Ok(Json(case))
 }
 
@@ -334,7 +342,9 @@ pub async fn queue(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::queue(store.as_ref(), &caller, &atlas, &q, Utc::now())).await?,
+        state
+            .blocking(move || service::queue(store.as_ref(), &caller, &atlas, &q, Utc::now()))
+            .await?,
     ))
 }
 
@@ -344,7 +354,9 @@ pub async fn queue(
 pub async fn get_calendar(State(state): State<AppState>) -> ApiResult<Json<wire::CalendarView>> {
     let store = state.store().ok();
     Ok(Json(
-        blocking(move || service::calendar_view(store.as_deref())).await?,
+        state
+            .blocking(move || service::calendar_view(store.as_deref()))
+            .await?,
     ))
 }
 
@@ -371,6 +383,8 @@ pub async fn put_calendar(
     let store = state.store()?;
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     Ok(Json(
-        blocking(move || service::replace_calendar(store.as_ref(), &caller, &bytes)).await?,
+        state
+            .blocking(move || service::replace_calendar(store.as_ref(), &caller, &bytes))
+            .await?,
     ))
 }

@@ -27,16 +27,6 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
     service::Error::from(e).into()
 }
 
-/// Runs `f` (a service call: database, parsing, validation) on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
-    f: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(Into::into)
-}
-
 /// `POST /api/v1/drafts`: upload a GeoJSON feature file as a draft (planner or admin token).
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts",
     params(wire::UploadQuery),
@@ -74,18 +64,19 @@ pub async fn create(
         ..ReadOptions::default()
     };
     let streets = q.streets.map(|s| s.split(',').map(str::to_owned).collect());
-    let done = blocking(move || {
-        drafts::upload(
-            store.as_ref(),
-            &caller,
-            drafts::Upload {
-                source: drafts::Source::Bytes(&body),
-                streets,
-                read,
-            },
-        )
-    })
-    .await?;
+    let done = state
+        .blocking(move || {
+            drafts::upload(
+                store.as_ref(),
+                &caller,
+                drafts::Upload {
+                    source: drafts::Source::Bytes(&body),
+                    streets,
+                    read,
+                },
+            )
+        })
+        .await?;
     let id = done.draft.id;
     Ok((
         StatusCode::CREATED,
@@ -118,7 +109,9 @@ pub async fn get_draft(
     let id = draft_id(id)?;
     let caller = auth::require(&state, &headers, Role::Planner).await?;
     let store = state.store()?;
-    let view = blocking(move || drafts::get(store.as_ref(), &caller, id)).await?;
+    let view = state
+        .blocking(move || drafts::get(store.as_ref(), &caller, id))
+        .await?;
     Ok(Json(view))
 }
 
@@ -143,8 +136,9 @@ pub async fn report(
     let format = drafts::ReportFormat::parse(q.format.as_deref())?;
     let caller = auth::require(&state, &headers, Role::Planner).await?;
     let store = state.store()?;
-    let answer =
-        blocking(move || drafts::report(store.as_ref(), &caller, id, format, page)).await?;
+    let answer = state
+        .blocking(move || drafts::report(store.as_ref(), &caller, id, format, page))
+        .await?;
     Ok(match answer {
         drafts::ReportPage::Json(r) => Json(r).into_response(),
         drafts::ReportPage::GeoJson(c) => {
@@ -188,19 +182,20 @@ pub async fn publish(
     let store = state.store()?;
     let ttl = state.config().draft_ttl;
     let st = state.clone();
-    let g = blocking(move || {
-        let g = drafts::publish(
-            store.as_ref(),
-            &caller,
-            id,
-            req.override_reason.as_deref(),
-            ttl,
-        )?;
-        st.reload_from_store(g.number)
-            .map_err(service::Error::internal)?;
-        Ok::<_, service::Error>(g)
-    })
-    .await?;
+    let g = state
+        .blocking(move || {
+            let g = drafts::publish(
+                store.as_ref(),
+                &caller,
+                id,
+                req.override_reason.as_deref(),
+                ttl,
+            )?;
+            st.reload_from_store(g.number)
+                .map_err(service::Error::internal)?;
+            Ok::<_, service::Error>(g)
+        })
+        .await?;
     Ok(Json(wire::Published {
         generation: g.number,
         info: generations::to_wire(&g),
@@ -213,7 +208,9 @@ pub async fn publish(
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn generations(State(state): State<AppState>) -> ApiResult<Json<wire::Generations>> {
     let store = state.store()?;
-    let list = blocking(move || generations::list(store.as_ref())).await?;
+    let list = state
+        .blocking(move || generations::list(store.as_ref()))
+        .await?;
     Ok(Json(wire::Generations {
         items: list.iter().map(generations::to_wire).collect(),
         current: state.atlas().generation(),
@@ -240,6 +237,8 @@ pub async fn diff(
     })?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || generations::diff(store.as_ref(), a, b)).await?,
+        state
+            .blocking(move || generations::diff(store.as_ref(), a, b))
+            .await?,
     ))
 }

@@ -185,11 +185,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // A 503 `busy` says when to come back: its `retry_after_s` is also the header.
+        let retry_after = self
+            .extra
+            .as_ref()
+            .and_then(|x| x.get("retry_after_s"))
+            .and_then(Value::as_u64);
         let mut resp = (self.status, axum::Json(self.body())).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(s) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         resp
     }
 }

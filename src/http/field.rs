@@ -19,7 +19,6 @@
 
 use super::AppState;
 use super::auth::{self, Role};
-use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::service::field as service;
@@ -72,7 +71,9 @@ pub async fn get_settings(
 ) -> ApiResult<Json<crate::field::duty::FieldSettings>> {
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::settings(store.as_ref()).map(|(s, _)| s)).await?,
+        state
+            .blocking(move || service::settings(store.as_ref()).map(|(s, _)| s))
+            .await?,
     ))
 }
 
@@ -98,7 +99,9 @@ pub async fn put_settings(
     let text = v.to_string();
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::replace_settings(store.as_ref(), &caller, &text)).await?,
+        state
+            .blocking(move || service::replace_settings(store.as_ref(), &caller, &text))
+            .await?,
     ))
 }
 
@@ -116,8 +119,9 @@ pub async fn get_staff(
 ) -> ApiResult<Json<wire::StaffList>> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
-    let staff =
-        blocking(move || service::list_staff(store.as_ref(), &caller, q.street.as_deref())).await?;
+    let staff = state
+        .blocking(move || service::list_staff(store.as_ref(), &caller, q.street.as_deref()))
+        .await?;
     Ok(Json(wire::StaffList { staff }))
 }
 
@@ -162,7 +166,10 @@ pub async fn put_staff(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::import_staff(store.as_ref(), &atlas, &caller, streets, staff))
+        state
+            .blocking(move || {
+                service::import_staff(store.as_ref(), &atlas, &caller, streets, staff)
+            })
             .await?,
     ))
 }
@@ -182,23 +189,24 @@ pub async fn get_duty(
 ) -> ApiResult<Json<wire::DutyList>> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
-    let entries = blocking(move || {
-        let now = Utc::now();
-        let (settings, _) = service::settings(store.as_ref())?;
-        let from = service::date_param(&settings, "from", q.from.as_deref(), now)?;
-        let to = match q.to.as_deref() {
-            Some(_) => service::date_param(&settings, "to", q.to.as_deref(), now)?,
-            None => from,
-        };
-        if to < from || (to - from).num_days() > 366 {
-            return Err(crate::service::Error::invalid_parameter(
-                "to",
-                "must be on or after from, at most 366 days later",
-            ));
-        }
-        service::duty(store.as_ref(), &caller, from, to, q.street.as_deref())
-    })
-    .await?;
+    let entries = state
+        .blocking(move || {
+            let now = Utc::now();
+            let (settings, _) = service::settings(store.as_ref())?;
+            let from = service::date_param(&settings, "from", q.from.as_deref(), now)?;
+            let to = match q.to.as_deref() {
+                Some(_) => service::date_param(&settings, "to", q.to.as_deref(), now)?,
+                None => from,
+            };
+            if to < from || (to - from).num_days() > 366 {
+                return Err(crate::service::Error::invalid_parameter(
+                    "to",
+                    "must be on or after from, at most 366 days later",
+                ));
+            }
+            service::duty(store.as_ref(), &caller, from, to, q.street.as_deref())
+        })
+        .await?;
     Ok(Json(wire::DutyList { entries }))
 }
 
@@ -223,7 +231,8 @@ pub async fn put_duty(
     let body = body?;
     let input: wire::DutyInput = json_body(&headers, &body)?;
     let store = state.store()?;
-    blocking(move || service::put_duty(store.as_ref(), &caller, &input).map(|_| input.entries))
+    state
+        .blocking(move || service::put_duty(store.as_ref(), &caller, &input).map(|_| input.entries))
         .await
         .map(|entries| Json(wire::DutyList { entries }))
 }
@@ -250,9 +259,9 @@ pub async fn post_checkin(
     let input: wire::CheckInInput = json_body(&headers, &body)?;
     let store = state.store()?;
     let atlas = state.atlas();
-    let done =
-        blocking(move || service::check_in(store.as_ref(), &atlas, &caller, &input, Utc::now()))
-            .await?;
+    let done = state
+        .blocking(move || service::check_in(store.as_ref(), &atlas, &caller, &input, Utc::now()))
+        .await?;
     Ok((axum::http::StatusCode::CREATED, Json(done)).into_response())
 }
 
@@ -271,20 +280,21 @@ pub async fn get_checkins(
 ) -> ApiResult<Json<wire::CheckInList>> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
-    let checkins = blocking(move || {
-        let (settings, _) = service::settings(store.as_ref())?;
-        let (from, to) =
-            service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-        service::checkins(
-            store.as_ref(),
-            &caller,
-            from,
-            to,
-            q.staff.as_deref(),
-            q.street.as_deref(),
-        )
-    })
-    .await?;
+    let checkins = state
+        .blocking(move || {
+            let (settings, _) = service::settings(store.as_ref())?;
+            let (from, to) =
+                service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+            service::checkins(
+                store.as_ref(),
+                &caller,
+                from,
+                to,
+                q.staff.as_deref(),
+                q.street.as_deref(),
+            )
+        })
+        .await?;
     Ok(Json(wire::CheckInList { checkins }))
 }
 
@@ -316,22 +326,23 @@ pub async fn get_attendance(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || {
-            let now = Utc::now();
-            let (settings, _) = service::settings(store.as_ref())?;
-            let date = service::date_param(&settings, "date", q.date.as_deref(), now)?;
-            service::attendance_report(
-                store.as_ref(),
-                &atlas,
-                &caller,
-                date,
-                q.street.as_deref(),
-                q.grid.as_deref(),
-                q.team.as_deref(),
-                now,
-            )
-        })
-        .await?,
+        state
+            .blocking(move || {
+                let now = Utc::now();
+                let (settings, _) = service::settings(store.as_ref())?;
+                let date = service::date_param(&settings, "date", q.date.as_deref(), now)?;
+                service::attendance_report(
+                    store.as_ref(),
+                    &atlas,
+                    &caller,
+                    date,
+                    q.street.as_deref(),
+                    q.grid.as_deref(),
+                    q.team.as_deref(),
+                    now,
+                )
+            })
+            .await?,
     ))
 }
 
@@ -351,11 +362,13 @@ pub async fn get_tracks(
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
-    let tracks = blocking(move || {
-        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
-        Ok::<_, crate::service::Error>(service::track_collection(&s, &fixes, &settings.tracks))
-    })
-    .await?;
+    let tracks = state
+        .blocking(move || {
+            let (settings, s, fixes) =
+                service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
+            Ok::<_, crate::service::Error>(service::track_collection(&s, &fixes, &settings.tracks))
+        })
+        .await?;
     let body = serde_json::to_vec(&tracks).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
@@ -374,11 +387,12 @@ pub async fn get_my_shift(
     let caller = auth::require(&state, &headers, Role::GridWorker).await?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || {
-            let cats = crate::service::cases::categories(Some(store.as_ref()))?;
-            service::my_shift(store.as_ref(), &caller, &cats, Utc::now())
-        })
-        .await?,
+        state
+            .blocking(move || {
+                let cats = crate::service::cases::categories(Some(store.as_ref()))?;
+                service::my_shift(store.as_ref(), &caller, &cats, Utc::now())
+            })
+            .await?,
     ))
 }
 
@@ -442,8 +456,9 @@ pub async fn get_staff_csv(
         }
     };
     let store = state.store()?;
-    let staff =
-        blocking(move || service::list_staff(store.as_ref(), &caller, q.street.as_deref())).await?;
+    let staff = state
+        .blocking(move || service::list_staff(store.as_ref(), &caller, q.street.as_deref()))
+        .await?;
     let bytes = crate::field::roster::write_csv(&staff, encoding).map_err(roster_problem)?;
     Ok((
         [
@@ -498,12 +513,13 @@ pub async fn post_fixes(
     let holder = caller.token.as_ref().and_then(|t| t.subject.clone());
     let store = state.store()?;
     Ok(Json(
-        blocking(move || {
-            let staff = q.staff.or(holder);
-            let fixes = service::read_fixes(&body, gpx, staff.as_deref(), q.crs.as_deref())?;
-            service::ingest(store.as_ref(), &caller, fixes, Utc::now())
-        })
-        .await?,
+        state
+            .blocking(move || {
+                let staff = q.staff.or(holder);
+                let fixes = service::read_fixes(&body, gpx, staff.as_deref(), q.crs.as_deref())?;
+                service::ingest(store.as_ref(), &caller, fixes, Utc::now())
+            })
+            .await?,
     ))
 }
 
@@ -524,13 +540,15 @@ pub async fn get_tracks_gpx(
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
-    let gpx = blocking(move || {
-        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
-        let paths = crate::field::paths(&fixes, &settings.tracks);
-        crate::field::gpx::write_gpx(Some(&format!("{} {}", s.id, s.name)), &paths)
-            .map_err(crate::service::Error::internal)
-    })
-    .await?;
+    let gpx = state
+        .blocking(move || {
+            let (settings, s, fixes) =
+                service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
+            let paths = crate::field::paths(&fixes, &settings.tracks);
+            crate::field::gpx::write_gpx(Some(&format!("{} {}", s.id, s.name)), &paths)
+                .map_err(crate::service::Error::internal)
+        })
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/gpx+xml")], gpx).into_response())
 }
 
@@ -552,11 +570,13 @@ pub async fn get_geofence(
     let caller = auth::require_any(&state, &headers, &service::PERSONAL).await?;
     let store = state.store()?;
     let atlas = state.atlas();
-    let events = blocking(move || {
-        let (settings, s, fixes) = service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
-        Ok::<_, crate::service::Error>(service::geofence_events(&atlas, &settings, &s, &fixes))
-    })
-    .await?;
+    let events = state
+        .blocking(move || {
+            let (settings, s, fixes) =
+                service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
+            Ok::<_, crate::service::Error>(service::geofence_events(&atlas, &settings, &s, &fixes))
+        })
+        .await?;
     Ok(Json(wire::GeofenceEvents { events }))
 }
 
@@ -589,20 +609,21 @@ pub async fn get_coverage(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || {
-            let (settings, _) = service::settings(store.as_ref())?;
-            let (from, to) =
-                service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-            service::coverage(
-                store.as_ref(),
-                &atlas,
-                &caller,
-                q.street.as_deref(),
-                q.grid.as_deref(),
-                from,
-                to,
-            )
-        })
-        .await?,
+        state
+            .blocking(move || {
+                let (settings, _) = service::settings(store.as_ref())?;
+                let (from, to) =
+                    service::period(&settings, q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+                service::coverage(
+                    store.as_ref(),
+                    &atlas,
+                    &caller,
+                    q.street.as_deref(),
+                    q.grid.as_deref(),
+                    from,
+                    to,
+                )
+            })
+            .await?,
     ))
 }

@@ -188,7 +188,7 @@ pub async fn get_lookup(State(state): State<AppState>, uri: Uri) -> ApiResult<Re
     let (input, crs, wgs, at) = lookup_params(query)?;
     match atlas_at(&state, at.unwrap_or_default()).await {
         Ok(atlas) => answer_one(&atlas, input, crs, wgs),
-        Err(e) => Ok(error_response(e)),
+        Err(e) => Ok(e.into_response()),
     }
 }
 
@@ -260,22 +260,10 @@ pub async fn atlas_at(state: &AppState, at: String) -> ApiResult<std::sync::Arc<
     use crate::service::generations::{Which, resolve};
     let which = Which::parse("at", &at)?;
     let store = state.store()?;
-    let n = super::drafts::blocking(move || resolve(store.as_ref(), which)).await?;
+    let n = state
+        .blocking(move || resolve(store.as_ref(), which))
+        .await?;
     state.atlas_of(n).await
-}
-
-/// An error as a response; a `busy` one (503, the build of a past atlas waits its turn) with
-/// `Retry-After`.
-fn error_response(e: ApiError) -> Response {
-    let busy = e.slug == "busy";
-    let mut resp = e.into_response();
-    if busy {
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(super::BUSY_RETRY_AFTER_S),
-        );
-    }
-    resp
 }
 
 struct BatchRequest {

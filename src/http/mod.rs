@@ -35,7 +35,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post, put};
-use error::ApiError;
+use error::{ApiError, ApiResult};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -80,6 +80,9 @@ pub struct ServeConfig {
     pub past_atlas_builds: usize,
     /// Longest an `at=` request waits for its turn to build an atlas (then 503, Retry-After).
     pub past_atlas_wait: Duration,
+    /// Longest a request waits for a store connection before it is answered 503 with
+    /// Retry-After (see [`AppState::blocking`]).
+    pub store_wait: Duration,
 }
 
 impl Default for ServeConfig {
@@ -102,6 +105,7 @@ impl Default for ServeConfig {
             past_atlas_budget_bytes: 512 * 1024 * 1024,
             past_atlas_builds: 1,
             past_atlas_wait: Duration::from_secs(15),
+            store_wait: Duration::from_secs(2),
         }
     }
 }
@@ -142,6 +146,8 @@ struct Inner {
     reload: std::sync::Mutex<()>,
     /// Atlases of past generations asked for with `at=`.
     past: PastAtlases,
+    /// Turns at the store: as many as it has connections (see [`AppState::blocking`]).
+    store_turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// The atlases of past generations (`at=`): each built once however many requests ask for it
@@ -200,6 +206,7 @@ impl AppState {
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }
+        let turns = store.as_ref().map_or(1, |s| s.connections()).max(1);
         AppState {
             inner: Arc::new(Inner {
                 atlas: ArcSwap::from_pointee(atlas),
@@ -212,6 +219,7 @@ impl AppState {
                     builds: Arc::new(tokio::sync::Semaphore::new(config.past_atlas_builds.max(1))),
                     started: Arc::new(std::sync::atomic::AtomicU64::new(0)),
                 },
+                store_turns: Arc::new(tokio::sync::Semaphore::new(turns)),
                 config,
             }),
         }
@@ -223,6 +231,36 @@ impl AppState {
             .store
             .clone()
             .ok_or_else(|| ApiError::unavailable("this server serves a file (--data) and has no store: drafts, generations and tokens are unavailable"))
+    }
+
+    /// Runs `f` (a service call: database, parsing, validation) on the blocking pool once the
+    /// store has a free connection. At most as many calls run as the store has connections;
+    /// the others wait here, as futures and not as blocking threads, for at most
+    /// [`ServeConfig::store_wait`], then are answered 503 `busy` with Retry-After. Without this
+    /// gate a burst beyond what the store serves piles up as blocking threads (up to tokio's
+    /// 512), each holding its request, and every answer comes late.
+    pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> ApiResult<T> {
+        let wait = self.inner.config.store_wait;
+        let turn = match tokio::time::timeout(wait, self.inner.store_turns.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(turn)) => turn,
+            Ok(Err(_)) => return Err(ApiError::internal("the store semaphore is closed")),
+            Err(_) => {
+                metrics::counter!("gridatlas_store_busy_total").increment(1);
+                return Err(store_busy(wait));
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            f()
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(Into::into)
     }
 
     /// The atlas of generation `n`: the live one, a cached past one, or built from the store —
@@ -487,6 +525,23 @@ fn busy(wait: Duration) -> ApiError {
         extra: Some(serde_json::json!({"retry_after_s": BUSY_RETRY_AFTER_S})),
     }
 }
+
+/// 503 `busy`: a request waited `wait` for a store connection.
+fn store_busy(wait: Duration) -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        slug: "busy",
+        title: "Server busy",
+        detail: format!(
+            "every database connection is in use and this request waited {} s for one; try again shortly",
+            wait.as_secs_f64()
+        ),
+        extra: Some(serde_json::json!({"retry_after_s": STORE_RETRY_AFTER_S})),
+    }
+}
+
+/// The `Retry-After` of a `busy` answer for a store connection, seconds.
+pub const STORE_RETRY_AFTER_S: u64 = 1;
 
 /// The `Retry-After` of a `busy` answer, seconds.
 pub const BUSY_RETRY_AFTER_S: u64 = 5;
@@ -820,4 +875,84 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
 /// The render of `/metrics`.
 pub async fn render_metrics(State(state): State<AppState>) -> String {
     state.inner.metrics.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst beyond the store's connections waits for a turn as a future, and past
+    /// `store_wait` is answered 503 `busy` with Retry-After, while the calls that have a turn
+    /// finish; once a turn is free the next call runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_beyond_the_store_connections_are_answered_busy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gate.db");
+        let store: Arc<dyn Store> =
+            Arc::from(crate::store::open(&path.to_string_lossy()).expect("store"));
+        let turns = store.connections();
+        assert!(turns >= 1);
+        let config = ServeConfig {
+            store_wait: Duration::from_millis(100),
+            ..ServeConfig::default()
+        };
+        let state = AppState::with_store(
+            Atlas::build(crate::model::FeatureSet::default()),
+            config,
+            Some(store),
+        );
+        // Every turn taken by a call that waits for its release.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let mut holders = Vec::new();
+        for _ in 0..turns {
+            let (state, held, started_tx) = (state.clone(), held.clone(), started_tx.clone());
+            holders.push(tokio::spawn(async move {
+                state
+                    .blocking(move || {
+                        let _ = started_tx.send(());
+                        let rx = held.lock().map_err(|_| ApiError::internal("poisoned"))?;
+                        rx.recv().map_err(ApiError::internal)?;
+                        Ok::<_, ApiError>(())
+                    })
+                    .await
+            }));
+        }
+        for _ in 0..turns {
+            started.recv().await.expect("a holder started");
+        }
+        let t = Instant::now();
+        let refused = state
+            .blocking(|| Ok::<_, ApiError>(()))
+            .await
+            .expect_err("no turn is free");
+        assert!(
+            t.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(refused.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.slug, "busy");
+        let resp = refused.into_response();
+        assert_eq!(
+            resp.headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(STORE_RETRY_AFTER_S.to_string().as_str())
+        );
+        for _ in 0..turns {
+            release.send(()).expect("release");
+        }
+        for h in holders {
+            h.await.expect("join").expect("the holders finish");
+        }
+        assert_eq!(
+            state
+                .blocking(|| Ok::<_, ApiError>(7))
+                .await
+                .expect("a free turn"),
+            7
+        );
+    }
 }

@@ -29,7 +29,7 @@
 use super::AppState;
 use super::auth::Role;
 use super::cases::{CaseInput, MAX_CASE_BODY_BYTES, categories_of, check_text, submit};
-use super::drafts::{blocking, store_error};
+use super::drafts::store_error;
 use super::error::ApiError;
 use crate::cases::{Case, CaseFilter, Stage, Track, limits};
 use crate::wire::open311 as wire;
@@ -719,7 +719,8 @@ async fn get_requests(
     check_jurisdiction(&state, &q, format)?;
     let (filter, status_filter) = requests_query(&q, format, Utc::now())?;
     let store = state.store().map_err(|e| (format, e))?;
-    let (cases, _) = blocking(move || store.list_cases(&filter).map_err(store_error))
+    let (cases, _) = state
+        .blocking(move || store.list_cases(&filter).map_err(store_error))
         .await
         .map_err(|e| (format, e))?;
     let names = service_names(&state, format).await?;
@@ -832,7 +833,8 @@ pub async fn get_request(
         )
     })?;
     let store = state.store().map_err(|e| (format, e))?;
-    let case = blocking(move || store.get_case(id).map_err(store_error))
+    let case = state
+        .blocking(move || store.get_case(id).map_err(store_error))
         .await
         .map_err(|e| {
             if e.status == StatusCode::NOT_FOUND {

@@ -22,7 +22,6 @@
 
 use super::AppState;
 use super::auth::{self, Role};
-use super::drafts::blocking;
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::service::review as service;
@@ -85,10 +84,11 @@ pub async fn create(
     let store = state.store()?;
     let atlas = state.atlas();
     let offset = state.config().routing.utc_offset;
-    let review = blocking(move || {
-        service::create(store.as_ref(), &caller, &atlas, input, offset, Utc::now())
-    })
-    .await?;
+    let review = state
+        .blocking(move || {
+            service::create(store.as_ref(), &caller, &atlas, input, offset, Utc::now())
+        })
+        .await?;
     let id = review.id;
     let mut resp = (StatusCode::CREATED, Json(review)).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/reviews/{id}")) {
@@ -113,7 +113,9 @@ pub async fn list(
     let caller = auth::require_any(&state, &headers, &service::READERS).await?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::list(store.as_ref(), &caller, &q)).await?,
+        state
+            .blocking(move || service::list(store.as_ref(), &caller, &q))
+            .await?,
     ))
 }
 
@@ -135,7 +137,9 @@ pub async fn one(
     let id = service::review_id(&id)?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::get(store.as_ref(), &caller, id)).await?,
+        state
+            .blocking(move || service::get(store.as_ref(), &caller, id))
+            .await?,
     ))
 }
 
@@ -165,7 +169,9 @@ pub async fn assign(
     let store = state.store()?;
     let atlas = state.atlas();
     Ok(Json(
-        blocking(move || service::assign(store.as_ref(), &caller, &atlas, id, input)).await?,
+        state
+            .blocking(move || service::assign(store.as_ref(), &caller, &atlas, id, input))
+            .await?,
     ))
 }
 
@@ -187,7 +193,9 @@ pub async fn case(
     let (id, case_id) = ids(&id, &case_id)?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::case(store.as_ref(), &caller, id, case_id, Utc::now())).await?,
+        state
+            .blocking(move || service::case(store.as_ref(), &caller, id, case_id, Utc::now()))
+            .await?,
     ))
 }
 
@@ -216,7 +224,10 @@ pub async fn score(
     let input: wire::ScoreInput = review_json(req, &state).await?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::score(store.as_ref(), &caller, id, case_id, input, Utc::now()))
+        state
+            .blocking(move || {
+                service::score(store.as_ref(), &caller, id, case_id, input, Utc::now())
+            })
             .await?,
     ))
 }
@@ -239,7 +250,9 @@ pub async fn results(
     let id = service::review_id(&id)?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::results(store.as_ref(), &caller, id)).await?,
+        state
+            .blocking(move || service::results(store.as_ref(), &caller, id))
+            .await?,
     ))
 }
 
@@ -262,7 +275,9 @@ pub async fn close(
     let id = service::review_id(&id)?;
     let store = state.store()?;
     Ok(Json(
-        blocking(move || service::close(store.as_ref(), &caller, id, Utc::now())).await?,
+        state
+            .blocking(move || service::close(store.as_ref(), &caller, id, Utc::now()))
+            .await?,
     ))
 }
 
@@ -271,7 +286,9 @@ pub async fn close(
     responses((status = 200, description = "The rubric, and whether it is the example shipped with gridatlas", body = wire::RubricView)))]
 pub async fn get_rubric(State(state): State<AppState>) -> ApiResult<Json<wire::RubricView>> {
     let store = state.store().ok();
-    let (rubric, example) = blocking(move || service::rubric(store.as_deref())).await?;
+    let (rubric, example) = state
+        .blocking(move || service::rubric(store.as_deref()))
+        .await?;
     Ok(Json(wire::RubricView { example, rubric }))
 }
 
@@ -298,6 +315,8 @@ pub async fn put_rubric(
     let store = state.store()?;
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     Ok(Json(
-        blocking(move || service::replace_rubric(store.as_ref(), &caller, &bytes)).await?,
+        state
+            .blocking(move || service::replace_rubric(store.as_ref(), &caller, &bytes))
+            .await?,
     ))
 }

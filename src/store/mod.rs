@@ -104,6 +104,10 @@ pub trait Store:
 {
     /// The backend in use.
     fn backend(&self) -> Backend;
+
+    /// Connections in the pool: how many calls the store serves at once (a caller gating its
+    /// blocking work on the store lets no more than this run, and answers the rest "busy").
+    fn connections(&self) -> usize;
 }
 
 /// Default database when neither `--database` nor `DATABASE_URL` says otherwise.

@@ -317,6 +317,8 @@ diesel::table! {
         max_lon -> Double,
         max_lat -> Double,
         fixes -> Geometry,
+        last_lon -> Nullable<Double>,
+        last_lat -> Nullable<Double>,
     }
 }
 

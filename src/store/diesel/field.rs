@@ -90,6 +90,8 @@ struct NewTrackRow<'a> {
     max_lon: f64,
     max_lat: f64,
     fixes: pd::MultiPoint<pd::PointM>,
+    last_lon: Option<f64>,
+    last_lat: Option<f64>,
 }
 
 fn bad(what: impl std::fmt::Display) -> StoreError {
@@ -203,8 +205,13 @@ fn track_row(t: &Track) -> StoreResult<NewTrackRow<'_>> {
                 .collect(),
             srid: Some(convert::SRID),
         },
+        last_lon: Some(last.lon),
+        last_lat: Some(last.lat),
     })
 }
+
+/// A track chunk's id, end time and last fix (absent on chunks written before it was kept).
+type ChunkEnd = (i64, DateTime<Utc>, Option<f64>, Option<f64>);
 
 fn fixes_of(mp: &pd::MultiPoint<pd::PointM>) -> Vec<Fix> {
     mp.points
@@ -402,15 +409,35 @@ impl Field for Db {
             .first(&mut conn)
             .optional()
             .map_err(db_err)?;
-        let chunk: Option<pd::MultiPoint<pd::PointM>> = tr::tracks
+        // The chunk ending last among those that began by `at`. When it also ended by `at` (the
+        // usual case: a check-in after the last batch), its last fix is stored beside it and
+        // nothing is decoded; a chunk straddling `at`, or one written before the last fix was
+        // kept, is decoded to find its last fix by `at`.
+        let chunk: Option<ChunkEnd> = tr::tracks
             .filter(tr::staff.eq(staff).and(tr::t_from.le(at)))
             .order(tr::t_to.desc())
-            .select(tr::fixes)
+            .select((tr::id, tr::t_to, tr::last_lon, tr::last_lat))
             .first(&mut conn)
             .optional()
             .map_err(db_err)?;
         let at_ms = at.timestamp_millis();
-        let fix = chunk.and_then(|c| fixes_of(&c).into_iter().rfind(|f| f.t_ms <= at_ms));
+        let fix = match chunk {
+            None => None,
+            Some((_, t_to, Some(lon), Some(lat))) if t_to <= at => Some(Fix {
+                t_ms: t_to.timestamp_millis(),
+                lon,
+                lat,
+                accuracy_m: None,
+            }),
+            Some((id, ..)) => {
+                let fixes: pd::MultiPoint<pd::PointM> = tr::tracks
+                    .filter(tr::id.eq(id))
+                    .select(tr::fixes)
+                    .first(&mut conn)
+                    .map_err(db_err)?;
+                fixes_of(&fixes).into_iter().rfind(|f| f.t_ms <= at_ms)
+            }
+        };
         let checkin = checkin.map(|(t, lon, lat)| Fix {
             t_ms: t.timestamp_millis(),
             lon,

@@ -68,6 +68,10 @@ impl Store for Db {
     fn backend(&self) -> crate::store::Backend {
         BACKEND
     }
+
+    fn connections(&self) -> usize {
+        self.pool.max_size() as usize
+    }
 }
 
 fn corrupt_row(what: impl std::fmt::Display) -> StoreError {

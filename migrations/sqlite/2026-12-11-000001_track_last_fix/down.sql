@@ -1,0 +1,2 @@
+ALTER TABLE tracks DROP COLUMN last_lat;
+ALTER TABLE tracks DROP COLUMN last_lon;
