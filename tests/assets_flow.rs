@@ -8,17 +8,17 @@
 #[macro_use]
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/segments.rs"]
+mod segments;
 
 use chrono::{Duration, Utc};
 use db::TestDb;
-use geo::Coord;
 use gridatlas::assets::record::Level;
 use gridatlas::assets::{
     Component, ComponentState, Inspection, InspectionItem, Shop, ShopGeometry,
 };
 use gridatlas::atlas::Atlas;
-use gridatlas::geometry::measure::LocalFrame;
-use gridatlas::model::{Layer, Role as PersonRole};
+use gridatlas::model::Role as PersonRole;
 use gridatlas::routing::{Principle, RouteOptions};
 use gridatlas::service::access::Caller;
 use gridatlas::service::assets::{self as assets, Registers};
@@ -26,6 +26,7 @@ use gridatlas::service::cases::{act, check, submit};
 use gridatlas::service::setup::{bootstrap_categories, bootstrap_demo};
 use gridatlas::store::Store;
 use gridatlas::wire::cases::{CaseInput, EventInput};
+use segments::{offset, street_segment};
 use std::sync::Arc;
 
 suite!(
@@ -50,50 +51,6 @@ fn world(db: &TestDb) -> World {
         atlas,
         operator: Caller::operator("测试"),
     }
-}
-
-fn offset(p: (f64, f64), east_m: f64, north_m: f64) -> (f64, f64) {
-    let c = LocalFrame::new(p.0, p.1).to_lonlat(Coord {
-        x: east_m,
-        y: north_m,
-    });
-    (c.x, c.y)
-}
-
-/// The middle of a road segment of a street grid, the segment's code and its direction
-/// (a unit vector east, north).
-fn street_segment(atlas: &Atlas) -> ((f64, f64), String, (f64, f64)) {
-    for f in atlas.features().layer(Layer::RoadSegment) {
-        let Some(id) = atlas.find(&f.code) else {
-            continue;
-        };
-        let grid = atlas
-            .ancestors(id)
-            .into_iter()
-            .find(|&a| atlas.feature(a).layer.is_grid());
-        if grid.is_none_or(|g| atlas.feature(g).layer != Layer::StreetGrid) {
-            continue;
-        }
-        let Some(line) = f.geometry.as_line().and_then(|l| l.0.first()) else {
-            continue;
-        };
-        if line.0.len() < 2 {
-            continue;
-        }
-        let (a, b) = (line.0[0], line.0[1]);
-        let frame = LocalFrame::new(a.x, a.y);
-        let bx = frame.to_xy(b);
-        let len = bx.x.hypot(bx.y);
-        if len < 60.0 {
-            continue;
-        }
-        let mid = frame.to_lonlat(Coord {
-            x: bx.x / 2.0,
-            y: bx.y / 2.0,
-        });
-        return ((mid.x, mid.y), f.code.clone(), (bx.x / len, bx.y / len));
-    }
-    panic!("no long street-grid segment");
 }
 
 fn report(w: &World, category: &str, at: (f64, f64)) -> gridatlas::cases::Case {
@@ -287,7 +244,7 @@ fn a_shop_front_case_counts_on_the_shop(db: &TestDb) {
                 .collect(),
             photos: Vec::new(),
         };
-        let (_, s) = assets::inspect(
+        let (_, _, s) = assets::inspect(
             w.store.as_ref(),
             &w.atlas,
             &w.operator,

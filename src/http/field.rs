@@ -38,14 +38,14 @@ pub const MAX_ROSTER_BYTES: usize = 32 * 1024 * 1024;
 /// Most bytes of a fix batch: 500,000 NDJSON lines of about 100 bytes.
 pub const MAX_FIXES_BYTES: usize = 64 * 1024 * 1024;
 
-fn content_type(headers: &HeaderMap) -> &str {
+pub(crate) fn content_type(headers: &HeaderMap) -> &str {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
 }
 
-fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> ApiResult<T> {
+pub(crate) fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> ApiResult<T> {
     let ct = content_type(headers);
     if !ct.starts_with("application/json") {
         return Err(ApiError::unsupported_media_type(format!(
@@ -396,7 +396,7 @@ pub async fn get_my_shift(
     ))
 }
 
-fn encoding_param(e: &str) -> ApiResult<crate::field::roster::Encoding> {
+pub(crate) fn encoding_param(e: &str) -> ApiResult<crate::field::roster::Encoding> {
     use crate::field::roster::Encoding;
     match e.to_ascii_lowercase().as_str() {
         "utf-8" | "utf8" => Ok(Encoding::Utf8),

@@ -10,6 +10,7 @@
 
 pub mod areas;
 pub mod assessment;
+pub mod assets;
 pub mod auth;
 pub mod body;
 pub mod cases;
@@ -126,6 +127,8 @@ pub mod limits {
     pub const ROSTER_BODY: usize = super::field::MAX_ROSTER_BYTES;
     /// A batch of GPS fixes (NDJSON or GPX): up to 500,000 fixes.
     pub const FIXES_BODY: usize = super::field::MAX_FIXES_BYTES;
+    /// A component or shop register (GeoJSON or CSV).
+    pub const REGISTER_BODY: usize = super::assets::MAX_REGISTER_BYTES;
 }
 
 /// Shared state of all handlers.
@@ -806,6 +809,91 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             )],
         ),
         ("/api/v1/my-shift", get(field::get_my_shift), vec![]),
+        (
+            "/api/v1/asset-settings",
+            get(assets::get_settings).put(assets::put_settings),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
+            )],
+        ),
+        (
+            "/api/v1/component-classes",
+            get(assets::get_classes),
+            vec![],
+        ),
+        (
+            "/api/v1/components",
+            get(assets::list_components)
+                .put(assets::put_components)
+                .post(assets::post_components),
+            vec![
+                (
+                    Method::PUT,
+                    Policy::with_roles(limits::REGISTER_BODY, &[Role::Admin]),
+                ),
+                (
+                    Method::POST,
+                    Policy::with_roles(
+                        limits::REGISTER_BODY,
+                        &[Role::Admin, Role::Planner, Role::Dispatcher],
+                    ),
+                ),
+            ],
+        ),
+        (
+            "/api/v1/components/near",
+            get(assets::components_near),
+            vec![],
+        ),
+        (
+            "/api/v1/components/{code}",
+            get(assets::one_component),
+            vec![],
+        ),
+        (
+            "/api/v1/shops",
+            get(assets::list_shops)
+                .put(assets::put_shops)
+                .post(assets::post_shops),
+            vec![
+                (
+                    Method::PUT,
+                    Policy::with_roles(limits::REGISTER_BODY, &[Role::Admin]),
+                ),
+                (
+                    Method::POST,
+                    Policy::with_roles(
+                        limits::REGISTER_BODY,
+                        &[Role::Admin, Role::Planner, Role::Dispatcher],
+                    ),
+                ),
+            ],
+        ),
+        ("/api/v1/shops/{id}", get(assets::one_shop), vec![]),
+        (
+            "/api/v1/shops/{id}/frontage",
+            put(assets::put_frontage),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(
+                    limits::SMALL_BODY,
+                    &[Role::Admin, Role::Dispatcher, Role::GridWorker],
+                ),
+            )],
+        ),
+        (
+            "/api/v1/shops/{id}/inspections",
+            post(assets::post_inspection),
+            vec![(
+                Method::POST,
+                Policy::with_roles(
+                    limits::SMALL_BODY,
+                    &[Role::Admin, Role::Dispatcher, Role::GridWorker],
+                ),
+            )],
+        ),
+        ("/api/v1/frontage", get(assets::frontage_at), vec![]),
         ("/api/v1/config", get(meta::config), vec![]),
         ("/api/v1/openapi.json", get(meta::openapi), vec![]),
     ];

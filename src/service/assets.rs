@@ -28,6 +28,7 @@ use crate::model::Layer;
 use crate::routing::{ComponentRef, Registers as RoutingRegisters, ShopHit, ShopRef};
 use crate::store::{RegisterScope, Setting, Store};
 use crate::validate::{Finding, Severity};
+use crate::wire::assets as w;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -210,36 +211,57 @@ pub fn refused(findings: Vec<Finding>) -> Error {
     .with_extra(serde_json::json!({ "findings": findings }))
 }
 
-/// The streets the atlas places each point in; an item outside every street is the district's.
-fn streets_of<'a>(
+/// Where the atlas places an item: its street and unit grid (`None` outside every one).
+struct Place<'a> {
+    id: &'a str,
+    street: Option<String>,
+    grid: Option<String>,
+}
+
+/// The street and grid the atlas places each point in; an item outside every street is the
+/// district's.
+fn places_of<'a>(
     atlas: &Atlas,
     points: impl Iterator<Item = (&'a str, f64, f64)>,
-) -> Vec<(&'a str, Option<String>)> {
+) -> Vec<Place<'a>> {
     points
         .map(|(id, lon, lat)| {
-            let street = atlas.locate(lon, lat)[0].map(|s| atlas.feature(s).code.clone());
-            (id, street)
+            let at = atlas.locate(lon, lat);
+            let code = |i: usize| at[i].map(|f| atlas.feature(f).code.clone());
+            Place {
+                id,
+                street: code(1),
+                grid: code(2),
+            }
         })
         .collect()
 }
 
 /// Checks the caller may write items at these places: an admin anything; a planner or
-/// dispatcher (`roles`) only items inside its streets.
-fn may_write(
-    caller: &Caller,
-    roles: &[Role],
-    what: &str,
-    places: &[(&str, Option<String>)],
-) -> Result<()> {
+/// dispatcher (of `roles`) only items inside its streets; a grid worker (of `roles`) only items
+/// inside its grids.
+fn may_write(caller: &Caller, roles: &[Role], what: &str, places: &[Place<'_>]) -> Result<()> {
     caller.require_any(roles)?;
     if caller.is_admin() {
         return Ok(());
     }
-    for (id, street) in places {
-        if street.is_none() || !caller.has_street(street.as_deref()) {
+    let by_grid = caller.has(Role::GridWorker);
+    for p in places {
+        let allowed = if by_grid {
+            p.grid.is_some() && caller.has_grid(p.grid.as_deref())
+        } else {
+            p.street.is_some() && caller.has_street(p.street.as_deref())
+        };
+        if !allowed {
+            let (scope, at) = if by_grid {
+                ("grid", p.grid.as_deref())
+            } else {
+                ("street", p.street.as_deref())
+            };
             return Err(Error::forbidden(format!(
-                "{what} {id} lies in street {}: not one of this token's streets",
-                street.as_deref().unwrap_or("(none: outside every street)")
+                "{what} {} lies in {scope} {}: not one of this token's {scope}s",
+                p.id,
+                at.unwrap_or("(none: outside every one)")
             )));
         }
     }
@@ -259,7 +281,7 @@ pub fn import_components(
     if replace {
         caller.require(Role::Admin)?;
     } else {
-        let places = streets_of(
+        let places = places_of(
             atlas,
             components.iter().map(|c| (c.code.as_str(), c.lon, c.lat)),
         );
@@ -309,7 +331,7 @@ pub fn import_shops(
                 (s.id.clone(), lon, lat)
             })
             .collect();
-        let places = streets_of(atlas, anchors.iter().map(|(i, x, y)| (i.as_str(), *x, *y)));
+        let places = places_of(atlas, anchors.iter().map(|(i, x, y)| (i.as_str(), *x, *y)));
         may_write(caller, &[Role::Planner, Role::Dispatcher], "shop", &places)?;
     }
     let s = settings(store)?;
@@ -354,7 +376,7 @@ pub fn set_frontage(
         .shop(id)?
         .ok_or_else(|| Error::not_found(format!("no shop {id:?}")))?;
     let (lon, lat) = crate::assets::binding::anchor(&shop.geometry);
-    let places = streets_of(atlas, std::iter::once((id, lon, lat)));
+    let places = places_of(atlas, std::iter::once((id, lon, lat)));
     may_write(
         caller,
         &[Role::Dispatcher, Role::GridWorker],
@@ -396,12 +418,12 @@ pub fn inspect(
     caller: &Caller,
     mut inspection: Inspection,
     now: DateTime<Utc>,
-) -> Result<(i64, Standing)> {
+) -> Result<(i64, u32, Standing)> {
     let shop = store
         .shop(&inspection.shop)?
         .ok_or_else(|| Error::not_found(format!("no shop {:?}", inspection.shop)))?;
     let (lon, lat) = crate::assets::binding::anchor(&shop.geometry);
-    let places = streets_of(atlas, std::iter::once((shop.id.as_str(), lon, lat)));
+    let places = places_of(atlas, std::iter::once((shop.id.as_str(), lon, lat)));
     may_write(
         caller,
         &[Role::Dispatcher, Role::GridWorker],
@@ -426,7 +448,7 @@ pub fn inspect(
             reason: PointsReason::Inspection { inspection: id },
         })?;
     }
-    Ok((id, shop_standing(store, &shop.id, &s.points, now)?))
+    Ok((id, points, shop_standing(store, &shop.id, &s.points, now)?))
 }
 
 /// A shop's standing at `now` under `rule`.
@@ -459,4 +481,381 @@ pub fn count_case(
             category: category.to_owned(),
         },
     })?)
+}
+
+/// Whether the caller sees a shop's contact person and phone: admins, supervisors, and the
+/// dispatchers (by street) and grid workers (by grid) where the shop lies. Anonymous readers
+/// and other roles do not.
+pub fn sees_contacts(caller: Option<&Caller>, street: Option<&str>, grid: Option<&str>) -> bool {
+    let Some(c) = caller else {
+        return false;
+    };
+    c.is_admin()
+        || c.has(Role::Supervisor)
+        || (c.has(Role::Dispatcher) && street.is_some() && c.has_street(street))
+        || (c.has(Role::GridWorker) && grid.is_some() && c.has_grid(grid))
+}
+
+/// The street, grid and block the atlas places a point in.
+fn areas_at(atlas: &Atlas, lon: f64, lat: f64) -> [Option<w::AreaRef>; 3] {
+    let at = atlas.locate(lon, lat);
+    let area = |i: usize| {
+        at[i].map(|f| {
+            let f = atlas.feature(f);
+            w::AreaRef {
+                code: f.code.clone(),
+                name: f.name.clone(),
+            }
+        })
+    };
+    [area(1), area(2), area(3)]
+}
+
+/// A component as the API shows it: class names from `classes`, areas from the atlas.
+pub fn component_view(
+    atlas: &Atlas,
+    classes: &ClassTable,
+    c: Component,
+    distance_m: Option<f64>,
+) -> w::ComponentView {
+    let [street, grid, block] = areas_at(atlas, c.lon, c.lat);
+    let (class_name, subclass_name) = match classes.of_code(&c.code) {
+        Some((major, sub)) => (Some(major.name_zh.clone()), Some(sub.name_zh.clone())),
+        None => (
+            c.class()
+                .and_then(|k| classes.major(k))
+                .map(|m| m.name_zh.clone()),
+            None,
+        ),
+    };
+    w::ComponentView {
+        component: c,
+        class_name,
+        subclass_name,
+        street,
+        grid,
+        block,
+        distance_m,
+    }
+}
+
+/// Largest page of a register list.
+pub const MAX_PAGE: usize = 10_000;
+/// Default page of a register list.
+pub const DEFAULT_PAGE: usize = 1_000;
+/// Largest radius of a component lookup near a point, metres.
+pub const MAX_NEAR_M: f64 = 1_000.0;
+/// Largest radius of a frontage lookup at a point, metres.
+pub const MAX_FRONTAGE_M: f64 = 200.0;
+
+/// A page size parameter: 1..=[`MAX_PAGE`], [`DEFAULT_PAGE`] when absent.
+pub fn page_param(limit: Option<&str>) -> Result<usize> {
+    match super::usize_param("limit", limit, DEFAULT_PAGE, MAX_PAGE)? {
+        0 => Err(Error::invalid_parameter(
+            "limit",
+            "0: a page holds at least 1",
+        )),
+        n => Ok(n),
+    }
+}
+
+/// A `bbox` parameter: four finite numbers, min before max, within lon/lat range.
+pub fn bbox_param(v: Option<&str>) -> Result<Option<[f64; 4]>> {
+    let Some(v) = v else { return Ok(None) };
+    let parts: Vec<f64> = v
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::invalid_parameter("bbox", format!("{v:?} is not four numbers")))?;
+    let [x0, y0, x1, y1] = parts[..] else {
+        return Err(Error::invalid_parameter(
+            "bbox",
+            format!("{v:?}: give min_lon,min_lat,max_lon,max_lat"),
+        ));
+    };
+    let lon_ok = |x: f64| x.is_finite() && (-180.0..=180.0).contains(&x);
+    let lat_ok = |y: f64| y.is_finite() && (-90.0..=90.0).contains(&y);
+    if !(lon_ok(x0) && lon_ok(x1) && lat_ok(y0) && lat_ok(y1) && x0 <= x1 && y0 <= y1) {
+        return Err(Error::invalid_parameter(
+            "bbox",
+            format!("{v:?}: not a box of longitudes and latitudes with min before max"),
+        ));
+    }
+    Ok(Some([x0, y0, x1, y1]))
+}
+
+/// A radius parameter: finite, 0..=`max`, `default` when absent.
+pub fn radius_param(v: Option<&str>, default: f64, max: f64) -> Result<f64> {
+    let Some(raw) = v else { return Ok(default) };
+    match raw.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && (0.0..=max).contains(&r) => Ok(r),
+        _ => Err(Error::invalid_parameter(
+            "radius_m",
+            format!("{raw:?} is not a distance in 0–{max} m"),
+        )),
+    }
+}
+
+/// A required longitude or latitude parameter.
+pub fn coordinate_param(name: &str, v: Option<&str>) -> Result<f64> {
+    let raw = v.ok_or_else(|| Error::invalid_parameter(name, "is required"))?;
+    let max = if name == "lat" { 90.0 } else { 180.0 };
+    match raw.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && (-max..=max).contains(&x) => Ok(x),
+        _ => Err(Error::invalid_parameter(
+            name,
+            format!("{raw:?} is not a number in [-{max}, {max}]"),
+        )),
+    }
+}
+
+/// A page of components as `query` asks.
+pub fn list_components(
+    store: &dyn Store,
+    atlas: &Atlas,
+    q: &w::ComponentListQuery,
+) -> Result<w::ComponentList> {
+    let limit = page_param(q.limit.as_deref())?;
+    let state = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(crate::assets::ComponentState::parse(s).ok_or_else(|| {
+            Error::invalid_parameter(
+                "state",
+                format!("{s:?} is not intact, damaged, missing, occupied or abandoned"),
+            )
+        })?),
+    };
+    for (name, v, len) in [("class", &q.class, 2), ("subclass", &q.subclass, 4)] {
+        if let Some(v) = v {
+            if v.len() != len || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::invalid_parameter(
+                    name,
+                    format!("{v:?} is not {len} digits"),
+                ));
+            }
+        }
+    }
+    let query = crate::store::ComponentQuery {
+        bbox: bbox_param(q.bbox.as_deref())?,
+        codes: None,
+        owner: q.owner.as_deref(),
+        class: q.class.as_deref(),
+        subclass: q.subclass.as_deref(),
+        state,
+        after: q.after.as_deref(),
+        limit: Some(limit),
+    };
+    let rows = store.components(&query)?;
+    let next_after = (rows.len() == limit)
+        .then(|| rows.last().map(|c| c.code.clone()))
+        .flatten();
+    let classes = ClassTable::example();
+    Ok(w::ComponentList {
+        components: rows
+            .into_iter()
+            .map(|c| component_view(atlas, &classes, c, None))
+            .collect(),
+        next_after,
+    })
+}
+
+/// One component, by code.
+pub fn component(store: &dyn Store, atlas: &Atlas, code: &str) -> Result<w::ComponentView> {
+    let c = store
+        .component(code)?
+        .ok_or_else(|| Error::not_found(format!("no component {code:?}")))?;
+    Ok(component_view(atlas, &ClassTable::example(), c, None))
+}
+
+/// The components within `radius_m` of a point (WGS84), nearest first, of one class or
+/// subclass when `class` is given (2 or 4 digits).
+pub fn components_near(
+    registers: &Registers,
+    atlas: &Atlas,
+    (lon, lat): (f64, f64),
+    radius_m: f64,
+    class: Option<&str>,
+) -> Result<w::ComponentsNear> {
+    if let Some(k) = class {
+        if !(k.len() == 2 || k.len() == 4) || !k.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid_parameter(
+                "class",
+                format!("{k:?} is not a major class (2 digits) or subclass (4 digits)"),
+            ));
+        }
+    }
+    let classes = ClassTable::example();
+    let components = registers
+        .components_within(lon, lat, radius_m)
+        .into_iter()
+        .filter(|(c, _)| class.is_none_or(|k| c.code.get(6..6 + k.len()) == Some(k)))
+        .map(|(c, d)| component_view(atlas, &classes, c.clone(), Some(d)))
+        .collect();
+    Ok(w::ComponentsNear {
+        point: [lon, lat],
+        radius_m,
+        components,
+    })
+}
+
+/// A shop as the API shows it to `caller` (contacts only to those [`sees_contacts`] allows).
+pub fn shop_view(
+    atlas: &Atlas,
+    caller: Option<&Caller>,
+    s: Shop,
+    standing: Standing,
+) -> w::ShopView {
+    let (lon, lat) = crate::assets::binding::anchor(&s.geometry);
+    let [street, grid, block] = areas_at(atlas, lon, lat);
+    let contacts = sees_contacts(
+        caller,
+        street.as_ref().map(|a| a.code.as_str()),
+        grid.as_ref().map(|a| a.code.as_str()),
+    );
+    let segment_name = s
+        .frontage
+        .as_ref()
+        .and_then(|f| atlas.find(&f.segment))
+        .map(|f| atlas.feature(f).name.clone());
+    w::ShopView {
+        geometry: w::shop_geometry(&s.geometry),
+        anchor: [lon, lat],
+        id: s.id,
+        name: s.name,
+        credit_code: s.credit_code,
+        contact: s.contact.filter(|_| contacts),
+        phone: s.phone.filter(|_| contacts),
+        pledge_signed: s.pledge_signed,
+        frontage: s.frontage,
+        segment_name,
+        street,
+        grid,
+        block,
+        standing,
+        attributes: s.attributes,
+    }
+}
+
+/// The standing of each of `shops` at `now` (one read of the window's points).
+fn standings(
+    store: &dyn Store,
+    shops: &[Shop],
+    rule: &PointsRule,
+    now: DateTime<Utc>,
+) -> Result<Vec<Standing>> {
+    let since = now - Duration::days(i64::from(rule.window_days));
+    let mut by_shop: std::collections::HashMap<String, Vec<PointsEntry>> =
+        std::collections::HashMap::new();
+    if !shops.is_empty() {
+        for e in store.points(None, since)? {
+            by_shop.entry(e.shop.clone()).or_default().push(e);
+        }
+    }
+    Ok(shops
+        .iter()
+        .map(|s| standing(by_shop.get(&s.id).map_or(&[][..], Vec::as_slice), rule, now))
+        .collect())
+}
+
+/// A page of shops as `query` asks, with their standing at `now`.
+pub fn list_shops(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: Option<&Caller>,
+    q: &w::ShopListQuery,
+    now: DateTime<Utc>,
+) -> Result<w::ShopList> {
+    let limit = page_param(q.limit.as_deref())?;
+    let segments = q.segment.clone().map(|s| vec![s]);
+    let query = crate::store::ShopQuery {
+        bbox: bbox_param(q.bbox.as_deref())?,
+        ids: None,
+        segments: segments.as_deref(),
+        after: q.after.as_deref(),
+        limit: Some(limit),
+    };
+    let rows = store.shops(&query)?;
+    let next_after = (rows.len() == limit)
+        .then(|| rows.last().map(|s| s.id.clone()))
+        .flatten();
+    let rule = settings(store)?.points;
+    let standing = standings(store, &rows, &rule, now)?;
+    Ok(w::ShopList {
+        shops: rows
+            .into_iter()
+            .zip(standing)
+            .map(|(s, st)| shop_view(atlas, caller, s, st))
+            .collect(),
+        next_after,
+    })
+}
+
+/// One shop with its inspections and points within the rule's window.
+pub fn shop_detail(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: Option<&Caller>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<w::ShopDetail> {
+    let shop = store
+        .shop(id)?
+        .ok_or_else(|| Error::not_found(format!("no shop {id:?}")))?;
+    let rule = settings(store)?.points;
+    let since = now - Duration::days(i64::from(rule.window_days));
+    let points: Vec<PointsEntry> = store
+        .points(Some(id), since)?
+        .into_iter()
+        .filter(|e| rule.in_window(e.at, now))
+        .collect();
+    let st = standing(&points, &rule, now);
+    let inspections = store.inspections(Some(id), since.date_naive(), now.date_naive())?;
+    Ok(w::ShopDetail {
+        shop: shop_view(atlas, caller, shop, st),
+        inspections,
+        points,
+    })
+}
+
+/// The shop frontage at a point (WGS84): the shops there, nearest first, each with its block's
+/// head.
+pub fn frontage_at(
+    store: &dyn Store,
+    registers: &Registers,
+    atlas: &Atlas,
+    caller: Option<&Caller>,
+    (lon, lat): (f64, f64),
+    radius_m: f64,
+    now: DateTime<Utc>,
+) -> Result<w::FrontageAt> {
+    let hits: Vec<(Shop, f64)> = registers
+        .shops_at(lon, lat, radius_m)
+        .into_iter()
+        .map(|(s, d)| (s.clone(), d))
+        .collect();
+    let shops: Vec<Shop> = hits.iter().map(|(s, _)| s.clone()).collect();
+    let rule = settings(store)?.points;
+    let standing = standings(store, &shops, &rule, now)?;
+    let shops = hits
+        .into_iter()
+        .zip(standing)
+        .map(|((s, distance_m), st)| {
+            let block_head = crate::assets::binding::block_of(atlas, &s.geometry).and_then(|b| {
+                atlas
+                    .feature(b)
+                    .person(crate::model::Role::BlockHead)
+                    .cloned()
+            });
+            w::ShopAt {
+                distance_m,
+                shop: shop_view(atlas, caller, s, st),
+                block_head,
+            }
+        })
+        .collect();
+    Ok(w::FrontageAt {
+        point: [lon, lat],
+        radius_m,
+        shops,
+    })
 }

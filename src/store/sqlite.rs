@@ -216,10 +216,44 @@ impl SqliteStore {
     }
 }
 
-/// A write transaction: `BEGIN IMMEDIATE`, so that writers queue (busy timeout 30 s) instead of
-/// failing when they upgrade from reading.
+/// The writers of this process, one at a time: SQLite has one writer per file, and a writer
+/// that finds the file locked waits in SQLite's busy handler, which sleeps 1, 2, 5, … up to
+/// 100 ms between tries — under a burst of check-ins every waiter paid up to a tenth of a
+/// second. Queued on this lock they are woken the moment the writer before them commits. (One
+/// lock for every SQLite file of the process: writes to two files in one process, as in tests,
+/// take turns too. Writers of other processes still meet the busy handler.)
+static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds [`WRITER`] (a write transaction inside another one runs in it).
+    static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` holding [`WRITER`].
+fn one_writer<T>(f: impl FnOnce() -> T) -> T {
+    if WRITING.get() {
+        return f();
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            WRITING.set(false);
+        }
+    }
+    // A writer that panicked left nothing half-done in the file (its transaction rolled back):
+    // the lock is usable.
+    let _turn = WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    WRITING.set(true);
+    let _release = Release;
+    f()
+}
+
+/// A write transaction: `BEGIN IMMEDIATE`, so that writers queue instead of failing when they
+/// upgrade from reading; the writers of this process queue on [`WRITER`] first.
 fn write_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
-    conn.immediate_transaction(f)
+    one_writer(|| conn.immediate_transaction(f))
 }
 
 /// SQLite has no notifications: watchers poll.
@@ -227,9 +261,10 @@ fn announce(_conn: &mut Conn, _n: i32) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-/// A write transaction for cases and categories (SQLite: one writer at a time).
+/// A write transaction for cases and categories (SQLite: one writer at a time, see
+/// [`write_tx`]).
 fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
-    conn.immediate_transaction(f)
+    write_tx(conn, f)
 }
 
 /// A read transaction: in WAL mode it reads one snapshot of the file from its first read on,

@@ -50,6 +50,7 @@
 //!     (attributes).
 
 pub mod areas;
+pub mod assets;
 pub mod cases;
 pub mod drafts;
 pub mod field;

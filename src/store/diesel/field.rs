@@ -368,11 +368,13 @@ impl Field for Db {
             shift: c.shift.as_deref(),
             recorded_at: c.recorded_at,
         };
-        diesel::insert_into(k::checkins)
-            .values(&row)
-            .returning(k::id)
-            .get_result(&mut conn)
-            .map_err(db_err)
+        case_tx(&mut conn, |conn| {
+            diesel::insert_into(k::checkins)
+                .values(&row)
+                .returning(k::id)
+                .get_result(conn)
+                .map_err(db_err)
+        })
     }
 
     fn checkins(
