@@ -1,7 +1,7 @@
 """Schemathesis hooks of scripts/test-openapi (SCHEMATHESIS_HOOKS=schemathesis_hooks):
 serializers for the request bodies documented as text — NDJSON lines (POST /api/v1/lookup,
-POST /api/v1/fixes), a GPX file (POST /api/v1/fixes) and CSV (PUT /api/v1/staff) — so that
-schemathesis can send them."""
+POST /api/v1/fixes), a GPX file (POST /api/v1/fixes), CSV (PUT /api/v1/staff, the component and
+shop registers) and GeoJSON (the registers) — so that schemathesis can send them."""
 
 import json
 
@@ -17,7 +17,7 @@ def ndjson(ctx, value):
     return json.dumps(value).encode("utf-8")
 
 
-@schemathesis.serializer("application/gpx+xml", "text/csv")
+@schemathesis.serializer("application/gpx+xml", "text/csv", "application/geo+json")
 def text_file(ctx, value):
     if isinstance(value, bytes):
         return value

@@ -17,11 +17,11 @@
 //! dispatchers and grid workers only. After a write the in-memory registers that case routing
 //! asks are reloaded before the answer.
 
-use super::AppState;
 use super::auth::{self, Caller, Role};
 use super::error::{ApiError, ApiResult};
 use super::field::{content_type, json_body};
 use super::query::Params;
+use super::{AppState, Register};
 use crate::assets::Inspection;
 use crate::assets::classes::ClassTable;
 use crate::service::assets::{self as service, AssetSettings, Imported};
@@ -194,13 +194,23 @@ async fn write_register(
             .blocking(move || {
                 let imported = match read_register(&headers, &q, &body, shops)? {
                     RegisterBody::Components(c) => {
-                        service::import_components(store.as_ref(), &atlas, &caller, c, replace)?
+                        let done = service::import_components(
+                            store.as_ref(),
+                            &atlas,
+                            &caller,
+                            c,
+                            replace,
+                        )?;
+                        st.reload_register(Register::Components)?;
+                        done
                     }
                     RegisterBody::Shops(s) => {
-                        service::import_shops(store.as_ref(), &atlas, &caller, s, replace)?
+                        let done =
+                            service::import_shops(store.as_ref(), &atlas, &caller, s, replace)?;
+                        st.reload_register(Register::Shops)?;
+                        done
                     }
                 };
-                st.reload_registers()?;
                 Ok::<_, ApiError>(imported)
             })
             .await?,
@@ -214,7 +224,8 @@ async fn write_register(
         (serde_json::Value = "application/geo+json"),
         (String = "text/csv")
     ), description = "Components: a GeoJSON FeatureCollection of Points (`layer: component`, `code`, `owner`, `maintainer`, `state`, `survey_date`) or CSV (UTF-8 or GBK; 部件编码, 经度, 纬度, 权属单位, 养护单位, 状态, 普查日期)"),
-    responses((status = 200, description = "What was stored (warnings that did not block it)", body = Imported),
+    responses((status = 400, description = "Invalid parameter (`crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "What was stored (warnings that did not block it)", body = Imported),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 128 MiB", body = Problem, content_type = "application/problem+json"),
@@ -238,7 +249,8 @@ pub async fn put_components(
         (serde_json::Value = "application/geo+json"),
         (String = "text/csv")
     ), description = "Components, as for `PUT`"),
-    responses((status = 200, description = "What was stored (warnings that did not block it)", body = Imported),
+    responses((status = 400, description = "Invalid parameter (`crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "What was stored (warnings that did not block it)", body = Imported),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin, planner or dispatcher token, or a component outside the token's streets", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 128 MiB", body = Problem, content_type = "application/problem+json"),
@@ -321,7 +333,8 @@ pub async fn components_near(
         (serde_json::Value = "application/geo+json"),
         (String = "text/csv")
     ), description = "Shops: a GeoJSON FeatureCollection of Points or Polygons (`layer: shop`, `id`, `name`, `credit_code`, `contact`, `phone`, `pledge_signed`) or CSV (UTF-8 or GBK; 编号, 店名, 统一社会信用代码, 联系人, 联系电话, 承诺签订日期, 经度, 纬度 or 轮廓 as WKT). Each is bound to the nearest road segment within the binding distance; a binding set by hand is kept"),
-    responses((status = 200, description = "What was stored (warnings: shops with no road segment near)", body = Imported),
+    responses((status = 400, description = "Invalid parameter (`crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "What was stored (warnings: shops with no road segment near)", body = Imported),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 128 MiB", body = Problem, content_type = "application/problem+json"),
@@ -345,7 +358,8 @@ pub async fn put_shops(
         (serde_json::Value = "application/geo+json"),
         (String = "text/csv")
     ), description = "Shops, as for `PUT`"),
-    responses((status = 200, description = "What was stored", body = Imported),
+    responses((status = 400, description = "Invalid parameter (`crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "What was stored", body = Imported),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin, planner or dispatcher token, or a shop outside the token's streets", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 128 MiB", body = Problem, content_type = "application/problem+json"),
@@ -450,7 +464,7 @@ pub async fn put_frontage(
                     &id,
                     input.segment.as_deref(),
                 )?;
-                st.reload_registers()?;
+                st.reload_register(Register::Shops)?;
                 Ok::<_, ApiError>(wire::FrontageSet { shop: id, frontage })
             })
             .await?,

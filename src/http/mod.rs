@@ -41,6 +41,17 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// Which of the asset registers to load again ([`AppState::reload_register`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    /// Components and shops.
+    Both,
+    /// The component register.
+    Components,
+    /// The shop register.
+    Shops,
+}
+
 /// Limits and switches of the server; one typed struct, loaded once.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -439,6 +450,12 @@ impl AppState {
     /// Loads the registers from the store and swaps them in. Blocking: call from a blocking
     /// thread (or before serving).
     pub fn reload_registers(&self) -> Result<(), ApiError> {
+        self.reload_register(Register::Both)
+    }
+
+    /// Loads one register (or both) from the store again and swaps it in; the other keeps its
+    /// index. Blocking.
+    pub fn reload_register(&self, which: Register) -> Result<(), ApiError> {
         let store = self.store()?;
         let _guard = self
             .inner
@@ -446,7 +463,12 @@ impl AppState {
             .lock()
             .map_err(|_| ApiError::internal("the reload lock is poisoned"))?;
         let t = Instant::now();
-        let registers = crate::service::assets::Registers::load(store.as_ref())?;
+        let now = self.inner.registers.load_full();
+        let registers = match which {
+            Register::Both => crate::service::assets::Registers::load(store.as_ref())?,
+            Register::Components => now.with_components(store.as_ref())?,
+            Register::Shops => now.with_shops(store.as_ref())?,
+        };
         tracing::info!(
             components = registers.component_count(),
             shops = registers.shop_count(),

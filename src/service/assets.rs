@@ -72,12 +72,12 @@ pub fn replace_settings(store: &dyn Store, caller: &Caller, json: &str) -> Resul
 }
 
 /// The registers in memory: every component and shop with their indexes (independent of the
-/// atlas: grids and blocks are the live atlas's, asked when needed).
+/// atlas: grids and blocks are the live atlas's, asked when needed). Each register is shared
+/// between versions: reloading the shops keeps the components' index as it is.
+#[derive(Clone)]
 pub struct Registers {
-    components: Vec<Component>,
-    component_index: ComponentIndex,
-    shops: Vec<Shop>,
-    shop_index: ShopIndex,
+    components: std::sync::Arc<(Vec<Component>, ComponentIndex)>,
+    shops: std::sync::Arc<(Vec<Shop>, ShopIndex)>,
 }
 
 impl Registers {
@@ -91,49 +91,69 @@ impl Registers {
         let component_index = ComponentIndex::new(&components);
         let shop_index = ShopIndex::new(&shops);
         Registers {
-            components,
-            component_index,
-            shops,
-            shop_index,
+            components: std::sync::Arc::new((components, component_index)),
+            shops: std::sync::Arc::new((shops, shop_index)),
         }
     }
 
     /// Loads both registers from the store and indexes them.
     pub fn load(store: &dyn Store) -> Result<Registers> {
+        Registers::empty()
+            .with_components(store)?
+            .with_shops(store)
+    }
+
+    /// These registers with the component register loaded again from the store.
+    pub fn with_components(&self, store: &dyn Store) -> Result<Registers> {
         let mut components = Vec::new();
         store.all_components(&mut |chunk| {
             components.extend(chunk);
             Ok(())
         })?;
+        let index = ComponentIndex::new(&components);
+        Ok(Registers {
+            components: std::sync::Arc::new((components, index)),
+            shops: self.shops.clone(),
+        })
+    }
+
+    /// These registers with the shop register loaded again from the store.
+    pub fn with_shops(&self, store: &dyn Store) -> Result<Registers> {
         let shops = store.shops(&crate::store::ShopQuery::default())?;
-        Ok(Registers::new(components, shops))
+        let index = ShopIndex::new(&shops);
+        Ok(Registers {
+            components: self.components.clone(),
+            shops: std::sync::Arc::new((shops, index)),
+        })
     }
 
     /// Components held.
     pub fn component_count(&self) -> usize {
-        self.components.len()
+        self.components.0.len()
     }
 
     /// Shops held.
     pub fn shop_count(&self) -> usize {
-        self.shops.len()
+        self.shops.0.len()
     }
 
     /// Components within `radius_m` of the point, nearest first, with their distance.
     pub fn components_within(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<(&Component, f64)> {
-        self.component_index
+        let (items, index) = &*self.components;
+        index
             .within(lon, lat, radius_m)
             .into_iter()
-            .filter_map(|(i, d)| self.components.get(i).map(|c| (c, d)))
+            .filter_map(|(i, d)| items.get(i).map(|c| (c, d)))
             .collect()
     }
 
     /// Shops at the point (within `radius_m`, a footprint containing it at 0), nearest first.
     pub fn shops_at(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<(&Shop, f64)> {
-        self.shop_index
+        let (items, index) = &*self.shops;
+        index
             .at(lon, lat, radius_m)
             .into_iter()
-            .filter_map(|(i, d)| self.shops.get(i).map(|s| (s, d)))
+            .filter_map(|(i, d)| items.get(i).map(|s| (s, d)))
             .collect()
     }
 
@@ -152,7 +172,8 @@ impl Registers {
 
 impl RoutingRegisters for Registers {
     fn component(&self, code: &str, lon: f64, lat: f64) -> Option<ComponentRef> {
-        let c = self.components.get(self.component_index.by_code(code)?)?;
+        let (items, index) = &*self.components;
+        let c = items.get(index.by_code(code)?)?;
         Some(Registers::component_ref(
             c,
             crate::field::distance_m((c.lon, c.lat), (lon, lat)),
@@ -167,11 +188,12 @@ impl RoutingRegisters for Registers {
     }
 
     fn shops_near(&self, lon: f64, lat: f64, radius_m: f64) -> Vec<ShopHit> {
-        self.shop_index
+        let (items, index) = &*self.shops;
+        index
             .at(lon, lat, radius_m)
             .into_iter()
             .filter_map(|(i, d)| {
-                let s = self.shops.get(i)?;
+                let s = items.get(i)?;
                 Some(ShopHit {
                     shop: ShopRef {
                         id: s.id.clone(),
