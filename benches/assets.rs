@@ -3,6 +3,11 @@
 //!
 //! Run: `cargo bench --bench assets`. The file sizes, one timed read of each file, the index's
 //! build time and its heap bytes are printed to stderr before the criterion timings.
+//!
+//! `atlas_lookup/before_registers` and `atlas_lookup/beside_500k` time the atlas's "who owns
+//! this point?" on the demo district, before the components exist in the process and with the
+//! 500,000 and their index in memory: the registers are kept apart from the atlas, and this
+//! checks that holding them leaves lookups as fast.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridatlas::assets::index::ComponentIndex;
@@ -56,7 +61,44 @@ fn csv(cs: &[Component]) -> String {
     out
 }
 
+/// The demo district's atlas and 1,024 points inside its box.
+fn demo_atlas() -> (gridatlas::atlas::Atlas, Vec<(f64, f64)>) {
+    let set = gridatlas::geo_io::read_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo-district.geojson"
+    )))
+    .expect("demo fixture");
+    let atlas = gridatlas::atlas::Atlas::build(set);
+    let d = atlas
+        .features()
+        .district()
+        .and_then(|f| atlas.find(&f.code))
+        .and_then(|id| atlas.bbox(id))
+        .expect("the district's box");
+    let (x0, y0, x1, y1) = (d.min().x, d.min().y, d.max().x, d.max().y);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let points = (0..1024)
+        .map(|_| (rng.random_range(x0..x1), rng.random_range(y0..y1)))
+        .collect();
+    (atlas, points)
+}
+
+fn lookups(c: &mut Criterion, name: &str, atlas: &gridatlas::atlas::Atlas, points: &[(f64, f64)]) {
+    let mut g = c.benchmark_group("atlas_lookup");
+    let mut k = 0;
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            k = (k + 1) % points.len();
+            let (x, y) = points[k];
+            black_box(atlas.lookup(x, y))
+        })
+    });
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
+    let (atlas, atlas_points) = demo_atlas();
+    lookups(c, "before_registers", &atlas, &atlas_points);
     let n: usize = std::env::var("GRIDATLAS_BENCH_COMPONENTS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -141,6 +183,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+    lookups(c, "beside_500k", &atlas, &atlas_points);
+    black_box((&index, &cs));
 }
 
 criterion_group!(benches, bench);

@@ -750,7 +750,7 @@ fn inspections_by_shop_and_date(db: &TestDb) {
         plain,
         inspection("S1", 9, "Z0003"),
     ] {
-        let id = store.add_inspection(&i).expect("add");
+        let id = store.add_inspection(&i, None).expect("add");
         assert!(id > 0);
         recorded.push(Inspection { id, ..i });
     }
@@ -790,6 +790,24 @@ fn inspections_by_shop_and_date(db: &TestDb) {
             .expect("of S1")
             .len(),
         3
+    );
+    // An inspection and the points it costs are written together; no points, no entry.
+    assert!(store.points(Some("S2"), at(0)).expect("points").is_empty());
+    let free = store
+        .add_inspection(&inspection("S2", 6, "Z0004"), Some((at(4), 0)))
+        .expect("add");
+    let costly = store
+        .add_inspection(&inspection("S2", 7, "Z0004"), Some((at(5), 3)))
+        .expect("add");
+    assert!(costly > free);
+    assert_eq!(
+        store.points(Some("S2"), at(0)).expect("points"),
+        vec![PointsEntry {
+            shop: "S2".into(),
+            at: at(5),
+            points: 3,
+            reason: PointsReason::Inspection { inspection: costly },
+        }]
     );
 }
 

@@ -6,6 +6,7 @@
 //! Exit status: 0 on success, 1 when a check found errors (`validate`), 2 on an error, 3 when a
 //! publish was refused or conflicted.
 
+pub mod assets;
 pub mod calendar;
 pub mod categories;
 pub mod coverage;
@@ -76,6 +77,10 @@ enum Command {
     Staff(staff::StaffArgs),
     /// Import a duty roster (who works which shift on which date).
     Duty(staff::DutyArgs),
+    /// Import or export the city component register (部件: GeoJSON, or CSV in UTF-8 or GBK).
+    Components(assets::RegisterArgs),
+    /// Import or export the register of shops under frontage duty (门责).
+    Shops(assets::RegisterArgs),
 }
 
 /// Parses the command line, runs the command and answers the exit status.
@@ -104,6 +109,8 @@ pub fn main() -> ExitCode {
         Command::Coverage(a) => ok(coverage::run(&a, &mut out)),
         Command::Staff(a) => ok(staff::run(a, &mut out)),
         Command::Duty(a) => ok(staff::run_duty(a, &mut out)),
+        Command::Components(a) => ok(assets::run(assets::Register::Components, a, &mut out)),
+        Command::Shops(a) => ok(assets::run(assets::Register::Shops, a, &mut out)),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

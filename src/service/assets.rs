@@ -98,9 +98,7 @@ impl Registers {
 
     /// Loads both registers from the store and indexes them.
     pub fn load(store: &dyn Store) -> Result<Registers> {
-        Registers::empty()
-            .with_components(store)?
-            .with_shops(store)
+        Registers::empty().with_components(store)?.with_shops(store)
     }
 
     /// These registers with the component register loaded again from the store.
@@ -460,16 +458,8 @@ pub fn inspect(
     }
     inspection.id = 0;
     let s = settings(store)?;
-    let id = store.add_inspection(&inspection)?;
     let points = inspection_points(&inspection, &s.points);
-    if points > 0 {
-        store.add_points(&PointsEntry {
-            shop: shop.id.clone(),
-            at: now,
-            points,
-            reason: PointsReason::Inspection { inspection: id },
-        })?;
-    }
+    let id = store.add_inspection(&inspection, Some((now, points)))?;
     Ok((id, points, shop_standing(store, &shop.id, &s.points, now)?))
 }
 

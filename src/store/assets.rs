@@ -126,8 +126,15 @@ pub trait Assets {
     /// there were.
     fn delete_shops(&self, ids: &[String]) -> StoreResult<usize>;
 
-    /// Records a frontage inspection (its `id` is ignored); returns the id given to it.
-    fn add_inspection(&self, inspection: &Inspection) -> StoreResult<i64>;
+    /// Records a frontage inspection (its `id` is ignored) and, when `points` gives a positive
+    /// count, the points entry it costs the shop (dated as given, naming the inspection), in one
+    /// transaction: never an inspection without its points or the other way round. Returns the
+    /// id given to the inspection.
+    fn add_inspection(
+        &self,
+        inspection: &Inspection,
+        points: Option<(DateTime<Utc>, u32)>,
+    ) -> StoreResult<i64>;
 
     /// The inspections dated `from..=to` (of one shop when `shop` is given), by date then id.
     fn inspections(

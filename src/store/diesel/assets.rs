@@ -746,8 +746,13 @@ impl Assets for Db {
         })
     }
 
-    fn add_inspection(&self, i: &Inspection) -> StoreResult<i64> {
+    fn add_inspection(
+        &self,
+        i: &Inspection,
+        points: Option<(DateTime<Utc>, u32)>,
+    ) -> StoreResult<i64> {
         use schema::shop_inspections::dsl as k;
+        use schema::shop_points::dsl as p;
         let row = NewInspectionRow {
             shop: &i.shop,
             date: i.date,
@@ -756,11 +761,28 @@ impl Assets for Db {
             photos: convert::try_json("inspection photos", &i.photos)?,
         };
         let mut conn = self.conn()?;
-        diesel::insert_into(k::shop_inspections)
-            .values(&row)
-            .returning(k::id)
-            .get_result(&mut conn)
-            .map_err(db_err)
+        case_tx(&mut conn, |conn| {
+            let id: i64 = diesel::insert_into(k::shop_inspections)
+                .values(&row)
+                .returning(k::id)
+                .get_result(conn)
+                .map_err(db_err)?;
+            if let Some((at, n)) = points.filter(|(_, n)| *n > 0) {
+                diesel::insert_into(p::shop_points)
+                    .values(&NewPointsRow {
+                        shop: &i.shop,
+                        at,
+                        points: i64::from(n),
+                        reason: "inspection",
+                        inspection_id: Some(id),
+                        case_id: None,
+                        category: None,
+                    })
+                    .execute(conn)
+                    .map_err(db_err)?;
+            }
+            Ok(id)
+        })
     }
 
     fn inspections(
