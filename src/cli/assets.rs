@@ -3,7 +3,8 @@
 //! /api/v1/components` and `…/shops`, as the operator (see [`crate::service::assets`]).
 
 use super::db::DatabaseArgs;
-use crate::assets::io::{self, AssetErrors, Encoding};
+use super::staff::encoding;
+use crate::assets::io::{self, AssetErrors};
 use crate::service::{access::Caller, assets as service};
 use anyhow::Context;
 use std::io::Write;
@@ -48,14 +49,6 @@ enum RegisterCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
-}
-
-fn encoding(e: &str) -> anyhow::Result<Encoding> {
-    match e.to_ascii_lowercase().as_str() {
-        "utf-8" | "utf8" => Ok(Encoding::Utf8),
-        "gbk" | "gb2312" | "gb18030" => Ok(Encoding::Gbk),
-        _ => anyhow::bail!("--encoding {e:?}: expected utf-8 or gbk"),
-    }
 }
 
 fn problems(file: &std::path::Path, e: &AssetErrors) -> anyhow::Error {

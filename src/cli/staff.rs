@@ -73,7 +73,8 @@ enum DutyCommand {
     },
 }
 
-fn encoding(e: &str) -> anyhow::Result<Encoding> {
+/// The `--encoding` of a CSV file.
+pub(crate) fn encoding(e: &str) -> anyhow::Result<Encoding> {
     match e.to_ascii_lowercase().as_str() {
         "utf-8" | "utf8" => Ok(Encoding::Utf8),
         "gbk" | "gb2312" | "gb18030" => Ok(Encoding::Gbk),
