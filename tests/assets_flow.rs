@@ -18,6 +18,7 @@ use gridatlas::assets::{
     Component, ComponentState, Inspection, InspectionItem, Shop, ShopGeometry,
 };
 use gridatlas::atlas::Atlas;
+use gridatlas::cases::workflow::{self, Action, Request};
 use gridatlas::model::Role as PersonRole;
 use gridatlas::routing::{Principle, RouteOptions};
 use gridatlas::service::access::Caller;
@@ -258,6 +259,48 @@ fn a_shop_front_case_counts_on_the_shop(db: &TestDb) {
     assert_eq!(s.points_in_window, 14);
     assert_eq!(s.level, Level::Escalated);
     assert!(rule.escalate_at <= 14);
+
+    // A case opened by a process that stopped before counting it: the minute sweep counts it,
+    // dated at the opening, once.
+    assert_eq!(
+        assets::count_opened_cases(w.store.as_ref(), Utc::now()).expect("sweep"),
+        0,
+        "the first case is counted already"
+    );
+    let second = report(&w, "SG0103", offset(door, ux * 3.0, uy * 3.0));
+    step(&w, second.id, "accept");
+    let (calendar, _) =
+        gridatlas::service::cases::calendar(Some(w.store.as_ref())).expect("calendar");
+    let opened_at = Utc::now();
+    w.store
+        .change_case(second.id, &mut |c| {
+            let req = Request::new(Action::Open, opened_at, "测试", "admin");
+            workflow::apply(c, &req, &calendar)
+        })
+        .expect("stored")
+        .expect("opened");
+    let before = w
+        .store
+        .points(Some("MZ-0001"), since)
+        .expect("points")
+        .len();
+    assert_eq!(
+        assets::count_opened_cases(w.store.as_ref(), Utc::now()).expect("sweep"),
+        1
+    );
+    let points = w.store.points(Some("MZ-0001"), since).expect("points");
+    assert_eq!(points.len(), before + 1);
+    let last = points.iter().find(|p| {
+        matches!(&p.reason, gridatlas::assets::PointsReason::Case { case, .. } if *case == second.id)
+    });
+    assert_eq!(
+        last.map(|p| p.at.timestamp_millis()),
+        Some(opened_at.timestamp_millis())
+    );
+    assert_eq!(
+        assets::count_opened_cases(w.store.as_ref(), Utc::now()).expect("sweep"),
+        0
+    );
 }
 
 fn bad_component_codes_one_finding_each(db: &TestDb) {

@@ -270,8 +270,8 @@ fn spawn_draft_purger(state: AppState) {
     }
 }
 
-/// Escalates front-end cases whose front-end limit passed to the back end, at start and every
-/// minute.
+/// Escalates front-end cases whose front-end limit passed to the back end, and counts opened
+/// frontage cases on their shops' records (those not counted yet), at start and every minute.
 fn spawn_escalation_sweep(state: AppState) {
     let spawned = std::thread::Builder::new()
         .name("escalation-sweep".into())
@@ -282,6 +282,14 @@ fn spawn_escalation_sweep(state: AppState) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(cases = n, "front-end limit passed: escalated"),
                         Err(e) => tracing::error!(error = %e, "the escalation sweep failed"),
+                    }
+                    match crate::service::assets::count_opened_cases(
+                        store.as_ref(),
+                        chrono::Utc::now(),
+                    ) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(cases = n, "opened frontage cases counted"),
+                        Err(e) => tracing::error!(error = %e, "counting frontage cases failed"),
                     }
                 }
                 std::thread::sleep(Duration::from_secs(60));

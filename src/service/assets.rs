@@ -871,3 +871,60 @@ pub fn frontage_at(
         shops,
     })
 }
+
+/// Counts on their shops' records the frontage cases opened (立案) within the points window that
+/// are not counted yet; returns how many it added. `act` counts a case when it opens it, after
+/// the case's transaction; this sweep (run with the escalation sweep, every minute) makes that
+/// at-least-once: a process stopped between the two loses no points, and the store's one entry
+/// per shop and case keeps a recount from adding twice. The entry is dated at the opening.
+pub fn count_opened_cases(store: &dyn Store, now: DateTime<Utc>) -> Result<usize> {
+    use crate::cases::workflow::Action;
+    use crate::cases::{CaseFilter, Stage};
+    use crate::routing::categories::ItemKind;
+    let frontage: Vec<String> = store
+        .categories()?
+        .into_iter()
+        .filter(|c| c.kind == ItemKind::Frontage)
+        .map(|c| c.code)
+        .collect();
+    if frontage.is_empty() {
+        return Ok(0);
+    }
+    let rule = settings(store)?.points;
+    let mut added = 0;
+    let mut offset = 0;
+    loop {
+        let filter = CaseFilter {
+            categories: frontage.clone(),
+            stages: vec![
+                Stage::Opened,
+                Stage::Dispatched,
+                Stage::Disposed,
+                Stage::Checked,
+                Stage::Closed,
+                Stage::OnHold,
+            ],
+            reported_from: Some(now - Duration::days(i64::from(rule.window_days))),
+            offset,
+            limit: 1000,
+            ..CaseFilter::default()
+        };
+        let (cases, _) = store.list_cases(&filter)?;
+        let n = cases.len();
+        for case in cases {
+            let Some(shop) = &case.assignment.shop else {
+                continue;
+            };
+            let Some(opened) = case.events.iter().find(|e| e.action == Action::Open) else {
+                continue;
+            };
+            if count_case(store, &shop.id, case.id, &case.category, opened.at)? {
+                added += 1;
+            }
+        }
+        if n < 1000 {
+            return Ok(added);
+        }
+        offset += 1000;
+    }
+}
