@@ -334,6 +334,12 @@ fn the_files_carry_the_day() {
     let staff: Vec<gridatlas::field::roster::Staff> =
         serde_json::from_str(&read("staff.json")).expect("staff.json");
     assert_eq!(staff, d.staff);
+    // duty.json is what `gridatlas duty import` and `PUT /api/v1/duty` take
+    let duty: gridatlas::wire::field::DutyInput =
+        serde_json::from_str(&read("duty.json")).expect("duty.json");
+    assert_eq!(duty.entries, d.duty);
+    assert!(duty.entries.iter().all(|e| duty.from <= e.date && e.date <= duty.to));
+    assert_eq!(duty.from, d.date);
     let fixes: Vec<serde_json::Value> = read("fixes.ndjson")
         .lines()
         .map(|l| serde_json::from_str(l).expect("fix line"))

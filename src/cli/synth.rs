@@ -83,7 +83,15 @@ fn rfc3339(t: DateTime<Utc>, offset: FixedOffset) -> String {
 pub fn write_patrols(dir: &Path, day: &PatrolDay, offset: FixedOffset) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_json(&dir.join("staff.json"), &day.staff)?;
-    write_json(&dir.join("duty.json"), &day.duty)?;
+    // As `gridatlas duty import` and `PUT /api/v1/duty` take it: the dates it replaces and the
+    // entries (a shift across midnight starts on the day).
+    let dates = day.duty.iter().map(|e| e.date);
+    let duty = crate::wire::field::DutyInput {
+        from: dates.clone().min().unwrap_or(day.date),
+        to: dates.max().unwrap_or(day.date),
+        entries: day.duty.clone(),
+    };
+    write_json(&dir.join("duty.json"), &duty)?;
     write_json(&dir.join("workstations.json"), &day.workstations)?;
     write_json(&dir.join("truth.json"), &day.truth)?;
     let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("fixes.ndjson"))?);
