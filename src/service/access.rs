@@ -293,7 +293,7 @@ pub fn create_token(store: &dyn Store, spec: &TokenSpec) -> Result<NewToken> {
     if role == Role::GridWorker && spec.grids.is_empty() {
         return Err(Error::field(
             "grids",
-            "a grid_worker token needs the grids it works in (--grids)",
+            "a grid_worker token needs the grids it works in (--grid CODE, once per grid)",
         ));
     }
     if role == Role::Department
