@@ -511,6 +511,11 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
         schemas.is_some_and(|m| !m.is_empty()),
         "no components.schemas"
     );
+    // One name, one schema: the registers' area reference (code and name) does not take the place
+    // of the atlas's (with its layer), which area parents and case assignments answer.
+    let area_ref = &doc["components"]["schemas"]["AreaRef"]["properties"];
+    assert!(area_ref.get("layer").is_some(), "AreaRef: {area_ref}");
+    assert!(doc["components"]["schemas"]["AssetAreaRef"]["properties"]["code"].is_object());
     for (name, schema) in schemas.into_iter().flatten() {
         for (prop, p) in schema["properties"].as_object().into_iter().flatten() {
             let refers = p.get("$ref").is_some()
