@@ -504,6 +504,32 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "duplicate operation ids among {ids:?}");
+    // No property that refers to another schema carries a `default` (openapi-python-client refuses
+    // "ModelProperty cannot have a default value", scripts/test-client).
+    let schemas = doc["components"]["schemas"].as_object();
+    assert!(
+        schemas.is_some_and(|m| !m.is_empty()),
+        "no components.schemas"
+    );
+    // One name, one schema: the registers' area reference (code and name) does not take the place
+    // of the atlas's (with its layer), which area parents and case assignments answer.
+    let area_ref = &doc["components"]["schemas"]["AreaRef"]["properties"];
+    assert!(area_ref.get("layer").is_some(), "AreaRef: {area_ref}");
+    assert!(doc["components"]["schemas"]["AssetAreaRef"]["properties"]["code"].is_object());
+    for (name, schema) in schemas.into_iter().flatten() {
+        for (prop, p) in schema["properties"].as_object().into_iter().flatten() {
+            let refers = p.get("$ref").is_some()
+                || ["oneOf", "allOf", "anyOf"]
+                    .iter()
+                    .filter_map(|k| p[*k].as_array())
+                    .flatten()
+                    .any(|s| s.get("$ref").is_some());
+            assert!(
+                !(refers && p.get("default").is_some()),
+                "{name}.{prop}: a schema reference with a default: {p}"
+            );
+        }
+    }
     assert_eq!(s.get("/healthz").await.text().await.expect("text"), "ok");
     let r: Value = s.get("/readyz").await.json().await.expect("json");
     assert_eq!(r["ready"], true);

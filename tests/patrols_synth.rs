@@ -338,7 +338,11 @@ fn the_files_carry_the_day() {
     let duty: gridatlas::wire::field::DutyInput =
         serde_json::from_str(&read("duty.json")).expect("duty.json");
     assert_eq!(duty.entries, d.duty);
-    assert!(duty.entries.iter().all(|e| duty.from <= e.date && e.date <= duty.to));
+    assert!(
+        duty.entries
+            .iter()
+            .all(|e| duty.from <= e.date && e.date <= duty.to)
+    );
     assert_eq!(duty.from, d.date);
     let fixes: Vec<serde_json::Value> = read("fixes.ndjson")
         .lines()

@@ -55,6 +55,13 @@ export const api = {
   publish: (id, token, overrideReason) =>
     postJSON(`/api/v1/drafts/${id}/publish`, overrideReason ? { override_reason: overrideReason } : undefined, token),
   createCase: (body, token) => postJSON('/api/v1/cases', body, token),
+  // the asset registers: a page within a bbox (`after` = the previous page's `next_after`)
+  components: (bbox, { after, limit = 5000 } = {}, signal) =>
+    getJSON(`/api/v1/components?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal }),
+  componentClasses: () => getJSON('/api/v1/component-classes'),
+  shops: (bbox, { after, limit = 5000 } = {}, signal) =>
+    getJSON(`/api/v1/shops?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal }),
+  shop: (id) => getJSON(`/api/v1/shops/${encodeURIComponent(id)}`),
 };
 
 /** POST a file as a draft with upload progress (XMLHttpRequest: fetch has no upload progress). */

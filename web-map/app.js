@@ -20,6 +20,13 @@ export const COLORS = {
   road: '#d2372c',
   highlight: '#b8312f',
 };
+// Components by major class (01–07), shops by standing (mirrored in style.css).
+export const ASSET_COLORS = {
+  class: { '01': '#1d6fb8', '02': '#e0662b', '03': '#8a5cc2', '04': '#2e9d4a', '05': '#8c6d3f', '06': '#5f6b7a', '07': '#d63384' },
+  level: { good: '#2e9d6a', warned: '#f0a020', escalated: '#d92d20' },
+  other: '#98a2b3',
+  cluster: '#1d5fa8',
+};
 const EXT_GREEN_KINDS = ['campus', 'public_area'];
 const GRID_LAYERS = ['resident_grid', 'street_grid', 'extended_grid'];
 
@@ -33,7 +40,14 @@ const TOGGLES = {
   road_segment: ['road_segment-line', 'road_segment-label'],
   labels: ['street-label', 'grid-label', 'block-number', 'block-name', 'road_segment-label', 'district-label'],
   basemap: ['basemap'],
+  components: ['component-cluster', 'component-cluster-count', 'component-point', 'component-selected'],
+  shops: ['shop-point', 'shop-selected'],
 };
+// The asset layers are loaded for the view (by bbox) when on, and not below this zoom.
+const ASSET_KEYS = ['components', 'shops'];
+export const ASSET_MIN_ZOOM = 13;
+const ASSET_PAGE = 5000; // per request (the API allows 10,000)
+const ASSET_MAX = 20000; // per view: beyond it the hint asks to zoom in
 
 const state = {
   config: null,
@@ -47,6 +61,13 @@ const state = {
   draft: null,
   findings: null,
   layerOn: {},
+  // the asset layers: the items in the loaded box by code / id, the box, and the state of the
+  // last load per layer ('off', 'zoom' (zoomed out), 'loading', 'ready', 'partial', 'error')
+  assets: {
+    components: new Map(), shops: new Map(), box: {}, status: { components: 'off', shops: 'off' },
+    loads: { components: 0, shops: 0 }, classes: null, scheduled: false,
+  },
+  lastAsset: null,
 };
 window.gridatlas = state; // for the browser tests and for debugging
 
@@ -90,6 +111,9 @@ function buildStyle(config, tilejson, streets = []) {
     'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     draft: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    // the asset registers in view (loaded when their layer is on)
+    components: { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, cluster: true, clusterMaxZoom: 15, clusterRadius: 40 },
+    shops: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
   if (config.basemap_url && /\{z\}/.test(config.basemap_url)) {
@@ -185,7 +209,34 @@ function buildStyle(config, tilejson, streets = []) {
     TOGGLES[l].push(`${l}-label`);
   }
   TOGGLES.resident_grid.push('grid-label');
+  layers.push(...assetLayers(labelFont));
   return { version: 8, sources, layers };
+}
+
+// Components (clustered below zoom 16, coloured by major class) and shops (by standing), off
+// until their switch is turned on.
+function assetLayers(labelFont) {
+  const off = { visibility: 'none' };
+  const classColor = ['match', ['get', 'cls'], ...Object.entries(ASSET_COLORS.class).flat(), ASSET_COLORS.other];
+  const levelColor = ['match', ['get', 'level'], ...Object.entries(ASSET_COLORS.level).flat(), ASSET_COLORS.other];
+  const radius = (r13, r17, r19) => ['interpolate', ['linear'], ['zoom'], 13, r13, 17, r17, 19, r19];
+  return [
+    { id: 'shop-point', type: 'circle', source: 'shops', layout: off,
+      paint: { 'circle-color': levelColor, 'circle-radius': radius(3, 6.5, 9), 'circle-stroke-color': '#1f2933', 'circle-stroke-width': 1.2 } },
+    { id: 'shop-selected', type: 'circle', source: 'shops', filter: ['==', ['get', 'id'], ''], layout: off,
+      paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': radius(7, 11, 14), 'circle-stroke-color': COLORS.highlight, 'circle-stroke-width': 3 } },
+    { id: 'component-cluster', type: 'circle', source: 'components', filter: ['has', 'point_count'], layout: off,
+      paint: { 'circle-color': ASSET_COLORS.cluster, 'circle-opacity': 0.8, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+        'circle-radius': ['step', ['get', 'point_count'], 11, 20, 14, 100, 18, 500, 22] } },
+    { id: 'component-cluster-count', type: 'symbol', source: 'components', filter: ['has', 'point_count'],
+      layout: { ...off, 'text-field': ['to-string', ['get', 'point_count_abbreviated']], 'text-font': labelFont, 'text-size': 11.5,
+        'text-allow-overlap': true, 'text-ignore-placement': true },
+      paint: { 'text-color': '#ffffff' } },
+    { id: 'component-point', type: 'circle', source: 'components', filter: ['!', ['has', 'point_count']], layout: off,
+      paint: { 'circle-color': classColor, 'circle-radius': radius(3, 5.5, 8), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.2 } },
+    { id: 'component-selected', type: 'circle', source: 'components', filter: ['==', ['get', 'code'], ''], layout: off,
+      paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': radius(7, 10, 13), 'circle-stroke-color': COLORS.highlight, 'circle-stroke-width': 3 } },
+  ];
 }
 
 function hatchImage(color) {
@@ -215,6 +266,8 @@ async function main() {
   document.addEventListener('langchange', () => {
     renderStatus();
     if (state.lastLookup) renderCard(state.lastLookup);
+    if (state.lastAsset) renderAssetCard(state.lastAsset);
+    renderAssetHint();
     if (state.draftSummary) renderFindings();
     fillCategories();
     renderIntakePlace();
@@ -265,7 +318,8 @@ async function main() {
 
   if (config.basemap_url && !/\{z\}/.test(config.basemap_url)) addVectorBasemap(map, config.basemap_url);
 
-  map.on('click', (e) => onMapClick(e.lngLat));
+  map.on('click', (e) => onMapClick(e));
+  map.on('moveend', scheduleAssets);
   // One label per area in view, recomputed when the view settles (not on every frame).
   let labelTimer = null;
   // (not before the first render is complete: it would only delay it)
@@ -436,8 +490,20 @@ function selectTab(name) {
 
 function setupLayerToggles() {
   for (const input of document.querySelectorAll('#layer-list input[data-layer]')) {
-    state.layerOn[input.dataset.layer] = input.checked;
-    input.addEventListener('change', () => setLayerVisible(input.dataset.layer, input.checked));
+    const key = input.dataset.layer;
+    state.layerOn[key] = input.checked;
+    if (!ASSET_KEYS.includes(key)) {
+      input.addEventListener('change', () => setLayerVisible(key, input.checked));
+      continue;
+    }
+    // an asset layer is off in the style: switched on before the style has loaded (or kept
+    // checked by the browser), it is shown once it has
+    const apply = () => {
+      if (state.map.getLayer(TOGGLES[key][0])) setLayerVisible(key, input.checked);
+      else state.map.once('load', () => setLayerVisible(key, input.checked));
+    };
+    input.addEventListener('change', apply);
+    if (input.checked) apply();
   }
 }
 function setLayerVisible(key, on) {
@@ -454,6 +520,7 @@ function setLayerVisible(key, on) {
     }
     map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
   }
+  if (ASSET_KEYS.includes(key)) assetLayerSwitched(key, on);
 }
 
 // ---------------------------------------------------------------- search
@@ -564,17 +631,24 @@ function highlight(blockCode, grid) {
 
 // ---------------------------------------------------------------- click → card
 
-function onMapClick(lngLat) {
+function onMapClick(e) {
+  const lngLat = e.lngLat;
   if (state.tab === 'intake') setIntakePoint(lngLat.lng, lngLat.lat);
+  // a component or shop under the pointer opens its card (not while placing a case)
+  const hit = state.tab === 'intake' ? null : assetAt(e.point);
+  if (hit) { openAsset(hit); return; }
   lookupAndShow(lngLat.lng, lngLat.lat, 'wgs84', false);
 }
 
 async function lookupAndShow(lon, lat, crs, fly) {
   const card = $('#card');
+  const my = ++cardSeq;
+  selectAsset(null);
   card.hidden = false;
   card.innerHTML = `<div class="loading">${esc(t('card.loading'))}</div>`;
   try {
     const r = await api.lookup(lon, lat, crs);
+    if (my !== cardSeq) return; // another card was opened meanwhile
     state.lastLookup = r;
     const map = state.map;
     if (!state.marker) state.marker = new maplibregl.Marker({ element: pinElement(COLORS.highlight), anchor: 'bottom' });
@@ -583,14 +657,19 @@ async function lookupAndShow(lon, lat, crs, fly) {
     highlight(r.block?.code, r.grid);
     renderCard(r);
   } catch (e) {
+    if (my !== cardSeq) return;
     card.innerHTML = `<button class="card-close" type="button" aria-label="${esc(t('card.close'))}">×</button><div class="loading">${esc(t('card.error', { msg: e.message }))}</div>`;
     card.querySelector('.card-close').addEventListener('click', closeCard);
   }
 }
 
+// The card opened last (a lookup or an asset): an answer to an earlier one is dropped.
+let cardSeq = 0;
+
 function closeCard() {
   $('#card').hidden = true;
   state.lastLookup = null;
+  selectAsset(null);
   state.marker?.remove();
   highlight(null, null);
 }
@@ -646,6 +725,291 @@ function renderCard(r) {
     ${r.grid ? `<div class="card-actions"><a class="btn" id="card-board" href="board.html?grid=${encodeURIComponent(r.grid.code)}" target="_blank" rel="noopener">${esc(t('card.board'))}</a></div>` : ''}
   `;
   card.querySelector('.card-close').addEventListener('click', closeCard);
+}
+
+// ---------------------------------------------------------------- components and shops
+
+// The view's box grown by a quarter on each side (small pans need no new load), and whether
+// one box holds another.
+function paddedBox(b, f = 0.25) {
+  const dx = (b[2] - b[0]) * f, dy = (b[3] - b[1]) * f;
+  return [b[0] - dx, b[1] - dy, b[2] + dx, b[3] + dy];
+}
+const boxHolds = (outer, inner) => outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] && outer[3] >= inner[3];
+
+let assetTimer = null;
+function scheduleAssets() {
+  if (!ASSET_KEYS.some((k) => state.layerOn[k])) return;
+  clearTimeout(assetTimer);
+  state.assets.scheduled = true; // (the tests wait for it to be done)
+  assetTimer = setTimeout(loadAssetsInView, 250);
+}
+
+function assetLayerSwitched(key, on) {
+  $(`#legend-${key}`).hidden = !on;
+  if (!on) {
+    state.assets.loads[key]++; // an answer still under way is dropped
+    state.assets.status[key] = 'off';
+    if (state.lastAsset?.kind === (key === 'components' ? 'component' : 'shop')) closeCard();
+    renderAssetHint();
+    return;
+  }
+  if (key === 'components' && !state.assets.classes) {
+    api.componentClasses().then((table) => {
+      state.assets.classes = table;
+      if (state.lastAsset?.kind === 'component') renderAssetCard(state.lastAsset);
+    }).catch(() => { /* the card falls back to the register's Chinese names */ });
+  }
+  clearTimeout(assetTimer);
+  loadAssetsInView();
+}
+
+function loadAssetsInView() {
+  const map = state.map;
+  state.assets.scheduled = false;
+  const b = map.getBounds();
+  const view = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+  for (const key of ASSET_KEYS) {
+    if (!state.layerOn[key]) continue;
+    if (map.getZoom() < ASSET_MIN_ZOOM) {
+      // zoomed out: nothing is loaded (the district holds tens of thousands), the hint says why
+      state.assets.loads[key]++;
+      state.assets.box[key] = null;
+      state.assets[key] = new Map();
+      map.getSource(key)?.setData({ type: 'FeatureCollection', features: [] });
+      state.assets.status[key] = 'zoom';
+      continue;
+    }
+    // loaded, or being loaded, for a box holding the view: nothing to do
+    const have = state.assets.box[key];
+    if (have && boxHolds(have, view) && ['ready', 'loading'].includes(state.assets.status[key])) continue;
+    loadAssets(key, paddedBox(view));
+  }
+  renderAssetHint();
+}
+
+async function loadAssets(key, box) {
+  const my = ++state.assets.loads[key];
+  state.assets.status[key] = 'loading';
+  state.assets.box[key] = box;
+  state.assets.error = null;
+  renderAssetHint();
+  const items = [];
+  let after = null;
+  let partial = false;
+  try {
+    do {
+      const page = await api[key](box, { after, limit: ASSET_PAGE });
+      if (my !== state.assets.loads[key]) return; // the view or the switch changed meanwhile
+      items.push(...(page[key] || []));
+      after = page.next_after || null;
+      if (after && items.length >= ASSET_MAX) { partial = true; break; }
+    } while (after);
+  } catch (e) {
+    if (my !== state.assets.loads[key]) return;
+    state.assets.status[key] = 'error';
+    state.assets.error = e.message;
+    renderAssetHint();
+    return;
+  }
+  const byId = new Map();
+  const features = [];
+  if (key === 'components') {
+    for (const c of items) {
+      byId.set(c.code, c);
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] },
+        properties: { code: c.code, cls: String(c.code).slice(6, 8), state: c.state } });
+    }
+  } else {
+    for (const s of items) {
+      byId.set(s.id, s);
+      const at = s.anchor || (s.geometry?.type === 'Point' ? s.geometry.coordinates : null);
+      if (!at) continue;
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at },
+        properties: { id: s.id, level: s.standing?.level ?? '', points: s.standing?.points_in_window ?? 0 } });
+    }
+  }
+  state.assets[key] = byId;
+  state.assets.box[key] = partial ? null : box;
+  state.assets.count = { ...state.assets.count, [key]: items.length };
+  state.map.getSource(key)?.setData({ type: 'FeatureCollection', features });
+  state.assets.status[key] = partial ? 'partial' : 'ready';
+  renderAssetHint();
+}
+
+// One line over the map: zoom in to see the layers that are on, loading, too many, or failed.
+function renderAssetHint() {
+  const el = $('#asset-hint');
+  if (!el) return;
+  const what = (status) => ASSET_KEYS.filter((k) => state.layerOn[k] && state.assets.status[k] === status).map((k) => t(`assets.what.${k}`)).join(t('assets.and'));
+  let msg = '', error = false;
+  if (what('error')) { msg = t('assets.error', { what: what('error'), msg: state.assets.error ?? '' }); error = true; }
+  else if (what('zoom')) msg = t('assets.zoom_in', { what: what('zoom') });
+  else if (what('partial')) msg = t('assets.truncated', { what: what('partial'), n: ASSET_MAX });
+  else if (what('loading')) msg = t('assets.loading', { what: what('loading') });
+  el.textContent = msg;
+  el.classList.toggle('error', error);
+  el.hidden = !msg;
+}
+
+// The component or shop drawn nearest to a point of the map (within a few pixels), or a cluster.
+function assetAt(point) {
+  const map = state.map;
+  const layers = ['component-point', 'component-cluster', 'shop-point']
+    .filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') === 'visible');
+  if (!layers.length) return null;
+  const r = 6;
+  const feats = map.queryRenderedFeatures([[point.x - r, point.y - r], [point.x + r, point.y + r]], { layers });
+  let best = null, bestD = Infinity;
+  for (const f of feats) {
+    const p = map.project(f.geometry.coordinates);
+    // a single item before a cluster drawn over it
+    const d = Math.hypot(p.x - point.x, p.y - point.y) + (f.layer.id === 'component-cluster' ? 1000 : 0);
+    if (d < bestD) { bestD = d; best = f; }
+  }
+  return best;
+}
+
+async function openAsset(f) {
+  const map = state.map;
+  if (f.layer.id === 'component-cluster') {
+    // a cluster: zoom in until it falls apart
+    try {
+      const z = await map.getSource('components').getClusterExpansionZoom(f.properties.cluster_id);
+      map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(z + 0.2, map.getMaxZoom()), duration: 500 });
+    } catch { /* the source changed meanwhile */ }
+    return;
+  }
+  if (f.layer.id === 'component-point') {
+    const c = state.assets.components.get(f.properties.code);
+    if (c) showAsset({ kind: 'component', item: c });
+    return;
+  }
+  const shop = state.assets.shops.get(f.properties.id);
+  if (!shop) return;
+  const my = showAsset({ kind: 'shop', item: shop, detail: null });
+  try {
+    const detail = await api.shop(shop.id);
+    if (my !== cardSeq) return;
+    showAsset({ kind: 'shop', item: detail.shop || shop, detail }, my);
+  } catch (e) {
+    if (my !== cardSeq) return;
+    showAsset({ kind: 'shop', item: shop, detail: null, error: e.message }, my);
+  }
+}
+
+// Shows an asset's card (a new card unless `seq` is the card's own), returns the card's number.
+function showAsset(a, seq = null) {
+  const my = seq ?? ++cardSeq;
+  state.lastLookup = null;
+  state.marker?.remove();
+  highlight(null, null);
+  selectAsset(a);
+  renderAssetCard(a);
+  return my;
+}
+
+function selectAsset(a) {
+  state.lastAsset = a;
+  const map = state.map;
+  if (!map?.getLayer('component-selected')) return;
+  map.setFilter('component-selected', ['==', ['get', 'code'], a?.kind === 'component' ? a.item.code : '']);
+  map.setFilter('shop-selected', ['==', ['get', 'id'], a?.kind === 'shop' ? a.item.id : '']);
+}
+
+// The names of a component's major class and subclass in the interface's language: the class
+// table's (English), else the register's (Chinese), else the legend's.
+function componentClassNames(c) {
+  const cls = String(c.code).slice(6, 8), sub = String(c.code).slice(8, 10);
+  const major = state.assets.classes?.classes?.find((k) => k.code === cls);
+  const minor = major?.subclasses?.find((k) => k.code === sub);
+  const en = getLang() === 'en';
+  return {
+    cls: (en ? major?.name_en : null) ?? c.class_name ?? major?.name_zh ?? label('class', cls),
+    sub: (en ? minor?.name_en : null) ?? c.subclass_name ?? minor?.name_zh ?? '',
+  };
+}
+
+function renderAssetCard(a) {
+  const card = $('#card');
+  card.hidden = false;
+  card.innerHTML = a.kind === 'component' ? componentCardHtml(a.item) : shopCardHtml(a);
+  card.querySelector('.card-close').addEventListener('click', closeCard);
+}
+
+const codeOf = (x) => (x?.code ? ` <span class="code">${esc(x.code)}</span>` : '');
+const areaDd = (id, x) => `<dd id="${id}">${esc(x?.name ?? t('card.none'))}${codeOf(x)}</dd>`;
+const cardHead = (title, crumbs) => `<div class="card-head">
+      <button class="card-close" type="button" aria-label="${esc(t('card.close'))}" title="${esc(t('card.close'))}">×</button>
+      <h2 id="card-title">${esc(title)}</h2>
+      <div class="crumbs">${esc(crumbs)}</div>
+    </div>`;
+
+function componentCardHtml(c) {
+  const names = componentClassNames(c);
+  return `${cardHead(names.sub || names.cls || t('component.title'), [t('layer.components'), names.cls, names.sub].filter(Boolean).join(' › '))}
+    <div class="card-sec" id="card-component">
+      <dl class="kv">
+        <dt>${esc(t('component.code'))}</dt><dd id="card-component-code" class="coords">${esc(c.code)}</dd>
+        <dt>${esc(t('component.class'))}</dt><dd id="card-component-class">${esc([names.cls, names.sub].filter(Boolean).join(' / '))}</dd>
+        <dt>${esc(t('component.owner'))}</dt><dd id="card-component-owner">${esc(c.owner)}</dd>
+        <dt>${esc(t('component.maintainer'))}</dt><dd id="card-component-maintainer">${esc(c.maintainer ?? t('card.none'))}</dd>
+        <dt>${esc(t('component.state'))}</dt><dd id="card-component-state"><span class="badge state-${esc(c.state)}">${esc(label('cstate', c.state))}</span></dd>
+        ${c.survey_date ? `<dt>${esc(t('component.survey_date'))}</dt><dd>${esc(c.survey_date)}</dd>` : ''}
+      </dl>
+    </div>
+    <div class="card-sec">
+      <dl class="kv">
+        <dt>${esc(t('card.street'))}</dt>${areaDd('card-component-street', c.street)}
+        <dt>${esc(t('card.grid'))}</dt>${areaDd('card-component-grid', c.grid)}
+        <dt>${esc(t('card.block'))}</dt>${areaDd('card-component-block', c.block)}
+        <dt>${esc(t('card.point'))}</dt><dd class="coords">${esc(t('card.wgs84'))} ${fmt(c.lon)}, ${fmt(c.lat)}</dd>
+      </dl>
+    </div>`;
+}
+
+function shopCardHtml(a) {
+  const s = a.item;
+  const level = s.standing?.level;
+  const f = s.frontage;
+  const frontage = f
+    ? `${esc(s.segment_name ?? f.segment)} <span class="muted">${esc(t('card.distance', { d: Math.round(f.distance_m) }))}${f.source === 'manual' ? ` · ${esc(t('shop.frontage.manual'))}` : ''}</span>${codeOf({ code: f.segment })}`
+    : esc(t('shop.frontage.none'));
+  let inspections;
+  if (a.error) inspections = `<p class="muted">${esc(t('card.error', { msg: a.error }))}</p>`;
+  else if (!a.detail) inspections = `<p class="muted">${esc(t('card.loading'))}</p>`;
+  else {
+    // the last five, newest first, with the points each added
+    const all = [...(a.detail.inspections || [])].sort((x, y) => String(y.date).localeCompare(String(x.date)) || y.id - x.id);
+    const pointsOf = new Map();
+    for (const p of a.detail.points || []) if (p.reason?.kind === 'inspection') pointsOf.set(p.reason.inspection, (pointsOf.get(p.reason.inspection) || 0) + p.points);
+    const shown = all.slice(0, 5);
+    inspections = all.length ? `<ul class="inspections" id="card-shop-inspections" data-count="${all.length}">${shown.map((i) => {
+      const items = i.items || [];
+      const failed = items.filter((x) => !x.passed);
+      const pts = pointsOf.get(i.id);
+      return `<li data-id="${esc(i.id)}"><div class="i-head"><span class="i-date">${esc(i.date)}</span><span class="muted">${esc(i.inspector)}</span></div>
+        <div>${esc(t('shop.inspection.passed', { p: items.length - failed.length, n: items.length }))}${pts ? ` · <span class="i-points">${esc(t('shop.inspection.points', { n: pts }))}</span>` : ''}</div>
+        ${failed.map((x) => `<div class="i-failed">${esc(x.item)}${x.note ? `：${esc(x.note)}` : ''}</div>`).join('')}</li>`;
+    }).join('')}</ul>${all.length > shown.length ? `<p class="muted">${esc(t('shop.inspections.more', { n: all.length - shown.length }))}</p>` : ''}`
+      : `<p class="muted" id="card-shop-inspections" data-count="0">${esc(t('shop.inspections.none'))}</p>`;
+  }
+  return `${cardHead(s.name, [t('layer.shops'), s.street?.name, s.grid?.name].filter(Boolean).join(' › '))}
+    <div class="card-sec" id="card-shop-standing">
+      <h3>${esc(t('shop.standing'))}</h3>
+      <div class="standing"><span class="points">${esc(t('shop.points', { n: s.standing?.points_in_window ?? 0 }))}</span><span class="badge level-${esc(level)}" id="card-shop-level">${esc(label('level', level))}</span></div>
+    </div>
+    <div class="card-sec">
+      <dl class="kv">
+        <dt>${esc(t('shop.credit_code'))}</dt><dd id="card-shop-credit" class="coords">${esc(s.credit_code ?? t('card.none'))}</dd>
+        <dt>${esc(t('shop.pledge'))}</dt><dd id="card-shop-pledge">${esc(s.pledge_signed ?? t('shop.pledge.none'))}</dd>
+        ${s.contact || s.phone ? `<dt>${esc(t('shop.contact'))}</dt><dd>${esc(s.contact ?? '')} ${s.phone ? `<a class="tel" href="tel:${esc(s.phone)}">${esc(s.phone)}</a>` : ''}</dd>` : ''}
+        <dt>${esc(t('shop.frontage'))}</dt><dd id="card-shop-frontage">${frontage}</dd>
+        <dt>${esc(t('card.block'))}</dt>${areaDd('card-shop-block', s.block)}
+        <dt>${esc(t('card.grid'))}</dt>${areaDd('card-shop-grid', s.grid)}
+      </dl>
+    </div>
+    <div class="card-sec"><h3>${esc(t('shop.inspections'))}</h3>${inspections}</div>`;
 }
 
 // ---------------------------------------------------------------- coordinates

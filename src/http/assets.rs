@@ -66,7 +66,7 @@ fn point_param(lon: Option<&str>, lat: Option<&str>, crs: Option<&str>) -> ApiRe
 }
 
 /// `GET /api/v1/asset-settings`: the register rules and the points rule in force.
-#[utoipa::path(get, path = "/api/v1/asset-settings", tag = "assets",
+#[utoipa::path(get, path = "/api/v1/asset-settings", tag = "assets", operation_id = "get_asset_settings",
     responses((status = 200, description = "The settings", body = AssetSettings),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_settings(State(state): State<AppState>) -> ApiResult<Json<AssetSettings>> {
@@ -79,7 +79,7 @@ pub async fn get_settings(State(state): State<AppState>) -> ApiResult<Json<Asset
 }
 
 /// `PUT /api/v1/asset-settings` (admin): replaces the settings.
-#[utoipa::path(put, path = "/api/v1/asset-settings", tag = "assets",
+#[utoipa::path(put, path = "/api/v1/asset-settings", tag = "assets", operation_id = "put_asset_settings",
     request_body(content = AssetSettings, description = "The settings"),
     responses((status = 200, description = "The new settings", body = AssetSettings),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),

@@ -32,13 +32,17 @@ use crate::wire::assets as w;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The registers' settings (data): which rules run, and the points rule.
+/// The registers' settings (data): which rules run, and the points rule. A member left out takes
+/// its default (defaults per member, not of the whole: a schema `default` on a member that is an
+/// object is refused by OpenAPI client generators).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct AssetSettings {
     /// The register rules.
+    #[serde(default)]
     pub rules: AssetRules,
     /// Points per failed item and per confirmed frontage case; warning and escalation levels.
+    #[serde(default)]
     pub points: PointsRule,
 }
 

@@ -8,9 +8,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// An area of the atlas named by code and name.
+/// An area of the atlas named by code and name. (`AssetAreaRef` in the OpenAPI document: the
+/// areas' and the cases' `AreaRef`s carry a layer, and one name holds one schema.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AssetAreaRef)]
 pub struct AreaRef {
     /// Code.
     pub code: String,

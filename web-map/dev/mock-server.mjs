@@ -8,6 +8,7 @@ import { join, extname, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDemo } from './demo-data.mjs';
 import { encodeTile, tileBounds } from './mvt.mjs';
+import { makeAssets } from './assets-data.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -84,6 +85,14 @@ function lookup(lon, lat, crs) {
     road_segments: roads, fallback: district ? null : 'outside', distance_m: null, generation,
   };
 }
+
+// the unit grid's areas at a point (for the asset registers' views)
+function areasAt(w) {
+  const ref = (f) => (f ? { code: f.properties.code, name: f.properties.name } : undefined);
+  const hit = (layers) => data.features.find((f) => layers.includes(f.properties.layer) && contains(f, w));
+  return { street: ref(hit(['street'])), grid: ref(hit(GRID_LAYERS)), block: ref(hit(['block'])) };
+}
+const assets = makeAssets(data, resolve(root, '../fixtures/component-classes.example.json'), areasAt);
 
 const CATEGORIES = [
   { code: 'rg-01', name_zh: '违法搭建', name_en: 'Illegal construction', layer: 'resident_grid' },
@@ -243,6 +252,15 @@ const server = http.createServer(async (req, res) => {
       const errs = rep ? rep.features.filter((f) => f.properties.severity === 'error').length : 0;
       if (errs && !(body && JSON.parse(body).override_reason)) return problem(res, 409, 'Conflict', `the draft has ${errs} errors; publish needs an override reason`);
       return json(res, 200, { generation: ++generation });
+    }
+    if (p === '/api/v1/component-classes') return json(res, 200, assets.classes);
+    if (p === '/api/v1/components' || p === '/api/v1/shops') {
+      const r = assets[p.slice(8)](url.searchParams);
+      return r.status === 200 ? json(res, 200, r.body) : problem(res, r.status, 'Bad Request', r.detail);
+    }
+    if ((m = p.match(/^\/api\/v1\/(components|shops)\/([^/]+)$/))) {
+      const one = m[1] === 'shops' ? assets.shop(decodeURIComponent(m[2])) : assets.component(decodeURIComponent(m[2]));
+      return one ? json(res, 200, one) : problem(res, 404, 'Not Found', `no ${m[1].slice(0, -1)} ${m[2]}`);
     }
     if (p.startsWith('/api/')) return problem(res, 404, 'Not Found', `no route ${p}`);
     // static files

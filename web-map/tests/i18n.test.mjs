@@ -25,12 +25,17 @@ test('every key used by the pages and scripts is defined', () => {
   assert.ok(used.size > 50, `${used.size} keys used`);
 });
 
-test('the labels of roles, kinds, rules and layers are there in both languages', () => {
+test('the labels of roles, kinds, rules, layers, component classes and states, and standing levels are there in both languages', () => {
   const ids = {
     role: ['station_head', 'deputy_head', 'enforcement_officer', 'block_head', 'assistant', 'volunteer'],
     layer: ['district', 'street', 'resident_grid', 'street_grid', 'extended_grid', 'block', 'road_segment'],
     rule: ['invalid_geometry', 'hierarchy', 'overlap', 'gap', 'containment', 'sliver'],
     kind: ['subdistrict', 'town', 'zone', 'residents', 'villagers', 'factory', 'campus', 'industrial_park', 'business_district', 'institution', 'public_area'],
+    // the asset layers: major classes of components, their states, shops' standing levels
+    class: ['01', '02', '03', '04', '05', '06', '07'],
+    cstate: ['intact', 'damaged', 'missing', 'occupied', 'abandoned'],
+    level: ['good', 'warned', 'escalated'],
+    'assets.what': ['components', 'shops'],
   };
   for (const [prefix, list] of Object.entries(ids)) {
     for (const id of list) for (const l of ['zh', 'en']) assert.ok(`${prefix}.${id}` in STRINGS[l], `${l}: ${prefix}.${id}`);
