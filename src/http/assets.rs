@@ -1,7 +1,8 @@
 //! The asset registers over the native API (see [`crate::service::assets`] for who may do what):
 //!
 //! - `GET|PUT /api/v1/asset-settings` (write: admin): the register rules and the points rule;
-//! - `GET /api/v1/component-classes`: the class table in force;
+//! - `GET /api/v1/component-classes`: the class table the rules check codes against (for now the
+//!   example shipped with gridatlas);
 //! - `GET /api/v1/components` (a page, filtered), `PUT` (the whole register, admin) and `POST`
 //!   (add or update by code; planners and dispatchers within their streets): GeoJSON or CSV
 //!   (`text/csv`, UTF-8 or GBK), `crs=` for GCJ-02 / BD-09 files;
@@ -106,7 +107,8 @@ pub async fn put_settings(
     ))
 }
 
-/// `GET /api/v1/component-classes`: the component class table in force (大类 and 小类).
+/// `GET /api/v1/component-classes`: the component class table (大类 and 小类) the rules check codes
+/// against: for now the example shipped with gridatlas.
 #[utoipa::path(get, path = "/api/v1/component-classes", tag = "assets",
     responses((status = 200, description = "The class table (`example: true`: the example shipped with gridatlas)", body = ClassTable)))]
 pub async fn get_classes() -> Json<ClassTable> {
