@@ -151,6 +151,11 @@ pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let mut codes = HashSet::new();
+    if file.groups.is_empty() {
+        // An empty list would leave intake with nothing to file a case under and every open
+        // case without its category: almost always a mistaken upload, never the district's intent.
+        problems.push("groups: the task list has no groups (it needs at least one item)".into());
+    }
     for (gi, g) in file.groups.into_iter().enumerate() {
         let at = format!("groups[{gi}] ({})", g.code);
         let layer = match g.layer.parse::<Layer>() {
@@ -320,6 +325,13 @@ mod tests {
             cats.iter()
                 .any(|c| c.list == ListKind::Optional && c.street.is_some())
         );
+    }
+
+    #[test]
+    fn an_empty_task_list_is_refused() {
+        let problems = parse_task_list(br#"{"groups": []}"#).expect_err("empty list refused");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("groups: "), "{problems:?}");
     }
 
     #[test]
