@@ -27,7 +27,7 @@ use segments::{offset, street_segment};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-suite!(components_over_http, shops_over_http);
+suite!(components_over_http, shops_over_http, class_table_over_http);
 
 struct Server {
     base: String,
@@ -438,6 +438,135 @@ fn components_over_http(db: &TestDb) {
     });
 }
 
+/// The district's own class table: replaces the example's, checked against what is in use.
+fn class_table_over_http(db: &TestDb) {
+    run(async {
+        let s = start(db).await;
+        let path = "/api/v1/component-classes";
+        let example = s.ok("GET", path, None, None).await;
+        assert_eq!(example["example"], true, "{example}");
+        // a component of subclass 0198, which the example table lacks: refused by the code rule
+        let (mid, _, _) = s.segment.clone();
+        let mut new = component(7, mid, "区自来水公司");
+        new.code = "3101160198000007".into();
+        let v = problem(
+            s.send(
+                "POST",
+                "/api/v1/components",
+                Some(&s.admin),
+                Some(geojson_components(std::slice::from_ref(&new))),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert!(
+            v["findings"].to_string().contains("3101160198000007"),
+            "{v}"
+        );
+        // a cover of 0101 is registered
+        s.ok(
+            "POST",
+            "/api/v1/components",
+            Some(&s.admin),
+            Some(geojson_components(&[component(1, mid, "区自来水公司")])),
+        )
+        .await;
+
+        // the district's table: the example's, with 0198 added to class 01
+        let mut table = example.clone();
+        table["example"] = json!(false);
+        table["note"] = json!("金山区部件分类（测试）");
+        table["classes"][0]["subclasses"]
+            .as_array_mut()
+            .expect("subclasses")
+            .push(json!({"code": "98", "name_zh": "测试设施", "name_en": "Test facility"}));
+        problem(s.json("PUT", path, &s.planner, table.clone()).await, 403).await;
+        problem(
+            s.send(
+                "PUT",
+                path,
+                None,
+                Some(("application/json", b"{}".to_vec())),
+            )
+            .await,
+            401,
+        )
+        .await;
+        // a table without class 01 lacks what the cover and the task list use: refused, each named
+        let mut lacking = table.clone();
+        lacking["classes"]
+            .as_array_mut()
+            .expect("classes")
+            .remove(0);
+        let v = problem(s.json("PUT", path, &s.admin, lacking).await, 422).await;
+        let problems = v["problems"].as_array().expect("problems");
+        assert!(
+            problems[0]
+                .as_str()
+                .is_some_and(|p| p.contains("class 01 subclass 01") && p.contains("1 registered")),
+            "{v}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| p.contains("SG0202"))),
+            "the task list's cover item names class 0101: {v}"
+        );
+        // an invalid table: every problem located
+        let mut twice = table.clone();
+        twice["classes"][1]["code"] = json!("01");
+        let v = problem(s.json("PUT", path, &s.admin, twice).await, 422).await;
+        assert!(
+            v["problems"][0]
+                .as_str()
+                .is_some_and(|p| p.starts_with("classes[1].code")),
+            "{v}"
+        );
+        problem(
+            s.send(
+                "PUT",
+                path,
+                Some(&s.admin),
+                Some(("application/json", b"{\"classes\": [".to_vec())),
+            )
+            .await,
+            400,
+        )
+        .await;
+        // nothing changed so far
+        assert_eq!(s.ok("GET", path, None, None).await, example);
+
+        let put = s.json("PUT", path, &s.admin, table.clone()).await;
+        assert_eq!(put.status().as_u16(), 200);
+        assert_eq!(s.ok("GET", path, None, None).await, table);
+        // the new subclass is accepted now, and named
+        s.ok(
+            "POST",
+            "/api/v1/components",
+            Some(&s.admin),
+            Some(geojson_components(&[new])),
+        )
+        .await;
+        let one = s
+            .ok("GET", "/api/v1/components/3101160198000007", None, None)
+            .await;
+        assert_eq!(one["subclass_name"], "测试设施", "{one}");
+        let near = s
+            .ok(
+                "GET",
+                &format!(
+                    "/api/v1/components/near?lon={}&lat={}&radius_m=1",
+                    mid.0, mid.1
+                ),
+                None,
+                None,
+            )
+            .await;
+        assert!(near.to_string().contains("测试设施"), "{near}");
+    });
+}
+
 fn credit_code(n: u32) -> String {
     let first = format!("91310116MA{n:07}");
     let check = credit_check_char(&first).expect("check char");
@@ -504,6 +633,42 @@ fn shops_over_http(db: &TestDb) {
             let v = s.ok("GET", &path, who.map(String::as_str), None).await;
             assert_eq!(v["shops"][0]["phone"].is_string(), sees, "{who:?}: {v}");
             assert_eq!(v["shops"][0]["contact"].is_string(), sees, "{who:?}: {v}");
+        }
+        // the frontage lists of an area's road segments: the grid's and the street's hold both
+        for area in [&s.grid, &s.street] {
+            let v = s
+                .ok("GET", &format!("/api/v1/shops?area={area}"), None, None)
+                .await;
+            let ids: Vec<&str> = v["shops"]
+                .as_array()
+                .expect("shops")
+                .iter()
+                .filter_map(|x| x["id"].as_str())
+                .collect();
+            assert_eq!(ids, ["S1", "S22"], "area {area}: {v}");
+        }
+        // a segment without shops in front of it lists none; an unknown area, or both filters,
+        // are refused
+        let none = s
+            .ok(
+                "GET",
+                &format!("/api/v1/shops?area={}", s.other_segment),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(none["shops"], json!([]), "{none}");
+        for bad in [
+            "area=NO-SUCH".to_string(),
+            format!("area={}&segment={seg}", s.grid),
+        ] {
+            let v = problem(
+                s.send("GET", &format!("/api/v1/shops?{bad}"), None, None)
+                    .await,
+                400,
+            )
+            .await;
+            assert_eq!(v["parameter"], "area", "{v}");
         }
         // a bad token on a read is refused, not served as anonymous
         problem(s.send("GET", &path, Some("Bearer nope"), None).await, 401).await;

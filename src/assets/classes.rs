@@ -74,9 +74,25 @@ pub struct ClassTable {
 impl ClassTable {
     /// The example table shipped with gridatlas (`fixtures/component-classes.example.json`).
     pub fn example() -> ClassTable {
-        // The file is part of the build and tested to parse.
-        ClassTable::parse(EXAMPLE.as_bytes())
-            .unwrap_or_else(|e| panic!("the shipped class table is invalid: {}", e.join("; ")))
+        static TABLE: std::sync::OnceLock<ClassTable> = std::sync::OnceLock::new();
+        TABLE
+            .get_or_init(|| {
+                // The file is part of the build and tested to parse.
+                ClassTable::parse(EXAMPLE.as_bytes()).unwrap_or_else(|e| {
+                    panic!("the shipped class table is invalid: {}", e.join("; "))
+                })
+            })
+            .clone()
+    }
+
+    /// Whether the table has the major class of `code` (2 digits) or the subclass (4 digits:
+    /// major class and subclass), as task-list items name them.
+    pub fn has(&self, code: &str) -> bool {
+        match (code.get(0..2), code.get(2..4), code.len()) {
+            (Some(c), None, 2) => self.major(c).is_some(),
+            (Some(c), Some(s), 4) => self.lookup(c, s).is_some(),
+            _ => false,
+        }
     }
 
     /// Reads a table from JSON, with every problem: malformed JSON or unknown fields, a code that

@@ -1,14 +1,15 @@
 //! The asset registers over the native API (see [`crate::service::assets`] for who may do what):
 //!
 //! - `GET|PUT /api/v1/asset-settings` (write: admin): the register rules and the points rule;
-//! - `GET /api/v1/component-classes`: the class table the rules check codes against (for now the
-//!   example shipped with gridatlas);
+//! - `GET|PUT /api/v1/component-classes` (write: admin): the class table the rules check codes
+//!   against, the district's or the example shipped with gridatlas;
 //! - `GET /api/v1/components` (a page, filtered), `PUT` (the whole register, admin) and `POST`
 //!   (add or update by code; planners and dispatchers within their streets): GeoJSON or CSV
 //!   (`text/csv`, UTF-8 or GBK), `crs=` for GCJ-02 / BD-09 files;
 //! - `GET /api/v1/components/near?lon&lat[&radius_m][&class]`, `GET /api/v1/components/{code}`:
 //!   with class names and the unit grid and block the atlas places them in;
-//! - `GET /api/v1/shops` (a page, `segment=` for one road segment's frontage list), `PUT`/`POST`
+//! - `GET /api/v1/shops` (a page; `segment=` for one road segment's frontage list, `area=` for
+//!   the frontage lists of an area's road segments), `PUT`/`POST`
 //!   as components; `GET /api/v1/shops/{id}`: with its inspections and points record;
 //! - `PUT /api/v1/shops/{id}/frontage`: bind a shop to a road segment by hand;
 //!   `POST /api/v1/shops/{id}/inspections`: a frontage inspection;
@@ -20,7 +21,7 @@
 
 use super::auth::{self, Caller, Role};
 use super::error::{ApiError, ApiResult};
-use super::field::{content_type, json_body};
+use super::field::{admin_json_put, content_type, json_body};
 use super::query::Params;
 use super::{AppState, Register};
 use crate::assets::Inspection;
@@ -95,24 +96,44 @@ pub async fn put_settings(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<AssetSettings>> {
-    let caller = auth::require(&state, &headers, Role::Admin).await?;
-    let body = body?;
-    let v: serde_json::Value = json_body(&headers, &body)?;
-    let text = v.to_string();
-    let store = state.store()?;
-    Ok(Json(
-        state
-            .blocking(move || service::replace_settings(store.as_ref(), &caller, &text))
-            .await?,
-    ))
+    admin_json_put(&state, &headers, body, |store, caller, body| {
+        service::replace_settings(store, caller, &String::from_utf8_lossy(body))
+    })
+    .await
 }
 
 /// `GET /api/v1/component-classes`: the component class table (大类 and 小类) the rules check codes
-/// against: for now the example shipped with gridatlas.
-#[utoipa::path(get, path = "/api/v1/component-classes", tag = "assets",
-    responses((status = 200, description = "The class table (`example: true`: the example shipped with gridatlas)", body = ClassTable)))]
-pub async fn get_classes() -> Json<ClassTable> {
-    Json(ClassTable::example())
+/// against: the district's, or the example shipped with gridatlas until it gives its own.
+#[utoipa::path(get, path = "/api/v1/component-classes", tag = "assets", operation_id = "get_component_classes",
+    responses((status = 200, description = "The class table in force (`example: true`: the example shipped with gridatlas)", body = ClassTable)))]
+pub async fn get_classes(State(state): State<AppState>) -> Json<ClassTable> {
+    Json(state.registers().classes().clone())
+}
+
+/// `PUT /api/v1/component-classes` (admin): the district's own class table.
+#[utoipa::path(put, path = "/api/v1/component-classes", tag = "assets", operation_id = "put_component_classes",
+    request_body(content = ClassTable, description = "The class table: major classes of 2 digits, each with subclasses of 2 digits, names in Chinese and English"),
+    responses((status = 200, description = "The class table now in force", body = ClassTable),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over its limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid table, or it lacks a class that registered components or task-list items use (`problems`: each one); nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file), or busy", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_classes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<ClassTable>> {
+    let registers = state.registers();
+    let st = state.clone();
+    admin_json_put(&state, &headers, body, move |store, caller, body| {
+        let table = service::replace_class_table(store, caller, registers.components(), body)?;
+        st.reload_register(Register::Classes)?;
+        Ok::<_, ApiError>(table)
+    })
+    .await
 }
 
 /// What a register body holds.

@@ -45,6 +45,30 @@ pub(crate) fn content_type(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
+/// An admin's `PUT` of a JSON document the service checks and stores (settings, a class table):
+/// the token first, then the body's media type and syntax (415, 400), then `f` on the blocking
+/// pool with the store, the caller and the body.
+pub(crate) async fn admin_json_put<T, E>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    f: impl FnOnce(&dyn crate::store::Store, &auth::Caller, &[u8]) -> Result<T, E> + Send + 'static,
+) -> ApiResult<Json<T>>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    let caller = auth::require(state, headers, Role::Admin).await?;
+    let body = body?;
+    let _: serde_json::Value = json_body(headers, &body)?;
+    let store = state.store()?;
+    Ok(Json(
+        state
+            .blocking(move || f(store.as_ref(), &caller, &body))
+            .await?,
+    ))
+}
+
 pub(crate) fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> ApiResult<T> {
     let ct = content_type(headers);
     if !ct.starts_with("application/json") {
@@ -93,16 +117,10 @@ pub async fn put_settings(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<crate::field::duty::FieldSettings>> {
-    let caller = auth::require(&state, &headers, Role::Admin).await?;
-    let body = body?;
-    let v: serde_json::Value = json_body(&headers, &body)?;
-    let text = v.to_string();
-    let store = state.store()?;
-    Ok(Json(
-        state
-            .blocking(move || service::replace_settings(store.as_ref(), &caller, &text))
-            .await?,
-    ))
+    admin_json_put(&state, &headers, body, |store, caller, body| {
+        service::replace_settings(store, caller, &String::from_utf8_lossy(body))
+    })
+    .await
 }
 
 /// `GET /api/v1/staff` (admin, supervisor, dispatcher): the roster.

@@ -75,6 +75,7 @@ use utoipa::OpenApi;
         super::assets::get_settings,
         super::assets::put_settings,
         super::assets::get_classes,
+        super::assets::put_classes,
         super::assets::list_components,
         super::assets::put_components,
         super::assets::post_components,

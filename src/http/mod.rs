@@ -50,6 +50,8 @@ pub enum Register {
     Components,
     /// The shop register.
     Shops,
+    /// The component class table.
+    Classes,
 }
 
 /// Limits and switches of the server; one typed struct, loaded once.
@@ -468,6 +470,7 @@ impl AppState {
             Register::Both => crate::service::assets::Registers::load(store.as_ref())?,
             Register::Components => now.with_components(store.as_ref())?,
             Register::Shops => now.with_shops(store.as_ref())?,
+            Register::Classes => now.with_classes(store.as_ref())?,
         };
         tracing::info!(
             components = registers.component_count(),
@@ -841,8 +844,11 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ),
         (
             "/api/v1/component-classes",
-            get(assets::get_classes),
-            vec![],
+            get(assets::get_classes).put(assets::put_classes),
+            vec![(
+                Method::PUT,
+                Policy::with_roles(limits::SMALL_BODY, &[Role::Admin]),
+            )],
         ),
         (
             "/api/v1/components",

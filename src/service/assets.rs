@@ -75,6 +75,77 @@ pub fn replace_settings(store: &dyn Store, caller: &Caller, json: &str) -> Resul
     Ok(s)
 }
 
+/// The component class table in force: the district's (`PUT /api/v1/component-classes`), or the
+/// example shipped with gridatlas.
+pub fn class_table(store: &dyn Store) -> Result<ClassTable> {
+    match store.setting(Setting::ComponentClasses)? {
+        Some(json) => ClassTable::parse(json.as_bytes()).map_err(|e| {
+            Error::internal(format!(
+                "the stored component class table: {}",
+                e.join("; ")
+            ))
+        }),
+        None => Ok(ClassTable::example()),
+    }
+}
+
+/// Replaces the class table with the district's own (admin). Refused (422, every problem named)
+/// when the table is not valid, or when it lacks a class that a registered component's code or a
+/// task-list item names: those would fail the code rules, or route nowhere, the moment after.
+pub fn replace_class_table(
+    store: &dyn Store,
+    caller: &Caller,
+    components: &[Component],
+    body: &[u8],
+) -> Result<ClassTable> {
+    caller.require(Role::Admin)?;
+    let table = ClassTable::parse(body).map_err(|problems| {
+        Error::unprocessable(format!(
+            "the class table has {} problem(s): {}",
+            problems.len(),
+            problems.first().cloned().unwrap_or_default()
+        ))
+        .with_extra(serde_json::json!({"problems": problems}))
+    })?;
+    let mut missing: std::collections::BTreeMap<String, usize> = Default::default();
+    for c in components {
+        if table.of_code(&c.code).is_none()
+            && let Some(class) = c.code.get(6..10)
+        {
+            *missing.entry(class.to_string()).or_default() += 1;
+        }
+    }
+    let mut problems: Vec<String> = missing
+        .iter()
+        .map(|(class, n)| {
+            format!(
+                "class {} subclass {}: used by {n} registered component(s)",
+                &class[..2],
+                &class[2..]
+            )
+        })
+        .collect();
+    for cat in store.categories()? {
+        for class in cat.component_classes.iter().filter(|c| !table.has(c)) {
+            problems.push(format!(
+                "class {class}: named by task-list item {} ({})",
+                cat.code, cat.name_zh
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::unprocessable(format!(
+            "the class table lacks {} class(es) in use: {}",
+            problems.len(),
+            problems[0]
+        ))
+        .with_extra(serde_json::json!({"problems": problems})));
+    }
+    let text = serde_json::to_string(&table).map_err(Error::internal)?;
+    store.replace_setting(Setting::ComponentClasses, &text)?;
+    Ok(table)
+}
+
 /// The registers in memory: every component and shop with their indexes (independent of the
 /// atlas: grids and blocks are the live atlas's, asked when needed). Each register is shared
 /// between versions: reloading the shops keeps the components' index as it is.
@@ -82,6 +153,7 @@ pub fn replace_settings(store: &dyn Store, caller: &Caller, json: &str) -> Resul
 pub struct Registers {
     components: std::sync::Arc<(Vec<Component>, ComponentIndex)>,
     shops: std::sync::Arc<(Vec<Shop>, ShopIndex)>,
+    classes: std::sync::Arc<ClassTable>,
 }
 
 impl Registers {
@@ -97,12 +169,29 @@ impl Registers {
         Registers {
             components: std::sync::Arc::new((components, component_index)),
             shops: std::sync::Arc::new((shops, shop_index)),
+            classes: std::sync::Arc::new(ClassTable::example()),
         }
     }
 
-    /// Loads both registers from the store and indexes them.
+    /// Loads both registers and the class table from the store and indexes them.
     pub fn load(store: &dyn Store) -> Result<Registers> {
-        Registers::empty().with_components(store)?.with_shops(store)
+        Registers::empty()
+            .with_classes(store)?
+            .with_components(store)?
+            .with_shops(store)
+    }
+
+    /// These registers with the class table in force read again from the store.
+    pub fn with_classes(&self, store: &dyn Store) -> Result<Registers> {
+        Ok(Registers {
+            classes: std::sync::Arc::new(class_table(store)?),
+            ..self.clone()
+        })
+    }
+
+    /// The component class table in force.
+    pub fn classes(&self) -> &ClassTable {
+        &self.classes
     }
 
     /// These registers with the component register loaded again from the store.
@@ -115,7 +204,7 @@ impl Registers {
         let index = ComponentIndex::new(&components);
         Ok(Registers {
             components: std::sync::Arc::new((components, index)),
-            shops: self.shops.clone(),
+            ..self.clone()
         })
     }
 
@@ -124,9 +213,14 @@ impl Registers {
         let shops = store.shops(&crate::store::ShopQuery::default())?;
         let index = ShopIndex::new(&shops);
         Ok(Registers {
-            components: self.components.clone(),
             shops: std::sync::Arc::new((shops, index)),
+            ..self.clone()
         })
+    }
+
+    /// The components, by code.
+    pub fn components(&self) -> &[Component] {
+        &self.components.0
     }
 
     /// Components held.
@@ -318,7 +412,7 @@ pub fn import_components(
     }
     let s = settings(store)?;
     let findings =
-        crate::assets::rules::check(&components, &[], atlas, &ClassTable::example(), &s.rules);
+        crate::assets::rules::check(&components, &[], atlas, &class_table(store)?, &s.rules);
     if findings.iter().any(|f| f.severity == Severity::Error) {
         return Err(refused(findings));
     }
@@ -368,8 +462,7 @@ pub fn import_shops(
             shop.frontage = crate::assets::binding::bind(atlas, &shop.geometry, s.rules.binding_m);
         }
     }
-    let findings =
-        crate::assets::rules::check(&[], &shops, atlas, &ClassTable::example(), &s.rules);
+    let findings = crate::assets::rules::check(&[], &shops, atlas, &class_table(store)?, &s.rules);
     if findings.iter().any(|f| f.severity == Severity::Error) {
         return Err(refused(findings));
     }
@@ -665,7 +758,7 @@ pub fn list_components(
     let next_after = (rows.len() == limit)
         .then(|| rows.last().map(|c| c.code.clone()))
         .flatten();
-    let classes = ClassTable::example();
+    let classes = class_table(store)?;
     Ok(w::ComponentList {
         components: rows
             .into_iter()
@@ -680,7 +773,7 @@ pub fn component(store: &dyn Store, atlas: &Atlas, code: &str) -> Result<w::Comp
     let c = store
         .component(code)?
         .ok_or_else(|| Error::not_found(format!("no component {code:?}")))?;
-    Ok(component_view(atlas, &ClassTable::example(), c, None))
+    Ok(component_view(atlas, &class_table(store)?, c, None))
 }
 
 /// The components within `radius_m` of a point (WGS84), nearest first, of one class or
@@ -700,12 +793,12 @@ pub fn components_near(
             ));
         }
     }
-    let classes = ClassTable::example();
+    let classes = registers.classes();
     let components = registers
         .components_within(lon, lat, radius_m)
         .into_iter()
         .filter(|(c, _)| class.is_none_or(|k| c.code.get(6..6 + k.len()) == Some(k)))
-        .map(|(c, d)| component_view(atlas, &classes, c.clone(), Some(d)))
+        .map(|(c, d)| component_view(atlas, classes, c.clone(), Some(d)))
         .collect();
     Ok(w::ComponentsNear {
         point: [lon, lat],
@@ -763,7 +856,8 @@ fn standings(
     let mut by_shop: std::collections::HashMap<String, Vec<PointsEntry>> =
         std::collections::HashMap::new();
     if !shops.is_empty() {
-        for e in store.points(None, since)? {
+        let ids: Vec<String> = shops.iter().map(|s| s.id.clone()).collect();
+        for e in store.points_of(&ids, since)? {
             by_shop.entry(e.shop.clone()).or_default().push(e);
         }
     }
@@ -771,6 +865,23 @@ fn standings(
         .iter()
         .map(|s| standing(by_shop.get(&s.id).map_or(&[][..], Vec::as_slice), rule, now))
         .collect())
+}
+
+/// The codes of the road segments within area `code` (itself when it is one), for `area=`.
+fn segments_within(atlas: &Atlas, code: &str) -> Result<Vec<String>> {
+    let root = atlas.find(code).ok_or_else(|| {
+        Error::invalid_parameter("area", format!("no area {code:?} in the served generation"))
+    })?;
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let f = atlas.feature(id);
+        if f.layer == Layer::RoadSegment {
+            out.push(f.code.clone());
+        }
+        stack.extend_from_slice(atlas.children(id));
+    }
+    Ok(out)
 }
 
 /// A page of shops as `query` asks, with their standing at `now`.
@@ -782,7 +893,17 @@ pub fn list_shops(
     now: DateTime<Utc>,
 ) -> Result<w::ShopList> {
     let limit = page_param(q.limit.as_deref())?;
-    let segments = q.segment.clone().map(|s| vec![s]);
+    let segments = match (&q.segment, &q.area) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid_parameter(
+                "area",
+                "give `segment` or `area`, not both",
+            ));
+        }
+        (Some(s), None) => Some(vec![s.clone()]),
+        (None, Some(a)) => Some(segments_within(atlas, a)?),
+        (None, None) => None,
+    };
     let query = crate::store::ShopQuery {
         bbox: bbox_param(q.bbox.as_deref())?,
         ids: None,

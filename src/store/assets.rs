@@ -150,4 +150,8 @@ pub trait Assets {
 
     /// The points entries at or after `since` (of one shop when `shop` is given), by time.
     fn points(&self, shop: Option<&str>, since: DateTime<Utc>) -> StoreResult<Vec<PointsEntry>>;
+
+    /// The points entries at or after `since` of the shops `shops` (a page of the register), by
+    /// shop and time.
+    fn points_of(&self, shops: &[String], since: DateTime<Utc>) -> StoreResult<Vec<PointsEntry>>;
 }

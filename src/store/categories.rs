@@ -40,6 +40,8 @@ pub enum Setting {
     /// The asset registers' rules: the component class table and code rules, the frontage
     /// binding distance, the points rule (its shape is the service's).
     Assets,
+    /// The district's component class table (大类 and 小类), replacing the shipped example.
+    ComponentClasses,
 }
 
 impl Setting {
@@ -51,6 +53,7 @@ impl Setting {
             Setting::ReviewRubric => "review_rubric",
             Setting::Field => "field",
             Setting::Assets => "assets",
+            Setting::ComponentClasses => "component_classes",
         }
     }
 }

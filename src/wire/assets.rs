@@ -190,6 +190,9 @@ pub struct ShopListQuery {
     pub bbox: Option<String>,
     /// Only the shops facing this road segment (its frontage list).
     pub segment: Option<String>,
+    /// Only the shops facing a road segment within this area (a street, grid, block or road
+    /// segment code): a grid's frontage list, as the public board shows it.
+    pub area: Option<String>,
     /// Ids after this one (the previous page's `next_after`).
     pub after: Option<String>,
     /// Page size, 1–10,000 (default 1,000).

@@ -857,4 +857,23 @@ impl Assets for Db {
             .map(points_from_row)
             .collect()
     }
+
+    fn points_of(&self, shops: &[String], since: DateTime<Utc>) -> StoreResult<Vec<PointsEntry>> {
+        use schema::shop_points::dsl as p;
+        let mut conn = self.conn()?;
+        let mut out = Vec::new();
+        for chunk in shops.chunks(ID_CHUNK) {
+            let rows: Vec<PointsRow> = p::shop_points
+                .filter(p::shop.eq_any(chunk))
+                .filter(p::at.ge(since))
+                .select(PointsRow::as_select())
+                .order((p::shop, p::at, p::id))
+                .load(&mut conn)
+                .map_err(db_err)?;
+            for r in rows {
+                out.push(points_from_row(r)?);
+            }
+        }
+        Ok(out)
+    }
 }
