@@ -15,6 +15,7 @@ mod http;
 mod segments;
 
 use db::TestDb;
+use geo::InteriorPoint;
 use gridatlas::assets::codes::credit_check_char;
 use gridatlas::assets::{Component, ComponentState, Shop, ShopGeometry};
 use gridatlas::atlas::Atlas;
@@ -46,6 +47,8 @@ struct Server {
     other_segment: String,
     street: String,
     grid: String,
+    /// A resident grid and a point inside it.
+    resident: (String, (f64, f64)),
 }
 
 fn token(store: &dyn Store, spec: TokenSpec) -> String {
@@ -91,8 +94,21 @@ async fn start(db: &TestDb) -> Server {
         .map(|f| f.code.clone())
         .find(|c| *c != segment.1)
         .expect("another segment");
+    let resident = atlas
+        .features()
+        .layer(Layer::ResidentGrid)
+        .find_map(|f| {
+            let p = f.geometry.as_area().and_then(|a| a.interior_point())?;
+            let id = atlas.find(&f.code)?;
+            let at = atlas.locate(p.x(), p.y());
+            // in another street, so that the street's shops do not hold it
+            let elsewhere = at[1].is_some_and(|st| atlas.feature(st).code != street);
+            (at.contains(&Some(id)) && elsewhere).then(|| (f.code.clone(), (p.x(), p.y())))
+        })
+        .expect("a resident grid with an interior point");
     let s = store.as_ref();
     let server = Server {
+        resident,
         other_segment,
         admin: token(s, spec("admin", &[], &[])),
         planner: token(s, spec("planner", &[&street], &[])),
@@ -600,6 +616,7 @@ fn shops_over_http(db: &TestDb) {
         let shops = vec![
             shop("S1", door),
             shop("S22", offset(door, ex * 10.0, ey * 10.0)),
+            shop("S3", s.resident.1),
         ];
         let done = s
             .ok(
@@ -609,7 +626,7 @@ fn shops_over_http(db: &TestDb) {
                 Some(geojson_shops(&shops)),
             )
             .await;
-        assert_eq!(done["stored"], 2, "{done}");
+        assert_eq!(done["stored"], 3, "{done}");
 
         // the frontage list of the segment: both, bound to it, in good standing
         let path = format!("/api/v1/shops?segment={seg}");
@@ -634,8 +651,14 @@ fn shops_over_http(db: &TestDb) {
             assert_eq!(v["shops"][0]["phone"].is_string(), sees, "{who:?}: {v}");
             assert_eq!(v["shops"][0]["contact"].is_string(), sees, "{who:?}: {v}");
         }
-        // the frontage lists of an area's road segments: the grid's and the street's hold both
-        for area in [&s.grid, &s.street] {
+        // the shops of an area: those facing its road segments (both, in the grid and the
+        // street) and those standing in it (S3, in a resident grid)
+        for (area, want) in [
+            (&s.grid, &["S1", "S22"][..]),
+            (&s.street, &["S1", "S22"]),
+            (&seg, &["S1", "S22"]),
+            (&s.resident.0, &["S3"]),
+        ] {
             let v = s
                 .ok("GET", &format!("/api/v1/shops?area={area}"), None, None)
                 .await;
@@ -645,8 +668,19 @@ fn shops_over_http(db: &TestDb) {
                 .iter()
                 .filter_map(|x| x["id"].as_str())
                 .collect();
-            assert_eq!(ids, ["S1", "S22"], "area {area}: {v}");
+            assert_eq!(ids, want, "area {area}: {v}");
         }
+        // paged by id
+        let page = s
+            .ok(
+                "GET",
+                &format!("/api/v1/shops?area={}&limit=1&after=S1", s.grid),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(page["shops"][0]["id"], "S22", "{page}");
+        assert_eq!(page["next_after"], "S22", "{page}");
         // a segment without shops in front of it lists none; an unknown area, or both filters,
         // are refused
         let none = s

@@ -413,10 +413,18 @@ pub async fn list_shops(
     let caller = reader(&state, &headers).await?;
     let store = state.store()?;
     let atlas = state.atlas();
+    let registers = state.registers();
     Ok(Json(
         state
             .blocking(move || {
-                service::list_shops(store.as_ref(), &atlas, caller.as_ref(), &q, Utc::now())
+                service::list_shops(
+                    store.as_ref(),
+                    &registers,
+                    &atlas,
+                    caller.as_ref(),
+                    &q,
+                    Utc::now(),
+                )
             })
             .await?,
     ))

@@ -218,6 +218,11 @@ impl Registers {
         })
     }
 
+    /// The shops, by id.
+    pub fn shops(&self) -> &[Shop] {
+        &self.shops.0
+    }
+
     /// The components, by code.
     pub fn components(&self) -> &[Component] {
         &self.components.0
@@ -867,46 +872,75 @@ fn standings(
         .collect())
 }
 
-/// The codes of the road segments within area `code` (itself when it is one), for `area=`.
-fn segments_within(atlas: &Atlas, code: &str) -> Result<Vec<String>> {
+/// The ids of the shops of area `code`, sorted (for `area=`): those facing a road segment within
+/// it (itself when it is one) and those standing in it (their anchor point). Read from the
+/// registers in memory, which every write through the API reloads.
+fn shops_of_area(registers: &Registers, atlas: &Atlas, code: &str) -> Result<Vec<String>> {
     let root = atlas.find(code).ok_or_else(|| {
         Error::invalid_parameter("area", format!("no area {code:?} in the served generation"))
     })?;
-    let mut out = Vec::new();
+    let mut segments = std::collections::HashSet::new();
     let mut stack = vec![root];
     while let Some(id) = stack.pop() {
         let f = atlas.feature(id);
         if f.layer == Layer::RoadSegment {
-            out.push(f.code.clone());
+            segments.insert(f.code.as_str());
         }
         stack.extend_from_slice(atlas.children(id));
     }
-    Ok(out)
+    let bbox = atlas.bbox(root);
+    let inside = |(x, y): (f64, f64)| {
+        bbox.is_some_and(|b| {
+            (b.min().x..=b.max().x).contains(&x) && (b.min().y..=b.max().y).contains(&y)
+        }) && atlas.locate(x, y).contains(&Some(root))
+    };
+    let mut ids: Vec<String> = registers
+        .shops()
+        .iter()
+        .filter(|s| {
+            s.frontage
+                .as_ref()
+                .is_some_and(|f| segments.contains(f.segment.as_str()))
+                || inside(crate::assets::binding::anchor(&s.geometry))
+        })
+        .map(|s| s.id.clone())
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// A page of shops as `query` asks, with their standing at `now`.
 pub fn list_shops(
     store: &dyn Store,
+    registers: &Registers,
     atlas: &Atlas,
     caller: Option<&Caller>,
     q: &w::ShopListQuery,
     now: DateTime<Utc>,
 ) -> Result<w::ShopList> {
     let limit = page_param(q.limit.as_deref())?;
-    let segments = match (&q.segment, &q.area) {
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid_parameter(
-                "area",
-                "give `segment` or `area`, not both",
-            ));
+    if q.segment.is_some() && q.area.is_some() {
+        return Err(Error::invalid_parameter(
+            "area",
+            "give `segment` or `area`, not both",
+        ));
+    }
+    let segments = q.segment.clone().map(|s| vec![s]);
+    // `area=`: the page's ids chosen here (after `after`, at most `limit`), the rows read by id
+    let ids = match &q.area {
+        Some(a) => {
+            let mut ids = shops_of_area(registers, atlas, a)?;
+            if let Some(after) = &q.after {
+                ids.retain(|id| id > after);
+            }
+            ids.truncate(limit);
+            Some(ids)
         }
-        (Some(s), None) => Some(vec![s.clone()]),
-        (None, Some(a)) => Some(segments_within(atlas, a)?),
-        (None, None) => None,
+        None => None,
     };
     let query = crate::store::ShopQuery {
         bbox: bbox_param(q.bbox.as_deref())?,
-        ids: None,
+        ids: ids.as_deref(),
         segments: segments.as_deref(),
         after: q.after.as_deref(),
         limit: Some(limit),

@@ -190,8 +190,8 @@ pub struct ShopListQuery {
     pub bbox: Option<String>,
     /// Only the shops facing this road segment (its frontage list).
     pub segment: Option<String>,
-    /// Only the shops facing a road segment within this area (a street, grid, block or road
-    /// segment code): a grid's frontage list, as the public board shows it.
+    /// Only the shops of this area (a street, grid, block or road segment code): those facing a
+    /// road segment within it and those standing in it, as the public board lists them.
     pub area: Option<String>,
     /// Ids after this one (the previous page's `next_after`).
     pub after: Option<String>,
