@@ -1,4 +1,6 @@
-//! The embedded SQLite backend: one file, WAL journal, `synchronous=FULL`, bundled libsqlite3.
+//! The embedded SQLite backend: one file, WAL journal, `synchronous=FULL`, bundled libsqlite3
+//! (built with `SQLITE_ENABLE_QPSG`: see `.cargo/config.toml`), the WAL checkpointed by a thread
+//! of its own (`Checkpointer`).
 //!
 //! Opening checks the file before SQLite reads it: a file that does not start with the SQLite
 //! header, or that is shorter than its header says, is reported as [`StoreError::Corrupt`];
@@ -25,9 +27,68 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite"
 /// How often a watcher polls for new generations.
 const POLL: Duration = Duration::from_millis(500);
 
+/// How often the checkpointer copies the WAL's frames into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// A WAL larger than this after a passive checkpoint (readers kept it from completing) is
+/// checkpointed with RESTART, which waits for them, so that the file does not grow without end.
+const WAL_RESTART_BYTES: u64 = 256 << 20;
+
 /// Store on a SQLite file.
 pub struct SqliteStore {
     pool: Pool<ConnectionManager<Conn>>,
+    /// Stops the checkpointer (dropped first: see the `Drop` impl).
+    checkpointer: Option<Checkpointer>,
+}
+
+/// The background checkpointer of a store: the pool's connections never checkpoint
+/// (`wal_autocheckpoint = 0`), because SQLite's automatic checkpoint runs in the connection whose
+/// commit crossed 1,000 WAL pages, inside its write (and this process's writer lock): every few
+/// hundred check-ins one request copied the WAL into the database file and synced it, ~100 ms,
+/// and every writer behind it waited. Here a thread of its own does it, PASSIVE (it never blocks
+/// readers or writers), every [`CHECKPOINT_EVERY`].
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> StoreResult<Checkpointer> {
+        let mut conn = establish(path)?;
+        let wal = {
+            let mut w = path.as_os_str().to_owned();
+            w.push("-wal");
+            PathBuf::from(w)
+        };
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let mut mode = "PASSIVE";
+                    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES) {
+                        mode = "RESTART";
+                    }
+                    if let Err(e) = conn.batch_execute(&format!("PRAGMA wal_checkpoint({mode})")) {
+                        tracing::warn!(error = %e, mode, "SQLite checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Pool(format!("starting the checkpointer: {e}")))?;
+        Ok(Checkpointer { stop, thread })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(Checkpointer { stop, thread }) = self.checkpointer.take() {
+            drop(stop);
+            // its connection closes before the pool's: the last to close checkpoints the rest
+            let _ = thread.join();
+        }
+    }
 }
 
 type Db = SqliteStore;
@@ -38,7 +99,8 @@ struct Pragmas;
 impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
-            "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+            "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -174,7 +236,10 @@ impl SqliteStore {
             .connection_customizer(Box::new(Pragmas))
             .build(manager)
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            checkpointer: Some(Checkpointer::start(&path)?),
+        };
         store.refresh_facts_impl()?;
         Ok(store)
     }
@@ -322,5 +387,50 @@ mod tests {
             SqliteStore::open(&p),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    /// The pool's connections never checkpoint; the store's own thread copies the WAL into the
+    /// file while the store stays open (and stops when it is dropped).
+    #[test]
+    fn the_wal_is_checkpointed_in_the_background() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.db");
+        let store = SqliteStore::open(&p).expect("open");
+        let size = || std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        let before = size();
+        {
+            let mut conn = store.conn().expect("conn");
+            let auto: Vec<Int> = diesel::sql_query("PRAGMA wal_autocheckpoint")
+                .load(&mut conn)
+                .expect("pragma");
+            assert_eq!(
+                auto[0].wal_autocheckpoint, 0,
+                "pool connections do not checkpoint"
+            );
+            conn.batch_execute(
+                "CREATE TABLE filler (b BLOB); \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+                 INSERT INTO filler SELECT zeroblob(4000) FROM n;",
+            )
+            .expect("fill");
+        }
+        // 8 MB written to the WAL; the file grows once the checkpointer has copied it
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while size() < before + 7_000_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the WAL was not checkpointed: the file is {} bytes",
+                size()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(store);
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Int {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        wal_autocheckpoint: i32,
     }
 }
