@@ -213,14 +213,15 @@ function fitShops(shops) {
   const over = () => box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1
     || [...box.querySelectorAll('.b-sg')].some((g) => g.getClientRects().length > 1);
   const groups = shops.groups;
-  let rows = Math.min(MAX_ROWS, Math.max(...groups.map((g) => g.shops.length)));
+  const most = Math.min(MAX_ROWS, Math.max(...groups.map((g) => g.shops.length)));
+  let rows = most;
   let count = groups.length;
   const draw = () => { box.innerHTML = groupsHtml(groups, rows, count); };
   draw();
   while (over() && rows > 1) { rows--; draw(); }
   while (over() && count > 1) { count--; draw(); }
   box.dataset.rows = String(rows);
-  if (rows === Math.min(MAX_ROWS, Math.max(...groups.map((g) => g.shops.length))) && count === groups.length) {
+  if (rows === most && count === groups.length) {
     // all shown: give back the height they do not need (in 2 mm steps)
     const mm = box.clientHeight / (96 / 25.4);
     let h = mm;
