@@ -203,17 +203,20 @@ function groupsHtml(groups, rows, count) {
     : '');
 }
 
-// Fits the groups in their box (one A3 page): the box takes the room the organisation chart and
-// the contacts leave, then fewer rows per group until nothing overflows, then fewer groups; when
-// everything fits, the box shrinks to its content and the rows above grow.
+// Fits the groups in their box (one A3 page): the box takes the room the organisation chart, the
+// task list and the contacts leave (or gives them what they lack), then fewer rows per group
+// until nothing overflows, then fewer groups; when everything fits, the box shrinks to its
+// content and the rows above grow.
 const MAX_ROWS = 40;
 function fitShops(shops) {
   const box = document.getElementById('board-shops-groups');
   if (!box || !shops?.groups) return;
+  // the row above keeps what its contents need (a long task list), no more
+  const mm = 96 / 25.4;
   const r2 = document.querySelector('.b-row.r2');
-  const used = Math.max(...['#board-org', '#board-tasks', '.b-report'].map((sel) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? Infinity));
-  const slack = r2.getBoundingClientRect().bottom - used - 3 * (96 / 25.4);
-  if (slack > 0) box.style.height = `${box.clientHeight + slack}px`;
+  const used = Math.max(...['#board-org', '#board-tasks', '.b-report'].map((sel) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? 0));
+  const slack = r2.getBoundingClientRect().bottom - used - 3 * mm;
+  box.style.height = `${Math.max(24 * mm, box.clientHeight + slack)}px`;
   // overflowing the box (to a fourth column), or a group split across columns
   const over = () => box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1
     || [...box.querySelectorAll('.b-sg')].some((g) => g.getClientRects().length > 1);
@@ -228,7 +231,7 @@ function fitShops(shops) {
   box.dataset.rows = String(rows);
   if (rows === most && count === groups.length) {
     // all shown: give back the height they do not need (in 2 mm steps)
-    const step = 2 * (96 / 25.4);
+    const step = 2 * mm;
     let h = box.clientHeight;
     while (h > 6 * step) {
       box.style.height = `${h - step}px`;

@@ -35,6 +35,9 @@ test('the public board of a resident grid shows blocks, people, tasks and contac
   if (station) assert.match(await page.locator('#board-org').textContent(), new RegExp(station.name));
   assert.ok(await page.locator('#board-tasks').count() === 1);
   assert.match(await page.locator('.b-report').textContent(), /12345/);
+  // the shops' section is there (with shops or saying there are none), below the rest
+  assert.equal(await page.locator('#board-shops h2').count(), 1);
+  await assertNoOverlap(page);
   assert.deepEqual(errors, []);
   await page.screenshot({ path: join(ARTIFACTS, 'board.png'), fullPage: true });
   const pdf = await page.pdf({ path: join(ARTIFACTS, 'board.pdf'), preferCSSPageSize: true, printBackground: true });
@@ -67,6 +70,15 @@ async function openBoard(context, code, lang = 'zh') {
   await page.goto(`${BASE}/board.html?grid=${encodeURIComponent(code)}&lang=${lang}`);
   await page.waitForFunction(() => document.body.dataset.boardReady === '1', null, { timeout: 20000 });
   return { page, errors };
+}
+
+/** Nothing of the rows above runs into the shops' section (a long task list, a tall chart). */
+async function assertNoOverlap(page) {
+  const top = (await page.locator('#board-shops').boundingBox()).y;
+  for (const sel of ['#board-org', '#board-tasks', '.b-report']) {
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box.y + box.height <= top + 1, `${sel} ends above the shops' section (${box.y + box.height} > ${top})`);
+  }
 }
 
 const LEVEL = { zh: { good: '良好', warned: '约谈', escalated: '移交城管' }, en: { good: 'Good', warned: 'Warned', escalated: 'Escalated' } };
@@ -155,6 +167,7 @@ test('the board lists the grid\'s shops under frontage duty by road segment, wit
   assert.equal((await rowEn.locator('.sp').textContent()).trim(), known.pledge_signed ? `Signed ${known.pledge_signed}` : 'Not signed');
   assert.equal((await rowEn.locator('.lv').textContent()).trim(), LEVEL.en[known.standing.level]);
 
+  await assertNoOverlap(page);
   await page.screenshot({ path: join(ARTIFACTS, 'board-shops-en.png'), fullPage: true });
   await page.locator('#lang-toggle').click();
   await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
@@ -164,6 +177,7 @@ test('the board lists the grid\'s shops under frontage duty by road segment, wit
   // the section ends above the footer (nothing of it cut off)
   const [shopsBox, footBox] = await Promise.all([section.boundingBox(), page.locator('.b-foot').boundingBox()]);
   assert.ok(shopsBox.y + shopsBox.height <= footBox.y + 1, 'the shops section ends above the footer');
+  await assertNoOverlap(page);
   assert.deepEqual(await cspViolations(page), []);
   assert.deepEqual(errors, []);
   await context.close();
