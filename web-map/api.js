@@ -61,6 +61,9 @@ export const api = {
   componentClasses: () => getJSON('/api/v1/component-classes'),
   shops: (bbox, { after, limit = 5000 } = {}, signal) =>
     getJSON(`/api/v1/shops?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal }),
+  // the shops of an area (facing its road segments or standing in it), a page by id
+  shopsOfArea: (code, { after, limit = 1000 } = {}) =>
+    getJSON(`/api/v1/shops?area=${encodeURIComponent(code)}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`),
   shop: (id) => getJSON(`/api/v1/shops/${encodeURIComponent(id)}`),
 };
 

@@ -1,5 +1,6 @@
 // Public board (宣传版面) of one grid: the grid with its numbered blocks as inline SVG (no tiles,
-// so it prints reliably), the organisation chart, the task list and the reporting contacts.
+// so it prints reliably), the organisation chart, the task list, the reporting contacts and the
+// shops under frontage duty (门责商户) by the road segment they face, with their pledge and level.
 // board.html?grid=CODE (index.html?board=CODE redirects here).
 import { api } from './api.js';
 import { t, label, applyI18n, setLang, getLang } from './i18n.js';
@@ -13,7 +14,7 @@ let loaded = null;
 
 document.getElementById('print').addEventListener('click', () => window.print());
 document.getElementById('lang-toggle').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
-document.addEventListener('langchange', () => loaded && render(loaded));
+document.addEventListener('langchange', () => { if (loaded) { render(loaded); fitShops(loaded.shops); } });
 
 async function load() {
   applyI18n();
@@ -30,10 +31,13 @@ async function load() {
     document.body.dataset.boardReady = '1';
     return;
   }
-  const [children, categories, config] = await Promise.all([
+  const [children, categories, config, shops] = await Promise.all([
     api.children(grid, true).then((r) => r.items || []).catch(() => []),
     api.categories(area.layer).then((r) => r.items || []).catch(() => null),
     api.config().catch(() => null),
+    // a failure is shown in the shops' section (not as an empty list)
+    allShops(grid).then((list) => ({ groups: shopGroups(list), total: list.length, signed: list.filter((s) => s.pledge_signed).length }),
+      (e) => ({ error: e.message || String(e) })),
   ]);
   const blocks = children.filter((c) => !c.layer || c.layer === 'block');
   // Block heads: from the children listing when it carries people, else one request per block.
@@ -42,9 +46,42 @@ async function load() {
   }));
   blocks.forEach((b, i) => { b.number = blockNumber(b, i); });
   blocks.sort((a, b) => a.number - b.number);
-  loaded = { area, blocks, categories, config };
+  loaded = { area, blocks, categories, config, shops };
   render(loaded);
+  await document.fonts?.ready;
+  fitShops(shops);
   document.body.dataset.boardReady = '1';
+}
+
+// Every shop of the area: the public list (no contacts), page after page by `next_after`.
+async function allShops(code) {
+  const shops = [];
+  let after;
+  for (;;) {
+    const page = await api.shopsOfArea(code, { after });
+    shops.push(...(page.shops || []));
+    if (!page.next_after || page.next_after === after) return shops;
+    after = page.next_after;
+  }
+}
+
+// The shops by the road segment they face, by segment name; those facing none last ("other").
+// A name two segments share gets the segment's code, so that the groups can be told apart.
+function shopGroups(shops) {
+  const coll = new Intl.Collator('zh-CN', { numeric: true });
+  const bySegment = new Map();
+  for (const s of shops) {
+    const seg = s.frontage?.segment ?? '';
+    if (!bySegment.has(seg)) bySegment.set(seg, { segment: seg, name: seg ? (s.segment_name || seg) : '', shops: [] });
+    bySegment.get(seg).shops.push(s);
+  }
+  const groups = [...bySegment.values()];
+  for (const g of groups) g.shops.sort((a, b) => coll.compare(a.name, b.name) || coll.compare(a.id, b.id));
+  groups.sort((a, b) => (a.segment ? 0 : 1) - (b.segment ? 0 : 1) || coll.compare(a.name, b.name) || coll.compare(a.segment, b.segment));
+  const named = {};
+  for (const g of groups) if (g.segment) named[g.name] = (named[g.name] || 0) + 1;
+  for (const g of groups) g.shared = !!g.segment && named[g.name] > 1;
+  return groups;
 }
 
 // Same numbering as the map's labels: `seq` when given, else the code's last 3 digits.
@@ -56,7 +93,7 @@ function blockNumber(b, i) {
   return Number.isFinite(tail) && tail > 0 ? tail : i + 1;
 }
 
-function render({ area, blocks, categories, config }) {
+function render({ area, blocks, categories, config, shops }) {
   const root = document.getElementById('board');
   const street = (area.parents || []).find((p) => p.layer === 'street');
   const district = (area.parents || []).find((p) => p.layer === 'district') || config?.district;
@@ -67,7 +104,8 @@ function render({ area, blocks, categories, config }) {
   document.title = `${area.name} · ${t('board.title')}`;
   const kind = [label('layer', area.layer), area.kind ? label('kind', area.kind) : ''].filter(Boolean).join(' · ');
   const lang = getLang();
-  const density = blocks.length > 24 ? 'dense' : blocks.length > 8 ? 'many' : '';
+  // with shops the map row is lower (board.css: .has-shops): two columns from 5 blocks
+  const density = blocks.length > (shops?.total ? 18 : 24) ? 'dense' : blocks.length > (shops?.total ? 4 : 8) ? 'many' : '';
 
   root.innerHTML = `
     <header class="b-head">
@@ -76,7 +114,7 @@ function render({ area, blocks, categories, config }) {
       <div class="b-title2">${esc(t('board.title'))}</div>
       <div class="b-meta"><span>${esc([district?.name, street?.name].filter(Boolean).join(' · '))}</span><span>${esc(kind)}</span><span>${esc(area.code)}</span></div>
     </header>
-    <div class="b-body">
+    <div class="b-body${shops?.total ? ' has-shops' : ''}">
       <div class="b-row r1">
         <section class="b-sec">
           <h2>${esc(t('board.map'))}</h2>
@@ -111,9 +149,97 @@ function render({ area, blocks, categories, config }) {
           </section>
         </div>
       </div>
+      ${shopsSection(shops)}
     </div>
     <footer class="b-foot"><span>${esc([district?.name, street?.name, area.name].filter(Boolean).join(' · '))}</span><span>${esc(t('board.updated', { g: config?.generation ?? '—', d: new Date().toLocaleDateString(lang === 'zh' ? 'zh-CN' : 'en-GB') }))}</span></footer>
   `;
+}
+
+// ---- shops under frontage duty (门责商户): a summary and the groups, fitted by fitShops()
+
+function shopsSection(shops) {
+  let summary;
+  let body = '';
+  if (!shops || shops.error) {
+    summary = `<div class="b-shops-msg error" id="board-shops-error" role="alert">${esc(t('board.shops.error', { msg: shops?.error ?? '—' }))}</div>`;
+  } else if (!shops.total) {
+    summary = `<div class="b-shops-msg" id="board-shops-summary">${esc(t('board.shops.none'))}</div>`;
+  } else {
+    const p = Math.round((100 * shops.signed) / shops.total);
+    summary = `<div class="b-shops-sum" id="board-shops-summary">${esc(t('board.shops.summary', { n: shops.total, m: shops.signed, p }))}</div>`;
+    body = '<div class="b-shops-groups" id="board-shops-groups"></div>';
+  }
+  const data = shops && !shops.error ? ` data-total="${shops.total}" data-signed="${shops.signed}"` : '';
+  return `<section class="b-sec b-row r3 b-shops" id="board-shops"${data}>
+    <div class="b-shops-top"><h2>${esc(t('board.shops'))}</h2>${summary}</div>${body}</section>`;
+}
+
+function shopRow(s) {
+  const level = s.standing?.level;
+  const pledge = s.pledge_signed
+    ? `<span class="sp signed">${esc(t('board.shops.signed', { d: s.pledge_signed }))}</span>`
+    : `<span class="sp unsigned">${esc(t('board.shops.unsigned'))}</span>`;
+  const levels = { good: t('board.shops.level.good'), warned: t('board.shops.level.warned'), escalated: t('board.shops.level.escalated') };
+  return `<li class="b-shop" data-id="${esc(s.id)}"><span class="sn">${esc(s.name)}</span>${pledge}`
+    + `<span class="lv lv-${esc(level)}" data-level="${esc(level)}">${esc(levels[level] ?? level ?? '—')}</span></li>`;
+}
+
+// At most `rows` shops per group and the first `count` groups; the rest are counted.
+function groupsHtml(groups, rows, count) {
+  const shown = groups.slice(0, count);
+  const rest = groups.slice(count);
+  const html = shown.map((g) => {
+    const n = g.shops.length;
+    const more = n - Math.min(n, rows);
+    return `<div class="b-sg" data-segment="${esc(g.segment)}" data-count="${n}">
+      <div class="sg-h"><span class="sg-n">${esc(g.segment ? g.name : t('board.shops.other'))}</span>${g.shared ? `<span class="sg-code">${esc(g.segment)}</span>` : ''}`
+      + `<span class="sg-c">${esc(n === 1 ? t('board.shops.count.one') : t('board.shops.count', { n }))}</span></div>
+      <ul>${g.shops.slice(0, rows).map(shopRow).join('')}</ul>
+      ${more ? `<div class="sg-more" data-more="${more}">${esc(t('board.shops.more', { n: more }))}</div>` : ''}</div>`;
+  }).join('');
+  const restShops = rest.reduce((a, g) => a + g.shops.length, 0);
+  return html + (rest.length
+    ? `<div class="b-sg sg-rest" data-more-groups="${rest.length}" data-more="${restShops}">${esc(t('board.shops.more_groups', { g: rest.length, n: restShops }))}</div>`
+    : '');
+}
+
+// Fits the groups in their box (one A3 page): the box takes the room the organisation chart, the
+// task list and the contacts leave (or gives them what they lack), then fewer rows per group
+// until nothing overflows, then fewer groups; when everything fits, the box shrinks to its
+// content and the rows above grow.
+const MAX_ROWS = 40;
+function fitShops(shops) {
+  const box = document.getElementById('board-shops-groups');
+  if (!box || !shops?.groups) return;
+  // the row above keeps what its contents need (a long task list), no more
+  const mm = 96 / 25.4;
+  const r2 = document.querySelector('.b-row.r2');
+  const used = Math.max(...['#board-org', '#board-tasks', '.b-report'].map((sel) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? 0));
+  const slack = r2.getBoundingClientRect().bottom - used - 3 * mm;
+  box.style.height = `${Math.max(24 * mm, box.clientHeight + slack)}px`;
+  // overflowing the box (to a fourth column), or a group split across columns
+  const over = () => box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1
+    || [...box.querySelectorAll('.b-sg')].some((g) => g.getClientRects().length > 1);
+  const groups = shops.groups;
+  const most = Math.min(MAX_ROWS, Math.max(...groups.map((g) => g.shops.length)));
+  let rows = most;
+  let count = groups.length;
+  const draw = () => { box.innerHTML = groupsHtml(groups, rows, count); };
+  draw();
+  while (over() && rows > 1) { rows--; draw(); }
+  while (over() && count > 1) { count--; draw(); }
+  box.dataset.rows = String(rows);
+  if (rows === most && count === groups.length) {
+    // all shown: give back the height they do not need (in 2 mm steps)
+    const step = 2 * mm;
+    let h = box.clientHeight;
+    while (h > 6 * step) {
+      box.style.height = `${h - step}px`;
+      if (over()) break;
+      h -= step;
+    }
+    box.style.height = `${h}px`;
+  }
 }
 
 function blockCard(b) {

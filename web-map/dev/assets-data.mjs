@@ -1,8 +1,9 @@
 // Synthetic asset registers for the mock server (dev/mock-server.mjs): components (部件) every
 // 35 m along the road segments, alternately 3 m either side, and shops (门责) every 28 m 10 m off
-// them, with a standing and inspections (the first shop escalated, every seventh warned). The
-// shapes of GET /api/v1/components, /component-classes, /shops and /shops/{id}; not the server's
-// demo (the browser tests run against `gridatlas serve --demo`).
+// them, with a standing and inspections (the first shop escalated, every seventh warned; every
+// thirteenth bound to no road segment, as if its binding had been removed by hand). The shapes of
+// GET /api/v1/components, /component-classes, /shops (bbox=, segment=, area=) and /shops/{id};
+// not the server's demo (the browser tests run against `gridatlas serve --demo`).
 import { readFileSync } from 'node:fs';
 
 const KINDS = [
@@ -64,7 +65,7 @@ export function makeAssets(data, classesFile, areasAt) {
         credit_code: n % 9 ? `92${district}MOCK${String(n).padStart(6, '0')}` : undefined,
         pledge_signed: n % 7 ? day(20 + (n % 600)) : undefined,
         geometry: { type: 'Point', coordinates: p }, anchor: p,
-        frontage: { segment: seg.properties.code, distance_m: 10, source: 'nearest' }, segment_name: seg.properties.name,
+        ...(n % 13 ? { frontage: { segment: seg.properties.code, distance_m: 10, source: 'nearest' }, segment_name: seg.properties.name } : {}),
       });
     }
   }
@@ -93,18 +94,42 @@ export function makeAssets(data, classesFile, areasAt) {
     return { class_name: major?.name_zh, subclass_name: minor?.name_zh };
   };
   const componentView = (c) => ({ ...c, ...classNames(c.code), ...areasAt([c.lon, c.lat]) });
-  const shopView = (s) => ({ ...s, ...areasAt(s.anchor) });
+  // a shop's street, grid and block, located once
+  const located = new Map();
+  const areasOf = (s) => { if (!located.has(s.id)) located.set(s.id, areasAt(s.anchor)); return located.get(s.id); };
+  const shopView = (s) => ({ ...s, ...areasOf(s) });
+  // area=: the codes of the area and everything under it (null when there is no such area)
+  const children = new Map();
+  for (const { properties: { code, parent } } of data.features) {
+    if (!parent) continue;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(code);
+  }
+  const known = new Set(data.features.map((f) => f.properties.code));
+  const within = (code) => {
+    if (!known.has(code)) return null;
+    const out = new Set();
+    const stack = [code];
+    while (stack.length) { const c = stack.pop(); out.add(c); stack.push(...(children.get(c) || [])); }
+    return out;
+  };
+  // the shops facing a road segment within the area or standing in it (as the server's area=)
+  const ofArea = (codes, s) => codes.has(s.frontage?.segment) || Object.values(areasOf(s)).some((a) => a && codes.has(a.code));
   const inBox = (b, [x, y]) => !b || (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]);
   const page = (items, key, q, view) => {
     const bbox = q.get('bbox') ? q.get('bbox').split(',').map(Number) : null;
     if (bbox && (bbox.length !== 4 || bbox.some((v) => !Number.isFinite(v)))) return { status: 400, detail: 'bbox: min_lon,min_lat,max_lon,max_lat' };
     const limit = Math.min(Number(q.get('limit') || 1000), 10000);
     const after = q.get('after');
+    if (q.get('segment') && q.get('area')) return { status: 400, detail: 'give `segment` or `area`, not both' };
+    const area = q.get('area') ? within(q.get('area')) : undefined;
+    if (area === null) return { status: 400, detail: `area: no area ${JSON.stringify(q.get('area'))} in the served generation` };
     const out = [];
     for (const it of items) {
       if (after && it[key] <= after) continue;
       if (!inBox(bbox, it.anchor || [it.lon, it.lat])) continue;
       if (q.get('segment') && it.frontage?.segment !== q.get('segment')) continue;
+      if (area && !ofArea(area, it)) continue;
       out.push(it);
       if (out.length === limit) break;
     }
