@@ -825,7 +825,57 @@ fn watch_sees_publish_from_another_process_within_1s(db: &TestDb) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQLite only: damaged files
+// SQLite only: another process on the same file, damaged files
+
+/// While a store is open its process holds SQLite's shared lock on the file. Another process
+/// that reads the file and closes must not find itself the last connection: it would checkpoint
+/// and delete the WAL under the open store, and the store's next reads and writes would find
+/// the database malformed. (The store once opened and closed the file itself after its pool was
+/// up, which released all of the process's locks on it.)
+#[test]
+fn another_process_reading_leaves_an_open_sqlite_store_whole() {
+    let db = TestDb::sqlite();
+    let store = db.open();
+    publish_set(store.as_ref(), &territory(2, 4, 30, 1), "alice");
+    // a second store on the same file in this process (as a watcher or a test opens one)
+    let second = db.open();
+    assert_eq!(
+        second.current_generation().expect("read").map(|g| g.number),
+        Some(1)
+    );
+    let wal = format!("{}-wal", db.url);
+    for round in 0..3 {
+        // the other process: SQLite as Python ships it (it checkpoints and deletes the WAL when
+        // it closes as the last connection of the file)
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1])\n\
+                 print(c.execute('SELECT COUNT(*) FROM generations').fetchone()[0])\n\
+                 c.close()",
+                &db.url,
+            ])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            (round + 1).to_string()
+        );
+        assert!(
+            std::path::Path::new(&wal).exists(),
+            "round {round}: the other process deleted the WAL of the open store"
+        );
+        publish_set(store.as_ref(), &territory(2, 4, 30, round + 2), "bob");
+        store.load_generation(round as i32 + 2).expect("reads back");
+    }
+    drop(second);
+}
 
 #[test]
 fn corrupt_or_truncated_sqlite_file_is_a_clear_error() {

@@ -12,6 +12,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct SqliteStore {
     pool: Pool<ConnectionManager<Conn>>,
     /// Stops the checkpointer (dropped first: see the `Drop` impl).
     checkpointer: Option<Checkpointer>,
+    /// This store's hold on the file (dropped after the pool: fields drop in order).
+    _file: OpenFile,
 }
 
 /// The background checkpointer of a store: the pool's connections never checkpoint
@@ -54,7 +57,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     fn start(path: &Path) -> StoreResult<Checkpointer> {
-        let mut conn = establish(path)?;
+        let mut conn = connect(path)?;
         let wal = {
             let mut w = path.as_os_str().to_owned();
             w.push("-wal");
@@ -181,9 +184,66 @@ fn check_header(path: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-fn establish(path: &Path) -> StoreResult<Conn> {
+/// The database files this process has open, with how many stores (or migrations) hold each.
+static OPEN_FILES: std::sync::Mutex<BTreeMap<PathBuf, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// One holder of a database file in [`OPEN_FILES`]; released when dropped.
+struct OpenFile(PathBuf);
+
+impl OpenFile {
+    /// Registers a holder of `path`, checking the file's header first when no other holder of
+    /// this process has it open: the check opens and closes the file, which would release the
+    /// POSIX locks of the open connections (see [`connect`]). The registry's lock is held during
+    /// the check, so no connection of another opener appears meanwhile.
+    fn hold(path: &Path) -> StoreResult<OpenFile> {
+        // the file may not exist yet: its directory's canonical path and its name
+        let key = match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => std::fs::canonicalize(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })
+            .map(|d| d.join(name))
+            .unwrap_or_else(|_| path.to_path_buf()),
+            _ => path.to_path_buf(),
+        };
+        let mut open = OPEN_FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let holders = open.get(&key).copied().unwrap_or(0);
+        if holders == 0 {
+            check_header(path)?;
+        }
+        open.insert(key.clone(), holders + 1);
+        Ok(OpenFile(key))
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        let mut open = OPEN_FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match open.get(&self.0).copied() {
+            Some(n) if n > 1 => {
+                open.insert(self.0.clone(), n - 1);
+            }
+            _ => {
+                open.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// A connection to `path`, in WAL mode. Never open the database file any other way while a
+/// connection of this process is open (the header check runs only for the first holder: see
+/// [`OpenFile::hold`]): closing that descriptor would release every POSIX lock
+/// the process holds on the file (SQLite's shared lock among them), and another process closing
+/// its connection would then think itself the last one and checkpoint and delete the WAL under
+/// this one — corrupting the database.
+fn connect(path: &Path) -> StoreResult<Conn> {
     use diesel::Connection;
-    check_header(path)?;
     let url = path.to_string_lossy();
     let mut conn = Conn::establish(&url).map_err(|e| StoreError::Connect {
         url: url.to_string(),
@@ -211,7 +271,8 @@ fn run_migrations(conn: &mut Conn, path: &Path) -> StoreResult<Vec<String>> {
 
 /// Applies pending migrations to the file; returns the versions applied.
 pub fn migrate(path: &Path) -> StoreResult<Vec<String>> {
-    let mut conn = establish(path)?;
+    let _held = OpenFile::hold(path)?;
+    let mut conn = connect(path)?;
     run_migrations(&mut conn, path)
 }
 
@@ -219,8 +280,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> StoreResult<Self> {
         let path: PathBuf = path.to_path_buf();
+        let file = OpenFile::hold(&path)?;
         {
-            let mut conn = establish(&path)?;
+            let mut conn = connect(&path)?;
             run_migrations(&mut conn, &path)?;
             // Reading the generation table makes SQLite look at the schema and data pages.
             current_number(&mut conn).map_err(|e| match e {
@@ -239,6 +301,7 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             checkpointer: Some(Checkpointer::start(&path)?),
+            _file: file,
         };
         store.refresh_facts_impl()?;
         Ok(store)
