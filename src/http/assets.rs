@@ -301,9 +301,12 @@ pub async fn list_components(
 ) -> ApiResult<Json<wire::ComponentList>> {
     let store = state.store()?;
     let atlas = state.atlas();
+    let registers = state.registers();
     Ok(Json(
         state
-            .blocking(move || service::list_components(store.as_ref(), &atlas, &q))
+            .blocking(move || {
+                service::list_components(store.as_ref(), &atlas, registers.classes(), &q)
+            })
             .await?,
     ))
 }
@@ -320,9 +323,12 @@ pub async fn one_component(
 ) -> ApiResult<Json<wire::ComponentView>> {
     let store = state.store()?;
     let atlas = state.atlas();
+    let registers = state.registers();
     Ok(Json(
         state
-            .blocking(move || service::component(store.as_ref(), &atlas, &code))
+            .blocking(move || {
+                service::component(store.as_ref(), &atlas, registers.classes(), &code)
+            })
             .await?,
     ))
 }

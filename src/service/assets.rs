@@ -727,6 +727,7 @@ pub fn coordinate_param(name: &str, v: Option<&str>) -> Result<f64> {
 pub fn list_components(
     store: &dyn Store,
     atlas: &Atlas,
+    classes: &ClassTable,
     q: &w::ComponentListQuery,
 ) -> Result<w::ComponentList> {
     let limit = page_param(q.limit.as_deref())?;
@@ -763,22 +764,26 @@ pub fn list_components(
     let next_after = (rows.len() == limit)
         .then(|| rows.last().map(|c| c.code.clone()))
         .flatten();
-    let classes = class_table(store)?;
     Ok(w::ComponentList {
         components: rows
             .into_iter()
-            .map(|c| component_view(atlas, &classes, c, None))
+            .map(|c| component_view(atlas, classes, c, None))
             .collect(),
         next_after,
     })
 }
 
 /// One component, by code.
-pub fn component(store: &dyn Store, atlas: &Atlas, code: &str) -> Result<w::ComponentView> {
+pub fn component(
+    store: &dyn Store,
+    atlas: &Atlas,
+    classes: &ClassTable,
+    code: &str,
+) -> Result<w::ComponentView> {
     let c = store
         .component(code)?
         .ok_or_else(|| Error::not_found(format!("no component {code:?}")))?;
-    Ok(component_view(atlas, &class_table(store)?, c, None))
+    Ok(component_view(atlas, classes, c, None))
 }
 
 /// The components within `radius_m` of a point (WGS84), nearest first, of one class or
