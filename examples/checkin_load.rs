@@ -8,7 +8,9 @@
 //! FILE holds one request a line, `TOKEN<TAB>JSON BODY`, used in turn (cycled). Requests beyond
 //! MAX_IN_FLIGHT (default 512) outstanding wait for a free slot, their latency still counted from
 //! their intended start. Prints a summary and a JSON line: count, achieved rate, answers by
-//! status, transport errors, and p50/p90/p99/p99.9/max in milliseconds.
+//! status, transport errors, and p50/p90/p99/p99.9/max in milliseconds. With
+//! `CHECKIN_LOAD_TRACE=PATH` it also writes each request's intended start (ms from the first)
+//! and latency (ms), one a line, to see when slow answers came.
 
 use anyhow::Context;
 use axum::body::Bytes;
@@ -98,21 +100,30 @@ fn main() -> anyhow::Result<()> {
                     Err(_) => Outcome::Error,
                 };
                 drop(permit);
-                (intended.elapsed(), outcome)
+                (intended.elapsed(), outcome, intended - start)
             }));
         }
         let mut latencies = Vec::with_capacity(tasks.len());
         let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
         let mut errors = 0u64;
+        let mut trace = String::new();
         for t in tasks {
-            let (latency, outcome) = t.await?;
+            let (latency, outcome, offset) = t.await?;
             latencies.push(latency);
+            trace.push_str(&format!(
+                "{:.3}\t{:.3}\n",
+                offset.as_secs_f64() * 1e3,
+                latency.as_secs_f64() * 1e3
+            ));
             match outcome {
                 Outcome::Status(s) => *statuses.entry(s).or_default() += 1,
                 Outcome::Error => errors += 1,
             }
         }
         let elapsed = start.elapsed().as_secs_f64();
+        if let Ok(path) = std::env::var("CHECKIN_LOAD_TRACE") {
+            std::fs::write(&path, trace).with_context(|| format!("writing {path}"))?;
+        }
         latencies.sort_unstable();
         let ms = |q: f64| -> f64 {
             if latencies.is_empty() {

@@ -994,6 +994,188 @@ fn the_demo_patrol_day_shows_what_was_planted(db: &TestDb) {
     assert_eq!(fixes.len(), p.fixes);
 }
 
+/// A reader of a server-sent event stream.
+struct Events {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    /// Opens `/api/v1/events{query}` with `auth` and reads its `ready` event.
+    async fn open(s: &Server, auth: &str, query: &str) -> Events {
+        let resp = s
+            .send("GET", &format!("/api/v1/events{query}"), auth, None)
+            .await;
+        assert_eq!(resp.status(), 200, "/api/v1/events{query}");
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        let mut events = Events {
+            resp,
+            buf: Vec::new(),
+        };
+        let (kind, data) = events.next().await;
+        assert_eq!(kind, "ready", "{data}");
+        assert!(data["seq"].is_u64(), "{data}");
+        events
+    }
+
+    /// The next event: its `event:` name and its `data:` as JSON (keep-alive comments skipped).
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..i + 2).collect();
+                let text = String::from_utf8(block).expect("utf-8");
+                let (mut kind, mut data) = (String::new(), String::new());
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if kind.is_empty() && data.is_empty() {
+                    continue;
+                }
+                return (
+                    kind,
+                    serde_json::from_str(&data).expect("event data is JSON"),
+                );
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), self.resp.chunk())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream")
+                .expect("the stream is open");
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+}
+
+/// `GET /api/v1/events`: each subscriber sees the changes of its scope as they are committed —
+/// a case of its street, a check-in with the person only for the roles that read personal data —
+/// and nothing of other streets.
+fn live_events_follow_cases_and_checkins_in_scope(db: &TestDb) {
+    use geo::InteriorPoint;
+    run(async {
+        let s = start(db).await;
+        gridatlas::service::setup::bootstrap_categories(s.store.as_ref()).expect("task list");
+        let day = s.roster().await;
+        let mut dispatcher =
+            Events::open(&s, &s.dispatcher, &format!("?street={}", s.street)).await;
+        let mut other = Events::open(&s, &s.other_dispatcher, "").await;
+        let mut intake = Events::open(&s, &s.intake, "").await;
+        // refused: no token, a street outside the token's scope
+        let r = s
+            .client
+            .get(format!("{}/api/v1/events", s.base))
+            .send()
+            .await
+            .expect("request");
+        problem(r, 401).await;
+        let other_street = demo()
+            .layer(Layer::Street)
+            .find(|f| f.code != s.street)
+            .map(|f| f.code.clone())
+            .expect("another street");
+        problem(
+            s.send(
+                "GET",
+                &format!("/api/v1/events?street={other_street}"),
+                &s.dispatcher,
+                None,
+            )
+            .await,
+            403,
+        )
+        .await;
+
+        // a case in the dispatcher's street
+        let inside = offset(s.east, -3.0, 0.0);
+        let created = s
+            .ok(
+                "POST",
+                "/api/v1/cases",
+                &s.intake,
+                Some(json!({"lon": inside.0, "lat": inside.1, "category": "RG0105", "source": "hotline", "description": "楼上抛下花盆"})),
+            )
+            .await;
+        let id = created["id"].as_i64().expect("id");
+        let (kind, e) = dispatcher.next().await;
+        assert_eq!(kind, "case", "{e}");
+        assert_eq!(e["case"]["id"], id, "{e}");
+        assert_eq!(e["street"], s.street.as_str(), "{e}");
+        assert_eq!(e["case"]["stage"], "reported", "{e}");
+        let (kind, e) = intake.next().await;
+        assert_eq!(
+            (kind.as_str(), e["case"]["id"].as_i64()),
+            ("case", Some(id))
+        );
+
+        // a case in another street: the other street's dispatcher sees it, and nothing before it
+        let grid = demo()
+            .layer(Layer::ResidentGrid)
+            .find(|g| g.parent.as_deref() == Some(other_street.as_str()))
+            .expect("a grid of the other street");
+        let p = grid
+            .geometry
+            .as_area()
+            .and_then(|a| a.interior_point())
+            .expect("interior point");
+        let elsewhere = s
+            .ok(
+                "POST",
+                "/api/v1/cases",
+                &s.intake,
+                Some(json!({"lon": p.x(), "lat": p.y(), "category": "RG0105", "source": "hotline", "description": "另一街镇"})),
+            )
+            .await;
+        let (kind, e) = other.next().await;
+        assert_eq!(kind, "case", "{e}");
+        assert_eq!(
+            e["case"]["id"], elsewhere["id"],
+            "the first event of the other street: {e}"
+        );
+        let (_, e) = intake.next().await;
+        assert_eq!(e["case"]["id"], elsewhere["id"]);
+
+        // a check-in: the street's dispatcher sees the person; intake only the class
+        let v = s.check_in(inside, local(day, 7, 55), "in").await;
+        let (kind, e) = dispatcher.next().await;
+        assert_eq!(
+            kind, "checkin",
+            "the case of the other street is not sent here: {e}"
+        );
+        assert_eq!(e["checkin"]["staff"], STAFF, "{e}");
+        assert_eq!(e["checkin"]["class"], v["checkin"]["class"], "{e}");
+        assert_eq!(e["grid"], s.grid.as_str(), "{e}");
+        let (kind, e) = intake.next().await;
+        assert_eq!(kind, "checkin", "{e}");
+        assert_eq!(e["checkin"]["staff"], Value::Null, "{e}");
+        assert_eq!(e["checkin"]["area"], Value::Null, "{e}");
+        assert_eq!(e["checkin"]["class"], v["checkin"]["class"], "{e}");
+        // the other street's dispatcher does not see the check-in: its next event is the next
+        // case of its street
+        let again = s
+            .ok(
+                "POST",
+                "/api/v1/cases",
+                &s.intake,
+                Some(json!({"lon": p.x(), "lat": p.y(), "category": "RG0105", "source": "hotline", "description": "又一件"})),
+            )
+            .await;
+        let (kind, e) = other.next().await;
+        assert_eq!(
+            (kind.as_str(), &e["case"]["id"]),
+            ("case", &again["id"]),
+            "{e}"
+        );
+    });
+}
+
 suite!(
     check_in_places_and_classes,
     check_in_refusals,
@@ -1002,4 +1184,5 @@ suite!(
     tracks_over_http,
     fixes_and_coverage_over_http,
     the_demo_patrol_day_shows_what_was_planted,
+    live_events_follow_cases_and_checkins_in_scope,
 );

@@ -21,6 +21,7 @@ struct Server {
     base: String,
     client: reqwest::Client,
     store: Arc<dyn Store>,
+    state: AppState,
 }
 
 async fn start(db: &TestDb, config: ServeConfig) -> Server {
@@ -36,11 +37,13 @@ async fn start(db: &TestDb, config: ServeConfig) -> Server {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
     Server {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         store,
+        state,
     }
 }
 
@@ -587,8 +590,22 @@ fn private_reads_need_a_token_of_any_role(db: &TestDb) {
         problem(s.get(&url).await, 401).await;
         problem(s.get("/api/v1/areas?q=310116").await, 401).await;
         let planner = s.token("planner", &["310116001"]);
+        let last_use = || s.store.list_tokens().expect("tokens")[0].last_used_at;
+        assert_eq!(last_use(), None);
         let v = s.json(&url, Some(&planner)).await;
         assert_eq!(v["block"]["code"], block.code.as_str());
+        // The use is noted in memory, not written in the request, and written by a flush.
+        assert_eq!(s.state.token_uses().pending(), 1);
+        assert_eq!(last_use(), None);
+        assert_eq!(
+            s.state.token_uses().flush(s.store.as_ref()).expect("flush"),
+            1
+        );
+        let used = last_use().expect("written by the flush");
+        assert!((chrono::Utc::now() - used).num_seconds() < 60, "{used}");
+        // Within the minute the token is not noted again.
+        s.json(&url, Some(&planner)).await;
+        assert_eq!(s.state.token_uses().pending(), 0);
         assert_eq!(s.get("/healthz").await.status(), 200);
     });
 }

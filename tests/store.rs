@@ -641,6 +641,31 @@ fn tokens_expire_and_record_their_last_use(db: &TestDb) {
         .expect("lookup")
         .expect("found");
     assert_eq!((t.id, t.expires_at), (never, None));
+    // Several uses in one transaction: each written when its stored use is a minute older;
+    // an unknown id changes nothing.
+    let much_later = later + chrono::Duration::seconds(120);
+    store
+        .touch_tokens(&[
+            (id, later + chrono::Duration::seconds(10)),
+            (never, much_later),
+            (i64::MAX, much_later),
+        ])
+        .expect("touch several");
+    let by_id = |id: i64| {
+        store
+            .list_tokens()
+            .expect("list")
+            .into_iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.last_used_at)
+    };
+    assert!((by_id(id).expect("used") - later).num_milliseconds().abs() < 1000);
+    assert!(
+        (by_id(never).expect("used") - much_later)
+            .num_milliseconds()
+            .abs()
+            < 1000
+    );
 }
 
 fn old_unpublished_drafts_are_purged(db: &TestDb) {
@@ -987,4 +1012,34 @@ fn cli_imports_one_street_with_or_without_the_district(db: &TestDb) {
             .collect();
         assert_eq!(changed, [("310116101009".to_owned(), ChangeKind::Changed)]);
     }
+}
+
+/// Connections the server dropped (a restart, an administrator) are replaced: the pool checks
+/// each connection as it is taken, so no call fails on one.
+#[test]
+fn postgis_connections_the_server_dropped_are_replaced() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(db) = TestDb::postgres("dropped_connections") else {
+        return;
+    };
+    let store = db.open();
+    // Hold several connections at once so the pool has more than one.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| store.list_tokens().expect("tokens"));
+        }
+    });
+    let name = db.url.rsplit('/').next().expect("database name").to_owned();
+    let mut admin = diesel::PgConnection::establish(&db.url).expect("admin connection");
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .expect("terminate");
+    let results: Vec<bool> = (0..20).map(|_| store.list_tokens().is_ok()).collect();
+    assert!(
+        results.iter().all(|ok| *ok),
+        "calls failed on dropped connections: {results:?}"
+    );
 }

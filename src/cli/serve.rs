@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Retry-After: a burst beyond what the database serves is refused quickly, not queued).
     #[arg(long, default_value_t = 2000)]
     pub store_wait_ms: u64,
+    /// Most live event streams (`GET /api/v1/events`, the portal's live view) open at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_event_streams: usize,
     /// Require a token for reads too (lookups, areas, tiles).
     #[arg(long)]
     pub private_reads: bool,
@@ -189,6 +192,7 @@ impl ServeArgs {
             past_atlas_budget_bytes: self.past_atlas_budget_mb.saturating_mul(1024 * 1024),
             past_atlas_builds: self.past_atlas_builds.max(1),
             store_wait: Duration::from_millis(self.store_wait_ms.max(1)),
+            max_event_streams: self.max_event_streams,
             ..ServeConfig::default()
         }
     }

@@ -31,8 +31,11 @@ pub async fn require_any(
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
         .to_owned();
     let store = state.store()?;
+    let s = state.clone();
     state
-        .blocking(move || crate::service::access::authenticate(store.as_ref(), &secret, &roles))
+        .blocking(move || {
+            crate::service::access::authenticate(store.as_ref(), s.token_uses(), &secret, &roles)
+        })
         .await
 }
 

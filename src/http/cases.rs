@@ -90,6 +90,7 @@ pub async fn submit(
         .await?;
     metrics::counter!("gridatlas_cases_total", "confidence" => case.case.assignment.confidence.as_str())
         .increment(1);
+    state.announce_case(&case.case);
     Ok(case)
 }
 
@@ -226,6 +227,31 @@ pub async fn list(
     ))
 }
 
+/// `GET /api/v1/cases/stats` (a role that reads cases): per-stage counts of the cases of the
+/// token's scope, a street or grid, and a period.
+#[utoipa::path(get, path = "/api/v1/cases/stats", tag = "cases", operation_id = "case_stats",
+    params(wire::CaseStatsQuery),
+    responses((status = 200, description = "Counts per stage, open, overdue, supervised and queued", body = wire::CaseStats),
+        (status = 400, description = "Invalid parameter (a time that does not parse, `to` before `from`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A role that reads no cases", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A time outside the years 1 to 9999", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::CaseStatsQuery>,
+) -> ApiResult<Json<wire::CaseStats>> {
+    let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
+    let store = state.store()?;
+    let offset = state.config().routing.utc_offset;
+    Ok(Json(
+        state
+            .blocking(move || service::stats(store.as_ref(), &caller, &q, offset, Utc::now()))
+            .await?,
+    ))
+}
+
 /// `POST /api/v1/cases/{id}/events`: take an action of the workflow on a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", operation_id = "add_case_event",
     params(("id" = i64, Path, description = "Case id")),
@@ -268,6 +294,7 @@ pub async fn add_event(
             service::act(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
         })
         .await?;
+    state.announce_case(&case.case);
     Ok(Json(case))
 }
 
@@ -308,6 +335,7 @@ pub async fn give_feedback(
                 .map(|c| service::case_view(c, now))
         })
         .await?;
+    state.announce_case(&case.case);
     Ok(Json(case))
 }
 

@@ -277,9 +277,16 @@ pub async fn post_checkin(
     let input: wire::CheckInInput = json_body(&headers, &body)?;
     let store = state.store()?;
     let atlas = state.atlas();
+    let served = atlas.clone();
     let done = state
         .blocking(move || service::check_in(store.as_ref(), &atlas, &caller, &input, Utc::now()))
         .await?;
+    state
+        .events()
+        .publish(crate::service::events::checkin_change(
+            &served,
+            done.checkin.clone(),
+        ));
     Ok((axum::http::StatusCode::CREATED, Json(done)).into_response())
 }
 

@@ -17,6 +17,7 @@ pub mod cases;
 pub mod drafts;
 pub mod edge;
 pub mod error;
+pub mod events;
 pub mod field;
 pub mod lookup;
 pub mod meta;
@@ -97,6 +98,10 @@ pub struct ServeConfig {
     /// Longest a request waits for a store connection before it is answered 503 with
     /// Retry-After (see [`AppState::blocking`]).
     pub store_wait: Duration,
+    /// Most live event streams (`GET /api/v1/events`) open at once; one more is answered 503.
+    pub max_event_streams: usize,
+    /// Longest an event stream stays open (the client reconnects, with its token checked again).
+    pub event_stream_max_age: Duration,
 }
 
 impl Default for ServeConfig {
@@ -120,6 +125,8 @@ impl Default for ServeConfig {
             past_atlas_builds: 1,
             past_atlas_wait: Duration::from_secs(15),
             store_wait: Duration::from_secs(2),
+            max_event_streams: 256,
+            event_stream_max_age: Duration::from_secs(3600),
         }
     }
 }
@@ -164,6 +171,12 @@ struct Inner {
     past: PastAtlases,
     /// Turns at the store: as many as it has connections (see [`AppState::blocking`]).
     store_turns: Arc<tokio::sync::Semaphore>,
+    /// Token uses noted by authentication, written by the serve loop's flusher.
+    token_uses: crate::service::access::TokenUses,
+    /// The live events of this process.
+    events: crate::service::events::Bus,
+    /// Turns to hold an event stream open.
+    event_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// The atlases of past generations (`at=`): each built once however many requests ask for it
@@ -236,12 +249,20 @@ impl AppState {
                     started: Arc::new(std::sync::atomic::AtomicU64::new(0)),
                 },
                 store_turns: Arc::new(tokio::sync::Semaphore::new(turns)),
+                token_uses: crate::service::access::TokenUses::default(),
+                events: crate::service::events::Bus::default(),
+                event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
                 config,
             }),
         }
     }
 
     /// The store, or 503 when the server runs without one (`--data`).
+    /// Token uses noted and not yet written (see [`crate::service::access::TokenUses`]).
+    pub fn token_uses(&self) -> &crate::service::access::TokenUses {
+        &self.inner.token_uses
+    }
+
     pub fn store(&self) -> Result<Arc<dyn Store>, ApiError> {
         self.inner
             .store
@@ -498,7 +519,28 @@ impl AppState {
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }
+        let generation = atlas.generation();
         self.inner.atlas.store(Arc::new(atlas));
+        if let Some(generation) = generation {
+            self.events()
+                .publish(crate::service::events::Change::Published { generation });
+        }
+    }
+
+    /// The live events of this process (`GET /api/v1/events`).
+    pub fn events(&self) -> &crate::service::events::Bus {
+        &self.inner.events
+    }
+
+    /// Publishes a case's change on the live events.
+    pub fn announce_case(&self, case: &crate::cases::Case) {
+        self.events()
+            .publish(crate::service::events::Change::Case(Box::new(case.clone())));
+    }
+
+    /// A turn to hold an event stream open (`None`: `max_event_streams` are open).
+    pub fn event_stream_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.event_streams.clone().try_acquire_owned().ok()
     }
 
     /// The configuration.
@@ -675,6 +717,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::CASE_BODY, &crate::service::cases::REPORTERS),
             )],
         ),
+        ("/api/v1/cases/stats", get(cases::stats), vec![]),
         ("/api/v1/cases/{id}", get(cases::one), vec![]),
         (
             "/api/v1/cases/{id}/events",
@@ -808,6 +851,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
                 Policy::with_roles(limits::ROSTER_BODY, &[Role::Admin, Role::Dispatcher]),
             )],
         ),
+        ("/api/v1/events", get(events::stream), vec![]),
         (
             "/api/v1/checkins",
             get(field::get_checkins).post(field::post_checkin),
@@ -949,6 +993,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/metrics", get(meta::metrics), vec![]),
         ("/avatars/{file}", get(web::avatar), vec![]),
         ("/", get(web::index), vec![]),
+        ("/portal", get(web::portal), vec![]),
         ("/{*path}", get(web::asset), vec![]),
     ];
     // Every template is also the `route` label of the metrics and carries the edge's policies:

@@ -219,7 +219,9 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
         spawn_draft_purger(state.clone());
         spawn_escalation_sweep(state.clone());
         spawn_field_purge(state.clone());
+        spawn_token_use_flusher(state.clone());
     }
+    let last_flush = state.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -239,6 +241,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
         serve(listener, router(state), &config, shutdown()).await;
         anyhow::Ok(())
     })?;
+    flush_token_uses(&last_flush);
     Ok(0)
 }
 
@@ -323,6 +326,33 @@ fn spawn_field_purge(state: AppState) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the purge of old fixes");
+    }
+}
+
+/// Writes the token uses authentication noted (see [`crate::service::access::TokenUses`]), every
+/// 10 s: a token's stored last use is at most 70 s behind.
+fn spawn_token_use_flusher(state: AppState) {
+    let spawned = std::thread::Builder::new()
+        .name("token-use-flush".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(10));
+                flush_token_uses(&state);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the token use flusher");
+    }
+}
+
+fn flush_token_uses(state: &AppState) {
+    if state.token_uses().pending() == 0 {
+        return;
+    }
+    if let Ok(store) = state.store() {
+        if let Err(e) = state.token_uses().flush(store.as_ref()) {
+            tracing::warn!(error = %e.detail, "could not record the tokens' last use; retrying in 10 s");
+        }
     }
 }
 

@@ -118,6 +118,11 @@ pub async fn index(State(state): State<AppState>) -> Response {
     serve(&state, "index.html")
 }
 
+/// `GET /portal`: the street portal (`?street=CODE`; the district view without).
+pub async fn portal(State(state): State<AppState>) -> Response {
+    serve(&state, "portal.html")
+}
+
 /// `GET /{path}`: a file of the map.
 pub async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
     serve(&state, &path)

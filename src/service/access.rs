@@ -234,10 +234,62 @@ impl Caller {
     }
 }
 
+/// Token uses not written yet: [`authenticate`] notes a use here (when the stored last use is
+/// more than a minute old) and [`TokenUses::flush`] writes them all in one transaction — so that
+/// checking a token never waits on a write (on SQLite, a write waits for the one writer).
+#[derive(Debug, Default)]
+pub struct TokenUses {
+    pending: std::sync::Mutex<std::collections::BTreeMap<i64, DateTime<Utc>>>,
+}
+
+impl TokenUses {
+    /// Notes that token `id` was used at `at` (the latest use of each token is kept).
+    fn note(&self, id: i64, at: DateTime<Utc>) {
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let e = pending.entry(id).or_insert(at);
+        *e = (*e).max(at);
+    }
+
+    /// Uses noted and not written yet.
+    pub fn pending(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Writes the uses noted since the last flush; on failure they are kept for the next one.
+    pub fn flush(&self, store: &dyn Store) -> Result<usize> {
+        let uses: Vec<(i64, DateTime<Utc>)> = std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_iter()
+        .collect();
+        if let Err(e) = store.touch_tokens(&uses) {
+            for (id, at) in uses {
+                self.note(id, at);
+            }
+            return Err(Error::internal(e));
+        }
+        Ok(uses.len())
+    }
+}
+
 /// Verifies `secret`: a known, unrevoked, unexpired token with one of `roles` (401 or 403
-/// otherwise). Records the token's last use at most once a minute; a failure to record it
-/// refuses nothing.
-pub fn authenticate(store: &dyn Store, secret: &str, roles: &[Role]) -> Result<Caller> {
+/// otherwise). Notes the token's use in `uses` when its stored last use is more than a minute
+/// old (written by [`TokenUses::flush`]).
+pub fn authenticate(
+    store: &dyn Store,
+    uses: &TokenUses,
+    secret: &str,
+    roles: &[Role],
+) -> Result<Caller> {
     let now = Utc::now();
     let token = store
         .token_by_secret(secret)
@@ -255,9 +307,7 @@ pub fn authenticate(store: &dyn Store, secret: &str, roles: &[Role]) -> Result<C
         .last_used_at
         .is_none_or(|u| now - u > chrono::Duration::seconds(60))
     {
-        if let Err(e) = store.touch_token(token.id, now) {
-            tracing::warn!(error = %e, token = token.id, "could not record the token's last use");
-        }
+        uses.note(token.id, now);
     }
     let caller = Caller::with_token(token);
     caller.require_any(roles)?;

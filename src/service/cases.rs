@@ -475,7 +475,7 @@ pub fn visibility(caller: &Caller) -> Result<Visibility> {
 }
 
 /// Whether a case is visible under `v`.
-fn visible(v: &Visibility, c: &Case) -> bool {
+pub(crate) fn visible(v: &Visibility, c: &Case) -> bool {
     match v {
         Visibility::All => true,
         Visibility::Streets(s) => c.street.as_ref().is_some_and(|x| s.contains(x)),
@@ -594,6 +594,71 @@ pub fn list(
         total,
         limit,
         offset,
+    })
+}
+
+/// How many of the cases `caller` may see, of a street or grid and reported in a period, are in
+/// each stage; how many are open, overdue now, supervised and queued. One count per figure.
+pub fn stats(
+    store: &dyn Store,
+    caller: &Caller,
+    q: &wire::CaseStatsQuery,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Result<wire::CaseStats> {
+    let from = time_param("from", q.from.as_deref(), offset)?;
+    let to = time_param("to", q.to.as_deref(), offset)?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(Error::invalid_parameter(
+                "to",
+                format!("{} is before from ({})", t.to_rfc3339(), f.to_rfc3339()),
+            ));
+        }
+    }
+    let base = CaseFilter {
+        grid: q.grid.clone(),
+        street: q.street.clone(),
+        reported_from: from,
+        reported_to: to,
+        visibility: visibility(caller)?,
+        limit: 0,
+        ..CaseFilter::default()
+    };
+    let count = |f: CaseFilter| -> Result<i64> { Ok(store.list_cases(&f)?.1) };
+    let mut by_stage = std::collections::BTreeMap::new();
+    let mut total = 0;
+    let mut open = 0;
+    for stage in Stage::ALL {
+        let n = count(CaseFilter {
+            stages: vec![stage],
+            ..base.clone()
+        })?;
+        total += n;
+        if Stage::OPEN.contains(&stage) {
+            open += n;
+        }
+        by_stage.insert(stage.as_str().to_owned(), n);
+    }
+    Ok(wire::CaseStats {
+        total,
+        by_stage,
+        open,
+        overdue: count(CaseFilter {
+            overdue_at: Some(now),
+            ..base.clone()
+        })?,
+        supervised: count(CaseFilter {
+            supervised: true,
+            ..base.clone()
+        })?,
+        queued: count(CaseFilter {
+            queued: true,
+            stages: Stage::OPEN.to_vec(),
+            ..base.clone()
+        })?,
+        from,
+        to,
     })
 }
 

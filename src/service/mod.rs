@@ -25,6 +25,7 @@ pub mod assets;
 pub mod cases;
 pub mod drafts;
 mod error;
+pub mod events;
 pub mod field;
 pub mod generations;
 pub mod review;

@@ -88,7 +88,13 @@ pub trait Access {
     fn create_token_with(&self, spec: &TokenSpec, secret: &str) -> StoreResult<i64>;
 
     /// Records that token `id` was used at `at` (written at most once a minute per token).
-    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        self.touch_tokens(&[(id, at)])
+    }
+
+    /// Records the last uses of several tokens in one transaction (each written only when its
+    /// stored last use is more than a minute older; unknown ids are ignored).
+    fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()>;
 
     /// The token whose secret is `secret`, revoked or not.
     fn token_by_secret(&self, secret: &str) -> StoreResult<Option<Token>>;

@@ -81,6 +81,11 @@ impl PgStore {
             .max_size(8)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
+            // Each connection is checked (`SELECT 1`) when taken from the pool: a round trip per
+            // store call, but diesel does not mark a connection the server dropped as broken, so
+            // without the check it would stay in the pool and fail every call made on it
+            // (tests/store.rs, `postgis_connections_the_server_dropped_are_replaced`).
+            .test_on_check_out(true)
             .build(ConnectionManager::<Conn>::new(url))
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = PgStore {

@@ -15,6 +15,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::schema_sqlite as schema;
@@ -31,9 +33,23 @@ const POLL: Duration = Duration::from_millis(500);
 /// How often the checkpointer copies the WAL's frames into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
-/// A WAL larger than this after a passive checkpoint (readers kept it from completing) is
-/// checkpointed with RESTART, which waits for them, so that the file does not grow without end.
-const WAL_RESTART_BYTES: u64 = 256 << 20;
+/// A WAL holding more frames than this after a passive checkpoint gets a second passive
+/// checkpoint, holding this process's writer lock, so that it ends with every frame copied and
+/// the next writer starts the WAL over. Under a steady stream of commits a passive checkpoint
+/// never catches the WAL with every frame copied at the moment a writer begins, so writers never
+/// start it over: the file grows without end, and every commit that extends it syncs the file
+/// system's metadata too (on ext4, stalls of ~100 ms at its 5 s journal commits). Not RESTART:
+/// it takes SQLite's write lock, and writers that find it taken wait in SQLite's busy handler
+/// (sleeps of 1, 2, 5, 10, … ms): ~130 ms stalls; nor RESTART under the writer lock: it syncs the
+/// whole file with every writer waiting. The second passive checkpoint copies only the frames
+/// of the moments since the first, and waits for no reader: one that holds an older snapshot
+/// keeps it from completing, and the next tick tries again.
+const WAL_RESTART_FRAMES: i64 = 16_384;
+
+/// What a WAL file is cut back to when a writer starts it over (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+// The pool's connections set it with a literal (`Pragmas`).
+const _: () = assert!(WAL_SIZE_LIMIT == 67_108_864);
 
 /// Store on a SQLite file.
 pub struct SqliteStore {
@@ -49,44 +65,88 @@ pub struct SqliteStore {
 /// commit crossed 1,000 WAL pages, inside its write (and this process's writer lock): every few
 /// hundred check-ins one request copied the WAL into the database file and synced it, ~100 ms,
 /// and every writer behind it waited. Here a thread of its own does it, PASSIVE (it never blocks
-/// readers or writers), every [`CHECKPOINT_EVERY`].
+/// readers or writers), every [`CHECKPOINT_EVERY`], and again holding the writer lock when the
+/// WAL holds more than [`WAL_RESTART_FRAMES`], so that writers start it over.
 struct Checkpointer {
     stop: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
+    /// Checkpoints under the writer lock that copied every frame (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    restarts: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
-    fn start(path: &Path) -> StoreResult<Checkpointer> {
+    fn start(path: &Path, every: Duration, restart_frames: i64) -> StoreResult<Checkpointer> {
         let mut conn = connect(path)?;
-        let wal = {
-            let mut w = path.as_os_str().to_owned();
-            w.push("-wal");
-            PathBuf::from(w)
-        };
+        conn.batch_execute(&format!(
+            "PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; PRAGMA busy_timeout = 0;"
+        ))
+        .map_err(db_err)?;
+        let restarts = Arc::new(AtomicU64::new(0));
+        let counted = restarts.clone();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                    stopped.recv_timeout(every)
                 {
-                    let mut mode = "PASSIVE";
-                    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES) {
-                        mode = "RESTART";
-                    }
-                    if let Err(e) = conn.batch_execute(&format!("PRAGMA wal_checkpoint({mode})")) {
-                        tracing::warn!(error = %e, mode, "SQLite checkpoint failed");
+                    match checkpoint(&mut conn, "PASSIVE") {
+                        Ok((_, frames)) if frames > restart_frames => {
+                            match one_writer(|| checkpoint(&mut conn, "PASSIVE")) {
+                                Ok((false, _)) => {
+                                    counted.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // A reader kept it from completing: the next tick tries again.
+                                Ok((true, _)) => {}
+                                Err(e) => {
+                                    tracing::warn!(error = %e, frames, "SQLite checkpoint failed")
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed"),
                     }
                 }
             })
             .map_err(|e| StoreError::Pool(format!("starting the checkpointer: {e}")))?;
-        Ok(Checkpointer { stop, thread })
+        Ok(Checkpointer {
+            stop,
+            thread,
+            restarts,
+        })
     }
+}
+
+/// The answer of `PRAGMA wal_checkpoint`.
+#[derive(diesel::QueryableByName)]
+struct CheckpointRow {
+    /// 1: it could not complete (a RESTART waited for readers in vain).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+    /// Frames in the WAL.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    /// Frames of the WAL copied into the database file.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+/// Runs a checkpoint of `mode`; answers whether it was kept from completing (busy, or frames
+/// left that a reader's snapshot still needs), and the frames the WAL holds (-1: not in WAL mode).
+fn checkpoint(conn: &mut Conn, mode: &str) -> diesel::QueryResult<(bool, i64)> {
+    use diesel::RunQueryDsl;
+    let row: CheckpointRow =
+        diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)?;
+    Ok((
+        row.busy != 0 || row.checkpointed < row.log,
+        i64::from(row.log),
+    ))
 }
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        if let Some(Checkpointer { stop, thread }) = self.checkpointer.take() {
+        if let Some(Checkpointer { stop, thread, .. }) = self.checkpointer.take() {
             drop(stop);
             // its connection closes before the pool's: the last to close checkpoints the rest
             let _ = thread.join();
@@ -103,7 +163,7 @@ impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
             "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
-             PRAGMA wal_autocheckpoint = 0;",
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -295,12 +355,18 @@ impl SqliteStore {
             .max_size(4)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
+            // An in-process connection does not go stale: no `SELECT 1` before every use.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(Pragmas))
             .build(manager)
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = SqliteStore {
             pool,
-            checkpointer: Some(Checkpointer::start(&path)?),
+            checkpointer: Some(Checkpointer::start(
+                &path,
+                CHECKPOINT_EVERY,
+                WAL_RESTART_FRAMES,
+            )?),
             _file: file,
         };
         store.refresh_facts_impl()?;
@@ -489,6 +555,45 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         }
         drop(store);
+    }
+
+    /// A WAL of more frames than the limit is checkpointed to the end under the writer lock, and
+    /// the next writer starts it over: it holds a few frames again, not the 2,000 written before.
+    #[test]
+    fn a_long_wal_is_started_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("t.db");
+        let mut conn = connect(&p).expect("connect");
+        conn.batch_execute("PRAGMA wal_autocheckpoint = 0; CREATE TABLE filler (b BLOB);")
+            .expect("setup");
+        let ckpt = Checkpointer::start(&p, Duration::from_millis(20), 1_000).expect("start");
+        conn.batch_execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO filler SELECT zeroblob(4000) FROM n;",
+        )
+        .expect("fill");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while ckpt.restarts.load(Ordering::Relaxed) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no complete checkpoint"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        conn.batch_execute("INSERT INTO filler VALUES (zeroblob(10))")
+            .expect("write");
+        let (_, frames) = checkpoint(&mut conn, "PASSIVE").expect("checkpoint");
+        assert!((0..10).contains(&frames), "the WAL holds {frames} frames");
+        // Small writes for many ticks: no second checkpoint under the lock.
+        for i in 0..50 {
+            conn.batch_execute(&format!("INSERT INTO filler VALUES (zeroblob({i}))"))
+                .expect("write");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(ckpt.restarts.load(Ordering::Relaxed), 1);
+        drop(ckpt.stop);
+        ckpt.thread.join().expect("join");
     }
 
     #[derive(diesel::QueryableByName)]

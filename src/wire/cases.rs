@@ -162,6 +162,43 @@ pub struct CaseList {
     pub offset: usize,
 }
 
+/// `GET /api/v1/cases/stats`: how many of the cases of a scope and period are in each stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseStats {
+    /// Cases reported in the period (within the token's scope and the filters).
+    pub total: i64,
+    /// Of these, per stage (every stage, 0 included).
+    pub by_stage: std::collections::BTreeMap<String, i64>,
+    /// Not finished (every stage but closed, rejected and void).
+    pub open: i64,
+    /// Past the due time of their stage and not finished, now.
+    pub overdue: i64,
+    /// Supervised by the district (督办).
+    pub supervised: i64,
+    /// Not finished and in the street queue (the routing gave them no grid).
+    pub queued: i64,
+    /// The period: reported at or after (`null`: since the first case).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// … and before (`null`: until now).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Query of `GET /api/v1/cases/stats`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CaseStatsQuery {
+    /// Street code.
+    pub street: Option<String>,
+    /// Grid code (as routed, or dispatched to).
+    pub grid: Option<String>,
+    /// Reported at or after: an RFC 3339 time, or a date (its midnight in the district's zone).
+    pub from: Option<String>,
+    /// Reported before (same forms as `from`).
+    pub to: Option<String>,
+}
+
 /// Query of `GET /api/v1/cases`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

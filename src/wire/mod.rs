@@ -53,6 +53,7 @@ pub mod areas;
 pub mod assets;
 pub mod cases;
 pub mod drafts;
+pub mod events;
 pub mod field;
 pub mod lookup;
 pub mod meta;

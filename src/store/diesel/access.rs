@@ -109,19 +109,26 @@ impl Access for Db {
         Ok(())
     }
 
-    fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()> {
         use schema::tokens::dsl as t;
+        if uses.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.conn()?;
-        // At most one write a minute per token, however many requests it makes.
-        let stale = at - chrono::Duration::seconds(60);
-        diesel::update(
-            t::tokens
-                .find(id)
-                .filter(t::last_used_at.is_null().or(t::last_used_at.lt(stale))),
-        )
-        .set(t::last_used_at.eq(Some(at)))
-        .execute(&mut conn)
-        .map_err(db_err)?;
-        Ok(())
+        case_tx(&mut conn, |conn| {
+            for &(id, at) in uses {
+                // At most one write a minute per token, however many requests it makes.
+                let stale = at - chrono::Duration::seconds(60);
+                diesel::update(
+                    t::tokens
+                        .find(id)
+                        .filter(t::last_used_at.is_null().or(t::last_used_at.lt(stale))),
+                )
+                .set(t::last_used_at.eq(Some(at)))
+                .execute(conn)
+                .map_err(db_err)?;
+            }
+            Ok(())
+        })
     }
 }

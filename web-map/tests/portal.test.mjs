@@ -1,0 +1,87 @@
+// The street portal (/portal?street=): it opens with a dispatcher token from the link, shows the
+// street's figures, colours its grids by an indicator with a legend that counts the API's grids,
+// and shows a case posted through the API within 2 s, from the live event stream. Needs a
+// dispatcher token of street 310116101 (GRIDATLAS_DISPATCHER_TOKEN) and an intake token
+// (GRIDATLAS_INTAKE_TOKEN), both made by scripts/test-web.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launch, watchCsp, cspViolations, getJSON, required, interiorPoint, demoFixture, BASE, ARTIFACTS, MOCK } from './helpers.mjs';
+
+const STREET = '310116101';
+const BREAKS = [0.6, 0.8, 0.9, 0.95];
+let DISPATCHER = '';
+let INTAKE = '';
+let browser;
+
+before(async () => {
+  DISPATCHER = required(process.env.GRIDATLAS_DISPATCHER_TOKEN, 'a dispatcher token of street 310116101 in GRIDATLAS_DISPATCHER_TOKEN');
+  INTAKE = required(process.env.GRIDATLAS_INTAKE_TOKEN, 'an intake token in GRIDATLAS_INTAKE_TOKEN');
+  browser = await launch();
+});
+after(async () => { await browser?.close(); });
+
+/** The class of an indicator value under the portal's documented breaks (-1: no value). */
+function classOf(v) {
+  if (v === null || v === undefined) return -1;
+  let i = 0;
+  while (i < BREAKS.length && v >= BREAKS[i]) i += 1;
+  return i;
+}
+
+function districtDate(d = new Date()) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+}
+
+test('the portal shows a case posted through the API within 2 s, and a legend that counts the API\'s grids', { skip: MOCK && 'the mock server has no event stream' }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+  await watchCsp(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  await page.goto(`${BASE}/portal?street=${STREET}#token=${DISPATCHER}`);
+  await page.waitForFunction(() => document.body.dataset.live === 'ready' && document.body.dataset.map === 'ready', null, { timeout: 30000 });
+  assert.ok(!page.url().includes(DISPATCHER), `the token is taken out of the address bar: ${page.url()}`);
+  assert.equal((await page.locator('#live').textContent()).trim(), '实时');
+
+  // the legend counts the grids of the API's indicators, class by class
+  const auth = { headers: { Authorization: `Bearer ${DISPATCHER}` } };
+  const month = `${districtDate().slice(0, 8)}01`;
+  const report = await getJSON(`/api/v1/indicators?street=${STREET}&from=${month}`, auth);
+  const key = await page.locator('#indicator').inputValue();
+  const expected = { none: 0, 0: 0, 1: 0, 2: 0, 3: 0, 4: 0 };
+  for (const g of report.grids) {
+    const c = classOf(g.indicators[key]);
+    expected[c < 0 ? 'none' : c] += 1;
+  }
+  await page.waitForFunction(() => document.querySelectorAll('#legend li').length === 6);
+  const shown = await page.$$eval('#legend li', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.class, Number(li.dataset.count)])));
+  assert.deepEqual(shown, Object.fromEntries(Object.entries(expected).map(([k, v]) => [String(k), v])), `legend of ${key}`);
+  assert.ok(report.grids.length > 0, 'the street has grids with indicators');
+
+  // the day's figures are the API's
+  const stats = await getJSON(`/api/v1/cases/stats?street=${STREET}&from=${districtDate()}`, auth);
+  await page.waitForFunction((n) => document.querySelector('#kpi-today').textContent === String(n), stats.total, { timeout: 10000 });
+
+  // a case posted through the API reaches the open portal within 2 s
+  const fx = demoFixture();
+  const block = fx.features.find((f) => f.properties?.layer === 'block' && String(f.properties.code).startsWith(STREET));
+  const [lon, lat] = interiorPoint(block.geometry);
+  const categories = (await getJSON('/api/v1/categories')).items;
+  const category = (categories.find((c) => c.code === 'RG0105') || categories[0]).code;
+  const res = await fetch(`${BASE}/api/v1/cases`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${INTAKE}` },
+    body: JSON.stringify({ lon, lat, category, source: 'hotline', description: '门户实时测试' }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const created = await res.json();
+  await page.waitForFunction((id) => document.querySelector('#feed').textContent.includes(`#${id}`), created.id, { timeout: 2000 });
+  // and the day's count follows
+  await page.waitForFunction((n) => document.querySelector('#kpi-today').textContent === String(n), stats.total + 1, { timeout: 10000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'portal.png') });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await cspViolations(page), []);
+  await context.close();
+});
