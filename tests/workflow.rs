@@ -1085,7 +1085,11 @@ fn demo_cases_cover_every_stage(db: &TestDb) {
     let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
     gridatlas::http::serve::bootstrap_categories(store.as_ref()).expect("categories");
     let atlas = Atlas::build(store.load_generation(n).expect("load")).with_generation(1);
-    let made = gridatlas::service::setup::bootstrap_cases(store.as_ref(), &atlas).expect("cases");
+    // as `serve --demo` makes them: cases, then the assets (with two cases of their own), then
+    // the patrol day
+    let (made, _, _) =
+        gridatlas::service::setup::bootstrap_demo_data(store.as_ref(), &atlas, Utc::now())
+            .expect("demo data");
     assert!(made >= 14, "{made}");
     // once only
     assert_eq!(
@@ -1103,7 +1107,8 @@ fn demo_cases_cover_every_stage(db: &TestDb) {
             ..Default::default()
         })
         .expect("list");
-    assert_eq!(total as usize, made);
+    // the demo cases and the asset demo's two (a component case, a frontage case)
+    assert_eq!(total as usize, made + 2);
     let mut stages: Vec<&str> = cases.iter().map(|c| c.stage.as_str()).collect();
     stages.sort_unstable();
     stages.dedup();

@@ -137,15 +137,16 @@ function paintChoropleth() {
   let none = 0;
   const match = ['match', ['get', 'code']];
   for (const g of grids) {
-    const c = classOf(g.indicators[key]);
+    const c = classOf(g[key]);
     if (c < 0) { none += 1; continue; }
     counts[c] += 1;
     match.push(g.code, CLASS_COLORS[c]);
   }
-  match.push(NO_DATA);
+  // a `match` needs one label at least: with no grid of a value, every grid is "no data"
+  const color = match.length > 2 ? [...match, NO_DATA] : NO_DATA;
   if (state.map) {
     for (const l of GRID_LAYERS) {
-      if (state.map.getLayer(`${l}-choropleth`)) state.map.setPaintProperty(`${l}-choropleth`, 'fill-color', grids.length ? match : NO_DATA);
+      if (state.map.getLayer(`${l}-choropleth`)) state.map.setPaintProperty(`${l}-choropleth`, 'fill-color', color);
     }
   }
   const legend = $('#legend');
@@ -190,7 +191,9 @@ async function loadAll() {
 
 function scheduleRefresh() {
   clearTimeout(state.refresh);
-  state.refresh = setTimeout(() => { loadStats().catch(() => {}); loadField().catch(() => {}); }, 300);
+  state.refresh = setTimeout(() => {
+    for (const load of [loadStats, loadField, loadIndicators]) load().catch((e) => setStatus(t('portal.error', { msg: e.message }), 'error'));
+  }, 300);
 }
 
 // ------------------------------------------------------------------ live

@@ -193,13 +193,11 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
                 Atlas::build(crate::model::FeatureSet::default())
             };
             if demo && current > 0 {
-                crate::service::setup::bootstrap_assets(
+                crate::service::setup::bootstrap_demo_data(
                     store.as_ref(),
                     &atlas,
                     chrono::Utc::now(),
                 )?;
-                crate::service::setup::bootstrap_cases(store.as_ref(), &atlas)?;
-                crate::service::setup::bootstrap_field(store.as_ref(), &atlas, chrono::Utc::now())?;
             }
             let state = AppState::with_store(atlas, args.config.clone(), Some(store));
             state

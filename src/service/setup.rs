@@ -166,6 +166,21 @@ const DEMO_CASES: &[DemoCase] = {
     ]
 };
 
+/// The demo's data beyond the district, in the order that keeps each step's "once only" check
+/// true: the cases of every stage first (skipped when the store has any case, so they must come
+/// before the asset demo's two cases), then components and shops, then the patrol day. Returns
+/// (cases, (components, shops), fixes) made.
+pub fn bootstrap_demo_data(
+    store: &dyn Store,
+    atlas: &crate::atlas::Atlas,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(usize, (usize, usize), usize)> {
+    let cases = bootstrap_cases(store, atlas)?;
+    let assets = bootstrap_assets(store, atlas, now)?;
+    let fixes = bootstrap_field(store, atlas, now)?;
+    Ok((cases, assets, fixes))
+}
+
 /// Loads demo cases in every stage of the workflow into a store that has none (for the demo
 /// district's first start): reported over the last days on blocks of `atlas`, each taken
 /// through its history by the operator, plus a duplicate voided against the first.

@@ -1,21 +1,21 @@
 // The street portal (/portal?street=): it opens with a dispatcher token from the link, shows the
 // street's figures, colours its grids by an indicator with a legend that counts the API's grids,
 // and shows a case posted through the API within 2 s, from the live event stream. Needs a
-// dispatcher token of street 310116101 (GRIDATLAS_DISPATCHER_TOKEN) and an intake token
+// dispatcher token of street 310116001 (GRIDATLAS_DISPATCHER_TOKEN; the street of the demo cases) and an intake token
 // (GRIDATLAS_INTAKE_TOKEN), both made by scripts/test-web.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { launch, watchCsp, cspViolations, getJSON, required, interiorPoint, demoFixture, BASE, ARTIFACTS, MOCK } from './helpers.mjs';
 
-const STREET = '310116101';
+const STREET = '310116001';
 const BREAKS = [0.6, 0.8, 0.9, 0.95];
 let DISPATCHER = '';
 let INTAKE = '';
 let browser;
 
 before(async () => {
-  DISPATCHER = required(process.env.GRIDATLAS_DISPATCHER_TOKEN, 'a dispatcher token of street 310116101 in GRIDATLAS_DISPATCHER_TOKEN');
+  DISPATCHER = required(process.env.GRIDATLAS_DISPATCHER_TOKEN, 'a dispatcher token of street 310116001 in GRIDATLAS_DISPATCHER_TOKEN');
   INTAKE = required(process.env.GRIDATLAS_INTAKE_TOKEN, 'an intake token in GRIDATLAS_INTAKE_TOKEN');
   browser = await launch();
 });
@@ -45,21 +45,7 @@ test('the portal shows a case posted through the API within 2 s, and a legend th
   assert.ok(!page.url().includes(DISPATCHER), `the token is taken out of the address bar: ${page.url()}`);
   assert.equal((await page.locator('#live').textContent()).trim(), '实时');
 
-  // the legend counts the grids of the API's indicators, class by class
   const auth = { headers: { Authorization: `Bearer ${DISPATCHER}` } };
-  const month = `${districtDate().slice(0, 8)}01`;
-  const report = await getJSON(`/api/v1/indicators?street=${STREET}&from=${month}`, auth);
-  const key = await page.locator('#indicator').inputValue();
-  const expected = { none: 0, 0: 0, 1: 0, 2: 0, 3: 0, 4: 0 };
-  for (const g of report.grids) {
-    const c = classOf(g.indicators[key]);
-    expected[c < 0 ? 'none' : c] += 1;
-  }
-  await page.waitForFunction(() => document.querySelectorAll('#legend li').length === 6);
-  const shown = await page.$$eval('#legend li', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.class, Number(li.dataset.count)])));
-  assert.deepEqual(shown, Object.fromEntries(Object.entries(expected).map(([k, v]) => [String(k), v])), `legend of ${key}`);
-  assert.ok(report.grids.length > 0, 'the street has grids with indicators');
-
   // the day's figures are the API's
   const stats = await getJSON(`/api/v1/cases/stats?street=${STREET}&from=${districtDate()}`, auth);
   await page.waitForFunction((n) => document.querySelector('#kpi-today').textContent === String(n), stats.total, { timeout: 10000 });
@@ -80,6 +66,25 @@ test('the portal shows a case posted through the API within 2 s, and a legend th
   await page.waitForFunction((id) => document.querySelector('#feed').textContent.includes(`#${id}`), created.id, { timeout: 2000 });
   // and the day's count follows
   await page.waitForFunction((n) => document.querySelector('#kpi-today').textContent === String(n), stats.total + 1, { timeout: 10000 });
+
+  // the legend counts the grids of the API's indicators of the month, class by class (the
+  // new case's grid has one at least)
+  const month = `${districtDate().slice(0, 8)}01`;
+  const report = await getJSON(`/api/v1/indicators?street=${STREET}&from=${month}`, auth);
+  assert.ok(report.grids.length > 0, 'the street has grids with indicators this month');
+  const key = await page.locator('#indicator').inputValue();
+  const expected = { none: 0, 0: 0, 1: 0, 2: 0, 3: 0, 4: 0 };
+  for (const g of report.grids) {
+    const c = classOf(g[key]);
+    expected[c < 0 ? 'none' : c] += 1;
+  }
+  const want = Object.fromEntries(Object.entries(expected).map(([k, v]) => [String(k), v]));
+  const legend = () => page.$$eval('#legend li', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.class, Number(li.dataset.count)])));
+  await page.waitForFunction((w) => {
+    const lis = [...document.querySelectorAll('#legend li')];
+    return lis.length === 6 && lis.every((li) => Number(li.dataset.count) === w[li.dataset.class]);
+  }, want, { timeout: 10000 }).catch(() => {});
+  assert.deepEqual(await legend(), want, `legend of ${key}`);
   await page.screenshot({ path: join(ARTIFACTS, 'portal.png') });
   assert.deepEqual(errors, []);
   assert.deepEqual(await cspViolations(page), []);
