@@ -1086,6 +1086,7 @@ fn transverse_mercator(params: &Params, datum: Datum, name: &str) -> Result<File
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     // Fixtures: ESRI forms from `gdalsrsinfo -o wkt_esri EPSG:n`, OGC forms from
     // `gdalsrsinfo -o wkt1 EPSG:n` (GDAL 3.6.2), pasted as written.
@@ -1304,6 +1305,7 @@ mod tests {
         let e = identify_str(LOCAL_CITY_GRID).unwrap_err();
         assert!(matches!(e, PrjError::NoMatch { .. }), "{e:?}");
         let m = e.to_string();
+        println!("{m}");
         for part in [
             "latitude_of_origin is 31",
             "false_northing is -26091.448",
@@ -1498,5 +1500,31 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    proptest! {
+        /// Any text, and text made of WKT's own characters, is taken or refused, never a panic.
+        #[test]
+        fn any_text_is_taken_or_refused(
+            s in prop_oneof!["\\PC{0,200}", "[A-Z_\\[\\]\\(\\),\"0-9.eE+ -]{0,300}"],
+        ) {
+            let _ = identify_str(&s);
+        }
+
+        /// Real files with a byte changed and cut short: the same.
+        #[test]
+        fn damaged_files_are_taken_or_refused(
+            which in 0usize..4,
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let text = [ESRI_4549, OGC_4549, OGC_3857, LOCAL_CITY_GRID][which];
+            let mut bytes = text.as_bytes().to_vec();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            bytes.truncate(cut.index(bytes.len()) + 1);
+            let _ = identify(&bytes);
+        }
     }
 }
