@@ -7,7 +7,13 @@
 //!    [`read_slice`] does the same from memory; the `_with` variants take [`ReadOptions`] (size
 //!    limits for untrusted input).
 //! 2. [`write()`] writes a feature set back; reading what it wrote gives an identical set.
+//!
+//! The coordinate systems of other formats: [`crs::FileCrs`] (the systems taken, EPSG codes,
+//! conversion to and from longitude/latitude) and [`prj`] (a Shapefile `.prj`'s system,
+//! identified by its parameters) — see docs/formats.md.
 
+pub mod crs;
+pub mod prj;
 pub mod read;
 pub mod write;
 
