@@ -25,6 +25,7 @@ struct Server {
     base: String,
     client: reqwest::Client,
     store: Arc<dyn Store>,
+    state: AppState,
 }
 
 async fn start(db: &TestDb) -> Server {
@@ -38,9 +39,10 @@ async fn start(db: &TestDb) -> Server {
         Some(store.clone()),
     );
     Server {
-        base: serve(state).await,
+        base: serve(state.clone()).await,
         client: reqwest::Client::new(),
         store,
+        state,
     }
 }
 
@@ -623,8 +625,16 @@ fn patrol_case_front_end_and_escalation(db: &TestDb) {
             .act(late, &dispatcher, "dispatch", &t(8), json!({"grid": grid}))
             .await;
         assert_eq!(v["overdue"], true);
-        let n = gridatlas::service::cases::sweep(s.store.as_ref(), Utc::now()).expect("sweep");
+        let mut live = s.state.events().subscribe();
+        let n = s.state.sweep_cases(Utc::now()).expect("sweep");
         assert_eq!(n, 1);
+        // announced on the live events as it is now
+        match &live.try_recv().expect("an event").change {
+            gridatlas::service::events::Change::Case(c) => {
+                assert_eq!((c.id, c.stage.as_str()), (late, "opened"));
+            }
+            other => panic!("not a case event: {other:?}"),
+        }
         let c = s.store.get_case(late).expect("case");
         let last = c.events.last().expect("event");
         assert_eq!(
@@ -664,7 +674,9 @@ fn patrol_case_front_end_and_escalation(db: &TestDb) {
         assert_eq!(v["track"], "back_end");
         // a second sweep finds nothing
         assert_eq!(
-            gridatlas::service::cases::sweep(s.store.as_ref(), Utc::now()).expect("sweep"),
+            gridatlas::service::cases::sweep(s.store.as_ref(), Utc::now())
+                .expect("sweep")
+                .len(),
             0
         );
         // an unknown grid is named
@@ -1098,7 +1110,9 @@ fn demo_cases_cover_every_stage(db: &TestDb) {
     );
     // the sweep escalates the demo case whose front-end limit passed
     assert_eq!(
-        gridatlas::service::cases::sweep(store.as_ref(), Utc::now()).expect("sweep"),
+        gridatlas::service::cases::sweep(store.as_ref(), Utc::now())
+            .expect("sweep")
+            .len(),
         1
     );
     let (cases, total) = store

@@ -23,7 +23,7 @@ export const BREAKS = [0.6, 0.8, 0.9, 0.95];
 export const CLASS_COLORS = ['#d7301f', '#fc8d59', '#fdcc8a', '#a1d99b', '#31a354'];
 const NO_DATA = '#d9d9d9';
 
-const state = { token: '', map: null, chart: null, indicators: null, cases: new Map(), refresh: null };
+const state = { token: '', map: null, chart: null, indicators: null, cases: new Map(), refresh: null, categories: new Map() };
 
 function district(d = new Date()) {
   return new Intl.DateTimeFormat('en-CA', { timeZone: DISTRICT_TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
@@ -198,6 +198,18 @@ function scheduleRefresh() {
 
 // ------------------------------------------------------------------ live
 
+/** A category's name in the page's language (its code when the task list does not have it). */
+function categoryName(code) {
+  const c = state.categories.get(code);
+  if (!c) return code;
+  return getLang() === 'zh' ? c.name_zh : (c.name_en || c.name_zh);
+}
+
+async function loadCategories() {
+  const list = await get('/api/v1/categories');
+  state.categories = new Map(list.items.map((c) => [c.code, c]));
+}
+
 function feed(text, kind) {
   const li = document.createElement('li');
   li.className = kind;
@@ -218,7 +230,7 @@ function onEvent(kind, e) {
     if (finished) state.cases.delete(c.id);
     else state.cases.set(c.id, { id: c.id, lon: c.lon, lat: c.lat, stage: c.stage, overdue: c.overdue });
     paintCases();
-    feed(t('portal.feed.case', { id: c.id, stage: t(`stage.${c.stage}`), category: c.category }), 'case');
+    feed(t('portal.feed.case', { id: c.id, stage: t(`stage.${c.stage}`), category: categoryName(c.category) }), 'case');
     scheduleRefresh();
   } else if (kind === 'checkin' && e.checkin) {
     const who = e.checkin.staff ?? t('portal.feed.someone');
@@ -356,7 +368,7 @@ async function start() {
     setStatus(t('portal.loading'));
     try {
       if (!state.map) await setupMap();
-      await loadAll();
+      await Promise.all([loadAll(), loadCategories()]);
     } catch (e) {
       setStatus(t('portal.error', { msg: e.message }), 'error');
       return;

@@ -538,6 +538,17 @@ impl AppState {
             .publish(crate::service::events::Change::Case(Box::new(case.clone())));
     }
 
+    /// Runs the escalation sweep ([`crate::service::cases::sweep`]) and announces each case it
+    /// escalated on the live events; returns how many. Blocking: call from a blocking thread.
+    pub fn sweep_cases(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize, ApiError> {
+        let store = self.store()?;
+        let escalated = crate::service::cases::sweep(store.as_ref(), now)?;
+        for case in &escalated {
+            self.announce_case(case);
+        }
+        Ok(escalated.len())
+    }
+
     /// A turn to hold an event stream open (`None`: `max_event_streams` are open).
     pub fn event_stream_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.inner.event_streams.clone().try_acquire_owned().ok()

@@ -279,10 +279,10 @@ fn spawn_escalation_sweep(state: AppState) {
         .spawn(move || {
             loop {
                 if let Ok(store) = state.store() {
-                    match crate::service::cases::sweep(store.as_ref(), chrono::Utc::now()) {
+                    match state.sweep_cases(chrono::Utc::now()) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(cases = n, "front-end limit passed: escalated"),
-                        Err(e) => tracing::error!(error = %e, "the escalation sweep failed"),
+                        Err(e) => tracing::error!(error = %e.detail, "the escalation sweep failed"),
                     }
                     match crate::service::assets::count_opened_cases(
                         store.as_ref(),

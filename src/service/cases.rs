@@ -944,8 +944,8 @@ pub fn give_feedback(
 }
 
 /// Escalates every front-end case whose front-end limit passed by `now` to the back end (at
-/// its due time); returns how many. Run by the server every minute.
-pub fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<usize> {
+/// its due time); returns the cases escalated, as they are now. Run by the server every minute.
+pub fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<Case>> {
     let (calendar, _) = calendar(Some(store))?;
     let filter = CaseFilter {
         stages: vec![Stage::Dispatched],
@@ -954,7 +954,7 @@ pub fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<usize> {
         ..CaseFilter::default()
     };
     let (cases, _) = store.list_cases(&filter)?;
-    let mut n = 0;
+    let mut escalated = Vec::new();
     for c in cases.iter().filter(|c| c.track == Some(Track::FrontEnd)) {
         let outcome = store.change_case(c.id, &mut |case: &Case| {
             if case.stage != Stage::Dispatched
@@ -982,11 +982,11 @@ pub fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<usize> {
             ));
             workflow::apply(case, &req, &calendar)
         })?;
-        if outcome.is_ok() {
-            n += 1;
+        if let Ok(case) = outcome {
+            escalated.push(case);
         }
     }
-    Ok(n)
+    Ok(escalated)
 }
 
 /// The cases waiting in `street`'s queue (the routing found no grid), oldest first, each with

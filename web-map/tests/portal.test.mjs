@@ -55,7 +55,8 @@ test('the portal shows a case posted through the API within 2 s, and a legend th
   const block = fx.features.find((f) => f.properties?.layer === 'block' && String(f.properties.code).startsWith(STREET));
   const [lon, lat] = interiorPoint(block.geometry);
   const categories = (await getJSON('/api/v1/categories')).items;
-  const category = (categories.find((c) => c.code === 'RG0105') || categories[0]).code;
+  const cat = categories.find((c) => c.code === 'RG0105') || categories[0];
+  const category = cat.code;
   const res = await fetch(`${BASE}/api/v1/cases`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${INTAKE}` },
@@ -64,6 +65,8 @@ test('the portal shows a case posted through the API within 2 s, and a legend th
   assert.equal(res.status, 201, await res.clone().text());
   const created = await res.json();
   await page.waitForFunction((id) => document.querySelector('#feed').textContent.includes(`#${id}`), created.id, { timeout: 2000 });
+  const line = await page.locator('#feed li').first().textContent();
+  assert.ok(line.includes(cat.name_zh) && line.includes('上报'), `the category's name and the stage in: ${line}`);
   // and the day's count follows
   await page.waitForFunction((n) => document.querySelector('#kpi-today').textContent === String(n), stats.total + 1, { timeout: 10000 });
 
