@@ -767,6 +767,27 @@ fn extensions_holds_and_voids(db: &TestDb) {
             .map(|d| d["id"].as_i64().expect("id"))
             .collect();
         assert_eq!(ids, [id]);
+        // the desk's one-case view lists them too (not the case itself, not the void one), and
+        // the first case has none: the others came after it
+        let tid = third["id"].as_i64().expect("id");
+        let view: Value = s
+            .get(&format!("/api/v1/cases/{tid}"), Some(&dispatcher))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(view["possible_duplicates"][0]["id"], id, "{view}");
+        assert_eq!(
+            view["possible_duplicates"].as_array().map(Vec::len),
+            Some(1)
+        );
+        let view: Value = s
+            .get(&format!("/api/v1/cases/{id}"), Some(&dispatcher))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(view.get("possible_duplicates").is_none(), "{view}");
 
         // 延期: asked by the department with a limit, approved by the centre
         s.act(id, &dispatcher, "accept", &at(110), json!({})).await;

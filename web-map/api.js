@@ -9,7 +9,7 @@ export class ApiError extends Error {
   }
 }
 
-async function toError(res) {
+export async function toError(res) {
   let msg = `${res.status} ${res.statusText}`;
   let problem = null;
   try {
@@ -86,4 +86,47 @@ export function uploadDraft(file, token, onProgress) {
     };
     xhr.send(file);
   });
+}
+
+/**
+ * Reads a server-sent event stream (GET, with the token in the Authorization header, which
+ * EventSource cannot send), calling `onEvent(kind, data)` with each event's parsed JSON data
+ * until the stream ends; a refusal throws an ApiError (with `.status`), a network failure an
+ * ApiError with status 0.
+ */
+export async function readEvents(path, token, onEvent, signal) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: 'text/event-stream', Authorization: `Bearer ${token}` }, signal });
+  } catch (e) {
+    throw new ApiError(e?.message || 'network error', 0, null);
+  }
+  if (!res.ok) throw await toError(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new ApiError(e?.message || 'network error', 0, null);
+    }
+    if (chunk.done) return;
+    buf += chunk.value;
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let kind = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) kind = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trimStart();
+      }
+      if (!data) continue;
+      let parsed;
+      try { parsed = JSON.parse(data); } catch { continue; }
+      onEvent(kind, parsed);
+    }
+  }
 }

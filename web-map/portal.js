@@ -7,8 +7,10 @@
 // the address bar at once) or from the field, and is kept for the tab's session only.
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import * as echarts from './vendor/echarts/echarts.esm.min.mjs';
-import { ApiError } from './api.js';
+import { getJSON, readEvents } from './api.js';
 import { t, applyI18n, getLang, setLang } from './i18n.js';
+import { problemText } from './problems.js';
+import { initDesk, loadDesk, caseChanged, setCategories } from './desk.js';
 
 const $ = (s) => document.querySelector(s);
 const STREET = new URLSearchParams(location.search).get('street') || '';
@@ -37,14 +39,12 @@ function q(params) {
   return s ? `?${s}` : '';
 }
 
-async function get(path) {
-  const res = await fetch(path, { headers: { Accept: 'application/json', Authorization: `Bearer ${state.token}` } });
-  if (!res.ok) {
-    let problem = null;
-    try { problem = await res.json(); } catch { /* not JSON */ }
-    throw new ApiError(problem?.detail || `${res.status} ${res.statusText}`, res.status, problem);
-  }
-  return res.json();
+const get = (path) => getJSON(path, { headers: { Accept: 'application/json', Authorization: `Bearer ${state.token}` } });
+
+/** A failure in the page's language, with the server's sentence after it. */
+function failure(e) {
+  const { text, detail } = problemText(e);
+  return t('portal.error', { msg: detail ? `${text} (${detail})` : text });
 }
 
 function setStatus(msg, cls = '') {
@@ -182,17 +182,17 @@ function paintCases() {
 }
 
 async function loadAll() {
-  const jobs = [loadStats(), loadField(), loadIndicators(), loadCases()];
+  const jobs = [loadStats(), loadField(), loadIndicators(), loadCases(), loadDesk()];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) setStatus(t('portal.error', { msg: failed.reason?.message ?? String(failed.reason) }), 'error');
+  if (failed) setStatus(failure(failed.reason), 'error');
   else setStatus('');
 }
 
 function scheduleRefresh() {
   clearTimeout(state.refresh);
   state.refresh = setTimeout(() => {
-    for (const load of [loadStats, loadField, loadIndicators]) load().catch((e) => setStatus(t('portal.error', { msg: e.message }), 'error'));
+    for (const load of [loadStats, loadField, loadIndicators, loadDesk]) load().catch((e) => setStatus(failure(e), 'error'));
   }, 300);
 }
 
@@ -208,6 +208,7 @@ function categoryName(code) {
 async function loadCategories() {
   const list = await get('/api/v1/categories');
   state.categories = new Map(list.items.map((c) => [c.code, c]));
+  setCategories(state.categories);
 }
 
 function feed(text, kind) {
@@ -231,6 +232,7 @@ function onEvent(kind, e) {
     else state.cases.set(c.id, { id: c.id, lon: c.lon, lat: c.lat, stage: c.stage, overdue: c.overdue });
     paintCases();
     feed(t('portal.feed.case', { id: c.id, stage: t(`stage.${c.stage}`), category: categoryName(c.category) }), 'case');
+    caseChanged(c.id);
     scheduleRefresh();
   } else if (kind === 'checkin' && e.checkin) {
     const who = e.checkin.staff ?? t('portal.feed.someone');
@@ -247,45 +249,21 @@ async function stream() {
   let first = true;
   for (;;) {
     try {
-      const res = await fetch(`/api/v1/events${q({})}`, { headers: { Accept: 'text/event-stream', Authorization: `Bearer ${state.token}` } });
-      if (!res.ok) {
-        let problem = null;
-        try { problem = await res.json(); } catch { /* not JSON */ }
-        setStatus(t('portal.error', { msg: problem?.detail || res.statusText }), 'error');
-        if (res.status === 401 || res.status === 403) { setLive(false); return; }
-        throw new Error(res.statusText);
-      }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let kind = 'message';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) kind = line.slice(6).trim();
-            else if (line.startsWith('data:')) data += line.slice(5).trimStart();
-          }
-          if (!data) continue;
-          let parsed;
-          try { parsed = JSON.parse(data); } catch { continue; }
-          if (kind === 'ready') {
-            setLive(true);
-            // after a reconnect, what happened meanwhile is read again
-            if (!first) loadAll();
-            first = false;
-            document.body.dataset.live = 'ready';
-          } else {
-            onEvent(kind, parsed);
-          }
+      await readEvents(`/api/v1/events${q({})}`, state.token, (kind, data) => {
+        if (kind === 'ready') {
+          setLive(true);
+          // after a reconnect, what happened meanwhile is read again
+          if (!first) loadAll();
+          first = false;
+          document.body.dataset.live = 'ready';
+        } else {
+          onEvent(kind, data);
         }
-      }
-    } catch { /* network: reconnect below */ }
+      });
+    } catch (e) {
+      if (e.status === 401 || e.status === 403) { setStatus(failure(e), 'error'); setLive(false); return; }
+      if (e.status) setStatus(failure(e), 'error');
+    }
     setLive(false);
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -366,11 +344,13 @@ async function start() {
     if (!state.token) { setStatus(t('portal.need_token'), 'error'); return; }
     try { sessionStorage.setItem(TOKEN_KEY, state.token); } catch { /* ignore */ }
     setStatus(t('portal.loading'));
+    initDesk({ token: state.token, street: STREET, onActed: () => scheduleRefresh() });
     try {
       if (!state.map) await setupMap();
-      await Promise.all([loadAll(), loadCategories()]);
+      await loadCategories();
+      await loadAll();
     } catch (e) {
-      setStatus(t('portal.error', { msg: e.message }), 'error');
+      setStatus(failure(e), 'error');
       return;
     }
     stream();

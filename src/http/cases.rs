@@ -182,7 +182,7 @@ pub async fn create(
 /// `GET /api/v1/cases/{id}` (a role that reads cases, within its scope).
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case",
     params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, description = "The case with its assignment and events", body = wire::CaseView),
+    responses((status = 200, description = "The case with its assignment and events and, while it is open, its `possible_duplicates` (the other open cases of its category within 50 m reported in the 72 hours before it, among those the token may see)", body = wire::CaseView),
         (status = 400, description = "`id` is not a case id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A role that reads no cases, or the case is outside the token's scope (streets, grids, department)", body = Problem, content_type = "application/problem+json"),
@@ -196,10 +196,9 @@ pub async fn one(
     let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let id = service::case_id(&id)?;
     let store = state.store()?;
+    let options = state.config().routing;
     let case = state
-        .blocking(move || {
-            service::get(store.as_ref(), &caller, id).map(|c| service::case_view(c, Utc::now()))
-        })
+        .blocking(move || service::view(store.as_ref(), &caller, id, &options, Utc::now()))
         .await?;
     Ok(Json(case))
 }

@@ -413,6 +413,18 @@ pub fn possible_duplicates(
     reported_at: DateTime<Utc>,
     options: &RouteOptions,
 ) -> Result<Vec<wire::Duplicate>> {
+    duplicates_where(store, category, at, reported_at, options, |_| true)
+}
+
+/// [`possible_duplicates`] among the cases `keep` lets through.
+fn duplicates_where(
+    store: &dyn Store,
+    category: &str,
+    at: (f64, f64),
+    reported_at: DateTime<Utc>,
+    options: &RouteOptions,
+    keep: impl Fn(&Case) -> bool,
+) -> Result<Vec<wire::Duplicate>> {
     let r = options.duplicate_radius_m;
     if r <= 0.0 || options.duplicate_window_h == 0 {
         return Ok(Vec::new());
@@ -432,6 +444,7 @@ pub fn possible_duplicates(
     let (cases, _) = store.list_cases(&filter)?;
     let mut out: Vec<wire::Duplicate> = cases
         .into_iter()
+        .filter(|c| keep(c))
         .filter_map(|c| {
             let d = metres(at, (c.assignment.point[0], c.assignment.point[1]));
             (d <= r).then(|| wire::Duplicate {
@@ -502,6 +515,31 @@ pub fn get(store: &dyn Store, caller: &Caller, id: i64) -> Result<Case> {
         )));
     }
     Ok(case)
+}
+
+/// Case `id` as the desk shows it: [`get`]'s case with, while it is open, its possible
+/// duplicates — the other open cases of its category near it reported in the window before it,
+/// among those the caller may see.
+pub fn view(
+    store: &dyn Store,
+    caller: &Caller,
+    id: i64,
+    options: &RouteOptions,
+    now: DateTime<Utc>,
+) -> Result<wire::CaseView> {
+    let case = get(store, caller, id)?;
+    let duplicates = if case.done_at.is_none() {
+        let v = visibility(caller)?;
+        let at = (case.assignment.point[0], case.assignment.point[1]);
+        duplicates_where(store, &case.category, at, case.reported_at, options, |c| {
+            c.id != id && visible(&v, c)
+        })?
+    } else {
+        Vec::new()
+    };
+    let mut view = case_view(case, now);
+    view.possible_duplicates = duplicates;
+    Ok(view)
 }
 
 fn scope_text(caller: &Caller) -> String {

@@ -123,7 +123,8 @@ pub struct CaseView {
     pub returns: usize,
     /// The due time asked for by an extension request waiting for a decision.
     pub pending_extension: Option<chrono::DateTime<chrono::Utc>>,
-    /// On intake: open cases of the same category near it, reported shortly before.
+    /// On intake, and in the one-case view while open: open cases of the same category near it,
+    /// reported shortly before (in the one-case view: those the token may see).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_duplicates: Vec<Duplicate>,
     /// On intake only: the reporter's feedback secret (回访), shown this once (only its SHA-256

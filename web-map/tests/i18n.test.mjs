@@ -14,10 +14,10 @@ test('zh and en have the same keys', () => {
 
 test('every key used by the pages and scripts is defined', () => {
   const used = new Set();
-  for (const f of ['index.html', 'board.html']) {
+  for (const f of ['index.html', 'board.html', 'portal.html', 'm.html']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/data-i18n(?:-placeholder|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ['app.js', 'board.js']) {
+  for (const f of ['app.js', 'board.js', 'portal.js', 'desk.js', 'problems.js', 'm.js']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\bt\('([a-z_.]+)'/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in STRINGS.zh));
@@ -40,4 +40,25 @@ test('the labels of roles, kinds, rules, layers, component classes and states, a
   for (const [prefix, list] of Object.entries(ids)) {
     for (const id of list) for (const l of ['zh', 'en']) assert.ok(`${prefix}.${id}` in STRINGS[l], `${l}: ${prefix}.${id}`);
   }
+});
+
+test('every problem type the server can answer, and every case action has words in both languages', () => {
+  // the slugs of src/http/error.rs and of the problems built elsewhere in src/http
+  const src = join(dir, '..', 'src', 'http');
+  const slugs = new Set();
+  for (const f of ['error.rs', 'body.rs', 'events.rs', 'mod.rs']) {
+    const text = readFileSync(join(src, f), 'utf8');
+    for (const m of text.matchAll(/StatusCode::[A-Z_]+,\s*"([a-z-]+)"/g)) slugs.add(m[1]);
+    for (const m of text.matchAll(/slug: "([a-z-]+)"/g)) slugs.add(m[1]);
+  }
+  assert.ok(slugs.size >= 14, `${slugs.size} problem types found: ${[...slugs]}`);
+  const workflow = readFileSync(join(dir, '..', 'src', 'cases', 'workflow.rs'), 'utf8');
+  const actions = [...workflow.matchAll(/Action::[A-Za-z]+ => "([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(actions.length >= 19, `${actions.length} actions found`);
+  const missing = [];
+  for (const lang of ['zh', 'en']) {
+    for (const s of slugs) if (!(`problem.${s}` in STRINGS[lang])) missing.push(`${lang} problem.${s}`);
+    for (const a of actions) if (!(`action.${a}` in STRINGS[lang])) missing.push(`${lang} action.${a}`);
+  }
+  assert.deepEqual(missing, []);
 });

@@ -93,3 +93,77 @@ test('the portal shows a case posted through the API within 2 s, and a legend th
   assert.deepEqual(await cspViolations(page), []);
   await context.close();
 });
+
+test('a dispatcher accepts, opens and dispatches a case from the desk, the routing suggestion preselected and the duplicates shown; a refusal is shown in Chinese', { skip: MOCK && 'the mock server has no case workflow' }, async () => {
+  const auth = { headers: { Authorization: `Bearer ${DISPATCHER}` } };
+  const fx = demoFixture();
+  const blocks = fx.features.filter((f) => f.properties?.layer === 'block' && String(f.properties.code).startsWith(STREET));
+  const [lon, lat] = interiorPoint(blocks[Math.min(3, blocks.length - 1)].geometry);
+  const post = async (body) => {
+    const res = await fetch(`${BASE}/api/v1/cases`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${INTAKE}` },
+      body: JSON.stringify({ lon, lat, category: 'RG0103', ...body }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    return res.json();
+  };
+  // an earlier report of the same category at the same place: the desk shows it as a duplicate
+  const earlier = await post({ source: 'hotline', description: '调度台测试（先报）', reported_at: new Date(Date.now() - 10 * 60000).toISOString() });
+  const created = await post({ source: 'patrol', description: '调度台测试' });
+  const id = created.id;
+  const routed = created.assignment.grid?.code;
+  assert.ok(routed, `the case has a grid: ${JSON.stringify(created.assignment)}`);
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, locale: 'zh-CN' });
+  await watchCsp(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  await page.goto(`${BASE}/portal?street=${STREET}#token=${DISPATCHER}`);
+  await page.waitForFunction(() => document.body.dataset.live === 'ready', null, { timeout: 30000 });
+
+  // 待受理 holds it, counted on its tab
+  await page.locator('#desk-tabs button[data-bucket="accept"]').click();
+  const item = page.locator(`#desk-list button[data-case="${id}"]`);
+  await item.waitFor({ timeout: 10000 });
+  await item.click();
+  await page.waitForFunction((i) => document.querySelector('#desk-case h3')?.textContent.includes(`#${i}`), id, { timeout: 10000 });
+  const dups = await page.$$eval('#desk-case .duplicates li', (lis) => lis.map((li) => Number(li.dataset.id)));
+  assert.ok(dups.includes(earlier.id), `the earlier report #${earlier.id} is shown as a possible duplicate: ${dups}`);
+
+  const step = async (action, stage) => {
+    await page.locator(`#desk-case button[data-action="${action}"]`).click();
+    await page.waitForFunction((s) => document.querySelector('#desk-case .desk-msg.ok')?.textContent.includes(s), stage, { timeout: 10000 });
+  };
+  // a patrol report is verified on acceptance
+  await step('accept', '核实');
+  await step('open', '立案');
+  // 派遣: the routing's grid is preselected
+  await page.locator('#desk-case button[data-action="dispatch"]').click();
+  const select = page.locator('#desk-form select[name="grid"]');
+  assert.equal(await select.inputValue(), routed, 'the routing suggestion is preselected');
+  await page.locator('#desk-form button[type="submit"]').click();
+  await page.waitForFunction(() => document.querySelector('#desk-case .desk-msg.ok')?.textContent.includes('派遣'), null, { timeout: 10000 });
+  const after = await getJSON(`/api/v1/cases/${id}`, auth);
+  assert.equal(after.stage, 'dispatched');
+  assert.equal(after.assigned_grid, routed);
+  assert.equal(after.events.at(-1).action, 'dispatch');
+  await page.screenshot({ path: join(ARTIFACTS, 'portal-desk.png'), fullPage: true });
+
+  // 转派 to the grid it already has: the server refuses, the desk says so in Chinese
+  await page.locator('#desk-case button[data-action="transfer"]').click();
+  await page.locator('#desk-form select[name="grid"]').selectOption(routed);
+  await page.locator('#desk-form button[type="submit"]').click();
+  const msg = page.locator('#desk-case .desk-msg.error .problem-text');
+  await msg.waitFor({ timeout: 10000 });
+  const text = await msg.textContent();
+  assert.match(text, /[\u4e00-\u9fff]/, `a Chinese message: ${text}`);
+  assert.ok(text.includes('其他网格'), `it says what to do: ${text}`);
+  assert.equal((await getJSON(`/api/v1/cases/${id}`, auth)).events.length, after.events.length, 'the refused transfer wrote nothing');
+  await page.screenshot({ path: join(ARTIFACTS, 'portal-desk-refused.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await cspViolations(page), []);
+  await context.close();
+});
