@@ -7,6 +7,7 @@
 import { getJSON, postJSON } from './api.js';
 import { t, getLang } from './i18n.js';
 import { showProblem } from './problems.js';
+import { el } from './dom.js';
 
 const $ = (s, root = document) => root.querySelector(s);
 const DISTRICT_TZ = 'Asia/Shanghai';
@@ -60,17 +61,6 @@ function when(iso) {
   return new Date(iso).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', {
     timeZone: DISTRICT_TZ, hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
   });
-}
-
-function el(tag, props = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'dataset') Object.assign(e.dataset, v);
-    else if (k in e && k !== 'list' && k !== 'role') e[k] = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
 }
 
 /** Sets up the desk for a token and a street ('' for the district view). */

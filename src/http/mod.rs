@@ -1005,6 +1005,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/avatars/{file}", get(web::avatar), vec![]),
         ("/", get(web::index), vec![]),
         ("/portal", get(web::portal), vec![]),
+        ("/m", get(web::phone), vec![]),
         ("/{*path}", get(web::asset), vec![]),
     ];
     // Every template is also the `route` label of the metrics and carries the edge's policies:

@@ -123,6 +123,12 @@ pub async fn portal(State(state): State<AppState>) -> Response {
     serve(&state, "portal.html")
 }
 
+/// `GET /m`: the grid worker's phone page (sign in with `#token=`; works offline through its
+/// service worker, `/sw.js`).
+pub async fn phone(State(state): State<AppState>) -> Response {
+    serve(&state, "m.html")
+}
+
 /// `GET /{path}`: a file of the map.
 pub async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
     serve(&state, &path)
@@ -245,6 +251,23 @@ mod tests {
         assert!(
             csp.contains("connect-src 'self' https://tile.example.org:8443;"),
             "{csp}"
+        );
+    }
+
+    /// The phone page and its service worker are served, under the policy, as HTML and script.
+    #[tokio::test]
+    async fn the_phone_page_and_its_service_worker_are_served() {
+        let st = state(None);
+        let resp = phone(State(st.clone())).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(header_of(&resp, "content-type").starts_with("text/html"));
+        assert!(header_of(&resp, "content-security-policy").contains("worker-src 'self'"));
+        let sw = asset(State(st), Path("sw.js".into())).await;
+        assert_eq!(sw.status().as_u16(), 200);
+        assert!(
+            header_of(&sw, "content-type").contains("javascript"),
+            "{}",
+            header_of(&sw, "content-type")
         );
     }
 
