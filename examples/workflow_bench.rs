@@ -1202,7 +1202,8 @@ fn listing(
                     };
                     let caller = dispatcher(scope.unwrap_or(&q.street), now);
                     let t = Instant::now();
-                    let page = gridatlas::service::cases::list(store, &caller, &wq, now)?;
+                    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+                    let page = gridatlas::service::cases::list(store, &caller, &wq, now, cst)?;
                     svc_t.push(t.elapsed().as_secs_f64());
                     std::hint::black_box(page.items.len());
                 }

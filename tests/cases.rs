@@ -2140,7 +2140,8 @@ mod query_parsers {
         }
 
         #[test]
-        fn case_list(q in query(&["limit", "offset", "stage", "overdue", "grid", "supervised"])) {
+        fn case_list(q in query(&["limit", "offset", "stage", "overdue", "grid", "supervised", "category", "from", "to"]), offset_h in -12i32..=14) {
+            let offset = FixedOffset::east_opt(offset_h * 3600).expect("offset");
             let q = CaseListQuery {
                 limit: q.get("limit").cloned(),
                 offset: q.get("offset").cloned(),
@@ -2148,10 +2149,13 @@ mod query_parsers {
                 overdue: q.get("overdue").cloned(),
                 grid: q.get("grid").cloned(),
                 supervised: q.get("supervised").cloned(),
+                category: q.get("category").cloned(),
+                from: q.get("from").cloned(),
+                to: q.get("to").cloned(),
                 department: None,
                 street: None,
             };
-            if let Err(e) = list_filter(&q, Utc::now()) {
+            if let Err(e) = list_filter(&q, Utc::now(), offset) {
                 prop_assert!(e.is_client_error(), "{e:?}");
             }
         }

@@ -690,6 +690,26 @@ fn tracks_over_http(db: &TestDb) {
             s.ok("GET", &path, &s.supervisor, None).await["features"],
             *f
         );
+        // the street's paths (the portal's layer): every person's, the same path here; personal
+        // data as above; at most 7 days
+        let street = format!("/api/v1/tracks?street={}&from={day}", s.street);
+        let v = s.ok("GET", &street, &s.dispatcher, None).await;
+        assert_eq!(v["features"], *f, "{v}");
+        assert_eq!(v["features"][0]["properties"]["staff"], STAFF);
+        problem(s.send("GET", &street, &s.other_dispatcher, None).await, 403).await;
+        problem(s.send("GET", &street, &s.worker, None).await, 403).await;
+        let long = format!(
+            "/api/v1/tracks?street={}&from={day}&to={}",
+            s.street,
+            day + Duration::days(8)
+        );
+        let p = problem(s.send("GET", &long, &s.dispatcher, None).await, 400).await;
+        assert_eq!(p["parameter"], "to", "{p}");
+        problem(
+            s.send("GET", "/api/v1/tracks", &s.dispatcher, None).await,
+            400,
+        )
+        .await;
     });
 }
 

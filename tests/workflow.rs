@@ -788,6 +788,43 @@ fn extensions_holds_and_voids(db: &TestDb) {
             .await
             .expect("json");
         assert!(view.get("possible_duplicates").is_none(), "{view}");
+        // the list by category and reporting period (the portal's heat map)
+        let ids_of = |v: &Value| -> Vec<i64> {
+            v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|c| c["id"].as_i64().expect("id"))
+                .collect()
+        };
+        let from = (now - Duration::minutes(100)).to_rfc3339();
+        let page: Value = s
+            .get(
+                &format!(
+                    "/api/v1/cases?category=RG0103,RG0101&from={}",
+                    urlencoding(&from)
+                ),
+                Some(&dispatcher),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(ids_of(&page), [tid, sid], "{page}");
+        let page: Value = s
+            .get("/api/v1/cases?category=RG0101", Some(&dispatcher))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(!ids_of(&page).contains(&id), "{page}");
+        let r = s
+            .get(
+                "/api/v1/cases?from=2026-11-02&to=2026-11-01",
+                Some(&dispatcher),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 400);
 
         // 延期: asked by the department with a limit, approved by the centre
         s.act(id, &dispatcher, "accept", &at(110), json!({})).await;
@@ -1629,4 +1666,11 @@ fn the_scoring_cli_checks_loads_and_shows() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("example is in force"));
     let shown: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(shown["kinds"]["street"][1]["indicator"], "on_time_rate");
+}
+
+/// `s` with the characters a query value cannot hold as they are (`+`, `:`) percent-encoded.
+fn urlencoding(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('+', "%2B")
+        .replace(':', "%3A")
 }

@@ -181,8 +181,48 @@ function paintCases() {
     type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] }, properties: { id: c.id, stage: c.stage, overdue: c.overdue ? 1 : 0 } })) });
 }
 
+/** The day's patrol paths of the street (personal data: the dispatcher, supervisor or admin
+ * reads them; for another token the layer stays empty and says why). */
+async function loadPaths() {
+  const src = state.map?.getSource('paths');
+  if (!src) return;
+  if (!$('#show-paths').checked) { src.setData({ type: 'FeatureCollection', features: [] }); return; }
+  const fc = await get(`/api/v1/tracks${q({ from: district() })}`);
+  src.setData(fc);
+  $('#show-paths').closest('label').dataset.count = String(fc.features.length);
+}
+
+function periodStart(p) {
+  const today = district();
+  if (p === 'day') return today;
+  if (p === 'month') return `${today.slice(0, 8)}01`;
+  return district(new Date(Date.now() - 6 * 86400000));
+}
+
+/** The heat of a category's cases (or all) reported in the chosen period. */
+async function loadHeat() {
+  const on = $('#show-heat').checked;
+  if (!state.map) return;
+  state.map.setLayoutProperty('case-heat', 'visibility', on ? 'visible' : 'none');
+  if (!on) return;
+  const cat = $('#heat-category').value;
+  const list = await get(`/api/v1/cases${q({ category: cat || undefined, from: periodStart($('#heat-period').value), limit: 1000 })}`);
+  state.map.getSource('heat').setData({ type: 'FeatureCollection', features: list.items.map((c) => ({
+    type: 'Feature', geometry: { type: 'Point', coordinates: c.assignment.point }, properties: { id: c.id } })) });
+  $('#show-heat').closest('label').dataset.count = String(list.items.length);
+}
+
+function setupLayers() {
+  const sel = $('#heat-category');
+  sel.replaceChildren(new Option(t('portal.heat.all'), ''), ...[...state.categories.values()].map((c) => new Option(categoryName(c.code), c.code)));
+  const fail = (e) => setStatus(failure(e), 'error');
+  $('#show-paths').addEventListener('change', () => loadPaths().catch(fail));
+  $('#show-uncovered').addEventListener('change', () => state.map?.setLayoutProperty('uncovered', 'visibility', $('#show-uncovered').checked ? 'visible' : 'none'));
+  for (const id of ['#show-heat', '#heat-category', '#heat-period']) $(id).addEventListener('change', () => loadHeat().catch(fail));
+}
+
 async function loadAll() {
-  const jobs = [loadStats(), loadField(), loadIndicators(), loadCases(), loadDesk()];
+  const jobs = [loadStats(), loadField(), loadIndicators(), loadCases(), loadDesk(), loadPaths(), loadHeat()];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) setStatus(failure(failed.reason), 'error');
@@ -238,6 +278,7 @@ function onEvent(kind, e) {
     const who = e.checkin.staff ?? t('portal.feed.someone');
     feed(t('portal.feed.checkin', { who, grid: e.grid ?? '–', klass: t(`attendance.${e.checkin.class}`) }), 'checkin');
     scheduleRefresh();
+    loadPaths().catch(() => {});
   } else if (kind === 'publish') {
     feed(t('portal.feed.publish', { n: e.generation }), 'publish');
   } else if (kind === 'lagged') {
@@ -292,6 +333,8 @@ async function setupMap() {
     ...GRID_LAYERS.map((l) => ({ id: `${l}-line`, type: 'line', ...src(l), paint: { 'line-color': '#5b6b7b', 'line-width': 0.6 } })),
     { id: 'uncovered', type: 'line', ...src('road_segment'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#7a0177', 'line-width': 3, 'line-dasharray': [2, 1] } },
     { id: 'street-line', type: 'line', ...src('street'), paint: { 'line-color': '#b8312f', 'line-width': 1.6 } },
+    { id: 'case-heat', type: 'heatmap', source: 'heat', layout: { visibility: 'none' }, paint: { 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 10, 12, 16, 40], 'heatmap-opacity': 0.75 } },
+    { id: 'patrol-paths', type: 'line', source: 'paths', paint: { 'line-color': '#1a7f37', 'line-width': 1.2, 'line-opacity': 0.6 } },
     { id: 'case-clusters', type: 'circle', source: 'cases', filter: ['has', 'point_count'], paint: { 'circle-color': '#b8312f', 'circle-radius': ['step', ['get', 'point_count'], 12, 10, 16, 50, 22], 'circle-opacity': 0.85 } },
     { id: 'case-cluster-count', type: 'symbol', source: 'cases', filter: ['has', 'point_count'], layout: { 'text-field': ['get', 'point_count_abbreviated'], 'text-size': 12 }, paint: { 'text-color': '#fff' } },
     { id: 'case-points', type: 'circle', source: 'cases', filter: ['!', ['has', 'point_count']], paint: { 'circle-color': ['case', ['==', ['get', 'overdue'], 1], '#d7301f', '#e8a33d'], 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
@@ -303,6 +346,8 @@ async function setupMap() {
       sources: {
         atlas: { type: 'vector', tiles, minzoom: tilejson.minzoom ?? 0, maxzoom: tilejson.maxzoom ?? 16, promoteId: 'code' },
         cases: { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, cluster: true, clusterMaxZoom: 16, clusterRadius: 40 },
+        heat: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+        paths: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       },
       layers,
     },
@@ -348,6 +393,7 @@ async function start() {
     try {
       if (!state.map) await setupMap();
       await loadCategories();
+      setupLayers();
       await loadAll();
     } catch (e) {
       setStatus(failure(e), 'error');

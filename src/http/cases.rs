@@ -219,9 +219,10 @@ pub async fn list(
 ) -> ApiResult<Json<wire::CaseList>> {
     let caller = auth::require_any(&state, &headers, &Role::CASE_READERS).await?;
     let store = state.store()?;
+    let offset = state.config().routing.utc_offset;
     Ok(Json(
         state
-            .blocking(move || service::list(store.as_ref(), &caller, &q, Utc::now()))
+            .blocking(move || service::list(store.as_ref(), &caller, &q, Utc::now(), offset))
             .await?,
     ))
 }

@@ -371,11 +371,12 @@ pub async fn get_attendance(
     ))
 }
 
-/// `GET /api/v1/tracks?staff=` (admin, supervisor, the street's dispatcher): a person's paths.
+/// `GET /api/v1/tracks?staff=` (admin, supervisor, the street's dispatcher): a person's paths;
+/// `?street=` without `staff`: the paths of every person of the street (at most 7 days).
 #[utoipa::path(get, path = "/api/v1/tracks", tag = "field",
     params(wire::PeriodQuery),
-    responses((status = 200, description = "One GeoJSON feature per path (fixes joined when less than 60 s and 150 m apart), with the time of every fix", body = wire::TrackCollection, content_type = "application/geo+json"),
-        (status = 400, description = "Invalid parameter, or no `staff`", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "One GeoJSON feature per path (fixes joined when less than 60 s and 150 m apart), with the person and the time of every fix; of one person (`staff=`) or of every person of a street (`street=` without `staff`, a period of at most 7 days)", body = wire::TrackCollection, content_type = "application/geo+json"),
+        (status = 400, description = "Invalid parameter, no `staff` and no `street`, or a street's period over 7 days", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin, supervisor or the person's street's dispatcher token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No staff member with that 工号", body = Problem, content_type = "application/problem+json"),
@@ -389,6 +390,9 @@ pub async fn get_tracks(
     let store = state.store()?;
     let tracks = state
         .blocking(move || {
+            if q.staff.is_none() && q.street.is_some() {
+                return service::street_tracks(store.as_ref(), &caller, &q, Utc::now());
+            }
             let (settings, s, fixes) =
                 service::track_query(store.as_ref(), &caller, &q, Utc::now())?;
             Ok::<_, crate::service::Error>(service::track_collection(&s, &fixes, &settings.tracks))

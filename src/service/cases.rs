@@ -598,6 +598,7 @@ fn stages_param(raw: Option<&str>) -> Result<Vec<Stage>> {
 pub fn list_filter(
     q: &wire::CaseListQuery,
     now: DateTime<Utc>,
+    utc_offset: FixedOffset,
 ) -> Result<(CaseFilter, usize, usize)> {
     let limit = usize_param("limit", q.limit.as_deref(), 50, 1000)?;
     let max_offset = usize::try_from(i64::MAX).unwrap_or(usize::MAX);
@@ -609,6 +610,9 @@ pub fn list_filter(
         department: q.department.clone(),
         supervised: flag_param("supervised", q.supervised.as_deref())?,
         overdue_at: flag_param("overdue", q.overdue.as_deref())?.then_some(now),
+        categories: categories_param(q.category.as_deref())?,
+        reported_from: time_param("from", q.from.as_deref(), utc_offset)?,
+        reported_to: time_param("to", q.to.as_deref(), utc_offset)?,
         offset: i64::try_from(offset)
             .map_err(|_| Error::invalid_parameter("offset", "too large"))?,
         limit: i64::try_from(limit).map_err(|_| Error::invalid_parameter("limit", "too large"))?,
@@ -617,14 +621,62 @@ pub fn list_filter(
     Ok((filter, limit, offset))
 }
 
+/// Most categories in one `category=` list.
+pub const MAX_CATEGORY_FILTER: usize = 100;
+
+/// `category=A,B`: the category codes (each as the task list spells them; an unknown one simply
+/// matches nothing), at most [`MAX_CATEGORY_FILTER`].
+fn categories_param(raw: Option<&str>) -> Result<Vec<String>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let codes: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if codes.is_empty() {
+        return Err(Error::invalid_parameter(
+            "category",
+            "no category code given",
+        ));
+    }
+    if codes.len() > MAX_CATEGORY_FILTER {
+        return Err(Error::invalid_parameter(
+            "category",
+            format!("at most {MAX_CATEGORY_FILTER} codes"),
+        ));
+    }
+    if let Some(bad) = codes.iter().find(|c| c.len() > 64) {
+        return Err(Error::invalid_parameter(
+            "category",
+            format!(
+                "{:?}… is longer than 64 bytes",
+                &bad.chars().take(16).collect::<String>()
+            ),
+        ));
+    }
+    Ok(codes)
+}
+
 /// A page of the cases `caller` may see, newest first.
 pub fn list(
     store: &dyn Store,
     caller: &Caller,
     q: &wire::CaseListQuery,
     now: DateTime<Utc>,
+    utc_offset: FixedOffset,
 ) -> Result<wire::CaseList> {
-    let (mut filter, limit, offset) = list_filter(q, now)?;
+    let (mut filter, limit, offset) = list_filter(q, now, utc_offset)?;
+    if let (Some(f), Some(t)) = (filter.reported_from, filter.reported_to) {
+        if t < f {
+            return Err(Error::invalid_parameter(
+                "to",
+                format!("{} is before from ({})", t.to_rfc3339(), f.to_rfc3339()),
+            ));
+        }
+    }
     filter.visibility = visibility(caller)?;
     let (cases, total) = store.list_cases(&filter)?;
     Ok(wire::CaseList {

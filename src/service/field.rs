@@ -943,6 +943,63 @@ pub fn track_query(
     Ok((settings, s, fixes))
 }
 
+/// Longest period of a street's tracks (`GET /api/v1/tracks?street=`), days.
+pub const MAX_STREET_TRACK_DAYS: i64 = 7;
+
+/// The paths of every person of a street in a period (`street=` without `staff=`; default today,
+/// at most [`MAX_STREET_TRACK_DAYS`]): what the street portal draws. Personal data: admin,
+/// supervisors and the street's dispatchers only.
+pub fn street_tracks(
+    store: &dyn Store,
+    caller: &Caller,
+    q: &w::PeriodQuery,
+    now: DateTime<Utc>,
+) -> Result<w::TrackCollection> {
+    caller.require_any(&PERSONAL)?;
+    let street = q.street.as_deref().ok_or_else(|| {
+        Error::invalid_parameter("staff", "name the person (工号), or the street (`street=`)")
+    })?;
+    if !reads_personal(caller, street) {
+        return Err(Error::forbidden(format!(
+            "this token may not read the tracks of street {street}"
+        )));
+    }
+    let (settings, _) = settings(store)?;
+    let (from, to) = period(&settings, q.from.as_deref(), q.to.as_deref(), now)?;
+    if to - from > Duration::days(MAX_STREET_TRACK_DAYS) {
+        return Err(Error::invalid_parameter(
+            "to",
+            format!("a street's tracks span at most {MAX_STREET_TRACK_DAYS} days"),
+        ));
+    }
+    let people = store.staff(Some(&[street.to_owned()]))?;
+    let ids: Vec<String> = people.iter().map(|p| p.id.clone()).collect();
+    let mut by: std::collections::HashMap<String, Vec<Fix>> = std::collections::HashMap::new();
+    for t in store.tracks(&TrackQuery {
+        from: Some(from),
+        to: Some(to),
+        staff: Some(&ids),
+        bbox: None,
+    })? {
+        by.entry(t.staff).or_default().extend(
+            t.fixes
+                .into_iter()
+                .filter(|f| (from.timestamp_millis()..to.timestamp_millis()).contains(&f.t_ms)),
+        );
+    }
+    let mut features = Vec::new();
+    for p in &people {
+        if let Some(mut fixes) = by.remove(&p.id) {
+            fixes.sort_by_key(|f| f.t_ms);
+            features.extend(track_collection(p, &fixes, &settings.tracks).features);
+        }
+    }
+    Ok(w::TrackCollection {
+        kind: "FeatureCollection".into(),
+        features,
+    })
+}
+
 /// The holder's shift now (or the next one starting today) and the patrol task list it
 /// focuses on: the mode's groups first, in the mode's order, then the rest in task-list order.
 pub fn my_shift(

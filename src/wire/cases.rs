@@ -217,6 +217,12 @@ pub struct CaseListQuery {
     pub supervised: Option<String>,
     /// 1: only cases past the due time of their stage and not finished.
     pub overdue: Option<String>,
+    /// Category codes, comma-separated (at most 100).
+    pub category: Option<String>,
+    /// Reported at or after: an RFC 3339 time, or a date (its midnight in the district's time zone).
+    pub from: Option<String>,
+    /// Reported before: an RFC 3339 time, or a date (its midnight in the district's time zone).
+    pub to: Option<String>,
     /// Page size (default 50, at most 1000).
     #[param(value_type = Option<u64>)]
     pub limit: Option<String>,

@@ -167,3 +167,29 @@ test('a dispatcher accepts, opens and dispatches a case from the desk, the routi
   assert.deepEqual(await cspViolations(page), []);
   await context.close();
 });
+
+test('the portal draws the day\'s patrol paths and the heat of a category over a period, as the API counts them', { skip: MOCK && 'the mock server has no tracks' }, async () => {
+  const auth = { headers: { Authorization: `Bearer ${DISPATCHER}` } };
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+  await watchCsp(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${BASE}/portal?street=${STREET}#token=${DISPATCHER}`);
+  await page.waitForFunction(() => document.body.dataset.live === 'ready' && document.body.dataset.map === 'ready', null, { timeout: 30000 });
+  const paths = await getJSON(`/api/v1/tracks?street=${STREET}&from=${districtDate()}`, auth);
+  assert.ok(paths.features.length > 0, 'the demo has patrols today');
+  await page.waitForFunction((n) => document.querySelector('#show-paths').closest('label').dataset.count === String(n), paths.features.length, { timeout: 10000 });
+
+  await page.locator('#heat-category').selectOption('RG0103');
+  await page.locator('#heat-period').selectOption('month');
+  await page.locator('#show-heat').check();
+  const month = `${districtDate().slice(0, 8)}01`;
+  const list = await getJSON(`/api/v1/cases?street=${STREET}&category=RG0103&from=${month}&limit=1000`, auth);
+  assert.ok(list.total > 0, 'cases of RG0103 this month');
+  await page.waitForFunction((n) => document.querySelector('#show-heat').closest('label').dataset.count === String(n), list.items.length, { timeout: 10000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'portal-layers.png') });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await cspViolations(page), []);
+  await context.close();
+});
