@@ -161,6 +161,7 @@ macro_rules! schema_tables {
             table::<$schema::shops::table>("shops", $db),
             table::<$schema::shop_inspections::table>("shop_inspections", $db),
             table::<$schema::shop_points::table>("shop_points", $db),
+            table::<$schema::idempotency_keys::table>("idempotency_keys", $db),
         ]
     };
 }

@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// (checked at start and hourly).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub draft_ttl_days: u32,
+    /// Hours the answer to a request sent with an `Idempotency-Key` (case intake and actions,
+    /// check-ins, fix batches) is kept to be given again to a retry; older keys are purged
+    /// (every minute) and a retry after that is a new request.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub idempotency_ttl_hours: u32,
     /// What public Open311 reads (no token, or a token of a role other than intake or admin)
     /// show of a service request, as a comma list: `description` (as reported; may name people
     /// or phone numbers), `location` (exact; otherwise rounded to 0.001°, about 100 m), `media`
@@ -176,6 +181,7 @@ impl ServeArgs {
             }),
             public_url: self.public_url.clone(),
             draft_ttl: Duration::from_secs(u64::from(self.draft_ttl_days) * 24 * 3600),
+            idempotency_ttl: Duration::from_secs(u64::from(self.idempotency_ttl_hours) * 3600),
             open311_public: open311::Open311Public {
                 description: self
                     .open311_public_fields

@@ -20,9 +20,11 @@
 use super::AppState;
 use super::auth::{self, Caller, Role};
 use super::error::{ApiError, ApiResult};
+use super::idempotency;
 use super::query::Params;
 use crate::routing::categories::Category;
 use crate::service::cases as service;
+use crate::service::idempotency::Outcome;
 use crate::wire::cases as wire;
 use crate::wire::problem::Problem;
 use axum::Json;
@@ -66,6 +68,19 @@ pub async fn submit(
     input: CaseInput,
     contact: Option<Value>,
 ) -> ApiResult<service::Submitted> {
+    Ok(submit_keyed(state, caller, input, contact, None)
+        .await?
+        .done()?)
+}
+
+/// [`submit`] with an idempotency key: a replay is not announced again.
+async fn submit_keyed(
+    state: &AppState,
+    caller: &Caller,
+    input: CaseInput,
+    contact: Option<Value>,
+    key: Option<crate::store::KeyClaim>,
+) -> ApiResult<Outcome<service::Submitted>> {
     let checked = service::check(input, Utc::now())?;
     let atlas = match checked.at() {
         None => state.atlas(),
@@ -75,9 +90,9 @@ pub async fn submit(
     let caller = caller.clone();
     let options = state.config().routing;
     let registers = state.registers();
-    let case = state
+    let outcome = state
         .blocking(move || {
-            service::submit(
+            service::submit_keyed(
                 store.as_ref(),
                 &caller,
                 &atlas,
@@ -85,13 +100,18 @@ pub async fn submit(
                 checked,
                 contact,
                 &options,
+                key.as_ref(),
             )
         })
         .await?;
+    let case = match outcome {
+        Outcome::Done(case) => case,
+        Outcome::Replay(r) => return Ok(Outcome::Replay(r)),
+    };
     metrics::counter!("gridatlas_cases_total", "confidence" => case.case.assignment.confidence.as_str())
         .increment(1);
     state.announce_case(&case.case);
-    Ok(case)
+    Ok(Outcome::Done(case))
 }
 
 /// `GET /api/v1/categories`: the case categories (task list items).
@@ -148,18 +168,45 @@ pub(super) async fn small_json<T: DeserializeOwned>(
     }
 }
 
+/// [`small_json`], with the body's bytes (for its idempotency key).
+async fn small_json_bytes<T: DeserializeOwned>(
+    mut req: Request,
+    state: &AppState,
+) -> ApiResult<(T, axum::body::Bytes)> {
+    let limit = MAX_CASE_BODY_BYTES.min(state.config().max_body_bytes);
+    DefaultBodyLimit::max(limit).apply(&mut req);
+    let headers = req.headers().clone();
+    let bytes = match axum::body::Bytes::from_request(req, state).await {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::too_large(format!(
+                "the body is larger than {limit} bytes (the limit of a case or event)"
+            ))
+            .with_extra(json!({"limit": limit})));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut again = Request::new(axum::body::Body::from(bytes.clone()));
+    *again.headers_mut() = headers;
+    let Json(v) = Json::<T>::from_request(again, state).await?;
+    Ok((v, bytes))
+}
+
 /// `POST /api/v1/cases` (role intake): submit a case; it is routed and stored.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = CaseInput, description = "The case: point, crs, category, description, source, reported_at, photos"),
     responses(
-        (status = 201, description = "The stored case, stage `reported`, with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, generation), the due time of its stage and its `possible_duplicates` (open cases of the category within 50 m reported in the 72 hours before)", body = wire::CaseView),
-        (status = 400, description = "Malformed JSON, or an invalid `at`", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The stored case, stage `reported`, with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, generation), the due time of its stage and its `possible_duplicates` (open cases of the category within 50 m reported in the 72 hours before); a replay has no `feedback_secret` (it is shown once, only its SHA-256 is kept)", body = wire::CaseView,
+            headers(("Location" = String, description = "The case's URL"), ("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
+        (status = 400, description = "Malformed JSON, or an invalid `at`, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an intake, grid_worker or dispatcher token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No generation at `at`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 128 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown category, bad coordinates, a point outside the district; `description` over 2,000 characters, over 20 `photos` or one over 2,048 characters; `reported_at` more than 5 minutes ahead or more than 366 days ago (the problem names the `field` and the `limit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this `Idempotency-Key` is in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Idempotency-Key` used for a different request; unknown category, bad coordinates, a point outside the district; `description` over 2,000 characters, over 20 `photos` or one over 2,048 characters; `reported_at` more than 5 minutes ahead or more than 366 days ago (the problem names the `field` and the `limit`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store, or the generation asked for with `at` is being built (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -168,10 +215,26 @@ pub async fn create(
     req: Request,
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::REPORTERS).await?;
-    let input: CaseInput = small_json(req, &state).await?;
-    let submitted = submit(&state, &caller, input, None).await?;
+    idempotency::key(&headers)?;
+    let (input, body): (CaseInput, _) = small_json_bytes(req, &state).await?;
+    let now = Utc::now();
+    let key = idempotency::claim(
+        &state,
+        &caller,
+        &headers,
+        "POST /api/v1/cases".into(),
+        &body,
+        now,
+    )?;
+    let submitted = match submit_keyed(&state, &caller, input, None, key).await? {
+        Outcome::Done(s) => s,
+        Outcome::Replay(r) => {
+            let location = r.resource_id.map(|id| format!("/api/v1/cases/{id}"));
+            return Ok(idempotency::replay(r, location));
+        }
+    };
     let id = submitted.case.id;
-    let view = submitted.view(Utc::now());
+    let view = submitted.view(now);
     let mut resp = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/cases/{id}")) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -254,27 +317,37 @@ pub async fn stats(
 
 /// `POST /api/v1/cases/{id}/events`: take an action of the workflow on a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", operation_id = "add_case_event",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, description = "Case id"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = EventInput, description = "The action, who, when, note, photos, target (grid or department), until, extend_by, duplicate_of"),
-    responses((status = 200, description = "The case after the action", body = wire::CaseView),
-        (status = 400, description = "Malformed JSON, or `id` is not a case id", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "The case after the action", body = wire::CaseView, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
+        (status = 400, description = "Malformed JSON, or `id` is not a case id, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token may not take this action on this case (the problem names who may: a dispatcher of the case's street, the department or grid it is dispatched to, a grid worker of its grid, a supervisor)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The action is not allowed from the case's stage (the problem names the `stage` and the `allowed` actions), or another change came first", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The action is not allowed from the case's stage (the problem names the `stage` and the `allowed` actions), or another change came first, or a request with this `Idempotency-Key` is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown action; a missing note, target or `until`; a bad time, `at` before the case's latest event or more than 5 minutes ahead; an unknown grid or `duplicate_of`; a field over its limit (the problem names the `field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Idempotency-Key` used for a different request; unknown action; a missing note, target or `until`; a bad time, `at` before the case's latest event or more than 5 minutes ahead; an unknown grid or `duplicate_of`; a field over its limit (the problem names the `field`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_event(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     req: Request,
-) -> ApiResult<Json<wire::CaseView>> {
+) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &ACTORS).await?;
     let id = service::case_id(&id)?;
-    let ev: EventInput = small_json(req, &state).await?;
+    idempotency::key(&headers)?;
+    let (ev, body): (EventInput, _) = small_json_bytes(req, &state).await?;
+    let now = Utc::now();
+    let key = idempotency::claim(
+        &state,
+        &caller,
+        &headers,
+        format!("POST /api/v1/cases/{id}/events"),
+        &body,
+        now,
+    )?;
     if let Some(g) = &ev.grid {
         let atlas = state.atlas();
         if atlas
@@ -288,14 +361,15 @@ pub async fn add_event(
         }
     }
     let store = state.store()?;
-    let case = state
-        .blocking(move || {
-            let now = Utc::now();
-            service::act(store.as_ref(), &caller, id, ev, now).map(|c| service::case_view(c, now))
-        })
+    let outcome = state
+        .blocking(move || service::act_keyed(store.as_ref(), &caller, id, ev, now, key.as_ref()))
         .await?;
+    let case = match outcome {
+        Outcome::Done(case) => service::case_view(case, now),
+        Outcome::Replay(r) => return Ok(idempotency::replay(r, None)),
+    };
     state.announce_case(&case.case);
-    Ok(Json(case))
+    Ok(Json(case).into_response())
 }
 
 /// `POST /api/v1/cases/{id}/feedback`: the reporter's verdict on a closed case (回访), with the

@@ -20,8 +20,10 @@
 use super::AppState;
 use super::auth::{self, Role};
 use super::error::{ApiError, ApiResult};
+use super::idempotency;
 use super::query::Params;
 use crate::service::field as service;
+use crate::service::idempotency::Outcome;
 use crate::wire::field as wire;
 use crate::wire::problem::Problem;
 use axum::Json;
@@ -257,15 +259,17 @@ pub async fn put_duty(
 
 /// `POST /api/v1/checkins` (the person's `grid_worker` token, or admin): check in or out.
 #[utoipa::path(post, path = "/api/v1/checkins", tag = "field",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = wire::CheckInInput, description = "The point (`crs`: gcj02 for phones in China), its accuracy, the time (default now) and `punch` (in / out)"),
-    responses((status = 201, description = "Recorded: `place` (inside / near / workstation / outside) with `distance_m` and the `area` matched, and `class` (on_time / late / early_leave / outside / no_shift) for the `shift` it counts for", body = wire::CheckInResult),
-        (status = 400, description = "Malformed JSON, or an invalid `crs`", body = Problem, content_type = "application/problem+json"),
+    responses((status = 201, description = "Recorded: `place` (inside / near / workstation / outside) with `distance_m` and the `area` matched, and `class` (on_time / late / early_leave / outside / no_shift) for the `shift` it counts for", body = wire::CheckInResult, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
+        (status = 400, description = "Malformed JSON, or an invalid `crs`, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the person's own grid_worker token (its subject is the 工号) or an admin token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No staff member with that 工号", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over its limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Refused: accuracy worse than 100 m, a time in the future or older than the retention, an impossible speed since the previous position, coordinates out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this `Idempotency-Key` is in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Idempotency-Key` used for a different request; refused: accuracy worse than 100 m, a time in the future or older than the retention, an impossible speed since the previous position, coordinates out of range", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn post_checkin(
     State(state): State<AppState>,
@@ -273,14 +277,30 @@ pub async fn post_checkin(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &[Role::GridWorker, Role::Admin]).await?;
+    idempotency::key(&headers)?;
     let body = body?;
     let input: wire::CheckInInput = json_body(&headers, &body)?;
+    let now = Utc::now();
+    let key = idempotency::claim(
+        &state,
+        &caller,
+        &headers,
+        "POST /api/v1/checkins".into(),
+        &body,
+        now,
+    )?;
     let store = state.store()?;
     let atlas = state.atlas();
     let served = atlas.clone();
-    let done = state
-        .blocking(move || service::check_in(store.as_ref(), &atlas, &caller, &input, Utc::now()))
+    let outcome = state
+        .blocking(move || {
+            service::check_in_keyed(store.as_ref(), &atlas, &caller, &input, now, key.as_ref())
+        })
         .await?;
+    let done = match outcome {
+        Outcome::Done(done) => done,
+        Outcome::Replay(r) => return Ok(idempotency::replay(r, None)),
+    };
     state
         .events()
         .publish(crate::service::events::checkin_change(
@@ -504,32 +524,35 @@ pub async fn get_staff_csv(
 
 /// `POST /api/v1/fixes`: GPS fixes as NDJSON lines, or one person's GPX file.
 #[utoipa::path(post, path = "/api/v1/fixes", tag = "field",
-    params(wire::FixesQuery),
+    params(wire::FixesQuery, ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content(
         (String = "application/x-ndjson"),
         (String = "application/gpx+xml")
     ), description = "NDJSON lines `{\"staff\", \"lon\", \"lat\", \"t\", \"accuracy_m\", \"crs\"?}` (t: RFC 3339 or epoch milliseconds), or a GPX 1.0/1.1 file of one person (`staff=`, `crs=`)"),
-    responses((status = 200, description = "How many were stored and how many dropped, and why", body = wire::FixesIngested),
-        (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, description = "How many were stored and how many dropped, and why (a replay: the counts of the first time)", body = wire::FixesIngested, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
+        (status = 400, description = "Invalid parameter, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Fixes of someone the token may not send for (a grid_worker sends its holder's; a dispatcher its streets' people's)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "A 工号 that is no staff member", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 64 MiB or 500,000 fixes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor GPX", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad lines, each named by number and member (`problems`); a GPX error located by track, segment and point; a time in the future or older than the retention", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this `Idempotency-Key` is in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Idempotency-Key` used for a different request; bad lines, each named by number and member (`problems`); a GPX error located by track, segment and point; a time in the future or older than the retention", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
 pub async fn post_fixes(
     State(state): State<AppState>,
     headers: HeaderMap,
     Params(q): Params<wire::FixesQuery>,
+    uri: axum::http::Uri,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<wire::FixesIngested>> {
+) -> ApiResult<Response> {
     let caller = auth::require_any(
         &state,
         &headers,
         &[Role::GridWorker, Role::Dispatcher, Role::Admin],
     )
     .await?;
+    idempotency::key(&headers)?;
     let ct = content_type(&headers).to_owned();
     let gpx = ct.starts_with("application/gpx+xml") || ct.starts_with("application/xml");
     if !gpx && !ct.starts_with("application/x-ndjson") {
@@ -539,17 +562,26 @@ pub async fn post_fixes(
         )));
     }
     let body = body?;
+    let now = Utc::now();
+    // the query names the person and the coordinate system: part of the request
+    let route = match uri.query() {
+        Some(q) => format!("POST /api/v1/fixes?{q}"),
+        None => "POST /api/v1/fixes".into(),
+    };
+    let key = idempotency::claim(&state, &caller, &headers, route, &body, now)?;
     let holder = caller.token.as_ref().and_then(|t| t.subject.clone());
     let store = state.store()?;
-    Ok(Json(
-        state
-            .blocking(move || {
-                let staff = q.staff.or(holder);
-                let fixes = service::read_fixes(&body, gpx, staff.as_deref(), q.crs.as_deref())?;
-                service::ingest(store.as_ref(), &caller, fixes, Utc::now())
-            })
-            .await?,
-    ))
+    let outcome = state
+        .blocking(move || {
+            let staff = q.staff.or(holder);
+            let fixes = service::read_fixes(&body, gpx, staff.as_deref(), q.crs.as_deref())?;
+            service::ingest_keyed(store.as_ref(), &caller, fixes, now, key.as_ref())
+        })
+        .await?;
+    Ok(match outcome {
+        Outcome::Done(done) => Json(done).into_response(),
+        Outcome::Replay(r) => idempotency::replay(r, None),
+    })
 }
 
 /// `GET /api/v1/tracks.gpx?staff=` (admin, supervisor, the street's dispatcher): a person's

@@ -19,6 +19,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 pub mod field;
+pub mod idempotency;
 pub mod lookup;
 pub mod meta;
 pub mod open311;
@@ -102,6 +103,9 @@ pub struct ServeConfig {
     pub max_event_streams: usize,
     /// Longest an event stream stays open (the client reconnects, with its token checked again).
     pub event_stream_max_age: Duration,
+    /// How long the answer to a request sent with an `Idempotency-Key` is kept to be given again
+    /// (a retry after it is a new request); expired keys are purged every minute.
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for ServeConfig {
@@ -127,6 +131,7 @@ impl Default for ServeConfig {
             store_wait: Duration::from_secs(2),
             max_event_streams: 256,
             event_stream_max_age: Duration::from_secs(3600),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -271,8 +271,9 @@ fn spawn_draft_purger(state: AppState) {
     }
 }
 
-/// Escalates front-end cases whose front-end limit passed to the back end, and counts opened
-/// frontage cases on their shops' records (those not counted yet), at start and every minute.
+/// Escalates front-end cases whose front-end limit passed to the back end, counts opened
+/// frontage cases on their shops' records (those not counted yet) and deletes expired
+/// idempotency keys (a bounded number), at start and every minute.
 fn spawn_escalation_sweep(state: AppState) {
     let spawned = std::thread::Builder::new()
         .name("escalation-sweep".into())
@@ -291,6 +292,15 @@ fn spawn_escalation_sweep(state: AppState) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(cases = n, "opened frontage cases counted"),
                         Err(e) => tracing::error!(error = %e, "counting frontage cases failed"),
+                    }
+                    match crate::service::idempotency::purge(
+                        store.as_ref(),
+                        chrono::Utc::now(),
+                        state.config().idempotency_ttl,
+                    ) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(keys = n, "expired idempotency keys deleted"),
+                        Err(e) => tracing::error!(error = %e, "deleting idempotency keys failed"),
                     }
                 }
                 std::thread::sleep(Duration::from_secs(60));

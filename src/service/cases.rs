@@ -12,6 +12,7 @@
 
 use super::access::{Caller, Role};
 use super::error::{Error, Result};
+use super::idempotency::{self, Outcome};
 use super::usize_param;
 use crate::atlas::Atlas;
 use crate::calendar::{Calendar, EXAMPLE_CALENDAR, Limit};
@@ -23,7 +24,7 @@ use crate::geometry::crs::Crs;
 use crate::model::Layer;
 use crate::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_list};
 use crate::routing::{self, RouteError, RouteOptions};
-use crate::store::{Setting, Store};
+use crate::store::{KeyClaim, KeyWrite, Setting, Store};
 use crate::wire::cases as wire;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde_json::{Value, json};
@@ -309,7 +310,6 @@ impl Submitted {
 /// reported case, its `reported` stage due by the category's `accept` limit on the working
 /// calendar, with a new feedback secret (`contact`: the reporter's details, stored, never
 /// shown).
-#[allow(clippy::too_many_arguments)]
 pub fn submit(
     store: &dyn Store,
     caller: &Caller,
@@ -319,7 +319,30 @@ pub fn submit(
     contact: Option<Value>,
     options: &RouteOptions,
 ) -> Result<Submitted> {
+    submit_keyed(
+        store, caller, atlas, registers, checked, contact, options, None,
+    )?
+    .done()
+}
+
+/// [`submit`] with an idempotency key ([`super::idempotency`]): a key already used for this
+/// request gives the answer then (201, the case view at `key.now` with its duplicates, without
+/// the feedback secret, which is never stored in clear) and stores nothing.
+#[allow(clippy::too_many_arguments)]
+pub fn submit_keyed(
+    store: &dyn Store,
+    caller: &Caller,
+    atlas: &Atlas,
+    registers: &dyn routing::Registers,
+    checked: Checked,
+    contact: Option<Value>,
+    options: &RouteOptions,
+    key: Option<&KeyClaim>,
+) -> Result<Outcome<Submitted>> {
     caller.require_any(&REPORTERS)?;
+    if let Some(r) = idempotency::earlier(store, key)? {
+        return Ok(Outcome::Replay(r));
+    }
     let Checked {
         input,
         crs,
@@ -384,11 +407,27 @@ pub fn submit(
         limits: category.limits,
         due_at,
     };
-    Ok(Submitted {
-        case: store.create_case(&new)?,
-        duplicates,
-        feedback_secret,
-    })
+    let now = key.map_or_else(Utc::now, |k| k.now);
+    let answer = |case: &Case| {
+        let mut v = case_view(case.clone(), now);
+        v.possible_duplicates = duplicates.clone();
+        idempotency::answer(201, &v, Some(case.id))
+    };
+    let key = key.map(|claim| KeyWrite {
+        claim,
+        answer: &answer,
+    });
+    let written = store.create_case_keyed(&new, key.as_ref())?;
+    Ok(
+        match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+            Outcome::Done(case) => Outcome::Done(Submitted {
+                case,
+                duplicates,
+                feedback_secret,
+            }),
+            Outcome::Replay(r) => Outcome::Replay(r),
+        },
+    )
 }
 
 /// Metres between two WGS84 points (haversine on a sphere of the mean Earth radius).
@@ -872,6 +911,23 @@ pub fn act(
     ev: wire::EventInput,
     now: DateTime<Utc>,
 ) -> Result<Case> {
+    act_keyed(store, caller, id, ev, now, None)?.done()
+}
+
+/// [`act`] with an idempotency key ([`super::idempotency`]): a key already used for this
+/// request gives the answer then (200, the case view after the action at `now`) and changes
+/// nothing.
+pub fn act_keyed(
+    store: &dyn Store,
+    caller: &Caller,
+    id: i64,
+    ev: wire::EventInput,
+    now: DateTime<Utc>,
+    key: Option<&KeyClaim>,
+) -> Result<Outcome<Case>> {
+    if let Some(r) = idempotency::earlier(store, key)? {
+        return Ok(Outcome::Replay(r));
+    }
     let (mut req, extend_by) = request(caller, ev, now)?;
     if let Some(dup) = req.duplicate_of {
         if dup != id {
@@ -889,26 +945,39 @@ pub fn act(
         check_text("grid", g, limits::ID)?;
     }
     let (calendar, _) = calendar(Some(store))?;
-    let outcome = store.change_case(id, &mut |case: &Case| {
-        let rule = req.action.rule();
-        if !rule.parties.iter().any(|p| acts_as(caller, *p, case)) {
-            return Err(Refusal::Forbidden(format!(
-                "case {id}: {} needs {} (this token: {})",
-                req.action.as_str(),
-                rule.parties
-                    .iter()
-                    .filter(|p| !matches!(p, Party::System))
-                    .map(|p| party_text(*p, case))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                scope_text(caller)
-            )));
-        }
-        if let Some(limit) = extend_by {
-            req.until = Some(workflow::due(&calendar, case.due_at, limit)?);
-        }
-        workflow::apply(case, &req, &calendar)
-    })?;
+    let answer = |case: &Case| idempotency::answer(200, &case_view(case.clone(), now), Some(id));
+    let key = key.map(|claim| KeyWrite {
+        claim,
+        answer: &answer,
+    });
+    let written = store.change_case_keyed(
+        id,
+        &mut |case: &Case| {
+            let rule = req.action.rule();
+            if !rule.parties.iter().any(|p| acts_as(caller, *p, case)) {
+                return Err(Refusal::Forbidden(format!(
+                    "case {id}: {} needs {} (this token: {})",
+                    req.action.as_str(),
+                    rule.parties
+                        .iter()
+                        .filter(|p| !matches!(p, Party::System))
+                        .map(|p| party_text(*p, case))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    scope_text(caller)
+                )));
+            }
+            if let Some(limit) = extend_by {
+                req.until = Some(workflow::due(&calendar, case.due_at, limit)?);
+            }
+            workflow::apply(case, &req, &calendar)
+        },
+        key.as_ref(),
+    )?;
+    let outcome = match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+        Outcome::Done(outcome) => outcome,
+        Outcome::Replay(r) => return Ok(Outcome::Replay(r)),
+    };
     let case = outcome.map_err(refusal)?;
     // 立案: a frontage case is confirmed against its shop, and counts on the shop's record (once
     // per case: the store keeps one entry per shop and case whatever retries)
@@ -917,7 +986,7 @@ pub fn act(
             super::assets::count_case(store, &shop.id, case.id, &case.category, now)?;
         }
     }
-    Ok(case)
+    Ok(Outcome::Done(case))
 }
 
 /// A refusal of the workflow as an API error.

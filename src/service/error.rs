@@ -152,6 +152,9 @@ impl From<StoreError> for Error {
             ))
             .with_extra(json!({"errors": errors})),
             StoreError::InvalidDraft(what) => Error::unprocessable(what),
+            StoreError::KeyTaken(key) => Error::conflict(format!(
+                "Idempotency-Key {key:?}: a request with this key is in progress; retry it later"
+            )),
             other => Error::internal(other),
         }
     }

@@ -17,6 +17,7 @@
 
 use super::access::{Caller, Role};
 use super::error::{Error, Result};
+use super::idempotency::{self, Outcome};
 use crate::atlas::{Atlas, FeatureId};
 use crate::field::duty::{
     CheckIn, Class, DutyEntry, FieldSettings, Place, Punch, Span, attendance, classify,
@@ -25,7 +26,7 @@ use crate::field::roster::{MAX_STAFF, Staff};
 use crate::field::{Fix, FixRules, Track, clean, distance_m, speed_kmh};
 use crate::geometry::crs::Crs;
 use crate::model::Layer;
-use crate::store::{Setting, Store, TrackQuery};
+use crate::store::{KeyClaim, KeyWrite, Setting, Store, TrackQuery};
 use crate::wire::field as w;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -430,7 +431,23 @@ pub fn check_in(
     input: &w::CheckInInput,
     now: DateTime<Utc>,
 ) -> Result<w::CheckInResult> {
+    check_in_keyed(store, atlas, caller, input, now, None)?.done()
+}
+
+/// [`check_in`] with an idempotency key ([`super::idempotency`]): a key already used for this
+/// request gives the answer then (201) and stores nothing.
+pub fn check_in_keyed(
+    store: &dyn Store,
+    atlas: &Atlas,
+    caller: &Caller,
+    input: &w::CheckInInput,
+    now: DateTime<Utc>,
+    key: Option<&KeyClaim>,
+) -> Result<Outcome<w::CheckInResult>> {
     caller.require_any(&[Role::GridWorker, Role::Admin])?;
+    if let Some(r) = idempotency::earlier(store, key)? {
+        return Ok(Outcome::Replay(r));
+    }
     let id = input
         .staff
         .as_deref()
@@ -490,7 +507,7 @@ pub fn check_in(
         Some((span, _)) => classify(span, t, punch, place, &settings.check_in),
         None => Class::NoShift,
     };
-    let mut checkin = CheckIn {
+    let checkin = CheckIn {
         id: 0,
         staff: staff.id.clone(),
         t,
@@ -506,11 +523,27 @@ pub fn check_in(
         shift: shift.as_ref().map(|(_, v)| v.code.clone()),
         recorded_at: now,
     };
-    checkin.id = store.add_checkin(&checkin)?;
-    Ok(w::CheckInResult {
+    let mut result = w::CheckInResult {
         checkin,
         shift: shift.map(|(_, v)| v),
-    })
+    };
+    let answer = |id: &i64| {
+        let mut r = result.clone();
+        r.checkin.id = *id;
+        idempotency::answer(201, &r, Some(*id))
+    };
+    let key = key.map(|claim| KeyWrite {
+        claim,
+        answer: &answer,
+    });
+    let written = store.add_checkin_keyed(&result.checkin, key.as_ref())?;
+    match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+        Outcome::Done(id) => {
+            result.checkin.id = id;
+            Ok(Outcome::Done(result))
+        }
+        Outcome::Replay(r) => Ok(Outcome::Replay(r)),
+    }
 }
 
 /// A coordinate system named by a parameter (`wgs84` when absent).
@@ -538,7 +571,22 @@ pub fn ingest(
     fixes: Vec<(String, Fix)>,
     now: DateTime<Utc>,
 ) -> Result<w::FixesIngested> {
+    ingest_keyed(store, caller, fixes, now, None)?.done()
+}
+
+/// [`ingest`] with an idempotency key ([`super::idempotency`]): a key already used for this
+/// request gives the answer then (200, the counts of the first time) and stores nothing.
+pub fn ingest_keyed(
+    store: &dyn Store,
+    caller: &Caller,
+    fixes: Vec<(String, Fix)>,
+    now: DateTime<Utc>,
+    key: Option<&KeyClaim>,
+) -> Result<Outcome<w::FixesIngested>> {
     caller.require_any(&[Role::GridWorker, Role::Dispatcher, Role::Admin])?;
+    if let Some(r) = idempotency::earlier(store, key)? {
+        return Ok(Outcome::Replay(r));
+    }
     if fixes.len() > MAX_FIXES {
         return Err(Error::too_large(format!(
             "{} fixes in one request; at most {MAX_FIXES}",
@@ -613,8 +661,16 @@ pub fn ingest(
             chunks.push(t);
         }
     }
-    store.add_tracks(&chunks)?;
-    Ok(out)
+    let answer = |_: &()| idempotency::answer(200, &out, None);
+    let key = key.map(|claim| KeyWrite {
+        claim,
+        answer: &answer,
+    });
+    let written = store.add_tracks_keyed(&chunks, key.as_ref())?;
+    match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+        Outcome::Done(()) => Ok(Outcome::Done(out)),
+        Outcome::Replay(r) => Ok(Outcome::Replay(r)),
+    }
 }
 
 /// The local day `date` as `[start, end)`.

@@ -17,6 +17,7 @@
 //! - [`cases`]: categories, intake, case list, status changes;
 //! - [`assessment`]: the standard indicators, scoring schemes and ranked tables;
 //! - [`review`]: quality review by sampling (质量考评): draw, assign, score, results;
+//! - [`idempotency`]: `Idempotency-Key`: retried requests answered again, not applied twice;
 //! - [`setup`]: the demo district and the example task list for a first start.
 
 pub mod access;
@@ -28,6 +29,7 @@ mod error;
 pub mod events;
 pub mod field;
 pub mod generations;
+pub mod idempotency;
 pub mod review;
 pub mod setup;
 

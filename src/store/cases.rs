@@ -7,7 +7,7 @@
 //!
 //! Tables: `cases`, `case_events`, `case_feedback`, `case_facts`.
 
-use super::StoreResult;
+use super::{KeyWrite, Keyed, StoreResult};
 use crate::cases::indicators::{Dimension, Indicators, PersonIndicators, Scope};
 use crate::cases::workflow::{Refusal, Step};
 use crate::cases::{Case, CaseFilter, Feedback, NewCase};
@@ -17,6 +17,14 @@ use std::collections::BTreeMap;
 pub trait Cases {
     /// Stores a reported case (stage `reported`, the report recorded as its first event).
     fn create_case(&self, case: &NewCase) -> StoreResult<Case>;
+
+    /// [`Cases::create_case`] with an idempotency key recorded in its transaction (see
+    /// [`super::Idempotency`]): a key already used gives its record and stores nothing.
+    fn create_case_keyed(
+        &self,
+        case: &NewCase,
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Case>>;
 
     /// One case with its events.
     fn get_case(&self, id: i64) -> StoreResult<Case>;
@@ -32,6 +40,17 @@ pub trait Cases {
         id: i64,
         decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
     ) -> StoreResult<Result<Case, Refusal>>;
+
+    /// [`Cases::change_case`] with an idempotency key recorded in its transaction (after the
+    /// case's row is locked, so that two requests with one key on one case are decided one after
+    /// the other): a key already used gives its record and nothing is decided or written; a
+    /// refusal records no key.
+    fn change_case_keyed(
+        &self,
+        id: i64,
+        decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Result<Case, Refusal>>>;
 
     /// Records the reporter's verdict on case `id` in a write transaction (its row locked): with
     /// `secret`, only if it is the case's feedback secret (else a refusal); `decide` checks the

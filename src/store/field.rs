@@ -9,7 +9,7 @@
 //!
 //! Tables: `staff`, `duty`, `checkins`, `tracks`.
 
-use super::StoreResult;
+use super::{KeyWrite, Keyed, StoreResult};
 use crate::field::duty::{CheckIn, DutyEntry};
 use crate::field::roster::Staff;
 use crate::field::{Fix, Track};
@@ -61,6 +61,14 @@ pub trait Field {
     /// Records a check-in; returns its id.
     fn add_checkin(&self, checkin: &CheckIn) -> StoreResult<i64>;
 
+    /// [`Field::add_checkin`] with an idempotency key recorded in its transaction (see
+    /// [`super::Idempotency`]): a key already used gives its record and stores nothing.
+    fn add_checkin_keyed(
+        &self,
+        checkin: &CheckIn,
+        key: Option<&KeyWrite<'_, i64>>,
+    ) -> StoreResult<Keyed<i64>>;
+
     /// Check-ins with `from <= t < to` (of one person when `staff` is given), by time.
     fn checkins(
         &self,
@@ -75,6 +83,14 @@ pub trait Field {
 
     /// Stores track chunks (each non-empty, fixes by time) in one transaction.
     fn add_tracks(&self, tracks: &[Track]) -> StoreResult<()>;
+
+    /// [`Field::add_tracks`] with an idempotency key recorded in its transaction (see
+    /// [`super::Idempotency`]): a key already used gives its record and stores nothing.
+    fn add_tracks_keyed(
+        &self,
+        tracks: &[Track],
+        key: Option<&KeyWrite<'_, ()>>,
+    ) -> StoreResult<Keyed<()>>;
 
     /// The tracks `query` asks for, fixes outside its period left out, one [`Track`] per stored
     /// chunk, by person then time.

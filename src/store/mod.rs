@@ -10,6 +10,7 @@
 //! | reviews | `reviews.rs` | [`Reviews`]: quality reviews by sampling (质量考评) | `reviews`, `review_cases`, `review_assignments` |
 //! | field | `field.rs` | [`Field`]: staff, duty, check-ins, patrol tracks | `staff`, `duty`, `checkins`, `tracks` |
 //! | assets | `assets.rs` | [`Assets`]: the component (部件) and shop (门责) registers, inspections, points | `components`, `shops`, `shop_inspections`, `shop_points` |
+//! | idempotency | `idempotency.rs` | [`Idempotency`]: the first answers of requests sent with an `Idempotency-Key` (written by the keyed writes of cases and field) | `idempotency_keys` |
 //!
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
@@ -68,6 +69,7 @@ mod categories;
 mod convert;
 mod diff;
 mod field;
+mod idempotency;
 mod postgres;
 mod reviews;
 #[doc(hidden)]
@@ -89,18 +91,21 @@ pub use cases::Cases;
 pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
 pub use field::{Field, TrackQuery};
+pub use idempotency::{Answer, Idempotency, KeyClaim, KeyRecord, KeyWrite, Keyed};
 pub use reviews::{NewScore, ReviewScope, Reviews};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.
 pub mod prelude {
-    pub use super::{Access, Assets, Boundaries, Cases, Categories, Field, Reviews, Store};
+    pub use super::{
+        Access, Assets, Boundaries, Cases, Categories, Field, Idempotency, Reviews, Store,
+    };
 }
 
 /// The whole store: every aggregate, on one backend. Implementations are internally pooled and
 /// safe to share between threads; calls are synchronous (diesel), async callers use
 /// `spawn_blocking`.
 pub trait Store:
-    Boundaries + Access + Categories + Cases + Reviews + Field + Assets + Send + Sync
+    Boundaries + Access + Categories + Cases + Reviews + Field + Assets + Idempotency + Send + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;
@@ -167,6 +172,10 @@ pub enum StoreError {
     /// A connection pool error.
     #[error("connection pool: {0}")]
     Pool(String),
+    /// Another request with this idempotency key was stored first (its transaction and this
+    /// one's raced; this one wrote nothing).
+    #[error("a request with idempotency key {0:?} is in progress")]
+    KeyTaken(String),
 }
 
 /// Short form of `Result<T, StoreError>`.

@@ -392,6 +392,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+
+    idempotency_keys (principal, idem_key) {
+        principal -> BigInt,
+        idem_key -> Text,
+        route -> Text,
+        request_sha256 -> Text,
+        status -> Integer,
+        body -> Text,
+        resource_id -> Nullable<BigInt>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
@@ -417,6 +432,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     duty,
     checkins,
     tracks,
+    idempotency_keys,
     components,
     shops,
     shop_inspections,

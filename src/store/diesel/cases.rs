@@ -3,10 +3,29 @@
 
 use super::*;
 use crate::cases::indicators::{Dimension, Indicators, PersonIndicators, Scope};
+use crate::store::{KeyWrite, Keyed};
+
+/// The result of a write made without a key.
+fn unkeyed<T>(k: Keyed<T>) -> StoreResult<T> {
+    match k {
+        Keyed::Done(t) => Ok(t),
+        Keyed::Replay(_) => Err(StoreError::Data(
+            "an idempotency record answered a write made without a key".into(),
+        )),
+    }
+}
 
 impl Cases for Db {
     fn create_case(&self, case: &NewCase) -> StoreResult<Case> {
-        self.create_case_impl(case)
+        unkeyed(self.create_case_impl(case, None)?)
+    }
+
+    fn create_case_keyed(
+        &self,
+        case: &NewCase,
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Case>> {
+        self.create_case_impl(case, key)
     }
 
     fn get_case(&self, id: i64) -> StoreResult<Case> {
@@ -23,7 +42,16 @@ impl Cases for Db {
         id: i64,
         decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
     ) -> StoreResult<Result<Case, Refusal>> {
-        self.change_case_impl(id, decide)
+        unkeyed(self.change_case_impl(id, decide, None)?)
+    }
+
+    fn change_case_keyed(
+        &self,
+        id: i64,
+        decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Result<Case, Refusal>>> {
+        self.change_case_impl(id, decide, key)
     }
 
     fn give_feedback(
@@ -295,7 +323,11 @@ fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Db {
-    fn create_case_impl(&self, new: &NewCase) -> StoreResult<Case> {
+    fn create_case_impl(
+        &self,
+        new: &NewCase,
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Case>> {
         use crate::cases::{Action, Stage};
         use schema::case_events::dsl as e;
         use schema::cases::dsl as c;
@@ -356,7 +388,11 @@ impl Db {
             due_at: Some(due_at),
             on_time: None,
         };
-        case_tx(&mut conn, |conn| {
+        let claim = key.map(|k| k.claim);
+        let written = case_tx(&mut conn, |conn| {
+            if let Some(r) = idempotency::replay_of(conn, claim)? {
+                return Ok(Keyed::Replay(r));
+            }
             let id: i64 = diesel::insert_into(c::cases)
                 .values(&row)
                 .returning(c::id)
@@ -396,8 +432,10 @@ impl Db {
                 feedback: None,
             };
             facts::write_facts(conn, std::slice::from_ref(&case))?;
-            Ok(case)
-        })
+            idempotency::record(conn, key, &case)?;
+            Ok(Keyed::Done(case))
+        });
+        idempotency::settle(&mut conn, claim, written)
     }
 
     fn list_cases_impl(&self, f: &CaseFilter) -> StoreResult<(Vec<Case>, i64)> {
@@ -489,16 +527,27 @@ impl Db {
         &self,
         id: i64,
         decide: &mut dyn FnMut(&Case) -> Result<Step, Refusal>,
-    ) -> StoreResult<Result<Case, Refusal>> {
+        key: Option<&KeyWrite<'_, Case>>,
+    ) -> StoreResult<Keyed<Result<Case, Refusal>>> {
         let mut conn = self.conn()?;
-        case_tx(&mut conn, |conn| {
+        let claim = key.map(|k| k.claim);
+        let written = case_tx(&mut conn, |conn| {
             lock_case(conn, id)?;
+            // after the lock: a request with the same key on this case that came first is seen
+            if let Some(r) = idempotency::replay_of(conn, claim)? {
+                return Ok(Keyed::Replay(r));
+            }
             let case = load_case(conn, id)?;
             match decide(&case) {
-                Ok(step) => write_step(conn, case, step).map(Ok),
-                Err(refusal) => Ok(Err(refusal)),
+                Ok(step) => {
+                    let case = write_step(conn, case, step)?;
+                    idempotency::record(conn, key, &case)?;
+                    Ok(Keyed::Done(Ok(case)))
+                }
+                Err(refusal) => Ok(Keyed::Done(Err(refusal))),
             }
-        })
+        });
+        idempotency::settle(&mut conn, claim, written)
     }
 
     fn give_feedback_impl(

@@ -7,6 +7,7 @@ use crate::field::duty::{CheckIn, DutyEntry};
 use crate::field::roster::{OrgKind, Staff};
 use crate::field::{Fix, Track};
 use crate::store::field::{Field, TrackQuery};
+use crate::store::{KeyWrite, Keyed};
 use chrono::NaiveDate;
 
 /// Rows per multi-row INSERT (at most 10 bound values each).
@@ -351,6 +352,17 @@ impl Field for Db {
     }
 
     fn add_checkin(&self, c: &CheckIn) -> StoreResult<i64> {
+        match self.add_checkin_keyed(c, None)? {
+            Keyed::Done(id) => Ok(id),
+            Keyed::Replay(_) => Err(bad("a check-in without a key was answered by a key")),
+        }
+    }
+
+    fn add_checkin_keyed(
+        &self,
+        c: &CheckIn,
+        key: Option<&KeyWrite<'_, i64>>,
+    ) -> StoreResult<Keyed<i64>> {
         use schema::checkins::dsl as k;
         let mut conn = self.conn()?;
         let row = NewCheckInRow {
@@ -368,13 +380,20 @@ impl Field for Db {
             shift: c.shift.as_deref(),
             recorded_at: c.recorded_at,
         };
-        case_tx(&mut conn, |conn| {
-            diesel::insert_into(k::checkins)
+        let claim = key.map(|k| k.claim);
+        let written = case_tx(&mut conn, |conn| {
+            if let Some(r) = idempotency::replay_of(conn, claim)? {
+                return Ok(Keyed::Replay(r));
+            }
+            let id: i64 = diesel::insert_into(k::checkins)
                 .values(&row)
                 .returning(k::id)
                 .get_result(conn)
-                .map_err(db_err)
-        })
+                .map_err(db_err)?;
+            idempotency::record(conn, key, &id)?;
+            Ok(Keyed::Done(id))
+        });
+        idempotency::settle(&mut conn, claim, written)
     }
 
     fn checkins(
@@ -453,21 +472,38 @@ impl Field for Db {
     }
 
     fn add_tracks(&self, tracks: &[Track]) -> StoreResult<()> {
+        match self.add_tracks_keyed(tracks, None)? {
+            Keyed::Done(()) => Ok(()),
+            Keyed::Replay(_) => Err(bad("fixes without a key were answered by a key")),
+        }
+    }
+
+    fn add_tracks_keyed(
+        &self,
+        tracks: &[Track],
+        key: Option<&KeyWrite<'_, ()>>,
+    ) -> StoreResult<Keyed<()>> {
         use schema::tracks::dsl as tr;
         let rows = tracks
             .iter()
             .map(track_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let mut conn = self.conn()?;
-        case_tx(&mut conn, |conn| {
+        let claim = key.map(|k| k.claim);
+        let written = case_tx(&mut conn, |conn| {
+            if let Some(r) = idempotency::replay_of(conn, claim)? {
+                return Ok(Keyed::Replay(r));
+            }
             for chunk in rows.chunks(FIELD_CHUNK) {
                 diesel::insert_into(tr::tracks)
                     .values(chunk)
                     .execute(conn)
                     .map_err(db_err)?;
             }
-            Ok(())
-        })
+            idempotency::record(conn, key, &())?;
+            Ok(Keyed::Done(()))
+        });
+        idempotency::settle(&mut conn, claim, written)
     }
 
     fn tracks(&self, query: &TrackQuery<'_>) -> StoreResult<Vec<Track>> {
