@@ -375,6 +375,9 @@ function setupIndicators() {
 async function start() {
   applyI18n();
   $('#lang-toggle').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+  // the month's report of the street (the token stays in this tab's session)
+  if (STREET) $('#portal-report').href = `report?street=${encodeURIComponent(STREET)}`;
+  else $('#portal-report').hidden = true;
   document.addEventListener('langchange', () => { setupIndicators(); paintChoropleth(); loadStats().catch(() => {}); });
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get('token')) {

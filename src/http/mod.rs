@@ -1011,6 +1011,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/", get(web::index), vec![]),
         ("/portal", get(web::portal), vec![]),
         ("/m", get(web::phone), vec![]),
+        ("/report", get(web::report), vec![]),
         ("/{*path}", get(web::asset), vec![]),
     ];
     // Every template is also the `route` label of the metrics and carries the edge's policies:

@@ -129,6 +129,11 @@ pub async fn phone(State(state): State<AppState>) -> Response {
     serve(&state, "m.html")
 }
 
+/// `GET /report`: a street's monthly report (`?street=CODE&month=YYYY-MM`), printable on A4.
+pub async fn report(State(state): State<AppState>) -> Response {
+    serve(&state, "report.html")
+}
+
 /// `GET /{path}`: a file of the map.
 pub async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
     serve(&state, &path)

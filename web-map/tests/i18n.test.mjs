@@ -14,10 +14,10 @@ test('zh and en have the same keys', () => {
 
 test('every key used by the pages and scripts is defined', () => {
   const used = new Set();
-  for (const f of ['index.html', 'board.html', 'portal.html', 'm.html']) {
+  for (const f of ['index.html', 'board.html', 'portal.html', 'm.html', 'report.html']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/data-i18n(?:-placeholder|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ['app.js', 'board.js', 'portal.js', 'desk.js', 'problems.js', 'm.js']) {
+  for (const f of ['app.js', 'board.js', 'portal.js', 'desk.js', 'problems.js', 'm.js', 'report.js']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\bt\('([a-z_.]+)'/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in STRINGS.zh));

@@ -193,3 +193,35 @@ test('the portal draws the day\'s patrol paths and the heat of a category over a
   assert.deepEqual(await cspViolations(page), []);
   await context.close();
 });
+
+test('the monthly report of the street shows its grade, rank and overdue cases as the API has them, and prints to A4 pages', { skip: MOCK && 'the mock server has no ranking' }, async () => {
+  const auth = { headers: { Authorization: `Bearer ${DISPATCHER}` } };
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
+  await watchCsp(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${BASE}/report?street=${STREET}#token=${DISPATCHER}`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), '1', await page.locator('#r-status').textContent());
+  const month = `${districtDate().slice(0, 8)}01`;
+  const ranking = await getJSON(`/api/v1/ranking?kind=street&from=${month}`, auth);
+  const mine = ranking.items.find((r) => r.code === STREET);
+  assert.ok(mine, 'the street is ranked');
+  assert.equal((await page.locator('#r-grade').textContent()).trim(), String(mine.grade));
+  assert.equal((await page.locator('#r-rank').textContent()).trim(), `${mine.rank} / ${ranking.items.length}`);
+  const overdue = await getJSON(`/api/v1/cases?street=${STREET}&overdue=1&limit=200`, auth);
+  assert.equal(await page.locator('#r-overdue-list').getAttribute('data-count'), String(overdue.items.length));
+  assert.equal(await page.locator('#r-chart-stages svg').count(), 1, 'the stage chart is drawn (SVG)');
+  await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+  const pdf = await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true, path: join(ARTIFACTS, 'report.pdf') });
+  const text = pdf.toString('latin1');
+  const pages = (text.match(/\/Type\s*\/Page(?!s)/g) || []).length;
+  assert.ok(pages >= 1, `${pages} pages`);
+  const box = text.match(/\/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]/);
+  assert.ok(box, 'a media box');
+  assert.ok(Math.abs(Number(box[1]) - 595.9) < 2 && Math.abs(Number(box[2]) - 842) < 2, `A4 portrait: ${box[1]} × ${box[2]} pt`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await cspViolations(page), []);
+  await context.close();
+});
