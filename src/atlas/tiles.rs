@@ -1,19 +1,26 @@
 //! Mapbox Vector Tiles cut from the atlas.
 //!
 //! 1. Find the features whose boxes meet the tile (plus a 64/4096 buffer) in the atlas's R-trees.
-//! 2. Project to Web Mercator tile pixels (extent 4096), clip polygons to the buffered tile with
-//!    Sutherland–Hodgman and lines segment by segment.
-//! 3. Simplify per zoom: snap to a grid of whole pixels below zoom 12, half-pixels from 12
-//!    ([`snap_grid`]), drop repeated and collinear points (the encoder),
-//!    and drop rings that collapse.
+//! 2. Areas up to zoom 15 come from the atlas's simplified geometry of the tile's zoom band
+//!    ([`super::topology`]: every shared edge simplified once per band, so neighbours meet
+//!    exactly; areas smaller than a pixel dropped), already in world units (no projection per
+//!    tile); above zoom 15 and for lines, the full geometry projected to Web Mercator tile pixels
+//!    (extent 4096).
+//! 3. Clip polygons to the buffered tile with Sutherland–Hodgman and lines segment by segment;
+//!    snap to a grid of whole pixels below zoom 12, half-pixels from 12 ([`snap_grid`]), drop
+//!    repeated and collinear points (the encoder), and drop rings that collapse.
 //! 4. One MVT layer per gridatlas layer, with `code`, `name`, `layer`, `kind`, `parent`. Layers
 //!    appear from a minimum zoom ([`min_zoom`]): blocks and road segments from 13, grids from 11.
+//! 5. Encoded tiles are kept in the atlas's bytes-bounded LRU ([`super::tile_cache`]), which dies
+//!    with the atlas: a new generation starts with an empty cache.
 
+use super::topology::{Band, WORLD_ZOOM};
 use super::{Atlas, FeatureId};
 use crate::model::{Feature, Geometry, Layer};
 use mvt::{GeomEncoder, GeomType, Tile};
 use rstar::AABB;
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// Tile extent in pixels.
 pub const EXTENT: u32 = 4096;
@@ -40,6 +47,8 @@ pub fn tile_to_lonlat(z: u8, x: f64, y: f64) -> (f64, f64) {
 
 struct Proj {
     scale: f64,
+    /// World units (see [`super::topology`]) per tile unit of this zoom.
+    world: f64,
     ox: f64,
     oy: f64,
     /// Positions snap to multiples of this many tile units (see [`snap_grid`]).
@@ -60,10 +69,20 @@ impl Proj {
         let scale = f64::from(1u32 << z) * f64::from(EXTENT);
         Proj {
             scale,
+            world: f64::from(1u32 << (WORLD_ZOOM.saturating_sub(z))),
             ox: f64::from(x) * f64::from(EXTENT),
             oy: f64::from(y) * f64::from(EXTENT),
             grid: snap_grid(z),
         }
+    }
+
+    /// Tile units of a point in world units.
+    #[inline]
+    fn from_world(&self, p: [u32; 2]) -> (f64, f64) {
+        (
+            f64::from(p[0]) / self.world - self.ox,
+            f64::from(p[1]) / self.world - self.oy,
+        )
     }
 
     #[inline]
@@ -144,22 +163,68 @@ fn encode_area(f: &Feature, proj: &Proj) -> Result<Option<mvt::GeomData>, mvt::E
     let Geometry::Area(mp) = &f.geometry else {
         return Ok(None);
     };
+    encode_polygons(
+        mp.0.iter().map(|poly| {
+            std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .map(|ring| {
+                    ring.0[..ring.0.len().saturating_sub(1)]
+                        .iter()
+                        .map(|c| proj.px(c.x, c.y))
+                        .collect()
+                })
+                .collect()
+        }),
+        proj,
+    )
+}
+
+/// An area from a band's simplified geometry (world units, open rings).
+fn encode_band_area(
+    band: &Band,
+    id: FeatureId,
+    proj: &Proj,
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    encode_polygons(
+        band.polygons(id).map(|rings| {
+            rings
+                .into_iter()
+                .map(|r| r.iter().map(|&p| proj.from_world(p)).collect())
+                .collect()
+        }),
+        proj,
+    )
+}
+
+/// Polygons (rings of tile units, exterior first, open) clipped, snapped and encoded.
+fn encode_polygons(
+    polys: impl Iterator<Item = Vec<Vec<(f64, f64)>>>,
+    proj: &Proj,
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
     let mut enc = GeomEncoder::<f64>::new(GeomType::Polygon);
     let mut any = false;
-    for poly in &mp.0 {
+    for rings in polys {
         let mut exterior_kept = false;
-        for (i, ring) in std::iter::once(poly.exterior())
-            .chain(poly.interiors())
-            .enumerate()
-        {
+        for (i, pts) in rings.into_iter().enumerate() {
             if i > 0 && !exterior_kept {
                 break;
             }
-            let pts: Vec<(f64, f64)> = ring.0[..ring.0.len().saturating_sub(1)]
-                .iter()
-                .map(|c| proj.px(c.x, c.y))
-                .collect();
+            // Wholly outside on one side: nothing of it is in the tile.
+            let outside = |f: fn(&(f64, f64)) -> f64, below: bool| {
+                pts.iter()
+                    .all(|p| if below { f(p) < lo } else { f(p) > hi })
+            };
+            if outside(|p| p.0, true)
+                || outside(|p| p.0, false)
+                || outside(|p| p.1, true)
+                || outside(|p| p.1, false)
+            {
+                if i == 0 {
+                    break;
+                }
+                continue;
+            }
             let clipped = clip_ring(pts, lo, hi);
             let Some(r) = snap(clipped.into_iter(), 3, proj.grid) else {
                 continue;
@@ -249,11 +314,42 @@ pub enum TileError {
 }
 
 impl Atlas {
-    /// The vector tile `z/x/y` (uncompressed protobuf bytes).
+    /// The vector tile `z/x/y` (uncompressed protobuf bytes), from the atlas's tile cache or
+    /// built and kept there.
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.tile_shared(z, x, y).map(|b| b.to_vec())
+    }
+
+    /// [`Atlas::tile`], sharing the cached bytes.
+    pub fn tile_shared(&self, z: u8, x: u32, y: u32) -> Result<Arc<[u8]>, TileError> {
+        if let Some(b) = self.tile_cache.get((z, x, y)) {
+            return Ok(b);
+        }
+        let b: Arc<[u8]> = self.tile_uncached(z, x, y)?.into();
+        self.tile_cache.put((z, x, y), b.clone());
+        Ok(b)
+    }
+
+    /// The vector tile `z/x/y`, built now (no cache).
+    pub fn tile_uncached(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.build_tile(z, x, y, true)
+    }
+
+    /// The vector tile `z/x/y` cut from the full geometry at every zoom, as tiles were before
+    /// the zoom bands (no cache): the reference of tests and benchmarks.
+    pub fn tile_full_geometry(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.build_tile(z, x, y, false)
+    }
+
+    fn build_tile(&self, z: u8, x: u32, y: u32, bands: bool) -> Result<Vec<u8>, TileError> {
         if z > MAX_ZOOM || x >= (1u32 << z) || y >= (1u32 << z) {
             return Err(TileError::Address { z, x, y });
         }
+        let band = if bands {
+            self.tile_geometry().band(z)
+        } else {
+            None
+        };
         let b = BUFFER / f64::from(EXTENT);
         let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
         let (e, s) = tile_to_lonlat(z, f64::from(x) + 1.0 + b, f64::from(y) + 1.0 + b);
@@ -292,7 +388,10 @@ impl Atlas {
             for id in ids {
                 let f = self.feature(id);
                 let geom = if layer.is_area() {
-                    encode_area(f, &proj)
+                    match band {
+                        Some(b) => encode_band_area(b, id, &proj),
+                        None => encode_area(f, &proj),
+                    }
                 } else {
                     encode_line(f, &proj)
                 };

@@ -457,6 +457,9 @@ impl AppState {
         let set = store.load_generation(n)?;
         let atlas = Atlas::build(set).with_generation(i64::from(n));
         self.swap_atlas(atlas);
+        // Lookups are served from the new atlas already; its tile geometry is built here, off
+        // the request path (a tile request meanwhile waits for it rather than building it too).
+        self.atlas().prepare_tiles();
         tracing::info!(
             generation = n,
             elapsed_ms = t.elapsed().as_millis() as u64,
