@@ -159,18 +159,47 @@ fn ring_area2(r: &[(i32, i32)]) -> i64 {
         .sum()
 }
 
-fn encode_area(f: &Feature, proj: &Proj) -> Result<Option<mvt::GeomData>, mvt::Error> {
+/// An area from the full geometry. `bounds` is the buffered tile in degrees (west, south, east,
+/// north): of a run of consecutive vertices beyond the same side of it only the first and the
+/// last are projected — clipping gives the same polygon, and a tile at zoom 18 no longer projects
+/// every vertex of the district's boundary.
+fn encode_area(
+    f: &Feature,
+    proj: &Proj,
+    bounds: [f64; 4],
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let Geometry::Area(mp) = &f.geometry else {
         return Ok(None);
+    };
+    let [w, s, e, n] = bounds;
+    let side = |c: &geo::Coord<f64>| -> u8 {
+        if c.x < w {
+            1
+        } else if c.x > e {
+            2
+        } else if c.y < s {
+            3
+        } else if c.y > n {
+            4
+        } else {
+            0
+        }
     };
     encode_polygons(
         mp.0.iter().map(|poly| {
             std::iter::once(poly.exterior())
                 .chain(poly.interiors())
                 .map(|ring| {
-                    ring.0[..ring.0.len().saturating_sub(1)]
-                        .iter()
-                        .map(|c| proj.px(c.x, c.y))
+                    let pts = &ring.0[..ring.0.len().saturating_sub(1)];
+                    let k = pts.len();
+                    let sides: Vec<u8> = pts.iter().map(side).collect();
+                    pts.iter()
+                        .enumerate()
+                        .filter(|&(i, _)| {
+                            let me = sides[i];
+                            me == 0 || sides[(i + k - 1) % k] != me || sides[(i + 1) % k] != me
+                        })
+                        .map(|(_, c)| proj.px(c.x, c.y))
                         .collect()
                 })
                 .collect()
@@ -390,7 +419,7 @@ impl Atlas {
                 let geom = if layer.is_area() {
                     match band {
                         Some(b) => encode_band_area(b, id, &proj),
-                        None => encode_area(f, &proj),
+                        None => encode_area(f, &proj, [w, s, e, n]),
                     }
                 } else {
                     encode_line(f, &proj)
@@ -436,6 +465,49 @@ mod tests {
         assert!(a.iter().all(|&(x, y)| x % 8 == 0 && y % 8 == 0));
         let fine = snap(edge.iter().copied(), 2, snap_grid(14)).expect("kept");
         assert!(fine.len() > a.len());
+    }
+
+    #[test]
+    fn projecting_only_the_ends_of_outside_runs_gives_the_same_tile() {
+        // A dense wiggly ring, much larger than the tile at zoom 16, around the tile's corner.
+        let (z, x, y) = (16u8, 54_900u32, 26_850u32);
+        let (lon0, lat0) = tile_to_lonlat(z, f64::from(x), f64::from(y));
+        let ring: Vec<(f64, f64)> = (0..=4_000)
+            .map(|i| {
+                let a = f64::from(i % 4_000) / 4_000.0 * std::f64::consts::TAU;
+                let r = 0.01 * (1.0 + 0.02 * (a * 37.0).sin());
+                (lon0 + r * a.cos(), lat0 + 0.8 * r * a.sin())
+            })
+            .collect();
+        let f = Feature {
+            layer: Layer::District,
+            code: "d".into(),
+            name: "d".into(),
+            parent: None,
+            kind: None,
+            people: Vec::new(),
+            attributes: serde_json::Map::new(),
+            geometry: Geometry::Area(geo::MultiPolygon(vec![geo::Polygon::new(
+                geo::LineString::from(ring),
+                vec![],
+            )])),
+        };
+        let proj = Proj::new(z, x, y);
+        let b = BUFFER / f64::from(EXTENT);
+        let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
+        let (e, s) = tile_to_lonlat(z, f64::from(x) + 1.0 + b, f64::from(y) + 1.0 + b);
+        let bytes = |bounds: [f64; 4]| -> Vec<u8> {
+            let geom = encode_area(&f, &proj, bounds)
+                .expect("encodes")
+                .expect("in the tile");
+            let mut tile = Tile::new(EXTENT);
+            let layer = tile.create_layer("d");
+            let layer = layer.into_feature(geom).into_layer();
+            tile.add_layer(layer).expect("layer");
+            tile.to_bytes().expect("bytes")
+        };
+        let inf = f64::INFINITY;
+        assert_eq!(bytes([w, s, e, n]), bytes([-inf, -inf, inf, inf]));
     }
 
     #[test]
