@@ -78,7 +78,7 @@ impl Proj {
 
     /// Tile units of a point in world units.
     #[inline]
-    fn from_world(&self, p: [u32; 2]) -> (f64, f64) {
+    fn world_px(&self, p: [u32; 2]) -> (f64, f64) {
         (
             f64::from(p[0]) / self.world - self.ox,
             f64::from(p[1]) / self.world - self.oy,
@@ -218,7 +218,7 @@ fn encode_band_area(
         band.polygons(id).map(|rings| {
             rings
                 .into_iter()
-                .map(|r| r.iter().map(|&p| proj.from_world(p)).collect())
+                .map(|r| r.iter().map(|&p| proj.world_px(p)).collect())
                 .collect()
         }),
         proj,

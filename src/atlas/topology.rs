@@ -149,12 +149,15 @@ impl TileGeometry {
     }
 }
 
+/// A polygon's rings (exterior first) as ranges of [`Topology::ids`].
+type PolygonRings = Vec<(u32, u32)>;
+
 /// The rings of a group of areas as vertex ids, with the nodes.
 struct Topology {
     verts: Vec<[u32; 2]>,
     node: Vec<bool>,
     /// Per feature of the group: (feature id, per polygon its rings as ranges of `ids`).
-    features: Vec<(FeatureId, Vec<Vec<(u32, u32)>>)>,
+    features: Vec<(FeatureId, Vec<PolygonRings>)>,
     /// Every ring's vertex ids, concatenated.
     ids: Vec<u32>,
 }
