@@ -102,6 +102,9 @@ pub struct ServeConfig {
     pub max_event_streams: usize,
     /// Longest an event stream stays open (the client reconnects, with its token checked again).
     pub event_stream_max_age: Duration,
+    /// Byte budget of each atlas's cache of encoded vector tiles (0 = no cache); the cache of a
+    /// generation dies with its atlas.
+    pub tile_cache_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -127,6 +130,7 @@ impl Default for ServeConfig {
             store_wait: Duration::from_secs(2),
             max_event_streams: 256,
             event_stream_max_age: Duration::from_secs(3600),
+            tile_cache_bytes: crate::atlas::tile_cache::DEFAULT_BYTES,
         }
     }
 }
@@ -235,6 +239,7 @@ impl AppState {
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }
+        let atlas = atlas.with_tile_cache_bytes(config.tile_cache_bytes);
         let turns = store.as_ref().map_or(1, |s| s.connections()).max(1);
         AppState {
             inner: Arc::new(Inner {
@@ -519,6 +524,7 @@ impl AppState {
 
     /// Swaps in a new atlas atomically.
     pub fn swap_atlas(&self, atlas: Atlas) {
+        let atlas = atlas.with_tile_cache_bytes(self.config().tile_cache_bytes);
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }
