@@ -36,7 +36,9 @@
 
 pub mod json;
 pub mod raster;
+pub mod tile_cache;
 pub mod tiles;
+pub mod topology;
 
 use crate::geometry::measure::LocalFrame;
 use crate::model::{Feature, FeatureSet, Layer, Role};
@@ -165,6 +167,10 @@ pub struct Atlas {
     fragments: json::Fragments,
     /// A hash of the content, computed on first use (see [`Atlas::fingerprint`]).
     fingerprint: std::sync::OnceLock<u64>,
+    /// The areas of the tiles simplified per zoom band, built on first use ([`topology`]).
+    tile_geometry: std::sync::OnceLock<topology::TileGeometry>,
+    /// Encoded tiles of this atlas (dies with it: a new generation starts empty).
+    tile_cache: tile_cache::TileCache,
 }
 
 /// The indexed layer of a feature layer.
@@ -252,6 +258,8 @@ impl Atlas {
         Atlas {
             fragments: json::Fragments::new(set.len()),
             fingerprint: std::sync::OnceLock::new(),
+            tile_geometry: std::sync::OnceLock::new(),
+            tile_cache: tile_cache::TileCache::new(tile_cache::DEFAULT_BYTES),
             set,
             generation: None,
             children,
@@ -268,6 +276,31 @@ impl Atlas {
     /// Sets the generation number reported with placements.
     pub fn with_generation(mut self, generation: i64) -> Atlas {
         self.generation = Some(generation);
+        self
+    }
+
+    /// Sets the byte budget of the tile cache (default [`tile_cache::DEFAULT_BYTES`]; 0 = no
+    /// cache). The cache starts empty.
+    pub fn with_tile_cache_bytes(mut self, bytes: usize) -> Atlas {
+        self.tile_cache = tile_cache::TileCache::new(bytes);
+        self
+    }
+
+    /// The tile cache (its counters and budget).
+    pub fn tile_cache(&self) -> &tile_cache::TileCache {
+        &self.tile_cache
+    }
+
+    /// The simplified tile geometry, built on first use (see [`topology`]).
+    pub fn tile_geometry(&self) -> &topology::TileGeometry {
+        self.tile_geometry
+            .get_or_init(|| topology::TileGeometry::build(&self.set))
+    }
+
+    /// Builds the simplified tile geometry now (a server does it before it swaps the atlas in,
+    /// so no tile request waits for it).
+    pub fn prepare_tiles(&self) -> &Self {
+        self.tile_geometry();
         self
     }
 

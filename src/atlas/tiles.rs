@@ -1,19 +1,26 @@
 //! Mapbox Vector Tiles cut from the atlas.
 //!
 //! 1. Find the features whose boxes meet the tile (plus a 64/4096 buffer) in the atlas's R-trees.
-//! 2. Project to Web Mercator tile pixels (extent 4096), clip polygons to the buffered tile with
-//!    Sutherland–Hodgman and lines segment by segment.
-//! 3. Simplify per zoom: snap to a grid of whole pixels below zoom 12, half-pixels from 12
-//!    ([`snap_grid`]), drop repeated and collinear points (the encoder),
-//!    and drop rings that collapse.
+//! 2. Areas up to zoom 15 come from the atlas's simplified geometry of the tile's zoom band
+//!    ([`super::topology`]: every shared edge simplified once per band, so neighbours meet
+//!    exactly; areas smaller than a pixel dropped), already in world units (no projection per
+//!    tile); above zoom 15 and for lines, the full geometry projected to Web Mercator tile pixels
+//!    (extent 4096).
+//! 3. Clip polygons to the buffered tile with Sutherland–Hodgman and lines segment by segment;
+//!    snap to a grid of whole pixels below zoom 12, half-pixels from 12 ([`snap_grid`]), drop
+//!    repeated and collinear points (the encoder), and drop rings that collapse.
 //! 4. One MVT layer per gridatlas layer, with `code`, `name`, `layer`, `kind`, `parent`. Layers
 //!    appear from a minimum zoom ([`min_zoom`]): blocks and road segments from 13, grids from 11.
+//! 5. Encoded tiles are kept in the atlas's bytes-bounded LRU ([`super::tile_cache`]), which dies
+//!    with the atlas: a new generation starts with an empty cache.
 
+use super::topology::{Band, WORLD_ZOOM};
 use super::{Atlas, FeatureId};
 use crate::model::{Feature, Geometry, Layer};
 use mvt::{GeomEncoder, GeomType, Tile};
 use rstar::AABB;
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// Tile extent in pixels.
 pub const EXTENT: u32 = 4096;
@@ -40,6 +47,8 @@ pub fn tile_to_lonlat(z: u8, x: f64, y: f64) -> (f64, f64) {
 
 struct Proj {
     scale: f64,
+    /// World units (see [`super::topology`]) per tile unit of this zoom.
+    world: f64,
     ox: f64,
     oy: f64,
     /// Positions snap to multiples of this many tile units (see [`snap_grid`]).
@@ -60,10 +69,20 @@ impl Proj {
         let scale = f64::from(1u32 << z) * f64::from(EXTENT);
         Proj {
             scale,
+            world: f64::from(1u32 << (WORLD_ZOOM.saturating_sub(z))),
             ox: f64::from(x) * f64::from(EXTENT),
             oy: f64::from(y) * f64::from(EXTENT),
             grid: snap_grid(z),
         }
+    }
+
+    /// Tile units of a point in world units.
+    #[inline]
+    fn world_px(&self, p: [u32; 2]) -> (f64, f64) {
+        (
+            f64::from(p[0]) / self.world - self.ox,
+            f64::from(p[1]) / self.world - self.oy,
+        )
     }
 
     #[inline]
@@ -140,26 +159,101 @@ fn ring_area2(r: &[(i32, i32)]) -> i64 {
         .sum()
 }
 
-fn encode_area(f: &Feature, proj: &Proj) -> Result<Option<mvt::GeomData>, mvt::Error> {
+/// An area from the full geometry. `bounds` is the buffered tile in degrees (west, south, east,
+/// north): of a run of consecutive vertices beyond the same side of it only the first and the
+/// last are projected — clipping gives the same polygon, and a tile at zoom 18 no longer projects
+/// every vertex of the district's boundary.
+fn encode_area(
+    f: &Feature,
+    proj: &Proj,
+    bounds: [f64; 4],
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let Geometry::Area(mp) = &f.geometry else {
         return Ok(None);
     };
+    let [w, s, e, n] = bounds;
+    let side = |c: &geo::Coord<f64>| -> u8 {
+        if c.x < w {
+            1
+        } else if c.x > e {
+            2
+        } else if c.y < s {
+            3
+        } else if c.y > n {
+            4
+        } else {
+            0
+        }
+    };
+    encode_polygons(
+        mp.0.iter().map(|poly| {
+            std::iter::once(poly.exterior())
+                .chain(poly.interiors())
+                .map(|ring| {
+                    let pts = &ring.0[..ring.0.len().saturating_sub(1)];
+                    let k = pts.len();
+                    let sides: Vec<u8> = pts.iter().map(side).collect();
+                    pts.iter()
+                        .enumerate()
+                        .filter(|&(i, _)| {
+                            let me = sides[i];
+                            me == 0 || sides[(i + k - 1) % k] != me || sides[(i + 1) % k] != me
+                        })
+                        .map(|(_, c)| proj.px(c.x, c.y))
+                        .collect()
+                })
+                .collect()
+        }),
+        proj,
+    )
+}
+
+/// An area from a band's simplified geometry (world units, open rings).
+fn encode_band_area(
+    band: &Band,
+    id: FeatureId,
+    proj: &Proj,
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    encode_polygons(
+        band.polygons(id).map(|rings| {
+            rings
+                .into_iter()
+                .map(|r| r.iter().map(|&p| proj.world_px(p)).collect())
+                .collect()
+        }),
+        proj,
+    )
+}
+
+/// Polygons (rings of tile units, exterior first, open) clipped, snapped and encoded.
+fn encode_polygons(
+    polys: impl Iterator<Item = Vec<Vec<(f64, f64)>>>,
+    proj: &Proj,
+) -> Result<Option<mvt::GeomData>, mvt::Error> {
     let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
     let mut enc = GeomEncoder::<f64>::new(GeomType::Polygon);
     let mut any = false;
-    for poly in &mp.0 {
+    for rings in polys {
         let mut exterior_kept = false;
-        for (i, ring) in std::iter::once(poly.exterior())
-            .chain(poly.interiors())
-            .enumerate()
-        {
+        for (i, pts) in rings.into_iter().enumerate() {
             if i > 0 && !exterior_kept {
                 break;
             }
-            let pts: Vec<(f64, f64)> = ring.0[..ring.0.len().saturating_sub(1)]
-                .iter()
-                .map(|c| proj.px(c.x, c.y))
-                .collect();
+            // Wholly outside on one side: nothing of it is in the tile.
+            let outside = |f: fn(&(f64, f64)) -> f64, below: bool| {
+                pts.iter()
+                    .all(|p| if below { f(p) < lo } else { f(p) > hi })
+            };
+            if outside(|p| p.0, true)
+                || outside(|p| p.0, false)
+                || outside(|p| p.1, true)
+                || outside(|p| p.1, false)
+            {
+                if i == 0 {
+                    break;
+                }
+                continue;
+            }
             let clipped = clip_ring(pts, lo, hi);
             let Some(r) = snap(clipped.into_iter(), 3, proj.grid) else {
                 continue;
@@ -249,11 +343,42 @@ pub enum TileError {
 }
 
 impl Atlas {
-    /// The vector tile `z/x/y` (uncompressed protobuf bytes).
+    /// The vector tile `z/x/y` (uncompressed protobuf bytes), from the atlas's tile cache or
+    /// built and kept there.
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.tile_shared(z, x, y).map(|b| b.to_vec())
+    }
+
+    /// [`Atlas::tile`], sharing the cached bytes.
+    pub fn tile_shared(&self, z: u8, x: u32, y: u32) -> Result<Arc<[u8]>, TileError> {
+        if let Some(b) = self.tile_cache.get((z, x, y)) {
+            return Ok(b);
+        }
+        let b: Arc<[u8]> = self.tile_uncached(z, x, y)?.into();
+        self.tile_cache.put((z, x, y), b.clone());
+        Ok(b)
+    }
+
+    /// The vector tile `z/x/y`, built now (no cache).
+    pub fn tile_uncached(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.build_tile(z, x, y, true)
+    }
+
+    /// The vector tile `z/x/y` cut from the full geometry at every zoom, as tiles were before
+    /// the zoom bands (no cache): the reference of tests and benchmarks.
+    pub fn tile_full_geometry(&self, z: u8, x: u32, y: u32) -> Result<Vec<u8>, TileError> {
+        self.build_tile(z, x, y, false)
+    }
+
+    fn build_tile(&self, z: u8, x: u32, y: u32, bands: bool) -> Result<Vec<u8>, TileError> {
         if z > MAX_ZOOM || x >= (1u32 << z) || y >= (1u32 << z) {
             return Err(TileError::Address { z, x, y });
         }
+        let band = if bands {
+            self.tile_geometry().band(z)
+        } else {
+            None
+        };
         let b = BUFFER / f64::from(EXTENT);
         let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
         let (e, s) = tile_to_lonlat(z, f64::from(x) + 1.0 + b, f64::from(y) + 1.0 + b);
@@ -292,7 +417,10 @@ impl Atlas {
             for id in ids {
                 let f = self.feature(id);
                 let geom = if layer.is_area() {
-                    encode_area(f, &proj)
+                    match band {
+                        Some(b) => encode_band_area(b, id, &proj),
+                        None => encode_area(f, &proj, [w, s, e, n]),
+                    }
                 } else {
                     encode_line(f, &proj)
                 };
@@ -337,6 +465,49 @@ mod tests {
         assert!(a.iter().all(|&(x, y)| x % 8 == 0 && y % 8 == 0));
         let fine = snap(edge.iter().copied(), 2, snap_grid(14)).expect("kept");
         assert!(fine.len() > a.len());
+    }
+
+    #[test]
+    fn projecting_only_the_ends_of_outside_runs_gives_the_same_tile() {
+        // A dense wiggly ring, much larger than the tile at zoom 16, around the tile's corner.
+        let (z, x, y) = (16u8, 54_900u32, 26_850u32);
+        let (lon0, lat0) = tile_to_lonlat(z, f64::from(x), f64::from(y));
+        let ring: Vec<(f64, f64)> = (0..=4_000)
+            .map(|i| {
+                let a = f64::from(i % 4_000) / 4_000.0 * std::f64::consts::TAU;
+                let r = 0.01 * (1.0 + 0.02 * (a * 37.0).sin());
+                (lon0 + r * a.cos(), lat0 + 0.8 * r * a.sin())
+            })
+            .collect();
+        let f = Feature {
+            layer: Layer::District,
+            code: "d".into(),
+            name: "d".into(),
+            parent: None,
+            kind: None,
+            people: Vec::new(),
+            attributes: serde_json::Map::new(),
+            geometry: Geometry::Area(geo::MultiPolygon(vec![geo::Polygon::new(
+                geo::LineString::from(ring),
+                vec![],
+            )])),
+        };
+        let proj = Proj::new(z, x, y);
+        let b = BUFFER / f64::from(EXTENT);
+        let (w, n) = tile_to_lonlat(z, f64::from(x) - b, f64::from(y) - b);
+        let (e, s) = tile_to_lonlat(z, f64::from(x) + 1.0 + b, f64::from(y) + 1.0 + b);
+        let bytes = |bounds: [f64; 4]| -> Vec<u8> {
+            let geom = encode_area(&f, &proj, bounds)
+                .expect("encodes")
+                .expect("in the tile");
+            let mut tile = Tile::new(EXTENT);
+            let layer = tile.create_layer("d");
+            let layer = layer.into_feature(geom).into_layer();
+            tile.add_layer(layer).expect("layer");
+            tile.to_bytes().expect("bytes")
+        };
+        let inf = f64::INFINITY;
+        assert_eq!(bytes([w, s, e, n]), bytes([-inf, -inf, inf, inf]));
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Retry-After: a burst beyond what the database serves is refused quickly, not queued).
     #[arg(long, default_value_t = 2000)]
     pub store_wait_ms: u64,
+    /// Byte budget, in MiB, of the cache of encoded vector tiles of the generation served (0 =
+    /// no cache); a publish starts an empty one.
+    #[arg(long, default_value_t = 64)]
+    pub tile_cache_mb: usize,
     /// Most live event streams (`GET /api/v1/events`, the portal's live view) open at once.
     #[arg(long, default_value_t = 256)]
     pub max_event_streams: usize,
@@ -199,6 +203,7 @@ impl ServeArgs {
             past_atlas_builds: self.past_atlas_builds.max(1),
             store_wait: Duration::from_millis(self.store_wait_ms.max(1)),
             max_event_streams: self.max_event_streams,
+            tile_cache_bytes: self.tile_cache_mb.saturating_mul(1024 * 1024),
             ..ServeConfig::default()
         }
     }

@@ -23,6 +23,11 @@ pub struct SynthArgs {
     /// Where to write the ground truth of the injected defects (JSON); required with --dirty.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Survey-dense boundaries: a vertex every MIN..MAX metres along every edge of every area
+    /// (e.g. `2..10`), with a little survey noise that shared edges get identically
+    /// (docs/synth.md, "Survey-dense boundaries").
+    #[arg(long, value_name = "MIN..MAX")]
+    pub vertex_spacing_m: Option<crate::synth::survey::Spacing>,
     /// Output GeoJSON file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -46,6 +51,10 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         dirty: args.dirty,
     };
     let (set, truth) = try_synth(&opts)?;
+    let set = match &args.vertex_spacing_m {
+        Some(sp) => crate::synth::survey::densify(set, sp, args.seed),
+        None => set,
+    };
     match &args.out {
         Some(p) => crate::geo_io::write::write_path(&set, p)?,
         None => {

@@ -106,6 +106,9 @@ pub struct ServeConfig {
     /// How long the answer to a request sent with an `Idempotency-Key` is kept to be given again
     /// (a retry after it is a new request); expired keys are purged every minute.
     pub idempotency_ttl: Duration,
+    /// Byte budget of each atlas's cache of encoded vector tiles (0 = no cache); the cache of a
+    /// generation dies with its atlas.
+    pub tile_cache_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -132,6 +135,7 @@ impl Default for ServeConfig {
             max_event_streams: 256,
             event_stream_max_age: Duration::from_secs(3600),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            tile_cache_bytes: crate::atlas::tile_cache::DEFAULT_BYTES,
         }
     }
 }
@@ -240,6 +244,7 @@ impl AppState {
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }
+        let atlas = atlas.with_tile_cache_bytes(config.tile_cache_bytes);
         let turns = store.as_ref().map_or(1, |s| s.connections()).max(1);
         AppState {
             inner: Arc::new(Inner {
@@ -462,6 +467,9 @@ impl AppState {
         let set = store.load_generation(n)?;
         let atlas = Atlas::build(set).with_generation(i64::from(n));
         self.swap_atlas(atlas);
+        // Lookups are served from the new atlas already; its tile geometry is built here, off
+        // the request path (a tile request meanwhile waits for it rather than building it too).
+        self.atlas().prepare_tiles();
         tracing::info!(
             generation = n,
             elapsed_ms = t.elapsed().as_millis() as u64,
@@ -521,6 +529,7 @@ impl AppState {
 
     /// Swaps in a new atlas atomically.
     pub fn swap_atlas(&self, atlas: Atlas) {
+        let atlas = atlas.with_tile_cache_bytes(self.config().tile_cache_bytes);
         if let Some(g) = atlas.generation() {
             metrics::gauge!("gridatlas_generation").set(g as f64);
         }

@@ -39,6 +39,7 @@ pub mod layout;
 pub mod mesh;
 pub mod partition;
 pub mod patrols;
+pub mod survey;
 
 use crate::model::{
     Feature, FeatureSet, Geometry, Kind, Layer, ManagementUnit, ManagementUnitKind, Person, Role,
