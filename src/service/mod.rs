@@ -28,6 +28,7 @@ mod error;
 pub mod events;
 pub mod field;
 pub mod generations;
+pub mod photos;
 pub mod review;
 pub mod setup;
 

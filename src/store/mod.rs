@@ -10,6 +10,7 @@
 //! | reviews | `reviews.rs` | [`Reviews`]: quality reviews by sampling (质量考评) | `reviews`, `review_cases`, `review_assignments` |
 //! | field | `field.rs` | [`Field`]: staff, duty, check-ins, patrol tracks | `staff`, `duty`, `checkins`, `tracks` |
 //! | assets | `assets.rs` | [`Assets`]: the component (部件) and shop (门责) registers, inspections, points | `components`, `shops`, `shop_inspections`, `shop_points` |
+//! | photos | `photos.rs` | [`Photos`]: the metadata of case photos (their bytes: [`objects`]) | `case_photos` |
 //!
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
@@ -68,6 +69,8 @@ mod categories;
 mod convert;
 mod diff;
 mod field;
+pub mod objects;
+mod photos;
 mod postgres;
 mod reviews;
 #[doc(hidden)]
@@ -89,18 +92,19 @@ pub use cases::Cases;
 pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
 pub use field::{Field, TrackQuery};
+pub use photos::Photos;
 pub use reviews::{NewScore, ReviewScope, Reviews};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.
 pub mod prelude {
-    pub use super::{Access, Assets, Boundaries, Cases, Categories, Field, Reviews, Store};
+    pub use super::{Access, Assets, Boundaries, Cases, Categories, Field, Photos, Reviews, Store};
 }
 
 /// The whole store: every aggregate, on one backend. Implementations are internally pooled and
 /// safe to share between threads; calls are synchronous (diesel), async callers use
 /// `spawn_blocking`.
 pub trait Store:
-    Boundaries + Access + Categories + Cases + Reviews + Field + Assets + Send + Sync
+    Boundaries + Access + Categories + Cases + Photos + Reviews + Field + Assets + Send + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;

@@ -27,6 +27,7 @@ mod cases;
 mod categories;
 mod facts;
 mod field;
+mod photos;
 mod reviews;
 
 pub(in crate::store) use assets::NewComponentRow;
