@@ -122,8 +122,8 @@ pub struct ServeArgs {
     /// credentials from the standard AWS_* environment variables: AWS_ENDPOINT,
     /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, …), or a
     /// directory (`file:///srv/photos`).
-    #[arg(long, env = "GRIDATLAS_PHOTO_STORE", value_parser = PhotoStore::parse)]
-    pub photo_store: Option<PhotoStore>,
+    #[arg(long, env = "GRIDATLAS_PHOTO_STORE", value_parser = parse_photo_store)]
+    pub photo_store: Option<String>,
     /// Largest case photo in MiB (the upload's body may be 16 KiB more, for the form).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub max_photo_mb: u32,
@@ -144,6 +144,11 @@ pub enum Open311Field {
     Location,
     /// The photo URL.
     Media,
+}
+
+/// A `--photo-store` value, checked ([`PhotoStore::parse`]).
+fn parse_photo_store(s: &str) -> Result<String, String> {
+    PhotoStore::parse(s).map(|_| s.to_owned())
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -228,8 +233,12 @@ impl ServeArgs {
     /// Where photos are kept: `--photo-store`, `--photo-dir`, or beside the database (none when
     /// serving a file: no cases).
     fn photo_store(&self) -> Option<PhotoStore> {
-        if let Some(s) = &self.photo_store {
-            return Some(s.clone());
+        if let Some(s) = self
+            .photo_store
+            .as_deref()
+            .and_then(|s| PhotoStore::parse(s).ok())
+        {
+            return Some(s);
         }
         if let Some(d) = &self.photo_dir {
             return Some(PhotoStore::Dir(d.clone()));
