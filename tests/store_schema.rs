@@ -150,6 +150,7 @@ macro_rules! schema_tables {
             table::<$schema::settings::table>("settings", $db),
             table::<$schema::case_feedback::table>("case_feedback", $db),
             table::<$schema::case_facts::table>("case_facts", $db),
+            table::<$schema::case_photos::table>("case_photos", $db),
             table::<$schema::reviews::table>("reviews", $db),
             table::<$schema::review_cases::table>("review_cases", $db),
             table::<$schema::review_assignments::table>("review_assignments", $db),

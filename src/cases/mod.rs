@@ -12,6 +12,7 @@
 
 pub mod facts;
 pub mod indicators;
+pub mod photos;
 pub mod review;
 pub mod scoring;
 pub mod workflow;

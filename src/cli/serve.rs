@@ -4,6 +4,7 @@
 use crate::http::ratelimit::RateLimit;
 use crate::http::serve::{Launch, default_max_connections};
 use crate::http::{ServeConfig, open311};
+use crate::store::objects::PhotoStore;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -122,6 +123,25 @@ pub struct ServeArgs {
     /// (the photo URL). Default: none of them. Reporter contact details are never shown.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub open311_public_fields: Vec<Open311Field>,
+    /// Keep case photos in this directory (made when missing). Default: `photos/` beside the
+    /// SQLite database file (`./photos` with PostgreSQL).
+    #[arg(long, env = "GRIDATLAS_PHOTO_DIR", conflicts_with = "photo_store")]
+    pub photo_dir: Option<PathBuf>,
+    /// Keep case photos in S3-compatible storage: `s3://bucket/prefix` (endpoint, region and
+    /// credentials from the standard AWS_* environment variables: AWS_ENDPOINT,
+    /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, …), or a
+    /// directory (`file:///srv/photos`).
+    #[arg(long, env = "GRIDATLAS_PHOTO_STORE", value_parser = parse_photo_store)]
+    pub photo_store: Option<String>,
+    /// Largest case photo in MiB (the upload's body may be 16 KiB more, for the form).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_photo_mb: u32,
+    /// Most photos per case.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_photos_per_case: u32,
+    /// Most megapixels of a case photo (checked from the image header, before decoding).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub max_photo_megapixels: u32,
 }
 
 /// A field a public Open311 read may show (`--open311-public-fields`).
@@ -133,6 +153,11 @@ pub enum Open311Field {
     Location,
     /// The photo URL.
     Media,
+}
+
+/// A `--photo-store` value, checked ([`PhotoStore::parse`]).
+fn parse_photo_store(s: &str) -> Result<String, String> {
+    PhotoStore::parse(s).map(|_| s.to_owned())
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -204,8 +229,39 @@ impl ServeArgs {
             store_wait: Duration::from_millis(self.store_wait_ms.max(1)),
             max_event_streams: self.max_event_streams,
             tile_cache_bytes: self.tile_cache_mb.saturating_mul(1024 * 1024),
+            photo_store: self.photo_store(),
+            photo_limits: crate::service::photos::Limits {
+                max_bytes: (self.max_photo_mb as usize).saturating_mul(1024 * 1024),
+                max_per_case: self.max_photos_per_case as usize,
+                max_pixels: u64::from(self.max_photo_megapixels) * 1_000_000,
+            },
             ..ServeConfig::default()
         }
+    }
+}
+
+impl ServeArgs {
+    /// Where photos are kept: `--photo-store`, `--photo-dir`, or beside the database (none when
+    /// serving a file: no cases).
+    fn photo_store(&self) -> Option<PhotoStore> {
+        if let Some(s) = self
+            .photo_store
+            .as_deref()
+            .and_then(|s| PhotoStore::parse(s).ok())
+        {
+            return Some(s);
+        }
+        if let Some(d) = &self.photo_dir {
+            return Some(PhotoStore::Dir(d.clone()));
+        }
+        if self.data.is_some() {
+            return None;
+        }
+        Some(PhotoStore::beside(
+            self.database
+                .as_deref()
+                .unwrap_or(crate::store::DEFAULT_DATABASE),
+        ))
     }
 }
 

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod lookup;
 pub mod meta;
 pub mod open311;
+pub mod photos;
 pub mod query;
 pub mod ratelimit;
 pub mod review;
@@ -109,6 +110,11 @@ pub struct ServeConfig {
     /// Byte budget of each atlas's cache of encoded vector tiles (0 = no cache); the cache of a
     /// generation dies with its atlas.
     pub tile_cache_bytes: usize,
+    /// Where case photos are kept (`None`: photos are unavailable, 503); see
+    /// [`crate::store::objects`].
+    pub photo_store: Option<crate::store::objects::PhotoStore>,
+    /// Largest photo, most photos per case, most pixels.
+    pub photo_limits: crate::service::photos::Limits,
 }
 
 impl Default for ServeConfig {
@@ -136,6 +142,8 @@ impl Default for ServeConfig {
             event_stream_max_age: Duration::from_secs(3600),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             tile_cache_bytes: crate::atlas::tile_cache::DEFAULT_BYTES,
+            photo_store: None,
+            photo_limits: crate::service::photos::Limits::default(),
         }
     }
 }
@@ -186,6 +194,8 @@ struct Inner {
     events: crate::service::events::Bus,
     /// Turns to hold an event stream open.
     event_streams: Arc<tokio::sync::Semaphore>,
+    /// The photo store, opened on first use ([`AppState::photos`]).
+    photos: OnceLock<Result<Arc<crate::store::objects::Objects>, String>>,
 }
 
 /// The atlases of past generations (`at=`): each built once however many requests ask for it
@@ -262,6 +272,7 @@ impl AppState {
                 token_uses: crate::service::access::TokenUses::default(),
                 events: crate::service::events::Bus::default(),
                 event_streams: Arc::new(tokio::sync::Semaphore::new(config.max_event_streams)),
+                photos: OnceLock::new(),
                 config,
             }),
         }
@@ -568,6 +579,34 @@ impl AppState {
         self.inner.event_streams.clone().try_acquire_owned().ok()
     }
 
+    /// The photo store, opened on first use on the current Tokio runtime (its calls run there
+    /// from the blocking pool); 503 when none is configured or it cannot be opened (the cause
+    /// logged once).
+    pub fn photos(&self) -> Result<Arc<crate::store::objects::Objects>, ApiError> {
+        let opened = self.inner.photos.get_or_init(|| {
+            let spec = self
+                .inner
+                .config
+                .photo_store
+                .as_ref()
+                .ok_or_else(|| "no photo store is configured".to_owned())?;
+            let runtime = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+            match crate::store::objects::Objects::open(spec, runtime) {
+                Ok(o) => {
+                    tracing::info!(store = %o.describe(), "photo store opened");
+                    Ok(Arc::new(o))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the photo store cannot be opened");
+                    Err(e.to_string())
+                }
+            }
+        });
+        opened.clone().map_err(|e| {
+            ApiError::unavailable(format!("photos are unavailable on this server: {e}"))
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServeConfig {
         &self.inner.config
@@ -744,6 +783,27 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ),
         ("/api/v1/cases/stats", get(cases::stats), vec![]),
         ("/api/v1/cases/{id}", get(cases::one), vec![]),
+        (
+            "/api/v1/cases/{id}/photos",
+            get(photos::list).post(photos::upload),
+            vec![(
+                Method::POST,
+                Policy::with_roles(
+                    photos::body_limit(config.photo_limits.max_bytes),
+                    &crate::service::photos::PHOTO_ROLES,
+                ),
+            )],
+        ),
+        (
+            "/api/v1/cases/{id}/photos/{photo}",
+            get(photos::one),
+            vec![],
+        ),
+        (
+            "/api/v1/cases/{id}/photos/{photo}/thumb",
+            get(photos::thumb),
+            vec![],
+        ),
         (
             "/api/v1/cases/{id}/events",
             post(cases::add_event),

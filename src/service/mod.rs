@@ -30,6 +30,7 @@ pub mod events;
 pub mod field;
 pub mod generations;
 pub mod idempotency;
+pub mod photos;
 pub mod review;
 pub mod setup;
 

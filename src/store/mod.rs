@@ -11,6 +11,7 @@
 //! | field | `field.rs` | [`Field`]: staff, duty, check-ins, patrol tracks | `staff`, `duty`, `checkins`, `tracks` |
 //! | assets | `assets.rs` | [`Assets`]: the component (部件) and shop (门责) registers, inspections, points | `components`, `shops`, `shop_inspections`, `shop_points` |
 //! | idempotency | `idempotency.rs` | [`Idempotency`]: the first answers of requests sent with an `Idempotency-Key` (written by the keyed writes of cases and field) | `idempotency_keys` |
+//! | photos | `photos.rs` | [`Photos`]: the metadata of case photos (their bytes: [`objects`]) | `case_photos` |
 //!
 //! Callers bring every aggregate trait into scope with one `use crate::store::prelude::*;`.
 //!
@@ -70,6 +71,8 @@ mod convert;
 mod diff;
 mod field;
 mod idempotency;
+pub mod objects;
+mod photos;
 mod postgres;
 mod reviews;
 #[doc(hidden)]
@@ -92,12 +95,13 @@ pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
 pub use field::{Field, TrackQuery};
 pub use idempotency::{Answer, Idempotency, KeyClaim, KeyRecord, KeyWrite, Keyed};
+pub use photos::Photos;
 pub use reviews::{NewScore, ReviewScope, Reviews};
 
 /// Everything a caller needs in scope to use a store: the umbrella and every aggregate trait.
 pub mod prelude {
     pub use super::{
-        Access, Assets, Boundaries, Cases, Categories, Field, Idempotency, Reviews, Store,
+        Access, Assets, Boundaries, Cases, Categories, Field, Idempotency, Photos, Reviews, Store,
     };
 }
 
@@ -105,7 +109,17 @@ pub mod prelude {
 /// safe to share between threads; calls are synchronous (diesel), async callers use
 /// `spawn_blocking`.
 pub trait Store:
-    Boundaries + Access + Categories + Cases + Reviews + Field + Assets + Idempotency + Send + Sync
+    Boundaries
+    + Access
+    + Categories
+    + Cases
+    + Photos
+    + Reviews
+    + Field
+    + Assets
+    + Idempotency
+    + Send
+    + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;

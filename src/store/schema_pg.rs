@@ -178,6 +178,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_photos (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        object_key -> Text,
+        thumb_key -> Text,
+        content_type -> Text,
+        bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        sha256 -> Text,
+        taken_at -> Nullable<Text>,
+        uploaded_at -> Timestamptz,
+        uploaded_by -> Text,
+    }
+}
+
+diesel::table! {
     case_facts (case_id) {
         case_id -> BigInt,
         reported -> BigInt,
@@ -410,6 +428,7 @@ diesel::table! {
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_feedback -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
+diesel::joinable!(case_photos -> cases (case_id));
 diesel::joinable!(review_cases -> reviews (review_id));
 
 diesel::joinable!(draft_features -> drafts (draft_id));
@@ -425,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     case_feedback,
     case_facts,
+    case_photos,
     reviews,
     review_cases,
     review_assignments,

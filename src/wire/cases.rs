@@ -477,3 +477,78 @@ pub struct ScoringView {
     /// The scheme.
     pub scheme: crate::cases::scoring::Scheme,
 }
+
+pub use crate::cases::photos::PhotoKind;
+
+/// A photo of a case (`GET /api/v1/cases/{id}/photos…`): what is known of it and where its
+/// bytes are served. The served photo carries no metadata (no EXIF, GPS, XMP or comments).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PhotoView {
+    /// Photo id (within the case).
+    pub id: i64,
+    /// The case.
+    pub case_id: i64,
+    /// What it shows: report, before or after.
+    pub kind: PhotoKind,
+    /// `image/jpeg` or `image/png` (sniffed from the bytes).
+    pub content_type: String,
+    /// Size of the served photo, bytes.
+    pub bytes: i64,
+    /// Width as shown, pixels.
+    pub width: u32,
+    /// Height as shown, pixels.
+    pub height: u32,
+    /// When the photo was taken, as the camera recorded it (EXIF `DateTimeOriginal`: local time,
+    /// with the offset when the camera recorded one); absent when it did not.
+    pub taken_at: Option<String>,
+    /// When it was uploaded.
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+    /// Who uploaded it.
+    pub uploaded_by: String,
+    /// The photo (`GET`, the roles that may see the case).
+    pub url: String,
+    /// Its thumbnail: JPEG, longest side at most 320 pixels.
+    pub thumb_url: String,
+}
+
+impl PhotoView {
+    /// The view of a stored photo.
+    pub fn of(p: &crate::cases::photos::Photo) -> PhotoView {
+        let url = format!("/api/v1/cases/{}/photos/{}", p.case_id, p.id);
+        PhotoView {
+            id: p.id,
+            case_id: p.case_id,
+            kind: p.kind,
+            content_type: p.content_type.clone(),
+            bytes: p.bytes,
+            width: p.width,
+            height: p.height,
+            taken_at: p.taken_at.clone(),
+            uploaded_at: p.uploaded_at,
+            uploaded_by: p.uploaded_by.clone(),
+            thumb_url: format!("{url}/thumb"),
+            url,
+        }
+    }
+}
+
+/// The photos of a case, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PhotoList {
+    /// The photos.
+    pub photos: Vec<PhotoView>,
+    /// The most a case may have.
+    pub limit: usize,
+}
+
+/// The form of `POST /api/v1/cases/{id}/photos` (`multipart/form-data`).
+#[derive(Debug, Clone, ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoUpload {
+    /// What it shows: report, before or after.
+    pub kind: PhotoKind,
+    /// The photo: JPEG or PNG (the format is read from the bytes); HEIC/HEIF, AVIF, WebP, GIF
+    /// and others are refused (415, naming the format and what to do).
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    pub photo: Vec<u8>,
+}

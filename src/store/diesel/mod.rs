@@ -28,6 +28,7 @@ mod categories;
 mod facts;
 mod field;
 mod idempotency;
+mod photos;
 mod reviews;
 
 pub(in crate::store) use assets::NewComponentRow;
