@@ -941,7 +941,57 @@ fn the_s3_photo_store_round_trips(db: &TestDb) {
     });
 }
 
+/// A phone that lost the answer to an upload sends it again with the same `Idempotency-Key` (in a
+/// new form, with another boundary): the photo is stored once and the first answer given again;
+/// the key with another photo is refused.
+fn an_upload_sent_again_with_its_key_is_stored_once(db: &TestDb) {
+    run(async {
+        let s = start(db, Limits::default(), None).await;
+        let (id, _, street) = s.case().await;
+        let dispatcher = s.token("dispatcher", &[&street], "街镇分中心");
+        let send = |key: &'static str, bytes: Vec<u8>| {
+            let form = reqwest::multipart::Form::new().text("kind", "report").part(
+                "photo",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("a.png")
+                    .mime_str("image/png")
+                    .expect("mime"),
+            );
+            s.client
+                .post(format!("{}/api/v1/cases/{id}/photos", s.base))
+                .bearer_auth(&dispatcher)
+                .header("Idempotency-Key", key)
+                .multipart(form)
+                .send()
+        };
+        let first = send("photo-1", png_with_text(30, 20)).await.expect("send");
+        assert_eq!(first.status().as_u16(), 201);
+        let location = header(&first, "location").map(str::to_owned);
+        assert_eq!(header(&first, "idempotent-replayed"), None);
+        let v1: Value = first.json().await.expect("json");
+        let again = send("photo-1", png_with_text(30, 20)).await.expect("send");
+        assert_eq!(again.status().as_u16(), 201);
+        assert_eq!(header(&again, "idempotent-replayed"), Some("true"));
+        assert_eq!(header(&again, "location").map(str::to_owned), location);
+        let v2: Value = again.json().await.expect("json");
+        assert_eq!(v1, v2);
+        let list: Value = s
+            .get(&format!("/api/v1/cases/{id}/photos"), Some(&dispatcher))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(list["photos"].as_array().map(Vec::len), Some(1), "{list}");
+        // the key with another photo: refused, nothing stored
+        let other = send("photo-1", png_with_text(31, 20)).await.expect("send");
+        assert_eq!(other.status().as_u16(), 422);
+        let files = s.stored_files().len();
+        assert_eq!(files, 2, "the photo and its thumbnail, once");
+    });
+}
+
 suite!(
+    an_upload_sent_again_with_its_key_is_stored_once,
     a_phone_photo_is_served_without_its_location,
     png_is_accepted_without_its_text,
     refused_formats_and_sizes_are_named,

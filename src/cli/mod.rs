@@ -44,7 +44,7 @@ enum Command {
     /// Create, list or revoke API tokens.
     Token(tokens::TokenArgs),
     /// Serve the API and the web map (127.0.0.1:8080 by default).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Store a GeoJSON file as a draft, with its validation report.
     Import(store::ImportArgs),
     /// Publish a draft as the next generation.
@@ -91,7 +91,7 @@ pub fn main() -> ExitCode {
     let ok = |r: anyhow::Result<()>| r.map(|()| 0);
     let result = match cli.command {
         Command::Lookup(args) => lookup::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Token(args) => ok(tokens::run(args, &mut out)),
         Command::Synth(args) => ok(synth::run(args)),
         Command::Import(a) => ok(store::import(&a, &mut out)),

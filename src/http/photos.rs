@@ -15,7 +15,9 @@
 use super::AppState;
 use super::auth;
 use super::error::{ApiError, ApiResult};
+use super::idempotency;
 use crate::service::cases::case_id;
+use crate::service::idempotency::Outcome;
 use crate::service::photos as service;
 use crate::wire::cases as wire;
 use crate::wire::problem::Problem;
@@ -54,19 +56,20 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// `POST /api/v1/cases/{id}/photos`: adds a photo to a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", operation_id = "add_case_photo",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, description = "Case id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID): the same photo and kind sent again with the key is answered as the first time (`Idempotent-Replayed: true`) and stored once; kept 24 hours")),
     request_body(content = wire::PhotoUpload, content_type = "multipart/form-data",
         description = "A file part `photo` (JPEG or PNG; the format is read from the bytes, at most `--max-photo-mb`, default 10 MiB, and `--max-photo-megapixels`, default 40) and a field `kind` (report, before, after). The stored photo keeps no metadata: EXIF (with its GPS position), XMP and comments are stripped; the capture time is kept as `taken_at`."),
     responses(
-        (status = 201, description = "The stored photo", body = wire::PhotoView),
+        (status = 201, description = "The stored photo", body = wire::PhotoView, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
         (status = 400, description = "`id` is not a case id, or a malformed multipart body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A role that reads no cases, or the case is outside the token's scope (streets, grids, department)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case has the most photos a case may have (`limit`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case has the most photos a case may have (`limit`), or a request with this `Idempotency-Key` is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The photo is over `--max-photo-mb` (`limit`, bytes)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `multipart/form-data`, or the photo is not JPEG or PNG: the problem names the `format` found (heic, heif, avif, webp, gif, tiff, bmp, pdf, unknown) and what to do", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No `photo` part, a missing or unknown `kind`, an unknown field, a truncated or damaged image, or more pixels than allowed (`width`, `height`, `limit_pixels`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`Idempotency-Key` used for a different request; no `photo` part, a missing or unknown `kind`, an unknown field, a truncated or damaged image, or more pixels than allowed (`width`, `height`, `limit_pixels`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No store (serving a file), or the photo store failed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload(
@@ -76,6 +79,7 @@ pub async fn upload(
     mut req: Request,
 ) -> ApiResult<Response> {
     let caller = auth::require_any(&state, &headers, &service::PHOTO_ROLES).await?;
+    idempotency::key(&headers)?;
     let id = case_id(&id)?;
     let limits = state.config().photo_limits;
     DefaultBodyLimit::max(body_limit(limits.max_bytes)).apply(&mut req);
@@ -118,11 +122,28 @@ pub async fn upload(
         ApiError::unprocessable("field `photo`: missing (a file part named `photo`)")
             .with_extra(json!({"field": "photo"}))
     })?;
+    // a form's boundary changes with every send: the request a key stands for is its kind and
+    // the photo's bytes
+    let now = Utc::now();
+    let key = {
+        let mut canon = Vec::with_capacity(photo.len() + 8);
+        canon.extend_from_slice(kind.as_str().as_bytes());
+        canon.push(0);
+        canon.extend_from_slice(&photo);
+        idempotency::claim(
+            &state,
+            &caller,
+            &headers,
+            format!("POST /api/v1/cases/{id}/photos"),
+            &canon,
+            now,
+        )?
+    };
     let store = state.store()?;
     let objects = state.photos()?;
-    let stored = state
+    let outcome = state
         .blocking(move || {
-            service::upload(
+            service::upload_keyed(
                 store.as_ref(),
                 &objects,
                 &caller,
@@ -130,10 +151,20 @@ pub async fn upload(
                 kind,
                 &photo,
                 &limits,
-                Utc::now(),
+                now,
+                key.as_ref(),
             )
         })
         .await?;
+    let stored = match outcome {
+        Outcome::Done(p) => p,
+        Outcome::Replay(r) => {
+            let location = r
+                .resource_id
+                .map(|p| format!("/api/v1/cases/{id}/photos/{p}"));
+            return Ok(idempotency::replay(r, location));
+        }
+    };
     let view = wire::PhotoView::of(&stored);
     let mut resp = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/cases/{id}/photos/{}", stored.id)) {

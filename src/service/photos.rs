@@ -13,9 +13,10 @@
 
 use super::access::{Caller, Role};
 use super::error::{Error, Result};
+use super::idempotency::{self, Outcome};
 use crate::cases::photos::{self as rules, Photo, PhotoError, PhotoKind};
 use crate::store::objects::{ObjectError, Objects};
-use crate::store::{Store, StoreError};
+use crate::store::{KeyClaim, KeyWrite, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha2::Digest;
@@ -133,7 +134,31 @@ pub fn upload(
     limits: &Limits,
     now: DateTime<Utc>,
 ) -> Result<Photo> {
+    upload_keyed(
+        store, objects, caller, case_id, kind, bytes, limits, now, None,
+    )?
+    .done()
+}
+
+/// [`upload`] with an idempotency key ([`super::idempotency`]): a key already used for this
+/// request gives the answer then (201) and stores nothing — a phone that lost the answer to an
+/// upload and sends it again adds the photo once.
+#[allow(clippy::too_many_arguments)]
+pub fn upload_keyed(
+    store: &dyn Store,
+    objects: &Objects,
+    caller: &Caller,
+    case_id: i64,
+    kind: PhotoKind,
+    bytes: &[u8],
+    limits: &Limits,
+    now: DateTime<Utc>,
+    key: Option<&KeyClaim>,
+) -> Result<Outcome<Photo>> {
     super::cases::get(store, caller, case_id)?;
+    if let Some(r) = idempotency::earlier(store, key)? {
+        return Ok(Outcome::Replay(r));
+    }
     if bytes.len() > limits.max_bytes {
         return Err(Error::too_large(format!(
             "photo is {} bytes, over the limit of {} bytes; send a smaller photo",
@@ -177,16 +202,30 @@ pub fn upload(
         discard(objects, &[&object_key]);
         return Err(object_error(e));
     }
-    match store.add_photo(&photo, limits.max_per_case) {
-        Ok(p) => Ok(p),
+    let answer =
+        |p: &Photo| idempotency::answer(201, &crate::wire::cases::PhotoView::of(p), Some(p.id));
+    let key = key.map(|claim| KeyWrite {
+        claim,
+        answer: &answer,
+    });
+    let written = match store.add_photo_keyed(&photo, limits.max_per_case, key.as_ref()) {
+        Ok(w) => w,
         Err(e) => {
             discard(objects, &[&object_key, &thumb_key]);
-            Err(match e {
+            return Err(match e {
                 StoreError::Conflict(_) => {
                     too_many(case_id, limits.max_per_case, limits.max_per_case)
                 }
                 e => e.into(),
-            })
+            });
+        }
+    };
+    match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+        Outcome::Done(p) => Ok(Outcome::Done(p)),
+        // another request with the key came first: its photo is the one kept
+        Outcome::Replay(r) => {
+            discard(objects, &[&object_key, &thumb_key]);
+            Ok(Outcome::Replay(r))
         }
     }
 }

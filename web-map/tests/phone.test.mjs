@@ -119,7 +119,7 @@ test('a grid worker checks in, patrols and reports a case with a photo from a ph
   assert.equal(reported.source, 'patrol');
   await page.waitForFunction(() => document.querySelector('#m-outbox').hidden, null, { timeout: 15000 });
   const photos = await getJSON(`/api/v1/cases/${reported.id}/photos`, auth);
-  assert.equal(photos.items.length, 1, `one photo with the case: ${JSON.stringify(photos)}`);
+  assert.equal(photos.photos.length, 1, `one photo with the case: ${JSON.stringify(photos)}`);
   await page.screenshot({ path: join(ARTIFACTS, 'phone-report.png'), fullPage: true });
 
   // offline: a check-out and a report wait in the outbox, and survive a reload of the page
@@ -145,16 +145,27 @@ test('a grid worker checks in, patrols and reports a case with a photo from a ph
   // the answer to a report is lost on the way back: the page sends it again with the same key
   const lost = `应答丢失测试 ${run}`;
   let dropped = 0;
+  let recorded = null;
+  let handled;
+  const lostOnce = new Promise((r) => { handled = r; });
   await page.route('**/api/v1/cases', async (route) => {
     if (route.request().method() !== 'POST' || dropped > 0) return route.continue();
     dropped += 1;
-    await route.fetch(); // the server records it …
+    try {
+      const res = await route.fetch(); // the server records it …
+      recorded = res.status();
+    } catch (e) {
+      recorded = String(e);
+    }
     await route.abort('connectionreset'); // … and the phone never hears back
+    handled();
   });
   await page.locator('#m-description').fill(lost);
   await page.locator('#m-report-form button[type="submit"]').tap();
+  await lostOnce;
   await page.waitForFunction(() => document.querySelector('#m-outbox')?.dataset.count === '1', null, { timeout: 15000 });
   assert.equal(dropped, 1);
+  assert.equal(recorded, 201, 'the server recorded the report');
   assert.equal((await cases(lost)).length, 1, 'the server has it');
   await page.unroute('**/api/v1/cases');
   // the network "returns": the outbox sends it again
@@ -222,7 +233,7 @@ test('"my tasks" on the phone: the worker verifies a case of the grid, then disp
   assert.equal(dispose.note, '已清理');
   assert.equal(dispose.photos.length, 2, `the disposal carries the before and after photos: ${JSON.stringify(dispose)}`);
   const photos = await getJSON(`/api/v1/cases/${created.id}/photos`, auth);
-  assert.deepEqual(photos.items.map((p) => p.kind).sort(), ['after', 'before']);
+  assert.deepEqual(photos.photos.map((p) => p.kind).sort(), ["after", "before"]);
   await page.screenshot({ path: join(ARTIFACTS, 'phone-tasks.png'), fullPage: true });
   assert.deepEqual(errors, []);
   assert.deepEqual(await cspViolations(page), []);

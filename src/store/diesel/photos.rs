@@ -4,6 +4,7 @@
 use super::*;
 use crate::cases::photos::{Photo, PhotoKind};
 use crate::store::photos::Photos;
+use crate::store::{KeyWrite, Keyed};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = schema::case_photos)]
@@ -67,7 +68,12 @@ impl PhotoRow {
 }
 
 impl Photos for Db {
-    fn add_photo(&self, photo: &Photo, max_per_case: usize) -> StoreResult<Photo> {
+    fn add_photo_keyed(
+        &self,
+        photo: &Photo,
+        max_per_case: usize,
+        key: Option<&KeyWrite<'_, Photo>>,
+    ) -> StoreResult<Keyed<Photo>> {
         use schema::case_photos::dsl as p;
         use schema::cases::dsl as c;
         let dim = |v: u32, what: &str| {
@@ -90,9 +96,13 @@ impl Photos for Db {
             uploaded_by: &photo.uploaded_by,
         };
         let case_id = photo.case_id;
+        let claim = key.map(|k| k.claim);
         let mut conn = self.conn()?;
-        case_tx(&mut conn, |conn| {
+        let written = case_tx(&mut conn, |conn| {
             lock_case(conn, case_id)?;
+            if let Some(r) = idempotency::replay_of(conn, claim)? {
+                return Ok(Keyed::Replay(r));
+            }
             let exists: i64 = c::cases
                 .filter(c::id.eq(case_id))
                 .count()
@@ -111,13 +121,16 @@ impl Photos for Db {
                     "case {case_id} has {n} photos, the most a case may have ({max_per_case})"
                 )));
             }
-            diesel::insert_into(p::case_photos)
+            let stored = diesel::insert_into(p::case_photos)
                 .values(&row)
                 .returning(PhotoRow::as_returning())
                 .get_result::<PhotoRow>(conn)
                 .map_err(db_err)?
-                .photo()
-        })
+                .photo()?;
+            idempotency::record(conn, key, &stored)?;
+            Ok(Keyed::Done(stored))
+        });
+        idempotency::settle(&mut conn, claim, written)
     }
 
     fn case_photos(&self, case_id: i64) -> StoreResult<Vec<Photo>> {
