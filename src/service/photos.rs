@@ -122,27 +122,9 @@ fn key_stem(case_id: i64) -> String {
 }
 
 /// Adds a photo of `kind` to case `case_id` (see the module documentation for the order of the
-/// checks and writes).
-#[allow(clippy::too_many_arguments)]
-pub fn upload(
-    store: &dyn Store,
-    objects: &Objects,
-    caller: &Caller,
-    case_id: i64,
-    kind: PhotoKind,
-    bytes: &[u8],
-    limits: &Limits,
-    now: DateTime<Utc>,
-) -> Result<Photo> {
-    upload_keyed(
-        store, objects, caller, case_id, kind, bytes, limits, now, None,
-    )?
-    .done()
-}
-
-/// [`upload`] with an idempotency key ([`super::idempotency`]): a key already used for this
-/// request gives the answer then (201) and stores nothing — a phone that lost the answer to an
-/// upload and sends it again adds the photo once.
+/// checks and writes), with an optional idempotency key ([`super::idempotency`]): a key already
+/// used for this request gives the answer then (201) and stores nothing — a phone that lost the
+/// answer to an upload and sends it again adds the photo once.
 #[allow(clippy::too_many_arguments)]
 pub fn upload_keyed(
     store: &dyn Store,
