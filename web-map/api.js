@@ -30,6 +30,10 @@ export async function getJSON(path, opts = {}) {
   return res.json();
 }
 
+/** GET with a bearer token (the pages that act for a person: portal, desk, report, phone). */
+export const getWithToken = (path, token) =>
+  getJSON(path, { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
+
 export async function postJSON(path, body, token) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -51,7 +55,7 @@ export const api = {
   categories: (layer) => getJSON(`/api/v1/categories${layer ? `?layer=${encodeURIComponent(layer)}` : ''}`),
   // reports are private to the planners of the draft's streets (and admins): send the token
   report: (id, token) =>
-    getJSON(`/api/v1/drafts/${id}/report?format=geojson`, { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }),
+    getWithToken(`/api/v1/drafts/${id}/report?format=geojson`, token),
   publish: (id, token, overrideReason) =>
     postJSON(`/api/v1/drafts/${id}/publish`, overrideReason ? { override_reason: overrideReason } : undefined, token),
   createCase: (body, token) => postJSON('/api/v1/cases', body, token),

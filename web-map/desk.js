@@ -4,7 +4,7 @@
 // candidates or the street queue's nearest grids), its possible duplicates, and the actions its
 // stage allows the centre. Each action is the case API's (POST /api/v1/cases/{id}/events); a
 // refusal is shown in the page's language, with the server's sentence beside it.
-import { getJSON, postJSON } from './api.js';
+import { getWithToken, postJSON } from './api.js';
 import { t, getLang } from './i18n.js';
 import { showProblem } from './problems.js';
 import { el } from './dom.js';
@@ -54,7 +54,6 @@ const desk = {
   onActed: () => {},
 };
 
-const auth = () => ({ headers: { Accept: 'application/json', Authorization: `Bearer ${desk.token}` } });
 
 function when(iso) {
   if (!iso) return '–';
@@ -75,11 +74,11 @@ export function initDesk({ token, street, onActed }) {
 export async function loadDesk() {
   const p = new URLSearchParams({ stage: STAGES, limit: '1000' });
   if (desk.street) p.set('street', desk.street);
-  const list = await getJSON(`/api/v1/cases?${p}`, auth());
+  const list = await getWithToken(`/api/v1/cases?${p}`, desk.token);
   desk.cases = new Map(list.items.map((c) => [c.id, c]));
   desk.suggestions = new Map();
   if (desk.street) {
-    const queue = await getJSON(`/api/v1/queue?street=${encodeURIComponent(desk.street)}&limit=1000`, auth());
+    const queue = await getWithToken(`/api/v1/queue?street=${encodeURIComponent(desk.street)}&limit=1000`, desk.token);
     for (const q of queue.items) desk.suggestions.set(q.case.id, q.suggestions);
   }
   renderTabs();
@@ -141,7 +140,7 @@ function categoryName(code) {
 }
 
 async function select(id, { keepForm = false } = {}) {
-  const view = await getJSON(`/api/v1/cases/${id}`, auth());
+  const view = await getWithToken(`/api/v1/cases/${id}`, desk.token);
   desk.selected = id;
   desk.view = view;
   if (!keepForm) desk.form = null;

@@ -5,7 +5,7 @@
 // check). Every action goes through the outbox (IndexedDB, outbox.js) with an idempotency key,
 // so it survives a network drop and is applied once; the service worker (sw.js) keeps the page
 // itself available offline.
-import { getJSON, toError, ApiError } from './api.js';
+import { getWithToken, toError, ApiError } from './api.js';
 import { t, applyI18n, getLang, setLang } from './i18n.js';
 import { problemText, showProblem } from './problems.js';
 import * as outbox from './outbox.js';
@@ -355,7 +355,7 @@ const TASK_ACTIONS = {
 };
 
 async function loadTasks() {
-  const list = await getJSON('/api/v1/cases?stage=accepted,dispatched,disposed&limit=200', { headers: authHeaders() });
+  const list = await getWithToken('/api/v1/cases?stage=accepted,dispatched,disposed&limit=200', state.token);
   state.tasks = list.items.filter((c) => c.stage !== 'dispatched' || c.track === 'front_end');
   cache({ tasks: state.tasks });
   renderTasks();
@@ -469,8 +469,8 @@ async function signedIn() {
   await showOutbox();
   try {
     const [me, cats] = await Promise.all([
-      getJSON('/api/v1/my-shift', { headers: authHeaders() }),
-      getJSON('/api/v1/categories', { headers: authHeaders() }),
+      getWithToken('/api/v1/my-shift', state.token),
+      getWithToken('/api/v1/categories', state.token),
     ]);
     state.me = me;
     state.categories = new Map(cats.items.map((x) => [x.code, x]));

@@ -7,7 +7,7 @@
 // the address bar at once) or from the field, and is kept for the tab's session only.
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import * as echarts from './vendor/echarts/echarts.esm.min.mjs';
-import { getJSON, readEvents } from './api.js';
+import { getWithToken, readEvents } from './api.js';
 import { t, applyI18n, getLang, setLang } from './i18n.js';
 import { problemText } from './problems.js';
 import { initDesk, loadDesk, caseChanged, setCategories } from './desk.js';
@@ -39,7 +39,7 @@ function q(params) {
   return s ? `?${s}` : '';
 }
 
-const get = (path) => getJSON(path, { headers: { Accept: 'application/json', Authorization: `Bearer ${state.token}` } });
+const get = (path) => getWithToken(path, state.token);
 
 /** A failure in the page's language, with the server's sentence after it. */
 function failure(e) {

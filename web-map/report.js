@@ -4,7 +4,7 @@
 // overdue cases and the month's patrol coverage per grid. Print it, or save it as PDF, from the
 // browser. The token is the portal's (#token=… or the tab's session).
 import * as echarts from './vendor/echarts/echarts.esm.min.mjs';
-import { getJSON } from './api.js';
+import { getWithToken } from './api.js';
 import { t, applyI18n, getLang, setLang } from './i18n.js';
 import { problemText } from './problems.js';
 import { el } from './dom.js';
@@ -20,7 +20,7 @@ let token = '';
 const charts = [];
 
 const pct = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
-const get = (path) => getJSON(path, { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
+const get = (path) => getWithToken(path, token);
 
 function districtMonth(d = new Date()) {
   return new Intl.DateTimeFormat('en-CA', { timeZone: DISTRICT_TZ, year: 'numeric', month: '2-digit' }).format(d).slice(0, 7);
