@@ -14,6 +14,9 @@
 //! FROM STDIN BINARY` on PostgreSQL, then `VACUUM (ANALYZE)`), not through
 //! `Store::create_case`, which commits each case on its own.
 //!
+//! `WORKFLOW_BENCH_DAYS=N` (≥ 11, default 365) spreads the closed cases over the last N days
+//! instead of a year; `WORKFLOW_BENCH_FILL_ONLY=1` stops after the fill (scripts/bench-portal).
+//!
 //! Then it measures, one JSON line per measurement on standard output (plans and progress go to
 //! standard error):
 //!
@@ -713,7 +716,9 @@ fn plan(rng: &mut StdRng, now: DateTime<Utc>, point: (f64, f64, u16)) -> Plan {
         // open cases are recent: their latest event lies in the last ten days
         now - Duration::seconds(rng.random_range(60..10 * i64::from(D)) + took)
     } else {
-        now - Duration::seconds(rng.random_range(took + 600..365 * i64::from(D)))
+        // closed cases: over the last year (WORKFLOW_BENCH_DAYS days)
+        let end = (spread_days() * i64::from(D)).max(took + 601);
+        now - Duration::seconds(rng.random_range(took + 600..end))
     };
     Plan {
         reported_at,
@@ -916,6 +921,19 @@ fn build(
 }
 
 /// Fills the store with `missing` more cases after id `max_id`.
+/// The days closed cases are spread over (`WORKFLOW_BENCH_DAYS`, default 365): 30 makes a
+/// store of one month of cases (scripts/bench-portal).
+fn spread_days() -> i64 {
+    static DAYS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *DAYS.get_or_init(|| match std::env::var("WORKFLOW_BENCH_DAYS") {
+        Err(_) => 365,
+        Ok(v) => match v.parse::<i64>() {
+            Ok(d) if d >= 11 => d,
+            _ => panic!("WORKFLOW_BENCH_DAYS={v}: expected a number of days, at least 11"),
+        },
+    })
+}
+
 fn fill(
     raw: &mut Raw,
     atlas: &Atlas,
@@ -1368,6 +1386,9 @@ fn main() -> anyhow::Result<()> {
     );
     let (cases, max_id) = raw.count_and_max()?;
     check_sample(store.as_ref(), max_id)?;
+    if std::env::var_os("WORKFLOW_BENCH_FILL_ONLY").is_some() {
+        return Ok(());
+    }
     indicators(store.as_ref(), &backend, now)?;
     let per_street = raw.open_per_street()?;
     let open: i64 = per_street.iter().map(|(_, n)| n).sum();

@@ -432,6 +432,59 @@ fn concurrent_requests_with_one_key_make_one_effect(db: &TestDb) {
     });
 }
 
+/// Check-ins sent together (SQLite writes them in one transaction: a group commit) are each
+/// stored once with their own id, and a key sent twice in the same burst is answered twice
+/// with the one check-in.
+fn a_burst_of_checkins_is_stored_once_each(db: &TestDb) {
+    run(async {
+        let s = Arc::new(start(db).await);
+        let worker = s.token("grid_worker", &[&s.grid], STAFF);
+        let t0 = Utc::now() - Duration::minutes(50);
+        let mut tasks = Vec::new();
+        for i in 0..24i64 {
+            let (s, worker) = (s.clone(), worker.clone());
+            // 16 keys, the first 8 sent twice (with the same body)
+            let k = i % 16;
+            let checkin = json!({"lon": s.point.0, "lat": s.point.1, "accuracy_m": 10.0,
+                "t": (t0 + Duration::seconds(k)).to_rfc3339()});
+            tasks.push(tokio::spawn(async move {
+                let key = format!("burst-{k}");
+                let a = answer(
+                    s.post_json("/api/v1/checkins", &worker, Some(&key), &checkin)
+                        .await,
+                )
+                .await;
+                (k, a)
+            }));
+        }
+        let mut by_key = std::collections::BTreeMap::<i64, std::collections::BTreeSet<i64>>::new();
+        for t in tasks {
+            let (k, a) = t.await.expect("task");
+            // a duplicate racing its twin may find the key in progress (409)
+            assert!(a.0 == 201 || a.0 == 409, "{}: {}", a.0, a.3);
+            if a.0 == 201 {
+                let id = a.3["checkin"]["id"].as_i64().expect("id");
+                let t = a.3["checkin"]["t"].as_str().expect("t");
+                let sent = t0 + Duration::seconds(k);
+                assert_eq!(
+                    chrono::DateTime::parse_from_rfc3339(t).expect("time"),
+                    sent,
+                    "the answer is the key's own check-in"
+                );
+                by_key.entry(k).or_default().insert(id);
+            }
+        }
+        assert_eq!(by_key.len(), 16, "every key stored: {by_key:?}");
+        assert!(
+            by_key.values().all(|ids| ids.len() == 1),
+            "one id per key: {by_key:?}"
+        );
+        let ids: std::collections::BTreeSet<i64> = by_key.values().flatten().copied().collect();
+        assert_eq!(ids.len(), 16, "distinct ids: {ids:?}");
+        assert_eq!(s.checkins(), 16);
+    });
+}
+
 fn invalid_keys_and_refused_requests(db: &TestDb) {
     run(async {
         let s = start(db).await;
@@ -518,5 +571,6 @@ suite!(
     an_action_sent_twice_is_taken_once,
     a_checkin_and_fixes_sent_twice_are_stored_once,
     concurrent_requests_with_one_key_make_one_effect,
+    a_burst_of_checkins_is_stored_once_each,
     invalid_keys_and_refused_requests,
 );

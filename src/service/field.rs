@@ -26,7 +26,7 @@ use crate::field::roster::{MAX_STAFF, Staff};
 use crate::field::{Fix, FixRules, Track, clean, distance_m, speed_kmh};
 use crate::geometry::crs::Crs;
 use crate::model::Layer;
-use crate::store::{KeyClaim, KeyWrite, Setting, Store, TrackQuery};
+use crate::store::{KeyClaim, KeyWrite, OwnedKeyWrite, Setting, Store, TrackQuery};
 use crate::wire::field as w;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -527,17 +527,19 @@ pub fn check_in_keyed(
         checkin,
         shift: shift.map(|(_, v)| v),
     };
-    let answer = |id: &i64| {
-        let mut r = result.clone();
-        r.checkin.id = *id;
-        idempotency::answer(201, &r, Some(*id))
-    };
-    let key = key.map(|claim| KeyWrite {
-        claim,
-        answer: &answer,
+    // owned: the store may write it from another request's thread (SQLite's group commit)
+    let template = result.clone();
+    let key = key.map(|claim| OwnedKeyWrite {
+        claim: claim.clone(),
+        answer: Box::new(move |id: &i64| {
+            let mut r = template.clone();
+            r.checkin.id = *id;
+            idempotency::answer(201, &r, Some(*id))
+        }),
     });
-    let written = store.add_checkin_keyed(&result.checkin, key.as_ref())?;
-    match idempotency::outcome(key.as_ref().map(|k| k.claim), written)? {
+    let claim = key.as_ref().map(|k| k.claim.clone());
+    let written = store.add_checkin_keyed(&result.checkin, key)?;
+    match idempotency::outcome(claim.as_ref(), written)? {
         Outcome::Done(id) => {
             result.checkin.id = id;
             Ok(Outcome::Done(result))

@@ -9,7 +9,7 @@
 //!
 //! Tables: `staff`, `duty`, `checkins`, `tracks`.
 
-use super::{KeyWrite, Keyed, StoreResult};
+use super::{KeyWrite, Keyed, OwnedKeyWrite, StoreResult};
 use crate::field::duty::{CheckIn, DutyEntry};
 use crate::field::roster::Staff;
 use crate::field::{Fix, Track};
@@ -63,10 +63,12 @@ pub trait Field {
 
     /// [`Field::add_checkin`] with an idempotency key recorded in its transaction (see
     /// [`super::Idempotency`]): a key already used gives its record and stores nothing.
+    /// SQLite writes check-ins that arrive together in one transaction (a group commit, each in
+    /// a savepoint of its own: one refused leaves the others written); hence the owned key.
     fn add_checkin_keyed(
         &self,
         checkin: &CheckIn,
-        key: Option<&KeyWrite<'_, i64>>,
+        key: Option<OwnedKeyWrite<i64>>,
     ) -> StoreResult<Keyed<i64>>;
 
     /// Check-ins with `from <= t < to` (of one person when `staff` is given), by time.

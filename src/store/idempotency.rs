@@ -78,6 +78,26 @@ pub struct KeyWrite<'a, T: ?Sized> {
     pub answer: &'a dyn Fn(&T) -> StoreResult<Answer>,
 }
 
+/// [`KeyWrite`] owning its parts, for a write that another thread may make (a group commit:
+/// [`Field::add_checkin_keyed`](super::Field::add_checkin_keyed)).
+pub struct OwnedKeyWrite<T: ?Sized> {
+    /// The claim.
+    pub claim: KeyClaim,
+    /// The answer to record, from what was written.
+    #[allow(clippy::type_complexity)]
+    pub answer: Box<dyn Fn(&T) -> StoreResult<Answer> + Send + Sync>,
+}
+
+impl<T: ?Sized> OwnedKeyWrite<T> {
+    /// Borrowed as a [`KeyWrite`].
+    pub fn as_write(&self) -> KeyWrite<'_, T> {
+        KeyWrite {
+            claim: &self.claim,
+            answer: &*self.answer,
+        }
+    }
+}
+
 /// Idempotency keys: read one, purge old ones. (They are written by the keyed writes.)
 pub trait Idempotency {
     /// The record of `key` of `principal`, if any (expired or not: the caller compares

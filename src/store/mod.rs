@@ -70,6 +70,7 @@ mod categories;
 mod convert;
 mod diff;
 mod field;
+mod group;
 mod idempotency;
 pub mod objects;
 mod photos;
@@ -94,7 +95,7 @@ pub use cases::Cases;
 pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
 pub use field::{Field, TrackQuery};
-pub use idempotency::{Answer, Idempotency, KeyClaim, KeyRecord, KeyWrite, Keyed};
+pub use idempotency::{Answer, Idempotency, KeyClaim, KeyRecord, KeyWrite, Keyed, OwnedKeyWrite};
 pub use photos::Photos;
 pub use reviews::{NewScore, ReviewScope, Reviews};
 

@@ -5,7 +5,7 @@
 //! tools. Publishes are serialised with a transaction-scoped advisory lock and announced with
 //! `NOTIFY gridatlas_generation, '<n>'`, delivered to listeners when the transaction commits.
 
-use super::{Backend, NOTIFY_CHANNEL, StoreError, StoreResult, WatchEvent, redact_url};
+use super::{Backend, Keyed, NOTIFY_CHANNEL, StoreError, StoreResult, WatchEvent, redact_url};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::sql_types::Text;
@@ -159,6 +159,20 @@ fn announce(conn: &mut Conn, n: i32) -> diesel::QueryResult<()> {
 /// A transaction for cases and categories.
 fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
     conn.transaction(f)
+}
+
+/// Writes a check-in on its own: PostgreSQL takes concurrent writers (and groups their WAL
+/// flushes itself).
+fn group_checkins(
+    _db: &Db,
+    item: imp::CheckInItem,
+    write: impl Fn(Vec<imp::CheckInItem>) -> Vec<StoreResult<Keyed<i64>>>,
+) -> StoreResult<Keyed<i64>> {
+    write(vec![item]).pop().unwrap_or_else(|| {
+        Err(StoreError::Data(
+            "the check-in was not written: no result".into(),
+        ))
+    })
 }
 
 /// A read-only REPEATABLE READ transaction: every statement in it sees the snapshot of its

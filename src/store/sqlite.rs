@@ -6,7 +6,8 @@
 //! header, or that is shorter than its header says, is reported as [`StoreError::Corrupt`];
 //! damage that SQLite finds later ("database disk image is malformed") is reported the same way.
 
-use super::{Backend, StoreError, StoreResult, WatchEvent};
+use super::group::GroupCommit;
+use super::{Backend, Keyed, StoreError, StoreResult, WatchEvent};
 use diesel::QueryResult;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
@@ -56,6 +57,8 @@ pub struct SqliteStore {
     pool: Pool<ConnectionManager<Conn>>,
     /// Stops the checkpointer (dropped first: see the `Drop` impl).
     checkpointer: Option<Checkpointer>,
+    /// Check-ins arriving together, written in one transaction ([`group_checkins`]).
+    checkins: GroupCommit<imp::CheckInItem, StoreResult<Keyed<i64>>>,
     /// This store's hold on the file (dropped after the pool: fields drop in order).
     _file: OpenFile,
 }
@@ -367,6 +370,7 @@ impl SqliteStore {
                 CHECKPOINT_EVERY,
                 WAL_RESTART_FRAMES,
             )?),
+            checkins: GroupCommit::new(CHECKIN_BATCH),
             _file: file,
         };
         store.refresh_facts_impl()?;
@@ -459,6 +463,24 @@ fn announce(_conn: &mut Conn, _n: i32) -> diesel::QueryResult<()> {
 /// [`write_tx`]).
 fn case_tx<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> StoreResult<T>) -> StoreResult<T> {
     write_tx(conn, f)
+}
+
+/// Most check-ins written in one transaction by the group commit.
+const CHECKIN_BATCH: usize = 256;
+
+/// Writes a check-in with those that arrive while another batch is being committed, in one
+/// transaction and one sync of the WAL (`store::group`): behind a checkpoint or a burst, n
+/// waiting check-ins take one commit instead of n.
+fn group_checkins(
+    db: &Db,
+    item: imp::CheckInItem,
+    write: impl Fn(Vec<imp::CheckInItem>) -> Vec<StoreResult<Keyed<i64>>>,
+) -> StoreResult<Keyed<i64>> {
+    db.checkins.submit(item, write).unwrap_or_else(|| {
+        Err(StoreError::Data(
+            "the check-in's batch was not written: its writer failed".into(),
+        ))
+    })
 }
 
 /// A read transaction: in WAL mode it reads one snapshot of the file from its first read on,

@@ -7,7 +7,7 @@ use crate::field::duty::{CheckIn, DutyEntry};
 use crate::field::roster::{OrgKind, Staff};
 use crate::field::{Fix, Track};
 use crate::store::field::{Field, TrackQuery};
-use crate::store::{KeyWrite, Keyed};
+use crate::store::{KeyWrite, Keyed, OwnedKeyWrite};
 use chrono::NaiveDate;
 
 /// Rows per multi-row INSERT (at most 10 bound values each).
@@ -226,6 +226,92 @@ fn fixes_of(mp: &pd::MultiPoint<pd::PointM>) -> Vec<Fix> {
         .collect()
 }
 
+/// A check-in to write, with its key: owned, for the backend may write it from another
+/// request's thread together with others (`group_checkins`: SQLite's group commit).
+pub(in crate::store) struct CheckInItem {
+    checkin: CheckIn,
+    key: Option<OwnedKeyWrite<i64>>,
+}
+
+/// Writes a batch of check-ins in one transaction, each in a savepoint of its own (one refused
+/// — its key taken by a racing request — leaves the others written), and returns one result per
+/// item, in order. A failed commit fails every item; nothing of the batch is then stored.
+pub(in crate::store) fn write_checkins(
+    db: &Db,
+    batch: Vec<CheckInItem>,
+) -> Vec<StoreResult<Keyed<i64>>> {
+    let mut conn = match db.conn() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Pool(msg.clone())))
+                .collect();
+        }
+    };
+    let mut results: Vec<StoreResult<Keyed<i64>>> = Vec::with_capacity(batch.len());
+    let committed = case_tx(&mut conn, |conn| {
+        for item in &batch {
+            let key = item.key.as_ref().map(OwnedKeyWrite::as_write);
+            let one = conn.transaction(|conn| insert_checkin(conn, &item.checkin, key.as_ref()));
+            results.push(one);
+        }
+        Ok(())
+    });
+    if let Err(e) = committed {
+        let msg = e.to_string();
+        return batch
+            .iter()
+            .map(|_| {
+                Err(StoreError::Backend(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::Unknown,
+                    Box::new(format!("the check-ins' transaction failed: {msg}")),
+                )))
+            })
+            .collect();
+    }
+    batch
+        .iter()
+        .zip(results)
+        .map(|(item, r)| idempotency::settle(&mut conn, item.key.as_ref().map(|k| &k.claim), r))
+        .collect()
+}
+
+/// One check-in and its key's record, in the caller's transaction.
+fn insert_checkin(
+    conn: &mut Conn,
+    c: &CheckIn,
+    key: Option<&KeyWrite<'_, i64>>,
+) -> StoreResult<Keyed<i64>> {
+    use schema::checkins::dsl as k;
+    if let Some(r) = idempotency::replay_of(conn, key.map(|k| k.claim))? {
+        return Ok(Keyed::Replay(r));
+    }
+    let row = NewCheckInRow {
+        staff: &c.staff,
+        t: c.t,
+        punch: c.punch.as_str(),
+        lon: c.lon,
+        lat: c.lat,
+        accuracy_m: c.accuracy_m,
+        place: c.place.as_str(),
+        distance_m: c.distance_m,
+        area: c.area.as_deref(),
+        class: c.class.as_str(),
+        shift_date: c.shift_date,
+        shift: c.shift.as_deref(),
+        recorded_at: c.recorded_at,
+    };
+    let id: i64 = diesel::insert_into(k::checkins)
+        .values(&row)
+        .returning(k::id)
+        .get_result(conn)
+        .map_err(db_err)?;
+    idempotency::record(conn, key, &id)?;
+    Ok(Keyed::Done(id))
+}
+
 impl Field for Db {
     fn replace_staff(&self, streets: Option<&[String]>, staff: &[Staff]) -> StoreResult<()> {
         use schema::staff::dsl as s;
@@ -361,39 +447,13 @@ impl Field for Db {
     fn add_checkin_keyed(
         &self,
         c: &CheckIn,
-        key: Option<&KeyWrite<'_, i64>>,
+        key: Option<OwnedKeyWrite<i64>>,
     ) -> StoreResult<Keyed<i64>> {
-        use schema::checkins::dsl as k;
-        let mut conn = self.conn()?;
-        let row = NewCheckInRow {
-            staff: &c.staff,
-            t: c.t,
-            punch: c.punch.as_str(),
-            lon: c.lon,
-            lat: c.lat,
-            accuracy_m: c.accuracy_m,
-            place: c.place.as_str(),
-            distance_m: c.distance_m,
-            area: c.area.as_deref(),
-            class: c.class.as_str(),
-            shift_date: c.shift_date,
-            shift: c.shift.as_deref(),
-            recorded_at: c.recorded_at,
+        let item = CheckInItem {
+            checkin: c.clone(),
+            key,
         };
-        let claim = key.map(|k| k.claim);
-        let written = case_tx(&mut conn, |conn| {
-            if let Some(r) = idempotency::replay_of(conn, claim)? {
-                return Ok(Keyed::Replay(r));
-            }
-            let id: i64 = diesel::insert_into(k::checkins)
-                .values(&row)
-                .returning(k::id)
-                .get_result(conn)
-                .map_err(db_err)?;
-            idempotency::record(conn, key, &id)?;
-            Ok(Keyed::Done(id))
-        });
-        idempotency::settle(&mut conn, claim, written)
+        group_checkins(self, item, |batch| write_checkins(self, batch))
     }
 
     fn checkins(

@@ -8,7 +8,7 @@
 //! `watch_impl`), `BACKEND`, `write_tx` (a write transaction that serialises publishes),
 //! `announce` (tell other processes about a new generation), `case_tx` and `lock_case` (a case
 //! write transaction and row lock), `snapshot_tx` (a read-only transaction that sees one
-//! snapshot), `insert_components` (the bulk write of a register: COPY on PostgreSQL) and `db_err` (a diesel error, corruption recognised).
+//! snapshot), `insert_components` (the bulk write of a register: COPY on PostgreSQL), `group_checkins` (how check-ins are committed: grouped on SQLite) and `db_err` (a diesel error, corruption recognised).
 //!
 //! Why not one backend-generic implementation: diesel's `MultiConnection` cannot carry the
 //! PostgreSQL-only `Timestamptz` columns (a shared SQL type cannot get `AsExpression` for
@@ -33,10 +33,11 @@ mod reviews;
 
 pub(in crate::store) use assets::NewComponentRow;
 pub(in crate::store) use boundaries::{current_number, generations_after};
+pub(in crate::store) use field::CheckInItem;
 
 use super::{
-    BACKEND, Conn, Db, announce, case_tx, db_err, insert_components, lock_case, schema,
-    snapshot_tx, write_tx,
+    BACKEND, Conn, Db, announce, case_tx, db_err, group_checkins, insert_components, lock_case,
+    schema, snapshot_tx, write_tx,
 };
 use crate::cases::workflow::{Refusal, Step};
 use crate::cases::{Case, CaseFilter, Event, Feedback, NewCase, Visibility};
