@@ -615,7 +615,7 @@ async function flyToArea(code, item = null) {
   if (own) openCardShell();
   if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: mapPadding(own || !$('#card').hidden), maxZoom: 17, duration: 900 });
   highlight(a.layer === 'block' ? a.code : null, GRID_LAYERS.includes(a.layer) ? a : null);
-  if (own) { showAreaCard(a.code, a.layer); return; }
+  if (own) { showAreaCard(a.code); return; }
   // Show who is responsible at the centre of the area once the camera has moved.
   if (b && a.layer !== 'district' && a.layer !== 'street') {
     const inner = await interiorPoint(a).catch(() => null);

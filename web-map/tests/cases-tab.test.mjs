@@ -95,6 +95,9 @@ for (const view of VIEWS) {
       await page.locator('#intake-token').fill('0'.repeat(64));
       await page.locator('#intake-token').dispatchEvent('change');
       await tapMap(page, view, [block.point[0], block.point[1] + 0.0001]);
+      // (another kind of problem: no repeat to ask about)
+      await page.locator('#intake-category').selectOption({ index: 1 });
+      await page.locator('#intake-description').fill(`另一个问题 ${view.name} ${lang}`);
       await page.locator('#intake-submit').click();
       await page.waitForFunction(() => document.querySelector('#intake-status').classList.contains('error'), null, { timeout: 15000 });
       assert.equal(await page.locator('#intake-result').isVisible(), false, 'the earlier success is gone');

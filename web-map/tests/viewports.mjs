@@ -25,7 +25,8 @@ export async function openAt(browser, view, lang, { path = '/', map = true, allo
   const seen = [];
   page.on('pageerror', (e) => seen.push(`pageerror: ${e}`));
   page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !/^Failed to load resource/.test(m.text())) seen.push(`console ${m.type()}: ${m.text()}`);
+    // (SwiftShader's "GL Driver Message … GPU stall" is the software renderer's, not the page's)
+    if ((m.type() === 'error' || m.type() === 'warning') && !/^Failed to load resource|GL Driver Message/.test(m.text())) seen.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('response', (r) => { if (r.status() >= 400 && !allowFailed.test(r.url())) seen.push(`HTTP ${r.status()} ${r.url()}`); });
   await page.goto(`${BASE}${path}`);
