@@ -726,8 +726,9 @@ function mapPadding(withCard = !$('#card').hidden) {
   if (withCard) {
     const card = $('#card');
     const c = el.getBoundingClientRect();
-    const r = card.hidden ? null : card.getBoundingClientRect();
-    if (phoneLayout()) pad.bottom += r && r.height ? Math.max(0, c.bottom - r.top) : sheetPeek();
+    const r = card.hidden || phoneLayout() ? null : card.getBoundingClientRect();
+    // (a new card opens the sheet small: its peek, whatever the sheet's height now)
+    if (phoneLayout()) pad.bottom += sheetPeek();
     else pad.right += r && r.width ? Math.max(0, c.right - r.left) : 372;
   }
   const fit = (a, b, total) => (a + b <= total * 0.6 ? [a, b] : [(a * total * 0.6) / (a + b), (b * total * 0.6) / (a + b)]);

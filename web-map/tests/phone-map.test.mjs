@@ -68,6 +68,23 @@ for (const view of VIEWS) {
       await context.close();
     });
 
+    test(`${view.name} ${lang}: coordinates entered put the pin in the visible map and leave no padding behind`, async () => {
+      const { page, context, problems } = await openAt(browser, view, lang);
+      await page.locator('#coord-lon').fill(block.point[0].toFixed(7));
+      await page.locator('#coord-lat').fill(block.point[1].toFixed(7));
+      await page.locator('#coord-form button[type="submit"]').click();
+      await page.locator('#card-block-head').waitFor({ timeout: 15000 });
+      await settle(page);
+      const free = await freeMapArea(page);
+      const pin = await box(page, '.maplibregl-marker.pin:not(.case-place)');
+      const tip = { x: pin.x + pin.width / 2, y: pin.y + pin.height };
+      assert.ok(inside(tip, free, 8) && inside({ x: pin.x, y: pin.y }, free), `pin ${JSON.stringify(pin)} inside the free map ${JSON.stringify(free)}`);
+      // the camera's padding is not kept: the next move starts from the whole map
+      assert.deepEqual(await page.evaluate(() => window.gridatlas.map.getPadding()), { top: 0, bottom: 0, left: 0, right: 0 });
+      assert.deepEqual(await problems(), []);
+      await context.close();
+    });
+
     test(`${view.name} ${lang}: a search result moves the map to the area`, async () => {
       const { page, context, problems } = await openAt(browser, view, lang);
       await page.locator('#search').fill(block.code);
