@@ -744,13 +744,19 @@ const freeOffset = (pad) => [(pad.left - pad.right) / 2, (pad.top - pad.bottom) 
 // The sheet's expand button (on a phone; the card is whole on a desk).
 function setupSheet() {
   $('#card').addEventListener('click', (e) => {
-    const b = e.target.closest('.card-expand');
-    if (!b) return;
-    const open = $('#card').classList.toggle('expanded');
-    b.setAttribute('aria-expanded', String(open));
-    b.setAttribute('aria-label', t(open ? 'card.collapse' : 'card.expand'));
-    b.title = b.getAttribute('aria-label');
+    if (!e.target.closest('.card-expand')) return;
+    $('#card').classList.toggle('expanded');
+    syncSheet();
   });
+}
+// The expand button says what it does (after a toggle, and when a card is drawn again).
+function syncSheet() {
+  const b = $('#card .card-expand');
+  if (!b) return;
+  const open = $('#card').classList.contains('expanded');
+  b.setAttribute('aria-expanded', String(open));
+  b.setAttribute('aria-label', t(open ? 'card.collapse' : 'card.expand'));
+  b.title = b.getAttribute('aria-label');
 }
 
 // A new card: open small (the sheet's peek), loading.
@@ -865,6 +871,7 @@ function renderAreaCard({ detail: d, blocks }) {
   card.innerHTML = `${cardHead(d.name, crumbs)}${body}`;
   card.querySelector('.card-close').addEventListener('click', closeCard);
   for (const b of card.querySelectorAll('[data-open]')) b.addEventListener('click', () => flyToArea(b.dataset.open));
+  syncSheet();
 }
 
 // The management units serving a grid, each with its team.
@@ -928,6 +935,7 @@ function renderCard(r) {
   `;
   card.querySelector('.card-close').addEventListener('click', closeCard);
   for (const b of card.querySelectorAll('[data-road]')) b.addEventListener('click', () => showAreaCard(b.dataset.road));
+  syncSheet();
   fillStreetFromGrid(r);
 }
 
@@ -1140,6 +1148,7 @@ function renderAssetCard(a) {
   card.dataset.kind = a.kind;
   card.innerHTML = a.kind === 'component' ? componentCardHtml(a.item) : shopCardHtml(a);
   card.querySelector('.card-close').addEventListener('click', closeCard);
+  syncSheet();
 }
 
 const codeOf = (x) => (x?.code ? ` <span class="code">${esc(x.code)}</span>` : '');
