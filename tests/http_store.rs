@@ -747,7 +747,46 @@ fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
     });
 }
 
+/// The pictures of every person of the published generation are served, management units' staff
+/// included (`/avatars/310116101C01-1.svg` was a 404: only the people of areas were looked at),
+/// and a road segment's area answer carries its length: what the map's cards show.
+fn avatars_and_segment_lengths_come_from_the_store(db: &TestDb) {
+    run(async {
+        let s = start(db, ServeConfig::default()).await;
+        let units = &demo().management_units;
+        let photos: Vec<&str> = units
+            .iter()
+            .flat_map(|u| &u.people)
+            .filter_map(|p| p.photo_url.as_deref())
+            .collect();
+        assert!(
+            !photos.is_empty(),
+            "the demo's units have staff with photos"
+        );
+        for url in photos.iter().take(20) {
+            let r = s.get(url).await;
+            assert_eq!(r.status(), 200, "{url}");
+            assert_eq!(
+                r.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("image/svg+xml"),
+                "{url}"
+            );
+        }
+        assert_eq!(s.get("/avatars/nobody.svg").await.status(), 404);
+        let road = demo()
+            .layer(gridatlas::model::Layer::RoadSegment)
+            .next()
+            .expect("a road segment");
+        let v = s.json(&format!("/api/v1/areas/{}", road.code), None).await;
+        let len = v["length_m"].as_f64().expect("length_m");
+        assert!(len > 1.0, "{len}");
+    });
+}
+
 suite!(
+    avatars_and_segment_lengths_come_from_the_store,
     drafts_need_tokens_scoped_to_their_streets,
     uploads_cannot_change_what_the_token_does_not_own,
     publish_checks_the_effective_change_again,

@@ -336,6 +336,18 @@ fn snapshots_of_read_answers() {
             s.json("/api/v1/areas?layer=street&limit=3").await
         );
         let road = set.layer(Layer::RoadSegment).next().expect("a road");
+        // a road segment has a length (its card shows it), an area has none
+        let detail = s.json(&format!("/api/v1/areas/{}", road.code)).await;
+        let len = detail["length_m"]
+            .as_f64()
+            .expect("length_m of a road segment");
+        let line = road.geometry.as_line().expect("a line");
+        let expected = gridatlas::geometry::measure::length_m(line);
+        assert!(
+            len > 1.0 && (len - expected).abs() <= 0.05,
+            "{len} vs {expected}"
+        );
+        assert_eq!(detail["area_m2"], Value::Null);
         insta::assert_json_snapshot!(
             "area_road_with_geometry",
             s.json(&format!("/api/v1/areas/{}?geometry=1", road.code))

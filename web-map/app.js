@@ -36,7 +36,7 @@ const TOGGLES = {
   resident_grid: ['resident_grid-fill', 'resident_grid-line'],
   street_grid: ['street_grid-fill', 'street_grid-line'],
   extended_grid: ['extended_grid-fill', 'extended_grid-line'],
-  block: ['block-line', 'block-number'],
+  block: ['block-line', 'block-number', 'block-name'],
   road_segment: ['road_segment-line', 'road_segment-label'],
   labels: ['street-label', 'grid-label', 'block-number', 'block-name', 'road_segment-label', 'district-label'],
   basemap: ['basemap'],
@@ -109,6 +109,10 @@ function buildStyle(config, tilejson, streets = []) {
     'street-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: streets.filter((a) => a.bbox).map((a) => ({
       type: 'Feature', geometry: { type: 'Point', coordinates: [(a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2] }, properties: { code: a.code, name: a.name } })) } },
     'area-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    // one district label (the tiles' polygon pieces would label it once per tile), under the
+    // district's extent, where it hides no street's name
+    'district-labels': { type: 'geojson', data: { type: 'FeatureCollection', features: config.bbox && config.district ? [{
+      type: 'Feature', geometry: { type: 'Point', coordinates: [(config.bbox[0] + config.bbox[2]) / 2, config.bbox[1]] }, properties: { code: config.district.code, name: config.district.name } }] : [] } },
     'findings-points': { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     draft: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     // the asset registers in view (loaded when their layer is on)
@@ -144,6 +148,9 @@ function buildStyle(config, tilejson, streets = []) {
       paint: { 'line-color': extColor(), 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.8, 15, 2] } },
     { id: 'block-line', type: 'line', ...src('block'), minzoom: 13,
       paint: { 'line-color': COLORS.block, 'line-opacity': 0.7, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.4, 17, 1.4], 'line-dasharray': [3, 2] } },
+    // the road segment whose card is open: a halo under its line
+    { id: 'selected-road-line', type: 'line', ...src('road_segment'), filter: ['==', ['get', 'code'], ''],
+      layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': '#ffcf33', 'line-width': 12, 'line-opacity': 0.9 } },
     { id: 'road_segment-line', type: 'line', ...src('road_segment'), minzoom: 13,
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': COLORS.road, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 2, 17, 5] } },
@@ -193,12 +200,18 @@ function buildStyle(config, tilejson, streets = []) {
     { id: 'grid-label', type: 'symbol', source: 'area-labels', filter: ['==', ['get', 'layer'], 'resident_grid'], minzoom: 12.5,
       layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 12.5, 11, 16, 14], 'text-max-width': 7, 'text-padding': 6 },
       paint: { 'text-color': '#7a3b0c', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } },
-    { id: 'street-label', type: 'symbol', source: 'street-labels', maxzoom: 13,
-      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 9, 13, 12, 16], 'text-letter-spacing': 0.1, 'text-max-width': 10 },
-      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 } },
-    { id: 'district-label', type: 'symbol', ...src('district'), maxzoom: 9,
-      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 18 },
+    // the district's name under the streets' (a label of a layer higher up is placed first):
+    // shown where the streets leave room, never instead of one
+    { id: 'district-label', type: 'symbol', source: 'district-labels', maxzoom: 9,
+      layout: { 'text-field': ['get', 'name'], 'text-font': labelFont, 'text-size': 16, 'text-anchor': 'top', 'text-offset': [0, 0.6] },
       paint: { 'text-color': '#7a1f1d', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 } },
+    // every street named at the first view of a phone too: smaller when zoomed out, and moved
+    // off its point when it would collide
+    { id: 'street-label', type: 'symbol', source: 'street-labels', maxzoom: 13,
+      layout: { 'text-field': ['step', ['zoom'], ['case', ['>', ['length', ['get', 'name']], 8], ['concat', ['slice', ['get', 'name'], 0, 4], '…'], ['get', 'name']], 9.5, ['get', 'name']], 'text-font': labelFont, 'text-size': ['interpolate', ['linear'], ['zoom'], 8, 10, 9, 11.5, 10.5, 13, 12, 16],
+        'text-letter-spacing': 0.05, 'text-max-width': 5, 'text-padding': 1,
+        'text-variable-anchor': ['center', 'top', 'bottom', 'left', 'right'], 'text-radial-offset': 0.4 },
+      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 } },
   );
   // extra grid labels for street/extended grids share the resident style but another colour
   for (const l of ['street_grid', 'extended_grid']) {
@@ -267,12 +280,15 @@ async function main() {
     renderStatus();
     if (state.lastLookup) renderCard(state.lastLookup);
     if (state.lastAsset) renderAssetCard(state.lastAsset);
+    if (state.lastArea) renderAreaCard(state.lastArea);
     renderAssetHint();
     if (state.draftSummary) renderFindings();
     fillCategories();
     renderIntakePlace();
+    if (state.lastCase?.res && !$('#intake-result').hidden) renderIntakeResult(state.lastCase.res);
   });
   setupTabs();
+  setupSheet();
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !$('#card').hidden && !e.target.closest?.('input, select, textarea')) closeCard();
   });
@@ -542,7 +558,7 @@ function setupSearch() {
       if (my !== seq) return;
       items = res.items || [];
       list.innerHTML = items.length
-        ? items.map((it, i) => `<li data-i="${i}" data-code="${esc(it.code)}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
+        ? items.map((it, i) => `<li data-i="${i}" data-code="${esc(it.code)}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer.one', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
           + (res.total > items.length ? `<li class="total">${esc(t('search.total', { n: res.total }))}</li>` : '')
         : `<li class="empty">${esc(t('search.none'))}</li>`;
       list.hidden = false;
@@ -594,8 +610,12 @@ async function flyToArea(code, item = null) {
     return;
   }
   const b = a.bbox;
-  if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 60, bottom: 60, left: 60, right: 420 }, maxZoom: 17, duration: 900 });
+  // a grid and a road segment get their own card; a block the card of a point inside it
+  const own = GRID_LAYERS.includes(a.layer) || a.layer === 'road_segment';
+  if (own) openCardShell();
+  if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: mapPadding(own || !$('#card').hidden), maxZoom: 17, duration: 900 });
   highlight(a.layer === 'block' ? a.code : null, GRID_LAYERS.includes(a.layer) ? a : null);
+  if (own) { showAreaCard(a.code); return; }
   // Show who is responsible at the centre of the area once the camera has moved.
   if (b && a.layer !== 'district' && a.layer !== 'street') {
     const inner = await interiorPoint(a).catch(() => null);
@@ -637,6 +657,9 @@ function onMapClick(e) {
   // a component or shop under the pointer opens its card (not while placing a case)
   const hit = state.tab === 'intake' ? null : assetAt(e.point);
   if (hit) { openAsset(hit); return; }
+  // so does a road segment: its own card, with its person and length
+  const road = state.tab === 'intake' ? null : roadAt(e.point);
+  if (road) { showAreaCard(road, [lngLat.lng, lngLat.lat]); return; }
   lookupAndShow(lngLat.lng, lngLat.lat, 'wgs84', false);
 }
 
@@ -644,21 +667,22 @@ async function lookupAndShow(lon, lat, crs, fly) {
   const card = $('#card');
   const my = ++cardSeq;
   selectAsset(null);
-  card.hidden = false;
-  card.innerHTML = `<div class="loading">${esc(t('card.loading'))}</div>`;
+  state.lastArea = null;
+  openCardShell();
   try {
     const r = await api.lookup(lon, lat, crs);
     if (my !== cardSeq) return; // another card was opened meanwhile
     state.lastLookup = r;
     const map = state.map;
-    if (!state.marker) state.marker = new maplibregl.Marker({ element: pinElement(COLORS.highlight), anchor: 'bottom' });
-    state.marker.setLngLat([r.lon, r.lat]).addTo(map);
-    if (fly) map.flyTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15.5), duration: 900, padding: { right: 380 } });
+    placeMarker(r.lon, r.lat);
     highlight(r.block?.code, r.grid);
+    highlightRoad(null);
     renderCard(r);
+    // the point at the middle of the map's free part (beside the card, above the sheet)
+    if (fly) map.flyTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15.5), duration: 900, offset: freeOffset(mapPadding(true)) });
   } catch (e) {
     if (my !== cardSeq) return;
-    card.innerHTML = `<button class="card-close" type="button" aria-label="${esc(t('card.close'))}">×</button><div class="loading">${esc(t('card.error', { msg: e.message }))}</div>`;
+    card.innerHTML = `${cardHead(t('card.error', { msg: e.message }), '')}`;
     card.querySelector('.card-close').addEventListener('click', closeCard);
   }
 }
@@ -668,22 +692,210 @@ let cardSeq = 0;
 
 function closeCard() {
   $('#card').hidden = true;
+  $('#card').classList.remove('expanded');
   state.lastLookup = null;
+  state.lastArea = null;
   selectAsset(null);
   state.marker?.remove();
   highlight(null, null);
+  highlightRoad(null);
 }
 
+// A person with photo, name, role and phone; the lead (the one to call) with a call button.
 function personHtml(p, lead = false) {
   if (!p) return '';
   const photo = p.photo_url ? `<img src="${esc(p.photo_url)}" alt="${esc(p.name)}" loading="lazy">` : '<img alt="">';
   const tel = p.phone ? `<a class="tel" href="tel:${esc(p.phone)}">${esc(p.phone)}</a>` : '';
-  return `<div class="person${lead ? ' lead' : ''}" data-role="${esc(p.role)}">${photo}<div><div class="p-name">${esc(p.name)}</div><div class="p-role">${esc(label('role', p.role))}</div>${tel}</div></div>`;
+  const call = lead && p.phone ? `<a class="btn call" href="tel:${esc(p.phone)}" aria-label="${esc(t('card.call_to', { name: p.name }))}">${esc(t('card.call'))}</a>` : '';
+  return `<div class="person${lead ? ' lead' : ''}" data-role="${esc(p.role)}">${photo}<div class="p-text"><div class="p-name">${esc(p.name)}</div><div class="p-role">${esc(label('role', p.role))}</div>${tel}</div>${call}</div>`;
+}
+
+// ---------------------------------------------------------------- issue 20: layout and cards
+
+// The phone layout (style.css, max-width 800px): the panel under the map, the card a bottom sheet.
+const phoneLayout = () => window.matchMedia('(max-width: 800px)').matches;
+
+// The padding of a camera move: a margin, plus what the card covers of the map (the side card
+// on a desk, the bottom sheet on a phone) when it is open (or `withCard`, about to open), never
+// more than 60 % of the map's width or height (MapLibre refuses a fit into nothing).
+function mapPadding(withCard = !$('#card').hidden) {
+  const el = state.map.getContainer();
+  const w = el.clientWidth, h = el.clientHeight;
+  const m = phoneLayout() ? 16 : 48;
+  const pad = { top: m, bottom: m, left: m, right: m };
+  if (withCard) {
+    const card = $('#card');
+    const c = el.getBoundingClientRect();
+    const r = card.hidden || phoneLayout() ? null : card.getBoundingClientRect();
+    // (a new card opens the sheet small: its peek, whatever the sheet's height now)
+    if (phoneLayout()) pad.bottom += sheetPeek();
+    else pad.right += r && r.width ? Math.max(0, c.right - r.left) : 372;
+  }
+  const fit = (a, b, total) => (a + b <= total * 0.6 ? [a, b] : [(a * total * 0.6) / (a + b), (b * total * 0.6) / (a + b)]);
+  [pad.left, pad.right] = fit(pad.left, pad.right, w);
+  [pad.top, pad.bottom] = fit(pad.top, pad.bottom, h);
+  return pad;
+}
+// The bottom sheet's height when it opens (style.css --sheet-peek).
+const sheetPeek = () => parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--sheet-peek')) || 160;
+// flyTo's offset that puts the target at the middle of the free part of the map.
+const freeOffset = (pad) => [(pad.left - pad.right) / 2, (pad.top - pad.bottom) / 2];
+
+// The sheet's expand button (on a phone; the card is whole on a desk).
+function setupSheet() {
+  $('#card').addEventListener('click', (e) => {
+    if (!e.target.closest('.card-expand')) return;
+    $('#card').classList.toggle('expanded');
+    syncSheet();
+  });
+}
+// The expand button says what it does (after a toggle, and when a card is drawn again).
+function syncSheet() {
+  const b = $('#card .card-expand');
+  if (!b) return;
+  const open = $('#card').classList.contains('expanded');
+  b.setAttribute('aria-expanded', String(open));
+  b.setAttribute('aria-label', t(open ? 'card.collapse' : 'card.expand'));
+  b.title = b.getAttribute('aria-label');
+}
+
+// A new card: open small (the sheet's peek), loading.
+function openCardShell() {
+  const card = $('#card');
+  card.hidden = false;
+  card.classList.remove('expanded');
+  card.dataset.kind = 'loading';
+  card.innerHTML = `${cardHead(t('card.loading'), '')}`;
+  card.querySelector('.card-close').addEventListener('click', closeCard);
+}
+
+function placeMarker(lon, lat) {
+  // in the cases tab the case's pin marks the place: no lookup pin over it
+  if (state.tab === 'intake') { state.marker?.remove(); return; }
+  if (!state.marker) state.marker = new maplibregl.Marker({ element: pinElement(COLORS.highlight), anchor: 'bottom' });
+  state.marker.setLngLat([lon, lat]).addTo(state.map);
+}
+
+// The road segment drawn under a point of the map (within a few pixels), by code.
+function roadAt(point) {
+  const map = state.map;
+  if (!map.getLayer('road_segment-line') || map.getLayoutProperty('road_segment-line', 'visibility') === 'none') return null;
+  const r = 6;
+  const f = map.queryRenderedFeatures([[point.x - r, point.y - r], [point.x + r, point.y + r]], { layers: ['road_segment-line'] })[0];
+  return f?.properties?.code ?? null;
+}
+
+function highlightRoad(code) {
+  if (state.map?.getLayer('selected-road-line')) state.map.setFilter('selected-road-line', ['==', ['get', 'code'], code || '']);
+}
+
+// A grid's card (its station, staff, management units and blocks) or a road segment's (its
+// person, length, block and grid), from GET /areas/{code} (and /children for a grid's blocks).
+async function showAreaCard(code, at = null) {
+  const my = ++cardSeq;
+  selectAsset(null);
+  state.lastLookup = null;
+  state.lastArea = null;
+  openCardShell();
+  if (at) placeMarker(at[0], at[1]); else state.marker?.remove();
+  try {
+    const detail = await api.area(code);
+    const blocks = GRID_LAYERS.includes(detail.layer) ? (await api.children(code)).items.filter((b) => b.layer === 'block') : null;
+    if (my !== cardSeq) return;
+    if (detail.layer === 'road_segment') {
+      const grid = detail.parents.find((p) => GRID_LAYERS.includes(p.layer));
+      highlight(detail.parents.find((p) => p.layer === 'block')?.code, grid || null);
+      highlightRoad(detail.code);
+    } else {
+      highlight(null, detail);
+      highlightRoad(null);
+    }
+    state.lastArea = { detail, blocks };
+    renderAreaCard(state.lastArea);
+  } catch (e) {
+    if (my !== cardSeq) return;
+    const card = $('#card');
+    card.innerHTML = cardHead(t('card.error', { msg: e.message }), '');
+    card.querySelector('.card-close').addEventListener('click', closeCard);
+  }
+}
+
+function renderAreaCard({ detail: d, blocks }) {
+  const card = $('#card');
+  const up = (layer) => d.parents.find((p) => (Array.isArray(layer) ? layer.includes(p.layer) : p.layer === layer));
+  const street = up('street');
+  const crumbs = [...d.parents].reverse().map((p) => p.name).join(' › ');
+  const people = d.people || [];
+  const codeSpan = (a) => (a?.code ? `<span class="code">${esc(a.code)}</span>` : '');
+  const openable = (a) => (a ? `<button class="link" type="button" data-open="${esc(a.code)}">${esc(a.name)}</button>${codeSpan(a)}` : esc(t('card.none')));
+  let body;
+  if (d.layer === 'road_segment') {
+    const [lead, ...others] = people;
+    const grid = up(GRID_LAYERS);
+    card.dataset.kind = 'road_segment';
+    body = `${lead ? `<div class="card-sec peek" id="card-road-person"><h3>${esc(t('card.road_person'))}</h3>${personHtml(lead, true)}</div>` : `<div class="card-sec peek"><p class="muted" id="card-road-person">${esc(t('card.road_person.none'))}</p></div>`}
+    <div class="card-sec" id="card-road">
+      <dl class="kv">
+        <dt>${esc(t('card.road'))}</dt><dd id="card-road-name">${esc(d.name)}${codeSpan(d)}</dd>
+        <dt>${esc(t('card.length'))}</dt><dd id="card-road-length">${d.length_m != null ? esc(t('card.length_m', { d: Math.round(d.length_m) })) : '—'}</dd>
+        ${d.attributes?.road ? `<dt>${esc(t('card.road_name'))}</dt><dd>${esc(d.attributes.road)}</dd>` : ''}
+        <dt>${esc(t('card.block'))}</dt><dd id="card-block">${openable(up('block'))}</dd>
+        <dt>${esc(t('card.grid'))}</dt><dd id="card-grid">${openable(grid)}</dd>
+        <dt>${esc(t('card.street'))}</dt><dd id="card-street">${esc(street?.name ?? t('card.none'))}</dd>
+      </dl>
+    </div>
+    ${others.length ? `<div class="card-sec"><div class="people-grid">${others.map((p) => personHtml(p)).join('')}</div></div>` : ''}`;
+  } else {
+    const head = people.find((p) => p.role === 'station_head');
+    const deputies = people.filter((p) => p.role === 'deputy_head');
+    const staff = people.filter((p) => p.role !== 'station_head' && p.role !== 'deputy_head');
+    card.dataset.kind = 'grid';
+    body = `<div class="card-sec peek" id="card-station"><h3>${esc(t('card.station'))}</h3>${head ? personHtml(head, true) : `<p class="muted">${esc(t('card.station.none'))}</p>`}</div>
+    ${deputies.length ? `<div class="card-sec" id="card-deputies">${deputies.map((p) => personHtml(p)).join('')}</div>` : ''}
+    <div class="card-sec">
+      <dl class="kv">
+        <dt>${esc(t('card.street'))}</dt><dd id="card-street">${esc(street?.name ?? t('card.none'))}${codeSpan(street)}</dd>
+        <dt>${esc(t('card.grid'))}</dt><dd id="card-grid">${esc(d.name)} <span class="badge l-${esc(d.layer)}">${esc(kindLabel(d))}</span>${codeSpan(d)}</dd>
+      </dl>
+    </div>
+    ${staff.length ? `<div class="card-sec" id="card-staff"><h3>${esc(t('card.others'))}</h3><div class="people-grid">${staff.map((p) => personHtml(p)).join('')}</div></div>` : ''}
+    ${unitsHtml(d.management_units)}
+    <div class="card-sec"><h3>${esc(t('card.blocks', { n: blocks.length }))}</h3>
+      <ol class="blocks" id="card-blocks" data-count="${blocks.length}">${blocks.map((b) => {
+        const bh = (b.people || []).find((p) => p.role === 'block_head');
+        return `<li data-code="${esc(b.code)}"><button class="link" type="button" data-open="${esc(b.code)}">${esc(b.name)}</button>${bh ? `<span class="b-head">${esc(bh.name)}${bh.phone ? ` <a class="tel" href="tel:${esc(bh.phone)}">${esc(bh.phone)}</a>` : ''}</span>` : ''}</li>`;
+      }).join('')}</ol>
+    </div>
+    <div class="card-actions"><a class="btn" id="card-board" href="board.html?grid=${encodeURIComponent(d.code)}" target="_blank" rel="noopener">${esc(t('card.board'))}</a></div>`;
+  }
+  card.innerHTML = `${cardHead(d.name, crumbs)}${body}`;
+  card.querySelector('.card-close').addEventListener('click', closeCard);
+  for (const b of card.querySelectorAll('[data-open]')) b.addEventListener('click', () => flyToArea(b.dataset.open));
+  syncSheet();
+}
+
+// The management units serving a grid, each with its team.
+function unitsHtml(units) {
+  if (!(units || []).length) return '';
+  return `<div class="card-sec" id="card-units"><h3>${esc(t('card.units'))}</h3>${units.map((u) => `<div class="unit"><span>${esc(u.name)}</span><span class="badge">${esc(label('unit', u.kind))}</span></div><div class="people-grid">${(u.people || []).map((p) => personHtml(p)).join('')}</div>`).join('')}</div>`;
+}
+
+// The street of the nearest grid, for a point just outside the district (the lookup names no
+// street there): from the grid's parent chain.
+const streetOfGrid = new Map();
+async function fillStreetFromGrid(r) {
+  if (r.street || !r.grid) return;
+  try {
+    if (!streetOfGrid.has(r.grid.code)) streetOfGrid.set(r.grid.code, (await api.area(r.grid.code)).parents.find((p) => p.layer === 'street') || null);
+  } catch { return; /* the card says 无, as the lookup did */ }
+  const s = streetOfGrid.get(r.grid.code);
+  const dd = document.getElementById('card-street');
+  if (s && dd && state.lastLookup === r) dd.innerHTML = `${esc(s.name)} <span class="muted">${esc(t('card.street.of_nearest'))}</span><span class="code">${esc(s.code)}</span>`;
 }
 
 function kindLabel(a) {
   if (!a) return '';
-  const parts = [label('layer', a.layer)];
+  const parts = [label('layer.one', a.layer)];
   if (a.kind) parts.push(label('kind', a.kind));
   return parts.join(' · ');
 }
@@ -702,14 +914,11 @@ function renderCard(r) {
   }
   const codeSpan = (a) => (a?.code ? `<span class="code">${esc(a.code)}</span>` : '');
   const gcj = r.gcj02 || [];
+  card.dataset.kind = r.block ? 'block' : 'place';
   card.innerHTML = `
-    <div class="card-head">
-      <button class="card-close" type="button" aria-label="${esc(t('card.close'))}" title="${esc(t('card.close'))}">×</button>
-      <h2 id="card-title">${esc(title)}</h2>
-      <div class="crumbs">${esc(crumbs)}</div>
-    </div>
-    ${notice ? `<div class="card-sec"><p class="notice">${esc(notice)}</p></div>` : ''}
-    ${r.block_head ? `<div class="card-sec" id="card-block-head"><h3>${esc(t('card.block_head'))}</h3>${personHtml(r.block_head, true)}</div>` : ''}
+    ${cardHead(title, crumbs)}
+    ${notice ? `<div class="card-sec peek"><p class="notice">${esc(notice)}</p></div>` : ''}
+    ${r.block_head ? `<div class="card-sec peek" id="card-block-head"><h3>${esc(t('card.block_head'))}</h3>${personHtml(r.block_head, true)}</div>` : ''}
     <div class="card-sec">
       <dl class="kv">
         <dt>${esc(t('card.street'))}</dt><dd id="card-street">${esc(r.street?.name ?? t('card.none'))}${r.street?.kind ? ` <span class="badge">${esc(label('kind', r.street.kind))}</span>` : ''}${codeSpan(r.street)}</dd>
@@ -720,11 +929,14 @@ function renderCard(r) {
     </div>
     ${leads.length ? `<div class="card-sec" id="card-station"><h3>${esc(t('card.station'))}</h3>${leads.map((p) => personHtml(p, p.role === 'station_head')).join('')}</div>` : ''}
     ${others.length ? `<div class="card-sec"><h3>${esc(t('card.others'))}</h3><div class="people-grid">${others.map((p) => personHtml(p)).join('')}</div></div>` : ''}
-    ${(r.management_units || []).length ? `<div class="card-sec" id="card-units"><h3>${esc(t('card.units'))}</h3>${r.management_units.map((u) => `<div class="unit"><span>${esc(u.name)}</span><span class="badge">${esc(label('unit', u.kind))}</span></div>${(u.people || []).map((p) => personHtml(p)).join('')}`).join('')}</div>` : ''}
-    ${(r.road_segments || []).length ? `<div class="card-sec"><h3>${esc(t('card.roads'))}</h3>${r.road_segments.map((s) => `<div class="road"><span>${esc(s.name)}</span><span class="code">${esc(t('card.distance', { d: Math.round(s.distance_m) }))}</span></div>`).join('')}</div>` : ''}
+    ${unitsHtml(r.management_units)}
+    ${(r.road_segments || []).length ? `<div class="card-sec" id="card-roads"><h3>${esc(t('card.roads'))}</h3>${r.road_segments.map((s) => `<div class="road"><button class="link" type="button" data-road="${esc(s.code)}">${esc(s.name)}</button><span class="code">${esc(t('card.road_distance', { d: Math.round(s.distance_m) }))}</span></div>`).join('')}</div>` : ''}
     ${r.grid ? `<div class="card-actions"><a class="btn" id="card-board" href="board.html?grid=${encodeURIComponent(r.grid.code)}" target="_blank" rel="noopener">${esc(t('card.board'))}</a></div>` : ''}
   `;
   card.querySelector('.card-close').addEventListener('click', closeCard);
+  for (const b of card.querySelectorAll('[data-road]')) b.addEventListener('click', () => showAreaCard(b.dataset.road));
+  syncSheet();
+  fillStreetFromGrid(r);
 }
 
 // ---------------------------------------------------------------- components and shops
@@ -933,13 +1145,17 @@ function componentClassNames(c) {
 function renderAssetCard(a) {
   const card = $('#card');
   card.hidden = false;
+  card.dataset.kind = a.kind;
   card.innerHTML = a.kind === 'component' ? componentCardHtml(a.item) : shopCardHtml(a);
   card.querySelector('.card-close').addEventListener('click', closeCard);
+  syncSheet();
 }
 
 const codeOf = (x) => (x?.code ? ` <span class="code">${esc(x.code)}</span>` : '');
 const areaDd = (id, x) => `<dd id="${id}">${esc(x?.name ?? t('card.none'))}${codeOf(x)}</dd>`;
-const cardHead = (title, crumbs) => `<div class="card-head">
+// The card's head: title and crumbs, the sheet's expand button (shown on a phone) and close.
+const cardHead = (title, crumbs) => `<div class="card-head peek">
+      <button class="card-expand" type="button" aria-expanded="false" aria-label="${esc(t('card.expand'))}" title="${esc(t('card.expand'))}"></button>
       <button class="card-close" type="button" aria-label="${esc(t('card.close'))}" title="${esc(t('card.close'))}">×</button>
       <h2 id="card-title">${esc(title)}</h2>
       <div class="crumbs">${esc(crumbs)}</div>
@@ -947,8 +1163,8 @@ const cardHead = (title, crumbs) => `<div class="card-head">
 
 function componentCardHtml(c) {
   const names = componentClassNames(c);
-  return `${cardHead(names.sub || names.cls || t('component.title'), [t('layer.components'), names.cls, names.sub].filter(Boolean).join(' › '))}
-    <div class="card-sec" id="card-component">
+  return `${cardHead(names.sub || names.cls || t('component.title'), [label('layer.one', 'components'), names.cls, names.sub].filter(Boolean).join(' › '))}
+    <div class="card-sec peek" id="card-component">
       <dl class="kv">
         <dt>${esc(t('component.code'))}</dt><dd id="card-component-code" class="coords">${esc(c.code)}</dd>
         <dt>${esc(t('component.class'))}</dt><dd id="card-component-class">${esc([names.cls, names.sub].filter(Boolean).join(' / '))}</dd>
@@ -994,8 +1210,8 @@ function shopCardHtml(a) {
     }).join('')}</ul>${all.length > shown.length ? `<p class="muted">${esc(t('shop.inspections.more', { n: all.length - shown.length }))}</p>` : ''}`
       : `<p class="muted" id="card-shop-inspections" data-count="0">${esc(t('shop.inspections.none'))}</p>`;
   }
-  return `${cardHead(s.name, [t('layer.shops'), s.street?.name, s.grid?.name].filter(Boolean).join(' › '))}
-    <div class="card-sec" id="card-shop-standing">
+  return `${cardHead(s.name, [label('layer.one', 'shops'), s.street?.name, s.grid?.name].filter(Boolean).join(' › '))}
+    <div class="card-sec peek" id="card-shop-standing">
       <h3>${esc(t('shop.standing'))}</h3>
       <div class="standing"><span class="points">${esc(t('shop.points', { n: s.standing?.points_in_window ?? 0 }))}</span><span class="badge level-${esc(level)}" id="card-shop-level">${esc(label('level', level))}</span></div>
     </div>
@@ -1207,18 +1423,46 @@ async function setupIntake() {
   const token = tokenField('#intake-token', 'gridatlas.intakeToken');
   const status = $('#intake-status');
   const setStatus = (msg, cls = '') => { status.textContent = msg; status.className = `status-line ${cls}`; };
-  $('#intake-submit').addEventListener('click', async () => {
+  const submit = async (confirmed) => {
+    $('#intake-repeat').hidden = true;
     if (!token()) return setStatus(t('intake.need_token'), 'error');
+    // a place is used for one case: the next needs a place chosen again on the map
     if (!state.intakePoint) return setStatus(t('intake.need_place'), 'error');
+    const [lon, lat] = state.intakePoint;
+    const body = { lon, lat, crs: 'wgs84', category: $('#intake-category').value, description: $('#intake-description').value.trim(), source: 'app' };
+    const last = state.lastCase;
+    if (!confirmed && last && metresBetween([last.lon, last.lat], [lon, lat]) < REPEAT_M && (last.category === body.category || (body.description && last.description === body.description))) {
+      $('#intake-repeat-text').textContent = t('intake.repeat', { id: last.res.id, d: Math.round(metresBetween([last.lon, last.lat], [lon, lat])) });
+      $('#intake-repeat').hidden = false;
+      return setStatus('');
+    }
     setStatus('');
+    $('#intake-result').hidden = true; // no earlier answer under a new one (or under an error)
+    $('#intake-submit').disabled = true;
     try {
-      const [lon, lat] = state.intakePoint;
-      const res = await api.createCase({ lon, lat, crs: 'wgs84', category: $('#intake-category').value, description: $('#intake-description').value.trim(), source: 'app' }, token());
+      const res = await api.createCase(body, token());
+      state.lastCase = { ...body, res };
       renderIntakeResult(res);
+      state.intakePoint = null;
+      state.intakeMarker?.getElement().classList.add('used');
+      renderIntakePlace();
     } catch (e) {
       setStatus(t('planner.failed', { msg: e.message }), 'error');
+    } finally {
+      $('#intake-submit').disabled = false;
     }
-  });
+  };
+  $('#intake-submit').addEventListener('click', () => submit(false));
+  $('#intake-repeat-confirm').addEventListener('click', () => submit(true));
+  $('#intake-repeat-cancel').addEventListener('click', () => { $('#intake-repeat').hidden = true; });
+}
+
+// A second case within this distance of the last one (same category or description) is asked about first.
+const REPEAT_M = 50;
+function metresBetween([lon1, lat1], [lon2, lat2]) {
+  const k = Math.PI / 180;
+  const x = (lon2 - lon1) * k * Math.cos(((lat1 + lat2) / 2) * k), y = (lat2 - lat1) * k;
+  return Math.hypot(x, y) * 6371008.8;
 }
 
 function fillCategories() {
@@ -1226,14 +1470,20 @@ function fillCategories() {
   if (!state.categories || !sel) return;
   const cur = sel.value;
   const lang = getLang();
-  sel.innerHTML = state.categories.map((c) => `<option value="${esc(c.code)}">${esc(lang === 'en' ? (c.name_en || c.name_zh) : c.name_zh)}${c.layer ? ` · ${esc(label('layer', c.layer))}` : ''}</option>`).join('');
+  sel.innerHTML = state.categories.map((c) => `<option value="${esc(c.code)}">${esc(lang === 'en' ? (c.name_en || c.name_zh) : c.name_zh)}${c.layer ? ` · ${esc(label('layer.one', c.layer))}` : ''}</option>`).join('');
   if (cur) sel.value = cur;
 }
 
 function setIntakePoint(lon, lat) {
   state.intakePoint = [lon, lat];
-  if (!state.intakeMarker) state.intakeMarker = new maplibregl.Marker({ element: pinElement('#1d5fa8'), anchor: 'bottom' });
+  if (!state.intakeMarker) {
+    const el = pinElement('#1d5fa8');
+    el.classList.add('case-place');
+    state.intakeMarker = new maplibregl.Marker({ element: el, anchor: 'bottom' });
+  }
+  state.intakeMarker.getElement().classList.remove('used');
   state.intakeMarker.setLngLat([lon, lat]).addTo(state.map);
+  $('#intake-repeat').hidden = true;
   renderIntakePlace();
 }
 function renderIntakePlace() {

@@ -8,6 +8,8 @@ import { t, label, applyI18n, setLang, getLang } from './i18n.js';
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const BLOCK_FILLS = ['#fde2c8', '#d7e8f7', '#dcefd9', '#efe0f5', '#fbf0c2', '#f8d9d9', '#d9f0ee', '#e6e2d3'];
 const HOTLINE = '12345';
+// A phone number as a link that calls it (on a phone; printed, it is the number).
+const telLink = (phone, cls = '') => (phone ? `<a class="${cls}" href="tel:${esc(String(phone).replace(/[^0-9+]/g, ''))}">${esc(phone)}</a>` : '');
 
 const grid = new URLSearchParams(location.search).get('grid') || new URLSearchParams(location.search).get('board');
 let loaded = null;
@@ -142,8 +144,8 @@ function render({ area, blocks, categories, config, shops }) {
           <section class="b-sec">
             <h2>${esc(t('board.report'))}</h2>
             <div class="b-report">
-              <div class="rep wide"><div class="rl">${esc(t('board.hotline'))}</div><div class="rv">${HOTLINE}</div></div>
-              <div class="rep"><div class="rl">${esc(t('board.station_phone'))}</div><div class="rv small">${esc(stationPhone || '—')}</div></div>
+              <div class="rep wide"><div class="rl">${esc(t('board.hotline'))}</div><div class="rv" id="board-hotline">${telLink(HOTLINE)}</div></div>
+              <div class="rep"><div class="rl">${esc(t('board.station_phone'))}</div><div class="rv small" id="board-station-phone">${stationPhone ? telLink(stationPhone) : '—'}</div></div>
               <div class="rep"><div class="rl">${esc(t('board.wechat'))}</div><div class="qr">${esc(t('board.wechat.placeholder'))}</div></div>
             </div>
           </section>
@@ -208,9 +210,18 @@ function groupsHtml(groups, rows, count) {
 // until nothing overflows, then fewer groups; when everything fits, the box shrinks to its
 // content and the rows above grow.
 const MAX_ROWS = 40;
+// The board on a phone's screen (board.css, max-width 800px): one column, no A3 sheet.
+const phoneView = () => window.matchMedia('screen and (max-width: 800px)').matches;
 function fitShops(shops) {
   const box = document.getElementById('board-shops-groups');
   if (!box || !shops?.groups) return;
+  // the phone view (board.css): one column as long as it needs, every group
+  if (phoneView()) {
+    box.style.height = '';
+    box.innerHTML = groupsHtml(shops.groups, MAX_ROWS, shops.groups.length);
+    box.dataset.rows = String(MAX_ROWS);
+    return;
+  }
   // the row above keeps what its contents need (a long task list), no more
   const mm = 96 / 25.4;
   const r2 = document.querySelector('.b-row.r2');
@@ -248,12 +259,12 @@ function blockCard(b) {
   return `<div class="b-block" data-code="${esc(b.code)}">
     <div class="b-num">${b.number}</div>${photo}
     <div><div class="bn">${esc(b.name)}</div>
-    ${head ? `<div class="bp">${esc(label('role', head.role))} <b>${esc(head.name)}</b></div><div class="tel">${esc(head.phone || '')}</div>` : ''}</div></div>`;
+    ${head ? `<div class="bp">${esc(label('role', head.role))} <b>${esc(head.name)}</b></div><div class="tel">${telLink(head.phone)}</div>` : ''}</div></div>`;
 }
 
 function orgPerson(p, cls = '') {
   return `<div class="op ${cls}" data-role="${esc(p.role)}">${p.photo_url ? `<img src="${esc(p.photo_url)}" alt="">` : '<img alt="">'}
-    <div class="on">${esc(p.name)}</div><div class="or">${esc(label('role', p.role))}</div><div class="ot">${esc(p.phone || '')}</div></div>`;
+    <div class="on">${esc(p.name)}</div><div class="or">${esc(label('role', p.role))}</div><div class="ot">${telLink(p.phone)}</div></div>`;
 }
 
 function orgChart(byRole) {

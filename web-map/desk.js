@@ -165,7 +165,12 @@ function renderCase(keepMessage) {
   if (c.address) fact('desk.address', c.address);
   fact('desk.confidence', t(`confidence.${a.confidence}`));
   fact('desk.grid', a.grid ? `${a.grid.name ?? ''} ${a.grid.code}` : t('desk.street_queue'));
-  if (a.block_head) fact('desk.block_head', `${a.block_head.name}${a.block_head.phone ? ` ${a.block_head.phone}` : ''}`);
+  // the block head's phone as a link that calls it (issue 20: tel: links everywhere)
+  if (a.block_head) {
+    const span = el('span', {}, a.block_head.name);
+    if (a.block_head.phone) span.append(' ', el('a', { className: 'tel', href: `tel:${a.block_head.phone}` }, a.block_head.phone));
+    fact('desk.block_head', span);
+  }
   if (c.department) fact('desk.assignee', c.department);
   else if (c.assigned_grid) fact('desk.assignee', c.assigned_grid === a.grid?.code ? `${a.grid.name ?? ''} ${c.assigned_grid}` : c.assigned_grid);
   if (c.pending_extension) fact('desk.pending_extension', when(c.pending_extension));

@@ -120,6 +120,10 @@ pub fn detail(atlas: &Atlas, code: &str, q: &GeometryQuery) -> ApiResult<AreaDet
             .geometry
             .as_area()
             .map(|a| crate::geometry::measure::area_m2(a).round()),
+        length_m: f
+            .geometry
+            .as_line()
+            .map(|l| (crate::geometry::measure::length_m(l) * 10.0).round() / 10.0),
         generation: atlas.generation(),
         geometry: geometry.then(|| wire::geometry(&f.geometry)),
     })

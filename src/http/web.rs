@@ -140,15 +140,17 @@ pub async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> R
 }
 
 /// `GET /avatars/{file}.svg`: a generated portrait placeholder for a person, labelled with the
-/// first character of the name of the person whose `photo_url` this is.
+/// first character of the name of the person whose `photo_url` this is: a person of an area
+/// (block head, station staff) or of a management unit (its team).
 pub async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let url = format!("/avatars/{file}");
     let atlas = state.atlas();
-    let name = atlas
-        .features()
+    let set = atlas.features();
+    let name = set
         .features()
         .iter()
         .flat_map(|f| &f.people)
+        .chain(set.management_units.iter().flat_map(|u| &u.people))
         .find(|p| p.photo_url.as_deref() == Some(url.as_str()))
         .map(|p| p.name.clone());
     let Some(name) = name else {
@@ -335,5 +337,41 @@ mod tests {
             .unwrap_or_default();
         assert!(body.contains(">&lt;</text>"), "{body}");
         assert!(!body.contains("<script"), "{body}");
+    }
+
+    /// A management unit's staff have pictures too (`/avatars/310116101C01-1.svg` was a 404: only
+    /// the people of areas were looked at); a photo nobody has is still a 404.
+    #[tokio::test]
+    async fn avatars_of_management_unit_staff_are_served() {
+        use crate::model::{ManagementUnit, ManagementUnitKind, Person, Role};
+        let unit = ManagementUnit {
+            code: "310116101C01".into(),
+            name: "朱泾城管第1管理单元".into(),
+            kind: ManagementUnitKind::CityManagement,
+            grids: vec!["310116101001".into()],
+            people: vec![Person {
+                role: Role::EnforcementOfficer,
+                name: "杨文".into(),
+                phone: Some("18882380854".into()),
+                photo_url: Some("/avatars/310116101C01-1.svg".into()),
+                staff_id: None,
+            }],
+        };
+        let set = FeatureSet::new(Vec::new(), vec![unit]).map_err(|f| f.code.clone());
+        let st = AppState::new(
+            Atlas::build(set.expect("no features")),
+            ServeConfig::default(),
+        );
+        let resp = avatar(State(st.clone()), Path("310116101C01-1.svg".into())).await;
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(header_of(&resp, "content-type"), "image/svg+xml");
+        assert_eq!(header_of(&resp, "content-security-policy"), AVATAR_CSP);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        assert!(body.contains(">杨</text>"), "{body}");
+        let missing = avatar(State(st), Path("310116101C01-9.svg".into())).await;
+        assert_eq!(missing.status().as_u16(), 404);
     }
 }

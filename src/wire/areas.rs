@@ -136,6 +136,8 @@ pub struct AreaDetail {
     pub bbox: Option<[f64; 4]>,
     /// Area in square metres (rounded), null for road segments.
     pub area_m2: Option<f64>,
+    /// Length in metres (geodesic, rounded to the decimetre) of a road segment, null for areas.
+    pub length_m: Option<f64>,
     /// The generation answering (null when serving a file).
     pub generation: Option<i64>,
     /// The geometry (with `geometry=1` only).

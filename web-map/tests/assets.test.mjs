@@ -144,6 +144,11 @@ for (const [name, viewport] of Object.entries(VIEWPORTS)) {
     assert.match(await legend.textContent(), /良好[\s\S]*约谈[\s\S]*移交城管/);
 
     await clickMapAt(page, shop.anchor);
+    // on a phone the card opens small (a bottom sheet with the standing): expanded for the rest
+    if (name === 'phone') {
+      await page.locator('#card-shop-standing').waitFor({ timeout: 10000 });
+      await page.locator('.card-expand').click();
+    }
     await page.locator('#card-shop-inspections').waitFor({ timeout: 10000 });
     assert.equal((await page.locator('#card-title').textContent()).trim(), shop.name);
     assert.equal((await page.locator('#card-shop-level').textContent()).trim(), LEVEL_ZH[shop.standing.level]);
