@@ -74,7 +74,11 @@ pub async fn create(
         max_positions_per_feature: Some(state.config().max_positions_per_feature),
         ..ReadOptions::default()
     };
-    import.max_archive_bytes = state.config().max_body_bytes.saturating_mul(20);
+    import.max_archive_bytes = state
+        .config()
+        .max_body_bytes
+        .saturating_mul(20)
+        .min(1 << 30);
     let streets = q.streets.map(|s| s.split(',').map(str::to_owned).collect());
     let done = state
         .blocking(move || {
