@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod categories;
 pub mod coverage;
 pub mod db;
+pub mod input;
 pub mod lookup;
 pub mod scoring;
 pub mod serve;

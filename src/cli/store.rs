@@ -17,8 +17,11 @@ use std::path::PathBuf;
 /// `gridatlas import FILE`: store a GeoJSON file as a draft, with its validation report.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImportArgs {
-    /// The GeoJSON FeatureCollection to import.
+    /// The feature file to import: GeoJSON, or a Shapefile (.zip, or .shp with its sidecars).
     pub file: PathBuf,
+    /// Its format, coordinate system, encoding and column mapping.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Replace only these streets (comma-separated codes) of the current generation; without
     /// it the file is the whole territory.
     #[arg(long, value_delimiter = ',')]
@@ -121,14 +124,17 @@ pub struct WatchArgs {
 /// Runs `import`: one JSON line with the draft's id, base generation, feature count, covered
 /// streets, error count and the whole report.
 pub fn import(args: &ImportArgs, out: &mut dyn Write) -> Result<()> {
+    let (format, import) = args.input.options()?;
     let store = args.db.open()?;
     let done = drafts::upload(
         store.as_ref(),
         &Caller::operator(&args.by),
         drafts::Upload {
             source: drafts::Source::File(&args.file),
+            format,
+            name: None,
             streets: args.streets.clone(),
-            read: crate::geo_io::ReadOptions::default(),
+            import,
         },
     )?;
     let line = serde_json::json!({

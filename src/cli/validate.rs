@@ -15,8 +15,11 @@ use std::path::PathBuf;
 /// Arguments of `gridatlas validate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ValidateArgs {
-    /// GeoJSON FeatureCollection to check.
+    /// The feature file to check: GeoJSON, or a Shapefile (.zip, or .shp with its sidecars).
     pub file: PathBuf,
+    /// Its format, coordinate system, encoding and column mapping.
+    #[command(flatten)]
+    pub input: super::input::InputArgs,
     /// Report format.
     #[arg(long, default_value = "text",
           value_parser = clap::builder::PossibleValuesParser::new(Format::ALL.map(|(n, _)| n))
@@ -38,7 +41,8 @@ pub struct ValidateArgs {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
-    let set = match geo_io::read_path(&args.file) {
+    let (format, import) = args.input.options()?;
+    let set = match geo_io::source::read_path(format, &args.file, &import) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}: {e}", args.file.display());

@@ -12,9 +12,14 @@
 //! conversion to and from longitude/latitude) and [`prj`] (a Shapefile `.prj`'s system,
 //! identified by its parameters) — see docs/formats.md.
 
+pub mod archive;
 pub mod crs;
+pub mod dbf;
+pub mod mapping;
 pub mod prj;
 pub mod read;
+pub mod shp;
+pub mod source;
 pub mod write;
 
 pub use read::{

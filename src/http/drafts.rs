@@ -11,6 +11,7 @@ use super::auth::{self, Role};
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::geo_io::ReadOptions;
+use crate::geo_io::source::Requested;
 use crate::service::{self, drafts, generations};
 use crate::store::StoreError;
 use crate::wire::drafts as wire;
@@ -30,7 +31,7 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 /// `POST /api/v1/drafts`: upload a GeoJSON feature file as a draft (planner or admin token).
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts",
     params(wire::UploadQuery),
-    request_body(content = Object, content_type = "application/geo+json", description = "A FeatureCollection in the gridatlas feature format"),
+    request_body(content((Object = "application/geo+json"), (Vec<u8> = "application/zip")), description = "A FeatureCollection in the gridatlas feature format, or a zipped Shapefile (one or more .shp with .dbf, .prj, .cpg; docs/formats.md)"),
     responses(
         (status = 201, description = "The stored draft with the counts of its validation report", body = wire::DraftCreated),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -51,18 +52,33 @@ pub async fn create(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !(ctype.starts_with("application/geo+json") || ctype.starts_with("application/json")) {
+    let (format, mut import) = Requested {
+        format: q.format.as_deref(),
+        content_type: Some(ctype),
+        file_name: q.filename.as_deref(),
+        crs: q.crs.as_deref(),
+        encoding: q.encoding.as_deref(),
+        mapping: q.mapping.as_deref(),
+    }
+    .resolve()
+    .map_err(|(name, e)| ApiError::invalid_parameter(name, e))?;
+    let Some(format) = format else {
         return Err(ApiError::unsupported_media_type(format!(
-            "upload GeoJSON as application/geo+json (or application/json), not {:?}",
+            "upload GeoJSON as application/geo+json (or application/json) or a zipped Shapefile as application/zip (or give format= or a filename= with its extension), not {:?}",
             if ctype.is_empty() { "(none)" } else { ctype }
         )));
-    }
+    };
     let body = body?;
     let store = state.store()?;
-    let read = ReadOptions {
+    import.read = ReadOptions {
         max_positions_per_feature: Some(state.config().max_positions_per_feature),
         ..ReadOptions::default()
     };
+    import.max_archive_bytes = state
+        .config()
+        .max_body_bytes
+        .saturating_mul(20)
+        .min(1 << 30);
     let streets = q.streets.map(|s| s.split(',').map(str::to_owned).collect());
     let done = state
         .blocking(move || {
@@ -71,8 +87,10 @@ pub async fn create(
                 &caller,
                 drafts::Upload {
                     source: drafts::Source::Bytes(&body),
+                    format: Some(format),
+                    name: q.filename,
                     streets,
-                    read,
+                    import,
                 },
             )
         })

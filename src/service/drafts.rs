@@ -8,7 +8,8 @@
 
 use super::access::Caller;
 use super::error::{Error, Result};
-use crate::geo_io::{self, ReadError, ReadOptions};
+use crate::geo_io::ReadError;
+use crate::geo_io::source::{self, Format, ImportOptions};
 use crate::model::{FeatureSet, Layer};
 use crate::store::{self, DraftId, DraftInfo, GenerationInfo, NewDraft, Store};
 use crate::validate;
@@ -31,14 +32,17 @@ pub enum Source<'a> {
 /// An upload to store as a draft.
 #[derive(Debug, Clone)]
 pub struct Upload<'a> {
-    /// The GeoJSON feature file.
+    /// The feature file (GeoJSON, or a table format through `geo_io::source`).
     pub source: Source<'a>,
+    /// Its format: for bytes, `None` is GeoJSON; for a file, `None` goes by the extension.
+    pub format: Option<Format>,
+    /// Its file name, for messages (bytes only; e.g. the upload's `filename`).
+    pub name: Option<String>,
+    /// Coordinate system, DBF encoding, column mapping (the table formats).
+    pub import: ImportOptions,
     /// The streets it replaces; `None`: the streets it touches (or everything, with the
     /// district feature).
     pub streets: Option<Vec<String>>,
-    /// Reader limits (the codes of known parents are filled in from the base generation when
-    /// not given).
-    pub read: ReadOptions,
 }
 
 /// A stored upload: what the API answers, and the full report (the CLI prints it).
@@ -62,26 +66,34 @@ pub fn known_codes(set: &FeatureSet) -> HashMap<String, Layer> {
         .collect()
 }
 
-fn read_upload(source: Source<'_>, opts: &ReadOptions) -> Result<FeatureSet> {
+fn read_upload(
+    source: Source<'_>,
+    format: Option<Format>,
+    name: Option<&str>,
+    opts: &ImportOptions,
+) -> Result<FeatureSet> {
     match source {
-        Source::File(path) => geo_io::read_path_with(path, opts)
+        Source::File(path) => source::read_path(format, path, opts)
             .map_err(|e| Error::unprocessable(format!("reading {}: {e}", path.display()))),
-        Source::Bytes(bytes) => geo_io::read_slice_with(bytes, opts).map_err(|e| match e {
-            ReadError::Syntax { .. } => Error::bad_request(e.to_string()),
-            ReadError::TooLarge(p) => Error::too_large(p.to_string()),
-            ReadError::Invalid(problems) => {
-                let first = problems
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                Error::unprocessable(format!(
-                    "{} problem(s) in the upload; first: {first}",
-                    problems.len()
-                ))
-                .with_extra(json!({"problems": problems.iter().take(1000).collect::<Vec<_>>()}))
-            }
-            ReadError::Io(e) => Error::bad_request(format!("reading the body: {e}")),
-        }),
+        Source::Bytes(bytes) => {
+            let format = format.unwrap_or(Format::GeoJson);
+            source::read_bytes(format, name.unwrap_or("upload"), bytes, opts).map_err(|e| match e {
+                ReadError::Syntax { .. } => Error::bad_request(e.to_string()),
+                ReadError::TooLarge(p) => Error::too_large(p.to_string()),
+                ReadError::Invalid(problems) => {
+                    let first = problems
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    Error::unprocessable(format!(
+                        "{} problem(s) in the upload; first: {first}",
+                        problems.len()
+                    ))
+                    .with_extra(json!({"problems": problems.iter().take(1000).collect::<Vec<_>>()}))
+                }
+                ReadError::Io(e) => Error::bad_request(format!("reading the body: {e}")),
+            })
+        }
     }
 }
 
@@ -153,12 +165,12 @@ pub fn upload(store: &dyn Store, caller: &Caller, upload: Upload<'_>) -> Result<
         Some(g) => store.load_generation(g.number)?,
         None => FeatureSet::default(),
     };
-    let mut opts = upload.read;
-    if opts.known_parents.is_none() {
+    let mut opts = upload.import;
+    if opts.read.known_parents.is_none() {
         // A file of one street names its parent (the district) by code without holding it.
-        opts.known_parents = Some(Arc::new(known_codes(&base_set)));
+        opts.read.known_parents = Some(Arc::new(known_codes(&base_set)));
     }
-    let set = read_upload(upload.source, &opts)?;
+    let set = read_upload(upload.source, upload.format, upload.name.as_deref(), &opts)?;
     let covered = covered_streets(&set, upload.streets);
     authorize_declared(caller, &set, covered.as_deref())?;
     let whole = store::draft_as_whole(&base_set, &set, covered.as_deref())?;

@@ -150,6 +150,65 @@ pub fn read_path_with(path: &Path, opts: &ReadOptions) -> Result<FeatureSet, Rea
     read_buffered(BufReader::with_capacity(1 << 20, f), opts)
 }
 
+/// Reads features given one by one as GeoJSON Feature values, with every check of the
+/// stream reader (the readers of tables — Shapefile, GeoPackage, CSV — build them; their
+/// problems are then relocated to file, record and column by `geo_io::source`).
+pub(crate) fn read_feature_values<I>(
+    features: I,
+    opts: &ReadOptions,
+) -> Result<FeatureSet, ReadError>
+where
+    I: IntoIterator<Item = serde_json::Value>,
+{
+    use serde::de::DeserializeSeed;
+    let mut st = State::new(opts);
+    st.seen_type = true;
+    st.seen_features = true;
+    for (index, f) in features.into_iter().enumerate() {
+        if let Some(max) = opts.max_features {
+            if index >= max {
+                return Err(ReadError::TooLarge(Problem {
+                    index: Some(index),
+                    code: None,
+                    path: format!("features[{index}]"),
+                    message: format!("more than {max} features (the limit)"),
+                }));
+            }
+        }
+        st.budget = raw::Budget {
+            left: opts.max_positions_per_feature.unwrap_or(usize::MAX),
+            exceeded: false,
+        };
+        match (json::FeatureSeed {
+            budget: &mut st.budget,
+        })
+        .deserialize(f)
+        {
+            Ok(raw) => st.accept(index, raw),
+            Err(e) => {
+                let max = opts.max_positions_per_feature.unwrap_or(usize::MAX);
+                let (path, message) = if st.budget.exceeded {
+                    (
+                        format!("features[{index}].geometry.coordinates"),
+                        format!(
+                            "more than {max} positions in one feature (the limit); simplify the geometry or split the feature"
+                        ),
+                    )
+                } else {
+                    (format!("features[{index}]"), e.to_string())
+                };
+                return Err(ReadError::TooLarge(Problem {
+                    index: Some(index),
+                    code: None,
+                    path,
+                    message,
+                }));
+            }
+        }
+    }
+    st.finish()
+}
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn read_buffered<R: BufRead>(mut input: R, opts: &ReadOptions) -> Result<FeatureSet, ReadError> {
