@@ -114,12 +114,22 @@ fn bench(c: &mut Criterion) {
         let name = names.get(names.len() / 2).cloned().unwrap_or_default();
         let first: String = name.chars().take(2).collect();
         let (pinyin, initials) = gridatlas::atlas::search::pinyin_of(&first);
-        let queries = [first.clone(), pinyin, initials, "001".into(), format!("{first} 7")];
+        let queries = [
+            first.clone(),
+            pinyin,
+            initials,
+            "001".into(),
+            format!("{first} 7"),
+        ];
         atlas.search(Some("warm-up"), None, None, 0, 12);
         let mut g = c.benchmark_group(format!("scale{scale}-search"));
         for q in &queries {
             g.bench_function(BenchmarkId::new("search", q), |b| {
-                b.iter(|| atlas.search(black_box(Some(q.as_str())), None, None, 0, 12).0)
+                b.iter(|| {
+                    atlas
+                        .search(black_box(Some(q.as_str())), None, None, 0, 12)
+                        .0
+                })
             });
         }
         g.finish();
