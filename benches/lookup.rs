@@ -1,4 +1,6 @@
-//! Point → placement lookups, atlas build time and atlas memory on `synth --scale 1` and `--scale 20`.
+//! Point → placement lookups, area searches (what people type into the map: a name, pinyin,
+//! initials, a part of a code, two terms), atlas build time and atlas memory on `synth --scale 1`
+//! and `--scale 20`.
 //!
 //! Run: `cargo bench --bench lookup` (set `GRIDATLAS_BENCH_SCALES=1` to skip scale 20).
 //! Memory and raster statistics are printed to stderr before the timings.
@@ -105,6 +107,31 @@ fn bench(c: &mut Criterion) {
                 n
             })
         });
+        g.finish();
+
+        // searches of the map's search box (the index is built by the first, outside the timing)
+        let names: Vec<String> = set.features().iter().map(|f| f.name.clone()).collect();
+        let name = names.get(names.len() / 2).cloned().unwrap_or_default();
+        let first: String = name.chars().take(2).collect();
+        let (pinyin, initials) = gridatlas::atlas::search::pinyin_of(&first);
+        let queries = [
+            first.clone(),
+            pinyin,
+            initials,
+            "001".into(),
+            format!("{first} 7"),
+        ];
+        atlas.search(Some("warm-up"), None, None, 0, 12);
+        let mut g = c.benchmark_group(format!("scale{scale}-search"));
+        for q in &queries {
+            g.bench_function(BenchmarkId::new("search", q), |b| {
+                b.iter(|| {
+                    atlas
+                        .search(black_box(Some(q.as_str())), None, None, 0, 12)
+                        .0
+                })
+            });
+        }
         g.finish();
 
         let mut g = c.benchmark_group(format!("scale{scale}-build"));

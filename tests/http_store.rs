@@ -747,6 +747,7 @@ fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
     });
 }
 
+<<<<<<< HEAD
 /// The pictures of every person of the published generation are served, management units' staff
 /// included (`/avatars/310116101C01-1.svg` was a 404: only the people of areas were looked at),
 /// and a road segment's area answer carries its length: what the map's cards show.
@@ -782,11 +783,65 @@ fn avatars_and_segment_lengths_come_from_the_store(db: &TestDb) {
         let v = s.json(&format!("/api/v1/areas/{}", road.code), None).await;
         let len = v["length_m"].as_f64().expect("length_m");
         assert!(len > 1.0, "{len}");
+=======
+/// `GET /api/v1/tokens/self` names the token's role and scope and whether it may publish over
+/// validation errors (admins only); no or a revoked token is refused with a 401 `unauthorized`.
+fn token_self_says_who_may_publish_over_errors(db: &TestDb) {
+    run(async {
+        let s = start(db, ServeConfig::default()).await;
+        let planner = s.token("planner", &["310116101"]);
+        let admin = s.token("admin", &[]);
+        let intake = s.token("intake", &[]);
+        let v = s.json("/api/v1/tokens/self", Some(&planner)).await;
+        assert_eq!(v["role"], "planner");
+        assert_eq!(v["streets"], json!(["310116101"]));
+        assert_eq!(v["may_publish"], true);
+        assert_eq!(v["may_publish_over_errors"], false);
+        let t: gridatlas::wire::meta::TokenSelf =
+            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v:#}"));
+        assert_eq!(serde_json::to_value(&t).expect("json"), v, "round trip");
+        let v = s.json("/api/v1/tokens/self", Some(&admin)).await;
+        assert_eq!(v["role"], "admin");
+        assert_eq!(v["may_publish_over_errors"], true);
+        assert_eq!(v["may_publish"], true);
+        let v = s.json("/api/v1/tokens/self", Some(&intake)).await;
+        assert_eq!(v["role"], "intake");
+        assert_eq!(
+            (
+                v["may_publish"].clone(),
+                v["may_publish_over_errors"].clone()
+            ),
+            (json!(false), json!(false))
+        );
+        let p = problem(s.get("/api/v1/tokens/self").await, 401).await;
+        assert_eq!(p["code"], "unauthorized");
+        let p = problem(
+            s.get_as("/api/v1/tokens/self", Some("0".repeat(64).as_str()))
+                .await,
+            401,
+        )
+        .await;
+        assert_eq!(p["code"], "unauthorized");
+        let id = s
+            .store
+            .list_tokens()
+            .expect("tokens")
+            .iter()
+            .find(|t| t.role == "planner")
+            .expect("planner")
+            .id;
+        s.store.revoke_token(id).expect("revoke");
+        problem(s.get_as("/api/v1/tokens/self", Some(&planner)).await, 401).await;
+>>>>>>> map-words
     });
 }
 
 suite!(
+<<<<<<< HEAD
     avatars_and_segment_lengths_come_from_the_store,
+=======
+    token_self_says_who_may_publish_over_errors,
+>>>>>>> map-words
     drafts_need_tokens_scoped_to_their_streets,
     uploads_cannot_change_what_the_token_does_not_own,
     publish_checks_the_effective_change_again,

@@ -59,6 +59,8 @@ export const api = {
   publish: (id, token, overrideReason) =>
     postJSON(`/api/v1/drafts/${id}/publish`, overrideReason ? { override_reason: overrideReason } : undefined, token),
   createCase: (body, token) => postJSON('/api/v1/cases', body, token),
+  // the bearer token's role, scope and abilities (`may_publish_over_errors`: admins only)
+  tokenSelf: (token) => getWithToken('/api/v1/tokens/self', token),
   // the asset registers: a page within a bbox (`after` = the previous page's `next_after`)
   components: (bbox, { after, limit = 5000 } = {}, signal) =>
     getJSON(`/api/v1/components?bbox=${bbox.map((v) => v.toFixed(6)).join(',')}&limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal }),

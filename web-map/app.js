@@ -3,6 +3,8 @@
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
 import { api, uploadDraft } from './api.js';
 import { t, label, applyI18n, setLang, getLang } from './i18n.js';
+import { problemText, problemHtml, showProblem } from './problems.js';
+import { parsePoint, parseAngle } from './coords.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -121,8 +123,14 @@ function buildStyle(config, tilejson, streets = []) {
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
   if (config.basemap_url && /\{z\}/.test(config.basemap_url)) {
-    sources.basemap = { type: 'raster', tiles: [config.basemap_url], tileSize: 256 };
-    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
+    // one raster template, or several separated by `|` drawn in order (Tianditu: the map vec_w,
+    // then its labels cva_w over it)
+    config.basemap_url.split('|').map((u) => u.trim()).filter(Boolean).forEach((url, i) => {
+      const id = i ? `basemap-${i}` : 'basemap';
+      sources[id] = { type: 'raster', tiles: [url], tileSize: 256 };
+      layers.push({ id, type: 'raster', source: id, paint: { 'raster-opacity': i ? 1 : 0.85 } });
+      if (i) TOGGLES.basemap.push(id);
+    });
   }
   const src = (layer) => ({ source: 'atlas', 'source-layer': layer });
   const labelFont = ['Noto Sans Regular'];
@@ -298,7 +306,7 @@ async function main() {
   try {
     [config, tilejson, streets] = await Promise.all([api.config(), api.tilejson(), api.areasOfLayer('street', 1000).catch(() => null)]);
   } catch (e) {
-    $('#map-status').textContent = t('card.error', { msg: e.message });
+    $('#map-status').textContent = t('card.error', { msg: problemLine(e) });
     return;
   }
   performance.mark('gridatlas:config');
@@ -541,37 +549,92 @@ function setLayerVisible(key, on) {
 
 // ---------------------------------------------------------------- search
 
+// As the user types (debounced; an answer to an older query is dropped): areas by code, name,
+// pinyin, initials or several terms (the server's search); a pasted point ("121.164809,30.890424",
+// full-width digits, 121°9'53.3"E 30°53'25.5"N) as the first option; "我的位置" (my location) by the
+// browser's geolocation. The list is a listbox of options the input controls (a combobox).
 function setupSearch() {
   const input = $('#search');
   const list = $('#search-results');
+  const note = $('#search-note');
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-controls', 'search-results');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-expanded', 'false');
+  list.setAttribute('role', 'listbox');
+  list.setAttribute('aria-label', t('search.title'));
   let timer = null;
   let seq = 0;
   let items = [];
+  let cursor = -1;
+  const MY_LOCATION = /^(我的位置|我的定位|当前位置|my location|my position|current location)$/i;
+  const show = (html, noteText = '', options = true) => {
+    list.innerHTML = html;
+    list.hidden = !options || !html;
+    note.innerHTML = noteText;
+    note.hidden = !noteText;
+    input.setAttribute('aria-expanded', String(!list.hidden));
+    input.removeAttribute('aria-activedescendant');
+    cursor = -1;
+  };
+  const optionHtml = (it, i) => {
+    const id = `search-opt-${i}`;
+    if (it.point) {
+      return `<li id="${id}" data-i="${i}" role="option" aria-selected="false" class="r-point"><span class="badge l-point">${esc(t('search.point'))}</span><span class="r-name">${esc(fmt(it.point.lon))}, ${esc(fmt(it.point.lat))}</span></li>`;
+    }
+    if (it.here) {
+      return `<li id="${id}" data-i="${i}" role="option" aria-selected="false" class="r-here"><span class="badge l-point">${esc(t('search.here'))}</span><span class="r-name">${esc(t('search.here.go'))}</span></li>`;
+    }
+    return `<li id="${id}" data-i="${i}" data-code="${esc(it.code)}" role="option" aria-selected="false"><span class="badge l-${esc(it.layer)}">${esc(label('layer.one', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`;
+  };
   const run = async () => {
     const q = input.value.trim();
-    if (!q) { list.hidden = true; list.innerHTML = ''; return; }
     const my = ++seq;
+    if (!q) { items = []; show(''); return; }
+    const point = parsePoint(q);
+    const lead = point ? [{ point }] : MY_LOCATION.test(q) ? [{ here: true }] : [];
+    if (lead.length) {
+      items = lead;
+      show(items.map(optionHtml).join(''));
+      return;
+    }
     try {
       let res = await api.search(q, 12);
       // "三村居委会" (the committee) finds "三村居委网格" (its grid): retry without the trailing 会
       if (!res.items?.length && /[居村]委会$/.test(q)) res = await api.search(q.slice(0, -1), 12);
-      if (my !== seq) return;
+      if (my !== seq) return; // the user has typed on: an older answer is dropped
       items = res.items || [];
-      list.innerHTML = items.length
-        ? items.map((it, i) => `<li data-i="${i}" data-code="${esc(it.code)}" role="option"><span class="badge l-${esc(it.layer)}">${esc(label('layer.one', it.layer))}</span><span class="r-name">${esc(it.name)}</span><span class="r-code">${esc(it.code)}</span></li>`).join('')
-          + (res.total > items.length ? `<li class="total">${esc(t('search.total', { n: res.total }))}</li>` : '')
-        : `<li class="empty">${esc(t('search.none'))}</li>`;
-      list.hidden = false;
+      show(items.map(optionHtml).join(''),
+        items.length ? (res.total > items.length ? esc(t('search.total', { n: res.total })) : '') : esc(t('search.none')));
     } catch (e) {
-      list.innerHTML = `<li class="empty">${esc(e.message)}</li>`;
-      list.hidden = false;
+      if (my !== seq) return;
+      items = [];
+      show('', problemHtml(e), false);
     }
+    list.dataset.query = q;
   };
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(run, 200); });
-  let cursor = -1;
+  // a point pasted into the box goes to the point at once
+  input.addEventListener('paste', (e) => {
+    const text = e.clipboardData?.getData('text') ?? '';
+    const point = parsePoint(text);
+    if (!point) return;
+    e.preventDefault();
+    input.value = text.trim();
+    clearTimeout(timer);
+    ++seq;
+    items = [{ point }];
+    show(items.map(optionHtml).join(''));
+    chooseResult(items[0]);
+  });
   const mark = () => {
-    for (const li of list.querySelectorAll('li[data-i]')) li.classList.toggle('active', Number(li.dataset.i) === cursor);
-    list.querySelector('li.active')?.scrollIntoView({ block: 'nearest' });
+    for (const li of list.querySelectorAll('li[data-i]')) {
+      const on = Number(li.dataset.i) === cursor;
+      li.classList.toggle('active', on);
+      li.setAttribute('aria-selected', String(on));
+    }
+    const active = list.querySelector('li.active');
+    if (active) { input.setAttribute('aria-activedescendant', active.id); active.scrollIntoView({ block: 'nearest' }); }
   };
   input.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
@@ -586,16 +649,38 @@ function setupSearch() {
       if (cursor >= 0 && items[cursor]) chooseResult(items[cursor]);
       else run().then(() => items[0] && chooseResult(items[0]));
     }
-    if (e.key === 'Escape') { list.hidden = true; }
+    if (e.key === 'Escape') { list.hidden = true; input.setAttribute('aria-expanded', 'false'); }
   });
-  input.addEventListener('input', () => { cursor = -1; });
   list.addEventListener('click', (e) => {
     const li = e.target.closest('li[data-i]');
     if (li) chooseResult(items[Number(li.dataset.i)]);
   });
+  document.addEventListener('langchange', () => {
+    list.setAttribute('aria-label', t('search.title'));
+    if (input.value.trim()) run();
+  });
+  $('#locate-me')?.addEventListener('click', () => goToMyLocation());
+}
+
+// "My location": the browser's position (WGS84), looked up and shown like a click there.
+function goToMyLocation() {
+  const status = $('#search-note');
+  const say = (key) => { status.textContent = t(key); status.hidden = false; };
+  if (!navigator.geolocation) { say('search.here.unsupported'); return; }
+  say('search.here.wait');
+  navigator.geolocation.getCurrentPosition(
+    (pos) => {
+      status.hidden = true;
+      lookupAndShow(pos.coords.longitude, pos.coords.latitude, 'wgs84', true);
+    },
+    (err) => say(err.code === 1 ? 'search.here.denied' : 'search.here.failed'),
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
 }
 
 function chooseResult(item) {
+  if (item.point) { lookupAndShow(item.point.lon, item.point.lat, 'wgs84', true); return; }
+  if (item.here) { goToMyLocation(); return; }
   for (const li of document.querySelectorAll('#search-results li[data-i]')) li.classList.toggle('active', li.dataset.code === item.code);
   flyToArea(item.code, item);
 }
@@ -606,7 +691,7 @@ async function flyToArea(code, item = null) {
   try {
     if (!a || !a.bbox) a = await api.area(code);
   } catch (e) {
-    $('#map-status').textContent = e.message;
+    $('#map-status').textContent = problemLine(e);
     return;
   }
   const b = a.bbox;
@@ -682,7 +767,7 @@ async function lookupAndShow(lon, lat, crs, fly) {
     if (fly) map.flyTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15.5), duration: 900, offset: freeOffset(mapPadding(true)) });
   } catch (e) {
     if (my !== cardSeq) return;
-    card.innerHTML = `${cardHead(t('card.error', { msg: e.message }), '')}`;
+    card.innerHTML = `${cardHead(t('card.error', { msg: '' }), '')}<div class="loading card-problem" role="alert">${problemHtml(e)}</div>`;
     card.querySelector('.card-close').addEventListener('click', closeCard);
   }
 }
@@ -1020,7 +1105,7 @@ async function loadAssets(key, box) {
   } catch (e) {
     if (my !== state.assets.loads[key]) return;
     state.assets.status[key] = 'error';
-    state.assets.error = e.message;
+    state.assets.error = problemLine(e);
     renderAssetHint();
     return;
   }
@@ -1106,7 +1191,7 @@ async function openAsset(f) {
     showAsset({ kind: 'shop', item: detail.shop || shop, detail }, my);
   } catch (e) {
     if (my !== cardSeq) return;
-    showAsset({ kind: 'shop', item: shop, detail: null, error: e.message }, my);
+    showAsset({ kind: 'shop', item: shop, detail: null, error: problemLine(e) }, my);
   }
 }
 
@@ -1233,20 +1318,55 @@ function shopCardHtml(a) {
 function setupCoords() {
   $('#coord-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    const lon = Number($('#coord-lon').value.trim());
-    const lat = Number($('#coord-lat').value.trim());
+    const p = coordFields();
     const err = $('#coord-error');
-    if (!$('#coord-lon').value.trim() || !Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
+    if (!p) {
       err.textContent = t('coords.invalid');
       err.hidden = false;
       return;
     }
     err.hidden = true;
-    lookupAndShow(lon, lat, $('#coord-crs').value, true);
+    lookupAndShow(p.lon, p.lat, $('#coord-crs').value, true);
   });
+  // a point pasted into either field fills both
+  for (const id of ['#coord-lon', '#coord-lat']) {
+    $(id).addEventListener('paste', (e) => {
+      const point = parsePoint(e.clipboardData?.getData('text') ?? '');
+      if (!point) return;
+      e.preventDefault();
+      $('#coord-lon').value = String(point.lon);
+      $('#coord-lat').value = String(point.lat);
+    });
+  }
+}
+
+// The point of the coordinate fields: decimal degrees or degrees-minutes-seconds, full-width
+// digits too; a whole point ("121.16,30.89") in the longitude field; a hemisphere letter that
+// names the other axis swaps them. Null when not a point.
+function coordFields() {
+  const lonText = $('#coord-lon').value.trim();
+  const latText = $('#coord-lat').value.trim();
+  if (!lonText) return null;
+  if (!latText) return parsePoint(lonText);
+  const a = parseAngle(lonText);
+  const b = parseAngle(latText);
+  if (!a || !b) return null;
+  const [lon, lat] = a.axis === 'lat' || b.axis === 'lon' ? [b.value, a.value] : [a.value, b.value];
+  if (Math.abs(lon) > 180 || Math.abs(lat) > 90) return null;
+  return { lon, lat };
 }
 
 // ---------------------------------------------------------------- planner
+
+// A failed call in words of the page's language; the server's sentence (English) as the detail.
+function problemLine(e) {
+  const { text, detail } = problemText(e);
+  return detail ? `${text} (${detail})` : text;
+}
+function showStatusProblem(el, e) {
+  showProblem(el, e);
+  el.className = 'status-line error';
+}
 
 function tokenField(id, key) {
   const el = $(id);
@@ -1257,8 +1377,63 @@ function tokenField(id, key) {
 
 function setupPlanner() {
   const token = tokenField('#planner-token', 'gridatlas.plannerToken');
+  const adminToken = tokenField('#planner-admin-token', 'gridatlas.adminToken');
   const status = $('#planner-status');
   const setStatus = (msg, cls = '') => { status.textContent = msg; status.className = `status-line ${cls}`; };
+  // What the tokens are (GET /api/v1/tokens/self): the override is shown to an admin token only.
+  const who = { planner: null, admin: null };
+  const describe = async (secret) => (secret ? api.tokenSelf(secret) : null);
+  const showRole = () => {
+    const el = $('#planner-role');
+    const me = who.planner;
+    if (!me) { el.textContent = ''; return; }
+    const streets = me.role === 'admin' || me.streets.includes('*') ? t('planner.role.all') : me.streets.join('、');
+    el.textContent = me.may_publish
+      ? t('planner.role', { role: label('role', me.role), scope: streets ? t('planner.role.scope', { streets }) : '' })
+      : t('planner.role.cannot');
+    el.className = `status-line ${me.may_publish ? '' : 'error'}`;
+    el.dataset.role = me.role;
+  };
+  const checkPlanner = async () => {
+    who.planner = null;
+    try { who.planner = await describe(token()); } catch (e) { showStatusProblem($('#planner-role'), e); return; }
+    showRole();
+    renderPublishBox();
+  };
+  const checkAdmin = async () => {
+    who.admin = null;
+    const el = $('#admin-token-status');
+    el.textContent = '';
+    el.className = 'status-line';
+    if (adminToken()) {
+      try {
+        const me = await describe(adminToken());
+        if (me.may_publish_over_errors) { who.admin = me; el.textContent = t('planner.admin_token.ok'); el.className = 'status-line ok'; }
+        else { el.textContent = t('planner.admin_token.not_admin', { role: label('role', me.role) }); el.className = 'status-line error'; }
+      } catch (e) { showStatusProblem(el, e); }
+    }
+    renderPublishBox();
+  };
+  // The publish box of the current draft: nothing once it is published; with errors, the
+  // override (reason) to an admin token only, and to a planner who may publish over them.
+  const renderPublishBox = () => {
+    const d = state.draft;
+    const box = $('#publish-box');
+    box.hidden = !d || d.published;
+    if (box.hidden) return;
+    const errors = state.draftSummary?.errors ?? 0;
+    const admin = who.planner?.may_publish_over_errors ? who.planner : who.admin;
+    $('#override-ask').hidden = !(errors > 0) || !!who.planner?.may_publish_over_errors;
+    $('#override-who').textContent = t('planner.override.who', { e: errors });
+    $('#override-box').hidden = !(errors > 0 && admin);
+    $('#planner-publish').disabled = errors > 0 && !admin;
+  };
+  state.renderPublishBox = renderPublishBox;
+  $('#planner-token').addEventListener('change', checkPlanner);
+  $('#planner-admin-token').addEventListener('change', checkAdmin);
+  document.addEventListener('langchange', () => { showRole(); renderPublishBox(); });
+  if (token()) checkPlanner();
+  if (adminToken()) checkAdmin();
   $('#planner-upload').addEventListener('click', async () => {
     const file = $('#planner-file').files[0];
     if (!token()) return setStatus(t('planner.need_token'), 'error');
@@ -1285,29 +1460,56 @@ function setupPlanner() {
       drawFindings();
       renderFindings();
       prog.hidden = true;
-      $('#publish-box').hidden = false;
-      $('#override-box').hidden = !(res.summary?.errors > 0);
+      if (!who.planner) await checkPlanner();
+      renderPublishBox();
       zoomToFindings();
     } catch (e) {
       prog.hidden = true;
-      setStatus(t('planner.failed', { msg: e.message }), 'error');
+      showStatusProblem(status, e);
     } finally {
       $('#planner-upload').disabled = false;
     }
   });
   $('#planner-publish').addEventListener('click', async () => {
-    if (!state.draft) return;
+    const d = state.draft;
+    if (!d || d.published) return;
+    const errors = state.draftSummary?.errors ?? 0;
+    const admin = who.planner?.may_publish_over_errors ? token() : who.admin ? adminToken() : '';
     const reason = $('#override-reason').value.trim();
+    if (errors > 0 && !reason) return setStatus(t('planner.need_reason'), 'error');
+    const btn = $('#planner-publish');
+    btn.disabled = true;
     try {
-      const r = await api.publish(state.draft.id, token(), state.draftSummary?.errors > 0 ? reason : undefined);
-      setStatus(t('planner.published', { g: r.generation }), 'ok');
-      state.config.generation = r.generation;
-      renderStatus();
-      refreshTiles(r.generation);
+      const r = await api.publish(d.id, errors > 0 ? admin : token(), errors > 0 ? reason : undefined);
+      d.published = r.generation;
+      afterPublish(r.generation);
+      setStatus(t('planner.published.done', { id: d.id, g: r.generation }), 'ok');
     } catch (e) {
-      setStatus(t('planner.failed', { msg: e.message }), 'error');
+      showStatusProblem(status, e);
+    } finally {
+      btn.disabled = false;
+      renderPublishBox();
     }
   });
+}
+
+// After a publish the page shows the new generation: the draft's outline and findings leave the
+// map, the tiles are fetched for it, an open card is asked again, the draft offers no 发布.
+function afterPublish(generation) {
+  const empty = { type: 'FeatureCollection', features: [] };
+  for (const id of ['findings', 'findings-points', 'draft']) state.map.getSource(id)?.setData(empty);
+  state.map.setFilter('finding-selected', ['==', ['get', 'idx'], -1]);
+  state.findings = [];
+  state.draftSummary = null;
+  $('#planner-summary').hidden = true;
+  $('#findings-list').innerHTML = '';
+  $('#override-reason').value = '';
+  state.config.generation = generation;
+  renderStatus();
+  refreshTiles(generation);
+  state.publishedGeneration = generation;
+  const open = state.lastLookup;
+  if (open && !$('#card').hidden) lookupAndShow(open.lon, open.lat, 'wgs84', false);
 }
 
 // Draws the uploaded file's boundaries (dashed) so the findings can be read against them.
@@ -1447,7 +1649,7 @@ async function setupIntake() {
       state.intakeMarker?.getElement().classList.add('used');
       renderIntakePlace();
     } catch (e) {
-      setStatus(t('planner.failed', { msg: e.message }), 'error');
+      showStatusProblem(status, e);
     } finally {
       $('#intake-submit').disabled = false;
     }
@@ -1497,7 +1699,7 @@ function renderIntakeResult(res) {
   // the due time of the case's stage (reported: to be accepted by), on the working calendar
   const dueAt = res.due_at || a.due_at;
   const due = dueAt ? new Date(dueAt).toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
-  const stage = res.stage ? (getLang() === 'zh' ? (res.stage_zh || res.stage) : res.stage.replace('_', ' ')) : '—';
+  const stage = res.stage ? label('stage', res.stage) : '—';
   const dups = (res.possible_duplicates || []).map((d) => `#${d.id} (${Math.round(d.distance_m)} m)`).join(', ');
   const box = $('#intake-result');
   box.hidden = false;
@@ -1507,7 +1709,7 @@ function renderIntakeResult(res) {
     <dt>${esc(t('intake.person'))}</dt><dd>${a.block_head ? `${esc(a.block_head.name)} <a href="tel:${esc(a.block_head.phone)}">${esc(a.block_head.phone ?? '')}</a>` : '—'}</dd>
     <dt>${esc(t('intake.stage'))}</dt><dd id="intake-stage">${esc(stage)}</dd>
     <dt>${esc(t('intake.due'))}</dt><dd id="intake-due">${esc(due)}</dd>
-    ${a.confidence ? `<dt>${esc(t('intake.confidence'))}</dt><dd>${esc(a.confidence)}</dd>` : ''}
+    ${a.confidence ? `<dt>${esc(t('intake.confidence'))}</dt><dd id="intake-confidence" data-value="${esc(a.confidence)}">${esc(label('confidence', a.confidence))}</dd>` : ''}
   </dl>${dups ? `<p class="warning" id="intake-duplicates">${esc(t('intake.duplicates', { ids: dups }))}</p>` : ''}`;
 }
 

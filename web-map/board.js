@@ -146,7 +146,7 @@ function render({ area, blocks, categories, config, shops }) {
             <div class="b-report">
               <div class="rep wide"><div class="rl">${esc(t('board.hotline'))}</div><div class="rv" id="board-hotline">${telLink(HOTLINE)}</div></div>
               <div class="rep"><div class="rl">${esc(t('board.station_phone'))}</div><div class="rv small" id="board-station-phone">${stationPhone ? telLink(stationPhone) : '—'}</div></div>
-              <div class="rep"><div class="rl">${esc(t('board.wechat'))}</div><div class="qr">${esc(t('board.wechat.placeholder'))}</div></div>
+              <div class="rep"><div class="rl">${esc(t('board.scan'))}</div>${reportQr()}</div>
             </div>
           </section>
         </div>
@@ -155,6 +155,12 @@ function render({ area, blocks, categories, config, shops }) {
     </div>
     <footer class="b-foot"><span>${esc([district?.name, street?.name, area.name].filter(Boolean).join(' · '))}</span><span>${esc(t('board.updated', { g: config?.generation ?? '—', d: new Date().toLocaleDateString(lang === 'zh' ? 'zh-CN' : 'en-GB') }))}</span></footer>
   `;
+}
+
+// 扫码上报: a QR code (drawn by the server, /qr.svg) of the phone page on this server.
+function reportQr() {
+  const url = new URL('/m', location.href).href;
+  return `<img id="board-qr" class="qr-img" src="/qr.svg?url=${encodeURIComponent(url)}" data-url="${esc(url)}" alt="${esc(t('board.scan.alt', { url }))}" width="120" height="120">`;
 }
 
 // ---- shops under frontage duty (门责商户): a summary and the groups, fitted by fitShops()

@@ -4,8 +4,12 @@
 // translates. The server's own sentence stays available as the detail.
 import { t } from './i18n.js';
 
-/** The problem's slug (`conflict`, `forbidden`, …), or '' without a problem document. */
+/**
+ * The problem's code (`conflict`, `forbidden`, …): its `code` member, else the slug of its `type`
+ * (urn:gridatlas:problem:<slug>); '' without a problem document.
+ */
 export function slugOf(problem) {
+  if (typeof problem?.code === 'string' && /^[a-z-]+$/.test(problem.code)) return problem.code;
   const type = typeof problem?.type === 'string' ? problem.type : '';
   return type.startsWith('urn:gridatlas:problem:') ? type.slice('urn:gridatlas:problem:'.length) : '';
 }
@@ -58,4 +62,11 @@ export function showProblem(el, err, action = '') {
     small.textContent = detail;
     el.append(' ', small);
   }
+}
+
+/** The same as HTML (escaped): the translated sentence, then the server's detail in a <small>. */
+export function problemHtml(err, action = '') {
+  const { text, detail } = problemText(err, action);
+  const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  return `<span class="problem-text">${esc(text)}</span>${detail ? ` <small class="problem-detail">${esc(detail)}</small>` : ''}`;
 }

@@ -14,6 +14,8 @@
 //! 3. **Placement** ([`Placement`]): feature ids; [`Atlas::placement_json`] renders names, people
 //!    and management units as a `Value`; [`Atlas::placement_view`] ([`json`]) serialises the same
 //!    bytes straight from borrowed, pre-rendered feature fragments (the HTTP API's path).
+//! 4. **Search** ([`Atlas::search`], [`search`]): codes, names, attributes, pinyin and initials,
+//!    numbers; the keys are built once per atlas (per generation) on the first search.
 //!
 //! # Rules
 //!
@@ -36,6 +38,7 @@
 
 pub mod json;
 pub mod raster;
+pub mod search;
 pub mod tile_cache;
 pub mod tiles;
 pub mod topology;
@@ -171,6 +174,8 @@ pub struct Atlas {
     tile_geometry: std::sync::OnceLock<topology::TileGeometry>,
     /// Encoded tiles of this atlas (dies with it: a new generation starts empty).
     tile_cache: tile_cache::TileCache,
+    /// The search keys (pinyin, numbers, …), built on the first search ([`search`]).
+    search_index: std::sync::OnceLock<search::SearchIndex>,
 }
 
 /// The indexed layer of a feature layer.
@@ -259,6 +264,7 @@ impl Atlas {
             fragments: json::Fragments::new(set.len()),
             fingerprint: std::sync::OnceLock::new(),
             tile_geometry: std::sync::OnceLock::new(),
+            search_index: std::sync::OnceLock::new(),
             tile_cache: tile_cache::TileCache::new(tile_cache::DEFAULT_BYTES),
             set,
             generation: None,
@@ -760,10 +766,10 @@ impl Atlas {
             })
     }
 
-    /// Features matching a search, in file order: `q` matches a code prefix or any part of the
-    /// name or of a string attribute such as `committee` (case-insensitive; Chinese included);
-    /// `layer` and `parent` filter. Returns the total
-    /// number of matches and the page `offset..offset + limit`.
+    /// Features matching a search (see [`search`]: every term a part of the code, name or an
+    /// attribute, pinyin or its initials, a whole number), best first; `layer` and `parent`
+    /// filter. Returns the total number of matches and the page `offset..offset + limit`. The
+    /// index is built on the first call.
     pub fn search(
         &self,
         q: Option<&str>,
@@ -772,38 +778,9 @@ impl Atlas {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<FeatureId>) {
-        let q = q
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(str::to_lowercase);
-        let mut total = 0;
-        let mut page = Vec::new();
-        // Exact code matches first, then the rest in file order.
-        let exact = q.as_deref().and_then(|q| self.set.index_of(q));
-        let matches = |f: &Feature| {
-            layer.is_none_or(|l| f.layer == l)
-                && parent.is_none_or(|p| f.parent.as_deref() == Some(p))
-                && q.as_deref().is_none_or(|q| {
-                    f.code.to_lowercase().starts_with(q)
-                        || f.name.to_lowercase().contains(q)
-                        || f.attributes
-                            .values()
-                            .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(q)))
-                })
-        };
-        let order = exact
-            .into_iter()
-            .chain((0..self.set.len()).filter(|&i| Some(i) != exact));
-        for i in order {
-            let f = &self.set.features()[i];
-            if matches(f) {
-                if total >= offset && page.len() < limit {
-                    page.push(i as FeatureId);
-                }
-                total += 1;
-            }
-        }
-        (total, page)
+        self.search_index
+            .get_or_init(|| search::SearchIndex::build(&self.set))
+            .search(&self.set, q, layer, parent, offset, limit)
     }
 
     /// Raster statistics: (cells, cells needing no test, edges stored in the other cells).

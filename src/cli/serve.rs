@@ -73,7 +73,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub private_reads: bool,
     /// Basemap tile URL template for the web map (e.g. an OSM or Tianditu raster URL with
-    /// {z}/{x}/{y}); none by default, so the map works offline.
+    /// {z}/{x}/{y}), or several drawn one over the other, separated by `|` (Tianditu's map
+    /// `vec_w` and its labels `cva_w`, each with `tk=KEY`: see docs/api.md), or a MapLibre style
+    /// URL; none by default, so the map works offline.
     #[arg(long, env = "GRIDATLAS_BASEMAP_URL")]
     pub basemap_url: Option<String>,
     /// Days from a case's report to its due date (the 7-day quick disposal).

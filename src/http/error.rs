@@ -1,7 +1,8 @@
 //! Errors as RFC 9457 problem details (`application/problem+json`).
 //!
 //! Every handler returns `Result<_, ApiError>`. The `type` is a URN naming the problem
-//! (`urn:gridatlas:problem:<slug>`), `title` is fixed per type, `detail` names the parameter,
+//! (`urn:gridatlas:problem:<slug>`), `code` is the same slug on its own (a stable key a client
+//! translates into its user's language), `title` is fixed per type, `detail` names the parameter,
 //! feature or limit at fault. 5xx bodies stay generic; the cause is logged.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -170,6 +171,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut v = json!({
             "type": format!("urn:gridatlas:problem:{}", self.slug),
+            "code": self.slug,
             "title": self.title,
             "status": self.status.as_u16(),
             "detail": self.detail,
@@ -290,6 +292,32 @@ impl From<crate::service::Error> for ApiError {
             title,
             detail: e.detail,
             extra: e.extra,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_the_slug_of_the_type() {
+        for e in [
+            ApiError::bad_request("x"),
+            ApiError::invalid_parameter("lon", "NaN"),
+            ApiError::conflict("draft 3 was already published"),
+            ApiError::unauthorized("unknown or revoked token"),
+            ApiError::from(crate::service::Error::forbidden("no")),
+        ] {
+            let body = e.body();
+            assert_eq!(body["code"], e.slug);
+            assert_eq!(
+                body["type"],
+                format!(
+                    "urn:gridatlas:problem:{}",
+                    body["code"].as_str().unwrap_or("?")
+                )
+            );
         }
     }
 }

@@ -94,6 +94,7 @@ use utoipa::OpenApi;
         super::assets::put_frontage,
         super::assets::post_inspection,
         super::assets::frontage_at,
+        super::tokens::token_self,
         config,
         healthz,
         readyz,

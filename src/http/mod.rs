@@ -24,11 +24,13 @@ pub mod lookup;
 pub mod meta;
 pub mod open311;
 pub mod photos;
+pub mod qr;
 pub mod query;
 pub mod ratelimit;
 pub mod review;
 pub mod serve;
 pub mod tiles;
+pub mod tokens;
 pub mod web;
 
 use crate::atlas::Atlas;
@@ -1051,6 +1053,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             )],
         ),
         ("/api/v1/frontage", get(assets::frontage_at), vec![]),
+        ("/api/v1/tokens/self", get(tokens::token_self), vec![]),
         ("/api/v1/config", get(meta::config), vec![]),
         ("/api/v1/openapi.json", get(meta::openapi), vec![]),
     ];
@@ -1081,6 +1084,7 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/portal", get(web::portal), vec![]),
         ("/m", get(web::phone), vec![]),
         ("/report", get(web::report), vec![]),
+        ("/qr.svg", get(qr::get_qr), vec![]),
         ("/{*path}", get(web::asset), vec![]),
     ];
     // Every template is also the `route` label of the metrics and carries the edge's policies:

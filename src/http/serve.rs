@@ -153,7 +153,7 @@ pub fn run(args: Launch) -> anyhow::Result<i32> {
         .try_init();
     // the web map's Content-Security-Policy allows the basemap's origin: refuse one it cannot
     if let Some(url) = &args.config.basemap_url {
-        super::web::basemap_origin(url).map_err(anyhow::Error::msg)?;
+        super::web::basemap_origins(url).map_err(anyhow::Error::msg)?;
     }
     let t = std::time::Instant::now();
     let (state, watch) = match &args.data {

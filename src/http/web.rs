@@ -50,12 +50,35 @@ pub fn basemap_origin(url: &str) -> Result<Option<String>, String> {
     Ok(Some(format!("{scheme}://{}", host.to_ascii_lowercase())))
 }
 
-/// The web map's Content-Security-Policy, with the basemap's origin (see [`basemap_origin`]).
+/// The origins of a basemap setting: one URL, or several raster tile templates drawn one over
+/// the other and separated by `|` (Tianditu's map `vec_w` under its labels `cva_w`); each is
+/// checked by [`basemap_origin`]. Distinct origins, in order.
+pub fn basemap_origins(setting: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for url in setting.split('|') {
+        if url.trim().is_empty() {
+            return Err(format!(
+                "basemap URL {setting:?}: an empty template between `|` separators"
+            ));
+        }
+        if let Some(o) = basemap_origin(url.trim())? {
+            if !out.contains(&o) {
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The web map's Content-Security-Policy, with the basemap's origins (see [`basemap_origins`]).
 pub fn content_security_policy(basemap_url: Option<&str>) -> Result<String, String> {
-    let extra = match basemap_url.map(basemap_origin).transpose()?.flatten() {
-        Some(origin) => format!(" {origin}"),
-        None => String::new(),
-    };
+    let extra: String = basemap_url
+        .map(basemap_origins)
+        .transpose()?
+        .unwrap_or_default()
+        .iter()
+        .map(|o| format!(" {o}"))
+        .collect();
     Ok(format!(
         "default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; \
          style-src 'self'; font-src 'self'; img-src 'self' data: blob:{extra}; \
@@ -296,6 +319,30 @@ mod tests {
             let e = basemap_origin(bad).expect_err(bad);
             assert!(e.contains("basemap URL"), "{e}");
         }
+    }
+
+    /// Tianditu's map and labels: two templates separated by `|`, one origin in the policy.
+    #[test]
+    fn tianditu_map_and_labels_share_one_origin() {
+        let tdt = "http://t0.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY|http://t0.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY";
+        assert_eq!(
+            basemap_origins(tdt),
+            Ok(vec!["http://t0.tianditu.gov.cn".to_string()])
+        );
+        let csp = content_security_policy(Some(tdt)).expect("policy");
+        assert!(
+            csp.contains("img-src 'self' data: blob: http://t0.tianditu.gov.cn;"),
+            "{csp}"
+        );
+        assert!(basemap_origins("http://a.org/{z}|").is_err());
+        assert!(basemap_origins("http://a.org/{z}|https://{s}.b.org/{z}").is_err());
+        assert_eq!(
+            basemap_origins("http://a.org/{z}/{x}/{y}|/tiles/{z}/{x}/{y}.png|https://b.org/{z}"),
+            Ok(vec![
+                "http://a.org".to_string(),
+                "https://b.org".to_string()
+            ])
+        );
     }
 
     /// A name starting with `<` gives a well-formed picture (it was `<text …><</text>`), served

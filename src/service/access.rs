@@ -188,6 +188,22 @@ impl Caller {
         self.is_admin() || self.role() == role.as_str()
     }
 
+    /// What the caller's token is and may do (`GET /api/v1/tokens/self`); `None` for the operator.
+    pub fn describe(&self) -> Option<crate::wire::meta::TokenSelf> {
+        let t = self.token.as_ref()?;
+        Some(crate::wire::meta::TokenSelf {
+            id: t.id,
+            role: t.role.clone(),
+            streets: t.streets.clone(),
+            grids: t.grids.clone(),
+            department: t.department.clone(),
+            subject: t.subject.clone(),
+            expires_at: t.expires_at,
+            may_publish_over_errors: self.is_admin(),
+            may_publish: self.has(Role::Planner),
+        })
+    }
+
     /// Whether the caller is an admin (the operator is).
     pub fn is_admin(&self) -> bool {
         self.role() == "admin"

@@ -50,3 +50,29 @@ pub struct Readiness {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// `GET /api/v1/tokens/self`: the token of the request — its role and scope — and what only some
+/// roles may do, so that a page shows a control only to a token that may use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSelf {
+    /// The token's id.
+    pub id: i64,
+    /// Its role (`admin`, `planner`, `intake`, `dispatcher`, `department`, `grid_worker`,
+    /// `supervisor`, `reviewer`).
+    pub role: String,
+    /// The streets it acts on (`*`: every street; an admin's scope is everything).
+    pub streets: Vec<String>,
+    /// The grids a grid worker acts for.
+    pub grids: Vec<String>,
+    /// The department or management unit a department token acts for.
+    pub department: Option<String>,
+    /// The person holding it.
+    pub subject: Option<String>,
+    /// When it stops working (null: never).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether it may publish a draft over validation errors (with an `override_reason`): admins only.
+    pub may_publish_over_errors: bool,
+    /// Whether it may upload and publish drafts (for its streets): planners and admins.
+    pub may_publish: bool,
+}

@@ -10,6 +10,10 @@ pub struct Problem {
     /// `urn:gridatlas:problem:<slug>` (e.g. `urn:gridatlas:problem:invalid-parameter`).
     #[serde(rename = "type")]
     pub type_: String,
+    /// The problem's stable code: the slug of `type` (`invalid-parameter`, `conflict`,
+    /// `forbidden`, …), for a client to pick a message in its user's language; `detail` is the
+    /// server's English sentence.
+    pub code: String,
     /// Fixed summary of the problem type.
     pub title: String,
     /// The HTTP status.
