@@ -747,7 +747,6 @@ fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
     });
 }
 
-<<<<<<< HEAD
 /// The pictures of every person of the published generation are served, management units' staff
 /// included (`/avatars/310116101C01-1.svg` was a 404: only the people of areas were looked at),
 /// and a road segment's area answer carries its length: what the map's cards show.
@@ -783,7 +782,7 @@ fn avatars_and_segment_lengths_come_from_the_store(db: &TestDb) {
         let v = s.json(&format!("/api/v1/areas/{}", road.code), None).await;
         let len = v["length_m"].as_f64().expect("length_m");
         assert!(len > 1.0, "{len}");
-=======
+
 /// `GET /api/v1/tokens/self` names the token's role and scope and whether it may publish over
 /// validation errors (admins only); no or a revoked token is refused with a 401 `unauthorized`.
 fn token_self_says_who_may_publish_over_errors(db: &TestDb) {
@@ -832,16 +831,12 @@ fn token_self_says_who_may_publish_over_errors(db: &TestDb) {
             .id;
         s.store.revoke_token(id).expect("revoke");
         problem(s.get_as("/api/v1/tokens/self", Some(&planner)).await, 401).await;
->>>>>>> map-words
     });
 }
 
 suite!(
-<<<<<<< HEAD
     avatars_and_segment_lengths_come_from_the_store,
-=======
     token_self_says_who_may_publish_over_errors,
->>>>>>> map-words
     drafts_need_tokens_scoped_to_their_streets,
     uploads_cannot_change_what_the_token_does_not_own,
     publish_checks_the_effective_change_again,
