@@ -782,6 +782,8 @@ fn avatars_and_segment_lengths_come_from_the_store(db: &TestDb) {
         let v = s.json(&format!("/api/v1/areas/{}", road.code), None).await;
         let len = v["length_m"].as_f64().expect("length_m");
         assert!(len > 1.0, "{len}");
+    });
+}
 
 /// `GET /api/v1/tokens/self` names the token's role and scope and whether it may publish over
 /// validation errors (admins only); no or a revoked token is refused with a 401 `unauthorized`.
