@@ -11,10 +11,18 @@
 //! The coordinate systems of other formats: [`crs::FileCrs`] (the systems taken, EPSG codes,
 //! conversion to and from longitude/latitude) and [`prj`] (a Shapefile `.prj`'s system,
 //! identified by its parameters) — see docs/formats.md.
+//!
+//! Export to other formats: [`export`] (a .zip of Shapefiles, a GeoPackage, in any `FileCrs`),
+//! built on [`shp_write`] (`.shp`/`.shx`), [`dbf_write`] (dBASE III in GBK or UTF-8) and
+//! [`prj_write`] (the `.prj` as ESRI/GDAL write it).
 
 pub mod crs;
+pub mod dbf_write;
+pub mod export;
 pub mod prj;
+pub mod prj_write;
 pub mod read;
+pub mod shp_write;
 pub mod write;
 
 pub use read::{
