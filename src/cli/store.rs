@@ -96,6 +96,10 @@ pub struct ExportArgs {
     /// Export this draft (its own features, as uploaded) instead of a generation.
     #[arg(long)]
     pub draft: Option<DraftId>,
+    /// Convert this GeoJSON feature file instead of reading the store (it must read without
+    /// errors; validation is not run).
+    #[arg(long, conflicts_with_all = ["generation", "at", "draft"])]
+    pub from: Option<PathBuf>,
     /// Output format: geojson (longitude/latitude), shapefile (a .zip of one Shapefile per
     /// layer) or gpkg (GeoPackage, one table per layer).
     #[arg(long, default_value = "geojson", value_parser = parse_format)]
@@ -122,15 +126,7 @@ fn parse_format(s: &str) -> std::result::Result<export::Format, String> {
 
 /// `EPSG:n` or `n`.
 pub fn parse_crs(s: &str) -> std::result::Result<FileCrs, String> {
-    let code = s.trim();
-    let code = code
-        .strip_prefix("EPSG:")
-        .or_else(|| code.strip_prefix("epsg:"))
-        .unwrap_or(code);
-    let code: u32 = code
-        .parse()
-        .map_err(|_| format!("{s:?}: expected EPSG:<code>, e.g. EPSG:4528"))?;
-    FileCrs::from_epsg(code).map_err(|e| e.to_string())
+    crate::service::export::parse_crs(s)
 }
 
 fn parse_encoding(s: &str) -> std::result::Result<export::Encoding, String> {
@@ -279,10 +275,14 @@ pub fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<()> {
 
 /// Runs `export`.
 pub fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
-    let store = args.db.open()?;
-    let set = match args.draft {
-        Some(id) => drafts::features(store.as_ref(), &Caller::operator(&default_user()), id)?,
-        None => {
+    let set = match (&args.from, args.draft) {
+        (Some(path), _) => crate::geo_io::read_path(path)?,
+        (None, Some(id)) => {
+            let store = args.db.open()?;
+            drafts::features(store.as_ref(), &Caller::operator(&default_user()), id)?
+        }
+        (None, None) => {
+            let store = args.db.open()?;
             let which = match (args.generation, args.at) {
                 (Some(n), _) => generations::Which::Number(n),
                 (None, Some(at)) => generations::Which::At(at.with_timezone(&Utc)),
