@@ -279,7 +279,7 @@ pub fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
         (Some(path), _) => crate::geo_io::read_path(path)?,
         (None, Some(id)) => {
             let store = args.db.open()?;
-            drafts::features(store.as_ref(), &Caller::operator(&default_user()), id)?
+            drafts::features(store.as_ref(), &Caller::operator(default_user()), id)?
         }
         (None, None) => {
             let store = args.db.open()?;

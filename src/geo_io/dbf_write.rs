@@ -429,7 +429,7 @@ mod tests {
             vec![
                 Value::Text("310116".into()),
                 Value::Text("金山区".into()),
-                Value::Number(3.14159),
+                Value::Number(12.5),
                 Value::Bool(true),
                 Value::Date(2026, 5, 1),
             ],
@@ -456,7 +456,7 @@ mod tests {
         let mut want = b" 310116      ".to_vec();
         want.extend(encoding_rs::GBK.encode("金山区").0.iter());
         want.extend_from_slice(b"    ");
-        want.extend_from_slice(b"  3.14T20260501");
+        want.extend_from_slice(b" 12.50T20260501");
         assert_eq!(r0, want.as_slice());
         let r1 = &b[header + rec..header + 2 * rec];
         assert_eq!(r1[1 + 12 + 10 + 6], b'?');

@@ -90,7 +90,7 @@ pub fn columns(
                 len = len.max(int_len);
             }
             let len = len + if dec > 0 { dec + 1 } else { 0 };
-            (len <= 20 && dec <= 15).then(|| FieldType::Numeric {
+            (len <= 20 && dec <= 15).then_some(FieldType::Numeric {
                 len: len as u8,
                 dec: dec as u8,
             })
