@@ -610,6 +610,108 @@ fn private_reads_need_a_token_of_any_role(db: &TestDb) {
     });
 }
 
+/// A generation and a draft export as GeoJSON, a Shapefile .zip and a GeoPackage, with a planner
+/// token; parameters are checked and named.
+fn generations_and_drafts_export_as_files(db: &TestDb) {
+    run(async {
+        let s = start(db, ServeConfig::default()).await;
+        problem(
+            s.get("/api/v1/generations/1/export?format=shapefile").await,
+            401,
+        )
+        .await;
+        let intake = s.token("intake", &[]);
+        problem(
+            s.get_as("/api/v1/generations/1/export", Some(&intake))
+                .await,
+            403,
+        )
+        .await;
+        let planner = s.token("planner", &["310116101"]);
+        for (url, param) in [
+            ("/api/v1/generations/1/export?format=kml", "format"),
+            (
+                "/api/v1/generations/1/export?format=gpkg&crs=EPSG:2437",
+                "crs",
+            ),
+            ("/api/v1/generations/1/export?crs=EPSG:4528", "crs"),
+            (
+                "/api/v1/generations/1/export?format=shapefile&encoding=latin1",
+                "encoding",
+            ),
+            ("/api/v1/generations/x/export", "a"),
+        ] {
+            let p = problem(s.get_as(url, Some(&planner)).await, 400).await;
+            assert!(p.to_string().contains(param), "{url}: {p}");
+        }
+        problem(
+            s.get_as("/api/v1/generations/9/export", Some(&planner))
+                .await,
+            404,
+        )
+        .await;
+        let fetch = |url: String| {
+            let planner = planner.clone();
+            let s = &s;
+            async move {
+                let r = s.get_as(&url, Some(&planner)).await;
+                assert_eq!(r.status(), 200, "{url}");
+                let ct = r.headers()["content-type"].to_str().expect("ct").to_owned();
+                let cd = r.headers()["content-disposition"]
+                    .to_str()
+                    .expect("cd")
+                    .to_owned();
+                (ct, cd, r.bytes().await.expect("body").to_vec())
+            }
+        };
+        let (ct, cd, zip) =
+            fetch("/api/v1/generations/current/export?format=shapefile&crs=EPSG:4528".into()).await;
+        assert_eq!(ct, "application/zip");
+        assert!(cd.contains("generation-1.zip"), "{cd}");
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip");
+        let names: Vec<&str> = archive.file_names().collect();
+        assert!(
+            names.contains(&"block.dbf") && names.contains(&"road_segment.shp"),
+            "{names:?}"
+        );
+        let (ct, _, gpkg) = fetch("/api/v1/generations/1/export?format=gpkg".into()).await;
+        assert_eq!(ct, "application/geopackage+sqlite3");
+        assert!(gpkg.starts_with(b"SQLite format 3\0"));
+        let (ct, _, json) = fetch("/api/v1/generations/1/export".into()).await;
+        assert_eq!(ct, "application/geo+json");
+        let set = gridatlas::geo_io::read_slice(&json).expect("the GeoJSON export reads");
+        assert_eq!(set.len(), s.store.load_generation(1).expect("g1").len());
+        // A draft, as uploaded.
+        let r = s
+            .client
+            .post(format!("{}/api/v1/drafts", s.base))
+            .header("content-type", "application/geo+json")
+            .bearer_auth(&planner)
+            .body(street_upload("310116101", None))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 201);
+        let d: Value = r.json().await.expect("json");
+        let id = d["id"].as_i64().expect("id");
+        let (ct, cd, zip) = fetch(format!(
+            "/api/v1/drafts/{id}/export?format=shapefile&encoding=utf-8"
+        ))
+        .await;
+        assert_eq!(ct, "application/zip");
+        assert!(cd.contains(&format!("draft-{id}.zip")), "{cd}");
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip");
+        assert!(archive.file_names().any(|n| n == "street.cpg"));
+        let other = s.token("planner", &["310116102"]);
+        problem(
+            s.get_as(&format!("/api/v1/drafts/{id}/export"), Some(&other))
+                .await,
+            403,
+        )
+        .await;
+    });
+}
+
 /// Every answer of the write side read back into its wire type (`deny_unknown_fields`: a member
 /// the type forgets fails) and pinned by a snapshot, the same on both stores.
 fn write_side_answers_are_typed_and_pinned(db: &TestDb) {
@@ -846,4 +948,5 @@ suite!(
     one_street_uploads_with_or_without_the_district,
     private_reads_need_a_token_of_any_role,
     write_side_answers_are_typed_and_pinned,
+    generations_and_drafts_export_as_files,
 );

@@ -394,6 +394,12 @@ fn generation_at_timestamp(db: &TestDb) {
         &cli::ExportArgs {
             generation: None,
             at: Some(at.parse().expect("rfc3339")),
+            draft: None,
+            from: None,
+            format: gridatlas::geo_io::export::Format::GeoJson,
+            crs: None,
+            encoding: gridatlas::geo_io::export::Encoding::Gbk,
+            output: None,
             db: cli::DatabaseArgs {
                 database: db.url.clone(),
             },
@@ -498,6 +504,12 @@ fn export_import_round_trip_is_identical(db: &TestDb) {
         &cli::ExportArgs {
             generation: Some(1),
             at: None,
+            draft: None,
+            from: None,
+            format: gridatlas::geo_io::export::Format::GeoJson,
+            crs: None,
+            encoding: gridatlas::geo_io::export::Encoding::Gbk,
+            output: None,
             db: cli::DatabaseArgs {
                 database: db.url.clone(),
             },
@@ -521,6 +533,42 @@ fn export_import_round_trip_is_identical(db: &TestDb) {
     .expect("import of an export");
     let line: serde_json::Value = serde_json::from_slice(&line).expect("json");
     let draft = line["draft"].as_i64().expect("draft id");
+    // The draft exports too, as a Shapefile .zip and a GeoPackage in a Gauss-Kruger zone.
+    use gridatlas::geo_io::export::{Encoding, Format};
+    for (format, magic) in [
+        (Format::Shapefile, &b"PK\x03\x04"[..]),
+        (Format::GeoPackage, &b"SQLite format 3\0"[..]),
+    ] {
+        let mut out = Vec::new();
+        cli::export(
+            &cli::ExportArgs {
+                generation: None,
+                at: None,
+                draft: Some(draft),
+                from: None,
+                format,
+                crs: Some(gridatlas::geo_io::crs::FileCrs::from_epsg(4549).expect("4549")),
+                encoding: Encoding::Utf8,
+                output: None,
+                db: cli::DatabaseArgs {
+                    database: db.url.clone(),
+                },
+            },
+            &mut out,
+        )
+        .expect("export of a draft");
+        assert!(out.starts_with(magic), "{format:?}");
+        if format == Format::Shapefile {
+            let zip = zip::ZipArchive::new(std::io::Cursor::new(out)).expect("zip");
+            let names: Vec<&str> = zip.file_names().collect();
+            for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
+                assert!(
+                    names.contains(&format!("street.{ext}").as_str()),
+                    "{names:?}"
+                );
+            }
+        }
+    }
     let g = store.publish(draft, "alice", None).expect("publish");
     assert_eq!(g.number, 2);
     assert!(g.changes.is_empty(), "nothing changed: {:?}", g.changes);

@@ -5,6 +5,8 @@
 
 pub use super::db::DatabaseArgs;
 use super::db::default_user;
+use crate::geo_io::crs::FileCrs;
+use crate::geo_io::export;
 use crate::service::access::Caller;
 use crate::service::{drafts, generations};
 use crate::store::{DraftId, GenerationNo, WatchEvent};
@@ -84,18 +86,54 @@ pub struct DiffArgs {
     pub db: DatabaseArgs,
 }
 
-/// `gridatlas export`: write a generation as GeoJSON to standard output.
+/// `gridatlas export`: write a generation (or a draft) as GeoJSON, a Shapefile .zip or a
+/// GeoPackage, to a file or standard output.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
     /// Generation number (default: the current one).
-    #[arg(long, conflicts_with = "at")]
+    #[arg(long, conflicts_with_all = ["at", "draft"])]
     pub generation: Option<GenerationNo>,
     /// The generation current at this instant (RFC 3339, e.g. 2026-05-01T00:00:00+08:00).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "draft")]
     pub at: Option<DateTime<chrono::FixedOffset>>,
+    /// Export this draft (its own features, as uploaded) instead of a generation.
+    #[arg(long)]
+    pub draft: Option<DraftId>,
+    /// Convert this GeoJSON feature file instead of reading the store (it must read without
+    /// errors; validation is not run).
+    #[arg(long, conflicts_with_all = ["generation", "at", "draft"])]
+    pub from: Option<PathBuf>,
+    /// Output format: geojson (longitude/latitude), shapefile (a .zip of one Shapefile per
+    /// layer) or gpkg (GeoPackage, one table per layer).
+    #[arg(long, default_value = "geojson", value_parser = parse_format)]
+    pub format: export::Format,
+    /// Coordinate system of a Shapefile or GeoPackage: EPSG:4490 (CGCS2000 longitude/latitude,
+    /// the default), a CGCS2000 Gauss-Kruger zone EPSG:4491-4554, 4326, 32649-32651 or 3857.
+    #[arg(long, value_parser = parse_crs)]
+    pub crs: Option<FileCrs>,
+    /// Text encoding of a Shapefile's attribute table: gbk (default, what Chinese ArcGIS
+    /// reads) or utf-8.
+    #[arg(long, default_value = "gbk", value_parser = parse_encoding)]
+    pub encoding: export::Encoding,
+    /// Write to this file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
     /// Database.
     #[command(flatten)]
     pub db: DatabaseArgs,
+}
+
+fn parse_format(s: &str) -> std::result::Result<export::Format, String> {
+    export::Format::parse(s).ok_or_else(|| format!("{s:?}: expected geojson, shapefile or gpkg"))
+}
+
+/// `EPSG:n` or `n`.
+pub fn parse_crs(s: &str) -> std::result::Result<FileCrs, String> {
+    crate::service::export::parse_crs(s)
+}
+
+fn parse_encoding(s: &str) -> std::result::Result<export::Encoding, String> {
+    export::Encoding::parse(s).ok_or_else(|| format!("{s:?}: expected gbk or utf-8"))
 }
 
 /// `gridatlas migrate`: apply pending database migrations.
@@ -243,14 +281,61 @@ pub fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<()> {
 
 /// Runs `export`.
 pub fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
-    let store = args.db.open()?;
-    let which = match (args.generation, args.at) {
-        (Some(n), _) => generations::Which::Number(n),
-        (None, Some(at)) => generations::Which::At(at.with_timezone(&Utc)),
-        (None, None) => generations::Which::Current,
+    let set = match (&args.from, args.draft) {
+        (Some(path), _) => crate::geo_io::read_path(path)?,
+        (None, Some(id)) => {
+            let store = args.db.open()?;
+            drafts::features(store.as_ref(), &Caller::operator(default_user()), id)?
+        }
+        (None, None) => {
+            let store = args.db.open()?;
+            let which = match (args.generation, args.at) {
+                (Some(n), _) => generations::Which::Number(n),
+                (None, Some(at)) => generations::Which::At(at.with_timezone(&Utc)),
+                (None, None) => generations::Which::Current,
+            };
+            generations::load(store.as_ref(), which)?
+        }
     };
-    let set = generations::load(store.as_ref(), which)?;
-    crate::geo_io::write(&set, std::io::BufWriter::new(out))?;
+    if args.format == export::Format::GeoJson
+        && args
+            .crs
+            .is_some_and(|c| c != FileCrs::CGCS2000 && c != FileCrs::WGS84)
+    {
+        anyhow::bail!(
+            "GeoJSON is always longitude/latitude (RFC 7946): --crs is for --format shapefile or gpkg"
+        );
+    }
+    let opts = export::Options {
+        crs: args.crs.unwrap_or(FileCrs::CGCS2000),
+        encoding: args.encoding,
+    };
+    match (&args.output, args.format) {
+        (Some(path), export::Format::GeoPackage) => {
+            export::gpkg::write_path(&set, &opts, path)?;
+        }
+        (Some(path), format) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            write_export(&set, format, &opts, &mut std::io::BufWriter::new(file))?;
+        }
+        (None, format) => write_export(&set, format, &opts, &mut std::io::BufWriter::new(out))?,
+    }
+    Ok(())
+}
+
+fn write_export(
+    set: &crate::model::FeatureSet,
+    format: export::Format,
+    opts: &export::Options,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        export::Format::GeoJson => crate::geo_io::write(set, &mut *out)?,
+        export::Format::Shapefile => out.write_all(&export::shapefile::to_zip_bytes(set, opts)?)?,
+        export::Format::GeoPackage => out.write_all(&export::gpkg::to_bytes(set, opts)?)?,
+    }
+    out.flush()?;
     Ok(())
 }
 

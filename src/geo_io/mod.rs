@@ -11,14 +11,22 @@
 //! The coordinate systems of other formats: [`crs::FileCrs`] (the systems taken, EPSG codes,
 //! conversion to and from longitude/latitude) and [`prj`] (a Shapefile `.prj`'s system,
 //! identified by its parameters) — see docs/formats.md.
+//!
+//! Export to other formats: [`export`] (a .zip of Shapefiles, a GeoPackage, in any `FileCrs`),
+//! built on [`shp_write`] (`.shp`/`.shx`), [`dbf_write`] (dBASE III in GBK or UTF-8) and
+//! [`prj_write`] (the `.prj` as ESRI/GDAL write it).
 
 pub mod archive;
 pub mod crs;
 pub mod dbf;
+pub mod dbf_write;
+pub mod export;
 pub mod mapping;
 pub mod prj;
+pub mod prj_write;
 pub mod read;
 pub mod shp;
+pub mod shp_write;
 pub mod source;
 pub mod write;
 

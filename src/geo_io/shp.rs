@@ -332,9 +332,8 @@ impl Conv {
             .crs
             .to_lon_lat(x, y)
             .map_err(|e| format!("vertex {} ({x}, {y}) in {}: {e}", self.n, self.crs.name()))?;
-        if !self.crs.is_geographic()
-            && !((73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat))
-        {
+        let in_china = (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat);
+        if !(self.crs.is_geographic() || in_china) {
             return Err(format!(
                 "vertex {} ({x}, {y}) in {} (EPSG:{}) is longitude {lon:.4}, latitude {lat:.4}, outside China: is the .prj (or the system given) right — zone, zone prefix on the easting, x and y swapped?",
                 self.n,

@@ -1,6 +1,7 @@
 //! Drafts and generations: `POST /api/v1/drafts`, `GET /api/v1/drafts/{id}[/report]`,
 //! `POST /api/v1/drafts/{id}/publish`, `GET /api/v1/generations`,
-//! `GET /api/v1/generations/{a}/diff/{b}`.
+//! `GET /api/v1/generations/{a}/diff/{b}`, and the exports `GET /api/v1/generations/{a}/export`,
+//! `GET /api/v1/drafts/{id}/export` (GeoJSON, Shapefile .zip, GeoPackage).
 //!
 //! Each handler authenticates, extracts, makes one call into [`crate::service::drafts`] or
 //! [`crate::service::generations`] on the blocking pool and answers its typed result; a publish
@@ -12,7 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::geo_io::ReadOptions;
 use crate::geo_io::source::Requested;
-use crate::service::{self, drafts, generations};
+use crate::service::{self, drafts, export, generations};
 use crate::store::StoreError;
 use crate::wire::drafts as wire;
 use crate::wire::problem::Problem;
@@ -259,4 +260,81 @@ pub async fn diff(
             .blocking(move || generations::diff(store.as_ref(), a, b))
             .await?,
     ))
+}
+
+fn export_file(f: export::File) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, f.content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", f.file_name),
+            ),
+        ],
+        f.bytes,
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/generations/{a}/export?format=&crs=&encoding=`: a generation (`a`: a number,
+/// an RFC 3339 time, or `current`) as GeoJSON, a .zip of Shapefiles or a GeoPackage (planner
+/// or admin token: the file holds every person's phone number).
+#[utoipa::path(get, path = "/api/v1/generations/{a}/export", tag = "drafts",
+    params(("a" = String, Path, description = "Generation number, RFC 3339 time, or `current`"), wire::ExportQuery),
+    responses((status = 200, description = "GeoJSON (`format=geojson`, default)", body = Object, content_type = "application/geo+json"),
+              (status = 200, description = "A .zip with `<layer>.shp/.shx/.dbf/.prj/.cpg` per layer (`format=shapefile`)", content_type = "application/zip"),
+              (status = 200, description = "A GeoPackage, one table per layer (`format=gpkg`)", content_type = "application/geopackage+sqlite3"),
+              (status = 400, description = "Invalid parameter (`a`, `format`, `crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not a planner or admin token", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such generation", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A value the format cannot hold (e.g. a text over 254 bytes in a DBF, a character GBK lacks), naming the feature", body = Problem, content_type = "application/problem+json"),
+              (status = 503, description = "No store (serving a file)", body = Problem, content_type = "application/problem+json")))]
+pub async fn export_generation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    n: Result<Path<String>, PathRejection>,
+    Params(q): Params<wire::ExportQuery>,
+) -> ApiResult<Response> {
+    let Path(n) = n?;
+    let which = if n == "current" {
+        generations::Which::Current
+    } else {
+        generations::Which::parse("a", &n)?
+    };
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
+    auth::require(&state, &headers, Role::Planner).await?;
+    let store = state.store()?;
+    let f = state
+        .blocking(move || export::generation(store.as_ref(), which, &req))
+        .await?;
+    Ok(export_file(f))
+}
+
+/// `GET /api/v1/drafts/{id}/export?format=&crs=&encoding=`: a draft's own features as GeoJSON,
+/// a .zip of Shapefiles or a GeoPackage.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}/export", tag = "drafts",
+    params(("id" = i64, Path), wire::ExportQuery),
+    responses((status = 200, description = "GeoJSON (`format=geojson`, default)", body = Object, content_type = "application/geo+json"),
+              (status = 200, description = "A .zip with `<layer>.shp/.shx/.dbf/.prj/.cpg` per layer (`format=shapefile`)", content_type = "application/zip"),
+              (status = 200, description = "A GeoPackage, one table per layer (`format=gpkg`)", content_type = "application/geopackage+sqlite3"),
+              (status = 400, description = "Invalid parameter (`id`, `format`, `crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A value the format cannot hold, naming the feature", body = Problem, content_type = "application/problem+json")))]
+pub async fn export_draft(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    Params(q): Params<wire::ExportQuery>,
+) -> ApiResult<Response> {
+    let id = draft_id(id)?;
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
+    let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let store = state.store()?;
+    let f = state
+        .blocking(move || export::draft(store.as_ref(), &caller, id, &req))
+        .await?;
+    Ok(export_file(f))
 }

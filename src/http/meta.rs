@@ -27,6 +27,8 @@ use utoipa::OpenApi;
         super::drafts::publish,
         super::drafts::generations,
         super::drafts::diff,
+        super::drafts::export_generation,
+        super::drafts::export_draft,
         super::cases::list_categories,
         super::cases::put_categories,
         super::cases::create,

@@ -754,6 +754,16 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/api/v1/drafts/{id}", get(drafts::get_draft), vec![]),
         ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
         (
+            "/api/v1/drafts/{id}/export",
+            get(drafts::export_draft),
+            vec![],
+        ),
+        (
+            "/api/v1/generations/{a}/export",
+            get(drafts::export_generation),
+            vec![],
+        ),
+        (
             "/api/v1/drafts/{id}/publish",
             post(drafts::publish),
             vec![(

@@ -302,6 +302,13 @@ pub fn get(store: &dyn Store, caller: &Caller, id: DraftId) -> Result<wire::Draf
     readable(store, caller, id).map(|info| view(&info))
 }
 
+/// Draft `id`'s own features and management units (as uploaded, not merged with its base
+/// generation), if the caller may read it.
+pub fn features(store: &dyn Store, caller: &Caller, id: DraftId) -> Result<FeatureSet> {
+    readable(store, caller, id)?;
+    Ok(store.get_draft(id)?.features)
+}
+
 /// Every stored draft, newest last (the operator's listing).
 pub fn list(store: &dyn Store) -> Result<Vec<wire::DraftView>> {
     Ok(store.list_drafts()?.iter().map(view).collect())

@@ -27,6 +27,7 @@ pub mod cases;
 pub mod drafts;
 mod error;
 pub mod events;
+pub mod export;
 pub mod field;
 pub mod generations;
 pub mod idempotency;

@@ -199,6 +199,20 @@ pub struct ReportQuery {
     pub limit: Option<String>,
 }
 
+/// Query of `GET /api/v1/generations/{a}/export` and `GET /api/v1/drafts/{id}/export`
+/// (docs/formats.md, "Export").
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `geojson` (default) | `shapefile` (a .zip, one Shapefile per layer) | `gpkg`.
+    pub format: Option<String>,
+    /// `EPSG:4490` (default) or another code of the catalogue: 4326, 4491-4554 (CGCS2000
+    /// Gauss-Kruger), 32649-32651, 3857. GeoJSON takes only 4490 and 4326.
+    pub crs: Option<String>,
+    /// Shapefile DBF text: `gbk` (default) | `utf-8`.
+    pub encoding: Option<String>,
+}
+
 /// Query of `POST /api/v1/drafts`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
