@@ -522,6 +522,7 @@ fn export_import_round_trip_is_identical(db: &TestDb) {
     cli::import(
         &cli::ImportArgs {
             file: path,
+            input: Default::default(),
             streets: None,
             by: "alice".into(),
             db: cli::DatabaseArgs {
@@ -1038,6 +1039,7 @@ fn cli_imports_one_street_with_or_without_the_district(db: &TestDb) {
         cli::import(
             &cli::ImportArgs {
                 file: path,
+                input: Default::default(),
                 streets: Some(vec![street.into()]),
                 by: "planner".into(),
                 db: cli::DatabaseArgs {

@@ -138,11 +138,11 @@ pub fn make_shapefiles(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Changes (or drops, with `None`) a file's bytes, by its name.
+pub type Edit<'a> = &'a dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>;
+
 /// Zips every sidecar of `shps`; `edit` may change (or drop, with `None`) a file's bytes.
-pub fn zip_shapefiles(
-    shps: &[PathBuf],
-    edit: &dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
-) -> Vec<u8> {
+pub fn zip_shapefiles(shps: &[PathBuf], edit: Edit<'_>) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for shp in shps {
         for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
