@@ -484,7 +484,7 @@ mod tests {
     fn fields() -> Vec<Field> {
         vec![
             Field {
-                name: "网格编码".into(),
+                name: "网格码".into(),
                 kind: b'C',
                 length: 20,
                 decimals: 0,
@@ -511,7 +511,7 @@ mod tests {
         assert_eq!(t.ldid, 0x4D);
         let (e, src) = choose_encoding(None, None, &t).expect("choose");
         assert_eq!((e, src), (DbfEncoding::Gbk, EncodingSource::Ldid));
-        assert_eq!(e.decode(t.fields[0].name).as_deref(), Some("网格编码"));
+        assert_eq!(e.decode(t.fields[0].name).as_deref(), Some("网格码"));
         let (del, v) = t.record(1).expect("record");
         assert!(!del);
         assert_eq!(e.decode(v[0]).as_deref(), Some("朱泾镇"));
