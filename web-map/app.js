@@ -767,7 +767,7 @@ async function lookupAndShow(lon, lat, crs, fly) {
     if (fly) map.flyTo({ center: [r.lon, r.lat], zoom: Math.max(map.getZoom(), 15.5), duration: 900, offset: freeOffset(mapPadding(true)) });
   } catch (e) {
     if (my !== cardSeq) return;
-    card.innerHTML = `${cardHead(t('card.error', { msg: '' }), '')}<div class="loading card-problem" role="alert">${problemHtml(e)}</div>`;
+    card.innerHTML = `${cardHead(t('card.error', { msg: '' }), '')}<div class="loading card-problem peek" role="alert">${problemHtml(e)}</div>`;
     card.querySelector('.card-close').addEventListener('click', closeCard);
   }
 }
