@@ -26,11 +26,15 @@ const WORDS = {
 
 /** Taps (phone) or clicks (desktop) the map where a lon/lat is drawn. */
 async function tapMap(page, view, [lon, lat]) {
+  await settle(page);
   const at = await page.evaluate(({ lon, lat }) => {
     const m = window.gridatlas.map; const p = m.project([lon, lat]); const r = m.getCanvas().getBoundingClientRect();
     return { x: r.left + p.x, y: r.top + p.y };
   }, { lon, lat });
   if (view.hasTouch) await page.touchscreen.tap(at.x, at.y); else await page.mouse.click(at.x, at.y);
+  // the place is chosen: the form shows its coordinates (a tap while the camera still eases, or
+  // one that lands on the sheet, chooses nothing — and the form then rightly asks for a place)
+  await page.waitForFunction(() => /\d+\.\d+, *\d+\.\d+/.test(document.querySelector('#intake-place')?.textContent || ''), null, { timeout: 5000 });
   return at;
 }
 

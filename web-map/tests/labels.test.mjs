@@ -54,18 +54,21 @@ for (const view of VIEWS) {
       const { page, context, problems } = await openAt(browser, view, lang);
       await page.evaluate(([lon, lat]) => window.gridatlas.map.jumpTo({ center: [lon, lat], zoom: 16.5 }), block.point);
       await settle(page);
-      await page.waitForTimeout(400); // the labels of the view are recomputed after it settles
-      await settle(page);
-      const count = () => page.evaluate(() => window.gridatlas.map.queryRenderedFeatures({ layers: ['block-name', 'block-number'] }).length);
-      assert.ok(await count() > 0, 'block names are drawn at zoom 16.5');
+      // the labels of a view are recomputed after it settles (and symbol placement takes frames):
+      // wait for what is drawn rather than a fixed time, which a loaded machine can outlast
+      const drawn = (want) => page.waitForFunction((want) => {
+        const n = window.gridatlas.map.queryRenderedFeatures({ layers: ['block-name', 'block-number'] }).length;
+        return want ? n > 0 : n === 0;
+      }, want, { timeout: 15000 }).then(() => true, () => false);
+      assert.ok(await drawn(true), 'block names are drawn at zoom 16.5');
       if (view.name === 'phone') await page.locator('#layer-list input[data-layer="block"]').scrollIntoViewIfNeeded();
       await page.locator('#layer-list input[data-layer="block"]').uncheck();
       await settle(page);
-      assert.equal(await count(), 0);
+      assert.ok(await drawn(false), 'no block name or number drawn once blocks are off');
       assert.equal(await page.evaluate(() => window.gridatlas.map.getLayoutProperty('block-name', 'visibility')), 'none');
       await page.locator('#layer-list input[data-layer="block"]').check();
       await settle(page);
-      assert.ok(await count() > 0, 'and back');
+      assert.ok(await drawn(true), 'and back');
       assert.deepEqual(await problems(), []);
       await context.close();
     });
