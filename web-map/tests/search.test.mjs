@@ -120,7 +120,8 @@ for (const { device, lang } of COMBOS) {
     assert.ok(distanceM(pin, here) < 1, `pin at my location: ${pin}`);
     await page.locator('#card:not([hidden]) #card-title').first().waitFor({ timeout: 15000 });
     await settled(page);
-    // in the part of the map the card leaves free (beside the side card, above the sheet)
+    // in view on the map (the camera offsets it beside the side card or above the sheet, so it
+    // need not be at the centre)
     const seen = await page.evaluate(([lon, lat]) => {
       const m = window.gridatlas.map;
       const p = m.project([lon, lat]);
