@@ -24,18 +24,33 @@ const WORDS = {
   en: { needPlace: 'Click a place on the map first', routed: /^Case #(\d+) routed$/, routedOther: /^案件 #\d+ 已派送$/, noPlace: 'Click a place on the map', failed: /failed|token/i },
 };
 
-/** Taps (phone) or clicks (desktop) the map where a lon/lat is drawn. */
+/**
+ * Taps (phone) or clicks (desktop) the map where a lon/lat is drawn, once the map has settled, and
+ * waits until the form shows the place chosen. The spot must show the map itself (not the sheet,
+ * a card or an earlier case's pin: a tap there chooses nothing, rightly). A tap the browser turns
+ * into no click at all (a touch taken for a long press on a loaded machine) is tried once more;
+ * a second miss fails.
+ */
 async function tapMap(page, view, [lon, lat]) {
-  await settle(page);
-  const at = await page.evaluate(({ lon, lat }) => {
-    const m = window.gridatlas.map; const p = m.project([lon, lat]); const r = m.getCanvas().getBoundingClientRect();
-    return { x: r.left + p.x, y: r.top + p.y };
-  }, { lon, lat });
-  if (view.hasTouch) await page.touchscreen.tap(at.x, at.y); else await page.mouse.click(at.x, at.y);
-  // the place is chosen: the form shows its coordinates (a tap while the camera still eases, or
-  // one that lands on the sheet, chooses nothing — and the form then rightly asks for a place)
-  await page.waitForFunction(() => /\d+\.\d+, *\d+\.\d+/.test(document.querySelector('#intake-place')?.textContent || ''), null, { timeout: 5000 });
-  return at;
+  for (let attempt = 1; ; attempt += 1) {
+    await settle(page);
+    const at = await page.evaluate(({ lon, lat }) => {
+      const m = window.gridatlas.map; const p = m.project([lon, lat]); const r = m.getCanvas().getBoundingClientRect();
+      const x = r.left + p.x, y = r.top + p.y;
+      const el = document.elementFromPoint(x, y);
+      const over = el && el !== m.getCanvas() ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${[...(el.closest('[class]')?.classList || [])].join('.')}` : null;
+      return { x, y, over };
+    }, { lon, lat });
+    assert.equal(at.over, null, `the map is covered where ${lon}, ${lat} is drawn (${at.x}, ${at.y})`);
+    if (view.hasTouch) await page.touchscreen.tap(at.x, at.y); else await page.mouse.click(at.x, at.y);
+    try {
+      await page.waitForFunction(() => /\d+\.\d+, *\d+\.\d+/.test(document.querySelector('#intake-place')?.textContent || ''), null, { timeout: 5000 });
+      return at;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      console.error(`tapMap ${view.name}: the tap at ${lon}, ${lat} chose no place; once more`);
+    }
+  }
 }
 
 for (const view of VIEWS) {
@@ -80,7 +95,8 @@ for (const view of VIEWS) {
       await page.locator('#lang-toggle').click();
       assert.match((await page.locator('#intake-result h3').textContent()).trim(), w.routed);
       // a place chosen again a few metres away, same category: a warning naming the case first
-      await tapMap(page, view, [block.point[0] + 0.00005, block.point[1]]);
+      // (28 m east: clear of the first case's pin, which stands above its place)
+      await tapMap(page, view, [block.point[0] + 0.0003, block.point[1]]);
       await page.locator('#intake-submit').click();
       const warn = page.locator('#intake-repeat');
       await warn.waitFor({ timeout: 5000 });
@@ -98,7 +114,8 @@ for (const view of VIEWS) {
       // a failed submission: the error, and no earlier success under it
       await page.locator('#intake-token').fill('0'.repeat(64));
       await page.locator('#intake-token').dispatchEvent('change');
-      await tapMap(page, view, [block.point[0], block.point[1] + 0.0001]);
+      // (south of both: the pins stand above their places)
+      await tapMap(page, view, [block.point[0], block.point[1] - 0.0002]);
       // (another kind of problem: no repeat to ask about)
       await page.locator('#intake-category').selectOption({ index: 1 });
       await page.locator('#intake-description').fill(`另一个问题 ${view.name} ${lang}`);
