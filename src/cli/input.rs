@@ -13,8 +13,10 @@ pub struct InputArgs {
     /// beside it); default by the extension.
     #[arg(long, value_name = "FORMAT")]
     pub input_format: Option<String>,
-    /// The coordinate system of the coordinates (EPSG:n, e.g. EPSG:4528), overriding the .prj.
-    #[arg(long, value_name = "EPSG:N")]
+    /// The coordinate system of the coordinates (EPSG:n, e.g. EPSG:4528), overriding the .prj;
+    /// or gcj02 / bd09: longitude/latitude from Chinese web maps (Amap, Tencent / Baidu), taken
+    /// back to WGS84. A GeoJSON file takes only longitude/latitude (4326, 4490, gcj02, bd09).
+    #[arg(long, value_name = "EPSG:N|gcj02|bd09")]
     pub crs: Option<String>,
     /// The .dbf text encoding (utf-8 or gbk), overriding the .cpg and detection.
     #[arg(long)]

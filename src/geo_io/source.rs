@@ -19,6 +19,7 @@ use super::dbf::DbfEncoding;
 use super::mapping::{ColumnMapping, Resolved};
 use super::read::{self, Problem, ReadError, ReadOptions};
 use super::{archive, shp};
+use crate::geometry::crs::Crs;
 use crate::model::FeatureSet;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -89,6 +90,18 @@ pub fn parse_crs(s: &str) -> Result<FileCrs, String> {
     FileCrs::from_epsg(code).map_err(|e| e.to_string())
 }
 
+/// What a `crs` given with a file says: a system of the catalogue, or longitude/latitude in
+/// GCJ-02 or BD-09 (`gcj02`, `bd09`: the web maps' shifted systems, no EPSG code), taken back to
+/// WGS84 after reading (`geometry::crs`).
+pub fn parse_input_crs(s: &str) -> Result<(FileCrs, Option<Crs>), String> {
+    match s.trim().parse::<Crs>() {
+        Ok(c @ (Crs::Gcj02 | Crs::Bd09)) => Ok((FileCrs::WGS84, Some(c))),
+        _ => parse_crs(s).map(|c| (c, None)).map_err(|e| {
+            format!("{e} (or gcj02 or bd09 for longitude/latitude from Chinese web maps)")
+        }),
+    }
+}
+
 /// The reading options as a caller writes them (CLI flags, query parameters), all text.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Requested<'a> {
@@ -98,7 +111,7 @@ pub struct Requested<'a> {
     pub content_type: Option<&'a str>,
     /// The file name (its extension).
     pub file_name: Option<&'a str>,
-    /// `EPSG:n`.
+    /// `EPSG:n`, `gcj02` or `bd09`.
     pub crs: Option<&'a str>,
     /// `utf-8` or `gbk`.
     pub encoding: Option<&'a str>,
@@ -120,9 +133,12 @@ impl Requested<'_> {
                 .and_then(Format::from_content_type)
                 .or_else(|| self.file_name.and_then(Format::from_extension)),
         };
-        let crs = match self.crs {
-            Some(c) => Some(parse_crs(c).map_err(|e| ("crs", e))?),
-            None => None,
+        let (crs, shifted) = match self.crs {
+            Some(c) => {
+                let (crs, shifted) = parse_input_crs(c).map_err(|e| ("crs", e))?;
+                (Some(crs), shifted)
+            }
+            None => (None, None),
         };
         let encoding = match self.encoding {
             Some(e) => Some(
@@ -139,6 +155,7 @@ impl Requested<'_> {
             format,
             ImportOptions {
                 crs,
+                shifted,
                 encoding,
                 mapping,
                 ..ImportOptions::default()
@@ -154,6 +171,9 @@ pub struct ImportOptions {
     pub read: ReadOptions,
     /// The coordinate system, overriding a `.prj`.
     pub crs: Option<FileCrs>,
+    /// The longitude/latitude read are GCJ-02 or BD-09 (with `crs` WGS84): every position is
+    /// taken back to WGS84 after reading.
+    pub shifted: Option<Crs>,
     /// The DBF encoding, overriding a `.cpg`.
     pub encoding: Option<DbfEncoding>,
     /// The column mapping; `None`: the standard names.
@@ -202,9 +222,37 @@ pub fn read_bytes(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<FeatureSet, ReadError> {
-    match format {
-        Format::GeoJson => read::read_slice_with(bytes, &opts.read),
-        Format::Shapefile => features(read_tables(format, name, bytes, opts)?, opts),
+    let set = match format {
+        Format::GeoJson => {
+            geojson_crs(name, opts)?;
+            read::read_slice_with(bytes, &opts.read)?
+        }
+        Format::Shapefile => features(read_tables(format, name, bytes, opts)?, opts)?,
+    };
+    Ok(unshift(set, opts))
+}
+
+/// GeoJSON is longitude/latitude (RFC 7946): a projected `crs` given with it is refused, not
+/// ignored.
+fn geojson_crs(name: &str, opts: &ImportOptions) -> Result<(), ReadError> {
+    match opts.crs {
+        Some(c) if !c.is_geographic() => Err(top(
+            name,
+            format!(
+                "GeoJSON is longitude/latitude (RFC 7946), so it cannot be in {c}: give crs only \
+                 for a Shapefile, GeoPackage or CSV, or gcj02/bd09 for shifted longitude/latitude"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The positions of a set read in GCJ-02 or BD-09 taken back to WGS84 (with each grid's
+/// `workstation` point); the set unchanged otherwise.
+fn unshift(set: FeatureSet, opts: &ImportOptions) -> FeatureSet {
+    match opts.shifted {
+        Some(crs) => set.map_positions(|lon, lat| crs.to_wgs84(lon, lat)),
+        None => set,
     }
 }
 
@@ -228,7 +276,8 @@ pub fn read_path(
         }
     };
     if format == Format::GeoJson {
-        return read::read_path_with(path, &opts.read);
+        geojson_crs(&name, opts)?;
+        return Ok(unshift(read::read_path_with(path, &opts.read)?, opts));
     }
     let tables = if name.to_ascii_lowercase().ends_with(".shp") {
         vec![shapefile_beside(path, opts)?]
@@ -236,7 +285,7 @@ pub fn read_path(
         let bytes = std::fs::read(path)?;
         read_tables(format, &name, &bytes, opts)?
     };
-    features(tables, opts)
+    Ok(unshift(features(tables, opts)?, opts))
 }
 
 fn limits(opts: &ImportOptions) -> shp::Options {

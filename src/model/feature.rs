@@ -135,6 +135,40 @@ impl FeatureSet {
         })
     }
 
+    /// The set with every position mapped by `f(lon, lat)`: geometries, and each feature's
+    /// `workstation` attribute point (`{lon, lat, …}`).
+    pub fn map_positions(mut self, f: impl Fn(f64, f64) -> (f64, f64)) -> FeatureSet {
+        let g = |c: &mut geo::Coord<f64>| {
+            let (x, y) = f(c.x, c.y);
+            c.x = x;
+            c.y = y;
+        };
+        for feature in &mut self.features {
+            match &mut feature.geometry {
+                Geometry::Area(mp) => {
+                    for p in &mut mp.0 {
+                        p.exterior_mut(|r| r.0.iter_mut().for_each(g));
+                        p.interiors_mut(|rs| {
+                            rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(g))
+                        });
+                    }
+                }
+                Geometry::Line(ml) => ml.0.iter_mut().for_each(|l| l.0.iter_mut().for_each(g)),
+            }
+            if let Some(w) = feature.attributes.get_mut("workstation")
+                && let (Some(lon), Some(lat)) = (
+                    w.get("lon").and_then(|v| v.as_f64()),
+                    w.get("lat").and_then(|v| v.as_f64()),
+                )
+            {
+                let (x, y) = f(lon, lat);
+                w["lon"] = serde_json::json!(x);
+                w["lat"] = serde_json::json!(y);
+            }
+        }
+        self
+    }
+
     /// All features, in file order.
     pub fn features(&self) -> &[Feature] {
         &self.features
@@ -186,5 +220,74 @@ impl FeatureSet {
             .iter()
             .map(|f| f.geometry.position_count())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, MultiLineString, Polygon, polygon};
+
+    #[test]
+    fn map_positions_moves_every_position_and_the_workstation() {
+        let area = Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
+            vec![LineString::from(vec![
+                (0.25, 0.125),
+                (0.5, 0.125),
+                (0.5, 0.25),
+                (0.25, 0.125),
+            ])],
+        );
+        let mut attributes = serde_json::Map::new();
+        attributes.insert(
+            "workstation".into(),
+            serde_json::json!({"lon": 2.0, "lat": 3.0, "address": "x"}),
+        );
+        let grid = Feature {
+            layer: Layer::ResidentGrid,
+            code: "G".into(),
+            name: "g".into(),
+            parent: None,
+            kind: None,
+            people: vec![],
+            attributes,
+            geometry: Geometry::Area(MultiPolygon(vec![area])),
+        };
+        let road = Feature {
+            layer: Layer::RoadSegment,
+            code: "R".into(),
+            name: "r".into(),
+            parent: None,
+            kind: None,
+            people: vec![],
+            attributes: serde_json::Map::new(),
+            geometry: Geometry::Line(MultiLineString(vec![LineString::from(vec![
+                (5.0, 5.0),
+                (6.0, 6.0),
+            ])])),
+        };
+        let set = FeatureSet::new(vec![grid, road], vec![])
+            .expect("set")
+            .map_positions(|x, y| (x + 10.0, y * 2.0));
+        let g = set.get("G").expect("grid");
+        let want = polygon!(
+            exterior: [(x: 10.0, y: 0.0), (x: 11.0, y: 0.0), (x: 11.0, y: 2.0), (x: 10.0, y: 0.0)],
+            interiors: [[(x: 10.25, y: 0.25), (x: 10.5, y: 0.25), (x: 10.5, y: 0.5), (x: 10.25, y: 0.25)]],
+        );
+        assert_eq!(g.geometry, Geometry::Area(MultiPolygon(vec![want])));
+        assert_eq!(
+            g.attributes["workstation"],
+            serde_json::json!({"lon": 12.0, "lat": 6.0, "address": "x"})
+        );
+        let r = set.get("R").expect("road");
+        assert_eq!(
+            r.geometry,
+            Geometry::Line(MultiLineString(vec![LineString::from(vec![
+                (15.0, 10.0),
+                (16.0, 12.0)
+            ])]))
+        );
+        assert_eq!(set.index_of("R"), Some(1));
     }
 }

@@ -226,7 +226,9 @@ pub struct UploadQuery {
     /// The uploaded file's name (its extension gives the format under
     /// `application/octet-stream`; problems name it).
     pub filename: Option<String>,
-    /// The coordinate system (`EPSG:4528`), overriding a Shapefile's .prj.
+    /// The coordinate system (`EPSG:4528`), overriding a Shapefile's .prj; or `gcj02` / `bd09`:
+    /// longitude/latitude from Chinese web maps, taken back to WGS84. GeoJSON takes only
+    /// longitude/latitude (4326, 4490, gcj02, bd09).
     pub crs: Option<String>,
     /// The .dbf encoding, `utf-8` or `gbk`, overriding the .cpg and detection.
     pub encoding: Option<String>,
