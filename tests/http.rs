@@ -493,6 +493,12 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
     }
     assert!(paths["/api/v1/lookup"].get("post").is_some());
     assert!(paths.contains_key("/api/v1/drafts/{id}"));
+    // The mapping step's inspection of a file (issue 19), a typed answer.
+    assert_eq!(
+        paths["/api/v1/drafts/inspect"]["post"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/Inspection"
+    );
     // Operation ids are unique (the OpenAPI validator and client generators refuse duplicates).
     let mut ids: Vec<&str> = paths
         .values()

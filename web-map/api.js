@@ -73,13 +73,39 @@ export const api = {
   shop: (id) => getJSON(`/api/v1/shops/${encodeURIComponent(id)}`),
 };
 
-/** POST a file as a draft with upload progress (XMLHttpRequest: fetch has no upload progress). */
-export function uploadDraft(file, token, onProgress) {
+// The query of an upload or inspection: the parameters given (empty ones left out).
+function uploadQuery(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * What a table-format file (a zipped Shapefile, a GeoPackage, a CSV) holds, for the mapping
+ * step: POST /api/v1/drafts/inspect with `params` ({filename, crs, encoding}); nothing is stored.
+ */
+export async function inspectDraft(file, token, params) {
+  const res = await fetch(`/api/v1/drafts/inspect${uploadQuery(params)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json', Authorization: `Bearer ${token}` },
+    body: file,
+  });
+  if (!res.ok) throw await toError(res);
+  return res.json();
+}
+
+/**
+ * POST a file as a draft with upload progress (XMLHttpRequest: fetch has no upload progress).
+ * Without `params` the file is GeoJSON; with them ({filename, mapping, crs, encoding}) it goes as
+ * application/octet-stream and the server tells the format by the file name.
+ */
+export function uploadDraft(file, token, onProgress, params) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/v1/drafts');
+    xhr.open('POST', `/api/v1/drafts${uploadQuery(params)}`);
     xhr.setRequestHeader('Authorization', `Bearer ${token}`);
-    xhr.setRequestHeader('Content-Type', 'application/geo+json');
+    xhr.setRequestHeader('Content-Type', params ? 'application/octet-stream' : 'application/geo+json');
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
     xhr.upload.onload = () => onProgress(1, true);

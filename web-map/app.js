@@ -1,7 +1,8 @@
 // gridatlas web map: who is responsible for this place?
 // Plain ES module, no build step. MapLibre GL JS is vendored in vendor/maplibre-gl/.
 import * as maplibregl from './vendor/maplibre-gl/maplibre-gl.mjs';
-import { api, uploadDraft } from './api.js';
+import { api, uploadDraft, getWithToken } from './api.js';
+import { needsMapping, mappingStep, closeMapping } from './mapping.js';
 import { t, label, applyI18n, setLang, getLang } from './i18n.js';
 import { problemText, problemHtml, showProblem } from './problems.js';
 import { parsePoint, parseAngle } from './coords.js';
@@ -1429,6 +1430,7 @@ function setupPlanner() {
     $('#planner-publish').disabled = errors > 0 && !admin;
   };
   state.renderPublishBox = renderPublishBox;
+  $('#planner-file').addEventListener('change', () => closeMapping());
   $('#planner-token').addEventListener('change', checkPlanner);
   $('#planner-admin-token').addEventListener('change', checkAdmin);
   document.addEventListener('langchange', () => { showRole(); renderPublishBox(); });
@@ -1438,6 +1440,19 @@ function setupPlanner() {
     const file = $('#planner-file').files[0];
     if (!token()) return setStatus(t('planner.need_token'), 'error');
     if (!file) return setStatus(t('planner.need_file'), 'error');
+    // A table format (Shapefile .zip, GeoPackage, CSV): the mapping step first (mapping.js).
+    let params;
+    if (needsMapping(file)) {
+      $('#publish-box').hidden = true;
+      $('#planner-summary').hidden = true;
+      $('#findings-list').innerHTML = '';
+      try {
+        params = await mappingStep(file, token(), setStatus);
+      } catch (e) {
+        return showStatusProblem(status, e);
+      }
+      if (!params) return;
+    }
     const prog = $('#planner-progress');
     const bar = prog.querySelector('.bar');
     const lab = prog.querySelector('.progress-label');
@@ -1451,10 +1466,11 @@ function setupPlanner() {
       const res = await uploadDraft(file, token(), (f, done) => {
         bar.style.width = `${Math.round(f * 100)}%`;
         lab.textContent = done ? t('planner.validating') : t('planner.uploading', { p: Math.round(f * 100) });
-      });
+      }, params);
       state.draft = res;
       state.draftSummary = res.summary;
-      showDraftOutline(file);
+      if (params) showDraftExport(res.id, token());
+      else showDraftOutline(file);
       const report = await api.report(res.id, token());
       state.findings = (report.features || []).map((f, i) => ({ ...f, properties: { ...f.properties, idx: i } }));
       drawFindings();
@@ -1510,6 +1526,14 @@ function afterPublish(generation) {
   state.publishedGeneration = generation;
   const open = state.lastLookup;
   if (open && !$('#card').hidden) lookupAndShow(open.lon, open.lat, 'wgs84', false);
+}
+
+// Draws a draft read from another format as the server read it (its GeoJSON export).
+async function showDraftExport(id, token) {
+  try {
+    const fc = await getWithToken(`/api/v1/drafts/${id}/export`, token);
+    if (fc?.type === 'FeatureCollection') state.map.getSource('draft').setData(fc);
+  } catch { /* the outline is a help only; the findings are drawn without it */ }
 }
 
 // Draws the uploaded file's boundaries (dashed) so the findings can be read against them.

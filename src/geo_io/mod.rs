@@ -21,6 +21,7 @@ pub mod crs;
 pub mod dbf;
 pub mod dbf_write;
 pub mod export;
+pub mod inspect;
 pub mod mapping;
 pub mod prj;
 pub mod prj_write;

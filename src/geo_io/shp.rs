@@ -3,7 +3,9 @@
 //! GeoJSON geometry in longitude/latitude. See docs/formats.md.
 //!
 //! 1. The system: the one given (`--crs`, `crs=`) wins, else the `.prj` (one not identified is
-//!    a problem naming the `.prj` and why); no `.prj` and none given is a problem.
+//!    a problem naming the `.prj` and why); no `.prj` and none given is a problem. When
+//!    inspecting ([`Options::keep_unknown_crs`]) an unknown system is not a problem: the
+//!    coordinates are kept as they are and the reason told in the table's `info`.
 //! 2. The `.dbf`: fields decoded in the encoding of [`super::dbf::choose_encoding`]; a name or
 //!    value not valid in it is a problem naming record and field (and the encoding's source).
 //! 3. Each record: the shape read in turn (a truncated or corrupt `.shp` is a problem at the
@@ -23,7 +25,7 @@ use super::crs::FileCrs;
 use super::dbf::{self, DbfEncoding, RawTable};
 use super::prj;
 use super::read::Problem;
-use super::source::{Row, Table};
+use super::source::{Row, Table, TableInfo};
 use serde_json::{Value, json};
 use shapefile::record::traits::HasXY;
 use shapefile::{PolygonRing, Shape, ShapeType};
@@ -57,6 +59,9 @@ pub struct Options {
     pub max_records: usize,
     /// Most vertices in one record.
     pub max_positions: usize,
+    /// An unknown system is no problem: the coordinates are kept as they are and the reason
+    /// goes to [`TableInfo::crs_unknown`] (for inspecting).
+    pub keep_unknown_crs: bool,
 }
 
 fn problem(path: String, message: String) -> Problem {
@@ -78,23 +83,31 @@ pub fn read_layer(files: &Files<'_>, opts: &Options) -> Result<Table, Vec<Proble
         format!("{}.{ext}", base.unwrap_or(name))
     };
     let mut problems = Vec::new();
+    let mut crs_unknown = None;
+    let mut unknown = |problems: &mut Vec<Problem>, message: String| {
+        if opts.keep_unknown_crs {
+            crs_unknown = Some(message);
+        } else {
+            problems.push(problem(stem_file("prj"), message));
+        }
+    };
     let crs = match (opts.crs, files.prj) {
         (Some(c), _) => Some(c),
         (None, Some(p)) => match prj::identify(p) {
             Ok(c) => Some(c),
             Err(e) => {
-                problems.push(problem(
-                    stem_file("prj"),
+                unknown(
+                    &mut problems,
                     format!("{e} — or give the coordinate system (e.g. EPSG:4528) explicitly"),
-                ));
+                );
                 None
             }
         },
         (None, None) => {
-            problems.push(problem(
-                stem_file("prj"),
+            unknown(
+                &mut problems,
                 "missing: the .prj says which coordinate system the coordinates are in; add it, or give the system (e.g. --crs EPSG:4528, crs=EPSG:4528)".into(),
-            ));
+            );
             None
         }
     };
@@ -144,9 +157,9 @@ pub fn read_layer(files: &Files<'_>, opts: &Options) -> Result<Table, Vec<Proble
             }
         }
     }
-    let Some(crs) = crs else {
+    if crs.is_none() && crs_unknown.is_none() {
         return Err(problems);
-    };
+    }
     let mut reader = match shapefile::ShapeReader::new(Cursor::new(files.shp)) {
         Ok(r) => r,
         Err(e) => {
@@ -251,6 +264,12 @@ pub fn read_layer(files: &Files<'_>, opts: &Options) -> Result<Table, Vec<Proble
         layer: files.layer.to_string(),
         columns,
         rows,
+        info: TableInfo {
+            crs,
+            crs_unknown,
+            encoding: Some((enc, source)),
+            geometry_type: Some(family_name(family(header_type)).to_string()),
+        },
     })
 }
 
@@ -313,7 +332,8 @@ fn family_name(f: Family) -> &'static str {
 }
 
 struct Conv {
-    crs: FileCrs,
+    /// `None`: unknown, the coordinates kept as they are.
+    crs: Option<FileCrs>,
     n: usize,
     max: usize,
 }
@@ -328,17 +348,19 @@ impl Conv {
             ));
         }
         let (x, y) = (p.x(), p.y());
-        let (lon, lat) = self
-            .crs
+        let Some(crs) = self.crs else {
+            return Ok(json!([x, y]));
+        };
+        let (lon, lat) = crs
             .to_lon_lat(x, y)
-            .map_err(|e| format!("vertex {} ({x}, {y}) in {}: {e}", self.n, self.crs.name()))?;
+            .map_err(|e| format!("vertex {} ({x}, {y}) in {}: {e}", self.n, crs.name()))?;
         let in_china = (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat);
-        if !(self.crs.is_geographic() || in_china) {
+        if !(crs.is_geographic() || in_china) {
             return Err(format!(
                 "vertex {} ({x}, {y}) in {} (EPSG:{}) is longitude {lon:.4}, latitude {lat:.4}, outside China: is the .prj (or the system given) right — zone, zone prefix on the easting, x and y swapped?",
                 self.n,
-                self.crs.name(),
-                self.crs.epsg()
+                crs.name(),
+                crs.epsg()
             ));
         }
         Ok(json!([lon, lat]))
@@ -352,7 +374,12 @@ impl Conv {
     }
 }
 
-fn convert(shape: &Shape, header: ShapeType, crs: FileCrs, max: usize) -> Result<Value, String> {
+fn convert(
+    shape: &Shape,
+    header: ShapeType,
+    crs: Option<FileCrs>,
+    max: usize,
+) -> Result<Value, String> {
     let rec = family(shape.shapetype());
     let head = family(header);
     if rec != Family::Null && rec != head {

@@ -12,10 +12,11 @@
 //!    Feature value and all of them go through the GeoJSON reader's checks
 //!    (`read::read_feature_values`); its problems are relocated from `features[i].properties.code`
 //!    to `grids.shp record 12, field 网格编码`.
-//! 4. [`inspect`]: the file layers, their columns and the first rows, for the map's mapping step.
+//! 4. [`super::inspect`]: the file layers, their columns and the first rows, for the map's
+//!    mapping step (over the same [`Table`]s, with what each reader tells in [`TableInfo`]).
 
 use super::crs::FileCrs;
-use super::dbf::DbfEncoding;
+use super::dbf::{DbfEncoding, EncodingSource};
 use super::mapping::{ColumnMapping, Resolved};
 use super::read::{self, Problem, ReadError, ReadOptions};
 use super::{archive, shp};
@@ -180,6 +181,25 @@ pub struct ImportOptions {
     pub mapping: Option<ColumnMapping>,
     /// Most uncompressed bytes read from an archive (0: 1 GiB).
     pub max_archive_bytes: usize,
+    /// Read a layer whose coordinate system is unknown (no `.prj`, one not identified) with its
+    /// coordinates as they are, the reason in [`TableInfo::crs_unknown`], instead of stopping
+    /// ([`super::inspect`] only; [`features`] refuses such a table).
+    pub keep_unknown_crs: bool,
+}
+
+/// What a reader tells of a table beyond its rows (for [`super::inspect`]); a reader that
+/// tells nothing leaves it at the default.
+#[derive(Debug, Clone, Default)]
+pub struct TableInfo {
+    /// The system the coordinates were converted from.
+    pub crs: Option<FileCrs>,
+    /// Why no system is known (only with [`ImportOptions::keep_unknown_crs`]): the geometry is
+    /// then in the file's own coordinates, not longitude/latitude.
+    pub crs_unknown: Option<String>,
+    /// The text encoding and where it was chosen (a DBF's).
+    pub encoding: Option<(DbfEncoding, EncodingSource)>,
+    /// The geometry type the file declares (`polygon`, `polyline`, …).
+    pub geometry_type: Option<String>,
 }
 
 /// The rows of one file layer (a `.shp`, a GeoPackage table, a CSV).
@@ -193,6 +213,8 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Rows.
     pub rows: Vec<Row>,
+    /// What the reader tells of it beyond the rows.
+    pub info: TableInfo,
 }
 
 /// One record.
@@ -294,6 +316,7 @@ fn limits(opts: &ImportOptions) -> shp::Options {
         encoding: opts.encoding,
         max_records: opts.read.max_features.unwrap_or(10_000_000),
         max_positions: opts.read.max_positions_per_feature.unwrap_or(usize::MAX),
+        keep_unknown_crs: opts.keep_unknown_crs,
     }
 }
 
@@ -404,6 +427,15 @@ pub fn features(tables: Vec<Table>, opts: &ImportOptions) -> Result<FeatureSet, 
     let mut resolved = Vec::with_capacity(tables.len());
     let mut problems = Vec::new();
     for t in &tables {
+        if let Some(why) = &t.info.crs_unknown {
+            problems.push(Problem {
+                index: None,
+                code: None,
+                path: t.file.clone(),
+                message: format!("no coordinate system: {why}"),
+            });
+            continue;
+        }
         match mapping.resolve(given, &t.layer, &t.columns) {
             Ok(r) => resolved.push(r),
             Err(m) => problems.push(Problem {

@@ -1,4 +1,5 @@
-//! Drafts and generations: `POST /api/v1/drafts`, `GET /api/v1/drafts/{id}[/report]`,
+//! Drafts and generations: `POST /api/v1/drafts`, `POST /api/v1/drafts/inspect` (what a
+//! table-format file holds, for the map's mapping step), `GET /api/v1/drafts/{id}[/report]`,
 //! `POST /api/v1/drafts/{id}/publish`, `GET /api/v1/generations`,
 //! `GET /api/v1/generations/{a}/diff/{b}`, and the exports `GET /api/v1/generations/{a}/export`,
 //! `GET /api/v1/drafts/{id}/export` (GeoJSON, Shapefile .zip, GeoPackage).
@@ -12,7 +13,7 @@ use super::auth::{self, Role};
 use super::error::{ApiError, ApiResult};
 use super::query::Params;
 use crate::geo_io::ReadOptions;
-use crate::geo_io::source::Requested;
+use crate::geo_io::source::{Format, ImportOptions, Requested};
 use crate::service::{self, drafts, export, generations};
 use crate::store::StoreError;
 use crate::wire::drafts as wire;
@@ -49,37 +50,21 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let caller = auth::require(&state, &headers, Role::Planner).await?;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (format, mut import) = Requested {
-        format: q.format.as_deref(),
-        content_type: Some(ctype),
-        file_name: q.filename.as_deref(),
-        crs: q.crs.as_deref(),
-        encoding: q.encoding.as_deref(),
-        mapping: q.mapping.as_deref(),
-    }
-    .resolve()
-    .map_err(|(name, e)| ApiError::invalid_parameter(name, e))?;
-    let Some(format) = format else {
-        return Err(ApiError::unsupported_media_type(format!(
-            "upload GeoJSON as application/geo+json (or application/json) or a zipped Shapefile as application/zip (or give format= or a filename= with its extension), not {:?}",
-            if ctype.is_empty() { "(none)" } else { ctype }
-        )));
-    };
+    let (format, import) = reading(
+        &state,
+        &headers,
+        Requested {
+            format: q.format.as_deref(),
+            file_name: q.filename.as_deref(),
+            crs: q.crs.as_deref(),
+            encoding: q.encoding.as_deref(),
+            mapping: q.mapping.as_deref(),
+            ..Requested::default()
+        },
+        "upload GeoJSON as application/geo+json (or application/json) or a zipped Shapefile as application/zip (or give format= or a filename= with its extension)",
+    )?;
     let body = body?;
     let store = state.store()?;
-    import.read = ReadOptions {
-        max_positions_per_feature: Some(state.config().max_positions_per_feature),
-        ..ReadOptions::default()
-    };
-    import.max_archive_bytes = state
-        .config()
-        .max_body_bytes
-        .saturating_mul(20)
-        .min(1 << 30);
     let streets = q.streets.map(|s| s.split(',').map(str::to_owned).collect());
     let done = state
         .blocking(move || {
@@ -103,6 +88,84 @@ pub async fn create(
         Json(done.draft),
     )
         .into_response())
+}
+
+/// `POST /api/v1/drafts/inspect`: what a table-format file (a zipped Shapefile, …) holds, for the
+/// map's mapping step — layers, columns with samples, the first rows, the coordinate system
+/// (or why none is known), the encoding, a suggested mapping. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/drafts/inspect", tag = "drafts",
+    params(wire::InspectQuery),
+    request_body(content((Vec<u8> = "application/zip")), description = "A zipped Shapefile (one or more .shp with .dbf, .prj, .cpg) or another table format (docs/formats.md), as for the upload"),
+    responses(
+        (status = 200, description = "The file's layers and a suggested column mapping", body = wire::Inspection),
+        (status = 400, description = "Invalid parameter (`format`, `crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a planner or admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or feature too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a table format (GeoJSON is uploaded directly)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A problem of the files (a truncated .shp, an unknown .cpg, …), located by file, record and field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn inspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<wire::InspectQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<wire::Inspection>> {
+    auth::require(&state, &headers, Role::Planner).await?;
+    let (format, import) = reading(
+        &state,
+        &headers,
+        Requested {
+            format: q.format.as_deref(),
+            file_name: q.filename.as_deref(),
+            crs: q.crs.as_deref(),
+            encoding: q.encoding.as_deref(),
+            ..Requested::default()
+        },
+        "send a zipped Shapefile as application/zip (or give format= or a filename= with its extension)",
+    )?;
+    let body = body?;
+    let found = state
+        .blocking(move || drafts::inspect(format, q.filename.as_deref(), &body, &import))
+        .await?;
+    Ok(Json(found))
+}
+
+/// The format and reading options of an upload's body: the parameters `asked` and the request's
+/// content type, with the server's limits (vertices per feature, bytes out of an archive); a bad
+/// parameter is a 400 naming it, no format a 415 saying `what` to send.
+fn reading(
+    state: &AppState,
+    headers: &HeaderMap,
+    asked: Requested<'_>,
+    what: &str,
+) -> ApiResult<(Format, ImportOptions)> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (format, mut import) = Requested {
+        content_type: Some(ctype),
+        ..asked
+    }
+    .resolve()
+    .map_err(|(name, e)| ApiError::invalid_parameter(name, e))?;
+    let Some(format) = format else {
+        return Err(ApiError::unsupported_media_type(format!(
+            "{what}, not {:?}",
+            if ctype.is_empty() { "(none)" } else { ctype }
+        )));
+    };
+    import.read = ReadOptions {
+        max_positions_per_feature: Some(state.config().max_positions_per_feature),
+        ..ReadOptions::default()
+    };
+    import.max_archive_bytes = state
+        .config()
+        .max_body_bytes
+        .saturating_mul(20)
+        .min(1 << 30);
+    Ok((format, import))
 }
 
 fn draft_id(p: Result<Path<String>, PathRejection>) -> ApiResult<i64> {

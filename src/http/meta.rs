@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         super::tiles::tile,
         super::tiles::tilejson,
         super::drafts::create,
+        super::drafts::inspect,
         super::drafts::get_draft,
         super::drafts::report,
         super::drafts::publish,

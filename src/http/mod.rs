@@ -751,6 +751,11 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
             post(drafts::create),
             vec![(Method::POST, Policy::with_roles(upload, &[Role::Planner]))],
         ),
+        (
+            "/api/v1/drafts/inspect",
+            post(drafts::inspect),
+            vec![(Method::POST, Policy::with_roles(upload, &[Role::Planner]))],
+        ),
         ("/api/v1/drafts/{id}", get(drafts::get_draft), vec![]),
         ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
         (

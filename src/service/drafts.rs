@@ -9,6 +9,9 @@
 use super::access::Caller;
 use super::error::{Error, Result};
 use crate::geo_io::ReadError;
+use crate::geo_io::crs::FileCrs;
+use crate::geo_io::dbf::EncodingSource;
+use crate::geo_io::inspect;
 use crate::geo_io::source::{self, Format, ImportOptions};
 use crate::model::{FeatureSet, Layer};
 use crate::store::{self, DraftId, DraftInfo, GenerationInfo, NewDraft, Store};
@@ -77,24 +80,106 @@ fn read_upload(
             .map_err(|e| Error::unprocessable(format!("reading {}: {e}", path.display()))),
         Source::Bytes(bytes) => {
             let format = format.unwrap_or(Format::GeoJson);
-            source::read_bytes(format, name.unwrap_or("upload"), bytes, opts).map_err(|e| match e {
-                ReadError::Syntax { .. } => Error::bad_request(e.to_string()),
-                ReadError::TooLarge(p) => Error::too_large(p.to_string()),
-                ReadError::Invalid(problems) => {
-                    let first = problems
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    Error::unprocessable(format!(
-                        "{} problem(s) in the upload; first: {first}",
-                        problems.len()
-                    ))
-                    .with_extra(json!({"problems": problems.iter().take(1000).collect::<Vec<_>>()}))
-                }
-                ReadError::Io(e) => Error::bad_request(format!("reading the body: {e}")),
-            })
+            source::read_bytes(format, name.unwrap_or("upload"), bytes, opts).map_err(read_error)
         }
     }
+}
+
+/// A reading error of a request body as the API answers it: the first problem, and up to
+/// 1,000 in `problems`.
+fn read_error(e: ReadError) -> Error {
+    match e {
+        ReadError::Syntax { .. } => Error::bad_request(e.to_string()),
+        ReadError::TooLarge(p) => Error::too_large(p.to_string()),
+        ReadError::Invalid(problems) => {
+            let first = problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            Error::unprocessable(format!(
+                "{} problem(s) in the upload; first: {first}",
+                problems.len()
+            ))
+            .with_extra(json!({"problems": problems.iter().take(1000).collect::<Vec<_>>()}))
+        }
+        ReadError::Io(e) => Error::bad_request(format!("reading the body: {e}")),
+    }
+}
+
+/// What a table-format file holds, for the map's mapping step (`POST /api/v1/drafts/inspect`):
+/// its layers, columns, first rows, systems and encodings, and a suggested mapping. Nothing is
+/// stored; a problem of the files is a 422 located as the upload locates it.
+pub fn inspect(
+    format: Format,
+    name: Option<&str>,
+    bytes: &[u8],
+    opts: &ImportOptions,
+) -> Result<wire::Inspection> {
+    if format == Format::GeoJson {
+        return Err(Error::unsupported_media_type(
+            "GeoJSON has the standard properties and needs no mapping: upload it to POST /api/v1/drafts; inspect takes the table formats (a zipped Shapefile, …)",
+        ));
+    }
+    let found =
+        inspect::inspect(format, name.unwrap_or("upload"), bytes, opts).map_err(read_error)?;
+    let crs_ref = |c: FileCrs| wire::CrsRef {
+        code: format!("EPSG:{}", c.epsg()),
+        name: c.name(),
+    };
+    let layers = found
+        .layers
+        .into_iter()
+        .map(|l| wire::InspectedLayer {
+            name: l.name,
+            file: l.file,
+            geometry_type: l.geometry_type,
+            records: l.records,
+            columns: l
+                .columns
+                .into_iter()
+                .map(|c| wire::InspectedColumn {
+                    name: c.name,
+                    samples: c.samples,
+                    filled: c.filled,
+                })
+                .collect(),
+            preview: l
+                .preview
+                .into_iter()
+                .map(|r| wire::PreviewRow {
+                    record: r.record,
+                    values: r.values,
+                    geometry: wire::GeometrySummary {
+                        kind: r.geometry.kind,
+                        vertices: r.geometry.vertices,
+                        first_lon_lat: r.geometry.first_lon_lat,
+                        first_xy: r.geometry.first_xy,
+                    },
+                })
+                .collect(),
+            crs: wire::InspectedCrs {
+                crs: l.crs.map(crs_ref),
+                reason: l.crs_unknown,
+                guess: l.crs_guess.map(crs_ref),
+            },
+            encoding: l.encoding.map(|(e, s)| wire::InspectedEncoding {
+                encoding: e.as_str().to_string(),
+                source: match s {
+                    EncodingSource::Given => "given",
+                    EncodingSource::Cpg => "cpg",
+                    EncodingSource::Ldid => "ldid",
+                    EncodingSource::Detected => "detected",
+                }
+                .to_string(),
+            }),
+        })
+        .collect();
+    Ok(wire::Inspection {
+        // The variant's name, as `Format`'s serde names it (lowercase).
+        format: format!("{format:?}").to_ascii_lowercase(),
+        layers,
+        suggested_mapping: found.mapping,
+    })
 }
 
 /// The streets a draft of `set` replaces: those named, else those its features lie in (`None`:

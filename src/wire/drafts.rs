@@ -1,4 +1,4 @@
-//! Drafts, validation reports and generations on the wire: `POST /api/v1/drafts`,
+//! Drafts, validation reports and generations on the wire: `POST /api/v1/drafts[/inspect]`,
 //! `GET /api/v1/drafts/{id}[/report]`, `POST /api/v1/drafts/{id}/publish`,
 //! `GET /api/v1/generations[/{a}/diff/{b}]`.
 
@@ -332,4 +332,128 @@ pub struct Diff {
     pub to: i32,
     /// The areas that changed.
     pub items: Vec<AreaChange>,
+}
+
+/// Query of `POST /api/v1/drafts/inspect`: the upload's reading parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InspectQuery {
+    /// The body's format, `shapefile` (a zip) or another table format; default by the content
+    /// type (`application/zip`), else by `filename`'s extension.
+    pub format: Option<String>,
+    /// The file's name (its extension gives the format under `application/octet-stream`;
+    /// problems name it).
+    pub filename: Option<String>,
+    /// The coordinate system (`EPSG:4528`), overriding a Shapefile's .prj.
+    pub crs: Option<String>,
+    /// The .dbf encoding, `utf-8` or `gbk`, overriding the .cpg and detection.
+    pub encoding: Option<String>,
+}
+
+/// A coordinate system of the catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrsRef {
+    /// `EPSG:4528`.
+    pub code: String,
+    /// The EPSG name, e.g. `CGCS2000 / 3-degree Gauss-Kruger zone 40`.
+    pub name: String,
+}
+
+/// The coordinate system of a file layer: identified (or given), or not known and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectedCrs {
+    /// The system; `null`: not known (no `.prj`, one not identified) — give `crs=`.
+    pub crs: Option<CrsRef>,
+    /// Why it is not known (`null` when it is).
+    pub reason: Option<String>,
+    /// When not known: a system the coordinates look like (a guess from the first vertex, to
+    /// offer; never applied).
+    pub guess: Option<CrsRef>,
+}
+
+/// The text encoding of a file layer's attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectedEncoding {
+    /// `utf-8` | `gbk`.
+    pub encoding: String,
+    /// `given` (`encoding=`) | `cpg` (the .cpg) | `ldid` (the .dbf header) | `detected`.
+    pub source: String,
+}
+
+/// A column of a file layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectedColumn {
+    /// Its name.
+    pub name: String,
+    /// Up to 5 distinct non-empty values, in record order, as text (at most 80 characters).
+    pub samples: Vec<String>,
+    /// Records with a non-empty value.
+    pub filled: usize,
+}
+
+/// A geometry in a few numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeometrySummary {
+    /// The GeoJSON type (`MultiPolygon`, …); `null`: no geometry.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Vertices.
+    pub vertices: usize,
+    /// The first vertex, `[lon, lat]` (the system known).
+    pub first_lon_lat: Option<[f64; 2]>,
+    /// The first vertex as written in the file, `[x, y]` (the system not known).
+    pub first_xy: Option<[f64; 2]>,
+}
+
+/// A previewed record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRow {
+    /// Its record number, from 1.
+    pub record: usize,
+    /// One value per column, in the order of `columns` (texts cut to 80 characters).
+    #[schema(value_type = Vec<Object>)]
+    pub values: Vec<serde_json::Value>,
+    /// Its geometry, summarised.
+    pub geometry: GeometrySummary,
+}
+
+/// One file layer (a `.shp` of the zip, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectedLayer {
+    /// The file layer's name (the Shapefile's stem): the key of the mapping's `layer_of`.
+    pub name: String,
+    /// The file, as problems name it (`areas.shp`).
+    pub file: String,
+    /// The declared geometry type (`polygon`, `polyline`, `point`, …).
+    pub geometry_type: Option<String>,
+    /// Records.
+    pub records: usize,
+    /// The columns with samples.
+    pub columns: Vec<InspectedColumn>,
+    /// The first 5 records.
+    pub preview: Vec<PreviewRow>,
+    /// Its coordinate system.
+    pub crs: InspectedCrs,
+    /// The attributes' encoding (`null`: the format has none to choose).
+    pub encoding: Option<InspectedEncoding>,
+}
+
+/// `200` of `POST /api/v1/drafts/inspect`: what the file holds; nothing is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    /// The format read (`shapefile`, …).
+    pub format: String,
+    /// The file layers.
+    pub layers: Vec<InspectedLayer>,
+    /// A column mapping suggested from the column names (standard and common Chinese ones),
+    /// for the `mapping=` parameter of the upload.
+    pub suggested_mapping: crate::geo_io::mapping::ColumnMapping,
 }

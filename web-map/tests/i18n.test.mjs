@@ -17,7 +17,7 @@ test('every key used by the pages and scripts is defined', () => {
   for (const f of ['index.html', 'board.html', 'portal.html', 'm.html', 'report.html']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/data-i18n(?:-placeholder|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ['app.js', 'board.js', 'portal.js', 'desk.js', 'problems.js', 'm.js', 'report.js']) {
+  for (const f of ['app.js', 'mapping.js', 'board.js', 'portal.js', 'desk.js', 'problems.js', 'm.js', 'report.js']) {
     for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\bt\('([a-z_.]+)'/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in STRINGS.zh));
