@@ -7,12 +7,11 @@
 #[path = "support/shapefiles.rs"]
 mod shapefiles;
 
-use gridatlas::geo_io::crs::FileCrs;
 use gridatlas::geo_io::mapping::ColumnMapping;
 use gridatlas::geo_io::source::{self, Format, ImportOptions};
 use gridatlas::geo_io::{Problem, ReadError};
-use gridatlas::model::{Feature, FeatureSet, Geometry, Layer};
-use shapefiles::{DEMO, MAPPING, fixture, zip_shapefiles};
+use gridatlas::model::{FeatureSet, Layer};
+use shapefiles::{DEMO, MAPPING, assert_same, fixture, zip_shapefiles};
 use std::path::Path;
 
 fn opts() -> ImportOptions {
@@ -28,71 +27,6 @@ fn problems(r: Result<FeatureSet, ReadError>) -> Vec<Problem> {
         Err(e) => panic!("expected located problems, got {e}"),
         Ok(s) => panic!("expected problems, read {} features", s.len()),
     }
-}
-
-/// Every feature of `a` is in `b` with the same properties and people (role, name, phone), and
-/// every vertex within 1 mm on the ground (compared in EPSG:4528 metres). Returns the largest
-/// distance in metres.
-fn assert_same(a: &FeatureSet, b: &FeatureSet) -> f64 {
-    assert_eq!(a.len(), b.len(), "feature count");
-    let gk = FileCrs::from_epsg(4528).expect("4528");
-    let mut worst = 0.0f64;
-    let by_code: std::collections::HashMap<&str, &Feature> =
-        b.features().iter().map(|f| (f.code.as_str(), f)).collect();
-    for f in a.features() {
-        let g = by_code
-            .get(f.code.as_str())
-            .unwrap_or_else(|| panic!("{} missing", f.code));
-        assert_eq!(
-            (f.layer, &f.name, &f.parent, f.kind),
-            (g.layer, &g.name, &g.parent, g.kind),
-            "{}",
-            f.code
-        );
-        let people = |x: &Feature| {
-            x.people
-                .iter()
-                .map(|p| (p.role, p.name.clone(), p.phone.clone()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(people(f), people(g), "{} people", f.code);
-        let pts = |x: &Feature| -> Vec<Vec<(f64, f64)>> {
-            match &x.geometry {
-                Geometry::Area(mp) => {
-                    mp.0.iter()
-                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                        .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
-                        .collect()
-                }
-                Geometry::Line(ml) => {
-                    ml.0.iter()
-                        .map(|l| l.0.iter().map(|c| (c.x, c.y)).collect())
-                        .collect()
-                }
-            }
-        };
-        let (pa, pb) = (pts(f), pts(g));
-        assert_eq!(
-            pa.iter().map(Vec::len).collect::<Vec<_>>(),
-            pb.iter().map(Vec::len).collect::<Vec<_>>(),
-            "{} rings",
-            f.code
-        );
-        for (ra, rb) in pa.iter().zip(&pb) {
-            for (&(x1, y1), &(x2, y2)) in ra.iter().zip(rb) {
-                let (e1, n1) = gk.from_lon_lat(x1, y1).expect("project");
-                let (e2, n2) = gk.from_lon_lat(x2, y2).expect("project");
-                let d = (e1 - e2).hypot(n1 - n2);
-                worst = worst.max(d);
-                assert!(
-                    d < 1e-3,
-                    "{}: ({x1}, {y1}) read as ({x2}, {y2}), {d} m",
-                    f.code
-                );
-            }
-        }
-    }
-    worst
 }
 
 #[test]

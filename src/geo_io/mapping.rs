@@ -4,7 +4,8 @@
 //! 1. [`ColumnMapping`] is a small JSON object (a file, the CLI's `--mapping`/`--column`, the
 //!    upload's `mapping` query parameter); every member is optional and defaults to the
 //!    standard property name of docs/geojson-format.md (`layer`, `code`, …; `people` is then a
-//!    column holding the JSON array, if there is one).
+//!    column holding the JSON array, if there is one). A CSV's geometry columns are `wkt`, or
+//!    `lon` and `lat` (read by [`super::csv_read`]; the other formats ignore them).
 //! 2. [`ColumnMapping::resolve`] checks it against one table's columns: a named column that is
 //!    missing, or a table without a code column and no mapping, is an error that lists the
 //!    columns found.
@@ -45,6 +46,15 @@ pub struct ColumnMapping {
     /// People, one entry per person column group (a row with an empty name has no such person).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<PersonColumns>,
+    /// A CSV's column holding the geometry as WKT (default `wkt`, `WKT` or `geometry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wkt: Option<String>,
+    /// A CSV's column holding a point's longitude or easting (default `lon`), with `lat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<String>,
+    /// A CSV's column holding a point's latitude or northing (default `lat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<String>,
 }
 
 /// The columns of one person.
@@ -113,7 +123,7 @@ impl ColumnMapping {
     }
 
     /// Sets one member from a CLI flag `KEY=COLUMN` (`layer`, `code`, `name`, `parent`, `kind`,
-    /// `layer_of.FILE_LAYER`); people only through JSON.
+    /// `wkt`, `lon`, `lat`, `layer_of.FILE_LAYER`); people only through JSON.
     pub fn set(&mut self, flag: &str) -> Result<(), String> {
         let (k, v) = flag
             .split_once('=')
@@ -125,13 +135,16 @@ impl ColumnMapping {
             "name" => self.name = Some(v),
             "parent" => self.parent = Some(v),
             "kind" => self.kind = Some(v),
+            "wkt" => self.wkt = Some(v),
+            "lon" => self.lon = Some(v),
+            "lat" => self.lat = Some(v),
             _ => match k.strip_prefix("layer_of.") {
                 Some(file) if layer_of(&v).is_some() => {
                     self.layer_of.insert(file.to_string(), v);
                 }
                 _ => {
                     return Err(format!(
-                        "{flag:?}: unknown key {k:?}; expected layer, code, name, parent, kind or layer_of.FILE_LAYER=LAYER"
+                        "{flag:?}: unknown key {k:?}; expected layer, code, name, parent, kind, wkt, lon, lat or layer_of.FILE_LAYER=LAYER"
                     ));
                 }
             },

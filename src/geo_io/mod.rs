@@ -10,7 +10,8 @@
 //!
 //! The coordinate systems of other formats: [`crs::FileCrs`] (the systems taken, EPSG codes,
 //! conversion to and from longitude/latitude) and [`prj`] (a Shapefile `.prj`'s system,
-//! identified by its parameters) — see docs/formats.md.
+//! identified by its parameters) — see docs/formats.md. The other formats read through
+//! [`source`] (the dispatch): [`shp`], [`gpkg`] (with [`wkb`]) and [`csv_read`] (with [`wkt`]).
 //!
 //! Export to other formats: [`export`] (a .zip of Shapefiles, a GeoPackage, in any `FileCrs`),
 //! built on [`shp_write`] (`.shp`/`.shx`), [`dbf_write`] (dBASE III in GBK or UTF-8) and
@@ -18,9 +19,11 @@
 
 pub mod archive;
 pub mod crs;
+pub mod csv_read;
 pub mod dbf;
 pub mod dbf_write;
 pub mod export;
+pub mod gpkg;
 pub mod inspect;
 pub mod mapping;
 pub mod prj;
@@ -29,6 +32,8 @@ pub mod read;
 pub mod shp;
 pub mod shp_write;
 pub mod source;
+pub mod wkb;
+pub mod wkt;
 pub mod write;
 
 pub use read::{

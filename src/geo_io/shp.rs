@@ -26,6 +26,7 @@ use super::dbf::{self, DbfEncoding, RawTable};
 use super::prj;
 use super::read::Problem;
 use super::source::{Row, Table, TableInfo};
+use super::wkb::lon_lat;
 use serde_json::{Value, json};
 use shapefile::record::traits::HasXY;
 use shapefile::{PolygonRing, Shape, ShapeType};
@@ -262,6 +263,7 @@ pub fn read_layer(files: &Files<'_>, opts: &Options) -> Result<Table, Vec<Proble
     Ok(Table {
         file: name.to_string(),
         layer: files.layer.to_string(),
+        record_name: "record",
         columns,
         rows,
         info: TableInfo {
@@ -351,18 +353,7 @@ impl Conv {
         let Some(crs) = self.crs else {
             return Ok(json!([x, y]));
         };
-        let (lon, lat) = crs
-            .to_lon_lat(x, y)
-            .map_err(|e| format!("vertex {} ({x}, {y}) in {}: {e}", self.n, crs.name()))?;
-        let in_china = (73.0..=136.0).contains(&lon) && (3.0..=54.0).contains(&lat);
-        if !(crs.is_geographic() || in_china) {
-            return Err(format!(
-                "vertex {} ({x}, {y}) in {} (EPSG:{}) is longitude {lon:.4}, latitude {lat:.4}, outside China: is the .prj (or the system given) right — zone, zone prefix on the easting, x and y swapped?",
-                self.n,
-                crs.name(),
-                crs.epsg()
-            ));
-        }
+        let (lon, lat) = lon_lat(crs, self.n, x, y, "the .prj (or the system given)")?;
         Ok(json!([lon, lat]))
     }
 

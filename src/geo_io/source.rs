@@ -2,11 +2,13 @@
 //! CLI and the upload API both call here). See docs/formats.md.
 //!
 //! 1. [`Format`]: by the `--format` flag / query parameter, else the content type, else the
-//!    file extension (`.geojson`/`.json`, `.zip` or `.shp` for Shapefile).
+//!    file extension (`.geojson`/`.json`, `.zip` or `.shp` for Shapefile, `.gpkg`, `.csv`).
 //! 2. GeoJSON goes to the streaming reader unchanged. The table formats are read into
-//!    [`Table`]s (rows of column values and a GeoJSON geometry already in longitude/latitude);
-//!    a problem of the files themselves (a missing or wrong `.prj`, the encoding, a truncated
-//!    `.shp`, mixed geometry) is located by file, record and field and stops there.
+//!    [`Table`]s (rows of column values and a GeoJSON geometry already in longitude/latitude)
+//!    by [`super::shp`], [`super::gpkg`] (one table per feature table) or [`super::csv_read`];
+//!    a problem of the files themselves (a missing or wrong `.prj` or srs_id, the encoding, a
+//!    truncated `.shp` or `.gpkg`, bad WKT, mixed geometry) is located by file, layer, record
+//!    (`record`, `feature` or `line`) and field and stops there.
 //! 3. Each table's columns are matched with the [`ColumnMapping`] (the standard names by
 //!    default; without them the problem lists the columns found), each row becomes a GeoJSON
 //!    Feature value and all of them go through the GeoJSON reader's checks
@@ -19,7 +21,7 @@ use super::crs::FileCrs;
 use super::dbf::{DbfEncoding, EncodingSource};
 use super::mapping::{ColumnMapping, Resolved};
 use super::read::{self, Problem, ReadError, ReadOptions};
-use super::{archive, shp};
+use super::{archive, csv_read, gpkg, shp};
 use crate::geometry::crs::Crs;
 use crate::model::FeatureSet;
 use serde_json::Value;
@@ -35,14 +37,21 @@ pub enum Format {
     /// A Shapefile: a zip with one or more `.shp` and their `.dbf`, `.prj`, `.cpg`, or a `.shp`
     /// path with the others beside it.
     Shapefile,
+    /// A GeoPackage: each feature table a file layer.
+    #[serde(rename = "gpkg")]
+    GeoPackage,
+    /// A CSV table with a WKT column or longitude/latitude columns.
+    Csv,
 }
 
 impl Format {
-    /// By name (`geojson`, `shapefile`/`shp`).
+    /// By name (`geojson`, `shapefile`/`shp`, `gpkg`/`geopackage`, `csv`).
     pub fn from_name(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
             "geojson" | "json" => Some(Format::GeoJson),
             "shapefile" | "shp" | "zip" => Some(Format::Shapefile),
+            "gpkg" | "geopackage" => Some(Format::GeoPackage),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -53,6 +62,8 @@ impl Format {
         match ext.as_str() {
             "geojson" | "json" => Some(Format::GeoJson),
             "zip" | "shp" => Some(Format::Shapefile),
+            "gpkg" => Some(Format::GeoPackage),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -70,12 +81,19 @@ impl Format {
             "application/zip" | "application/x-zip-compressed" | "application/x-shapefile" => {
                 Some(Format::Shapefile)
             }
+            "application/geopackage+sqlite3"
+            | "application/x-sqlite3"
+            | "application/vnd.sqlite3" => Some(Format::GeoPackage),
+            "text/csv" => Some(Format::Csv),
             _ => None,
         }
     }
 
     /// The names taken, for messages.
-    pub const NAMES: &'static str = "geojson or shapefile";
+    pub const NAMES: &'static str = "geojson, shapefile, gpkg or csv";
+
+    /// The content types an upload may have, for messages.
+    pub const CONTENT_TYPES: &'static str = "GeoJSON as application/geo+json (or application/json), a zipped Shapefile as application/zip, a GeoPackage as application/geopackage+sqlite3, a CSV as text/csv";
 }
 
 /// A system named by `EPSG:n` or `n`.
@@ -207,8 +225,11 @@ pub struct TableInfo {
 pub struct Table {
     /// The file, as named in problems (`grids.shp`).
     pub file: String,
-    /// The file layer (Shapefile stem, GeoPackage table).
+    /// The file layer (Shapefile stem, GeoPackage table, CSV stem).
     pub layer: String,
+    /// What a row is called in problems: `record` (Shapefile), `feature` (GeoPackage, by
+    /// fid), `line` (CSV).
+    pub record_name: &'static str,
     /// Column names.
     pub columns: Vec<String>,
     /// Rows.
@@ -249,7 +270,7 @@ pub fn read_bytes(
             geojson_crs(name, opts)?;
             read::read_slice_with(bytes, &opts.read)?
         }
-        Format::Shapefile => features(read_tables(format, name, bytes, opts)?, opts)?,
+        Format::Shapefile | Format::GeoPackage | Format::Csv => features(read_tables(format, name, bytes, opts)?, opts)?,
     };
     Ok(unshift(set, opts))
 }
@@ -291,7 +312,7 @@ pub fn read_path(
             return Err(top(
                 &name,
                 format!(
-                    "unknown format: give it ({}) or use the extension .geojson, .zip or .shp",
+                    "unknown format: give it ({}) or use the extension .geojson, .zip, .shp, .gpkg or .csv",
                     Format::NAMES
                 ),
             ));
@@ -301,8 +322,10 @@ pub fn read_path(
         geojson_crs(&name, opts)?;
         return Ok(unshift(read::read_path_with(path, &opts.read)?, opts));
     }
-    let tables = if name.to_ascii_lowercase().ends_with(".shp") {
+    let tables = if format == Format::Shapefile && name.to_ascii_lowercase().ends_with(".shp") {
         vec![shapefile_beside(path, opts)?]
+    } else if format == Format::GeoPackage {
+        gpkg::read_path(&file_name(&name), path, &gpkg_limits(opts)).map_err(ReadError::Invalid)?
     } else {
         let bytes = std::fs::read(path)?;
         read_tables(format, &name, &bytes, opts)?
@@ -318,6 +341,19 @@ fn limits(opts: &ImportOptions) -> shp::Options {
         max_positions: opts.read.max_positions_per_feature.unwrap_or(usize::MAX),
         keep_unknown_crs: opts.keep_unknown_crs,
     }
+}
+
+fn gpkg_limits(opts: &ImportOptions) -> gpkg::Options {
+    gpkg::Options {
+        crs: opts.crs,
+        max_records: opts.read.max_features.unwrap_or(10_000_000),
+        max_positions: opts.read.max_positions_per_feature.unwrap_or(usize::MAX),
+    }
+}
+
+/// The last component of a path or upload name (problems name the file, not its folder).
+fn file_name(name: &str) -> String {
+    name.rsplit(['/', '\\']).next().unwrap_or(name).to_string()
 }
 
 fn shapefile_beside(path: &Path, opts: &ImportOptions) -> Result<Table, ReadError> {
@@ -357,6 +393,21 @@ pub fn read_tables(
     match format {
         Format::GeoJson => Err(top(name, "GeoJSON has no tables".into())),
         Format::Shapefile => shapefile_zip(name, bytes, opts),
+        Format::GeoPackage => gpkg::read_bytes(&file_name(name), bytes, &gpkg_limits(opts))
+            .map_err(ReadError::Invalid),
+        Format::Csv => csv_read::read(
+            &file_name(name),
+            bytes,
+            &csv_read::Options {
+                crs: opts.crs,
+                encoding: opts.encoding,
+                mapping: opts.mapping.as_ref(),
+                max_records: opts.read.max_features.unwrap_or(10_000_000),
+                max_positions: opts.read.max_positions_per_feature.unwrap_or(usize::MAX),
+            },
+        )
+        .map(|t| vec![t])
+        .map_err(ReadError::Invalid),
     }
 }
 
@@ -494,7 +545,7 @@ fn relocate(
         return p;
     };
     let rest = rest.strip_prefix('.').unwrap_or(rest);
-    let place = format!("{} record {record}", tables[ti].file);
+    let place = format!("{} {} {record}", tables[ti].file, tables[ti].record_name);
     p.path = if rest.is_empty() {
         place
     } else if let Some(g) = rest.strip_prefix("geometry") {

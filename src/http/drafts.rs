@@ -33,14 +33,14 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 /// `POST /api/v1/drafts`: upload a GeoJSON feature file as a draft (planner or admin token).
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "drafts",
     params(wire::UploadQuery),
-    request_body(content((Object = "application/geo+json"), (Vec<u8> = "application/zip")), description = "A FeatureCollection in the gridatlas feature format, or a zipped Shapefile (one or more .shp with .dbf, .prj, .cpg; docs/formats.md)"),
+    request_body(content((Object = "application/geo+json"), (Vec<u8> = "application/zip"), (Vec<u8> = "application/geopackage+sqlite3"), (String = "text/csv")), description = "A FeatureCollection in the gridatlas feature format, a zipped Shapefile (one or more .shp with .dbf, .prj, .cpg), a GeoPackage (its feature tables) or a CSV with a WKT or lon/lat columns (docs/formats.md)"),
     responses(
         (status = 201, description = "The stored draft with the counts of its validation report", body = wire::DraftCreated),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The upload would change streets outside the token's scope (named), or make changes only an admin may (the district, units serving several streets, features under no street)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body or feature too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not GeoJSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not GeoJSON, a zipped Shapefile, a GeoPackage or a CSV (by content type, `format=` or `filename=`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid features: every problem listed with feature index, code and JSON path", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -61,7 +61,10 @@ pub async fn create(
             mapping: q.mapping.as_deref(),
             ..Requested::default()
         },
-        "upload GeoJSON as application/geo+json (or application/json) or a zipped Shapefile as application/zip (or give format= or a filename= with its extension)",
+        &format!(
+            "upload {} (or give format= or a filename= with its extension)",
+            Format::CONTENT_TYPES
+        ),
     )?;
     let body = body?;
     let store = state.store()?;
@@ -122,7 +125,7 @@ pub async fn inspect(
             encoding: q.encoding.as_deref(),
             ..Requested::default()
         },
-        "send a zipped Shapefile as application/zip (or give format= or a filename= with its extension)",
+        "send a zipped Shapefile as application/zip, a GeoPackage as application/geopackage+sqlite3 or a CSV as text/csv (or give format= or a filename= with its extension)",
     )?;
     let body = body?;
     let found = state

@@ -220,17 +220,19 @@ pub struct UploadQuery {
     /// Comma-separated street codes the draft replaces (default: the streets the upload
     /// touches; a file with the district replaces everything).
     pub streets: Option<String>,
-    /// The body's format, `geojson` or `shapefile` (a zip); default by the content type
-    /// (`application/geo+json`, `application/zip`), else by `filename`'s extension.
+    /// The body's format, `geojson`, `shapefile` (a zip), `gpkg` or `csv`; default by the
+    /// content type (`application/geo+json`, `application/zip`,
+    /// `application/geopackage+sqlite3`, `text/csv`), else by `filename`'s extension.
     pub format: Option<String>,
     /// The uploaded file's name (its extension gives the format under
     /// `application/octet-stream`; problems name it).
     pub filename: Option<String>,
-    /// The coordinate system (`EPSG:4528`), overriding a Shapefile's .prj; or `gcj02` / `bd09`:
+    /// The coordinate system (`EPSG:4528`), overriding a Shapefile's .prj or a GeoPackage
+    /// layer's srs_id (a CSV's: default EPSG:4490 longitude/latitude); or `gcj02` / `bd09`:
     /// longitude/latitude from Chinese web maps, taken back to WGS84. GeoJSON takes only
     /// longitude/latitude (4326, 4490, gcj02, bd09).
     pub crs: Option<String>,
-    /// The .dbf encoding, `utf-8` or `gbk`, overriding the .cpg and detection.
+    /// The .dbf's or CSV's encoding, `utf-8` or `gbk`, overriding the .cpg and detection.
     pub encoding: Option<String>,
     /// The column mapping (JSON, docs/formats.md), e.g.
     /// `{"code":"网格编码","name":"网格名称","parent":"所属街道","layer":"图层"}`.

@@ -3,7 +3,8 @@
 //! road segments in two layers (a Shapefile holds one geometry type), zipped.
 #![allow(dead_code)]
 
-use gridatlas::model::Layer;
+use gridatlas::geo_io::crs::FileCrs;
+use gridatlas::model::{Feature, FeatureSet, Geometry, Layer};
 use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,7 +59,7 @@ fn run(args: &[&str]) {
 
 /// The demo's features with Chinese column names (layer, kind and role in Chinese), split into
 /// areas and road segments (a Shapefile holds one geometry type).
-fn chinese_geojson(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn chinese_geojson(dir: &Path) -> (PathBuf, PathBuf) {
     let demo: Value = serde_json::from_slice(&std::fs::read(DEMO).expect("demo")).expect("json");
     let mut areas = Vec::new();
     let mut roads = Vec::new();
@@ -106,13 +107,20 @@ fn chinese_geojson(dir: &Path) -> (PathBuf, PathBuf) {
             areas.push(g)
         }
     }
+    let all: Vec<Value> = areas.iter().chain(&roads).cloned().collect();
     let write = |name: &str, fs: Vec<Value>| {
         let path = dir.join(name);
         let fc = json!({"type": "FeatureCollection", "features": fs});
         std::fs::write(&path, serde_json::to_vec(&fc).expect("json")).expect("write");
         path
     };
+    write("all.geojson", all);
     (write("areas.geojson", areas), write("roads.geojson", roads))
+}
+
+/// Runs ogr2ogr with `args`.
+pub fn ogr(args: &[&str]) {
+    run(args)
 }
 
 /// The demo as a GBK Shapefile pair (areas, roads) in EPSG:4528, made by ogr2ogr in `dir`.
@@ -179,4 +187,69 @@ pub fn fixture() -> &'static Fixture {
             zip,
         }
     })
+}
+
+/// Every feature of `a` is in `b` with the same properties and people (role, name, phone), and
+/// every vertex within 1 mm on the ground (compared in EPSG:4528 metres). Returns the largest
+/// distance in metres.
+pub fn assert_same(a: &FeatureSet, b: &FeatureSet) -> f64 {
+    assert_eq!(a.len(), b.len(), "feature count");
+    let gk = FileCrs::from_epsg(4528).expect("4528");
+    let mut worst = 0.0f64;
+    let by_code: std::collections::HashMap<&str, &Feature> =
+        b.features().iter().map(|f| (f.code.as_str(), f)).collect();
+    for f in a.features() {
+        let g = by_code
+            .get(f.code.as_str())
+            .unwrap_or_else(|| panic!("{} missing", f.code));
+        assert_eq!(
+            (f.layer, &f.name, &f.parent, f.kind),
+            (g.layer, &g.name, &g.parent, g.kind),
+            "{}",
+            f.code
+        );
+        let people = |x: &Feature| {
+            x.people
+                .iter()
+                .map(|p| (p.role, p.name.clone(), p.phone.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(people(f), people(g), "{} people", f.code);
+        let pts = |x: &Feature| -> Vec<Vec<(f64, f64)>> {
+            match &x.geometry {
+                Geometry::Area(mp) => {
+                    mp.0.iter()
+                        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                        .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+                        .collect()
+                }
+                Geometry::Line(ml) => {
+                    ml.0.iter()
+                        .map(|l| l.0.iter().map(|c| (c.x, c.y)).collect())
+                        .collect()
+                }
+            }
+        };
+        let (pa, pb) = (pts(f), pts(g));
+        assert_eq!(
+            pa.iter().map(Vec::len).collect::<Vec<_>>(),
+            pb.iter().map(Vec::len).collect::<Vec<_>>(),
+            "{} rings",
+            f.code
+        );
+        for (ra, rb) in pa.iter().zip(&pb) {
+            for (&(x1, y1), &(x2, y2)) in ra.iter().zip(rb) {
+                let (e1, n1) = gk.from_lon_lat(x1, y1).expect("project");
+                let (e2, n2) = gk.from_lon_lat(x2, y2).expect("project");
+                let d = (e1 - e2).hypot(n1 - n2);
+                worst = worst.max(d);
+                assert!(
+                    d < 1e-3,
+                    "{}: ({x1}, {y1}) read as ({x2}, {y2}), {d} m",
+                    f.code
+                );
+            }
+        }
+    }
+    worst
 }

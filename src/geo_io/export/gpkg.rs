@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 /// A quoted SQL identifier.
-fn ident(s: &str) -> String {
+pub(crate) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
