@@ -20,6 +20,7 @@ use super::crs::FileCrs;
 use super::dbf::{DbfEncoding, EncodingSource};
 use super::mapping::ColumnMapping;
 use super::read::Problem;
+use super::shp::problem;
 use super::source::{Row, Table, TableInfo};
 use super::{wkb, wkt};
 use serde_json::Value;
@@ -40,15 +41,6 @@ pub struct Options<'a> {
     pub max_records: usize,
     /// Most vertices in one geometry.
     pub max_positions: usize,
-}
-
-fn problem(path: String, message: String) -> Problem {
-    Problem {
-        index: None,
-        code: None,
-        path,
-        message,
-    }
 }
 
 /// The text of the file in the encoding given or detected; `Err` names the first line that

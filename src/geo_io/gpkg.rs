@@ -29,6 +29,7 @@ use super::crs::FileCrs;
 use super::export::gpkg::ident;
 use super::prj;
 use super::read::Problem;
+use super::shp::problem;
 use super::source::{Row, Table, TableInfo};
 use super::wkb;
 use diesel::connection::SimpleConnection;
@@ -53,15 +54,6 @@ pub struct Options {
     pub max_records: usize,
     /// Most vertices in one geometry.
     pub max_positions: usize,
-}
-
-fn problem(path: String, message: String) -> Problem {
-    Problem {
-        index: None,
-        code: None,
-        path,
-        message,
-    }
 }
 
 /// Reads a GeoPackage from memory (written to a temporary file first); `name` names it in

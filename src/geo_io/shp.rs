@@ -65,7 +65,8 @@ pub struct Options {
     pub keep_unknown_crs: bool,
 }
 
-fn problem(path: String, message: String) -> Problem {
+/// A problem located at `path` (no feature index or code yet).
+pub(crate) fn problem(path: String, message: String) -> Problem {
     Problem {
         index: None,
         code: None,
