@@ -398,6 +398,7 @@ mod tests {
         Table {
             file: format!("{layer}.shp"),
             layer: layer.into(),
+            record_name: "record",
             columns: columns.iter().map(|c| c.to_string()).collect(),
             rows: rows
                 .into_iter()

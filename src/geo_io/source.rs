@@ -270,7 +270,9 @@ pub fn read_bytes(
             geojson_crs(name, opts)?;
             read::read_slice_with(bytes, &opts.read)?
         }
-        Format::Shapefile | Format::GeoPackage | Format::Csv => features(read_tables(format, name, bytes, opts)?, opts)?,
+        Format::Shapefile | Format::GeoPackage | Format::Csv => {
+            features(read_tables(format, name, bytes, opts)?, opts)?
+        }
     };
     Ok(unshift(set, opts))
 }
