@@ -268,3 +268,51 @@ fn no_mapping_lists_the_columns_and_problems_name_columns() {
         "{p:?}"
     );
 }
+
+/// `gridatlas export --from FILE.zip` converts the Shapefile (GBK, Gauss–Krüger, Chinese
+/// columns through `--from-mapping`) to the same GeoJSON; a wrong `--from-encoding` stops with
+/// located problems and writes nothing.
+#[test]
+fn export_from_converts_a_shapefile() {
+    let original = gridatlas::geo_io::read_path(Path::new(DEMO)).expect("demo");
+    let fx = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("demo.zip");
+    std::fs::write(&zip, &fx.zip).expect("zip");
+    let out = dir.path().join("out.geojson");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gridatlas"))
+            .args(["export", "--from"])
+            .arg(&zip)
+            .args(["--from-mapping", MAPPING])
+            .args(extra)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .expect("run gridatlas")
+    };
+    let ok = run(&[]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let read = gridatlas::geo_io::read_path(&out).expect("the GeoJSON written");
+    assert_same(&original, &read);
+    std::fs::remove_file(&out).expect("rm");
+    let bad = run(&["--from-encoding", "utf-8"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("record") && err.contains("utf-8"),
+        "a located encoding problem: {err}"
+    );
+    assert!(!out.exists(), "nothing written on a failed read");
+    let flag = run(&["--from-crs", "EPSG:9999"]);
+    assert!(!flag.status.success());
+    assert!(
+        String::from_utf8_lossy(&flag.stderr).contains("--from-crs"),
+        "{}",
+        String::from_utf8_lossy(&flag.stderr)
+    );
+}

@@ -99,10 +99,23 @@ pub struct ExportArgs {
     /// Export this draft (its own features, as uploaded) instead of a generation.
     #[arg(long)]
     pub draft: Option<DraftId>,
-    /// Convert this GeoJSON feature file instead of reading the store (it must read without
+    /// Convert this feature file instead of reading the store: GeoJSON, a Shapefile (.zip, or
+    /// .shp with its sidecars), a GeoPackage or a CSV, by its extension (it must read without
     /// errors; validation is not run).
     #[arg(long, conflicts_with_all = ["generation", "at", "draft"])]
     pub from: Option<PathBuf>,
+    /// The coordinate system of the --from file (EPSG:n, gcj02, bd09), overriding its .prj or
+    /// srs_id (a CSV's default: EPSG:4490).
+    #[arg(long, requires = "from", value_name = "EPSG:N|gcj02|bd09")]
+    pub from_crs: Option<String>,
+    /// The text encoding of the --from file's .dbf or CSV (utf-8 or gbk), overriding the .cpg
+    /// and detection.
+    #[arg(long, requires = "from")]
+    pub from_encoding: Option<String>,
+    /// The column mapping of the --from file (a JSON file, or the JSON itself), as `validate
+    /// --mapping` takes it.
+    #[arg(long, requires = "from", value_name = "FILE|JSON")]
+    pub from_mapping: Option<String>,
     /// Output format: geojson (longitude/latitude), shapefile (a .zip of one Shapefile per
     /// layer) or gpkg (GeoPackage, one table per layer).
     #[arg(long, default_value = "geojson", value_parser = parse_format)]
@@ -279,10 +292,41 @@ pub fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// The `--from` file, read as `import` and `validate` read theirs; every problem of the file
+/// in the error (the first 50).
+fn read_from(args: &ExportArgs, path: &std::path::Path) -> Result<crate::model::FeatureSet> {
+    let (format, opts) = super::input::InputArgs {
+        crs: args.from_crs.clone(),
+        encoding: args.from_encoding.clone(),
+        mapping: args.from_mapping.clone(),
+        ..super::input::InputArgs::default()
+    }
+    .options()
+    .map_err(|e| {
+        let m = e.to_string();
+        match m.strip_prefix("--") {
+            Some(rest) => anyhow::anyhow!("--from-{rest}"),
+            None => anyhow::anyhow!(m),
+        }
+    })?;
+    crate::geo_io::source::read_path(format, path, &opts).map_err(|e| {
+        let mut m = format!("{}: {e}", path.display());
+        if let crate::geo_io::ReadError::Invalid(problems) = &e {
+            for p in problems.iter().take(50) {
+                m.push_str(&format!("\n  {p}"));
+            }
+            if problems.len() > 50 {
+                m.push_str(&format!("\n  … and {} more", problems.len() - 50));
+            }
+        }
+        anyhow::anyhow!(m)
+    })
+}
+
 /// Runs `export`.
 pub fn export(args: &ExportArgs, out: &mut dyn Write) -> Result<()> {
     let set = match (&args.from, args.draft) {
-        (Some(path), _) => crate::geo_io::read_path(path)?,
+        (Some(path), _) => read_from(args, path)?,
         (None, Some(id)) => {
             let store = args.db.open()?;
             drafts::features(store.as_ref(), &Caller::operator(default_user()), id)?
