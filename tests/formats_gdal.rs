@@ -8,62 +8,25 @@
 //! GeoJSON, which must hold the same features: count per layer, codes, Chinese names, parents,
 //! kinds, people, attributes, and every coordinate within 1 mm of the original.
 
+#[path = "support/gdal.rs"]
+mod gdal_support;
+
+use gdal_support::{gdal, ogr_layer, run};
 use gridatlas::geo_io::crs::FileCrs;
 use gridatlas::geo_io::export::{self, Encoding, Options};
 use gridatlas::geo_io::prj_write;
 use gridatlas::model::{Feature, FeatureSet, Geometry, Layer};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs scripts/ensure-gdal once; panics if GDAL cannot be provided (never skips).
-fn gdal() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let out = Command::new(root().join("scripts/ensure-gdal"))
-            .output()
-            .expect("scripts/ensure-gdal runs");
-        assert!(
-            out.status.success(),
-            "scripts/ensure-gdal failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
 fn demo() -> FeatureSet {
     gridatlas::geo_io::read_path(&root().join("fixtures/demo-district.geojson"))
         .expect("the demo district reads")
-}
-
-/// `source`'s layer `layer` as GeoJSON in EPSG:4490 by ogr2ogr, parsed.
-fn ogr_layer(source: &str, layer: &str, dir: &Path) -> Vec<Value> {
-    let out = dir.join(format!("{layer}.geojson"));
-    let _ = std::fs::remove_file(&out);
-    run(Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "-t_srs", "EPSG:4490", "-lco", "RFC7946=NO"])
-        .arg(&out)
-        .arg(source)
-        .arg(layer));
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(&out).expect("ogr2ogr output")).expect("GeoJSON");
-    v["features"].as_array().expect("features").clone()
 }
 
 type Ring = Vec<(f64, f64)>;

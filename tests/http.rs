@@ -493,6 +493,12 @@ async fn openapi_lists_every_api_route_and_meta_endpoints_answer() {
     }
     assert!(paths["/api/v1/lookup"].get("post").is_some());
     assert!(paths.contains_key("/api/v1/drafts/{id}"));
+    // The export of a draft's validation findings (issue 19).
+    assert!(
+        paths["/api/v1/drafts/{id}/report/export"]
+            .get("get")
+            .is_some()
+    );
     // The mapping step's inspection of a file (issue 19), a typed answer.
     assert_eq!(
         paths["/api/v1/drafts/inspect"]["post"]["responses"]["200"]["content"]["application/json"]

@@ -1,5 +1,5 @@
 //! Writing a Shapefile's `.shp` and `.shx` (ESRI Shapefile Technical Description, 1998): shape
-//! types Polygon (5) and PolyLine (3), coordinates already in the output system.
+//! types Polygon (5), PolyLine (3) and MultiPoint (8), coordinates already in the output system.
 //!
 //! A polygon's outer rings are written clockwise and its holes counter-clockwise, as the
 //! format requires (the feature model, like GeoJSON, has them the other way round).
@@ -11,6 +11,8 @@ pub enum ShapeType {
     PolyLine,
     /// Polygon (5): an area.
     Polygon,
+    /// MultiPoint (8): points (a validation finding's location).
+    MultiPoint,
 }
 
 impl ShapeType {
@@ -18,6 +20,7 @@ impl ShapeType {
         match self {
             ShapeType::PolyLine => 3,
             ShapeType::Polygon => 5,
+            ShapeType::MultiPoint => 8,
         }
     }
 }
@@ -32,6 +35,8 @@ pub enum Shape {
     Polygons(Vec<Vec<Path>>),
     /// Lines.
     Lines(Vec<Path>),
+    /// Points.
+    Points(Vec<(f64, f64)>),
 }
 
 /// Twice the signed area of a ring (positive: counter-clockwise).
@@ -54,6 +59,7 @@ fn oriented(ring: &[(f64, f64)], clockwise: bool) -> Vec<(f64, f64)> {
 fn parts(shape: &Shape) -> Vec<Vec<(f64, f64)>> {
     match shape {
         Shape::Lines(lines) => lines.clone(),
+        Shape::Points(points) => vec![points.clone()],
         Shape::Polygons(polys) => polys
             .iter()
             .flat_map(|rings| rings.iter().enumerate().map(|(i, r)| oriented(r, i == 0)))
@@ -100,7 +106,8 @@ fn header(out: &mut Vec<u8>, words: i32, kind: ShapeType, b: Bbox) {
 }
 
 /// The `.shp` and `.shx` of `shapes`, all of type `kind` (a `Shape::Polygons` in a PolyLine file
-/// is written as its rings, and the other way round; callers keep them apart).
+/// is written as its rings, and the other way round; a MultiPoint file writes every shape's
+/// points; callers keep them apart).
 pub fn write(kind: ShapeType, shapes: &[Shape]) -> Result<(Vec<u8>, Vec<u8>), ShpError> {
     let mut records = Vec::new();
     let mut index = Vec::with_capacity(shapes.len() * 8);
@@ -126,7 +133,12 @@ pub fn write(kind: ShapeType, shapes: &[Shape]) -> Result<(Vec<u8>, Vec<u8>), Sh
             ],
         });
         let n_points: usize = parts.iter().map(Vec::len).sum();
-        let content = 4 + 32 + 4 + 4 + 4 * parts.len() + 16 * n_points;
+        let multipoint = kind == ShapeType::MultiPoint;
+        let content = if multipoint {
+            4 + 32 + 4 + 16 * n_points
+        } else {
+            4 + 32 + 4 + 4 + 4 * parts.len() + 16 * n_points
+        };
         let offset = 50 + records.len() / 2;
         index.extend_from_slice(&i32::try_from(offset).map_err(too_large)?.to_be_bytes());
         let words = i32::try_from(content / 2).map_err(too_large)?;
@@ -138,12 +150,17 @@ pub fn write(kind: ShapeType, shapes: &[Shape]) -> Result<(Vec<u8>, Vec<u8>), Sh
         for v in b {
             records.extend_from_slice(&v.to_le_bytes());
         }
-        records.extend_from_slice(&i32::try_from(parts.len()).map_err(too_large)?.to_le_bytes());
+        if !multipoint {
+            records
+                .extend_from_slice(&i32::try_from(parts.len()).map_err(too_large)?.to_le_bytes());
+        }
         records.extend_from_slice(&i32::try_from(n_points).map_err(too_large)?.to_le_bytes());
-        let mut start = 0usize;
-        for p in &parts {
-            records.extend_from_slice(&i32::try_from(start).map_err(too_large)?.to_le_bytes());
-            start += p.len();
+        if !multipoint {
+            let mut start = 0usize;
+            for p in &parts {
+                records.extend_from_slice(&i32::try_from(start).map_err(too_large)?.to_le_bytes());
+                start += p.len();
+            }
         }
         for &(x, y) in parts.iter().flatten() {
             records.extend_from_slice(&x.to_le_bytes());
@@ -230,6 +247,41 @@ mod tests {
                 &[Shape::Lines(vec![vec![(f64::NAN, 0.0), (1.0, 1.0)]])]
             ),
             Err(ShpError::NotFinite(0))
+        );
+    }
+
+    #[test]
+    fn multipoints() {
+        let shapes = [
+            Shape::Points(vec![(1.0, 2.0)]),
+            Shape::Points(vec![(3.0, 4.0), (-1.0, 5.0)]),
+        ];
+        let (shp, shx) = write(ShapeType::MultiPoint, &shapes).expect("written");
+        assert_eq!(le(&shp, 32), 8);
+        assert_eq!(be(&shp, 24) as usize * 2, shp.len());
+        assert_eq!(be(&shx, 24) as usize * 2, shx.len());
+        assert_eq!(shx.len(), 100 + 2 * 8);
+        // Header box over both shapes.
+        assert_eq!(
+            (f(&shp, 36), f(&shp, 44), f(&shp, 52), f(&shp, 60)),
+            (-1.0, 2.0, 3.0, 5.0)
+        );
+        // Record 1: number, length, type 8, box, 1 point, the point.
+        let r = 100;
+        assert_eq!((be(&shp, r), be(&shp, r + 4)), (1, (4 + 32 + 4 + 16) / 2));
+        assert_eq!(le(&shp, r + 8), 8);
+        assert_eq!(le(&shp, r + 44), 1);
+        assert_eq!((f(&shp, r + 48), f(&shp, r + 56)), (1.0, 2.0));
+        // Record 2 starts where the index says, with 2 points.
+        let r2 = be(&shx, 108) as usize * 2;
+        assert_eq!(r2, r + 8 + 56);
+        assert_eq!(be(&shp, r2), 2);
+        assert_eq!(le(&shp, r2 + 44), 2);
+        assert_eq!((f(&shp, r2 + 64), f(&shp, r2 + 72)), (-1.0, 5.0));
+        assert_eq!(r2 + 8 + 2 * be(&shp, r2 + 4) as usize, shp.len());
+        assert_eq!(
+            write(ShapeType::MultiPoint, &[Shape::Points(vec![])]),
+            Err(ShpError::Empty(0))
         );
     }
 }

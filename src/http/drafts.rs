@@ -2,7 +2,8 @@
 //! table-format file holds, for the map's mapping step), `GET /api/v1/drafts/{id}[/report]`,
 //! `POST /api/v1/drafts/{id}/publish`, `GET /api/v1/generations`,
 //! `GET /api/v1/generations/{a}/diff/{b}`, and the exports `GET /api/v1/generations/{a}/export`,
-//! `GET /api/v1/drafts/{id}/export` (GeoJSON, Shapefile .zip, GeoPackage).
+//! `GET /api/v1/drafts/{id}/export` (GeoJSON, Shapefile .zip, GeoPackage) and the export of a
+//! draft's validation findings, `GET /api/v1/drafts/{id}/report/export`.
 //!
 //! Each handler authenticates, extracts, makes one call into [`crate::service::drafts`] or
 //! [`crate::service::generations`] on the blocking pool and answers its typed result; a publish
@@ -401,6 +402,35 @@ pub async fn export_draft(
     let store = state.store()?;
     let f = state
         .blocking(move || export::draft(store.as_ref(), &caller, id, &req))
+        .await?;
+    Ok(export_file(f))
+}
+
+/// `GET /api/v1/drafts/{id}/report/export?format=&crs=&encoding=`: every finding of a draft's
+/// validation report (not paginated) as GeoJSON, a .zip of Shapefiles or a GeoPackage, one
+/// table per dimension of the findings' locations (docs/formats.md).
+#[utoipa::path(get, path = "/api/v1/drafts/{id}/report/export", tag = "drafts",
+    params(("id" = i64, Path), wire::ExportQuery),
+    responses((status = 200, description = "A FeatureCollection, one feature per finding, a null geometry for those without a location (`format=geojson`, default)", body = Object, content_type = "application/geo+json"),
+              (status = 200, description = "A .zip with `findings_points`, `findings_lines`, `findings_areas` (`.shp/.shx/.dbf/.prj/.cpg`) and `findings_unlocated` (`.dbf/.cpg`), those with findings (`format=shapefile`)", content_type = "application/zip"),
+              (status = 200, description = "A GeoPackage with the same tables, `findings_unlocated` an attributes table (`format=gpkg`)", content_type = "application/geopackage+sqlite3"),
+              (status = 400, description = "Invalid parameter (`id`, `format`, `crs`, `encoding`)", body = Problem, content_type = "application/problem+json"),
+              (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "The draft covers streets outside the token's scope", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "Unknown draft", body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "A value the format cannot hold (a text over 254 bytes in a DBF, a character GBK lacks, a location outside the coordinate system's reach), naming the finding by index and rule", body = Problem, content_type = "application/problem+json")))]
+pub async fn export_findings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    Params(q): Params<wire::ExportQuery>,
+) -> ApiResult<Response> {
+    let id = draft_id(id)?;
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
+    let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let store = state.store()?;
+    let f = state
+        .blocking(move || export::draft_findings(store.as_ref(), &caller, id, &req))
         .await?;
     Ok(export_file(f))
 }

@@ -30,6 +30,7 @@ use utoipa::OpenApi;
         super::drafts::diff,
         super::drafts::export_generation,
         super::drafts::export_draft,
+        super::drafts::export_findings,
         super::cases::list_categories,
         super::cases::put_categories,
         super::cases::create,

@@ -759,6 +759,11 @@ fn router_with(state: AppState, fast_lookup: bool) -> edge::Edge {
         ("/api/v1/drafts/{id}", get(drafts::get_draft), vec![]),
         ("/api/v1/drafts/{id}/report", get(drafts::report), vec![]),
         (
+            "/api/v1/drafts/{id}/report/export",
+            get(drafts::export_findings),
+            vec![],
+        ),
+        (
             "/api/v1/drafts/{id}/export",
             get(drafts::export_draft),
             vec![],

@@ -506,6 +506,22 @@ pub fn report(
     })
 }
 
+/// Every finding of draft `id`'s report (not paginated), in report order, if the caller may
+/// read it.
+pub fn all_findings(store: &dyn Store, caller: &Caller, id: DraftId) -> Result<Vec<wire::Finding>> {
+    let info = readable(store, caller, id)?;
+    let findings = info
+        .report
+        .get("findings")
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    serde_json::from_value(findings).map_err(|e| {
+        Error::internal(format!(
+            "the stored report of draft {id} does not read: {e}"
+        ))
+    })
+}
+
 /// Publishes draft `id` as the next generation, after checking that it has not expired
 /// (`ttl`), that an override comes from an admin, and that the caller may make the draft's
 /// effective change on its base generation.

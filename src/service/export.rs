@@ -1,14 +1,16 @@
-//! Exporting a generation or a draft as GeoJSON, a Shapefile .zip or a GeoPackage
-//! (`geo_io::export`, docs/formats.md "Export"): the `format`, `crs` and `encoding` parameters
-//! as the API takes them, and the file.
+//! Exporting a generation, a draft or a draft's validation findings as GeoJSON, a Shapefile
+//! .zip or a GeoPackage (`geo_io::export`, docs/formats.md "Export"): the `format`, `crs` and
+//! `encoding` parameters as the API takes them, and the file.
 
 use super::access::Caller;
 use super::error::{Error, Result};
 use super::{drafts, generations};
 use crate::geo_io::crs::FileCrs;
+use crate::geo_io::export::findings::{self as export_findings, FindingRecord, FixRecord};
 use crate::geo_io::export::{self, Encoding, Format, Options};
 use crate::model::FeatureSet;
 use crate::store::{DraftId, Store};
+use crate::wire::drafts as wire;
 
 /// What to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,12 +87,15 @@ pub fn parse_crs(s: &str) -> std::result::Result<FileCrs, String> {
     FileCrs::from_epsg(code).map_err(|e| e.to_string())
 }
 
-/// `set` written as `req` asks; a value the format cannot hold is 422 naming the feature.
-pub fn write(set: &FeatureSet, req: &Request, stem: &str) -> Result<File> {
-    let unprocessable = |e: export::ExportError| match e {
+fn unprocessable(e: export::ExportError) -> Error {
+    match e {
         export::ExportError::Io(m) => Error::internal(m),
         other => Error::unprocessable(other.to_string()),
-    };
+    }
+}
+
+/// `set` written as `req` asks; a value the format cannot hold is 422 naming the feature.
+pub fn write(set: &FeatureSet, req: &Request, stem: &str) -> Result<File> {
     let bytes = match req.format {
         Format::GeoJson => {
             let mut out = Vec::new();
@@ -120,6 +125,69 @@ pub fn generation(store: &dyn Store, which: generations::Which, req: &Request) -
 pub fn draft(store: &dyn Store, caller: &Caller, id: DraftId, req: &Request) -> Result<File> {
     let set = drafts::features(store, caller, id)?;
     write(&set, req, &format!("draft-{id}"))
+}
+
+/// A finding of a stored report as the findings export takes it.
+pub fn record(f: &wire::Finding) -> FindingRecord {
+    FindingRecord {
+        rule: f.rule.clone(),
+        kind: f.kind.clone(),
+        severity: f.severity.clone(),
+        codes: f.codes.clone(),
+        location: f.location.clone(),
+        area_m2: f.area_m2,
+        length_m: f.length_m,
+        width_m: f.width_m,
+        message_zh: f.message.zh.clone(),
+        message_en: f.message.en.clone(),
+        fix: f.fix.as_ref().map(|x| FixRecord {
+            action: x.action.clone(),
+            target: x.target.clone(),
+            zh: x.message.zh.clone(),
+            en: x.message.en.clone(),
+        }),
+        simplified: f.location_simplified,
+        omitted: f.omitted,
+    }
+}
+
+/// `findings` written as `req` asks (geo_io::export::findings); a value the format cannot
+/// hold is 422 naming the finding.
+pub fn write_findings(findings: &[FindingRecord], req: &Request, stem: &str) -> Result<File> {
+    let bytes = match req.format {
+        Format::GeoJson => {
+            let mut out = serde_json::to_vec(&export_findings::to_geojson(findings))
+                .map_err(Error::internal)?;
+            out.push(b'\n');
+            out
+        }
+        Format::Shapefile => {
+            export_findings::to_zip_bytes(findings, &req.options).map_err(unprocessable)?
+        }
+        Format::GeoPackage => {
+            export_findings::to_gpkg_bytes(findings, &req.options).map_err(unprocessable)?
+        }
+    };
+    Ok(File {
+        content_type: req.format.content_type(),
+        file_name: format!("{stem}.{}", req.format.extension()),
+        bytes,
+    })
+}
+
+/// Every finding of draft `id`'s validation report as a file named `draft-N-findings.…`, if
+/// the caller may read the draft.
+pub fn draft_findings(
+    store: &dyn Store,
+    caller: &Caller,
+    id: DraftId,
+    req: &Request,
+) -> Result<File> {
+    let findings: Vec<FindingRecord> = drafts::all_findings(store, caller, id)?
+        .iter()
+        .map(record)
+        .collect();
+    write_findings(&findings, req, &format!("draft-{id}-findings"))
 }
 
 #[cfg(test)]

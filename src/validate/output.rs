@@ -1,7 +1,11 @@
-//! Writing a report: plain text for a terminal, JSON, or GeoJSON findings a map can draw.
+//! Writing a report: plain text for a terminal, JSON, or GeoJSON findings a map can draw; and
+//! its findings as a Shapefile .zip or a GeoPackage ([`export`], through
+//! `geo_io::export::findings`).
 
 use super::fix::Change;
 use super::types::{Finding, Report};
+use crate::geo_io::export::findings::{self as export_findings, FindingRecord, FixRecord};
+use crate::geo_io::export::{ExportError, Options};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 
@@ -90,6 +94,52 @@ fn finding_feature(f: &Finding) -> Value {
         p.insert("fix_en".into(), json!(fix.message.en));
     }
     json!({"type": "Feature", "properties": p, "geometry": f.location.clone().unwrap_or(Value::Null)})
+}
+
+/// A finding as the findings export takes it.
+pub fn record(f: &Finding) -> FindingRecord {
+    FindingRecord {
+        rule: f.rule.as_str().to_owned(),
+        kind: f.kind.to_owned(),
+        severity: f.severity.as_str().to_owned(),
+        codes: f.codes.clone(),
+        location: f.location.clone(),
+        area_m2: f.area_m2,
+        length_m: f.length_m,
+        width_m: f.width_m,
+        message_zh: f.message.zh.clone(),
+        message_en: f.message.en.clone(),
+        fix: f.fix.as_ref().map(|x| FixRecord {
+            action: serde_json::to_value(x.action)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            target: x.target.clone(),
+            zh: x.message.zh.clone(),
+            en: x.message.en.clone(),
+        }),
+        simplified: f.location_simplified,
+        omitted: f.omitted,
+    }
+}
+
+/// A file format the findings are exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// A .zip of Shapefiles, one per table.
+    Shapefile,
+    /// A GeoPackage.
+    GeoPackage,
+}
+
+/// The report's findings as a file of `format` (docs/formats.md, "Export of validation
+/// findings").
+pub fn export(report: &Report, format: FileFormat, opts: &Options) -> Result<Vec<u8>, ExportError> {
+    let records: Vec<FindingRecord> = report.findings.iter().map(record).collect();
+    match format {
+        FileFormat::Shapefile => export_findings::to_zip_bytes(&records, opts),
+        FileFormat::GeoPackage => export_findings::to_gpkg_bytes(&records, opts),
+    }
 }
 
 fn text(report: &Report, changes: Option<&[Change]>) -> String {

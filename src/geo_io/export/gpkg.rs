@@ -23,7 +23,7 @@ pub(crate) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn io(e: impl std::fmt::Display) -> ExportError {
+pub(crate) fn io(e: impl std::fmt::Display) -> ExportError {
     ExportError::Io(e.to_string())
 }
 
@@ -32,6 +32,7 @@ fn envelope(shape: &Shape) -> [f64; 4] {
     let pts: Box<dyn Iterator<Item = &(f64, f64)>> = match shape {
         Shape::Polygons(p) => Box::new(p.iter().flatten().flatten()),
         Shape::Lines(l) => Box::new(l.iter().flatten()),
+        Shape::Points(p) => Box::new(p.iter()),
     };
     pts.fold(
         [
@@ -53,7 +54,7 @@ fn wkb_points(out: &mut Vec<u8>, pts: &[(f64, f64)]) {
 }
 
 /// The GeoPackage binary geometry of a shape: header (magic `GP`, version 0, flags: little
-/// endian, XY envelope), SRS id, envelope, WKB.
+/// endian, XY envelope), SRS id, envelope, WKB (MultiPolygon, MultiLineString or MultiPoint).
 pub fn geometry_blob(shape: &Shape, srs_id: i32) -> Vec<u8> {
     let mut out = vec![b'G', b'P', 0, 0b0000_0011];
     out.extend_from_slice(&srs_id.to_le_bytes());
@@ -81,6 +82,16 @@ pub fn geometry_blob(shape: &Shape, srs_id: i32) -> Vec<u8> {
                 out.push(1);
                 out.extend_from_slice(&2u32.to_le_bytes());
                 wkb_points(&mut out, l);
+            }
+        }
+        Shape::Points(points) => {
+            out.extend_from_slice(&4u32.to_le_bytes());
+            out.extend_from_slice(&(points.len() as u32).to_le_bytes());
+            for &(x, y) in points {
+                out.push(1);
+                out.extend_from_slice(&1u32.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
+                out.extend_from_slice(&y.to_le_bytes());
             }
         }
     }
@@ -166,6 +177,17 @@ fn bind<'a>(q: Query<'a>, ty: ColumnType, v: Value) -> Query<'a> {
 
 /// Writes `set` as a new GeoPackage at `path` (which must not exist).
 pub fn write_path(set: &FeatureSet, opts: &Options, path: &Path) -> Result<(), ExportError> {
+    create(path, opts.crs, |conn| write_tables(conn, set, opts))
+}
+
+/// Creates the GeoPackage `path` (which must not exist) with its metadata tables and the
+/// spatial reference systems of `crs` and EPSG:4326, then runs `fill` in one transaction; on
+/// an error the file is removed.
+pub(crate) fn create(
+    path: &Path,
+    crs: FileCrs,
+    fill: impl FnOnce(&mut SqliteConnection) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
     if path.exists() {
         return Err(ExportError::Io(format!(
             "{} exists already",
@@ -178,7 +200,7 @@ pub fn write_path(set: &FeatureSet, opts: &Options, path: &Path) -> Result<(), E
     let mut conn = SqliteConnection::establish(url).map_err(io)?;
     conn.batch_execute(SCHEMA).map_err(io)?;
     conn.batch_execute("BEGIN").map_err(io)?;
-    match write_tables(&mut conn, set, opts) {
+    match insert_srs(&mut conn, crs).and_then(|()| fill(&mut conn)) {
         Ok(()) => conn.batch_execute("COMMIT").map_err(io),
         Err(e) => {
             let _ = conn.batch_execute("ROLLBACK");
@@ -189,15 +211,11 @@ pub fn write_path(set: &FeatureSet, opts: &Options, path: &Path) -> Result<(), E
     }
 }
 
-fn write_tables(
-    conn: &mut SqliteConnection,
-    set: &FeatureSet,
-    opts: &Options,
-) -> Result<(), ExportError> {
-    let srs_id = opts.crs.epsg() as i32;
-    let mut srs = vec![opts.crs];
-    if opts.crs != FileCrs::WGS84 {
-        // Every GeoPackage has EPSG:4326 (requirement 11).
+/// The `gpkg_spatial_ref_sys` rows of `crs` and of EPSG:4326 (which every GeoPackage has,
+/// requirement 11).
+fn insert_srs(conn: &mut SqliteConnection, crs: FileCrs) -> Result<(), ExportError> {
+    let mut srs = vec![crs];
+    if crs != FileCrs::WGS84 {
         srs.push(FileCrs::WGS84);
     }
     for crs in srs {
@@ -209,6 +227,74 @@ fn write_tables(
             .execute(conn)
             .map_err(io)?;
     }
+    Ok(())
+}
+
+/// Creates the feature table `table` (`fid`, `geom` of `geom_type`, then `columns` as (name,
+/// SQL type)) and registers it in `gpkg_contents` (with the extent of `shapes`) and
+/// `gpkg_geometry_columns`.
+pub(crate) fn create_feature_table(
+    conn: &mut SqliteConnection,
+    table: &str,
+    description: &str,
+    geom_type: &str,
+    columns: &[(String, &str)],
+    shapes: &[Shape],
+    srs_id: i32,
+) -> Result<(), ExportError> {
+    let mut ddl = format!(
+        "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom_type}",
+        ident(table)
+    );
+    for (name, ty) in columns {
+        ddl.push_str(&format!(", {} {ty}", ident(name)));
+    }
+    ddl.push(')');
+    conn.batch_execute(&ddl).map_err(io)?;
+    let ext = shapes.iter().map(envelope).fold(
+        [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |a, e| {
+            [
+                a[0].min(e[0]),
+                a[1].max(e[1]),
+                a[2].min(e[2]),
+                a[3].max(e[3]),
+            ]
+        },
+    );
+    diesel::sql_query(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id) VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind::<Text, _>(table)
+    .bind::<Text, _>(table)
+    .bind::<Text, _>(description)
+    .bind::<Double, _>(ext[0])
+    .bind::<Double, _>(ext[2])
+    .bind::<Double, _>(ext[1])
+    .bind::<Double, _>(ext[3])
+    .bind::<Integer, _>(srs_id)
+    .execute(conn)
+    .map_err(io)?;
+    diesel::sql_query("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)")
+        .bind::<Text, _>(table)
+        .bind::<Text, _>(geom_type)
+        .bind::<Integer, _>(srs_id)
+        .execute(conn)
+        .map_err(io)?;
+    Ok(())
+}
+
+fn write_tables(
+    conn: &mut SqliteConnection,
+    set: &FeatureSet,
+    opts: &Options,
+) -> Result<(), ExportError> {
+    let srs_id = opts.crs.epsg() as i32;
     for (layer, features) in super::shapefile::layers(set) {
         let table = layer.as_str();
         let cols = columns(&features);
@@ -216,56 +302,24 @@ fn write_tables(
             .iter()
             .map(|f| project(f, opts.crs))
             .collect::<Result<Vec<_>, _>>()?;
-        let (geom_type, data_type) = if layer.is_area() {
-            ("MULTIPOLYGON", "features")
+        let geom_type = if layer.is_area() {
+            "MULTIPOLYGON"
         } else {
-            ("MULTILINESTRING", "features")
+            "MULTILINESTRING"
         };
-        let mut ddl = format!(
-            "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom_type}",
-            ident(table)
-        );
-        for c in &cols {
-            ddl.push_str(&format!(", {} {}", ident(&c.name), sql_type(c.ty)));
-        }
-        ddl.push(')');
-        conn.batch_execute(&ddl).map_err(io)?;
-        let ext = shapes.iter().map(envelope).fold(
-            [
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-            ],
-            |a, e| {
-                [
-                    a[0].min(e[0]),
-                    a[1].max(e[1]),
-                    a[2].min(e[2]),
-                    a[3].max(e[3]),
-                ]
-            },
-        );
-        diesel::sql_query(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind::<Text, _>(table)
-        .bind::<Text, _>(data_type)
-        .bind::<Text, _>(table)
-        .bind::<Text, _>(layer.name_zh())
-        .bind::<Double, _>(ext[0])
-        .bind::<Double, _>(ext[2])
-        .bind::<Double, _>(ext[1])
-        .bind::<Double, _>(ext[3])
-        .bind::<Integer, _>(srs_id)
-        .execute(conn)
-        .map_err(io)?;
-        diesel::sql_query("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)")
-            .bind::<Text, _>(table)
-            .bind::<Text, _>(geom_type)
-            .bind::<Integer, _>(srs_id)
-            .execute(conn)
-            .map_err(io)?;
+        let defs: Vec<(String, &str)> = cols
+            .iter()
+            .map(|c| (c.name.clone(), sql_type(c.ty)))
+            .collect();
+        create_feature_table(
+            conn,
+            table,
+            layer.name_zh(),
+            geom_type,
+            &defs,
+            &shapes,
+            srs_id,
+        )?;
         let names: Vec<String> = cols.iter().map(|c| ident(&c.name)).collect();
         let insert = format!(
             "INSERT INTO {} (geom{}{}) VALUES (?{})",
@@ -320,6 +374,14 @@ fn write_units(conn: &mut SqliteConnection, set: &FeatureSet) -> Result<(), Expo
 
 /// `set` as the bytes of a GeoPackage (written to a temporary file, read back, removed).
 pub fn to_bytes(set: &FeatureSet, opts: &Options) -> Result<Vec<u8>, ExportError> {
+    via_temp_file(|path| write_path(set, opts, path))
+}
+
+/// The bytes of the GeoPackage `write` makes at the path it is given (a new file in a fresh
+/// temporary directory, removed afterwards).
+pub(crate) fn via_temp_file(
+    write: impl FnOnce(&Path) -> Result<(), ExportError>,
+) -> Result<Vec<u8>, ExportError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -330,7 +392,7 @@ pub fn to_bytes(set: &FeatureSet, opts: &Options) -> Result<Vec<u8>, ExportError
     ));
     std::fs::create_dir(&dir).map_err(io)?;
     let path = dir.join("export.gpkg");
-    let result = write_path(set, opts, &path).and_then(|()| std::fs::read(&path).map_err(io));
+    let result = write(&path).and_then(|()| std::fs::read(&path).map_err(io));
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

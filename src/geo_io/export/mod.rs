@@ -14,7 +14,10 @@
 //!    layer, the feature's code and the property.
 //! 4. Management units (no geometry) go into the GeoPackage as the attributes table
 //!    `management_units`; the Shapefile export leaves them out (GeoJSON keeps them).
+//! 5. Validation findings ([`findings`]): one table per dimension of their locations, and one
+//!    for the findings without a location.
 
+pub mod findings;
 pub mod gpkg;
 pub mod shapefile;
 pub mod table;
@@ -95,6 +98,18 @@ pub enum ExportError {
         /// Code.
         code: String,
         /// The property (`name`, `people[0].phone`, an attribute, `geometry`).
+        property: String,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+    /// A validation finding's value or location the format or system cannot take.
+    #[error("finding {index} ({rule}), {property}: {message}")]
+    Finding {
+        /// Index of the finding in the list exported (0-based, report order).
+        index: usize,
+        /// Its rule.
+        rule: String,
+        /// The member (`message.zh`, `codes`, `location`, …).
         property: String,
         /// What is wrong, and what to do.
         message: String,

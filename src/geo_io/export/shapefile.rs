@@ -64,6 +64,27 @@ fn decimals(x: f64) -> usize {
     s.split_once('.').map_or(0, |(_, d)| d.len())
 }
 
+/// An N field as wide as `values` need: as many decimals as the longest shortest-round-trip
+/// fraction when `fractional` (whole numbers otherwise); `None` when that is over 20
+/// characters or 15 decimals.
+pub(crate) fn numeric_field(
+    values: impl Iterator<Item = f64>,
+    fractional: bool,
+) -> Option<FieldType> {
+    let (mut len, mut dec) = (1usize, 0usize);
+    for v in values {
+        let d = if fractional { decimals(v) } else { 0 };
+        dec = dec.max(d);
+        let int_len = format!("{:.0}", v.trunc()).len() + usize::from(v < 0.0 && v.trunc() == 0.0);
+        len = len.max(int_len);
+    }
+    let len = len + if dec > 0 { dec + 1 } else { 0 };
+    (len <= 20 && dec <= 15).then_some(FieldType::Numeric {
+        len: len as u8,
+        dec: dec as u8,
+    })
+}
+
 /// The DBF columns of a layer's features, sized to their values.
 pub fn columns(
     features: &[&Feature],
@@ -76,24 +97,11 @@ pub fn columns(
         let name = column_name(&source, &mut taken, encoding, table)?;
         let values: Vec<Value> = features.iter().map(|f| source.value(f)).collect();
         let mut ty = ColumnType::of(values.iter());
-        let numeric = |ty: ColumnType| -> Option<FieldType> {
-            let (mut len, mut dec) = (1usize, 0usize);
-            for v in values.iter().filter_map(Value::as_f64) {
-                let d = if ty == ColumnType::Real {
-                    decimals(v)
-                } else {
-                    0
-                };
-                dec = dec.max(d);
-                let int_len =
-                    format!("{:.0}", v.trunc()).len() + usize::from(v < 0.0 && v.trunc() == 0.0);
-                len = len.max(int_len);
-            }
-            let len = len + if dec > 0 { dec + 1 } else { 0 };
-            (len <= 20 && dec <= 15).then_some(FieldType::Numeric {
-                len: len as u8,
-                dec: dec as u8,
-            })
+        let numeric = |ty: ColumnType| {
+            numeric_field(
+                values.iter().filter_map(Value::as_f64),
+                ty == ColumnType::Real,
+            )
         };
         let kind = match ty {
             ColumnType::Bool => FieldType::Logical,
@@ -268,7 +276,7 @@ pub fn layers(set: &FeatureSet) -> Vec<(Layer, Vec<&Feature>)> {
 }
 
 /// Today's date (UTC) for the DBF header.
-fn today() -> (u16, u8, u8) {
+pub(crate) fn today() -> (u16, u8, u8) {
     use chrono::Datelike;
     let d = chrono::Utc::now().date_naive();
     (
