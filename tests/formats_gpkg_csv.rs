@@ -17,14 +17,12 @@ mod shapefiles;
 use db::TestDb;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
-use gridatlas::atlas::Atlas;
 use gridatlas::geo_io::mapping::ColumnMapping;
 use gridatlas::geo_io::source::{self, Format, ImportOptions};
 use gridatlas::geo_io::{Problem, ReadError};
-use gridatlas::http::{AppState, ServeConfig, router};
 use gridatlas::model::FeatureSet;
 use gridatlas::store::Store;
-use http_support::{problem, run};
+use http_support::{enc, post_draft as post, problem, run};
 use serde_json::Value;
 use shapefiles::{DEMO, MAPPING, assert_same, chinese_geojson, ogr};
 use std::path::{Path, PathBuf};
@@ -361,42 +359,8 @@ fn cli_validates_a_geopackage() {
 
 async fn start(db: &TestDb) -> (String, String, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::from(db.open());
-    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
-    let set = store.load_generation(n).expect("load");
-    let state = AppState::with_store(
-        Atlas::build(set).with_generation(i64::from(n)),
-        ServeConfig::default(),
-        Some(store.clone()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    let secret = gridatlas::http::auth::new_secret();
-    store.create_token("admin", &[], &secret).expect("token");
-    (format!("http://{addr}"), secret, store)
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn post(
-    base: &str,
-    token: &str,
-    query: &str,
-    ctype: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{base}/api/v1/drafts{query}"))
-        .bearer_auth(token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .expect("post")
+    let (base, token) = http_support::start_demo(store.clone()).await;
+    (base, token, store)
 }
 
 fn geopackage_upload(db: &TestDb) {

@@ -10,13 +10,10 @@ mod db;
 mod http_support;
 
 use db::TestDb;
-use gridatlas::atlas::Atlas;
 use gridatlas::geo_io::ReadError;
 use gridatlas::geo_io::source::{self, Format, Requested};
 use gridatlas::geometry::crs::Crs;
-use gridatlas::http::{AppState, ServeConfig, router};
 use gridatlas::model::{FeatureSet, Geometry};
-use gridatlas::store::Store;
 use http_support::{demo, problem, run};
 use serde_json::Value;
 use std::sync::Arc;
@@ -143,22 +140,7 @@ fn a_projected_crs_with_geojson_is_refused_not_ignored() {
 }
 
 async fn start(db: &TestDb) -> (String, String) {
-    let store: Arc<dyn Store> = Arc::from(db.open());
-    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
-    let set = store.load_generation(n).expect("load");
-    let state = AppState::with_store(
-        Atlas::build(set).with_generation(i64::from(n)),
-        ServeConfig::default(),
-        Some(store.clone()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    let secret = gridatlas::http::auth::new_secret();
-    store.create_token("admin", &[], &secret).expect("token");
-    (format!("http://{addr}"), secret)
+    http_support::start_demo(Arc::from(db.open())).await
 }
 
 fn shifted_upload_stores_wgs84(db: &TestDb) {

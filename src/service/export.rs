@@ -74,18 +74,9 @@ impl Request {
     }
 }
 
-/// `EPSG:n` or `n`, a code of the catalogue (`FileCrs::from_epsg`).
-pub fn parse_crs(s: &str) -> std::result::Result<FileCrs, String> {
-    let t = s.trim();
-    let code = t
-        .strip_prefix("EPSG:")
-        .or_else(|| t.strip_prefix("epsg:"))
-        .unwrap_or(t);
-    let code: u32 = code
-        .parse()
-        .map_err(|_| format!("{s:?}: expected EPSG:<code>, e.g. EPSG:4528"))?;
-    FileCrs::from_epsg(code).map_err(|e| e.to_string())
-}
+/// `EPSG:n` or `n`, a code of the catalogue (`FileCrs::from_epsg`): the reader's parsing
+/// (`geo_io::source::parse_crs`); an export has no GCJ-02/BD-09 (no one reads them from a file).
+pub use crate::geo_io::source::parse_crs;
 
 fn unprocessable(e: export::ExportError) -> Error {
     match e {

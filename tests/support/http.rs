@@ -44,6 +44,45 @@ pub async fn serve(state: gridatlas::http::AppState) -> String {
     format!("http://{addr}")
 }
 
+/// Serves the demo district (published as generation 1 of `store`) with the default
+/// configuration on an ephemeral port; returns the base URL and an admin token's secret.
+pub async fn start_demo(store: std::sync::Arc<dyn gridatlas::store::Store>) -> (String, String) {
+    let n = gridatlas::http::serve::bootstrap_demo(store.as_ref()).expect("demo");
+    let set = store.load_generation(n).expect("load");
+    let state = gridatlas::http::AppState::with_store(
+        gridatlas::atlas::Atlas::build(set).with_generation(i64::from(n)),
+        gridatlas::http::ServeConfig::default(),
+        Some(store.clone()),
+    );
+    let base = serve(state).await;
+    let secret = gridatlas::http::auth::new_secret();
+    store.create_token("admin", &[], &secret).expect("token");
+    (base, secret)
+}
+
+/// A query parameter's value percent-encoded.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `POST /api/v1/drafts{query}` with `token`, content type `ctype` and `body`.
+pub async fn post_draft(
+    base: &str,
+    token: &str,
+    query: &str,
+    ctype: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/drafts{query}"))
+        .bearer_auth(token)
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+}
+
 /// Runs `f` on a two-worker runtime.
 pub fn run(f: impl std::future::Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread()

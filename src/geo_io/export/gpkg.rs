@@ -100,7 +100,7 @@ pub fn geometry_blob(shape: &Shape, srs_id: i32) -> Vec<u8> {
 
 const SCHEMA: &str = "
 PRAGMA application_id = 1196444487;
-PRAGMA user_version = 10400;
+PRAGMA user_version = 10300;
 CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
   organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
   definition TEXT NOT NULL, description TEXT);
