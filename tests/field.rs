@@ -1196,11 +1196,102 @@ fn live_events_follow_cases_and_checkins_in_scope(db: &TestDb) {
     });
 }
 
+/// `checkin_context` reads on one connection what `staff_member`, `setting`, `last_position`
+/// and `duty` read one by one (the check-in's reads), and nothing for an unknown 工号.
+fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
+    use gridatlas::store::Setting;
+    let store = db.open();
+    let a = patroller("A", "310116001001", "310116001");
+    let b = patroller("B", "310116001001", "310116001");
+    store
+        .replace_staff(None, &[a.clone(), b.clone()])
+        .expect("staff");
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
+    let entries: Vec<DutyEntry> = [(20, "day"), (21, "day"), (21, "night"), (23, "day")]
+        .into_iter()
+        .flat_map(|(d, shift)| {
+            ["A", "B"].map(|staff| DutyEntry {
+                staff: staff.into(),
+                date: day(d),
+                shift: shift.into(),
+            })
+        })
+        .collect();
+    store
+        .replace_duty(day(1), day(30), &["A".into(), "B".into()], &entries)
+        .expect("duty");
+    let at = Utc::now() - Duration::hours(1);
+    let fix = |t: DateTime<Utc>, lon: f64| Fix {
+        t_ms: t.timestamp_millis(),
+        lon,
+        lat: 30.9,
+        accuracy_m: None,
+    };
+    store
+        .add_tracks(&[Track {
+            staff: "A".into(),
+            fixes: vec![
+                fix(at - Duration::minutes(2), 121.1),
+                fix(at - Duration::minutes(1), 121.2),
+            ],
+        }])
+        .expect("tracks");
+    let empty = store
+        .checkin_context("A", at, day(21), day(22))
+        .expect("context");
+    assert_eq!(empty.settings, None, "no settings stored yet");
+    let settings = serde_json::to_string(
+        &FieldSettings::from_json(gridatlas::field::duty::EXAMPLE).expect("example"),
+    )
+    .expect("json");
+    store
+        .replace_setting(Setting::Field, &settings)
+        .expect("settings");
+    let got = store
+        .checkin_context("A", at, day(21), day(22))
+        .expect("context");
+    assert_eq!(got.staff, Some(a));
+    assert_eq!(got.staff, store.staff_member("A").expect("staff"));
+    assert_eq!(got.settings.as_deref(), Some(settings.as_str()));
+    assert_eq!(
+        got.last_position,
+        store.last_position("A", at).expect("last")
+    );
+    assert_eq!(
+        got.last_position,
+        Some(fix(at - Duration::minutes(1), 121.2))
+    );
+    // A's entries of the 21st and 22nd only: not B's, not the 20th's or the 23rd's
+    assert_eq!(
+        got.duty,
+        store.duty(day(21), day(22), Some("A")).expect("duty")
+    );
+    assert_eq!(
+        got.duty
+            .iter()
+            .map(|e| (e.staff.as_str(), e.date, e.shift.as_str()))
+            .collect::<Vec<_>>(),
+        [("A", day(21), "day"), ("A", day(21), "night")]
+    );
+    // B has no track: no position
+    let b_context = store
+        .checkin_context("B", at, day(21), day(22))
+        .expect("context");
+    assert_eq!(b_context.staff, Some(b));
+    assert_eq!(b_context.last_position, None);
+    // an unknown 工号: nothing at all (the check-in answers 404)
+    let nobody = store
+        .checkin_context("Z", at, day(1), day(30))
+        .expect("context");
+    assert_eq!(nobody, gridatlas::store::CheckInContext::default());
+}
+
 suite!(
     check_in_places_and_classes,
     check_in_refusals,
     roster_and_duty_are_scoped,
     tracks_are_stored_and_purged,
+    checkin_context_reads_what_the_four_calls_read,
     tracks_over_http,
     fixes_and_coverage_over_http,
     the_demo_patrol_day_shows_what_was_planted,

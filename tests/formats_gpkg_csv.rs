@@ -19,12 +19,11 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use gridatlas::geo_io::mapping::ColumnMapping;
 use gridatlas::geo_io::source::{self, Format, ImportOptions};
-use gridatlas::geo_io::{Problem, ReadError};
 use gridatlas::model::FeatureSet;
 use gridatlas::store::Store;
 use http_support::{enc, post_draft as post, problem, run};
 use serde_json::Value;
-use shapefiles::{DEMO, MAPPING, assert_same, chinese_geojson, ogr};
+use shapefiles::{DEMO, MAPPING, assert_same, chinese_geojson, ogr, opts, problems};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -70,21 +69,6 @@ fn fixture() -> &'static Fixture {
             csv_gbk: gbk.into_owned(),
         }
     })
-}
-
-fn opts() -> ImportOptions {
-    ImportOptions {
-        mapping: Some(ColumnMapping::from_json(MAPPING).expect("mapping")),
-        ..ImportOptions::default()
-    }
-}
-
-fn problems(r: Result<FeatureSet, ReadError>) -> Vec<Problem> {
-    match r {
-        Err(ReadError::Invalid(p)) => p,
-        Err(e) => panic!("expected located problems, got {e}"),
-        Ok(s) => panic!("expected problems, read {} features", s.len()),
-    }
 }
 
 fn demo() -> FeatureSet {

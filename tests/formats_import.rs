@@ -9,25 +9,9 @@ mod shapefiles;
 
 use gridatlas::geo_io::mapping::ColumnMapping;
 use gridatlas::geo_io::source::{self, Format, ImportOptions};
-use gridatlas::geo_io::{Problem, ReadError};
-use gridatlas::model::{FeatureSet, Layer};
-use shapefiles::{DEMO, MAPPING, assert_same, fixture, zip_shapefiles};
+use gridatlas::model::Layer;
+use shapefiles::{DEMO, MAPPING, assert_same, fixture, opts, problems, zip_shapefiles};
 use std::path::Path;
-
-fn opts() -> ImportOptions {
-    ImportOptions {
-        mapping: Some(ColumnMapping::from_json(MAPPING).expect("mapping")),
-        ..ImportOptions::default()
-    }
-}
-
-fn problems(r: Result<FeatureSet, ReadError>) -> Vec<Problem> {
-    match r {
-        Err(ReadError::Invalid(p)) => p,
-        Err(e) => panic!("expected located problems, got {e}"),
-        Ok(s) => panic!("expected problems, read {} features", s.len()),
-    }
-}
 
 #[test]
 fn gbk_gauss_kruger_shapefile_reads_as_the_geojson() {

@@ -1090,12 +1090,51 @@ fn postgis_connections_the_server_dropped_are_replaced() {
     });
     let name = db.url.rsplit('/').next().expect("database name").to_owned();
     let mut admin = diesel::PgConnection::establish(&db.url).expect("admin connection");
-    diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pids: Vec<i32> = diesel::sql_query(format!(
+        "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()) \
+         SELECT pid FROM ours WHERE pg_terminate_backend(pid)"
     ))
-    .execute(&mut admin)
-    .expect("terminate");
+    .load::<Pid>(&mut admin)
+    .expect("terminate")
+    .into_iter()
+    .map(|p| p.pid)
+    .collect();
+    assert!(!pids.is_empty(), "the pool held no connection to drop");
+    // The server ends them when they see the signal: wait until it has (bounded).
+    let list = pids
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let gone = (0..200).any(|_| {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let left = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid IN ({list})"
+        ))
+        .get_result::<Count>(&mut admin)
+        .expect("count")
+        .n;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        left == 0
+    });
+    assert!(
+        gone,
+        "the server did not end the connections {pids:?} within 2 s"
+    );
+    // A backend leaves pg_stat_activity a moment before its process exits and its socket
+    // closes: give the closes time to arrive (what is tested is a pool holding connections
+    // the server dropped, not a call racing the drop).
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let results: Vec<bool> = (0..20).map(|_| store.list_tokens().is_ok()).collect();
     assert!(
         results.iter().all(|ok| *ok),

@@ -231,6 +231,20 @@ pub enum DbfError {
     TooManyRecords(usize),
 }
 
+impl DbfError {
+    /// The record (0-based) the problem is in, when it is in one.
+    pub fn record(&self) -> Option<usize> {
+        match self {
+            DbfError::TooLong { record, .. }
+            | DbfError::Unencodable { record, .. }
+            | DbfError::Number { record, .. }
+            | DbfError::Type { record, .. }
+            | DbfError::Arity { record, .. } => Some(*record),
+            _ => None,
+        }
+    }
+}
+
 fn value_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

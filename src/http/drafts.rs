@@ -369,8 +369,8 @@ pub async fn export_generation(
     } else {
         generations::Which::parse("a", &n)?
     };
-    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     auth::require(&state, &headers, Role::Planner).await?;
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     let store = state.store()?;
     let f = state
         .blocking(move || export::generation(store.as_ref(), which, &req))
@@ -397,8 +397,8 @@ pub async fn export_draft(
     Params(q): Params<wire::ExportQuery>,
 ) -> ApiResult<Response> {
     let id = draft_id(id)?;
-    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     let store = state.store()?;
     let f = state
         .blocking(move || export::draft(store.as_ref(), &caller, id, &req))
@@ -426,8 +426,8 @@ pub async fn export_findings(
     Params(q): Params<wire::ExportQuery>,
 ) -> ApiResult<Response> {
     let id = draft_id(id)?;
-    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     let caller = auth::require(&state, &headers, Role::Planner).await?;
+    let req = export::Request::parse(q.format.as_deref(), q.crs.as_deref(), q.encoding.as_deref())?;
     let store = state.store()?;
     let f = state
         .blocking(move || export::draft_findings(store.as_ref(), &caller, id, &req))

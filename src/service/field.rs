@@ -41,8 +41,14 @@ pub const PERSONAL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Dispatcher
 
 /// The field settings in force: the store's, or the example shipped with gridatlas (`true`).
 pub fn settings(store: &dyn Store) -> Result<(FieldSettings, bool)> {
-    match store.setting(Setting::Field)? {
-        Some(json) => FieldSettings::from_json(&json)
+    settings_of(store.setting(Setting::Field)?.as_deref())
+}
+
+/// The field settings of their stored JSON (`None`: the example's), and whether they are the
+/// example's.
+fn settings_of(stored: Option<&str>) -> Result<(FieldSettings, bool)> {
+    match stored {
+        Some(json) => FieldSettings::from_json(json)
             .map(|s| (s, false))
             .map_err(|e| Error::internal(format!("the stored field settings: {e}"))),
         None => FieldSettings::from_json(crate::field::duty::EXAMPLE)
@@ -311,18 +317,40 @@ fn shift_at(
     staff: &Staff,
     t: DateTime<Utc>,
 ) -> Result<Option<(Span, w::ShiftView)>> {
+    let (from, day) = duty_days(settings, t);
+    Ok(shift_in(
+        settings,
+        staff,
+        t,
+        &store.duty(from, day, Some(&staff.id))?,
+    ))
+}
+
+/// The local dates whose shifts may hold `t`: the day before (a night shift) and the day.
+fn duty_days(settings: &FieldSettings, t: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     let day = settings.local_date(t);
-    let from = day.pred_opt().unwrap_or(day);
+    (day.pred_opt().unwrap_or(day), day)
+}
+
+/// [`shift_at`] among `staff`'s duty entries `duty` (by date, then shift; entries of other
+/// dates than [`duty_days`] are passed over): the last shift whose check-in window holds `t`.
+fn shift_in(
+    settings: &FieldSettings,
+    staff: &Staff,
+    t: DateTime<Utc>,
+    duty: &[DutyEntry],
+) -> Option<(Span, w::ShiftView)> {
+    let (from, day) = duty_days(settings, t);
     let team = staff.team.as_deref().unwrap_or("");
     let mut found = None;
-    for e in store.duty(from, day, Some(&staff.id))? {
-        if let Some((span, view)) = shift_view(settings, team, &e) {
+    for e in duty.iter().filter(|e| (from..=day).contains(&e.date)) {
+        if let Some((span, view)) = shift_view(settings, team, e) {
             if span.window_contains(t, &settings.check_in) {
                 found = Some((span, view));
             }
         }
     }
-    Ok(found)
+    found
 }
 
 /// Where `(lon, lat)` lies against `staff`'s assigned areas: inside one, near one, at the
@@ -453,14 +481,32 @@ pub fn check_in_keyed(
         .as_deref()
         .or_else(|| own_staff(caller))
         .ok_or_else(|| Error::field("staff", "name the 工号 (this token has no holder)"))?;
-    let staff = person(store, id)?;
+    let t = input.t.unwrap_or(now);
+    // One read for everything below. The settings (and with them the local date) are not known
+    // before it, so the duty entries are read for the UTC dates two before to one after `t`,
+    // which hold the local day and the day before under any offset; `shift_in` keeps those two
+    // (at the ends of chrono's range the bounds stay at `t`'s date: `check_time` refuses it).
+    let utc_day = t.date_naive();
+    let context = store.checkin_context(
+        id,
+        t,
+        utc_day
+            .checked_sub_days(chrono::Days::new(2))
+            .unwrap_or(utc_day),
+        utc_day
+            .checked_add_days(chrono::Days::new(1))
+            .unwrap_or(utc_day),
+    )?;
+    let staff = context
+        .staff
+        .ok_or_else(|| Error::not_found(format!("no staff member with 工号 {id:?}")))?;
     if !acts_for(caller, &staff, false) {
         return Err(Error::forbidden(format!(
             "this token may not check in for {} (a grid_worker token checks in only its holder)",
             staff.id
         )));
     }
-    let (settings, _) = settings(store)?;
+    let (settings, _) = settings_of(context.settings.as_deref())?;
     let crs = crs_param("crs", input.crs.as_deref())?;
     let (lon, lat) = crs
         .checked_to_wgs84(input.lon, input.lat)
@@ -478,7 +524,6 @@ pub fn check_in_keyed(
             input.accuracy_m, rules.max_accuracy_m
         )));
     }
-    let t = input.t.unwrap_or(now);
     check_time("t", t, now, &settings)?;
     let here = Fix {
         t_ms: t.timestamp_millis(),
@@ -486,7 +531,7 @@ pub fn check_in_keyed(
         lat,
         accuracy_m: Some(input.accuracy_m),
     };
-    if let Some(prev) = store.last_position(&staff.id, t)? {
+    if let Some(prev) = context.last_position {
         let v = speed_kmh(&prev, &here);
         if v > rules.max_speed_kmh {
             return Err(Error::unprocessable(format!(
@@ -502,7 +547,7 @@ pub fn check_in_keyed(
     }
     let punch = input.punch.unwrap_or(Punch::In);
     let (place, distance, area) = place_of(atlas, &settings, &staff, lon, lat);
-    let shift = shift_at(store, &settings, &staff, t)?;
+    let shift = shift_in(&settings, &staff, t, &context.duty);
     let class = match &shift {
         Some((span, _)) => classify(span, t, punch, place, &settings.check_in),
         None => Class::NoShift,

@@ -28,6 +28,19 @@ pub struct TrackQuery<'a> {
     pub bbox: Option<[f64; 4]>,
 }
 
+/// What [`Field::checkin_context`] reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckInContext {
+    /// The person (`None`: no such 工号).
+    pub staff: Option<Staff>,
+    /// The stored field settings as JSON (`None`: none stored).
+    pub settings: Option<String>,
+    /// Their latest position at or before the check-in's time.
+    pub last_position: Option<Fix>,
+    /// Their duty entries of the dates asked for, by date then shift.
+    pub duty: Vec<DutyEntry>,
+}
+
 /// The field force.
 pub trait Field {
     /// Replaces the staff of `streets` (every street when `None`) with `staff` (which must all
@@ -82,6 +95,19 @@ pub trait Field {
     /// The latest stored position of a person at or before `at`: their last kept fix or
     /// check-in, whichever is later (for the speed check of the next one).
     fn last_position(&self, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>>;
+
+    /// What a check-in reads, on one connection: the person ([`Field::staff_member`]), the
+    /// stored field settings ([`super::Categories::setting`] of [`super::Setting::Field`]),
+    /// their [`Field::last_position`] at `at` and their duty entries of the dates `from..=to`
+    /// ([`Field::duty`]). One call instead of four: on PostgreSQL each call is a pool checkout
+    /// and its own round trips, and a check-in is the busiest write there is.
+    fn checkin_context(
+        &self,
+        staff: &str,
+        at: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<CheckInContext>;
 
     /// Stores track chunks (each non-empty, fixes by time) in one transaction.
     fn add_tracks(&self, tracks: &[Track]) -> StoreResult<()>;

@@ -94,7 +94,7 @@ pub use boundaries::{
 pub use cases::Cases;
 pub use categories::{Categories, Setting};
 pub use diff::{ChangeScope, diff_sets, effective_change};
-pub use field::{Field, TrackQuery};
+pub use field::{CheckInContext, Field, TrackQuery};
 pub use idempotency::{Answer, Idempotency, KeyClaim, KeyRecord, KeyWrite, Keyed, OwnedKeyWrite};
 pub use photos::Photos;
 pub use reviews::{NewScore, ReviewScope, Reviews};

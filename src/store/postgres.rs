@@ -7,7 +7,7 @@
 
 use super::{Backend, Keyed, NOTIFY_CHANNEL, StoreError, StoreResult, WatchEvent, redact_url};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel::sql_types::Text;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -32,8 +32,52 @@ const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 /// Store on a PostgreSQL database with PostGIS.
 pub struct PgStore {
-    pool: Pool<ConnectionManager<Conn>>,
+    pool: Pool<Manager>,
     url: String,
+}
+
+/// The pool's connection manager: diesel's, with a check of a connection that costs no round
+/// trip. diesel's check is a `SELECT 1` at every checkout, a round trip per store call (a
+/// check-in makes three); and diesel does not mark a connection the server dropped as broken,
+/// so without a check such a connection stays in the pool and fails every call made on it
+/// (tests/store.rs, `postgis_connections_the_server_dropped_are_replaced`).
+///
+/// This check reads what the server sent while the connection sat idle, without sending
+/// anything (libpq's `PQconsumeInput`, through diesel's `notifications_iter`): a server that
+/// ended the connection sent its last message and closed the socket, and the read that meets
+/// the close fails. It reads twice: a read may return the server's last message without yet
+/// meeting the close. It runs on checkout and again on return, so a connection that failed
+/// during a call (libpq then closes it) leaves the pool at once. A connection the network lost
+/// without a close is found by its next call's error, as a `SELECT 1` would find it.
+#[derive(Debug)]
+struct Manager(ConnectionManager<Conn>);
+
+impl Manager {
+    fn open(conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
+        for _ in 0..2 {
+            for n in conn.notifications_iter() {
+                n.map_err(diesel::r2d2::Error::QueryError)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
+        Manager::open(conn)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        self.0.has_broken(conn) || Manager::open(conn).is_err()
+    }
 }
 
 type Db = PgStore;
@@ -81,12 +125,10 @@ impl PgStore {
             .max_size(8)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
-            // Each connection is checked (`SELECT 1`) when taken from the pool: a round trip per
-            // store call, but diesel does not mark a connection the server dropped as broken, so
-            // without the check it would stay in the pool and fail every call made on it
-            // (tests/store.rs, `postgis_connections_the_server_dropped_are_replaced`).
+            // Each connection is checked when taken from the pool, without a round trip
+            // (`Manager`).
             .test_on_check_out(true)
-            .build(ConnectionManager::<Conn>::new(url))
+            .build(Manager(ConnectionManager::<Conn>::new(url)))
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let store = PgStore {
             pool,
@@ -96,7 +138,7 @@ impl PgStore {
         Ok(store)
     }
 
-    fn conn(&self) -> StoreResult<PooledConnection<ConnectionManager<Conn>>> {
+    fn conn(&self) -> StoreResult<PooledConnection<Manager>> {
         self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
     }
 

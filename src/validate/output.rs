@@ -110,10 +110,7 @@ pub fn record(f: &Finding) -> FindingRecord {
         message_zh: f.message.zh.clone(),
         message_en: f.message.en.clone(),
         fix: f.fix.as_ref().map(|x| FixRecord {
-            action: serde_json::to_value(x.action)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            action: x.action.as_str().to_owned(),
             target: x.target.clone(),
             zh: x.message.zh.clone(),
             en: x.message.en.clone(),
@@ -171,10 +168,7 @@ fn text(report: &Report, changes: Option<&[Change]>) -> String {
                 s,
                 "  {:<14} {:<10} {}",
                 c.code,
-                serde_json::to_value(c.action)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
+                c.action.as_str(),
                 c.message.en
             );
         }

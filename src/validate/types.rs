@@ -109,6 +109,18 @@ pub enum FixAction {
     Manual,
 }
 
+impl FixAction {
+    /// The action's name, as serialised (`merge_into`, `subtract_from`, `repair`, `manual`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixAction::MergeInto => "merge_into",
+            FixAction::SubtractFrom => "subtract_from",
+            FixAction::Repair => "repair",
+            FixAction::Manual => "manual",
+        }
+    }
+}
+
 /// A fix suggestion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fix {
@@ -244,5 +256,25 @@ impl<'a> Ctx<'a> {
             i = self.parent(i)?;
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FixAction;
+
+    #[test]
+    fn fix_action_names_are_their_serialised_names() {
+        for a in [
+            FixAction::MergeInto,
+            FixAction::SubtractFrom,
+            FixAction::Repair,
+            FixAction::Manual,
+        ] {
+            assert_eq!(
+                serde_json::to_value(a).expect("serialises"),
+                serde_json::Value::String(a.as_str().to_owned())
+            );
+        }
     }
 }

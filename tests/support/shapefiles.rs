@@ -253,3 +253,24 @@ pub fn assert_same(a: &FeatureSet, b: &FeatureSet) -> f64 {
     }
     worst
 }
+
+/// Import options mapping the Chinese columns of [`MAPPING`].
+pub fn opts() -> gridatlas::geo_io::source::ImportOptions {
+    gridatlas::geo_io::source::ImportOptions {
+        mapping: Some(
+            gridatlas::geo_io::mapping::ColumnMapping::from_json(MAPPING).expect("mapping"),
+        ),
+        ..Default::default()
+    }
+}
+
+/// The located problems of a read that must fail with them.
+pub fn problems(
+    r: Result<FeatureSet, gridatlas::geo_io::ReadError>,
+) -> Vec<gridatlas::geo_io::Problem> {
+    match r {
+        Err(gridatlas::geo_io::ReadError::Invalid(p)) => p,
+        Err(e) => panic!("expected located problems, got {e}"),
+        Ok(s) => panic!("expected problems, read {} features", s.len()),
+    }
+}

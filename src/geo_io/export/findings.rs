@@ -20,7 +20,7 @@
 use super::gpkg::{self, create_feature_table, geometry_blob, ident};
 use super::{ExportError, Options};
 use crate::geo_io::crs::FileCrs;
-use crate::geo_io::dbf_write::{self, DbfError, Encoding, Field, FieldType};
+use crate::geo_io::dbf_write::{self, Encoding, Field, FieldType};
 use crate::geo_io::prj_write::esri_wkt;
 use crate::geo_io::shp_write::{self, Shape, ShapeType};
 use diesel::connection::SimpleConnection;
@@ -613,15 +613,7 @@ fn table_files(
         })
         .collect();
     let dbf = dbf_write::write(&fields, &records, opts.encoding, date).map_err(|e| {
-        let record = match &e {
-            DbfError::TooLong { record, .. }
-            | DbfError::Unencodable { record, .. }
-            | DbfError::Number { record, .. }
-            | DbfError::Type { record, .. }
-            | DbfError::Arity { record, .. } => Some(*record),
-            _ => None,
-        };
-        match record.and_then(|r| split.indices.get(r)) {
+        match e.record().and_then(|r| split.indices.get(r)) {
             Some(&i) => finding_error(i, &findings[i], "attributes", e.to_string()),
             None => ExportError::Table {
                 table: table.to_owned(),

@@ -3,7 +3,7 @@
 
 use super::table::{self, ColumnType, Source};
 use super::{ExportError, Options, project};
-use crate::geo_io::dbf_write::{self, DbfError, Encoding, Field, FieldType};
+use crate::geo_io::dbf_write::{self, Encoding, Field, FieldType};
 use crate::geo_io::prj_write::esri_wkt;
 use crate::geo_io::shp_write::{self, ShapeType};
 use crate::model::{Feature, FeatureSet, Layer};
@@ -236,15 +236,7 @@ pub fn layer_files(
         })
         .collect();
     let dbf = dbf_write::write(&fields, &records, opts.encoding, date).map_err(|e| {
-        let record = match &e {
-            DbfError::TooLong { record, .. }
-            | DbfError::Unencodable { record, .. }
-            | DbfError::Number { record, .. }
-            | DbfError::Type { record, .. }
-            | DbfError::Arity { record, .. } => Some(*record),
-            _ => None,
-        };
-        match record.and_then(|r| features.get(r)) {
+        match e.record().and_then(|r| features.get(r)) {
             Some(f) => ExportError::Feature {
                 layer,
                 code: f.code.clone(),

@@ -32,15 +32,19 @@ impl Categories for Db {
     }
 
     fn setting(&self, key: Setting) -> StoreResult<Option<String>> {
-        use schema::settings::dsl as s;
-        let mut conn = self.conn()?;
-        s::settings
-            .filter(s::key.eq(key.key()))
-            .select(s::body)
-            .first(&mut conn)
-            .optional()
-            .map_err(db_err)
+        setting_on(&mut *self.conn()?, key)
     }
+}
+
+/// A stored setting's body, on a connection the caller holds.
+pub(super) fn setting_on(conn: &mut Conn, key: Setting) -> StoreResult<Option<String>> {
+    use schema::settings::dsl as s;
+    s::settings
+        .filter(s::key.eq(key.key()))
+        .select(s::body)
+        .first(conn)
+        .optional()
+        .map_err(db_err)
 }
 
 #[derive(Queryable, Selectable, Insertable)]

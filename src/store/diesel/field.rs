@@ -6,7 +6,7 @@ use super::*;
 use crate::field::duty::{CheckIn, DutyEntry};
 use crate::field::roster::{OrgKind, Staff};
 use crate::field::{Fix, Track};
-use crate::store::field::{Field, TrackQuery};
+use crate::store::field::{CheckInContext, Field, TrackQuery};
 use crate::store::{KeyWrite, Keyed, OwnedKeyWrite};
 use chrono::NaiveDate;
 
@@ -250,6 +250,23 @@ pub(in crate::store) fn write_checkins(
                 .collect();
         }
     };
+    if let [item] = batch.as_slice() {
+        // One check-in (PostgreSQL's every one; SQLite's when none arrived with it): no
+        // savepoint, and without a key no transaction either (one INSERT is atomic): fewer
+        // round trips on the busiest write.
+        let key = item.key.as_ref().map(OwnedKeyWrite::as_write);
+        let one = match key {
+            None => insert_checkin(&mut conn, &item.checkin, None),
+            Some(key) => case_tx(&mut conn, |conn| {
+                insert_checkin(conn, &item.checkin, Some(&key))
+            }),
+        };
+        return vec![idempotency::settle(
+            &mut conn,
+            item.key.as_ref().map(|k| &k.claim),
+            one,
+        )];
+    }
     let mut results: Vec<StoreResult<Keyed<i64>>> = Vec::with_capacity(batch.len());
     let committed = case_tx(&mut conn, |conn| {
         for item in &batch {
@@ -312,6 +329,95 @@ fn insert_checkin(
     Ok(Keyed::Done(id))
 }
 
+fn staff_member_on(conn: &mut Conn, id: &str) -> StoreResult<Option<Staff>> {
+    use schema::staff::dsl as s;
+    s::staff
+        .filter(s::id.eq(id))
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(db_err)?
+        .map(staff_from_row)
+        .transpose()
+}
+
+fn duty_on(
+    conn: &mut Conn,
+    from: NaiveDate,
+    to: NaiveDate,
+    staff: Option<&str>,
+) -> StoreResult<Vec<DutyEntry>> {
+    use schema::duty::dsl as d;
+    let mut q = d::duty
+        .filter(d::date.between(from, to))
+        .select(DutyRow::as_select())
+        .order((d::date, d::staff, d::shift))
+        .into_boxed();
+    if let Some(s) = staff {
+        q = q.filter(d::staff.eq(s));
+    }
+    Ok(q.load(conn)
+        .map_err(db_err)?
+        .into_iter()
+        .map(|r| DutyEntry {
+            staff: r.staff,
+            date: r.date,
+            shift: r.shift,
+        })
+        .collect())
+}
+
+fn last_position_on(conn: &mut Conn, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
+    use schema::checkins::dsl as k;
+    use schema::tracks::dsl as tr;
+    let checkin: Option<(DateTime<Utc>, f64, f64)> = k::checkins
+        .filter(k::staff.eq(staff).and(k::t.le(at)))
+        .order(k::t.desc())
+        .select((k::t, k::lon, k::lat))
+        .first(conn)
+        .optional()
+        .map_err(db_err)?;
+    // The chunk ending last among those that began by `at`. When it also ended by `at` (the
+    // usual case: a check-in after the last batch), its last fix is stored beside it and
+    // nothing is decoded; a chunk straddling `at`, or one written before the last fix was
+    // kept, is decoded to find its last fix by `at`.
+    let chunk: Option<ChunkEnd> = tr::tracks
+        .filter(tr::staff.eq(staff).and(tr::t_from.le(at)))
+        .order(tr::t_to.desc())
+        .select((tr::id, tr::t_to, tr::last_lon, tr::last_lat))
+        .first(conn)
+        .optional()
+        .map_err(db_err)?;
+    let at_ms = at.timestamp_millis();
+    let fix = match chunk {
+        None => None,
+        Some((_, t_to, Some(lon), Some(lat))) if t_to <= at => Some(Fix {
+            t_ms: t_to.timestamp_millis(),
+            lon,
+            lat,
+            accuracy_m: None,
+        }),
+        Some((id, ..)) => {
+            let fixes: pd::MultiPoint<pd::PointM> = tr::tracks
+                .filter(tr::id.eq(id))
+                .select(tr::fixes)
+                .first(conn)
+                .map_err(db_err)?;
+            fixes_of(&fixes).into_iter().rfind(|f| f.t_ms <= at_ms)
+        }
+    };
+    let checkin = checkin.map(|(t, lon, lat)| Fix {
+        t_ms: t.timestamp_millis(),
+        lon,
+        lat,
+        accuracy_m: None,
+    });
+    Ok(match (fix, checkin) {
+        (Some(a), Some(b)) => Some(if a.t_ms >= b.t_ms { a } else { b }),
+        (a, b) => a.or(b),
+    })
+}
+
 impl Field for Db {
     fn replace_staff(&self, streets: Option<&[String]>, staff: &[Staff]) -> StoreResult<()> {
         use schema::staff::dsl as s;
@@ -365,16 +471,7 @@ impl Field for Db {
     }
 
     fn staff_member(&self, id: &str) -> StoreResult<Option<Staff>> {
-        use schema::staff::dsl as s;
-        let mut conn = self.conn()?;
-        s::staff
-            .filter(s::id.eq(id))
-            .select(StaffRow::as_select())
-            .first(&mut conn)
-            .optional()
-            .map_err(db_err)?
-            .map(staff_from_row)
-            .transpose()
+        staff_member_on(&mut *self.conn()?, id)
     }
 
     fn replace_duty(
@@ -416,25 +513,7 @@ impl Field for Db {
         to: NaiveDate,
         staff: Option<&str>,
     ) -> StoreResult<Vec<DutyEntry>> {
-        use schema::duty::dsl as d;
-        let mut conn = self.conn()?;
-        let mut q = d::duty
-            .filter(d::date.between(from, to))
-            .select(DutyRow::as_select())
-            .order((d::date, d::staff, d::shift))
-            .into_boxed();
-        if let Some(s) = staff {
-            q = q.filter(d::staff.eq(s));
-        }
-        Ok(q.load(&mut conn)
-            .map_err(db_err)?
-            .into_iter()
-            .map(|r| DutyEntry {
-                staff: r.staff,
-                date: r.date,
-                shift: r.shift,
-            })
-            .collect())
+        duty_on(&mut *self.conn()?, from, to, staff)
     }
 
     fn add_checkin(&self, c: &CheckIn) -> StoreResult<i64> {
@@ -480,54 +559,25 @@ impl Field for Db {
     }
 
     fn last_position(&self, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
-        use schema::checkins::dsl as k;
-        use schema::tracks::dsl as tr;
+        last_position_on(&mut *self.conn()?, staff, at)
+    }
+
+    fn checkin_context(
+        &self,
+        staff: &str,
+        at: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<CheckInContext> {
         let mut conn = self.conn()?;
-        let checkin: Option<(DateTime<Utc>, f64, f64)> = k::checkins
-            .filter(k::staff.eq(staff).and(k::t.le(at)))
-            .order(k::t.desc())
-            .select((k::t, k::lon, k::lat))
-            .first(&mut conn)
-            .optional()
-            .map_err(db_err)?;
-        // The chunk ending last among those that began by `at`. When it also ended by `at` (the
-        // usual case: a check-in after the last batch), its last fix is stored beside it and
-        // nothing is decoded; a chunk straddling `at`, or one written before the last fix was
-        // kept, is decoded to find its last fix by `at`.
-        let chunk: Option<ChunkEnd> = tr::tracks
-            .filter(tr::staff.eq(staff).and(tr::t_from.le(at)))
-            .order(tr::t_to.desc())
-            .select((tr::id, tr::t_to, tr::last_lon, tr::last_lat))
-            .first(&mut conn)
-            .optional()
-            .map_err(db_err)?;
-        let at_ms = at.timestamp_millis();
-        let fix = match chunk {
-            None => None,
-            Some((_, t_to, Some(lon), Some(lat))) if t_to <= at => Some(Fix {
-                t_ms: t_to.timestamp_millis(),
-                lon,
-                lat,
-                accuracy_m: None,
-            }),
-            Some((id, ..)) => {
-                let fixes: pd::MultiPoint<pd::PointM> = tr::tracks
-                    .filter(tr::id.eq(id))
-                    .select(tr::fixes)
-                    .first(&mut conn)
-                    .map_err(db_err)?;
-                fixes_of(&fixes).into_iter().rfind(|f| f.t_ms <= at_ms)
-            }
+        let Some(person) = staff_member_on(&mut conn, staff)? else {
+            return Ok(CheckInContext::default());
         };
-        let checkin = checkin.map(|(t, lon, lat)| Fix {
-            t_ms: t.timestamp_millis(),
-            lon,
-            lat,
-            accuracy_m: None,
-        });
-        Ok(match (fix, checkin) {
-            (Some(a), Some(b)) => Some(if a.t_ms >= b.t_ms { a } else { b }),
-            (a, b) => a.or(b),
+        Ok(CheckInContext {
+            settings: super::categories::setting_on(&mut conn, Setting::Field)?,
+            last_position: last_position_on(&mut conn, staff, at)?,
+            duty: duty_on(&mut conn, from, to, Some(staff))?,
+            staff: Some(person),
         })
     }
 
