@@ -1286,6 +1286,125 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
     assert_eq!(nobody, gridatlas::store::CheckInContext::default());
 }
 
+/// On PostgreSQL the check-in's newest-check-in and newest-track lookups use the index on
+/// (staff, t) however small the tables were when the store first ran them: here both are
+/// analysed empty (as `ANALYZE` leaves a new district's), the lookups run on the near-empty
+/// tables (long enough for a cached statement to switch to a generic plan), the tables then
+/// grow to 20,000 check-ins and 2,000 track chunks without being analysed again (autovacuum off
+/// on them), and the lookups run 40 more times. The server's own count of rows read by
+/// sequential scans, read once the store's connections have closed (a backend reports its
+/// counts as it ends), must stay below one table's worth: a plan kept from the empty table
+/// reads all 20,000 on each of the 40 calls.
+#[test]
+fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(db) = TestDb::postgres("checkin_plans") else {
+        return;
+    };
+    let store = db.open();
+    let mut admin = diesel::PgConnection::establish(&db.url).expect("connection");
+    let sql = |conn: &mut diesel::PgConnection, q: &str| {
+        diesel::sql_query(q)
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+    };
+    for t in ["checkins", "tracks"] {
+        sql(
+            &mut admin,
+            &format!("ALTER TABLE {t} SET (autovacuum_enabled = false)"),
+        );
+        sql(&mut admin, &format!("ANALYZE {t}"));
+    }
+    store
+        .replace_staff(None, &[patroller("A", "310116001001", "310116001")])
+        .expect("staff");
+    let hour_ago = Utc::now() - Duration::hours(1);
+    let at = DateTime::from_timestamp(hour_ago.timestamp(), 0).expect("whole seconds");
+    let fix = |t: DateTime<Utc>| Fix {
+        t_ms: t.timestamp_millis(),
+        lon: 121.2,
+        lat: 30.9,
+        accuracy_m: None,
+    };
+    store
+        .add_tracks(&[Track {
+            staff: "A".into(),
+            fixes: vec![
+                fix(at - Duration::minutes(3)),
+                fix(at - Duration::minutes(2)),
+            ],
+        }])
+        .expect("track");
+    sql(
+        &mut admin,
+        &format!(
+            "INSERT INTO checkins (staff, t, punch, lon, lat, place, class, recorded_at) \
+             VALUES ('A', '{}', 'in', 121.2, 30.9, 'inside', 'on_time', now())",
+            (at - Duration::minutes(1)).to_rfc3339()
+        ),
+    );
+    let day = at.date_naive();
+    let lookups = |n: usize| {
+        for _ in 0..n {
+            let c = store.checkin_context("A", at, day, day).expect("context");
+            assert_eq!(
+                c.last_position.map(|f| f.t_ms),
+                Some(fix(at - Duration::minutes(1)).t_ms)
+            );
+        }
+    };
+    // more than five calls on each of the pool's connections
+    lookups(12 * store.connections());
+    sql(
+        &mut admin,
+        "INSERT INTO checkins (staff, t, punch, lon, lat, place, class, recorded_at) \
+         SELECT 'X' || (i % 500), now() - i * interval '1 second', 'in', 121.2, 30.9, \
+                'inside', 'on_time', now() FROM generate_series(1, 20000) i",
+    );
+    let others: Vec<Track> = (0..2000)
+        .map(|i| Track {
+            staff: format!("X{}", i % 500),
+            fixes: vec![
+                fix(at - Duration::seconds(i + 20)),
+                fix(at - Duration::seconds(i + 10)),
+            ],
+        })
+        .collect();
+    store.add_tracks(&others).expect("tracks");
+    lookups(40);
+    drop(store);
+    let name = db.url.rsplit('/').next().expect("database name").to_owned();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let closed = (0..500).any(|_| {
+        let left = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .get_result::<Count>(&mut admin)
+        .expect("count")
+        .n;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        left == 0
+    });
+    assert!(closed, "the store's connections did not close");
+    for (table, rows) in [("checkins", 20_000), ("tracks", 2_000)] {
+        let read = diesel::sql_query(format!(
+            "SELECT coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables WHERE relname = '{table}'"
+        ))
+        .get_result::<Count>(&mut admin)
+        .expect("stats")
+        .n;
+        assert!(
+            read < rows,
+            "{table}: {read} rows read by sequential scans after it grew to {rows}; the lookups kept a plan made for the empty table"
+        );
+    }
+}
+
 suite!(
     check_in_places_and_classes,
     check_in_refusals,

@@ -22,7 +22,9 @@
 //!   role the token is checked (a store lookup on the blocking pool) and a missing, unknown or
 //!   revoked token is answered 401, a token without the role 403 — so a bad token costs the
 //!   server the headers and nothing more. The verified [`super::auth::Caller`] goes into the
-//!   request's extensions; handlers still run their own `auth::require` (defence in depth). A
+//!   request's extensions; handlers check the role again (defence in depth): the check-in and
+//!   fix handlers with that `Caller` (`auth::require_verified`, no second token lookup), the
+//!   others with their own `auth::require`, which verifies the token again. A
 //!   chunked body is counted as it arrives and cut at the limit (413).
 //! - **Body progress:** a body that sends nothing for the configured body-idle time while the
 //!   handler waits for it is cut and the request answered 408 (problem+json).

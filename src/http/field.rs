@@ -18,7 +18,7 @@
 //! The edge checks the token of every route taking a body before the body is read.
 
 use super::AppState;
-use super::auth::{self, Role};
+use super::auth::{self, Caller, Role};
 use super::error::{ApiError, ApiResult};
 use super::idempotency;
 use super::query::Params;
@@ -26,12 +26,12 @@ use crate::service::field as service;
 use crate::service::idempotency::Outcome;
 use crate::wire::field as wire;
 use crate::wire::problem::Problem;
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 
@@ -274,9 +274,16 @@ pub async fn put_duty(
 pub async fn post_checkin(
     State(state): State<AppState>,
     headers: HeaderMap,
+    verified: Option<Extension<Caller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let caller = auth::require_any(&state, &headers, &[Role::GridWorker, Role::Admin]).await?;
+    let caller = auth::require_verified(
+        &state,
+        &headers,
+        verified.map(|Extension(c)| c),
+        &[Role::GridWorker, Role::Admin],
+    )
+    .await?;
     idempotency::key(&headers)?;
     let body = body?;
     let input: wire::CheckInInput = json_body(&headers, &body)?;
@@ -544,11 +551,13 @@ pub async fn post_fixes(
     headers: HeaderMap,
     Params(q): Params<wire::FixesQuery>,
     uri: axum::http::Uri,
+    verified: Option<Extension<Caller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let caller = auth::require_any(
+    let caller = auth::require_verified(
         &state,
         &headers,
+        verified.map(|Extension(c)| c),
         &[Role::GridWorker, Role::Dispatcher, Role::Admin],
     )
     .await?;

@@ -367,27 +367,49 @@ fn duty_on(
         .collect())
 }
 
+/// A condition that is always true and makes diesel send its query as a one-off statement
+/// (a SQL literal is never kept as a prepared statement), so that PostgreSQL plans it on each
+/// call with its parameters and the table's present size.
+///
+/// For the two newest-row-of-a-person lookups of every check-in. As cached prepared statements,
+/// PostgreSQL switches them to a generic plan after five calls and keeps that plan until the
+/// table is next analysed; planned while `checkins` or `tracks` was small (a new district, or
+/// just after `ANALYZE` of an empty table), the plan is a sequential scan and a sort, which then
+/// reads the whole table on every check-in as it grows: a third of the check-ins of a
+/// 1,000/s benchmark did, and the server fell behind. Planned per call, the index on
+/// (staff, t) is used as soon as it is cheaper. The cost is the planning, tens of microseconds,
+/// in the same round trip (an unnamed statement). SQLite keeps its prepared statements: without
+/// statistics (the store never runs its `ANALYZE` on these tables) its planner takes the index.
+fn planned_per_call() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("TRUE")
+}
+
 fn last_position_on(conn: &mut Conn, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
     use schema::checkins::dsl as k;
     use schema::tracks::dsl as tr;
-    let checkin: Option<(DateTime<Utc>, f64, f64)> = k::checkins
+    let mut checkin = k::checkins
         .filter(k::staff.eq(staff).and(k::t.le(at)))
         .order(k::t.desc())
         .select((k::t, k::lon, k::lat))
-        .first(conn)
-        .optional()
-        .map_err(db_err)?;
+        .into_boxed();
+    if BACKEND == crate::store::Backend::Postgres {
+        checkin = checkin.filter(planned_per_call());
+    }
+    let checkin: Option<(DateTime<Utc>, f64, f64)> =
+        checkin.first(conn).optional().map_err(db_err)?;
     // The chunk ending last among those that began by `at`. When it also ended by `at` (the
     // usual case: a check-in after the last batch), its last fix is stored beside it and
     // nothing is decoded; a chunk straddling `at`, or one written before the last fix was
     // kept, is decoded to find its last fix by `at`.
-    let chunk: Option<ChunkEnd> = tr::tracks
+    let mut chunk = tr::tracks
         .filter(tr::staff.eq(staff).and(tr::t_from.le(at)))
         .order(tr::t_to.desc())
         .select((tr::id, tr::t_to, tr::last_lon, tr::last_lat))
-        .first(conn)
-        .optional()
-        .map_err(db_err)?;
+        .into_boxed();
+    if BACKEND == crate::store::Backend::Postgres {
+        chunk = chunk.filter(planned_per_call());
+    }
+    let chunk: Option<ChunkEnd> = chunk.first(conn).optional().map_err(db_err)?;
     let at_ms = at.timestamp_millis();
     let fix = match chunk {
         None => None,
