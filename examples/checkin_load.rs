@@ -12,6 +12,9 @@
 //! `CHECKIN_LOAD_TRACE=PATH` it also writes each request's intended start (ms from the first)
 //! and latency (ms), one a line, to see when slow answers came.
 
+#[path = "support/latency.rs"]
+mod latency;
+
 use anyhow::Context;
 use axum::body::Bytes;
 use std::collections::BTreeMap;
@@ -125,13 +128,8 @@ fn main() -> anyhow::Result<()> {
             std::fs::write(&path, trace).with_context(|| format!("writing {path}"))?;
         }
         latencies.sort_unstable();
-        let ms = |q: f64| -> f64 {
-            if latencies.is_empty() {
-                return f64::NAN;
-            }
-            let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[i].as_secs_f64() * 1e3
-        };
+        let p = latency::Percentiles(&latencies);
+        let ms = |q: f64| p.ms(q);
         let ok: u64 = statuses
             .iter()
             .filter(|(s, _)| (200..300).contains(*s))
@@ -143,14 +141,7 @@ fn main() -> anyhow::Result<()> {
             n as f64 / elapsed,
             100.0 * ok as f64 / n.max(1) as f64
         );
-        println!(
-            "   latency from intended start: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
-            ms(0.5),
-            ms(0.9),
-            ms(0.99),
-            ms(0.999),
-            ms(1.0)
-        );
+        println!("{}", p.line());
         let statuses_json: BTreeMap<String, u64> =
             statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect();
         println!(
