@@ -1227,15 +1227,45 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
         lat: 30.9,
         accuracy_m: None,
     };
+    // A's chunk straddles `at` (its last fix is after it: the chunk is read and decoded); a
+    // check-in of A's between two fixes and one after `at` do not count; B's only position is a
+    // check-in. Times keep their microseconds (a check-in at `at` itself counts).
     store
         .add_tracks(&[Track {
             staff: "A".into(),
             fixes: vec![
                 fix(at - Duration::minutes(2), 121.1),
                 fix(at - Duration::minutes(1), 121.2),
+                fix(at + Duration::minutes(1), 121.3),
             ],
         }])
         .expect("tracks");
+    let checkin = |staff: &str, t: DateTime<Utc>, lon: f64| gridatlas::field::duty::CheckIn {
+        id: 0,
+        staff: staff.into(),
+        t,
+        punch: gridatlas::field::duty::Punch::In,
+        lon,
+        lat: 30.9,
+        accuracy_m: Some(5.0),
+        place: gridatlas::field::duty::Place::Inside,
+        distance_m: Some(0.0),
+        area: Some("310116001001".into()),
+        class: gridatlas::field::duty::Class::OnTime,
+        shift_date: None,
+        shift: None,
+        recorded_at: t,
+    };
+    for (staff, t, lon) in [
+        ("A", at - Duration::seconds(90), 121.15),
+        ("A", at + Duration::microseconds(1), 121.4),
+        ("B", at, 121.5),
+        ("B", at + Duration::seconds(30), 121.6),
+    ] {
+        store
+            .add_checkin(&checkin(staff, t, lon))
+            .expect("check-in");
+    }
     let empty = store
         .checkin_context("A", at, day(21), day(22))
         .expect("context");
@@ -1273,12 +1303,37 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
             .collect::<Vec<_>>(),
         [("A", day(21), "day"), ("A", day(21), "night")]
     );
-    // B has no track: no position
+    // B has no track: their check-in at `at` is their position
     let b_context = store
         .checkin_context("B", at, day(21), day(22))
         .expect("context");
     assert_eq!(b_context.staff, Some(b));
-    assert_eq!(b_context.last_position, None);
+    assert_eq!(
+        b_context.last_position,
+        Some(fix(at, 121.5)),
+        "B's check-in at `at` (not the later one)"
+    );
+    assert_eq!(
+        b_context.last_position,
+        store.last_position("B", at).expect("last")
+    );
+    // a microsecond before, B has no position at all; after A's last fix, A's is that fix
+    let before = store
+        .checkin_context("B", at - Duration::microseconds(1), day(21), day(22))
+        .expect("context");
+    assert_eq!(before.last_position, None);
+    let later = at + Duration::minutes(5);
+    let a_later = store
+        .checkin_context("A", later, day(21), day(22))
+        .expect("context");
+    assert_eq!(
+        a_later.last_position,
+        Some(fix(at + Duration::minutes(1), 121.3))
+    );
+    assert_eq!(
+        a_later.last_position,
+        store.last_position("A", later).expect("last")
+    );
     // an unknown 工号: nothing at all (the check-in answers 404)
     let nobody = store
         .checkin_context("Z", at, day(1), day(30))
