@@ -129,7 +129,6 @@ fn main() -> anyhow::Result<()> {
         }
         latencies.sort_unstable();
         let p = latency::Percentiles(&latencies);
-        let ms = |q: f64| p.ms(q);
         let ok: u64 = statuses
             .iter()
             .filter(|(s, _)| (200..300).contains(*s))
@@ -153,11 +152,11 @@ fn main() -> anyhow::Result<()> {
                 "ok": ok,
                 "statuses": statuses_json,
                 "errors": errors,
-                "p50_ms": ms(0.5),
-                "p90_ms": ms(0.9),
-                "p99_ms": ms(0.99),
-                "p999_ms": ms(0.999),
-                "max_ms": ms(1.0),
+                "p50_ms": p.ms(0.5),
+                "p90_ms": p.ms(0.9),
+                "p99_ms": p.ms(0.99),
+                "p999_ms": p.ms(0.999),
+                "max_ms": p.ms(1.0),
             })
         );
         anyhow::Ok(())

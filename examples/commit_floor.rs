@@ -82,7 +82,6 @@ fn main() -> anyhow::Result<()> {
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort_unstable();
     let p = latency::Percentiles(&latencies);
-    let ms = |q: f64| p.ms(q);
     let n = latencies.len();
     println!(
         "   {n} rows at {rate}/s in {elapsed:.1} s ({:.0}/s achieved) in {commits} commits",
@@ -93,8 +92,8 @@ fn main() -> anyhow::Result<()> {
         "{}",
         serde_json::json!({
             "rows": n, "rate": rate, "elapsed_s": elapsed, "commits": commits,
-            "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99),
-            "p999_ms": ms(0.999), "max_ms": ms(1.0),
+            "p50_ms": p.ms(0.5), "p90_ms": p.ms(0.9), "p99_ms": p.ms(0.99),
+            "p999_ms": p.ms(0.999), "max_ms": p.ms(1.0),
         })
     );
     Ok(())

@@ -1227,9 +1227,10 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
         lat: 30.9,
         accuracy_m: None,
     };
-    // A's chunk straddles `at` (its last fix is after it: the chunk is read and decoded); a
-    // check-in of A's between two fixes and one after `at` do not count; B's only position is a
-    // check-in. Times keep their microseconds (a check-in at `at` itself counts).
+    // A's chunk straddles `at` (its last fix is after it: the chunk is read and decoded); A's
+    // check-in between two fixes is older than the second, and the one a microsecond after `at`
+    // does not count; B's only positions are check-ins, one at `at` itself (it counts: times keep
+    // their microseconds) and one after it.
     store
         .add_tracks(&[Track {
             staff: "A".into(),
