@@ -6,9 +6,16 @@
 #      from which each test clones its own database (CREATE DATABASE … TEMPLATE gridatlas_template);
 #   4. prints the base URL to use as GRIDATLAS_TEST_PG on its last line of standard output.
 # Everything it says besides that URL goes to standard error.
+# Env: GRIDATLAS_PG_PORT (5432), GRIDATLAS_PG_PASSWORD; GRIDATLAS_PG_CLUSTER (main) and
+# GRIDATLAS_PG_DATA (the Debian default) provision another cluster in a directory of your
+# choice instead — scripts/bench-field puts one on a RAM disk (BENCH_RAM=1) to measure the
+# software without the disk's sync time; a cluster whose directory has gone (a RAM disk after
+# a reboot) is dropped and made again.
 set -euo pipefail
 
 PGVER=15
+CLUSTER=${GRIDATLAS_PG_CLUSTER:-main}
+DATA=${GRIDATLAS_PG_DATA:-}
 ROLE=gridatlas
 PASSWORD=${GRIDATLAS_PG_PASSWORD:-gridatlas}
 PORT=${GRIDATLAS_PG_PORT:-5432}
@@ -31,16 +38,28 @@ if [ "$need_install" = 1 ]; then
     apt-get install -y --no-install-recommends "postgresql-$PGVER" "postgresql-$PGVER-postgis-3" >&2
 fi
 
-if ! pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "$PGVER/main"; then
-    log "creating cluster $PGVER/main"
-    pg_createcluster "$PGVER" main --port "$PORT" >&2
+if [ -n "$DATA" ] && pg_lsclusters -h 2>/dev/null | awk -v v="$PGVER" -v c="$CLUSTER" '$1==v && $2==c {print $6}' | grep -q . &&
+    [ ! -f "$DATA/PG_VERSION" ]; then
+    log "cluster $PGVER/$CLUSTER has lost its directory $DATA: dropping it to make it again"
+    pg_dropcluster --stop "$PGVER" "$CLUSTER" >&2 || pg_dropcluster "$PGVER" "$CLUSTER" >&2
 fi
 
-if ! pg_lsclusters -h | awk -v v="$PGVER" '$1==v && $2=="main" {print $4}' | grep -q online; then
-    log "starting cluster $PGVER/main"
-    pg_ctlcluster "$PGVER" main start >&2
+if ! pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "$PGVER/$CLUSTER"; then
+    log "creating cluster $PGVER/$CLUSTER${DATA:+ in $DATA}"
+    if [ -n "$DATA" ]; then
+        mkdir -p "$DATA"
+        chown postgres:postgres "$DATA"
+        pg_createcluster "$PGVER" "$CLUSTER" --port "$PORT" -d "$DATA" >&2
+    else
+        pg_createcluster "$PGVER" "$CLUSTER" --port "$PORT" >&2
+    fi
 fi
-PORT=$(pg_lsclusters -h | awk -v v="$PGVER" '$1==v && $2=="main" {print $3}')
+
+if ! pg_lsclusters -h | awk -v v="$PGVER" -v c="$CLUSTER" '$1==v && $2==c {print $4}' | grep -q online; then
+    log "starting cluster $PGVER/$CLUSTER"
+    pg_ctlcluster "$PGVER" "$CLUSTER" start >&2
+fi
+PORT=$(pg_lsclusters -h | awk -v v="$PGVER" -v c="$CLUSTER" '$1==v && $2==c {print $3}')
 
 psql_su() { runuser -u postgres -- psql -p "$PORT" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
