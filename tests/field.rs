@@ -1342,12 +1342,13 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
     assert_eq!(nobody, gridatlas::store::CheckInContext::default());
 }
 
-/// On PostgreSQL the check-in's newest-check-in and newest-track lookups use the index on
-/// (staff, t) however small the tables were when the store first ran them: here both are
+/// On PostgreSQL the check-in's newest-position lookup (`positions`, by primary key) and, for a
+/// check-in dated before it, its newest-check-in and newest-track lookups use their indexes
+/// however small the tables were when the store first ran them: here all three are
 /// analysed empty (as `ANALYZE` leaves a new district's), the lookups run on the near-empty
 /// tables (long enough for a cached statement to switch to a generic plan), the tables then
-/// grow to 20,000 check-ins and 2,000 track chunks without being analysed again (autovacuum off
-/// on them), and the lookups run 40 more times. The server's own count of rows read by
+/// grow to 20,000 check-ins, 2,000 track chunks and 501 people's positions without being
+/// analysed again (autovacuum off on them), and the lookups run 40 more times. The server's own count of rows read by
 /// sequential scans, read once the store's connections have closed (a backend reports its
 /// counts as it ends), must stay below one table's worth: a plan kept from the empty table
 /// reads all 20,000 on each of the 40 calls.
@@ -1364,7 +1365,7 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
             .execute(conn)
             .unwrap_or_else(|e| panic!("{q}: {e}"));
     };
-    for t in ["checkins", "tracks"] {
+    for t in ["checkins", "tracks", "positions"] {
         sql(
             &mut admin,
             &format!("ALTER TABLE {t} SET (autovacuum_enabled = false)"),
@@ -1399,6 +1400,17 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
             (at - Duration::minutes(1)).to_rfc3339()
         ),
     );
+    // A's newest position is after `at`: a check-in at `at` (sent late) searches checkins and
+    // tracks; one at `later` reads A's row of `positions`
+    sql(
+        &mut admin,
+        &format!(
+            "INSERT INTO checkins (staff, t, punch, lon, lat, place, class, recorded_at) \
+             VALUES ('A', '{}', 'in', 121.2, 30.9, 'inside', 'on_time', now())",
+            (at + Duration::minutes(1)).to_rfc3339()
+        ),
+    );
+    let later = at + Duration::minutes(2);
     let day = at.date_naive();
     let lookups = |n: usize| {
         for _ in 0..n {
@@ -1406,6 +1418,13 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
             assert_eq!(
                 c.last_position.map(|f| f.t_ms),
                 Some(fix(at - Duration::minutes(1)).t_ms)
+            );
+            let c = store
+                .checkin_context("A", later, day, day)
+                .expect("context");
+            assert_eq!(
+                c.last_position.map(|f| f.t_ms),
+                Some(fix(at + Duration::minutes(1)).t_ms)
             );
         }
     };
@@ -1447,7 +1466,7 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
         left == 0
     });
     assert!(closed, "the store's connections did not close");
-    for (table, rows) in [("checkins", 20_000), ("tracks", 2_000)] {
+    for (table, rows) in [("checkins", 20_000), ("tracks", 2_000), ("positions", 501)] {
         let read = diesel::sql_query(format!(
             "SELECT coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables WHERE relname = '{table}'"
         ))

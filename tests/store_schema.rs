@@ -158,6 +158,7 @@ macro_rules! schema_tables {
             table::<$schema::duty::table>("duty", $db),
             table::<$schema::checkins::table>("checkins", $db),
             table::<$schema::tracks::table>("tracks", $db),
+            table::<$schema::positions::table>("positions", $db),
             table::<$schema::components::table>("components", $db),
             table::<$schema::shops::table>("shops", $db),
             table::<$schema::shop_inspections::table>("shop_inspections", $db),

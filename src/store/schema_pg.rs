@@ -432,6 +432,18 @@ diesel::joinable!(case_photos -> cases (case_id));
 diesel::joinable!(review_cases -> reviews (review_id));
 
 diesel::joinable!(draft_features -> drafts (draft_id));
+diesel::table! {
+    /// Each person's newest known position, kept by triggers on `checkins` and `tracks`
+    /// (migration 2026-12-15-000001_positions).
+    positions (staff) {
+        staff -> Text,
+        t -> Timestamptz,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        fix -> Bool,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     drafts,
     draft_features,

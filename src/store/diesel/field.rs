@@ -371,7 +371,8 @@ fn duty_on(
 /// (a SQL literal is never kept as a prepared statement), so that PostgreSQL plans it on each
 /// call with its parameters and the table's present size.
 ///
-/// For the two newest-row-of-a-person lookups of every check-in. As cached prepared statements,
+/// For the two newest-row-of-a-person lookups of [`last_position_on`] when `positions` does not
+/// answer (a check-in dated before the person's newest position). As cached prepared statements,
 /// PostgreSQL switches them to a generic plan after five calls and keeps that plan until the
 /// table is next analysed; planned while `checkins` or `tracks` was small (a new district, or
 /// just after `ANALYZE` of an empty table), the plan is a sequential scan and a sort, which then
@@ -384,9 +385,36 @@ fn planned_per_call() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool>
     diesel::dsl::sql("TRUE")
 }
 
+/// The person's newest position at or before `at`: the newer of their newest check-in and the
+/// last fix of their newest track chunk by then (a fix on a tie), or none.
+///
+/// First the row the triggers keep in `positions` (the newest position of all, one primary-key
+/// read, a statement planned once): it is the answer when it is not after `at` — every check-in
+/// made now — and no row means nothing is stored for the person. Only a time before it (a check-in
+/// sent late from a phone that was offline) or a chunk whose last fix is not stored beside it
+/// searches `checkins` and `tracks`.
 fn last_position_on(conn: &mut Conn, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
     use schema::checkins::dsl as k;
+    use schema::positions::dsl as ps;
     use schema::tracks::dsl as tr;
+    let newest: Option<(DateTime<Utc>, Option<f64>, Option<f64>)> = ps::positions
+        .find(staff)
+        .select((ps::t, ps::lon, ps::lat))
+        .first(conn)
+        .optional()
+        .map_err(db_err)?;
+    match newest {
+        None => return Ok(None),
+        Some((t, Some(lon), Some(lat))) if t <= at => {
+            return Ok(Some(Fix {
+                t_ms: t.timestamp_millis(),
+                lon,
+                lat,
+                accuracy_m: None,
+            }));
+        }
+        Some(_) => {}
+    }
     let mut checkin = k::checkins
         .filter(k::staff.eq(staff).and(k::t.le(at)))
         .order(k::t.desc())
@@ -699,6 +727,7 @@ impl Field for Db {
 
     fn purge_field(&self, before: DateTime<Utc>) -> StoreResult<(usize, usize)> {
         use schema::checkins::dsl as k;
+        use schema::positions::dsl as ps;
         use schema::tracks::dsl as tr;
         let mut conn = self.conn()?;
         case_tx(&mut conn, |conn| {
@@ -706,6 +735,10 @@ impl Field for Db {
                 .execute(conn)
                 .map_err(db_err)?;
             let checkins = diesel::delete(k::checkins.filter(k::t.lt(before)))
+                .execute(conn)
+                .map_err(db_err)?;
+            // a newest position older than the retention: everything it came from went above
+            diesel::delete(ps::positions.filter(ps::t.lt(before)))
                 .execute(conn)
                 .map_err(db_err)?;
             Ok((chunks, checkins))

@@ -1,0 +1,3 @@
+DROP TRIGGER tracks_position;
+DROP TRIGGER checkins_position;
+DROP TABLE positions;
