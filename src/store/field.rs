@@ -93,7 +93,9 @@ pub trait Field {
     ) -> StoreResult<Vec<CheckIn>>;
 
     /// The latest stored position of a person at or before `at`: their last kept fix or
-    /// check-in, whichever is later (for the speed check of the next one).
+    /// check-in, whichever is later, the fix on a tie (for the speed check of the next one).
+    /// Each person's newest position is kept in the table `positions` by the stores' triggers, so
+    /// a time at or after it is one primary-key read.
     fn last_position(&self, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>>;
 
     /// What a check-in reads, on one connection: the person ([`Field::staff_member`]), the
