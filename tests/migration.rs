@@ -20,13 +20,13 @@
 #[macro_use]
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/migrations.rs"]
+mod migrations;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use db::TestDb;
-use diesel::backend::Backend;
-use diesel::migration::MigrationSource;
 use diesel::prelude::*;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
 use gridatlas::calendar::{Calendar, EXAMPLE_CALENDAR, Limit};
 use gridatlas::cases::workflow::{self, Refusal, Request, StageLimits};
 use gridatlas::cases::{Action, Case, CaseFilter, NewCase, Source, Stage, Track, Visibility};
@@ -35,9 +35,7 @@ use gridatlas::routing::categories::{Category, EXAMPLE_TASK_LIST, parse_task_lis
 use gridatlas::routing::{AreaRef, Assignment, Confidence};
 use gridatlas::store::prelude::*;
 use gridatlas::store::{Token, TokenSpec, secret_hash};
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+use migrations::{PG_MIGRATIONS, SQLITE_MIGRATIONS, migrate_before, pending};
 
 /// The version of the case-workflow migration (diesel's: the directory's date without dashes).
 const WORKFLOW: &str = "20261201000001";
@@ -722,51 +720,6 @@ fn is_pg(db: &TestDb) -> bool {
     db.url.starts_with("postgres")
 }
 
-/// Runs the embedded migrations one by one up to, excluding, the workflow's; returns the
-/// versions applied.
-fn migrate_before_workflow<DB, C>(
-    conn: &mut C,
-    source: impl Fn() -> EmbeddedMigrations,
-) -> Vec<String>
-where
-    DB: Backend,
-    C: MigrationHarness<DB>,
-    EmbeddedMigrations: MigrationSource<DB>,
-{
-    let mut applied = Vec::new();
-    loop {
-        let pending = conn
-            .pending_migrations(source())
-            .expect("pending migrations");
-        let next = pending
-            .first()
-            .map(|m| m.name().version().to_string())
-            .expect("the workflow migration is still to come");
-        if next == WORKFLOW {
-            return applied;
-        }
-        applied.push(
-            conn.run_next_migration(source())
-                .expect("an older migration")
-                .to_string(),
-        );
-    }
-}
-
-/// The versions still to apply.
-fn pending<DB, C>(conn: &mut C, source: impl Fn() -> EmbeddedMigrations) -> Vec<String>
-where
-    DB: Backend,
-    C: MigrationHarness<DB>,
-    EmbeddedMigrations: MigrationSource<DB>,
-{
-    conn.pending_migrations(source())
-        .expect("pending migrations")
-        .iter()
-        .map(|m| m.name().version().to_string())
-        .collect()
-}
-
 fn sqlite_conn(db: &TestDb) -> diesel::SqliteConnection {
     diesel::SqliteConnection::establish(&db.url).expect("SQLite connection")
 }
@@ -781,12 +734,12 @@ fn old_store(db: &TestDb) -> Old {
     let old = old_data();
     let (applied, left) = if is_pg(db) {
         let mut conn = pg_conn(db);
-        let applied = migrate_before_workflow(&mut conn, || PG_MIGRATIONS);
+        let applied = migrate_before(&mut conn, || PG_MIGRATIONS, WORKFLOW);
         old_pg::write(&mut conn, &old);
         (applied, pending(&mut conn, || PG_MIGRATIONS))
     } else {
         let mut conn = sqlite_conn(db);
-        let applied = migrate_before_workflow(&mut conn, || SQLITE_MIGRATIONS);
+        let applied = migrate_before(&mut conn, || SQLITE_MIGRATIONS, WORKFLOW);
         old_sqlite::write(&mut conn, &old);
         (applied, pending(&mut conn, || SQLITE_MIGRATIONS))
     };

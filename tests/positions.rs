@@ -14,21 +14,23 @@
 #[macro_use]
 #[path = "support/db.rs"]
 mod db;
+#[path = "support/migrations.rs"]
+mod migrations;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use db::TestDb;
 use diesel::backend::Backend;
+use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
 use diesel::prelude::*;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use gridatlas::field::duty::{CheckIn, Class, Place, Punch};
 use gridatlas::field::roster::{OrgKind, Staff};
 use gridatlas::field::{Fix, Track};
 use gridatlas::model::Role;
 use gridatlas::store::Store;
+use migrations::{PG_MIGRATIONS, SQLITE_MIGRATIONS, migrate_before};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// The migration that adds `positions`.
 const POSITIONS: &str = "20261215000001";
 
@@ -39,29 +41,6 @@ struct Known {
     t: DateTime<Utc>,
     lon: f64,
     fix: bool,
-}
-
-/// Runs the embedded migrations one by one up to, excluding, `POSITIONS`.
-fn migrate_before<DB, C>(conn: &mut C, source: impl Fn() -> EmbeddedMigrations)
-where
-    DB: Backend,
-    C: MigrationHarness<DB>,
-    EmbeddedMigrations: MigrationSource<DB>,
-{
-    loop {
-        let pending = conn
-            .pending_migrations(source())
-            .expect("pending migrations");
-        let next = pending
-            .first()
-            .map(|m| m.name().version().to_string())
-            .expect("the positions migration is still to come");
-        if next == POSITIONS {
-            return;
-        }
-        conn.run_next_migration(source())
-            .expect("an older migration");
-    }
 }
 
 fn base() -> DateTime<Utc> {
@@ -172,6 +151,19 @@ fn ewkb(t0: DateTime<Utc>, fixes: &[(i64, f64)]) -> String {
 }
 
 /// Writes the old rows with plain SQL (as the code before the migration stored them).
+/// Migrates to the schema before `POSITIONS` and runs `sql` there, statement by statement.
+fn write_before<DB, C>(conn: &mut C, source: impl Fn() -> EmbeddedMigrations, sql: &[String])
+where
+    DB: Backend,
+    C: MigrationHarness<DB> + SimpleConnection,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    migrate_before(conn, source, POSITIONS);
+    for q in sql {
+        conn.batch_execute(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+}
+
 fn write_old(db: &TestDb, t0: DateTime<Utc>) -> Vec<Known> {
     let pg = db.url.starts_with("postgres");
     let (checkins, chunks) = old_rows(t0);
@@ -214,21 +206,12 @@ fn write_old(db: &TestDb, t0: DateTime<Utc>) -> Vec<Known> {
             fixes.len()
         ));
     }
-    let run = |q: &str, r: QueryResult<usize>| {
-        r.unwrap_or_else(|e| panic!("{q}: {e}"));
-    };
     if pg {
         let mut conn = diesel::PgConnection::establish(&db.url).expect("connection");
-        migrate_before(&mut conn, || PG_MIGRATIONS);
-        for q in &sql {
-            run(q, diesel::sql_query(q).execute(&mut conn));
-        }
+        write_before(&mut conn, || PG_MIGRATIONS, &sql);
     } else {
         let mut conn = diesel::SqliteConnection::establish(&db.url).expect("connection");
-        migrate_before(&mut conn, || SQLITE_MIGRATIONS);
-        for q in &sql {
-            run(q, diesel::sql_query(q).execute(&mut conn));
-        }
+        write_before(&mut conn, || SQLITE_MIGRATIONS, &sql);
     }
     let mut known = checkins;
     for (end, _, fixes) in &chunks {
