@@ -1271,6 +1271,12 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
         .checkin_context("A", at, day(21), day(22))
         .expect("context");
     assert_eq!(empty.settings, None, "no settings stored yet");
+    assert_eq!(
+        empty.staff.as_ref(),
+        Some(&a),
+        "the person, without settings"
+    );
+    assert_eq!(empty.duty.len(), 2, "and their duty, without settings");
     let settings = serde_json::to_string(
         &FieldSettings::from_json(gridatlas::field::duty::EXAMPLE).expect("example"),
     )
@@ -1335,6 +1341,14 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
         a_later.last_position,
         store.last_position("A", later).expect("last")
     );
+    // dates without an entry: the person and the rest, no duty
+    let off = store
+        .checkin_context("A", later, day(24), day(25))
+        .expect("context");
+    assert_eq!(off.staff, a_later.staff);
+    assert_eq!(off.settings, a_later.settings);
+    assert_eq!(off.last_position, a_later.last_position);
+    assert_eq!(off.duty, []);
     // an unknown 工号: nothing at all (the check-in answers 404)
     let nobody = store
         .checkin_context("Z", at, day(1), day(30))
@@ -1342,16 +1356,17 @@ fn checkin_context_reads_what_the_four_calls_read(db: &TestDb) {
     assert_eq!(nobody, gridatlas::store::CheckInContext::default());
 }
 
-/// On PostgreSQL the check-in's newest-position lookup (`positions`, by primary key) and, for a
-/// check-in dated before it, its newest-check-in and newest-track lookups use their indexes
-/// however small the tables were when the store first ran them: here all three are
-/// analysed empty (as `ANALYZE` leaves a new district's), the lookups run on the near-empty
-/// tables (long enough for a cached statement to switch to a generic plan), the tables then
-/// grow to 20,000 check-ins, 2,000 track chunks and 501 people's positions without being
-/// analysed again (autovacuum off on them), and the lookups run 40 more times. The server's own count of rows read by
+/// On PostgreSQL the check-in's reads use their indexes however small the tables were when the
+/// store first ran them: the one statement of person, newest position (`positions`) and duty,
+/// and, for a check-in dated before the newest position, the newest-check-in and newest-track
+/// lookups. Here the five tables are analysed near-empty (as `ANALYZE` leaves a new
+/// district's), the reads run on them (long enough for a cached statement to switch to a
+/// generic plan), the tables then grow to 20,000 check-ins, 2,000 track chunks, 501 people's
+/// positions, 501 people and 15,001 duty entries without being analysed again (autovacuum off
+/// on them), and the reads run 40 more times. The server's own count of rows read by
 /// sequential scans, read once the store's connections have closed (a backend reports its
-/// counts as it ends), must stay below one table's worth: a plan kept from the empty table
-/// reads all 20,000 on each of the 40 calls.
+/// counts as it ends), must stay below one table's worth: a plan kept from the near-empty table
+/// reads all of it on each of the 40 calls.
 #[test]
 fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
     use diesel::{Connection, RunQueryDsl};
@@ -1365,16 +1380,16 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
             .execute(conn)
             .unwrap_or_else(|e| panic!("{q}: {e}"));
     };
-    for t in ["checkins", "tracks", "positions"] {
+    store
+        .replace_staff(None, &[patroller("A", "310116001001", "310116001")])
+        .expect("staff");
+    for t in ["checkins", "tracks", "positions", "staff", "duty"] {
         sql(
             &mut admin,
             &format!("ALTER TABLE {t} SET (autovacuum_enabled = false)"),
         );
         sql(&mut admin, &format!("ANALYZE {t}"));
     }
-    store
-        .replace_staff(None, &[patroller("A", "310116001001", "310116001")])
-        .expect("staff");
     let hour_ago = Utc::now() - Duration::hours(1);
     let at = DateTime::from_timestamp(hour_ago.timestamp(), 0).expect("whole seconds");
     let fix = |t: DateTime<Utc>| Fix {
@@ -1412,9 +1427,23 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
     );
     let later = at + Duration::minutes(2);
     let day = at.date_naive();
+    store
+        .replace_duty(
+            day,
+            day,
+            &["A".into()],
+            &[DutyEntry {
+                staff: "A".into(),
+                date: day,
+                shift: "day".into(),
+            }],
+        )
+        .expect("duty");
     let lookups = |n: usize| {
         for _ in 0..n {
             let c = store.checkin_context("A", at, day, day).expect("context");
+            assert_eq!(c.staff.map(|p| p.id).as_deref(), Some("A"));
+            assert_eq!(c.duty.len(), 1);
             assert_eq!(
                 c.last_position.map(|f| f.t_ms),
                 Some(fix(at - Duration::minutes(1)).t_ms)
@@ -1446,6 +1475,32 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
         })
         .collect();
     store.add_tracks(&others).expect("tracks");
+    // the roster and the duty roster grow by imports (the store's only way), here of another
+    // street
+    let others: Vec<Staff> = (0..500)
+        .map(|i| patroller(&format!("X{i}"), "310116002001", "310116002"))
+        .collect();
+    store
+        .replace_staff(Some(&["310116002".into()]), &others)
+        .expect("staff");
+    let (first, last) = (day - chrono::Days::new(29), day);
+    let entries: Vec<DutyEntry> = others
+        .iter()
+        .flat_map(|p| {
+            first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .map(|date| DutyEntry {
+                    staff: p.id.clone(),
+                    date,
+                    shift: "day".into(),
+                })
+        })
+        .collect();
+    let ids: Vec<String> = others.iter().map(|p| p.id.clone()).collect();
+    store
+        .replace_duty(first, last, &ids, &entries)
+        .expect("duty");
     lookups(40);
     drop(store);
     let name = db.url.rsplit('/').next().expect("database name").to_owned();
@@ -1466,7 +1521,13 @@ fn postgis_checkin_lookups_use_the_index_as_tables_grow() {
         left == 0
     });
     assert!(closed, "the store's connections did not close");
-    for (table, rows) in [("checkins", 20_000), ("tracks", 2_000), ("positions", 501)] {
+    for (table, rows) in [
+        ("checkins", 20_000),
+        ("tracks", 2_000),
+        ("positions", 501),
+        ("staff", 501),
+        ("duty", 15_001),
+    ] {
         let read = diesel::sql_query(format!(
             "SELECT coalesce(seq_tup_read, 0) AS n FROM pg_stat_user_tables WHERE relname = '{table}'"
         ))

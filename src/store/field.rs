@@ -101,8 +101,10 @@ pub trait Field {
     /// What a check-in reads, on one connection: the person ([`Field::staff_member`]), the
     /// stored field settings ([`super::Categories::setting`] of [`super::Setting::Field`]),
     /// their [`Field::last_position`] at `at` and their duty entries of the dates `from..=to`
-    /// ([`Field::duty`]). One call instead of four: on PostgreSQL each call is a pool checkout
-    /// and its own round trips, and a check-in is the busiest write there is.
+    /// ([`Field::duty`]). One call instead of four, and on both stores one statement (a join
+    /// the stores keep prepared) unless the position must be searched (a check-in dated before
+    /// the person's newest): on PostgreSQL each statement is a round trip, and a check-in is
+    /// the busiest write there is.
     fn checkin_context(
         &self,
         staff: &str,

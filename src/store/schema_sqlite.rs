@@ -468,5 +468,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     components,
     shops,
     shop_inspections,
-    shop_points
+    shop_points,
+    positions
 );

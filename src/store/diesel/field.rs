@@ -367,6 +367,25 @@ fn duty_on(
         .collect())
 }
 
+/// After an import of the roster (`staff`) or the duty roster (`duty`), committed: on
+/// PostgreSQL, the table's statistics as it now is. The check-in's one read
+/// ([`Field::checkin_context`]) is a statement every connection keeps with a generic plan; made
+/// while the table held a handful of rows, that plan scans it whole, and PostgreSQL replaces a
+/// kept plan only when the table's statistics change. These tables grow only by imports, so
+/// analysing after each keeps the plan an index lookup at once, without waiting for autovacuum
+/// (tests/field.rs, `postgis_checkin_lookups_use_the_index_as_tables_grow`). A few
+/// milliseconds for a district's roster. A failure is logged and not returned: the import is
+/// committed, and the plan is mended by the next analysis (autovacuum's or the next import's).
+/// SQLite has no statistics of these tables and plans with their indexes.
+fn analyze_imported(conn: &mut Conn, table: &'static str) {
+    if BACKEND != crate::store::Backend::Postgres {
+        return;
+    }
+    if let Err(e) = diesel::sql_query(format!("ANALYZE {table}")).execute(conn) {
+        tracing::warn!(table, error = %e, "ANALYZE after an import failed; the rows are written");
+    }
+}
+
 /// A condition that is always true and makes diesel send its query as a one-off statement
 /// (a SQL literal is never kept as a prepared statement), so that PostgreSQL plans it on each
 /// call with its parameters and the table's present size.
@@ -394,15 +413,30 @@ fn planned_per_call() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool>
 /// sent late from a phone that was offline) or a chunk whose last fix is not stored beside it
 /// searches `checkins` and `tracks`.
 fn last_position_on(conn: &mut Conn, staff: &str, at: DateTime<Utc>) -> StoreResult<Option<Fix>> {
-    use schema::checkins::dsl as k;
     use schema::positions::dsl as ps;
-    use schema::tracks::dsl as tr;
-    let newest: Option<(DateTime<Utc>, Option<f64>, Option<f64>)> = ps::positions
+    let newest: Option<Newest> = ps::positions
         .find(staff)
         .select((ps::t, ps::lon, ps::lat))
         .first(conn)
         .optional()
         .map_err(db_err)?;
+    position_by(conn, staff, at, newest)
+}
+
+/// A row of `positions`: the newest position's time and, when stored, its place.
+type Newest = (DateTime<Utc>, Option<f64>, Option<f64>);
+
+/// The person's latest position at or before `at`, given their row of `positions` (`newest`):
+/// that row when it is by `at` and has its place, else (a check-in sent late, or a chunk whose
+/// last fix is not stored beside it) the newest check-in and chunk end by `at`, searched.
+fn position_by(
+    conn: &mut Conn,
+    staff: &str,
+    at: DateTime<Utc>,
+    newest: Option<Newest>,
+) -> StoreResult<Option<Fix>> {
+    use schema::checkins::dsl as k;
+    use schema::tracks::dsl as tr;
     match newest {
         None => return Ok(None),
         Some((t, Some(lon), Some(lat))) if t <= at => {
@@ -500,7 +534,9 @@ impl Field for Db {
                     })?;
             }
             Ok(())
-        })
+        })?;
+        analyze_imported(&mut conn, "staff");
+        Ok(())
     }
 
     fn staff(&self, streets: Option<&[String]>) -> StoreResult<Vec<Staff>> {
@@ -554,7 +590,9 @@ impl Field for Db {
                     .map_err(db_err)?;
             }
             Ok(())
-        })
+        })?;
+        analyze_imported(&mut conn, "duty");
+        Ok(())
     }
 
     fn duty(
@@ -619,15 +657,55 @@ impl Field for Db {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<CheckInContext> {
+        use schema::duty::dsl as d;
+        use schema::positions::dsl as ps;
+        use schema::settings::dsl as st;
+        use schema::staff::dsl as s;
+        // One statement for the four reads (one round trip on PostgreSQL, a statement both
+        // stores keep prepared): the person by primary key, their row of `positions` and the
+        // field settings beside it, and one row per duty entry of the dates (none: one row with
+        // no entry). Every part is an index lookup whatever the tables' sizes, so the plan
+        // PostgreSQL keeps for it holds (tests/field.rs grows the tables under a kept plan).
+        type Row = (
+            StaffRow,
+            Option<Newest>,
+            Option<String>,
+            Option<(NaiveDate, String)>,
+        );
         let mut conn = self.conn()?;
-        let Some(person) = staff_member_on(&mut conn, staff)? else {
+        let rows: Vec<Row> = s::staff
+            .left_join(ps::positions.on(ps::staff.eq(s::id)))
+            .left_join(d::duty.on(d::staff.eq(s::id).and(d::date.ge(from)).and(d::date.le(to))))
+            .filter(s::id.eq(staff))
+            .select((
+                StaffRow::as_select(),
+                (ps::t, ps::lon, ps::lat).nullable(),
+                st::settings
+                    .filter(st::key.eq(Setting::Field.key()))
+                    .select(st::body)
+                    .single_value(),
+                (d::date, d::shift).nullable(),
+            ))
+            .load(&mut conn)
+            .map_err(db_err)?;
+        let mut duty: Vec<DutyEntry> = rows
+            .iter()
+            .filter_map(|(_, _, _, entry)| entry.as_ref())
+            .map(|(date, shift)| DutyEntry {
+                staff: staff.to_owned(),
+                date: *date,
+                shift: shift.clone(),
+            })
+            .collect();
+        duty.sort_by(|a, b| (a.date, &a.shift).cmp(&(b.date, &b.shift)));
+        let Some((person, newest, settings, _)) = rows.into_iter().next() else {
             return Ok(CheckInContext::default());
         };
         Ok(CheckInContext {
-            settings: super::categories::setting_on(&mut conn, Setting::Field)?,
-            last_position: last_position_on(&mut conn, staff, at)?,
-            duty: duty_on(&mut conn, from, to, Some(staff))?,
-            staff: Some(person),
+            settings,
+            last_position: position_by(&mut conn, staff, at, newest)?,
+            duty,
+            staff: Some(staff_from_row(person)?),
         })
     }
 
