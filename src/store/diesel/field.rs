@@ -842,9 +842,12 @@ impl Field for Db {
         ))
         .get_result(&mut conn)
         .map_err(db_err)?;
+        let count = |n: i64, what: &str| {
+            u64::try_from(n).map_err(|_| StoreError::Data(format!("{what} is negative: {n}")))
+        };
         Ok((
-            u64::try_from(s.bytes).unwrap_or(0),
-            u64::try_from(s.fixes).unwrap_or(0),
+            count(s.bytes, "the tracks' bytes")?,
+            count(s.fixes, "the tracks' fix count")?,
         ))
     }
 }
