@@ -488,3 +488,165 @@ fn open311_answers_round_trip_through_the_wire_types() {
         }
     });
 }
+
+/// What the OpenAPI document says of the parameters the server parses itself is what the parsers
+/// take, so that a client (or a generator of requests, as scripts/test-openapi's) sends valid
+/// ones: every schema reference resolves; every `Idempotency-Key` header has the pattern of
+/// `service::idempotency::parse_key`; the ids of cases, photos and reviews start at 1, as their
+/// parsers do; the time bounds of the field, case and indicator queries are [`wire::TimeOrDate`],
+/// and each form of it parses; a person's GPX and geofence need `staff`.
+#[test]
+fn openapi_parameters_state_what_the_server_parses() {
+    run(async {
+        let s = start().await;
+        let doc = s.json("/api/v1/openapi.json").await;
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let refs = regex::Regex::new(r##""\$ref":"#/components/schemas/([^"]+)""##).expect("re");
+        let mut seen = 0;
+        for c in refs.captures_iter(&text) {
+            assert!(
+                schemas.contains_key(&c[1]),
+                "unresolved reference to {}",
+                &c[1]
+            );
+            seen += 1;
+        }
+        assert!(seen > 100, "{seen} references");
+
+        let ops: Vec<(&str, &str, &serde_json::Value)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(move |(method, op)| (path.as_str(), method.as_str(), op))
+            })
+            .collect();
+        let params = |op: &serde_json::Value| -> Vec<serde_json::Value> {
+            op["parameters"].as_array().cloned().unwrap_or_default()
+        };
+
+        // Idempotency-Key: the pattern decides as parse_key does, for every value a header can
+        // carry (HTTP drops the spaces around a field value, RFC 9110 §5.5, so none are tried).
+        let mut keyed = 0;
+        for (path, method, op) in &ops {
+            for p in params(op).iter().filter(|p| p["name"] == "Idempotency-Key") {
+                keyed += 1;
+                let schema = &p["schema"];
+                assert_eq!(schema["maxLength"], 128, "{method} {path}");
+                let re = regex::Regex::new(schema["pattern"].as_str().expect("pattern"))
+                    .expect("pattern compiles");
+                let long = "k".repeat(128);
+                let longer = "k".repeat(129);
+                for key in [
+                    "a",
+                    "0",
+                    "~",
+                    "a b",
+                    "a  b",
+                    "550e8400-e29b-41d4-a716-446655440000",
+                    &long,
+                    &longer,
+                    "",
+                    "a\tb",
+                    "ключ",
+                    "键",
+                    "a\u{7f}",
+                ] {
+                    let parsed = gridatlas::service::idempotency::parse_key(key.as_bytes()).is_ok();
+                    assert_eq!(re.is_match(key), parsed, "{method} {path}: key {key:?}");
+                }
+            }
+        }
+        assert_eq!(keyed, 5, "operations taking an Idempotency-Key");
+
+        // Ids: the document's minimum is the parsers' first id.
+        for (path, method, op) in &ops {
+            for p in params(op) {
+                let name = p["name"].as_str().unwrap_or_default();
+                let parser: Option<fn(&str) -> bool> = match (name, path) {
+                    ("id", p) if p.starts_with("/api/v1/cases/") => {
+                        Some(|s| gridatlas::service::cases::case_id(s).is_ok())
+                    }
+                    ("case_id", _) => Some(|s| gridatlas::service::cases::case_id(s).is_ok()),
+                    ("photo", _) => Some(|s| gridatlas::service::photos::photo_id(s).is_ok()),
+                    ("id", p) if p.starts_with("/api/v1/reviews/") => {
+                        Some(|s| gridatlas::service::review::review_id(s).is_ok())
+                    }
+                    _ => None,
+                };
+                let Some(parses) = parser else { continue };
+                assert_eq!(p["schema"]["minimum"], 1, "{method} {path} {name}");
+                assert!(parses("1") && !parses("0"), "{method} {path} {name}");
+            }
+        }
+
+        // Time bounds: TimeOrDate wherever the server takes either form, and both forms parse.
+        for (path, names) in [
+            ("/api/v1/coverage", &["from", "to"][..]),
+            ("/api/v1/tracks", &["from", "to"]),
+            ("/api/v1/tracks.gpx", &["from", "to"]),
+            ("/api/v1/geofence", &["from", "to"]),
+            ("/api/v1/checkins", &["from", "to"]),
+            ("/api/v1/cases", &["from", "to"]),
+            ("/api/v1/indicators", &["from", "to", "as_of"]),
+            ("/api/v1/ranking", &["from", "to", "as_of"]),
+        ] {
+            let got: Vec<String> = params(&doc["paths"][path]["get"])
+                .iter()
+                .filter(|p| p["schema"]["$ref"] == "#/components/schemas/TimeOrDate")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect();
+            assert_eq!(got, names, "{path}");
+        }
+        let forms: Vec<&str> = schemas["TimeOrDate"]["anyOf"]
+            .as_array()
+            .expect("anyOf")
+            .iter()
+            .filter_map(|f| f["format"].as_str())
+            .collect();
+        assert_eq!(forms, ["date-time", "date"]);
+        let utc8 = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
+        for t in ["2026-12-04T08:30:00+08:00", "2026-12-04"] {
+            let parsed = gridatlas::service::cases::time_param("from", Some(t), utc8);
+            assert!(matches!(parsed, Ok(Some(_))), "{t}: {parsed:?}");
+        }
+
+        // Coordinate systems: the asset registers' and lookups' `crs` is CrsName, and every
+        // name of it is one the parser takes.
+        let crs_ref = "#/components/schemas/CrsName";
+        for (path, method) in [
+            ("/api/v1/components", "post"),
+            ("/api/v1/components", "put"),
+            ("/api/v1/shops", "post"),
+            ("/api/v1/shops", "put"),
+            ("/api/v1/components/near", "get"),
+        ] {
+            let crs = params(&doc["paths"][path][method])
+                .into_iter()
+                .find(|p| p["name"] == "crs")
+                .expect("crs");
+            assert_eq!(crs["schema"]["$ref"], crs_ref, "{method} {path}");
+        }
+        let names = schemas["CrsName"]["enum"].as_array().expect("enum");
+        assert_eq!(names.len(), 4);
+        for n in names {
+            let n = n.as_str().expect("name");
+            assert!(
+                gridatlas::service::field::crs_param("crs", Some(n)).is_ok(),
+                "{n}"
+            );
+        }
+
+        for path in ["/api/v1/tracks.gpx", "/api/v1/geofence"] {
+            let staff = params(&doc["paths"][path]["get"])
+                .into_iter()
+                .find(|p| p["name"] == "staff")
+                .expect("staff");
+            assert_eq!(staff["required"], true, "{path}");
+        }
+    });
+}

@@ -59,13 +59,17 @@ pub struct ShiftTemplate {
 #[serde(deny_unknown_fields)]
 pub struct CheckInRules {
     /// A point within this many metres of an assigned area counts as there.
+    #[schema(minimum = 0, maximum = 10000)]
     pub near_m: f64,
     /// A point within this many metres of the grid's workstation counts as there.
+    #[schema(minimum = 0, maximum = 10000)]
     pub workstation_m: f64,
     /// Minutes after the start (before the end) that are still on time.
+    #[schema(minimum = 0, maximum = 720)]
     pub grace_min: i64,
     /// Minutes before the start a check-in is accepted for the shift (and after its end a
     /// check-out).
+    #[schema(minimum = 0, maximum = 720)]
     pub early_min: i64,
 }
 
@@ -85,8 +89,10 @@ impl Default for CheckInRules {
 #[serde(deny_unknown_fields)]
 pub struct CoverageRules {
     /// A road segment's length within this many metres of a path is covered.
+    #[schema(minimum = 0, maximum = 10000)]
     pub radius_m: f64,
     /// A segment counts as covered when at least this share of it is.
+    #[schema(exclusive_minimum = 0, maximum = 1)]
     pub covered_share: f64,
 }
 
@@ -105,6 +111,7 @@ impl Default for CoverageRules {
 #[serde(deny_unknown_fields)]
 pub struct FieldSettings {
     /// Offset of local time from UTC, hours (shift times are local).
+    #[schema(minimum = -12, maximum = 14)]
     pub utc_offset_h: i32,
     /// Duty modes.
     pub modes: Vec<DutyMode>,
@@ -120,6 +127,7 @@ pub struct FieldSettings {
     #[serde(default)]
     pub coverage: CoverageRules,
     /// Days fixes and check-ins are kept before the server purges them.
+    #[schema(minimum = 1, maximum = 3650)]
     pub retention_days: i64,
 }
 

@@ -57,13 +57,17 @@ pub struct Track {
 #[serde(deny_unknown_fields)]
 pub struct FixRules {
     /// A fix less accurate than this (metres) is dropped; a check-in refused.
+    #[schema(exclusive_minimum = 0)]
     pub max_accuracy_m: f64,
     /// A fix implying a faster speed since the previous kept fix (km/h) is dropped; a check-in
     /// refused.
+    #[schema(exclusive_minimum = 0)]
     pub max_speed_kmh: f64,
     /// Consecutive fixes join into one path when less than this many seconds apart …
+    #[schema(exclusive_minimum = 0)]
     pub join_s: f64,
     /// … and less than this many metres apart.
+    #[schema(exclusive_minimum = 0)]
     pub join_m: f64,
 }
 

@@ -194,7 +194,7 @@ async fn small_json_bytes<T: DeserializeOwned>(
 
 /// `POST /api/v1/cases` (role intake): submit a case; it is routed and stored.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", operation_id = "create_case",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]([ -~]{0,126}[!-~])?$", description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = CaseInput, description = "The case: point, crs, category, description, source, reported_at, photos"),
     responses(
         (status = 201, description = "The stored case, stage `reported`, with its `assignment` (grid, block, block_head, road_segment, management_units, confidence, generation), the due time of its stage and its `possible_duplicates` (open cases of the category within 50 m reported in the 72 hours before); a replay has no `feedback_secret` (it is shown once, only its SHA-256 is kept)", body = wire::CaseView,
@@ -244,7 +244,7 @@ pub async fn create(
 
 /// `GET /api/v1/cases/{id}` (a role that reads cases, within its scope).
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", operation_id = "get_case",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id")),
     responses((status = 200, description = "The case with its assignment and events and, while it is open, its `possible_duplicates` (the other open cases of its category within 50 m reported in the 72 hours before it, among those the token may see)", body = wire::CaseView),
         (status = 400, description = "`id` is not a case id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -317,7 +317,7 @@ pub async fn stats(
 
 /// `POST /api/v1/cases/{id}/events`: take an action of the workflow on a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/events", tag = "cases", operation_id = "add_case_event",
-    params(("id" = i64, Path, description = "Case id"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]([ -~]{0,126}[!-~])?$", description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = EventInput, description = "The action, who, when, note, photos, target (grid or department), until, extend_by, duplicate_of"),
     responses((status = 200, description = "The case after the action", body = wire::CaseView, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
         (status = 400, description = "Malformed JSON, or `id` is not a case id, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
@@ -375,7 +375,7 @@ pub async fn add_event(
 /// `POST /api/v1/cases/{id}/feedback`: the reporter's verdict on a closed case (回访), with the
 /// case's feedback secret or an intake token.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/feedback", tag = "cases", operation_id = "give_feedback",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id")),
     request_body(content = wire::FeedbackInput, description = "The verdict: `resolved`, `satisfaction`, `comment`, and the case's feedback `secret` unless an intake token is sent"),
     responses((status = 200, description = "The case with the verdict (reopened to disposal when not resolved)", body = wire::CaseView),
         (status = 400, description = "Malformed JSON, or `id` is not a case id", body = Problem, content_type = "application/problem+json"),

@@ -259,7 +259,7 @@ pub async fn put_duty(
 
 /// `POST /api/v1/checkins` (the person's `grid_worker` token, or admin): check in or out.
 #[utoipa::path(post, path = "/api/v1/checkins", tag = "field",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]([ -~]{0,126}[!-~])?$", description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content = wire::CheckInInput, description = "The point (`crs`: gcj02 for phones in China), its accuracy, the time (default now) and `punch` (in / out)"),
     responses((status = 201, description = "Recorded: `place` (inside / near / workstation / outside) with `distance_m` and the `area` matched, and `class` (on_time / late / early_leave / outside / no_shift) for the `shift` it counts for", body = wire::CheckInResult, headers(("Idempotent-Replayed" = String, description = "`true` when this is the first answer to an earlier request with the same `Idempotency-Key`, given again"))),
         (status = 400, description = "Malformed JSON, or an invalid `crs`, or an invalid `Idempotency-Key` header", body = Problem, content_type = "application/problem+json"),
@@ -531,7 +531,7 @@ pub async fn get_staff_csv(
 
 /// `POST /api/v1/fixes`: GPS fixes as NDJSON lines, or one person's GPX file.
 #[utoipa::path(post, path = "/api/v1/fixes", tag = "field",
-    params(wire::FixesQuery, ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
+    params(wire::FixesQuery, ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]([ -~]{0,126}[!-~])?$", description = "1 to 128 printable ASCII characters (a UUID), chosen by the client for this request and sent again with its retries: a retry of the same request (same route and body) with the same token is answered with the first answer, marked `Idempotent-Replayed: true`, and not applied again; the key is kept for 24 hours (`--idempotency-ttl-hours`)")),
     request_body(content(
         (String = "application/x-ndjson"),
         (String = "application/gpx+xml")
@@ -596,7 +596,9 @@ pub async fn post_fixes(
 /// `GET /api/v1/tracks.gpx?staff=` (admin, supervisor, the street's dispatcher): a person's
 /// paths as GPX 1.1, one track segment per path.
 #[utoipa::path(get, path = "/api/v1/tracks.gpx", tag = "field",
-    params(wire::PeriodQuery),
+    params(("staff" = String, Query, min_length = 1, description = "The person (工号)"),
+        ("from" = Option<crate::wire::TimeOrDate>, Query, description = "From (RFC 3339, or a date: its local start; default: today's local start)"),
+        ("to" = Option<crate::wire::TimeOrDate>, Query, description = "To, exclusive (RFC 3339 or a date: the next day's local start; default: `from` + 1 day)")),
     responses((status = 200, description = "GPX 1.1", content_type = "application/gpx+xml"),
         (status = 400, description = "Invalid parameter, or no `staff`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -625,7 +627,9 @@ pub async fn get_tracks_gpx(
 /// `GET /api/v1/geofence?staff=` (admin, supervisor, the street's dispatcher): a person's
 /// entering and leaving grids and blocks.
 #[utoipa::path(get, path = "/api/v1/geofence", tag = "field",
-    params(wire::PeriodQuery),
+    params(("staff" = String, Query, min_length = 1, description = "The person (工号)"),
+        ("from" = Option<crate::wire::TimeOrDate>, Query, description = "From (RFC 3339, or a date: its local start; default: today's local start)"),
+        ("to" = Option<crate::wire::TimeOrDate>, Query, description = "To, exclusive (RFC 3339 or a date: the next day's local start; default: `from` + 1 day)")),
     responses((status = 200, description = "Events by time; a crossing between two fixes is timed at their midpoint, a path's end leaves", body = wire::GeofenceEvents),
         (status = 400, description = "Invalid parameter, or no `staff`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),

@@ -112,6 +112,7 @@ use utoipa::OpenApi;
         wire::Role,
         wire::ManagementUnitKind,
         wire::lookup::NdjsonLine,
+        wire::field::CsvEncoding,
     )),
     tags(
         (name = "lookup", description = "Who owns a point"),

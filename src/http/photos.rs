@@ -56,8 +56,8 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 /// `POST /api/v1/cases/{id}/photos`: adds a photo to a case.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", operation_id = "add_case_photo",
-    params(("id" = i64, Path, description = "Case id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 128 printable ASCII characters (a UUID): the same photo and kind sent again with the key is answered as the first time (`Idempotent-Replayed: true`) and stored once; kept 24 hours")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]([ -~]{0,126}[!-~])?$", description = "1 to 128 printable ASCII characters (a UUID): the same photo and kind sent again with the key is answered as the first time (`Idempotent-Replayed: true`) and stored once; kept 24 hours")),
     request_body(content = wire::PhotoUpload, content_type = "multipart/form-data",
         description = "A file part `photo` (JPEG or PNG; the format is read from the bytes, at most `--max-photo-mb`, default 10 MiB, and `--max-photo-megapixels`, default 40) and a field `kind` (report, before, after). The stored photo keeps no metadata: EXIF (with its GPS position), XMP and comments are stripped; the capture time is kept as `taken_at`."),
     responses(
@@ -175,7 +175,7 @@ pub async fn upload(
 
 /// `GET /api/v1/cases/{id}/photos`: the case's photos.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos", tag = "cases", operation_id = "list_case_photos",
-    params(("id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id")),
     responses((status = 200, description = "The case's photos, oldest first", body = wire::PhotoList),
         (status = 400, description = "`id` is not a case id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -207,7 +207,7 @@ pub async fn list(
 
 /// `GET /api/v1/cases/{id}/photos/{photo}`: the stored photo.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{photo}", tag = "cases", operation_id = "get_case_photo",
-    params(("id" = i64, Path, description = "Case id"), ("photo" = i64, Path, description = "Photo id")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id"), ("photo" = i64, Path, minimum = 1, description = "Photo id")),
     responses((status = 200, description = "The photo as stored: JPEG or PNG without metadata (no EXIF but the orientation, no GPS, XMP or comments); `Cache-Control: private`, an ETag", content(("image/jpeg"), ("image/png"))),
         (status = 304, description = "Not modified (`If-None-Match` names its ETag)"),
         (status = 400, description = "`id` or `photo` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -225,7 +225,7 @@ pub async fn one(
 
 /// `GET /api/v1/cases/{id}/photos/{photo}/thumb`: the photo's thumbnail.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/photos/{photo}/thumb", tag = "cases", operation_id = "get_case_photo_thumb",
-    params(("id" = i64, Path, description = "Case id"), ("photo" = i64, Path, description = "Photo id")),
+    params(("id" = i64, Path, minimum = 1, description = "Case id"), ("photo" = i64, Path, minimum = 1, description = "Photo id")),
     responses((status = 200, description = "The thumbnail: JPEG, upright, longest side at most 320 pixels, no metadata; `Cache-Control: private`, an ETag", content_type = "image/jpeg"),
         (status = 304, description = "Not modified (`If-None-Match` names its ETag)"),
         (status = 400, description = "`id` or `photo` is not an id", body = Problem, content_type = "application/problem+json"),

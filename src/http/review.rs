@@ -121,7 +121,7 @@ pub async fn list(
 
 /// `GET /api/v1/reviews/{id}` (supervisor: everything; reviewer: their own tasks).
 #[utoipa::path(get, path = "/api/v1/reviews/{id}", tag = "reviews", operation_id = "get_review",
-    params(("id" = i64, Path, description = "Review id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id")),
     responses((status = 200, description = "The review (for a reviewer: only their cases and assignments)", body = wire::Review),
         (status = 400, description = "`id` is not a review id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -145,7 +145,7 @@ pub async fn one(
 
 /// `POST /api/v1/reviews/{id}/assignments` (supervisor): assign the reviewers.
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/assignments", tag = "reviews", operation_id = "assign_reviewers",
-    params(("id" = i64, Path, description = "Review id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id")),
     request_body(content = wire::AssignInput, description = "The reviewers, each `{subject, street}` of their reviewer token"),
     responses((status = 200, description = "The review with its assignments", body = wire::Review),
         (status = 400, description = "Malformed JSON, or `id` is not a review id", body = Problem, content_type = "application/problem+json"),
@@ -177,7 +177,7 @@ pub async fn assign(
 
 /// `GET /api/v1/reviews/{id}/cases/{case_id}` (supervisor, or the reviewer it is assigned to).
 #[utoipa::path(get, path = "/api/v1/reviews/{id}/cases/{case_id}", tag = "reviews", operation_id = "get_review_case",
-    params(("id" = i64, Path, description = "Review id"), ("case_id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id"), ("case_id" = i64, Path, minimum = 1, description = "Case id")),
     responses((status = 200, description = "The sampled case with its category, description, stages and events and photos (never the reporter's contact)", body = crate::wire::cases::CaseView),
         (status = 400, description = "`id` or `case_id` is not an id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +201,7 @@ pub async fn case(
 
 /// `PUT /api/v1/reviews/{id}/cases/{case_id}/score` (the assigned reviewer): score a case.
 #[utoipa::path(put, path = "/api/v1/reviews/{id}/cases/{case_id}/score", tag = "reviews", operation_id = "score_review_case",
-    params(("id" = i64, Path, description = "Review id"), ("case_id" = i64, Path, description = "Case id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id"), ("case_id" = i64, Path, minimum = 1, description = "Case id")),
     request_body(content = wire::ScoreInput, description = "Points for every rubric item (0 to its maximum, whole or half points) and a comment"),
     responses((status = 200, description = "The reviewer's assignment with the score (a later score replaces it until the review is closed)", body = wire::Assignment),
         (status = 400, description = "Malformed JSON, or `id` or `case_id` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -234,7 +234,7 @@ pub async fn score(
 
 /// `GET /api/v1/reviews/{id}/results` (supervisor): per case and per street.
 #[utoipa::path(get, path = "/api/v1/reviews/{id}/results", tag = "reviews", operation_id = "get_review_results",
-    params(("id" = i64, Path, description = "Review id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id")),
     responses((status = 200, description = "Per case: the totals, mean, median, spread and whether it goes to arbitration; per street: cases reviewed, mean and rate (the `review_score` indicator)", body = wire::ReviewResults),
         (status = 400, description = "`id` is not a review id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -258,7 +258,7 @@ pub async fn results(
 
 /// `POST /api/v1/reviews/{id}/close` (supervisor): the results are final.
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/close", tag = "reviews", operation_id = "close_review",
-    params(("id" = i64, Path, description = "Review id")),
+    params(("id" = i64, Path, minimum = 1, description = "Review id")),
     responses((status = 200, description = "The final results", body = wire::ReviewResults),
         (status = 400, description = "`id` is not a review id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),

@@ -89,7 +89,8 @@ pub struct NearQuery {
     /// Latitude (required).
     #[param(value_type = f64, required = true)]
     pub lat: Option<String>,
-    /// `wgs84` (default), `gcj02` or `bd09`.
+    /// `wgs84` (default), `cgcs2000`, `gcj02` or `bd09`.
+    #[param(value_type = Option<crate::wire::lookup::CrsName>)]
     pub crs: Option<String>,
     /// Radius, metres, up to 1,000 (default 10).
     #[param(value_type = Option<f64>)]
@@ -114,9 +115,11 @@ pub struct ComponentsNear {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RegisterImportQuery {
-    /// Coordinates of the file: `wgs84` (default), `gcj02` or `bd09`.
+    /// Coordinates of the file: `wgs84` (default), `cgcs2000`, `gcj02` or `bd09`.
+    #[param(value_type = Option<crate::wire::lookup::CrsName>)]
     pub crs: Option<String>,
     /// CSV encoding: `utf-8`, `gbk` or absent (detected: valid UTF-8, else GBK).
+    #[param(value_type = Option<crate::wire::field::CsvEncoding>)]
     pub encoding: Option<String>,
 }
 
@@ -268,7 +271,8 @@ pub struct FrontageQuery {
     /// Latitude (required).
     #[param(value_type = f64, required = true)]
     pub lat: Option<String>,
-    /// `wgs84` (default), `gcj02` or `bd09`.
+    /// `wgs84` (default), `cgcs2000`, `gcj02` or `bd09`.
+    #[param(value_type = Option<crate::wire::lookup::CrsName>)]
     pub crs: Option<String>,
     /// Radius, metres, up to 200 (default: the routing's shop radius, 15).
     #[param(value_type = Option<f64>)]

@@ -27,6 +27,7 @@ pub struct CaseInput {
     #[serde(default)]
     pub description: String,
     /// patrol | hotline | app | open311.
+    #[schema(value_type = crate::cases::Source)]
     pub source: String,
     /// When reported (RFC 3339); default now. At most 5 minutes ahead of the server's clock, at
     /// most 366 days ago.
@@ -143,6 +144,7 @@ pub struct FeedbackInput {
     /// Whether the problem was really solved; `false` reopens the case to disposal.
     pub resolved: bool,
     /// satisfied | basically_satisfied | dissatisfied (or 满意 | 基本满意 | 不满意).
+    #[schema(value_type = crate::cases::Satisfaction)]
     pub satisfaction: String,
     /// A comment (at most 1,000 characters).
     #[serde(default)]
@@ -195,8 +197,10 @@ pub struct CaseStatsQuery {
     /// Grid code (as routed, or dispatched to).
     pub grid: Option<String>,
     /// Reported at or after: an RFC 3339 time, or a date (its midnight in the district's zone).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Reported before (same forms as `from`).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
 }
 
@@ -220,8 +224,10 @@ pub struct CaseListQuery {
     /// Category codes, comma-separated (at most 100).
     pub category: Option<String>,
     /// Reported at or after: an RFC 3339 time, or a date (its midnight in the district's time zone).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Reported before: an RFC 3339 time, or a date (its midnight in the district's time zone).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// Page size (default 50, at most 1000).
     #[param(value_type = Option<u64>)]
@@ -328,11 +334,14 @@ pub struct IndicatorsQuery {
     pub street: Option<String>,
     /// Cases reported at or after (RFC 3339, or a date in the district's time zone); default 30
     /// days before `to`.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Cases reported before (RFC 3339, or a date: midnight starting it); default now.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// The moment the cases are counted as they stood at (RFC 3339, or a date): default `to`,
     /// or now if earlier; not in the future, not before `from`.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub as_of: Option<String>,
     /// Only the categories of this group of the task list.
     pub group: Option<String>,
@@ -348,10 +357,13 @@ pub struct IndicatorsExportQuery {
     /// Only this street (and its grids).
     pub street: Option<String>,
     /// Cases reported at or after (RFC 3339, or a date); default 30 days before `to`.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Cases reported before; default now.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub as_of: Option<String>,
     /// Only the categories of this group of the task list.
     pub group: Option<String>,
@@ -434,14 +446,18 @@ pub struct CalendarView {
 #[into_params(parameter_in = Query)]
 pub struct RankingQuery {
     /// street (default) | grid | department.
+    #[param(value_type = Option<crate::cases::scoring::AssessedKind>)]
     pub kind: Option<String>,
     /// Only this street's grids (kind grid).
     pub street: Option<String>,
     /// Cases reported at or after (RFC 3339, or a date); default 30 days before `to`.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Cases reported before; default now.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// The moment the cases are counted as they stood at; default `to`, or now if earlier.
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub as_of: Option<String>,
     /// A closed quality review (its id) whose per-street results are the streets'
     /// `review_score` (kind `street` only).

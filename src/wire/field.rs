@@ -25,6 +25,18 @@ pub struct StaffImported {
     pub streets: Vec<String>,
 }
 
+/// The encoding of a CSV file: the schema of the `encoding` parameters in the OpenAPI document.
+/// The server also takes `utf8`, `gb2312` and `gb18030`, in any case, for these two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum CsvEncoding {
+    /// UTF-8 (an export starts with a byte-order mark, which Excel needs).
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GBK, as offices' Excel saves CSV in China.
+    #[serde(rename = "gbk")]
+    Gbk,
+}
+
 /// Query of `GET /api/v1/staff` and its CSV export.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -32,6 +44,7 @@ pub struct StaffQuery {
     /// Only this street's people.
     pub street: Option<String>,
     /// CSV encoding of the export: `utf-8` (with BOM, default) or `gbk`.
+    #[param(value_type = Option<CsvEncoding>)]
     pub encoding: Option<String>,
 }
 
@@ -43,6 +56,7 @@ pub struct StaffImportQuery {
     /// people imported).
     pub streets: Option<String>,
     /// CSV encoding: `utf-8`, `gbk` or absent (detected: valid UTF-8, else GBK).
+    #[param(value_type = Option<CsvEncoding>)]
     pub encoding: Option<String>,
 }
 
@@ -152,8 +166,10 @@ pub struct CheckInList {
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// From (RFC 3339, or a date: its local start; default: today's local start).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// To, exclusive (RFC 3339 or a date: the next day's local start; default: `from` + 1 day).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// One person (工号).
     pub staff: Option<String>,
@@ -291,8 +307,10 @@ pub struct CoverageQuery {
     /// One grid.
     pub grid: Option<String>,
     /// From (RFC 3339 or a date; default today's local start).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// To, exclusive (default `from` + 1 day).
+    #[param(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
 }
 

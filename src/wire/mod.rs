@@ -114,14 +114,46 @@ impl GeoJsonGeometry {
 
 impl PartialSchema for GeoJsonGeometry {
     fn schema() -> RefOr<Schema> {
-        // A constant document of utoipa's own schema model: it always parses (tested below).
-        #[allow(clippy::expect_used)]
-        let schema: Schema = serde_json::from_value(Self::json()).expect("GeoJSON schema");
-        RefOr::T(schema)
+        constant_schema(Self::json(), "GeoJSON schema")
     }
 }
 
+/// A schema written as JSON: a constant document of utoipa's own schema model, so it always
+/// parses (each one is tested below).
+fn constant_schema(json: serde_json::Value, what: &str) -> RefOr<Schema> {
+    #[allow(clippy::expect_used)]
+    let schema: Schema = serde_json::from_value(json).expect(what);
+    RefOr::T(schema)
+}
+
 impl ToSchema for GeoJsonGeometry {}
+
+/// A time bound of a query (`from`, `to`, `as_of`): an RFC 3339 time, or a date `YYYY-MM-DD`
+/// standing for a local midnight of the district's zone (which one each parameter says). The
+/// schema of those `String` parameters in the OpenAPI document, so that a client (or a
+/// generator of requests) knows the two forms the server parses.
+pub struct TimeOrDate;
+
+impl TimeOrDate {
+    /// The schema as JSON (OpenAPI 3.1 / JSON Schema 2020-12).
+    pub fn json() -> serde_json::Value {
+        serde_json::json!({
+            "description": "An RFC 3339 time, or a date YYYY-MM-DD (a local midnight of the district's zone)",
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ]
+        })
+    }
+}
+
+impl PartialSchema for TimeOrDate {
+    fn schema() -> RefOr<Schema> {
+        constant_schema(Self::json(), "time-or-date schema")
+    }
+}
+
+impl ToSchema for TimeOrDate {}
 
 /// The GeoJSON geometry of a model geometry: Polygon / LineString when it has one part,
 /// MultiPolygon / MultiLineString otherwise (as the GeoJSON writer does).
@@ -159,6 +191,21 @@ mod tests {
             panic!("a oneOf schema");
         };
         assert_eq!(one.items.len(), 6);
+    }
+
+    #[test]
+    fn time_or_date_schema_parses_and_names_both_forms() {
+        let RefOr::T(Schema::AnyOf(any)) = TimeOrDate::schema() else {
+            panic!("an anyOf schema");
+        };
+        let json = serde_json::to_value(&any.items).expect("json");
+        let formats: Vec<&str> = json
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["format"].as_str())
+            .collect();
+        assert_eq!(formats, ["date-time", "date"]);
     }
 
     #[test]

@@ -21,9 +21,11 @@ pub struct ReviewInput {
     /// Cases reported at or after (RFC 3339, or a date in the district's time zone); default 30
     /// days before `to`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::wire::TimeOrDate>)]
     pub from: Option<String>,
     /// Cases reported before (RFC 3339, or a date: midnight starting it); default now.
     #[serde(default)]
+    #[schema(value_type = Option<crate::wire::TimeOrDate>)]
     pub to: Option<String>,
     /// Street codes to draw from (at most 200); none, or `["*"]`: every street.
     #[serde(default)]
