@@ -865,19 +865,25 @@ fn shops_over_http(db: &TestDb) {
             403,
         )
         .await;
-        let mut bad = settings.clone();
-        bad["rules"]["binding_m"] = json!(0);
-        let v = problem(
-            s.json("PUT", "/api/v1/asset-settings", &s.admin, bad).await,
-            422,
-        )
-        .await;
-        assert!(
-            v["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains("binding_m")),
-            "{v}"
-        );
+        // A bad rule is refused naming its member; a window past a century among them (its
+        // start would fall before the first time chrono represents, and every shop's standing
+        // is read through it).
+        for (group, member, value) in [
+            ("rules", "binding_m", json!(0)),
+            ("points", "window_days", json!(u32::MAX)),
+        ] {
+            let mut bad = settings.clone();
+            bad[group][member] = value;
+            let v = problem(
+                s.json("PUT", "/api/v1/asset-settings", &s.admin, bad).await,
+                422,
+            )
+            .await;
+            assert!(
+                v["detail"].as_str().is_some_and(|d| d.contains(member)),
+                "{member}: {v}"
+            );
+        }
         let classes = s.ok("GET", "/api/v1/component-classes", None, None).await;
         assert_eq!(classes["classes"][0]["code"], "01", "{classes}");
     });

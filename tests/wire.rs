@@ -648,5 +648,84 @@ fn openapi_parameters_state_what_the_server_parses() {
                 .expect("staff");
             assert_eq!(staff["required"], true, "{path}");
         }
+
+        // File bodies: the calendar and the task list are described member by member, and the
+        // example files shipped with gridatlas (which the server takes) use only members the
+        // schemas name, with every required one present.
+        let body_ref = |path: &str| {
+            doc["paths"][path]["put"]["requestBody"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            body_ref("/api/v1/calendar").as_deref(),
+            Some("#/components/schemas/CalendarFile")
+        );
+        assert_eq!(
+            body_ref("/api/v1/categories").as_deref(),
+            Some("#/components/schemas/TaskListFile")
+        );
+        fn conforms(
+            v: &serde_json::Value,
+            schema: &serde_json::Value,
+            all: &serde_json::Value,
+            at: &str,
+        ) {
+            let schema = match schema["$ref"].as_str() {
+                Some(r) => &all[r.trim_start_matches("#/components/schemas/")],
+                None => schema,
+            };
+            let Some(props) = schema["properties"].as_object() else {
+                return;
+            };
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object"));
+            for k in obj.keys() {
+                assert!(props.contains_key(k), "{at}: member {k} not in the schema");
+            }
+            for r in schema["required"].as_array().into_iter().flatten() {
+                let r = r.as_str().expect("name");
+                assert!(obj.contains_key(r), "{at}: required {r} missing");
+            }
+            for (k, sub) in obj {
+                let p = &props[k];
+                let items = if p["items"].is_object() {
+                    Some(&p["items"])
+                } else {
+                    None
+                };
+                match (sub, items) {
+                    (serde_json::Value::Array(xs), Some(item)) => {
+                        for (i, x) in xs.iter().enumerate() {
+                            conforms(x, item, all, &format!("{at}.{k}[{i}]"));
+                        }
+                    }
+                    (serde_json::Value::Object(_), _) => {
+                        conforms(sub, p, all, &format!("{at}.{k}"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let all = &doc["components"]["schemas"];
+        for (file, schema) in [
+            ("fixtures/calendar.example.json", "CalendarFile"),
+            ("fixtures/task-list.example.json", "TaskListFile"),
+        ] {
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(file).expect("example file"))
+                    .expect("JSON");
+            conforms(&v, &all[schema], all, file);
+        }
+        assert_eq!(
+            all["TaskListGroup"]["required"],
+            serde_json::json!(["code", "name_zh", "layer", "list", "items"])
+        );
+        assert_eq!(
+            all["CalendarFile"]["required"],
+            serde_json::json!(["utc_offset_h", "work_hours"])
+        );
     });
 }

@@ -259,7 +259,8 @@ pub struct PointsRule {
     pub per_failed_item: u32,
     /// Points per confirmed frontage case.
     pub per_case: u32,
-    /// The window, days (365: a year).
+    /// The window, days (365: a year), 1 to 36,500.
+    #[schema(minimum = 1, maximum = 36500)]
     pub window_days: u32,
     /// Points within the window at which the shop is escalated (移交城管).
     pub escalate_at: u32,

@@ -17,6 +17,9 @@
 
 use super::{Inspection, PointsEntry, PointsRule};
 use chrono::{DateTime, TimeDelta, Utc};
+
+/// The longest window a points rule may have: a century.
+pub const MAX_WINDOW_DAYS: u32 = 36_500;
 use serde::{Deserialize, Serialize};
 
 /// A shop's standing.
@@ -58,8 +61,11 @@ pub struct Standing {
 impl PointsRule {
     /// Checks the rule is usable: a window of at least one day, `0 < warn_at < escalate_at`.
     pub fn check(&self) -> Result<(), String> {
-        if self.window_days == 0 {
-            return Err("window_days: must be at least 1".into());
+        if !(1..=MAX_WINDOW_DAYS).contains(&self.window_days) {
+            return Err(format!(
+                "window_days: {} is not 1 to {MAX_WINDOW_DAYS}",
+                self.window_days
+            ));
         }
         if self.warn_at == 0 {
             return Err("warn_at: must be at least 1".into());
@@ -82,6 +88,15 @@ impl PointsRule {
         } else {
             Level::Good
         }
+    }
+
+    /// The start of the window ending at `now` (open: an entry exactly then has expired); the
+    /// first representable time when the window reaches before it (a rule stored before
+    /// [`PointsRule::check`] bounded the window).
+    pub fn window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        TimeDelta::try_days(i64::from(self.window_days))
+            .and_then(|w| now.checked_sub_signed(w))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// Whether an entry at `at` counts in the window ending at `now` (see the module doc).
@@ -211,6 +226,12 @@ mod tests {
             ..PointsRule::default()
         };
         assert!(huge.in_window(at(1, 0), now));
+        assert_eq!(huge.window_start(now), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            huge.check(),
+            Err(format!("window_days: {} is not 1 to 36500", u32::MAX))
+        );
+        assert_eq!(rule.window_start(now), now - TimeDelta::days(10));
     }
 
     #[test]

@@ -65,16 +65,23 @@ pub struct Calendar {
     example: bool,
 }
 
-/// The calendar file as written.
-#[derive(Debug, Deserialize)]
+/// The calendar file as written (`PUT /api/v1/calendar`, `gridatlas calendar import`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CalendarFile {
+pub struct CalendarFile {
+    /// The district's offset from UTC, whole hours (8 in China).
     utc_offset_h: i32,
+    /// The working periods of a working day, `[["08:30", "11:30"], ["13:00", "17:30"]]`: start
+    /// before end, in order, not overlapping.
+    #[schema(value_type = Vec<Vec<String>>)]
     work_hours: Vec<(String, String)>,
+    /// Weekend days (`mon` … `sun`).
     #[serde(default)]
     weekend: Vec<String>,
+    /// Holidays (no work on these dates).
     #[serde(default)]
     holidays: Vec<NaiveDate>,
+    /// Working days on a weekend (调休).
     #[serde(default)]
     workdays: Vec<NaiveDate>,
     /// Marks an example file (see [`Calendar::is_example`]).

@@ -129,7 +129,7 @@ pub async fn list_categories(
 
 /// `PUT /api/v1/categories` (admin): replaces the task list.
 #[utoipa::path(put, path = "/api/v1/categories", tag = "cases",
-    request_body(content = Object, description = "A task list: `{groups: [{code, name_zh, name_en, layer, list, street?, items: [{code, name_zh, name_en}]}]}`"),
+    request_body(content = wire::TaskListFile, description = "A task list file (任务清单)"),
     responses(
         (status = 200, description = "The new categories", body = wire::Categories),
         (status = 401, description = "No, unknown, revoked or expired token", body = Problem, content_type = "application/problem+json"),
@@ -464,7 +464,7 @@ pub async fn get_calendar(State(state): State<AppState>) -> ApiResult<Json<wire:
 
 /// `PUT /api/v1/calendar` (admin): replaces the working calendar.
 #[utoipa::path(put, path = "/api/v1/calendar", tag = "cases",
-    request_body(content = Object, description = "A calendar file: `{utc_offset_h, work_hours: [[\"08:30\", \"11:30\"], …], weekend: [\"sat\", \"sun\"], holidays: [dates], workdays: [dates]}`"),
+    request_body(content = wire::CalendarFile, description = "A calendar file"),
     responses(
         (status = 200, description = "The new calendar", body = wire::CalendarView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),

@@ -108,46 +108,76 @@ impl Category {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// An item of a task list file (`PUT /api/v1/categories`, `gridatlas categories import`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FileItem {
+pub struct TaskListItem {
+    /// The item's code, unique in the file.
     code: String,
+    /// Its name in Chinese (not empty).
     name_zh: String,
+    /// Its name in English.
     #[serde(default)]
     name_en: String,
+    /// Its own stage limits (over the group's and the district's).
     #[serde(default)]
     limits: PartialLimits,
+    /// event (default), component or frontage.
     #[serde(default)]
     kind: ItemKind,
+    /// Component classes (2 or 4 digits) a `component` item is about.
     #[serde(default)]
     component_classes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A group of a task list file.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FileGroup {
+pub struct TaskListGroup {
+    /// The group's code, unique in the file.
     code: String,
+    /// Its name in Chinese (not empty).
     name_zh: String,
+    /// Its name in English.
     #[serde(default)]
     name_en: String,
+    /// The grid layer its cases belong to: resident_grid, street_grid or extended_grid.
+    #[schema(value_type = crate::model::Layer)]
     layer: String,
+    /// mandatory (规定, the whole district) or optional (自选, one street's: name it in `street`).
     list: ListKind,
+    /// The street of an optional group.
     #[serde(default)]
     street: Option<String>,
+    /// The group's stage limits (over the district's).
     #[serde(default)]
     limits: PartialLimits,
-    items: Vec<FileItem>,
+    /// Its items (at least one in the file).
+    items: Vec<TaskListItem>,
 }
 
-#[derive(Debug, Deserialize)]
-struct File {
-    groups: Vec<FileGroup>,
+/// A task list file (任务清单): the categories cases are filed under, in groups. Members other
+/// than `groups` are for the reader and ignored (the three below are the ones the example file
+/// has).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TaskListFile {
+    /// The groups (at least one).
+    groups: Vec<TaskListGroup>,
+    /// Marks an example file; ignored.
+    #[serde(default, rename = "example")]
+    _example: Option<bool>,
+    /// Free text for the reader; ignored.
+    #[serde(default, rename = "note")]
+    _note: Option<serde_json::Value>,
+    /// The district the list was written for (its code); ignored.
+    #[serde(default, rename = "district")]
+    _district: Option<serde_json::Value>,
 }
 
 /// Parses a task list file into categories (in file order). Reports every problem, each naming
 /// the group/item index and code.
 pub fn parse_task_list(bytes: &[u8]) -> Result<Vec<Category>, Vec<String>> {
-    let file: File = serde_json::from_slice(bytes).map_err(|e| vec![format!("{e}")])?;
+    let file: TaskListFile = serde_json::from_slice(bytes).map_err(|e| vec![format!("{e}")])?;
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let mut codes = HashSet::new();

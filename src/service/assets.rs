@@ -29,7 +29,7 @@ use crate::routing::{ComponentRef, Registers as RoutingRegisters, ShopHit, ShopR
 use crate::store::{RegisterScope, Setting, Store};
 use crate::validate::{Finding, Severity};
 use crate::wire::assets as w;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The registers' settings (data): which rules run, and the points rule. A member left out takes
@@ -572,7 +572,7 @@ pub fn shop_standing(
     rule: &PointsRule,
     now: DateTime<Utc>,
 ) -> Result<Standing> {
-    let since = now - Duration::days(i64::from(rule.window_days));
+    let since = rule.window_start(now);
     let entries = store.points(Some(shop), since)?;
     Ok(standing(&entries, rule, now))
 }
@@ -862,7 +862,7 @@ fn standings(
     rule: &PointsRule,
     now: DateTime<Utc>,
 ) -> Result<Vec<Standing>> {
-    let since = now - Duration::days(i64::from(rule.window_days));
+    let since = rule.window_start(now);
     let mut by_shop: std::collections::HashMap<String, Vec<PointsEntry>> =
         std::collections::HashMap::new();
     if !shops.is_empty() {
@@ -978,7 +978,7 @@ pub fn shop_detail(
         .shop(id)?
         .ok_or_else(|| Error::not_found(format!("no shop {id:?}")))?;
     let rule = settings(store)?.points;
-    let since = now - Duration::days(i64::from(rule.window_days));
+    let since = rule.window_start(now);
     let points: Vec<PointsEntry> = store
         .points(Some(id), since)?
         .into_iter()
@@ -1068,7 +1068,7 @@ pub fn count_opened_cases(store: &dyn Store, now: DateTime<Utc>) -> Result<usize
                 Stage::Closed,
                 Stage::OnHold,
             ],
-            reported_from: Some(now - Duration::days(i64::from(rule.window_days))),
+            reported_from: Some(rule.window_start(now)),
             offset,
             limit: 1000,
             ..CaseFilter::default()

@@ -3,10 +3,11 @@
 //! naming the field); responses are the domain's own data types ([`Case`], [`Category`],
 //! [`Indicators`], which carry their OpenAPI schema) in the lists and pages of the API.
 
+pub use crate::calendar::CalendarFile;
 pub use crate::cases::indicators::Indicators;
 pub use crate::cases::{Action, Case, Event, Stage};
 pub use crate::routing::Assignment;
-pub use crate::routing::categories::Category;
+pub use crate::routing::categories::{Category, TaskListFile};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

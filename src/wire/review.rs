@@ -31,6 +31,7 @@ pub struct ReviewInput {
     #[serde(default)]
     pub streets: Vec<String>,
     /// random | quota | share.
+    #[schema(value_type = crate::cases::review::Method)]
     pub method: String,
     /// random: how many cases (1 to 5,000).
     #[serde(default)]
@@ -45,6 +46,7 @@ pub struct ReviewInput {
     /// `group`: share the draw out over the category groups in proportion (largest remainder),
     /// random within each.
     #[serde(default)]
+    #[schema(value_type = Option<crate::cases::review::Stratify>)]
     pub stratify: Option<String>,
     /// The seed (0 to 2^53 − 1); default a random one, returned with the review so that the
     /// draw can be repeated.
