@@ -17,10 +17,10 @@
 
 use super::{Inspection, PointsEntry, PointsRule};
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The longest window a points rule may have: a century.
 pub const MAX_WINDOW_DAYS: u32 = 36_500;
-use serde::{Deserialize, Serialize};
 
 /// A shop's standing.
 #[derive(
@@ -101,16 +101,7 @@ impl PointsRule {
 
     /// Whether an entry at `at` counts in the window ending at `now` (see the module doc).
     pub fn in_window(&self, at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        if at > now {
-            return false;
-        }
-        match TimeDelta::try_days(i64::from(self.window_days))
-            .and_then(|w| now.checked_sub_signed(w))
-        {
-            Some(start) => at > start,
-            // A window reaching before the first representable time: every past entry counts.
-            None => true,
-        }
+        at <= now && at > self.window_start(now)
     }
 }
 
